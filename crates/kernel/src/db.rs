@@ -1,0 +1,220 @@
+//! Storage: one pool over SQLite (embedded, default) or PostgreSQL, chosen by the URL scheme,
+//! and one migration runner fed by every capability's manifest.
+
+use crate::error::{AppError, AppResult};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::sync::Arc;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use std::time::Duration;
+
+/// Which engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The shared database handle.
+#[derive(Debug, Clone)]
+pub struct Db {
+    /// Connection pool.
+    pub pool: AnyPool,
+    /// Engine behind the pool.
+    pub backend: Backend,
+    /// SQLite allows one writer: write transactions in this process queue here instead of
+    /// failing with `SQLITE_BUSY` when a deferred transaction tries to upgrade.
+    writer: Arc<Mutex<()>>,
+    /// Wakes the job worker after a transaction that enqueued a job commits.
+    pub job_wakeup: Arc<tokio::sync::Notify>,
+}
+
+/// A write transaction. Derefs to the connection, so queries run with `.execute(&mut *tx)`.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// Set by `jobs::enqueue` so the worker is woken on commit.
+    pub after_commit_wake_jobs: bool,
+    wake: Arc<tokio::sync::Notify>,
+    // Dropped after `tx`, so a rollback finishes before the next writer starts.
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// Commits, then wakes the job worker if a job was enqueued.
+    pub async fn commit(self) -> AppResult<()> {
+        let wake = self.after_commit_wake_jobs;
+        let notify = self.wake.clone();
+        self.tx.commit().await?;
+        if wake {
+            notify.notify_one();
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+/// One schema change, written once with portable type tokens:
+/// `{id}` (auto-increment primary key) and `{blob}` (binary).
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Unique, ordered id, e.g. `registry_0001_communities`.
+    pub id: &'static str,
+    /// SQL statements separated by `;` at line ends.
+    pub sql: &'static str,
+}
+
+impl Db {
+    /// Connects, creating the SQLite file if needed and setting WAL and foreign keys.
+    pub async fn connect(url: &str, max_connections: u32) -> AppResult<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(AppError::internal(format!("unsupported database URL scheme: {url}")));
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_string(),
+        };
+        if backend == Backend::Sqlite {
+            if let Some(path) = url.strip_prefix("sqlite://").and_then(|p| p.split('?').next()) {
+                if let Some(parent) = std::path::Path::new(path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(AppError::internal)?;
+                    }
+                }
+            }
+        }
+        let opts = AnyConnectOptions::from_str(&url).map_err(AppError::internal)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL keeps readers off the writer's back; NORMAL sync loses nothing
+                        // on a process crash (only on power loss), which is what we promise.
+                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .map_err(AppError::internal)?;
+        Ok(Db { pool, backend, writer: Arc::new(Mutex::new(())), job_wakeup: Arc::new(tokio::sync::Notify::new()) })
+    }
+
+    /// Begins a write transaction (serialised per process on SQLite).
+    pub async fn begin_write(&self) -> AppResult<WriteTx> {
+        let guard = match self.backend {
+            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, after_commit_wake_jobs: false, wake: self.job_wakeup.clone(), _writer: guard })
+    }
+
+    /// Rewrites the portable type tokens for this backend.
+    pub fn render_ddl(&self, sql: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => sql
+                .replace("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT")
+                .replace("{blob}", "BLOB"),
+            Backend::Postgres => sql.replace("{id}", "BIGSERIAL PRIMARY KEY").replace("{blob}", "BYTEA"),
+        }
+    }
+
+    /// Applies every migration not yet applied, in order, each in its own transaction.
+    /// On PostgreSQL an advisory lock keeps two starting nodes from racing.
+    pub async fn migrate(&self, migrations: &[Migration], now_ms: i64) -> AppResult<usize> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_lock(7141)").await?;
+        }
+        let result = self.migrate_locked(&mut conn, migrations, now_ms).await;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_unlock(7141)").await?;
+        }
+        result
+    }
+
+    async fn migrate_locked(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        migrations: &[Migration],
+        now_ms: i64,
+    ) -> AppResult<usize> {
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            .await?;
+        let applied: Vec<String> = sqlx::query_scalar("SELECT id FROM schema_migrations")
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut count = 0;
+        for m in migrations {
+            if applied.iter().any(|a| a == m.id) {
+                continue;
+            }
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            for stmt in split_statements(&self.render_ddl(m.sql)) {
+                tx.execute(stmt.as_str())
+                    .await
+                    .map_err(|e| AppError::internal(format!("migration {}: {e}", m.id)))?;
+            }
+            sqlx::query("INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)")
+                .bind(m.id)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> AppResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn split_statements(sql: &str) -> Vec<String> {
+    sql.split(";\n")
+        .map(|s| s.trim().trim_end_matches(';').trim().to_string())
+        .filter(|s| !s.is_empty() && !s.lines().all(|l| l.trim().is_empty() || l.trim().starts_with("--")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_at_line_ends() {
+        let parts = split_statements("CREATE TABLE a (x TEXT);\n-- note\nCREATE INDEX i ON a (x);\n");
+        assert_eq!(parts.len(), 2);
+        assert!(parts[1].ends_with("(x)"));
+    }
+}

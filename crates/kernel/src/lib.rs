@@ -1,0 +1,20 @@
+//! Linli platform kernel: what every capability shares.
+
+pub mod assets;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod i18n;
+pub mod jobs;
+pub mod manifest;
+pub mod metrics;
+pub mod migrations;
+pub mod state;
+pub mod web;
+
+pub use error::{AppError, AppResult, FieldError};
+pub use state::AppState;

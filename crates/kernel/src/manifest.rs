@@ -1,0 +1,43 @@
+//! How a capability plugs into the platform: one manifest with its routes, jobs,
+//! permissions, migrations, OpenAPI paths and demo seed.
+
+use crate::auth::Permission;
+use crate::db::Migration;
+use crate::error::AppResult;
+use crate::jobs::JobHandler;
+use crate::state::AppState;
+use axum::Router;
+use futures::future::BoxFuture;
+use std::sync::Arc;
+
+/// Seeds a capability's part of the demo community.
+pub type DemoSeed = for<'a> fn(&'a AppState, &'a DemoContext) -> BoxFuture<'a, AppResult<()>>;
+
+/// Facts earlier seeds hand to later ones.
+#[derive(Debug, Clone, Default)]
+pub struct DemoContext {
+    /// The demo community's id.
+    pub community_id: i64,
+    /// The demo community's slug.
+    pub community_slug: String,
+}
+
+/// Everything one capability contributes.
+pub struct Manifest {
+    /// Short name, e.g. `registry`.
+    pub name: &'static str,
+    /// Schema changes, applied in order after the kernel's.
+    pub migrations: &'static [Migration],
+    /// JSON API routes (mounted at the root; paths start with `/api/v1/`).
+    pub api: fn() -> Router<AppState>,
+    /// HTML page routes.
+    pub web: fn() -> Router<AppState>,
+    /// Background job handlers by kind.
+    pub jobs: fn() -> Vec<(&'static str, Arc<dyn JobHandler>)>,
+    /// Permissions, for the documentation and the role matrix test.
+    pub permissions: &'static [Permission],
+    /// OpenAPI paths and schemas of the API routes.
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
+    /// Demo data, run by `linli demo` in manifest order.
+    pub demo_seed: Option<DemoSeed>,
+}

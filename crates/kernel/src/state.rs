@@ -1,0 +1,53 @@
+//! The state every handler, service and job shares.
+
+use crate::auth::SessionCache;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::crypto::FieldCipher;
+use crate::db::Db;
+use crate::jobs::JobRegistry;
+use crate::metrics::Metrics;
+use std::sync::Arc;
+
+/// Cheap-to-clone handle to everything shared.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// What the handle points at.
+pub struct Inner {
+    /// Database.
+    pub db: Db,
+    /// The one clock.
+    pub clock: SharedClock,
+    /// Loaded configuration.
+    pub config: Config,
+    /// Encryption for sensitive fields.
+    pub cipher: FieldCipher,
+    /// Background job handlers.
+    pub jobs: Arc<JobRegistry>,
+    /// Base URL for links leaving the platform.
+    pub base_url: String,
+    /// Prometheus counters.
+    pub metrics: Metrics,
+    /// Short-lived cache of resolved sessions.
+    pub sessions: SessionCache,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+    /// Now, from the injected clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+

@@ -1,0 +1,440 @@
+//! The web kit: cookies, request framing (locale, auth, CSRF, error rendering, metrics),
+//! extractors that turn malformed input into 4xx, pagination, static assets and page context.
+
+use crate::auth::{Principal, Viewer};
+use crate::error::{AppError, AppResult, ErrorMark};
+use crate::i18n::{Locale, Tr};
+use crate::state::AppState;
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Cookie holding the anti-CSRF token (double-submit: forms echo it in `_csrf`).
+pub const CSRF_COOKIE: &str = "linli_csrf";
+/// Cookie holding the chosen language for visitors who are not logged in.
+pub const LANG_COOKIE: &str = "linli_lang";
+/// Cookie holding elder mode for visitors who are not logged in.
+pub const ELDER_COOKIE: &str = "linli_elder";
+
+/// Reads one cookie from the request headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Builds a `Set-Cookie` value: HttpOnly, SameSite=Lax, path `/`, Secure when configured.
+pub fn set_cookie(name: &str, value: &str, max_age_s: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; Max-Age={max_age_s}; HttpOnly; SameSite=Lax{secure}"))
+        .expect("cookie header")
+}
+
+/// The CSRF token of this request (existing cookie or a fresh one).
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+/// The language chosen for this request.
+#[derive(Debug, Clone, Copy)]
+pub struct ReqLocale(pub Locale);
+
+fn choose_locale(headers: &HeaderMap, viewer: &Viewer) -> Locale {
+    if let Some(p) = &viewer.0 {
+        if p.user_id.is_some() {
+            return p.locale;
+        }
+    }
+    cookie(headers, LANG_COOKIE)
+        .and_then(Locale::parse)
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Locale::from_accept_language)
+        })
+        .unwrap_or_default()
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+/// Paths whose callers authenticate with a key in the request, not a browser session.
+fn csrf_exempt(path: &str) -> bool {
+    path.starts_with("/open311/") || path.starts_with("/r/")
+}
+
+async fn check_csrf(req: Request, token: &str, path: &str) -> AppResult<Request> {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe || csrf_exempt(path) || req.headers().contains_key(header::AUTHORIZATION) {
+        return Ok(req);
+    }
+    let header_token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
+    if header_token == Some(token) {
+        return Ok(req);
+    }
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    if is_api(path) {
+        // A cross-site page cannot send `application/json` without a CORS preflight, which we never grant.
+        return if content_type.starts_with("application/json") {
+            Ok(req)
+        } else {
+            Err(AppError::bad_request("csrf_failed", "API writes need Content-Type: application/json"))
+        };
+    }
+    let query_token = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "_csrf").map(|(_, v)| v.to_string()));
+    if query_token.as_deref() == Some(token) {
+        return Ok(req);
+    }
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 1024 * 1024).await.map_err(|_| AppError::PayloadTooLarge)?;
+        let found = form_urlencoded_value(&bytes, "_csrf");
+        if found.as_deref() == Some(token) {
+            return Ok(Request::from_parts(parts, Body::from(bytes)));
+        }
+    }
+    Err(AppError::bad_request("csrf_failed", "missing or wrong _csrf"))
+}
+
+fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
+    std::str::from_utf8(body).ok()?.split('&').filter_map(|kv| kv.split_once('=')).find_map(|(k, v)| {
+        (k == name).then(|| urlencoding::decode(&v.replace('+', " ")).map(|s| s.into_owned()).unwrap_or_default())
+    })
+}
+
+/// Frames every request: resolves the viewer and locale, guards against CSRF, renders errors
+/// (JSON under `/api/`, pages elsewhere, login redirect for pages that need a login) and
+/// counts the request in the metrics.
+pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let (mut parts, body) = req.into_parts();
+    let viewer = crate::auth::resolve(&state, &parts).await;
+    let locale = choose_locale(&parts.headers, viewer.as_ref().unwrap_or(&Viewer(None)));
+    let existing_csrf = cookie(&parts.headers, CSRF_COOKIE).filter(|t| t.len() >= 20).map(str::to_string);
+    let csrf = existing_csrf.clone().unwrap_or_else(|| crate::crypto::random_token(24));
+    parts.extensions.insert(CsrfToken(csrf.clone()));
+    parts.extensions.insert(ReqLocale(locale));
+    let mut res = match viewer {
+        Err(e) => e.into_response(),
+        Ok(viewer) => {
+            parts.extensions.insert(viewer);
+            match check_csrf(Request::from_parts(parts, body), &csrf, &path).await {
+                Ok(req) => next.run(req).await,
+                Err(e) => e.into_response(),
+            }
+        }
+    };
+    if existing_csrf.is_none() && !is_api(&path) {
+        res.headers_mut().append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, &csrf, 365 * 86_400, state.config.secure_cookies));
+    }
+    let res = render_error(res, &path, &query, locale);
+    let status = res.status();
+    if status.is_server_error() {
+        state.metrics.http_server_errors.inc();
+    } else if status.is_client_error() {
+        state.metrics.http_client_errors.inc();
+    } else {
+        state.metrics.http_ok.inc();
+    }
+    state.metrics.http_duration.observe(started.elapsed().as_secs_f64());
+    res
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    tr: Tr,
+    status: u16,
+    message: String,
+}
+
+fn error_from_status(status: StatusCode) -> AppError {
+    match status {
+        StatusCode::NOT_FOUND => AppError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => AppError::bad_request("method_not_allowed", ""),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        StatusCode::UNAUTHORIZED => AppError::Unauthorized,
+        StatusCode::FORBIDDEN => AppError::Forbidden,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::bad_request("unsupported_media_type", ""),
+        s if s.is_server_error() => AppError::Internal(format!("status {s}")),
+        _ => AppError::bad_request("bad_request", ""),
+    }
+}
+
+fn render_error(res: Response, path: &str, query: &str, locale: Locale) -> Response {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    // Pages that render their own error (a form shown again with messages) are left alone.
+    let err = match res.extensions().get::<ErrorMark>() {
+        Some(mark) => mark.0.clone(),
+        None if res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html")) => return res,
+        None => Arc::new(error_from_status(status)),
+    };
+    let mut out = if is_api(path) {
+        (status, axum::Json(err.to_json(locale))).into_response()
+    } else if matches!(*err, AppError::Unauthorized) {
+        let next = urlencoding::encode(&format!("{path}{query}")).into_owned();
+        Redirect::to(&format!("/login?next={next}")).into_response()
+    } else {
+        let page = ErrorPage { tr: Tr(locale), status: status.as_u16(), message: err.message(locale) };
+        (status, Html(page.render().unwrap_or_else(|_| err.message(locale)))).into_response()
+    };
+    if let Some(v) = res.headers().get(header::RETRY_AFTER) {
+        out.headers_mut().insert(header::RETRY_AFTER, v.clone());
+    }
+    for v in res.headers().get_all(header::SET_COOKIE) {
+        out.headers_mut().append(header::SET_COOKIE, v.clone());
+    }
+    out
+}
+
+/// Fallback for unknown paths.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+/// JSON body whose rejection is a 400 in the error shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(axum::extract::rejection::JsonRejection::BytesRejection(_)) => Err(AppError::PayloadTooLarge),
+            Err(e) => Err(AppError::bad_request("malformed_json", e.body_text())),
+        }
+    }
+}
+
+/// Query string whose rejection is a 400 in the error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| AppError::bad_request("malformed_query", e.body_text()))
+    }
+}
+
+/// Path parameters whose rejection is a 404 (a malformed id names nothing).
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|_| AppError::NotFound)
+    }
+}
+
+/// Form body whose rejection is a 400.
+pub struct WebForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for WebForm<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Form::<T>::from_request(req, state)
+            .await
+            .map(|f| WebForm(f.0))
+            .map_err(|e| AppError::bad_request("malformed_form", e.body_text()))
+    }
+}
+
+/// Cursor pagination parameters: `?cursor=…&limit=…`.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// Opaque cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Items per page, 1–200 (default 50).
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    /// The id after which to continue (ids descend or ascend per endpoint), validated.
+    pub fn after(&self) -> AppResult<Option<i64>> {
+        match self.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None => Ok(None),
+            Some(c) => decode_cursor(c).map(Some).ok_or_else(|| AppError::field("cursor", "cursor_invalid")),
+        }
+    }
+    /// The page size, validated.
+    pub fn limit(&self) -> AppResult<i64> {
+        match self.limit {
+            None => Ok(50),
+            Some(n @ 1..=200) => Ok(n as i64),
+            Some(_) => Err(AppError::Validation(vec![crate::error::FieldError::new("limit", "limit_range")
+                .arg("min", 1)
+                .arg("max", 200)])),
+        }
+    }
+}
+
+/// Encodes an id as an opaque cursor.
+pub fn encode_cursor(id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("i:{id}"))
+}
+
+fn decode_cursor(c: &str) -> Option<i64> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
+    std::str::from_utf8(&raw).ok()?.strip_prefix("i:")?.parse().ok()
+}
+
+/// One page of a list.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// Items on this page.
+    pub items: Vec<T>,
+    /// Cursor for the next page, absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` fetched rows; `id` gives each row's cursor id.
+    pub fn from_rows(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> i64) -> Self {
+        let next_cursor = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| encode_cursor(id(r)))
+        } else {
+            None
+        };
+        Page { items: rows, next_cursor }
+    }
+}
+
+/// What every page template needs: translator, viewer, CSRF token, elder mode, path.
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    /// Translator for the request's language.
+    pub tr: Tr,
+    /// Logged-in person, if any.
+    pub user: Option<Arc<Principal>>,
+    /// CSRF token for forms.
+    pub csrf: String,
+    /// 适老化 mode.
+    pub elder: bool,
+    /// Current path, for navigation highlighting and `next=` links.
+    pub path: String,
+    /// Cache-busting version of the static assets.
+    pub assets: &'static str,
+}
+
+impl PageCtx {
+    /// Whether the viewer uses the staff console.
+    pub fn is_staff(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_staff_side())
+    }
+    /// Display name of the viewer, or empty.
+    pub fn user_name(&self) -> &str {
+        self.user.as_ref().map(|u| u.display_name.as_str()).unwrap_or("")
+    }
+    /// Whether the current path is under `prefix` (for the navigation).
+    pub fn at(&self, prefix: &str) -> bool {
+        if prefix == "/" { self.path == "/" } else { self.path.starts_with(prefix) }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let user = parts.extensions.get::<Viewer>().and_then(|v| v.0.clone());
+        let locale = parts.extensions.get::<ReqLocale>().map(|l| l.0).unwrap_or_default();
+        let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
+        let elder = match &user {
+            Some(u) if u.user_id.is_some() => u.elder_mode,
+            _ => cookie(&parts.headers, ELDER_COOKIE) == Some("1"),
+        };
+        Ok(PageCtx { tr: Tr(locale), user, csrf, elder, path: parts.uri.path().to_string(), assets: crate::assets::version() })
+    }
+}
+
+/// The request's language, for API handlers that format text.
+impl<S: Send + Sync> FromRequestParts<S> for ReqLocale {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<ReqLocale>().copied().unwrap_or(ReqLocale(Locale::ZhCn)))
+    }
+}
+
+/// Renders a template into an HTML response.
+pub fn render<T: Template>(page: &T) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => AppError::internal(e).into_response(),
+    }
+}
+
+/// Renders a template with a status (e.g. 422 for a form shown again with errors).
+pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Response {
+    let mut res = render(page);
+    if res.status() == StatusCode::OK {
+        *res.status_mut() = status;
+    }
+    res
+}
+
+/// Redirect after a successful form post (303 See Other).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// A `next=` target is only followed when it stays on this site.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let q = PageQuery { cursor: Some(encode_cursor(42)), limit: None };
+        assert_eq!(q.after().unwrap(), Some(42));
+        let bad = PageQuery { cursor: Some("!!".into()), limit: Some(500) };
+        assert!(bad.after().is_err());
+        assert!(bad.limit().is_err());
+    }
+
+    #[test]
+    fn next_must_stay_on_site() {
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/me")), "/me");
+    }
+
+    #[test]
+    fn form_values_are_decoded() {
+        assert_eq!(form_urlencoded_value(b"a=1&_csrf=x%2By&b=2", "_csrf").as_deref(), Some("x+y"));
+    }
+}
