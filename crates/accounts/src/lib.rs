@@ -1,0 +1,59 @@
+//! Accounts: log in with a mobile number and password or an SMS code, sessions, lockout,
+//! language and elder-mode preferences.
+
+pub mod api;
+pub mod service;
+mod web;
+
+use kernel::db::Migration;
+use kernel::manifest::Manifest;
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    id: "accounts_0001_logins",
+    sql: r#"
+CREATE TABLE login_throttle (
+    key TEXT PRIMARY KEY,
+    failures BIGINT NOT NULL,
+    window_start BIGINT NOT NULL,
+    locked_until BIGINT
+);
+CREATE TABLE login_codes (
+    id {id},
+    phone TEXT NOT NULL,
+    code_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT,
+    attempts BIGINT NOT NULL
+);
+CREATE INDEX login_codes_phone_idx ON login_codes (phone, created_at);
+"#,
+}];
+
+/// The accounts capability.
+pub fn manifest() -> Manifest {
+    Manifest {
+        name: "accounts",
+        migrations: MIGRATIONS,
+        api: api::router,
+        web: web::router,
+        jobs: Vec::new,
+        permissions: &[],
+        openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
+        demo_seed: None,
+        personal_data: Some(|state, user_id| {
+            Box::pin(async move {
+                let p = kernel::auth::load_user(state, user_id).await?.ok_or(kernel::AppError::NotFound)?;
+                Ok(serde_json::json!({
+                    "user_id": user_id,
+                    "display_name": p.display_name,
+                    "phone": p.phone,
+                    "locale": p.locale.tag(),
+                    "elder_mode": p.elder_mode,
+                    "memberships": p.memberships,
+                }))
+            })
+        }),
+        tiles: &[],
+    }
+}

@@ -235,8 +235,8 @@ pub async fn load_user(state: &AppState, user_id: i64) -> AppResult<Option<Princ
         display_name: row.get(1),
         phone: row.get(2),
         locale: Locale::parse(row.get::<String, _>(3).as_str()).unwrap_or_default(),
-        elder_mode: row.get(4),
-        superadmin: row.get(5),
+        elder_mode: row.get::<i64, _>(4) != 0,
+        superadmin: row.get::<i64, _>(5) != 0,
         memberships,
     }))
 }

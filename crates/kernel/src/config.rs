@@ -25,10 +25,15 @@ pub struct Config {
     pub body_limit: usize,
     /// Maximum size of an upload, in bytes.
     pub upload_limit: usize,
-    /// HTTP endpoint of the SMS gateway; empty disables SMS delivery (messages stay queued).
+    /// HTTP endpoint of the SMS gateway; empty disables SMS delivery (messages wait and are
+    /// dead-lettered after their retries); `log` writes messages to the log (demo only).
     pub sms_gateway_url: String,
     /// Bearer token sent to the SMS gateway.
     pub sms_gateway_token: String,
+    /// SMTP relay as `host:port`; empty disables e-mail delivery.
+    pub smtp_addr: String,
+    /// Sender address for e-mail.
+    pub smtp_from: String,
     /// Whether to run background jobs in this process.
     pub run_jobs: bool,
     /// Mark session cookies `Secure` (set when served over HTTPS).
@@ -51,6 +56,8 @@ impl Default for Config {
             upload_limit: 10 * 1024 * 1024,
             sms_gateway_url: String::new(),
             sms_gateway_token: String::new(),
+            smtp_addr: String::new(),
+            smtp_from: "linli@localhost".into(),
             run_jobs: true,
             secure_cookies: false,
             db_max_connections: 16,
@@ -102,6 +109,8 @@ impl Config {
         env_field!("LINLI_UPLOAD_LIMIT", upload_limit, parse);
         env_field!("LINLI_SMS_GATEWAY_URL", sms_gateway_url, str);
         env_field!("LINLI_SMS_GATEWAY_TOKEN", sms_gateway_token, str);
+        env_field!("LINLI_SMTP_ADDR", smtp_addr, str);
+        env_field!("LINLI_SMTP_FROM", smtp_from, str);
         env_field!("LINLI_RUN_JOBS", run_jobs, parse);
         env_field!("LINLI_SECURE_COOKIES", secure_cookies, parse);
         env_field!("LINLI_DB_MAX_CONNECTIONS", db_max_connections, parse);

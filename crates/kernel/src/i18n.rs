@@ -101,7 +101,7 @@ impl Tr {
         t(self.0, key)
     }
     /// Translates `key` filling `{n}` with a number.
-    pub fn n(&self, key: &str, n: i64) -> String {
+    pub fn n(&self, key: &str, n: impl std::fmt::Display) -> String {
         tf(self.0, key, &[("n", n.to_string())])
     }
     /// The locale tag, for `<html lang>`.

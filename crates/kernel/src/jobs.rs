@@ -27,11 +27,29 @@ impl<E: std::fmt::Display> From<E> for JobFailure {
     }
 }
 
-/// Code that runs one kind of job.
+/// Which run of a job this is.
+#[derive(Debug, Clone, Copy)]
+pub struct JobRun {
+    /// Job id.
+    pub id: i64,
+    /// 1 for the first attempt.
+    pub attempt: i64,
+    /// Attempts allowed in all.
+    pub max_attempts: i64,
+}
+
+impl JobRun {
+    /// Whether a failure now dead-letters the job.
+    pub fn is_last(&self) -> bool {
+        self.attempt >= self.max_attempts
+    }
+}
+
+/// Code that runs one kind of job. Runs are at-least-once: a handler must be idempotent.
 #[async_trait]
 pub trait JobHandler: Send + Sync + 'static {
     /// Runs the job; the payload is the JSON given at enqueue time.
-    async fn run(&self, state: &AppState, payload: serde_json::Value) -> Result<(), JobFailure>;
+    async fn run(&self, state: &AppState, payload: serde_json::Value, run: JobRun) -> Result<(), JobFailure>;
 }
 
 /// All handlers, by job kind.
@@ -150,7 +168,10 @@ pub async fn run_one(state: &AppState) -> AppResult<bool> {
     let outcome = match state.jobs.handlers.get(job.kind.as_str()) {
         None => Err(JobFailure(format!("no handler for job kind {}", job.kind))),
         Some(handler) => match serde_json::from_str(&job.payload) {
-            Ok(payload) => handler.run(state, payload).await,
+            Ok(payload) => {
+                let run = JobRun { id: job.id, attempt: job.attempts, max_attempts: job.max_attempts };
+                handler.run(state, payload, run).await
+            }
             Err(e) => Err(JobFailure(format!("bad payload: {e}"))),
         },
     };

@@ -13,6 +13,20 @@ use std::sync::Arc;
 /// Seeds a capability's part of the demo community.
 pub type DemoSeed = for<'a> fn(&'a AppState, &'a DemoContext) -> BoxFuture<'a, AppResult<()>>;
 
+/// Collects what a capability holds about one person, for their data download (PIPL).
+pub type PersonalData = for<'a> fn(&'a AppState, i64) -> BoxFuture<'a, AppResult<serde_json::Value>>;
+
+/// A shortcut on the resident home page.
+#[derive(Debug, Clone, Copy)]
+pub struct Tile {
+    /// Link target.
+    pub href: &'static str,
+    /// Catalogue key of the label.
+    pub label: &'static str,
+    /// A short symbol shown above the label.
+    pub icon: &'static str,
+}
+
 /// Facts earlier seeds hand to later ones.
 #[derive(Debug, Clone, Default)]
 pub struct DemoContext {
@@ -40,4 +54,8 @@ pub struct Manifest {
     pub openapi: fn() -> utoipa::openapi::OpenApi,
     /// Demo data, run by `linli demo` in manifest order.
     pub demo_seed: Option<DemoSeed>,
+    /// Personal data held about a user, keyed by the capability's name in the download.
+    pub personal_data: Option<PersonalData>,
+    /// Shortcuts on the resident home page.
+    pub tiles: &'static [Tile],
 }

@@ -112,9 +112,17 @@ async fn check_csrf(req: Request, token: &str, path: &str) -> AppResult<Request>
 }
 
 fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
-    std::str::from_utf8(body).ok()?.split('&').filter_map(|kv| kv.split_once('=')).find_map(|(k, v)| {
-        (k == name).then(|| urlencoding::decode(&v.replace('+', " ")).map(|s| s.into_owned()).unwrap_or_default())
-    })
+    std::str::from_utf8(body).ok()?.split('&').filter_map(|kv| kv.split_once('=')).find_map(|(k, v)| (k == name).then(|| url_decode(v)))
+}
+
+/// Percent-encodes a query-string value.
+pub fn url_encode(s: &str) -> String {
+    urlencoding::encode(s).into_owned()
+}
+
+/// Decodes a form-urlencoded value (`+` is a space).
+pub fn url_decode(s: &str) -> String {
+    urlencoding::decode(&s.replace('+', " ")).map(|c| c.into_owned()).unwrap_or_default()
 }
 
 /// Frames every request: resolves the viewer and locale, guards against CSRF, renders errors
@@ -437,4 +445,33 @@ mod tests {
     fn form_values_are_decoded() {
         assert_eq!(form_urlencoded_value(b"a=1&_csrf=x%2By&b=2", "_csrf").as_deref(), Some("x+y"));
     }
+}
+
+/// The shape of every API error response.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// Code, translated message and per-field problems.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable code, e.g. `validation_failed`.
+    pub code: String,
+    /// Message in the request's language.
+    pub message: String,
+    /// Problems with single fields.
+    pub fields: Vec<FieldErrorBody>,
+}
+
+/// One field's problem.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldErrorBody {
+    /// Field name.
+    pub field: String,
+    /// Machine-readable reason.
+    pub code: String,
+    /// Message in the request's language.
+    pub message: String,
 }

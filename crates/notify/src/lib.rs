@@ -1,0 +1,71 @@
+//! Notifications: one outbox for the in-app inbox, SMS and e-mail, delivered by jobs with
+//! retries, idempotency keys and a dead-letter state.
+
+pub mod api;
+pub mod delivery;
+pub mod domain;
+pub mod jobs;
+pub mod service;
+mod web;
+
+pub use domain::{Channel, Message};
+
+use kernel::db::Migration;
+use kernel::manifest::Manifest;
+use std::sync::Arc;
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    id: "notify_0001_outbox",
+    sql: r#"
+CREATE TABLE outbox (
+    id {id},
+    community_id BIGINT REFERENCES communities (id) ON DELETE SET NULL,
+    user_id BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    channel TEXT NOT NULL CHECK (channel IN ('inbox', 'sms', 'email')),
+    recipient TEXT NOT NULL,
+    template TEXT NOT NULL,
+    params TEXT NOT NULL,
+    link TEXT,
+    locale TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'dead')),
+    attempts BIGINT NOT NULL,
+    last_error TEXT,
+    created_at BIGINT NOT NULL,
+    sent_at BIGINT
+);
+CREATE INDEX outbox_state_idx ON outbox (state, id);
+CREATE TABLE inbox (
+    id {id},
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    outbox_id BIGINT REFERENCES outbox (id) ON DELETE SET NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    link TEXT,
+    created_at BIGINT NOT NULL,
+    read_at BIGINT
+);
+CREATE INDEX inbox_user_idx ON inbox (user_id, id);
+"#,
+}];
+
+/// The notifications capability.
+pub fn manifest() -> Manifest {
+    Manifest {
+        name: "notify",
+        migrations: MIGRATIONS,
+        api: api::router,
+        web: web::router,
+        jobs: || vec![(service::DELIVER_JOB, Arc::new(jobs::Deliver) as Arc<dyn kernel::jobs::JobHandler>)],
+        permissions: &[api::OUTBOX_READ],
+        openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
+        demo_seed: None,
+        personal_data: Some(|state, user_id| {
+            Box::pin(async move {
+                let items = service::inbox(state, user_id, None, 10_000).await?;
+                Ok(serde_json::json!({ "inbox": items }))
+            })
+        }),
+        tiles: &[],
+    }
+}

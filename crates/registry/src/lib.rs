@@ -1,0 +1,133 @@
+//! Community registry: communities, grids, buildings, units, households and residents with
+//! their tags; import from and export to the spreadsheets staff already keep.
+
+pub mod api;
+pub mod demo;
+pub mod domain;
+pub mod service;
+pub mod spreadsheet;
+pub mod store;
+mod web;
+
+use kernel::db::Migration;
+use kernel::manifest::{Manifest, Tile};
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    id: "registry_0001_structure",
+    sql: r#"
+CREATE TABLE grids (
+    id {id},
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (community_id, name)
+);
+CREATE TABLE grid_staff (
+    grid_id BIGINT NOT NULL REFERENCES grids (id) ON DELETE CASCADE,
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    PRIMARY KEY (grid_id, user_id)
+);
+CREATE INDEX grid_staff_user_idx ON grid_staff (user_id);
+CREATE TABLE buildings (
+    id {id},
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    grid_id BIGINT REFERENCES grids (id) ON DELETE SET NULL,
+    name TEXT NOT NULL,
+    estate TEXT NOT NULL,
+    floors BIGINT NOT NULL,
+    has_elevator BIGINT NOT NULL CHECK (has_elevator IN (0, 1)),
+    plan_x BIGINT,
+    plan_y BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (community_id, name)
+);
+CREATE INDEX buildings_grid_idx ON buildings (grid_id);
+CREATE TABLE units (
+    id {id},
+    building_id BIGINT NOT NULL REFERENCES buildings (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    UNIQUE (building_id, name)
+);
+CREATE TABLE households (
+    id {id},
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    building_id BIGINT NOT NULL REFERENCES buildings (id) ON DELETE CASCADE,
+    unit_id BIGINT NOT NULL REFERENCES units (id) ON DELETE CASCADE,
+    room TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (unit_id, room)
+);
+CREATE INDEX households_building_idx ON households (building_id);
+CREATE INDEX households_community_idx ON households (community_id, id);
+CREATE TABLE residents (
+    id {id},
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    household_id BIGINT REFERENCES households (id) ON DELETE SET NULL,
+    user_id BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    name TEXT NOT NULL,
+    gender TEXT NOT NULL CHECK (gender IN ('', 'male', 'female')),
+    birth_year BIGINT,
+    phone TEXT NOT NULL,
+    id_number_enc TEXT,
+    id_number_idx TEXT,
+    id_number_masked TEXT,
+    relation TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (community_id, id_number_idx)
+);
+CREATE INDEX residents_community_idx ON residents (community_id, id);
+CREATE INDEX residents_household_idx ON residents (household_id);
+CREATE INDEX residents_user_idx ON residents (user_id);
+CREATE TABLE resident_tags (
+    resident_id BIGINT NOT NULL REFERENCES residents (id) ON DELETE CASCADE,
+    tag TEXT NOT NULL CHECK (tag IN ('elderly', 'living_alone', 'disabled', 'low_income', 'renter', 'child', 'party_member', 'veteran')),
+    PRIMARY KEY (resident_id, tag)
+);
+CREATE INDEX resident_tags_tag_idx ON resident_tags (tag, resident_id);
+CREATE TABLE family_links (
+    family_user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    resident_id BIGINT NOT NULL REFERENCES residents (id) ON DELETE CASCADE,
+    relation TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (family_user_id, resident_id)
+);
+"#,
+}];
+
+/// The registry capability.
+pub fn manifest() -> Manifest {
+    Manifest {
+        name: "registry",
+        migrations: MIGRATIONS,
+        api: api::router,
+        web: web::router,
+        jobs: Vec::new,
+        permissions: service::PERMISSIONS,
+        openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
+        demo_seed: Some(|state, ctx| Box::pin(demo::seed(state, ctx))),
+        personal_data: Some(|state, user_id| {
+            Box::pin(async move {
+                let Some(h) = service::my_household(state, user_id).await? else { return Ok(serde_json::Value::Null) };
+                // The person's own data in full: their ID number is theirs to see.
+                let id_number: Option<String> = sqlx::query_scalar("SELECT id_number_enc FROM residents WHERE id = $1")
+                    .bind(h.me.id)
+                    .fetch_one(&state.db.pool)
+                    .await?;
+                let id_number = id_number.map(|enc| state.cipher.decrypt(&enc)).transpose()?;
+                let phone: String = sqlx::query_scalar("SELECT phone FROM residents WHERE id = $1").bind(h.me.id).fetch_one(&state.db.pool).await?;
+                Ok(serde_json::json!({
+                    "resident": h.me,
+                    "id_number": id_number,
+                    "phone": phone,
+                    "household": h.members.iter().map(|m| serde_json::json!({"name": m.name, "relation": m.relation})).collect::<Vec<_>>(),
+                    "community": h.community,
+                }))
+            })
+        }),
+        tiles: &[Tile { href: "/me", label: "me.household", icon: "⌂" }],
+    }
+}

@@ -1,0 +1,186 @@
+//! Pages: log in (password or SMS code), log out, language and elder mode, password.
+
+use crate::service;
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use kernel::auth::{Viewer, SESSION_COOKIE, SESSION_TTL_MS};
+use kernel::i18n::Locale;
+use kernel::web::{render, render_status, safe_next, see_other, set_cookie, ApiQuery, PageCtx, WebForm, ELDER_COOKIE, LANG_COOKIE};
+use kernel::{AppError, AppResult, AppState};
+use serde::Deserialize;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login_password))
+        .route("/login/code", post(send_code))
+        .route("/login/sms", post(login_sms))
+        .route("/logout", post(logout))
+        .route("/prefs/lang", post(set_lang))
+        .route("/prefs/elder", post(set_elder))
+        .route("/me/password", get(password_page).post(change_password))
+}
+
+#[derive(Template)]
+#[template(path = "accounts/login.html")]
+struct LoginPage {
+    ctx: PageCtx,
+    next: String,
+    phone: String,
+    mode: &'static str,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+    mode: Option<String>,
+}
+
+async fn login_page(ctx: PageCtx, ApiQuery(q): ApiQuery<NextQuery>) -> Response {
+    let next = safe_next(q.next.as_deref()).to_string();
+    if ctx.user.is_some() {
+        return see_other(&next);
+    }
+    let mode = if q.mode.as_deref() == Some("sms") { "sms" } else { "password" };
+    render(&LoginPage { ctx, next, phone: String::new(), mode, error: None, notice: None })
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    phone: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+    next: Option<String>,
+}
+
+fn user_agent(headers: &HeaderMap) -> &str {
+    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+fn form_error(ctx: PageCtx, form: &LoginForm, mode: &'static str, err: AppError) -> Response {
+    let message = match err.fields().first() {
+        Some(f) => f.message(ctx.tr.0),
+        None => err.message(ctx.tr.0),
+    };
+    let status = err.status();
+    if matches!(err, AppError::Internal(_)) {
+        return err.into_response();
+    }
+    let page = LoginPage {
+        ctx,
+        next: safe_next(form.next.as_deref()).to_string(),
+        phone: form.phone.clone(),
+        mode,
+        error: Some(message),
+        notice: None,
+    };
+    render_status(status, &page)
+}
+
+fn logged_in(state: &AppState, token: &str, next: Option<&str>) -> Response {
+    let mut res = see_other(safe_next(next));
+    res.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, token, SESSION_TTL_MS / 1000, state.config.secure_cookies));
+    res
+}
+
+async fn login_password(State(state): State<AppState>, ctx: PageCtx, headers: HeaderMap, WebForm(form): WebForm<LoginForm>) -> Response {
+    match service::password_login(&state, &form.phone, &form.password, user_agent(&headers)).await {
+        Ok(l) => logged_in(&state, &l.token, form.next.as_deref()),
+        Err(e) => form_error(ctx, &form, "password", e),
+    }
+}
+
+async fn send_code(State(state): State<AppState>, ctx: PageCtx, WebForm(form): WebForm<LoginForm>) -> Response {
+    match service::request_code(&state, &form.phone).await {
+        Ok(()) => {
+            let notice = Some(ctx.tr.t("login.code_sent").to_string());
+            let next = safe_next(form.next.as_deref()).to_string();
+            render(&LoginPage { ctx, next, phone: form.phone, mode: "sms", error: None, notice })
+        }
+        Err(e) => form_error(ctx, &form, "sms", e),
+    }
+}
+
+async fn login_sms(State(state): State<AppState>, ctx: PageCtx, headers: HeaderMap, WebForm(form): WebForm<LoginForm>) -> Response {
+    match service::code_login(&state, &form.phone, &form.code, user_agent(&headers)).await {
+        Ok(l) => logged_in(&state, &l.token, form.next.as_deref()),
+        Err(e) => form_error(ctx, &form, "sms", e),
+    }
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Response> {
+    if let Some(token) = kernel::web::cookie(&headers, SESSION_COOKIE) {
+        kernel::auth::end_session(&state, token).await?;
+    }
+    let mut res = see_other("/");
+    res.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0, state.config.secure_cookies));
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+struct LangForm {
+    lang: String,
+    next: Option<String>,
+}
+
+async fn set_lang(State(state): State<AppState>, viewer: Viewer, WebForm(form): WebForm<LangForm>) -> AppResult<Response> {
+    let locale = Locale::parse(&form.lang).ok_or_else(|| AppError::field("lang", "invalid_choice"))?;
+    if let Some(uid) = viewer.0.as_ref().and_then(|p| p.user_id) {
+        service::set_preferences(&state, uid, Some(locale), None).await?;
+    }
+    let mut res = see_other(safe_next(form.next.as_deref()));
+    res.headers_mut().append(header::SET_COOKIE, set_cookie(LANG_COOKIE, locale.tag(), 365 * 86_400, state.config.secure_cookies));
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+struct ElderForm {
+    on: String,
+    next: Option<String>,
+}
+
+async fn set_elder(State(state): State<AppState>, viewer: Viewer, WebForm(form): WebForm<ElderForm>) -> AppResult<Response> {
+    let on = form.on == "1";
+    if let Some(uid) = viewer.0.as_ref().and_then(|p| p.user_id) {
+        service::set_preferences(&state, uid, None, Some(on)).await?;
+    }
+    let mut res = see_other(safe_next(form.next.as_deref()));
+    res.headers_mut().append(header::SET_COOKIE, set_cookie(ELDER_COOKIE, if on { "1" } else { "0" }, 365 * 86_400, state.config.secure_cookies));
+    Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "accounts/password.html")]
+struct PasswordPage {
+    ctx: PageCtx,
+    error: Option<String>,
+    done: bool,
+}
+
+async fn password_page(ctx: PageCtx, _user: kernel::auth::User) -> Response {
+    render(&PasswordPage { ctx, error: None, done: false })
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordForm {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(State(state): State<AppState>, ctx: PageCtx, user: kernel::auth::User, WebForm(form): WebForm<PasswordForm>) -> AppResult<Response> {
+    match service::change_password(&state, user.person()?, &form.current_password, &form.new_password).await {
+        Ok(()) => Ok(render(&PasswordPage { ctx, error: None, done: true })),
+        Err(e @ AppError::Validation(_)) => {
+            let msg = e.fields().first().map(|f| f.message(ctx.tr.0)).unwrap_or_default();
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &PasswordPage { ctx, error: Some(msg), done: false }))
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,261 @@
+//! The outbox: every message the platform sends is written here in the caller's transaction,
+//! then delivered by a job with retries. Inbox messages land at once.
+
+use crate::domain::{render, Channel, Message};
+use kernel::db::WriteTx;
+use kernel::error::{AppError, AppResult};
+use kernel::i18n::Locale;
+use kernel::state::AppState;
+use serde::Serialize;
+use sqlx::Row;
+
+/// Job kind that delivers one outbox message.
+pub const DELIVER_JOB: &str = "notify.deliver";
+
+/// Queues `msg` inside `tx`. A message whose idempotency key was already queued is not queued
+/// again; the existing id is returned.
+pub async fn send(tx: &mut WriteTx, now: i64, msg: &Message) -> AppResult<i64> {
+    if msg.channel == Channel::Inbox && msg.user_id.is_none() {
+        return Err(AppError::internal("inbox message without user"));
+    }
+    if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM outbox WHERE idempotency_key = $1")
+        .bind(&msg.idempotency_key)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok(id);
+    }
+    let params: serde_json::Map<String, serde_json::Value> =
+        msg.params.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect();
+    let state = if msg.channel == Channel::Inbox { "sent" } else { "pending" };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (community_id, user_id, channel, recipient, template, params, link, locale, idempotency_key, state, attempts, created_at, sent_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12) RETURNING id",
+    )
+    .bind(msg.community_id)
+    .bind(msg.user_id)
+    .bind(msg.channel.code())
+    .bind(&msg.to)
+    .bind(msg.template)
+    .bind(serde_json::Value::Object(params).to_string())
+    .bind(&msg.link)
+    .bind(msg.locale.tag())
+    .bind(&msg.idempotency_key)
+    .bind(state)
+    .bind(now)
+    .bind((msg.channel == Channel::Inbox).then_some(now))
+    .fetch_one(&mut **tx)
+    .await?;
+    if msg.channel == Channel::Inbox {
+        let params: Vec<(String, String)> = msg.params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let (title, body) = render(msg.template, msg.locale, &params);
+        sqlx::query("INSERT INTO inbox (user_id, outbox_id, title, body, link, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(msg.user_id)
+            .bind(id)
+            .bind(title)
+            .bind(body)
+            .bind(&msg.link)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    } else {
+        kernel::jobs::enqueue(tx, DELIVER_JOB, &serde_json::json!({"outbox_id": id}), now, now).await?;
+    }
+    Ok(id)
+}
+
+/// One inbox entry.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InboxItem {
+    /// Id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Body text.
+    pub body: String,
+    /// Link to what it is about.
+    pub link: Option<String>,
+    /// When it arrived (epoch ms).
+    pub created_at: i64,
+    /// When it was read (epoch ms), if read.
+    pub read_at: Option<i64>,
+}
+
+/// A page of a user's inbox, newest first.
+pub async fn inbox(state: &AppState, user_id: i64, after: Option<i64>, limit: i64) -> AppResult<Vec<InboxItem>> {
+    let rows = sqlx::query(
+        "SELECT id, title, body, link, created_at, read_at FROM inbox WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+    )
+    .bind(user_id)
+    .bind(after.unwrap_or(i64::MAX))
+    .bind(limit + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| InboxItem {
+            id: r.get(0),
+            title: r.get(1),
+            body: r.get(2),
+            link: r.get(3),
+            created_at: r.get(4),
+            read_at: r.get(5),
+        })
+        .collect())
+}
+
+/// Unread count for a user.
+pub async fn unread_count(state: &AppState, user_id: i64) -> AppResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND read_at IS NULL")
+        .bind(user_id)
+        .fetch_one(&state.db.pool)
+        .await?)
+}
+
+/// Marks one of the user's messages read (or all when `id` is `None`).
+pub async fn mark_read(state: &AppState, user_id: i64, id: Option<i64>) -> AppResult<()> {
+    let mut tx = state.db.begin_write().await?;
+    let done = match id {
+        Some(id) => sqlx::query("UPDATE inbox SET read_at = $1 WHERE id = $2 AND user_id = $3 AND read_at IS NULL")
+            .bind(state.now())
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+        None => sqlx::query("UPDATE inbox SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL")
+            .bind(state.now())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+    };
+    if let Some(id) = id {
+        if done == 0 {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM inbox WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            exists.ok_or(AppError::NotFound)?;
+        }
+    }
+    tx.commit().await
+}
+
+/// One outbox row as administrators see it (recipient masked).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OutboxEntry {
+    /// Id.
+    pub id: i64,
+    /// `inbox`, `sms` or `email`.
+    pub channel: String,
+    /// Masked recipient.
+    pub recipient: String,
+    /// Template name.
+    pub template: String,
+    /// `pending`, `sent`, `failed` (will retry) or `dead`.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Last delivery error.
+    pub last_error: Option<String>,
+    /// Queued at (epoch ms).
+    pub created_at: i64,
+}
+
+/// Outbox rows in a state, newest first (the dead-letter view).
+pub async fn outbox_by_state(state: &AppState, st: &str, after: Option<i64>, limit: i64) -> AppResult<Vec<OutboxEntry>> {
+    if !matches!(st, "pending" | "sent" | "failed" | "dead") {
+        return Err(AppError::field("state", "invalid_choice"));
+    }
+    let rows = sqlx::query(
+        "SELECT id, channel, recipient, template, state, attempts, last_error, created_at FROM outbox \
+         WHERE state = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+    )
+    .bind(st)
+    .bind(after.unwrap_or(i64::MAX))
+    .bind(limit + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let recipient: String = r.get(2);
+            OutboxEntry {
+                id: r.get(0),
+                channel: r.get(1),
+                recipient: if recipient.contains('@') { mask_email(&recipient) } else { kernel::crypto::mask_phone(&recipient) },
+                template: r.get(3),
+                state: r.get(4),
+                attempts: r.get(5),
+                last_error: r.get(6),
+                created_at: r.get(7),
+            }
+        })
+        .collect())
+}
+
+fn mask_email(e: &str) -> String {
+    match e.split_once('@') {
+        Some((user, domain)) => format!("{}***@{domain}", user.chars().next().unwrap_or('*')),
+        None => "***".into(),
+    }
+}
+
+/// Delivers one queued message; called by the job. Already-sent messages are skipped, so a
+/// job that runs twice sends once.
+pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Result<(), String> {
+    let row = sqlx::query("SELECT channel, recipient, template, params, locale, idempotency_key, state FROM outbox WHERE id = $1")
+        .bind(outbox_id)
+        .fetch_optional(&state.db.pool)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("outbox {outbox_id} not found"))?;
+    let st: String = row.get(6);
+    if st == "sent" {
+        return Ok(());
+    }
+    let channel = Channel::parse(row.get::<String, _>(0).as_str()).ok_or("unknown channel")?;
+    let recipient: String = row.get(1);
+    let template: String = row.get(2);
+    let params: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(row.get::<String, _>(3).as_str()).map_err(|e| e.to_string())?;
+    let params: Vec<(String, String)> =
+        params.into_iter().map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string())).collect();
+    let locale = Locale::parse(row.get::<String, _>(4).as_str()).unwrap_or_default();
+    let key: String = row.get(5);
+    let (title, body) = render(&template, locale, &params);
+    let outcome = match channel {
+        Channel::Sms => {
+            let sign = kernel::i18n::t(locale, "msg.sms_signature");
+            crate::delivery::send_sms(&state.config, &recipient, &format!("{sign}{body}"), &key).await
+        }
+        Channel::Email => crate::delivery::send_email(&state.config, &recipient, &title, &body, &key).await,
+        Channel::Inbox => Ok(()),
+    };
+    let now = state.now();
+    let record = async {
+        let mut tx = state.db.begin_write().await?;
+        match &outcome {
+            Ok(()) => {
+                sqlx::query("UPDATE outbox SET state = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
+                    .bind(now)
+                    .bind(outbox_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Err(e) => {
+                sqlx::query("UPDATE outbox SET state = $1, attempts = attempts + 1, last_error = $2 WHERE id = $3")
+                    .bind(if last_attempt { "dead" } else { "failed" })
+                    .bind(e)
+                    .bind(outbox_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await
+    };
+    record.await.map_err(|e: AppError| e.to_string())?;
+    outcome
+}

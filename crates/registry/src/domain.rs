@@ -1,0 +1,190 @@
+//! Registry types and rules (no I/O): tags, the resident record and its validation.
+
+use kernel::crypto::{IdCardNumber, PhoneNumber};
+use kernel::error::FieldError;
+use serde::{Deserialize, Serialize};
+
+/// A resident tag that decides who gets which care and attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Tag {
+    /// 60 岁以上老人
+    Elderly,
+    /// 独居
+    LivingAlone,
+    /// 残疾
+    Disabled,
+    /// 低保/困难家庭
+    LowIncome,
+    /// 租户
+    Renter,
+    /// 未成年人
+    Child,
+    /// 党员
+    PartyMember,
+    /// 退役军人
+    Veteran,
+}
+
+impl Tag {
+    /// Every tag, in display order.
+    pub const ALL: [Tag; 8] =
+        [Tag::Elderly, Tag::LivingAlone, Tag::Disabled, Tag::LowIncome, Tag::Renter, Tag::Child, Tag::PartyMember, Tag::Veteran];
+
+    /// Stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Tag::Elderly => "elderly",
+            Tag::LivingAlone => "living_alone",
+            Tag::Disabled => "disabled",
+            Tag::LowIncome => "low_income",
+            Tag::Renter => "renter",
+            Tag::Child => "child",
+            Tag::PartyMember => "party_member",
+            Tag::Veteran => "veteran",
+        }
+    }
+
+    /// Catalogue key of the label.
+    pub fn label_key(self) -> String {
+        format!("tag.{}", self.code())
+    }
+
+    /// Parses a code or one of the words staff write in their spreadsheets.
+    pub fn parse(word: &str) -> Option<Tag> {
+        let w = word.trim();
+        Tag::ALL.into_iter().find(|t| t.code() == w).or(match w {
+            "老人" | "老年人" | "高龄" | "60岁以上" | "60岁及以上" => Some(Tag::Elderly),
+            "独居" | "独居老人" | "空巢" => Some(Tag::LivingAlone),
+            "残疾" | "残疾人" | "残障" => Some(Tag::Disabled),
+            "低保" | "困难" | "困难家庭" | "低收入" | "低保户" => Some(Tag::LowIncome),
+            "租户" | "租客" | "租房" | "租住" => Some(Tag::Renter),
+            "儿童" | "未成年" | "未成年人" => Some(Tag::Child),
+            "党员" => Some(Tag::PartyMember),
+            "退役军人" | "军人" => Some(Tag::Veteran),
+            _ => None,
+        })
+    }
+
+    /// Parses a list written with any of the usual separators (、,，;；/ and spaces).
+    pub fn parse_list(text: &str) -> Result<Vec<Tag>, String> {
+        let mut out = Vec::new();
+        for word in text.split(['、', ',', '，', ';', '；', '/', ' ', '|']).filter(|w| !w.trim().is_empty()) {
+            let tag = Tag::parse(word).ok_or_else(|| word.trim().to_string())?;
+            if !out.contains(&tag) {
+                out.push(tag);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Age in whole years at `year` for someone born in `birth_year` (rounded down by year).
+pub fn age_in(year: i32, birth_year: i32) -> i32 {
+    year - birth_year
+}
+
+/// Checked input for creating or updating a resident.
+#[derive(Debug, Clone)]
+pub struct ResidentInput {
+    /// Full name.
+    pub name: String,
+    /// Mobile number, if given.
+    pub phone: Option<PhoneNumber>,
+    /// ID number, if given.
+    pub id_number: Option<IdCardNumber>,
+    /// Relation to the head of household (户主, 配偶, 子女 …).
+    pub relation: String,
+    /// Tags.
+    pub tags: Vec<Tag>,
+    /// Staff notes.
+    pub notes: String,
+}
+
+/// Unchecked input as submitted by a form, an API call or a spreadsheet row.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct ResidentDraft {
+    /// Full name (required).
+    pub name: String,
+    /// Mobile number.
+    #[serde(default)]
+    pub phone: String,
+    /// 18-digit ID number.
+    #[serde(default)]
+    pub id_number: String,
+    /// Relation to the head of household.
+    #[serde(default)]
+    pub relation: String,
+    /// Tags as codes or Chinese words.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Staff notes.
+    #[serde(default)]
+    pub notes: String,
+}
+
+fn check_len(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
+    if value.chars().count() > max {
+        errors.push(FieldError::new(field, "too_long").arg("max", max));
+    }
+}
+
+impl ResidentDraft {
+    /// Validates every field, collecting all problems at once.
+    pub fn parse(self) -> Result<ResidentInput, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let name = self.name.trim().to_string();
+        if name.is_empty() {
+            errors.push(FieldError::new("name", "required"));
+        }
+        check_len(&mut errors, "name", &name, 40);
+        check_len(&mut errors, "relation", self.relation.trim(), 20);
+        check_len(&mut errors, "notes", self.notes.trim(), 500);
+        let phone = match self.phone.trim() {
+            "" => None,
+            p => PhoneNumber::parse(p).map_err(|c| errors.push(FieldError::new("phone", c))).ok(),
+        };
+        let id_number = match self.id_number.trim() {
+            "" => None,
+            n => IdCardNumber::parse(n).map_err(|c| errors.push(FieldError::new("id_number", c))).ok(),
+        };
+        let mut tags = Vec::new();
+        for word in &self.tags {
+            match Tag::parse_list(word) {
+                Ok(ts) => tags.extend(ts.into_iter().filter(|t| !tags.contains(t)).collect::<Vec<_>>()),
+                Err(bad) => errors.push(FieldError::new("tags", "tag_unknown").arg("tag", bad)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ResidentInput {
+            name,
+            phone,
+            id_number,
+            relation: self.relation.trim().to_string(),
+            tags,
+            notes: self.notes.trim().to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreadsheet_words_become_tags() {
+        assert_eq!(Tag::parse_list("独居老人、低保，租户").unwrap(), vec![Tag::LivingAlone, Tag::LowIncome, Tag::Renter]);
+        assert_eq!(Tag::parse_list("飞行员").unwrap_err(), "飞行员");
+    }
+
+    #[test]
+    fn draft_collects_every_problem() {
+        let errs = ResidentDraft { name: " ".into(), phone: "123".into(), id_number: "1".into(), ..Default::default() }
+            .parse()
+            .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "phone", "id_number"]);
+    }
+}

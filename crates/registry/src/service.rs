@@ -1,0 +1,479 @@
+//! Registry use cases: every read and write checks the caller's permission here, and grid
+//! workers only ever see the buildings of their own grids.
+
+use crate::domain::{ResidentDraft, ResidentInput, Tag};
+use crate::store::{self, Community, Resident};
+use kernel::audit;
+use kernel::auth::{Permission, Principal, Role};
+use kernel::db::WriteTx;
+use kernel::error::{AppError, AppResult};
+use kernel::state::AppState;
+use sqlx::Row;
+
+/// See the community's structure (grids, buildings).
+pub const STRUCTURE_READ: Permission =
+    Permission { name: "registry.structure.read", roles: &[Role::Staff, Role::Admin, Role::GridWorker, Role::Liaison] };
+/// Create grids and buildings, assign grid workers.
+pub const STRUCTURE_WRITE: Permission = Permission { name: "registry.structure.write", roles: &[Role::Staff, Role::Admin] };
+/// See residents (masked).
+pub const RESIDENTS_READ: Permission =
+    Permission { name: "registry.residents.read", roles: &[Role::Staff, Role::Admin, Role::GridWorker] };
+/// Create and edit residents.
+pub const RESIDENTS_WRITE: Permission =
+    Permission { name: "registry.residents.write", roles: &[Role::Staff, Role::Admin, Role::GridWorker] };
+/// See a full ID number (logged).
+pub const ID_REVEAL: Permission = Permission { name: "registry.residents.reveal_id", roles: &[Role::Staff, Role::Admin] };
+/// Import and export the resident spreadsheet.
+pub const IMPORT_EXPORT: Permission = Permission { name: "registry.residents.import_export", roles: &[Role::Staff, Role::Admin] };
+
+/// Every registry permission.
+pub const PERMISSIONS: &[Permission] = &[STRUCTURE_READ, STRUCTURE_WRITE, RESIDENTS_READ, RESIDENTS_WRITE, ID_REVEAL, IMPORT_EXPORT];
+
+/// The community behind `slug`, or 404. Communities the caller has no role in are also 404.
+pub async fn community(state: &AppState, p: &Principal, slug: &str) -> AppResult<Community> {
+    let c = store::community_by_slug(state, slug).await?.ok_or(AppError::NotFound)?;
+    if p.superadmin || p.community_ids().contains(&c.id) {
+        Ok(c)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// The grids a caller is limited to: the assigned grids for a grid worker without a wider
+/// role, `None` (no limit beyond the permission check) for everyone else.
+pub async fn scope(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Option<Vec<i64>>> {
+    let wide = p.superadmin || p.has_role(community_id, Role::Staff) || p.has_role(community_id, Role::Admin);
+    match p.user_id {
+        Some(uid) if !wide && p.has_role(community_id, Role::GridWorker) => Ok(Some(store::grids_of(state, uid).await?)),
+        _ => Ok(None),
+    }
+}
+
+/// A resident, checked against permission and grid scope.
+pub async fn resident(state: &AppState, p: &Principal, c: &Community, id: i64) -> AppResult<Resident> {
+    p.require(c.id, &RESIDENTS_READ)?;
+    let (r, grid) = store::resident(state, c.id, id).await?.ok_or(AppError::NotFound)?;
+    if let Some(grids) = scope(state, p, c.id).await? {
+        if !grid.is_some_and(|g| grids.contains(&g)) {
+            return Err(AppError::NotFound);
+        }
+    }
+    Ok(r)
+}
+
+/// The full ID number of a resident; the view is written to the access log.
+pub async fn reveal_id_number(state: &AppState, p: &Principal, c: &Community, id: i64, purpose: &str) -> AppResult<Option<String>> {
+    p.require(c.id, &ID_REVEAL)?;
+    resident(state, p, c, id).await?;
+    let enc: Option<String> = sqlx::query_scalar("SELECT id_number_enc FROM residents WHERE id = $1")
+        .bind(id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let Some(enc) = enc else { return Ok(None) };
+    let plain = state.cipher.decrypt(&enc)?;
+    let mut tx = state.db.begin_write().await?;
+    audit::record_access(&mut tx, state.now(), p, c.id, "resident", id, "id_number", purpose).await?;
+    tx.commit().await?;
+    Ok(Some(plain))
+}
+
+/// Where a new resident lives.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct Placement {
+    /// Building name, e.g. `翠微新村 3栋` (created when missing).
+    pub building: String,
+    /// Unit, e.g. `2单元` (may be empty).
+    #[serde(default)]
+    pub unit: String,
+    /// Room, e.g. `301`.
+    pub room: String,
+}
+
+/// Finds or creates the building, unit and household for a placement, inside `tx`.
+/// Returns `(household_id, building_created)`.
+pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement, grid_name: Option<&str>) -> AppResult<(i64, bool)> {
+    let building = at.building.trim();
+    let room = at.room.trim();
+    if building.is_empty() {
+        return Err(AppError::field("building", "required"));
+    }
+    if room.is_empty() {
+        return Err(AppError::field("room", "required"));
+    }
+    let mut created = false;
+    let building_id: i64 = match sqlx::query_scalar::<_, i64>("SELECT id FROM buildings WHERE community_id = $1 AND name = $2")
+        .bind(community_id)
+        .bind(building)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        Some(id) => id,
+        None => {
+            created = true;
+            let grid_id = match grid_name.map(str::trim).filter(|g| !g.is_empty()) {
+                Some(g) => Some(ensure_grid(tx, now, community_id, g).await?),
+                None => None,
+            };
+            let estate = building.split_whitespace().next().unwrap_or("").to_string();
+            sqlx::query_scalar(
+                "INSERT INTO buildings (community_id, grid_id, name, estate, floors, has_elevator, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 0, 0, $5, $5) RETURNING id",
+            )
+            .bind(community_id)
+            .bind(grid_id)
+            .bind(building)
+            .bind(if estate == building { String::new() } else { estate })
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await?
+        }
+    };
+    let unit = at.unit.trim();
+    let unit_id: i64 = match sqlx::query_scalar::<_, i64>("SELECT id FROM units WHERE building_id = $1 AND name = $2")
+        .bind(building_id)
+        .bind(unit)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        Some(id) => id,
+        None => sqlx::query_scalar("INSERT INTO units (building_id, name) VALUES ($1, $2) RETURNING id")
+            .bind(building_id)
+            .bind(unit)
+            .fetch_one(&mut **tx)
+            .await?,
+    };
+    let household: i64 = match sqlx::query_scalar::<_, i64>("SELECT id FROM households WHERE unit_id = $1 AND room = $2")
+        .bind(unit_id)
+        .bind(room)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        Some(id) => id,
+        None => sqlx::query_scalar(
+            "INSERT INTO households (community_id, building_id, unit_id, room, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(community_id)
+        .bind(building_id)
+        .bind(unit_id)
+        .bind(room)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?,
+    };
+    Ok((household, created))
+}
+
+/// Finds or creates a grid by name.
+pub async fn ensure_grid(tx: &mut WriteTx, now: i64, community_id: i64, name: &str) -> AppResult<i64> {
+    if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM grids WHERE community_id = $1 AND name = $2")
+        .bind(community_id)
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok(id);
+    }
+    Ok(sqlx::query_scalar("INSERT INTO grids (community_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+        .bind(community_id)
+        .bind(name)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// The resident's stored fields derived from checked input.
+fn stored_fields(state: &AppState, input: &ResidentInput) -> (String, Option<i64>, Option<String>, Option<String>, Option<String>) {
+    let gender = input.id_number.as_ref().map(|n| n.gender().to_string()).unwrap_or_default();
+    let birth_year = input.id_number.as_ref().map(|n| n.birth_year() as i64);
+    let enc = input.id_number.as_ref().map(|n| state.cipher.encrypt(n.as_str()));
+    let idx = input.id_number.as_ref().map(|n| state.cipher.blind_index(n.as_str()));
+    let masked = input.id_number.as_ref().map(|n| n.masked());
+    (gender, birth_year, enc, idx, masked)
+}
+
+/// Adds the `elderly` tag for anyone 60 or older this year.
+pub fn with_age_tags(state: &AppState, input: &mut ResidentInput) {
+    use chrono::Datelike;
+    let year = chrono::DateTime::from_timestamp_millis(state.now()).map(|t| t.with_timezone(&kernel::clock::shanghai()).year()).unwrap_or(2026);
+    if let Some(n) = &input.id_number {
+        if crate::domain::age_in(year, n.birth_year()) >= 60 && !input.tags.contains(&Tag::Elderly) {
+            input.tags.push(Tag::Elderly);
+        }
+    }
+}
+
+async fn write_tags(tx: &mut WriteTx, resident_id: i64, tags: &[Tag]) -> AppResult<()> {
+    sqlx::query("DELETE FROM resident_tags WHERE resident_id = $1").bind(resident_id).execute(&mut **tx).await?;
+    for t in tags {
+        sqlx::query("INSERT INTO resident_tags (resident_id, tag) VALUES ($1, $2)").bind(resident_id).bind(t.code()).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Links the resident to a login on their phone number, creating a password-less account
+/// (SMS-code login) when none exists, and grants the resident role.
+async fn link_account(tx: &mut WriteTx, now: i64, community_id: i64, resident_id: i64, input: &ResidentInput) -> AppResult<()> {
+    let Some(phone) = &input.phone else { return Ok(()) };
+    let user_id = match accounts::service::user_by_phone(tx, phone).await? {
+        Some(id) => id,
+        None => {
+            let new = accounts::service::NewUser { phone, display_name: &input.name, password: None, superadmin: false };
+            accounts::service::create_user(tx, now, &new).await?
+        }
+    };
+    let already: Option<i64> = sqlx::query_scalar("SELECT id FROM residents WHERE user_id = $1 AND community_id = $2")
+        .bind(user_id)
+        .bind(community_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if already.is_none() {
+        sqlx::query("UPDATE residents SET user_id = $1 WHERE id = $2").bind(user_id).bind(resident_id).execute(&mut **tx).await?;
+    }
+    accounts::service::grant(tx, now, user_id, community_id, Role::Resident).await
+}
+
+/// Inserts a resident inside `tx` (no permission check: callers check).
+pub async fn insert_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, household_id: i64, mut input: ResidentInput) -> AppResult<i64> {
+    with_age_tags(state, &mut input);
+    let now = state.now();
+    let (gender, birth_year, enc, idx, masked) = stored_fields(state, &input);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO residents (community_id, household_id, name, gender, birth_year, phone, id_number_enc, id_number_idx, id_number_masked, relation, notes, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+    )
+    .bind(community_id)
+    .bind(household_id)
+    .bind(&input.name)
+    .bind(gender)
+    .bind(birth_year)
+    .bind(input.phone.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default())
+    .bind(enc)
+    .bind(idx)
+    .bind(masked)
+    .bind(&input.relation)
+    .bind(&input.notes)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict { .. } => AppError::Conflict { field: "id_number".into(), code: "id_number_taken" },
+        other => other,
+    })?;
+    write_tags(tx, id, &input.tags).await?;
+    link_account(tx, now, community_id, id, &input).await?;
+    audit::record_change(tx, now, actor, Some(community_id), "resident", id, "create", &resident_json(&input, household_id)).await?;
+    Ok(id)
+}
+
+/// What the audit log keeps of a resident: never the ID number itself.
+fn resident_json(input: &ResidentInput, household_id: i64) -> serde_json::Value {
+    serde_json::json!({
+        "name": input.name,
+        "phone": input.phone.as_ref().map(|p| p.masked()),
+        "id_number": input.id_number.as_ref().map(|n| n.masked()),
+        "relation": input.relation,
+        "tags": input.tags.iter().map(|t| t.code()).collect::<Vec<_>>(),
+        "notes": input.notes,
+        "household_id": household_id,
+    })
+}
+
+/// Updates a resident inside `tx`, recording the difference in the audit log.
+pub async fn update_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, id: i64, household_id: i64, before: &serde_json::Value, mut input: ResidentInput) -> AppResult<()> {
+    with_age_tags(state, &mut input);
+    let now = state.now();
+    let (gender, birth_year, enc, idx, masked) = stored_fields(state, &input);
+    // An update without an ID number keeps the stored one.
+    sqlx::query(
+        "UPDATE residents SET household_id = $1, name = $2, phone = $3, relation = $4, notes = $5, updated_at = $6, \
+           gender = CASE WHEN $7 = '' THEN gender ELSE $7 END, birth_year = COALESCE($8, birth_year), \
+           id_number_enc = COALESCE($9, id_number_enc), id_number_idx = COALESCE($10, id_number_idx), id_number_masked = COALESCE($11, id_number_masked) \
+         WHERE id = $12 AND community_id = $13",
+    )
+    .bind(household_id)
+    .bind(&input.name)
+    .bind(input.phone.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default())
+    .bind(&input.relation)
+    .bind(&input.notes)
+    .bind(now)
+    .bind(gender)
+    .bind(birth_year)
+    .bind(enc)
+    .bind(idx)
+    .bind(masked)
+    .bind(id)
+    .bind(community_id)
+    .execute(&mut **tx)
+    .await?;
+    write_tags(tx, id, &input.tags).await?;
+    link_account(tx, now, community_id, id, &input).await?;
+    let after = resident_json(&input, household_id);
+    let changes = audit::diff(before, &after);
+    if changes.as_object().is_some_and(|m| !m.is_empty()) {
+        audit::record_change(tx, now, actor, Some(community_id), "resident", id, "update", &changes).await?;
+    }
+    Ok(())
+}
+
+/// The stored state of a resident in the audit log's terms.
+pub async fn resident_snapshot(tx: &mut WriteTx, id: i64) -> AppResult<(i64, serde_json::Value)> {
+    let r = sqlx::query("SELECT household_id, name, phone, id_number_masked, relation, notes FROM residents WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let tags: Vec<String> = sqlx::query_scalar("SELECT tag FROM resident_tags WHERE resident_id = $1").bind(id).fetch_all(&mut **tx).await?;
+    let mut tags: Vec<Tag> = tags.iter().filter_map(|t| Tag::parse(t)).collect();
+    tags.sort_by_key(|t| Tag::ALL.iter().position(|x| x == t));
+    let household: Option<i64> = r.get(0);
+    let phone: String = r.get(2);
+    Ok((
+        household.unwrap_or(0),
+        serde_json::json!({
+            "name": r.get::<String, _>(1),
+            "phone": (!phone.is_empty()).then(|| kernel::crypto::mask_phone(&phone)),
+            "id_number": r.get::<Option<String>, _>(3),
+            "relation": r.get::<String, _>(4),
+            "tags": tags.iter().map(|t| t.code()).collect::<Vec<_>>(),
+            "notes": r.get::<String, _>(5),
+            "household_id": household.unwrap_or(0),
+        }),
+    ))
+}
+
+/// Creates a resident from a draft and a placement (staff, admins, or a grid worker in their grid).
+pub async fn create_resident(state: &AppState, p: &Principal, c: &Community, draft: ResidentDraft, at: &Placement) -> AppResult<Resident> {
+    p.require(c.id, &RESIDENTS_WRITE)?;
+    let input = draft.parse().map_err(AppError::Validation)?;
+    let scope = scope(state, p, c.id).await?;
+    let mut tx = state.db.begin_write().await?;
+    let (household, created) = place(&mut tx, state.now(), c.id, at, None).await?;
+    if let Some(grids) = &scope {
+        let grid: Option<i64> = sqlx::query_scalar("SELECT b.grid_id FROM households h JOIN buildings b ON b.id = h.building_id WHERE h.id = $1")
+            .bind(household)
+            .fetch_one(&mut *tx)
+            .await?;
+        if created || !grid.is_some_and(|g| grids.contains(&g)) {
+            return Err(AppError::field("building", "building_out_of_scope"));
+        }
+    }
+    let id = insert_resident(&mut tx, state, Some(p), c.id, household, input).await?;
+    tx.commit().await?;
+    resident(state, p, c, id).await
+}
+
+/// Changes a resident's details (the household stays).
+pub async fn edit_resident(state: &AppState, p: &Principal, c: &Community, id: i64, draft: ResidentDraft) -> AppResult<Resident> {
+    p.require(c.id, &RESIDENTS_WRITE)?;
+    resident(state, p, c, id).await?;
+    let input = draft.parse().map_err(AppError::Validation)?;
+    let mut tx = state.db.begin_write().await?;
+    let (household, before) = resident_snapshot(&mut tx, id).await?;
+    update_resident(&mut tx, state, Some(p), c.id, id, household, &before, input).await.map_err(|e| match e {
+        AppError::Conflict { .. } => AppError::Conflict { field: "id_number".into(), code: "id_number_taken" },
+        other => other,
+    })?;
+    tx.commit().await?;
+    resident(state, p, c, id).await
+}
+
+/// A change in the audit trail.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    /// When (epoch ms).
+    pub at: i64,
+    /// Who (display name), or the API key's name.
+    pub actor: String,
+    /// `create`, `update` …
+    pub action: String,
+    /// What changed: `{field: [old, new]}`.
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+}
+
+/// The audit trail of one resident.
+pub async fn resident_history(state: &AppState, p: &Principal, c: &Community, id: i64) -> AppResult<Vec<AuditEntry>> {
+    resident(state, p, c, id).await?;
+    let rows = sqlx::query(
+        "SELECT a.at, COALESCE(u.display_name, k.name, ''), a.action, a.changes FROM audit_log a \
+         LEFT JOIN users u ON u.id = a.actor_user_id LEFT JOIN api_keys k ON k.id = a.actor_api_key_id \
+         WHERE a.entity = 'resident' AND a.entity_id = $1 ORDER BY a.id DESC LIMIT 100",
+    )
+    .bind(id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AuditEntry {
+            at: r.get(0),
+            actor: r.get(1),
+            action: r.get(2),
+            changes: serde_json::from_str(r.get::<String, _>(3).as_str()).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Creates a building (staff, admins).
+pub async fn create_building(state: &AppState, p: &Principal, c: &Community, name: &str, grid_id: Option<i64>, floors: i64, has_elevator: bool) -> AppResult<i64> {
+    p.require(c.id, &STRUCTURE_WRITE)?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::field("name", "required"));
+    }
+    if name.chars().count() > 40 {
+        return Err(AppError::Validation(vec![kernel::FieldError::new("name", "too_long").arg("max", 40)]));
+    }
+    if !(0..=200).contains(&floors) {
+        return Err(AppError::field("floors", "floors_range"));
+    }
+    if let Some(g) = grid_id {
+        let ok: Option<i64> = sqlx::query_scalar("SELECT id FROM grids WHERE id = $1 AND community_id = $2").bind(g).bind(c.id).fetch_optional(&state.db.pool).await?;
+        ok.ok_or_else(|| AppError::field("grid_id", "not_found_ref"))?;
+    }
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let estate = name.split_whitespace().next().filter(|e| *e != name).unwrap_or("").to_string();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO buildings (community_id, grid_id, name, estate, floors, has_elevator, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(c.id)
+    .bind(grid_id)
+    .bind(name)
+    .bind(estate)
+    .bind(floors)
+    .bind(has_elevator as i64)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict { .. } => AppError::Conflict { field: "name".into(), code: "taken" },
+        other => other,
+    })?;
+    audit::record_change(&mut tx, now, Some(p), Some(c.id), "building", id, "create", &serde_json::json!({"name": name, "grid_id": grid_id, "floors": floors})).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// What a resident sees about themselves: their record and their household's members.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MyHousehold {
+    /// Community.
+    pub community: Community,
+    /// My record.
+    pub me: Resident,
+    /// Everyone in my household, me included.
+    pub members: Vec<Resident>,
+}
+
+/// The logged-in person's own record and household, if the community has registered them.
+pub async fn my_household(state: &AppState, user_id: i64) -> AppResult<Option<MyHousehold>> {
+    let Some((community_id, me)) = store::resident_of_user(state, user_id).await? else { return Ok(None) };
+    let community = store::communities(state, Some(&[community_id])).await?.into_iter().next().ok_or(AppError::NotFound)?;
+    let members = match me.household_id {
+        Some(h) => {
+            let filter = store::ResidentFilter { household_id: Some(h), ..Default::default() };
+            store::residents(state, community_id, &filter, None, None, 50).await?
+        }
+        None => vec![me.clone()],
+    };
+    Ok(Some(MyHousehold { community, me, members }))
+}

@@ -1,0 +1,333 @@
+//! Importing the resident spreadsheet a community already keeps (.xlsx or .csv) and
+//! exporting it back. Headers are matched by the names staff use (Chinese or English); a
+//! re-import updates residents instead of duplicating them; every bad row is reported with
+//! its row number and reason while the good rows are kept.
+
+use crate::domain::{ResidentDraft, Tag};
+use crate::service::{self, Placement, IMPORT_EXPORT};
+use crate::store::{self, Community, ResidentFilter};
+use kernel::auth::Principal;
+use kernel::error::{AppError, AppResult};
+use kernel::i18n::{tf, Locale};
+use kernel::state::AppState;
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// File formats we read and write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Excel 2007+.
+    Xlsx,
+    /// Comma-separated, UTF-8 (a BOM is accepted).
+    Csv,
+}
+
+impl Format {
+    /// Picks the format from the file's bytes (not its name): XLSX is a ZIP archive.
+    pub fn sniff(bytes: &[u8]) -> Format {
+        if bytes.starts_with(b"PK\x03\x04") { Format::Xlsx } else { Format::Csv }
+    }
+    /// From a file name's extension, for exports.
+    pub fn from_path(path: &str) -> Option<Format> {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".xlsx") {
+            Some(Format::Xlsx)
+        } else if lower.ends_with(".csv") {
+            Some(Format::Csv)
+        } else {
+            None
+        }
+    }
+}
+
+/// The columns, in export order, with the header words accepted on import.
+const COLUMNS: &[(Column, &str, &[&str])] = &[
+    (Column::Name, "姓名", &["姓名", "name", "居民姓名"]),
+    (Column::Phone, "手机号", &["手机号", "手机", "电话", "联系电话", "phone", "mobile"]),
+    (Column::IdNumber, "身份证号", &["身份证号", "身份证", "身份证号码", "证件号码", "id_number", "id"]),
+    (Column::Building, "楼栋", &["楼栋", "楼号", "楼栋号", "building"]),
+    (Column::Unit, "单元", &["单元", "单元号", "unit"]),
+    (Column::Room, "房号", &["房号", "门牌号", "室", "room"]),
+    (Column::Relation, "与户主关系", &["与户主关系", "关系", "relation"]),
+    (Column::Tags, "标签", &["标签", "人员类别", "类别", "tags"]),
+    (Column::Grid, "网格", &["网格", "所属网格", "grid"]),
+    (Column::Notes, "备注", &["备注", "notes"]),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Name,
+    Phone,
+    IdNumber,
+    Building,
+    Unit,
+    Room,
+    Relation,
+    Tags,
+    Grid,
+    Notes,
+}
+
+/// One rejected row.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    /// Spreadsheet row number (the header is row 1).
+    pub row: usize,
+    /// Column header of the problem, if it concerns one column.
+    pub column: String,
+    /// Translated reason.
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    /// Data rows read.
+    pub rows: usize,
+    /// Residents created.
+    pub created: usize,
+    /// Residents updated.
+    pub updated: usize,
+    /// Buildings that did not exist and were created (check these for typos).
+    pub new_buildings: Vec<String>,
+    /// Rows rejected, with reasons.
+    pub errors: Vec<RowError>,
+}
+
+const MAX_ROWS: usize = 50_000;
+
+fn read_rows(bytes: &[u8]) -> AppResult<Vec<Vec<String>>> {
+    match Format::sniff(bytes) {
+        Format::Xlsx => {
+            use calamine::Reader;
+            let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| AppError::bad_request("malformed_upload", e))?;
+            let range = book
+                .worksheet_range_at(0)
+                .ok_or_else(|| AppError::bad_request("malformed_upload", "no worksheet"))?
+                .map_err(|e| AppError::bad_request("malformed_upload", e))?;
+            Ok(range
+                .rows()
+                .take(MAX_ROWS + 1)
+                .map(|row| row.iter().map(cell_text).collect())
+                .collect())
+        }
+        Format::Csv => {
+            let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+                .map_err(|_| AppError::field("file", "csv_not_utf8"))?;
+            let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+            let mut rows = Vec::new();
+            for rec in reader.records().take(MAX_ROWS + 1) {
+                let rec = rec.map_err(|e| AppError::bad_request("malformed_upload", e))?;
+                rows.push(rec.iter().map(|s| s.trim().to_string()).collect());
+            }
+            Ok(rows)
+        }
+    }
+}
+
+fn cell_text(c: &calamine::Data) -> String {
+    use calamine::Data;
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_string(),
+        // Phone numbers and rooms typed as numbers come back as floats.
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Int(i) => i.to_string(),
+        other => other.to_string().trim().to_string(),
+    }
+}
+
+/// Imports residents into `c`. Runs in one transaction: either every good row lands, or (on a
+/// database failure) nothing does.
+pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8], locale: Locale) -> AppResult<ImportReport> {
+    p.require(c.id, &IMPORT_EXPORT)?;
+    let rows = read_rows(bytes)?;
+    let Some((header, data)) = rows.split_first() else {
+        return Err(AppError::field("file", "import_empty"));
+    };
+    if data.len() > MAX_ROWS {
+        return Err(AppError::Validation(vec![kernel::FieldError::new("file", "import_too_many").arg("max", MAX_ROWS)]));
+    }
+    let columns: Vec<Option<Column>> = header
+        .iter()
+        .map(|h| {
+            let h = h.trim().to_lowercase();
+            COLUMNS.iter().find(|(_, _, words)| words.iter().any(|w| w.to_lowercase() == h)).map(|(c, _, _)| *c)
+        })
+        .collect();
+    for required in [Column::Name, Column::Building, Column::Room] {
+        if !columns.contains(&Some(required)) {
+            let label = COLUMNS.iter().find(|(c, _, _)| *c == required).map(|(_, l, _)| *l).unwrap_or("");
+            return Err(AppError::Validation(vec![kernel::FieldError::new("file", "import_missing_column").arg("column", label)]));
+        }
+    }
+    let mut report = ImportReport { rows: 0, ..Default::default() };
+    let mut seen_ids = HashSet::new();
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    for (i, row) in data.iter().enumerate() {
+        let row_no = i + 2;
+        let get = |col: Column| -> String {
+            columns.iter().position(|c| *c == Some(col)).and_then(|idx| row.get(idx)).cloned().unwrap_or_default()
+        };
+        if row.iter().all(|v| v.trim().is_empty()) {
+            continue;
+        }
+        report.rows += 1;
+        let header_of = |field: &str| -> String {
+            let col = match field {
+                "name" => Column::Name,
+                "phone" => Column::Phone,
+                "id_number" => Column::IdNumber,
+                "building" => Column::Building,
+                "room" => Column::Room,
+                "relation" => Column::Relation,
+                "tags" => Column::Tags,
+                _ => Column::Notes,
+            };
+            COLUMNS.iter().find(|(c, _, _)| *c == col).map(|(_, l, _)| l.to_string()).unwrap_or_default()
+        };
+        let draft = ResidentDraft {
+            name: get(Column::Name),
+            phone: get(Column::Phone),
+            id_number: get(Column::IdNumber),
+            relation: get(Column::Relation),
+            tags: vec![get(Column::Tags)],
+            notes: get(Column::Notes),
+        };
+        let input = match draft.parse() {
+            Ok(input) => input,
+            Err(errs) => {
+                for e in errs {
+                    report.errors.push(RowError { row: row_no, column: header_of(&e.field), reason: e.message(locale) });
+                }
+                continue;
+            }
+        };
+        let at = Placement { building: get(Column::Building), unit: get(Column::Unit), room: get(Column::Room) };
+        if at.building.trim().is_empty() || at.room.trim().is_empty() {
+            let field = if at.building.trim().is_empty() { "building" } else { "room" };
+            report.errors.push(RowError { row: row_no, column: header_of(field), reason: tf(locale, "error.required", &[]) });
+            continue;
+        }
+        let id_index = input.id_number.as_ref().map(|n| state.cipher.blind_index(n.as_str()));
+        if let Some(idx) = &id_index {
+            if !seen_ids.insert(idx.clone()) {
+                report.errors.push(RowError { row: row_no, column: header_of("id_number"), reason: tf(locale, "error.import_duplicate_id", &[]) });
+                continue;
+            }
+        }
+        let grid = get(Column::Grid);
+        let (household, created) = service::place(&mut tx, now, c.id, &at, Some(&grid)).await?;
+        if created {
+            report.new_buildings.push(at.building.trim().to_string());
+        }
+        // Re-import: the same ID number, or else the same name in the same household, is the same person.
+        let existing: Option<i64> = match &id_index {
+            Some(idx) => sqlx::query_scalar("SELECT id FROM residents WHERE community_id = $1 AND id_number_idx = $2")
+                .bind(c.id)
+                .bind(idx)
+                .fetch_optional(&mut *tx)
+                .await?,
+            None => None,
+        };
+        let existing = match existing {
+            Some(id) => Some(id),
+            None => sqlx::query_scalar("SELECT id FROM residents WHERE community_id = $1 AND household_id = $2 AND name = $3 ORDER BY id LIMIT 1")
+                .bind(c.id)
+                .bind(household)
+                .bind(&input.name)
+                .fetch_optional(&mut *tx)
+                .await?,
+        };
+        match existing {
+            Some(id) => {
+                let (_, before) = service::resident_snapshot(&mut tx, id).await?;
+                service::update_resident(&mut tx, state, Some(p), c.id, id, household, &before, input).await?;
+                report.updated += 1;
+            }
+            None => {
+                service::insert_resident(&mut tx, state, Some(p), c.id, household, input).await?;
+                report.created += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Exports every resident of `c` with the import's headers. ID numbers are masked unless
+/// `full_id_numbers` is set, which only the operator's command line does.
+pub async fn export(state: &AppState, p: &Principal, c: &Community, format: Format, full_id_numbers: bool) -> AppResult<Vec<u8>> {
+    p.require(c.id, &IMPORT_EXPORT)?;
+    let mut rows: Vec<Vec<String>> = vec![COLUMNS.iter().map(|(_, h, _)| h.to_string()).collect()];
+    let mut after = None;
+    loop {
+        let page = store::residents(state, c.id, &ResidentFilter::default(), None, after, 1000).await?;
+        let more = page.len() > 1000;
+        for r in page.iter().take(1000) {
+            let (phone, id_number, unit, room, building, grid) = export_details(state, r.id, full_id_numbers).await?;
+            rows.push(vec![
+                r.name.clone(),
+                phone,
+                id_number.unwrap_or_else(|| r.id_number.clone()),
+                building,
+                unit,
+                room,
+                r.relation.clone(),
+                r.tags.iter().map(|t| kernel::i18n::t(Locale::ZhCn, &t.label_key()).to_string()).collect::<Vec<_>>().join("、"),
+                grid,
+                r.notes.clone(),
+            ]);
+        }
+        after = page.get(999).map(|r| r.id);
+        if !more {
+            break;
+        }
+    }
+    match format {
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+            for row in &rows {
+                w.write_record(row).map_err(AppError::internal)?;
+            }
+            w.into_inner().map_err(AppError::internal)
+        }
+        Format::Xlsx => {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet.set_name("居民").map_err(AppError::internal)?;
+            let text = rust_xlsxwriter::Format::new().set_num_format("@");
+            for (r, row) in rows.iter().enumerate() {
+                for (col, value) in row.iter().enumerate() {
+                    sheet.write_string_with_format(r as u32, col as u16, value, &text).map_err(AppError::internal)?;
+                }
+            }
+            sheet.set_column_width(2, 22).map_err(AppError::internal)?;
+            sheet.set_column_width(3, 16).map_err(AppError::internal)?;
+            book.save_to_buffer().map_err(AppError::internal)
+        }
+    }
+}
+
+async fn export_details(state: &AppState, id: i64, full: bool) -> AppResult<(String, Option<String>, String, String, String, String)> {
+    use sqlx::Row;
+    let r = sqlx::query(
+        "SELECT r.phone, r.id_number_enc, COALESCE(u.name, ''), COALESCE(h.room, ''), COALESCE(b.name, ''), COALESCE(g.name, '') \
+         FROM residents r LEFT JOIN households h ON h.id = r.household_id LEFT JOIN units u ON u.id = h.unit_id \
+         LEFT JOIN buildings b ON b.id = h.building_id LEFT JOIN grids g ON g.id = b.grid_id WHERE r.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    let id_number = match (full, r.get::<Option<String>, _>(1)) {
+        (true, Some(enc)) => Some(state.cipher.decrypt(&enc)?),
+        _ => None,
+    };
+    Ok((r.get(0), id_number, r.get(2), r.get(3), r.get(4), r.get(5)))
+}
+
+/// Tags as the export writes them, for tests.
+pub fn tag_words(tags: &[Tag]) -> String {
+    tags.iter().map(|t| kernel::i18n::t(Locale::ZhCn, &t.label_key()).to_string()).collect::<Vec<_>>().join("、")
+}

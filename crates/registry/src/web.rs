@@ -1,0 +1,495 @@
+//! Pages: my profile and household (resident), and the staff console's registry pages.
+
+use crate::api::{upload_file, ResidentQuery};
+use crate::domain::{ResidentDraft, Tag};
+use crate::service::{self, AuditEntry, MyHousehold, Placement, ID_REVEAL, IMPORT_EXPORT, RESIDENTS_READ, RESIDENTS_WRITE, STRUCTURE_READ, STRUCTURE_WRITE};
+use crate::spreadsheet::{self, Format, ImportReport};
+use crate::store::{self, Building, Community, Counts, Grid, Household, Resident};
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use kernel::auth::User;
+use kernel::clock::format_local;
+use kernel::web::{render, render_status, see_other, ApiPath, ApiQuery, PageCtx, WebForm};
+use kernel::{AppError, AppResult, AppState};
+use serde::Deserialize;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(me_page))
+        .route("/console", get(console_home))
+        .route("/console/residents", get(residents_page).post(create_resident))
+        .route("/console/residents/new", get(new_resident_page))
+        .route("/console/residents/{id}", get(resident_page).post(edit_resident))
+        .route("/console/residents/{id}/reveal", post(reveal))
+        .route("/console/buildings", get(buildings_page).post(create_building))
+        .route("/console/households", get(households_page))
+        .route("/console/import", get(import_page).post(import_upload).layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024)))
+        .route("/console/export", get(export_file))
+}
+
+/// `?c=slug` picks the community; otherwise the first where the viewer works.
+#[derive(Debug, Default, Deserialize)]
+struct CommunityQuery {
+    c: Option<String>,
+}
+
+async fn console_community(state: &AppState, user: &User, slug: Option<&str>) -> AppResult<Community> {
+    if let Some(slug) = slug.filter(|s| !s.is_empty()) {
+        return service::community(state, user, slug).await;
+    }
+    let staff_side: Vec<i64> = user.memberships.iter().filter(|m| m.role.is_staff_side()).map(|m| m.community_id).collect();
+    let all = store::communities(state, None).await?;
+    all.into_iter()
+        .find(|c| staff_side.contains(&c.id) || (user.superadmin && staff_side.is_empty()))
+        .ok_or(AppError::Forbidden)
+}
+
+fn tag_label(ctx: &PageCtx, t: &Tag) -> String {
+    ctx.tr.t(&t.label_key()).to_string()
+}
+
+#[derive(Template)]
+#[template(path = "registry/me.html")]
+struct MePage {
+    ctx: PageCtx,
+    household: Option<MyHousehold>,
+}
+
+impl MePage {
+    fn tag(&self, t: &Tag) -> String {
+        tag_label(&self.ctx, t)
+    }
+}
+
+async fn me_page(State(state): State<AppState>, ctx: PageCtx, user: User) -> AppResult<Response> {
+    let household = service::my_household(&state, user.person()?).await?;
+    Ok(render(&MePage { ctx, household }))
+}
+
+#[derive(Template)]
+#[template(path = "registry/console.html")]
+struct ConsoleHome {
+    ctx: PageCtx,
+    community: Community,
+    counts: Counts,
+    grids: Vec<Grid>,
+    can_import: bool,
+}
+
+async fn console_home(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    user.require(community.id, &STRUCTURE_READ)?;
+    let counts = store::counts(&state, community.id).await?;
+    let grids = store::grids(&state, community.id).await?;
+    let can_import = user.can(community.id, &IMPORT_EXPORT);
+    Ok(render(&ConsoleHome { ctx, community, counts, grids, can_import }))
+}
+
+#[derive(Template)]
+#[template(path = "registry/residents.html")]
+struct ResidentsPage {
+    ctx: PageCtx,
+    community: Community,
+    residents: Vec<Resident>,
+    next_cursor: Option<String>,
+    q: String,
+    tag: String,
+    building_id: i64,
+    buildings: Vec<Building>,
+    tags: Vec<Tag>,
+    can_write: bool,
+}
+
+impl ResidentsPage {
+    fn tag(&self, t: &Tag) -> String {
+        tag_label(&self.ctx, t)
+    }
+    fn next_link(&self, cursor: &str) -> String {
+        format!(
+            "?c={}&q={}&tag={}&building_id={}&cursor={cursor}",
+            self.community.slug,
+            urlencode(&self.q),
+            self.tag,
+            if self.building_id > 0 { self.building_id.to_string() } else { String::new() }
+        )
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    kernel::web::url_encode(s)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ResidentsQuery {
+    c: Option<String>,
+    q: Option<String>,
+    tag: Option<String>,
+    building_id: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn residents_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<ResidentsQuery>) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    user.require(community.id, &RESIDENTS_READ)?;
+    // An empty select submits `building_id=`; treat it as "all buildings".
+    let building_id = match q.building_id.as_deref().filter(|b| !b.is_empty()) {
+        None => None,
+        Some(b) => Some(b.parse::<i64>().map_err(|_| AppError::field("building_id", "invalid_choice"))?),
+    };
+    let rq = ResidentQuery { q: q.q.clone(), tag: q.tag.clone(), building_id, household_id: None, cursor: q.cursor.clone(), limit: Some(50) };
+    let filter = rq.filter()?;
+    let page = kernel::web::PageQuery { cursor: q.cursor, limit: Some(50) };
+    let scope = service::scope(&state, &user, community.id).await?;
+    let rows = store::residents(&state, community.id, &filter, scope.as_deref(), page.after()?, 50).await?;
+    let page = kernel::web::Page::from_rows(rows, 50, |r| r.id);
+    let buildings = store::buildings(&state, community.id, scope.as_deref()).await?;
+    let can_write = user.can(community.id, &RESIDENTS_WRITE);
+    Ok(render(&ResidentsPage {
+        ctx,
+        community,
+        residents: page.items,
+        next_cursor: page.next_cursor,
+        q: q.q.unwrap_or_default(),
+        tag: filter.tag.map(|t| t.code().to_string()).unwrap_or_default(),
+        building_id: building_id.unwrap_or(0),
+        buildings,
+        tags: Tag::ALL.to_vec(),
+        can_write,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "registry/resident.html")]
+struct ResidentPage {
+    ctx: PageCtx,
+    community: Community,
+    r: Resident,
+    history: Vec<AuditEntry>,
+    revealed: Option<String>,
+    can_reveal: bool,
+    can_write: bool,
+    tags: Vec<Tag>,
+    errors: Vec<(String, String)>,
+    saved: bool,
+}
+
+impl ResidentPage {
+    fn tag(&self, t: &Tag) -> String {
+        tag_label(&self.ctx, t)
+    }
+    fn has_tag(&self, t: &Tag) -> bool {
+        self.r.tags.contains(t)
+    }
+    fn when(&self, ms: &i64) -> String {
+        format_local(*ms)
+    }
+    fn changes(&self, e: &AuditEntry) -> String {
+        e.changes
+            .as_object()
+            .map(|m| m.keys().map(|k| self.ctx.tr.t(&format!("field.{k}")).to_string()).collect::<Vec<_>>().join("、"))
+            .unwrap_or_default()
+    }
+}
+
+async fn load_resident_page(state: &AppState, ctx: PageCtx, user: &User, slug: Option<&str>, id: i64) -> AppResult<ResidentPage> {
+    let community = console_community(state, user, slug).await?;
+    let r = service::resident(state, user, &community, id).await?;
+    let history = service::resident_history(state, user, &community, id).await?;
+    Ok(ResidentPage {
+        can_reveal: user.can(community.id, &ID_REVEAL),
+        can_write: user.can(community.id, &RESIDENTS_WRITE),
+        ctx,
+        community,
+        r,
+        history,
+        revealed: None,
+        tags: Tag::ALL.to_vec(),
+        errors: Vec::new(),
+        saved: false,
+    })
+}
+
+async fn resident_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
+    Ok(render(&load_resident_page(&state, ctx, &user, q.c.as_deref(), id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct RevealForm {
+    purpose: String,
+}
+
+async fn reveal(State(state): State<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(form): WebForm<RevealForm>) -> AppResult<Response> {
+    let mut page = load_resident_page(&state, ctx, &user, q.c.as_deref(), id).await?;
+    let purpose = form.purpose.trim();
+    if purpose.is_empty() {
+        page.errors.push(("purpose".into(), page.ctx.tr.t("error.required").into()));
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    let purpose: String = purpose.chars().take(100).collect();
+    page.revealed = Some(service::reveal_id_number(&state, &user, &page.community, id, &purpose).await?.unwrap_or_default());
+    page.history = service::resident_history(&state, &user, &page.community, id).await?;
+    Ok(render(&page))
+}
+
+/// The resident form as browsers send it (tags as repeated checkboxes).
+#[derive(Debug, Deserialize)]
+struct ResidentForm {
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    relation: String,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    building: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    room: String,
+}
+
+fn form_tags(raw: &str) -> Vec<String> {
+    raw.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, _)| *k == "tag")
+        .map(|(_, v)| v.to_string())
+        .collect()
+}
+
+fn field_errors(ctx: &PageCtx, e: &AppError) -> Vec<(String, String)> {
+    let fields = e.fields();
+    if fields.is_empty() {
+        vec![(String::new(), e.message(ctx.tr.0))]
+    } else {
+        fields.iter().map(|f| (f.field.clone(), f.message(ctx.tr.0))).collect()
+    }
+}
+
+async fn edit_resident(State(state): State<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<CommunityQuery>, body: String) -> AppResult<Response> {
+    let form: ResidentForm = serde_urlencoded_form(&body)?;
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    let draft = ResidentDraft { name: form.name, phone: form.phone, id_number: form.id_number, relation: form.relation, tags: form_tags(&body), notes: form.notes };
+    match service::edit_resident(&state, &user, &community, id, draft).await {
+        Ok(_) => {
+            let mut page = load_resident_page(&state, ctx, &user, Some(&community.slug), id).await?;
+            page.saved = true;
+            Ok(render(&page))
+        }
+        Err(e @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
+            let mut page = load_resident_page(&state, ctx, &user, Some(&community.slug), id).await?;
+            page.errors = field_errors(&page.ctx, &e);
+            Ok(render_status(e.status(), &page))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn serde_urlencoded_form<T: serde::de::DeserializeOwned>(body: &str) -> AppResult<T> {
+    serde_urlencoded::from_str(body).map_err(|e| AppError::bad_request("malformed_form", e))
+}
+
+#[derive(Template)]
+#[template(path = "registry/new_resident.html")]
+struct NewResidentPage {
+    ctx: PageCtx,
+    community: Community,
+    tags: Vec<Tag>,
+    buildings: Vec<Building>,
+    errors: Vec<(String, String)>,
+    values: Vec<(String, String)>,
+}
+
+impl NewResidentPage {
+    fn tag(&self, t: &Tag) -> String {
+        tag_label(&self.ctx, t)
+    }
+    fn value(&self, name: &str) -> String {
+        self.values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+    fn checked(&self, t: &Tag) -> bool {
+        self.values.iter().any(|(k, v)| k == "tag" && (v == t.code()))
+    }
+}
+
+async fn new_resident_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    user.require(community.id, &RESIDENTS_WRITE)?;
+    let scope = service::scope(&state, &user, community.id).await?;
+    let buildings = store::buildings(&state, community.id, scope.as_deref()).await?;
+    Ok(render(&NewResidentPage { ctx, community, tags: Tag::ALL.to_vec(), buildings, errors: Vec::new(), values: Vec::new() }))
+}
+
+async fn create_resident(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>, body: String) -> AppResult<Response> {
+    let form: ResidentForm = serde_urlencoded_form(&body)?;
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    let at = Placement { building: form.building.clone(), unit: form.unit.clone(), room: form.room.clone() };
+    let draft = ResidentDraft {
+        name: form.name.clone(),
+        phone: form.phone.clone(),
+        id_number: form.id_number.clone(),
+        relation: form.relation.clone(),
+        tags: form_tags(&body),
+        notes: form.notes.clone(),
+    };
+    match service::create_resident(&state, &user, &community, draft, &at).await {
+        Ok(r) => Ok(see_other(&format!("/console/residents/{}?c={}", r.id, community.slug))),
+        Err(e @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
+            let scope = service::scope(&state, &user, community.id).await?;
+            let buildings = store::buildings(&state, community.id, scope.as_deref()).await?;
+            let errors = field_errors(&ctx, &e);
+            let values = body
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .filter(|(k, _)| *k != "id_number" && *k != "_csrf")
+                .map(|(k, v)| (k.to_string(), urlencoding_decode(v)))
+                .collect();
+            let page = NewResidentPage { ctx, community, tags: Tag::ALL.to_vec(), buildings, errors, values };
+            Ok(render_status(e.status(), &page))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn urlencoding_decode(v: &str) -> String {
+    kernel::web::url_decode(v)
+}
+
+#[derive(Template)]
+#[template(path = "registry/buildings.html")]
+struct BuildingsPage {
+    ctx: PageCtx,
+    community: Community,
+    buildings: Vec<Building>,
+    grids: Vec<Grid>,
+    can_write: bool,
+    errors: Vec<(String, String)>,
+}
+
+async fn buildings_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    Ok(render(&buildings_view(&state, ctx, &user, community, Vec::new()).await?))
+}
+
+async fn buildings_view(state: &AppState, ctx: PageCtx, user: &User, community: Community, errors: Vec<(String, String)>) -> AppResult<BuildingsPage> {
+    user.require(community.id, &STRUCTURE_READ)?;
+    let scope = service::scope(state, user, community.id).await?;
+    let buildings = store::buildings(state, community.id, scope.as_deref()).await?;
+    let grids = store::grids(state, community.id).await?;
+    let can_write = user.can(community.id, &STRUCTURE_WRITE);
+    Ok(BuildingsPage { ctx, community, buildings, grids, can_write, errors })
+}
+
+#[derive(Debug, Deserialize)]
+struct BuildingForm {
+    name: String,
+    #[serde(default)]
+    grid_id: String,
+    #[serde(default)]
+    floors: String,
+    #[serde(default)]
+    has_elevator: Option<String>,
+}
+
+async fn create_building(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(form): WebForm<BuildingForm>) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    let grid_id = form.grid_id.parse::<i64>().ok();
+    let floors = match form.floors.trim() {
+        "" => Ok(0),
+        f => f.parse::<i64>().map_err(|_| AppError::field("floors", "floors_range")),
+    };
+    let result = match floors {
+        Ok(floors) => service::create_building(&state, &user, &community, &form.name, grid_id, floors, form.has_elevator.is_some()).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(see_other(&format!("/console/buildings?c={}", community.slug))),
+        Err(e @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
+            let errors = field_errors(&ctx, &e);
+            let status = e.status();
+            Ok(render_status(status, &buildings_view(&state, ctx, &user, community, errors).await?))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "registry/households.html")]
+struct HouseholdsPage {
+    ctx: PageCtx,
+    community: Community,
+    households: Vec<Household>,
+    buildings: Vec<Building>,
+    building_id: i64,
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct HouseholdsQuery {
+    c: Option<String>,
+    building_id: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn households_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<HouseholdsQuery>) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    user.require(community.id, &RESIDENTS_READ)?;
+    let building_id = q.building_id.as_deref().filter(|b| !b.is_empty()).map(|b| b.parse::<i64>()).transpose().map_err(|_| AppError::field("building_id", "invalid_choice"))?;
+    let page = kernel::web::PageQuery { cursor: q.cursor, limit: Some(100) };
+    let scope = service::scope(&state, &user, community.id).await?;
+    let rows = store::households(&state, community.id, building_id, scope.as_deref(), page.after()?, 100).await?;
+    let page = kernel::web::Page::from_rows(rows, 100, |h| h.id);
+    let buildings = store::buildings(&state, community.id, scope.as_deref()).await?;
+    Ok(render(&HouseholdsPage { ctx, community, households: page.items, buildings, building_id: building_id.unwrap_or(0), next_cursor: page.next_cursor }))
+}
+
+#[derive(Template)]
+#[template(path = "registry/import.html")]
+struct ImportPage {
+    ctx: PageCtx,
+    community: Community,
+    report: Option<ImportReport>,
+    error: Option<String>,
+}
+
+async fn import_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    user.require(community.id, &IMPORT_EXPORT)?;
+    Ok(render(&ImportPage { ctx, community, report: None, error: None }))
+}
+
+async fn import_upload(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>, multipart: Multipart) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    user.require(community.id, &IMPORT_EXPORT)?;
+    let result = match upload_file(multipart).await {
+        Ok(bytes) => spreadsheet::import(&state, &user, &community, &bytes, ctx.tr.0).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(report) => Ok(render(&ImportPage { ctx, community, report: Some(report), error: None })),
+        Err(e @ (AppError::Validation(_) | AppError::BadRequest { .. } | AppError::PayloadTooLarge)) => {
+            let msg = e.fields().first().map(|f| f.message(ctx.tr.0)).unwrap_or_else(|| e.message(ctx.tr.0));
+            let status = e.status();
+            Ok(render_status(status, &ImportPage { ctx, community, report: None, error: Some(msg) }))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ExportQuery {
+    c: Option<String>,
+    format: Option<String>,
+}
+
+async fn export_file(State(state): State<AppState>, user: User, ApiQuery(q): ApiQuery<ExportQuery>) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    let format = if q.format.as_deref() == Some("csv") { Format::Csv } else { Format::Xlsx };
+    crate::api::export_response(&state, &user, &community, format).await
+}
