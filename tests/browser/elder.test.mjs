@@ -198,6 +198,13 @@ describe('a. resident on a phone, elder mode', () => {
 
   it('turns elder mode on from the footer', { timeout: TEST_TIMEOUT }, async (t) => {
     if (!loggedIn) return t.skip('login failed');
+    // Elder mode is saved per user: on a server this file already ran against, turn it off first.
+    if (await page.evaluate(() => document.body.classList.contains('elder'))) {
+      const off = page.locator('form[action="/prefs/elder"] button[name="on"][value="0"]');
+      if ((await off.count()) === 1) {
+        await Promise.all([page.waitForEvent('load', { timeout: NAV_TIMEOUT }), off.click()]);
+      }
+    }
     const button = page.locator('[data-testid=elder-on]');
     assert.equal(await button.count(), 1, 'no [data-testid=elder-on] button on the home page');
     await Promise.all([page.waitForEvent('load', { timeout: NAV_TIMEOUT }), button.click()]);

@@ -1,0 +1,240 @@
+//! Test kit: starts the real application on a random port against a fresh database (SQLite
+//! by default, PostgreSQL when `LINLI_TEST_PG_URL` names an admin URL), with a fake clock,
+//! cookie-keeping HTTP clients, and real local servers standing in for the SMS gateway and
+//! the SMTP relay.
+
+mod outside;
+
+pub use outside::{FakeSmsGateway, FakeSmtp};
+
+use kernel::auth::Role;
+use kernel::clock::FakeClock;
+use kernel::config::Config;
+use kernel::crypto::PhoneNumber;
+use kernel::state::AppState;
+use reqwest::cookie::CookieStore;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// 2026-06-01 09:00 in Asia/Shanghai, where every test's clock starts.
+pub const T0: i64 = 1_780_275_600_000;
+
+/// The password of users made by [`TestApp::user`].
+pub const PASSWORD: &str = "test-password-1";
+
+/// A running application.
+pub struct TestApp {
+    /// Shared state (database, clock, config).
+    pub state: AppState,
+    /// The fake clock; move it instead of sleeping.
+    pub clock: FakeClock,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    running: Option<linli::serve::Running>,
+    dir: PathBuf,
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("linli-test-{}", kernel::crypto::random_token(9)));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Which database tests run on.
+pub fn backend_name() -> &'static str {
+    if std::env::var("LINLI_TEST_PG_URL").is_ok_and(|u| !u.is_empty()) { "postgres" } else { "sqlite" }
+}
+
+async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("LINLI_TEST_PG_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            use sqlx::Connection;
+            let name = format!("linli_t_{}", kernel::crypto::random_token(9).to_lowercase().replace(['-', '_'], "x"));
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to LINLI_TEST_PG_URL");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}", dir.join("linli.db").display()),
+    }
+}
+
+impl TestApp {
+    /// Starts the app with default test configuration.
+    pub async fn start() -> TestApp {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts the app after `adjust` has changed the configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = temp_dir();
+        let mut config = Config {
+            port: 0,
+            data_dir: dir.clone(),
+            secret_key: "test-secret-key-0123456789".into(),
+            // Tests run jobs themselves, after moving the clock.
+            run_jobs: false,
+            db_max_connections: 8,
+            ..Config::default()
+        };
+        config.database_url = fresh_database_url(&dir).await;
+        adjust(&mut config);
+        let clock = FakeClock::at(T0);
+        let state = linli::build_state(config, Arc::new(clock.clone())).await.expect("app state");
+        let running = linli::serve::start(state.clone(), "127.0.0.1", 0).await.expect("server starts");
+        let base = format!("http://{}", running.addr);
+        TestApp { state, clock, base, running: Some(running), dir }
+    }
+
+    /// Absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A new client with its own cookies (a different browser).
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// Runs every background job that is due at the fake clock's now.
+    pub async fn run_jobs(&self) -> usize {
+        kernel::jobs::run_due(&self.state).await.expect("jobs run")
+    }
+
+    /// Creates a community and returns its id.
+    pub async fn community(&self, slug: &str, name: &str) -> i64 {
+        let mut tx = self.state.db.begin_write().await.unwrap();
+        let id: i64 = sqlx::query_scalar("INSERT INTO communities (slug, name, city, created_at) VALUES ($1, $2, '南京', $3) RETURNING id")
+            .bind(slug)
+            .bind(name)
+            .bind(self.state.now())
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// Creates a user with [`PASSWORD`] and the given roles in `community_id`.
+    pub async fn user(&self, phone: &str, name: &str, community_id: i64, roles: &[Role]) -> i64 {
+        let phone = PhoneNumber::parse(phone).expect("test phone");
+        let now = self.state.now();
+        let mut tx = self.state.db.begin_write().await.unwrap();
+        let new = accounts::service::NewUser { phone: &phone, display_name: name, password: Some(PASSWORD), superadmin: false };
+        let id = accounts::service::create_user(&mut tx, now, &new).await.unwrap();
+        for r in roles {
+            accounts::service::grant(&mut tx, now, id, community_id, *r).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// A client logged in as `phone` (password [`PASSWORD`]).
+    pub async fn login(&self, phone: &str) -> Client {
+        let c = self.client();
+        let res = c.post_json("/api/v1/auth/login", &serde_json::json!({"phone": phone, "password": PASSWORD})).await;
+        assert_eq!(res.status(), 200, "login as {phone}: {}", res.text().await.unwrap_or_default());
+        c
+    }
+
+    /// Stops the server (drains requests and the worker) and removes the data directory.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        self.state.db.pool.close().await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An HTTP client that keeps cookies and fills in the CSRF token of forms.
+#[derive(Clone)]
+pub struct Client {
+    /// The underlying client (redirects are not followed, so tests see them).
+    pub http: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+    base: String,
+}
+
+impl Client {
+    /// A client for the app at `base`.
+    pub fn new(base: &str) -> Self {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Client { http, jar, base: base.to_string() }
+    }
+
+    /// The value of a cookie the client holds.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = self.base.parse().ok()?;
+        let header = self.jar.cookies(&url)?;
+        header.to_str().ok()?.split("; ").filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")
+    }
+
+    /// GET `path` and return the body, asserting 200.
+    pub async fn page(&self, path: &str) -> String {
+        let res = self.get(path).await;
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// The CSRF token, fetching a page first if the client has none yet.
+    pub async fn csrf(&self) -> String {
+        if let Some(t) = self.cookie(kernel::web::CSRF_COOKIE) {
+            return t;
+        }
+        self.get("/login").await;
+        self.cookie(kernel::web::CSRF_COOKIE).expect("csrf cookie set")
+    }
+
+    /// POST a form (CSRF token added).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.http.post(format!("{}{path}", self.base)).form(&all).send().await.expect("POST form")
+    }
+
+    /// POST JSON.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http.post(format!("{}{path}", self.base)).json(body).send().await.expect("POST json")
+    }
+
+    /// PATCH JSON.
+    pub async fn patch_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http.patch(format!("{}{path}", self.base)).json(body).send().await.expect("PATCH json")
+    }
+
+    /// GET JSON, asserting 200.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let res = self.get(path).await;
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, 200, "GET {path}: {text}");
+        serde_json::from_str(&text).expect("JSON body")
+    }
+
+    /// POST a file as multipart field `file` (CSRF token in the query string, as the page does).
+    pub async fn upload(&self, path: &str, file_name: &str, bytes: Vec<u8>) -> reqwest::Response {
+        let token = self.csrf().await;
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()));
+        self.http.post(format!("{}{path}{sep}_csrf={token}", self.base)).multipart(form).send().await.expect("upload")
+    }
+}
