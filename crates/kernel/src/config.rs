@@ -34,6 +34,16 @@ pub struct Config {
     pub smtp_addr: String,
     /// Sender address for e-mail.
     pub smtp_from: String,
+    /// S3-compatible endpoint for uploads; empty keeps them in `<data_dir>/blobs`.
+    pub s3_endpoint: String,
+    /// Bucket for uploads.
+    pub s3_bucket: String,
+    /// Region used in S3 signatures.
+    pub s3_region: String,
+    /// S3 access key id.
+    pub s3_access_key: String,
+    /// S3 secret key.
+    pub s3_secret_key: String,
     /// Whether to run background jobs in this process.
     pub run_jobs: bool,
     /// Mark session cookies `Secure` (set when served over HTTPS).
@@ -58,6 +68,11 @@ impl Default for Config {
             sms_gateway_token: String::new(),
             smtp_addr: String::new(),
             smtp_from: "linli@localhost".into(),
+            s3_endpoint: String::new(),
+            s3_bucket: "linli".into(),
+            s3_region: "us-east-1".into(),
+            s3_access_key: String::new(),
+            s3_secret_key: String::new(),
             run_jobs: true,
             secure_cookies: false,
             db_max_connections: 16,
@@ -111,6 +126,11 @@ impl Config {
         env_field!("LINLI_SMS_GATEWAY_TOKEN", sms_gateway_token, str);
         env_field!("LINLI_SMTP_ADDR", smtp_addr, str);
         env_field!("LINLI_SMTP_FROM", smtp_from, str);
+        env_field!("LINLI_S3_ENDPOINT", s3_endpoint, str);
+        env_field!("LINLI_S3_BUCKET", s3_bucket, str);
+        env_field!("LINLI_S3_REGION", s3_region, str);
+        env_field!("LINLI_S3_ACCESS_KEY", s3_access_key, str);
+        env_field!("LINLI_S3_SECRET_KEY", s3_secret_key, str);
         env_field!("LINLI_RUN_JOBS", run_jobs, parse);
         env_field!("LINLI_SECURE_COOKIES", secure_cookies, parse);
         env_field!("LINLI_DB_MAX_CONNECTIONS", db_max_connections, parse);

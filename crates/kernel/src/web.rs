@@ -85,20 +85,20 @@ async fn check_csrf(req: Request, token: &str, path: &str) -> AppResult<Request>
         return Ok(req);
     }
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let query_token = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "_csrf").map(|(_, v)| url_decode(v)));
+    if query_token.as_deref() == Some(token) {
+        return Ok(req);
+    }
     if is_api(path) {
         // A cross-site page cannot send `application/json` without a CORS preflight, which we never grant.
         return if content_type.starts_with("application/json") {
             Ok(req)
         } else {
-            Err(AppError::bad_request("csrf_failed", "API writes need Content-Type: application/json"))
+            Err(AppError::bad_request("csrf_failed", "API writes need Content-Type: application/json or an X-CSRF-Token"))
         };
-    }
-    let query_token = req
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "_csrf").map(|(_, v)| v.to_string()));
-    if query_token.as_deref() == Some(token) {
-        return Ok(req);
     }
     if content_type.starts_with("application/x-www-form-urlencoded") {
         let (parts, body) = req.into_parts();

@@ -22,7 +22,7 @@ use tower_http::trace::TraceLayer;
 
 /// Every capability, in dependency order (migrations and demo seeds run in this order).
 pub fn manifests() -> Vec<Manifest> {
-    vec![notify::manifest(), accounts::manifest(), registry::manifest()]
+    vec![notify::manifest(), accounts::manifest(), files::manifest(), registry::manifest()]
 }
 
 /// Kernel migrations followed by every capability's.
@@ -48,6 +48,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> AppResult<AppSta
             jobs.register(kind, handler);
         }
     }
+    files::service::store(&config).ensure_ready().await.map_err(AppError::internal)?;
     let base_url = config.public_base_url(config.port);
     Ok(AppState::new(Inner {
         db,

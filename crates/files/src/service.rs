@@ -1,0 +1,142 @@
+//! Uploads: checked by their bytes and size, stored once per content, recorded with who
+//! uploaded them, and served with the right type and never as something executable.
+
+use crate::content::{sniff, Kind};
+use crate::store::{content_key, BlobStore, S3Settings};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use kernel::auth::Principal;
+use kernel::config::Config;
+use kernel::error::{AppError, AppResult, FieldError};
+use kernel::state::AppState;
+use serde::Serialize;
+use sqlx::Row;
+
+/// The configured store: S3-compatible when `s3_endpoint` is set, else `<data_dir>/blobs`.
+pub fn store(cfg: &Config) -> BlobStore {
+    if cfg.s3_endpoint.is_empty() {
+        BlobStore::Local(cfg.data_dir.join("blobs"))
+    } else {
+        BlobStore::S3(S3Settings {
+            endpoint: cfg.s3_endpoint.clone(),
+            bucket: cfg.s3_bucket.clone(),
+            region: cfg.s3_region.clone(),
+            access_key: cfg.s3_access_key.clone(),
+            secret_key: cfg.s3_secret_key.clone(),
+        })
+    }
+}
+
+/// A stored upload.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Blob {
+    /// Id.
+    pub id: i64,
+    /// Unguessable token used in its URL.
+    pub token: String,
+    /// MIME type, decided from the bytes.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// The name it was uploaded with (for display only).
+    pub original_name: String,
+    /// Where to fetch it.
+    pub url: String,
+}
+
+fn clean_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>')).take(100).collect();
+    if cleaned.trim().is_empty() { "file".into() } else { cleaned }
+}
+
+/// Checks and stores an upload. `allowed` says which kinds this use accepts.
+pub async fn save(
+    state: &AppState,
+    uploader: &Principal,
+    community_id: Option<i64>,
+    name: &str,
+    bytes: &[u8],
+    allowed: &[Kind],
+    purpose: &str,
+) -> AppResult<Blob> {
+    if bytes.is_empty() {
+        return Err(AppError::field("file", "required"));
+    }
+    if bytes.len() > state.config.upload_limit {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let kind = sniff(bytes).filter(|k| allowed.contains(k)).ok_or_else(|| {
+        let names: Vec<&str> = allowed.iter().map(|k| k.extension()).collect();
+        AppError::Validation(vec![FieldError::new("file", "file_type").arg("types", names.join(", "))])
+    })?;
+    let key = content_key(bytes);
+    // The bytes go to the store before the row is written; a crash in between leaves an
+    // unreferenced blob, never a row without bytes.
+    store(&state.config).put(&key, bytes).await.map_err(AppError::internal)?;
+    let token = kernel::crypto::random_token(18);
+    let name = clean_name(name);
+    let mut tx = state.db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO blobs (token, content_key, content_type, size, original_name, community_id, uploaded_by, public, purpose, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9) RETURNING id",
+    )
+    .bind(&token)
+    .bind(&key)
+    .bind(kind.mime())
+    .bind(bytes.len() as i64)
+    .bind(&name)
+    .bind(community_id)
+    .bind(uploader.user_id)
+    .bind(purpose)
+    .bind(state.now())
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Blob { id, url: format!("/files/{token}"), token, content_type: kind.mime().into(), size: bytes.len() as i64, original_name: name })
+}
+
+/// Marks a blob public (for example a redacted photo on the public ledger).
+pub async fn publish(state: &AppState, blob_id: i64) -> AppResult<()> {
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("UPDATE blobs SET public = 1 WHERE id = $1").bind(blob_id).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
+/// Serves a blob by token: public ones to anyone, private ones to their uploader and to
+/// deployment administrators. Capabilities serve attached files through their own checks.
+pub async fn serve(state: &AppState, viewer: Option<&Principal>, token: &str) -> AppResult<Response> {
+    if token.len() > 64 {
+        return Err(AppError::NotFound);
+    }
+    let row = sqlx::query("SELECT content_key, content_type, original_name, public, uploaded_by FROM blobs WHERE token = $1")
+        .bind(token)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let public = row.get::<i64, _>(3) != 0;
+    let uploader: Option<i64> = row.get(4);
+    let allowed = public || viewer.is_some_and(|v| v.superadmin || (v.user_id.is_some() && v.user_id == uploader));
+    if !allowed {
+        // Not revealing that a private file exists.
+        return Err(AppError::NotFound);
+    }
+    let key: String = row.get(0);
+    let bytes = store(&state.config).get(&key).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)?;
+    let content_type: String = row.get(1);
+    let kind = Kind::from_mime(&content_type).ok_or_else(|| AppError::internal("stored blob with unknown type"))?;
+    let name: String = row.get(2);
+    let disposition = format!("inline; filename=\"file.{}\"; filename*=UTF-8''{}", kind.extension(), kernel::web::url_encode(&name));
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.mime().to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            // Even if a browser were tricked into rendering it as a page, nothing could run.
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_string()),
+            (header::CACHE_CONTROL, if public { "public, max-age=86400" } else { "private, max-age=3600" }.to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
