@@ -106,12 +106,16 @@ impl Db {
             }
         }
         let opts = AnyConnectOptions::from_str(&url).map_err(AppError::internal)?;
+        // A read-only file (a backup being checked) cannot switch its journal mode.
+        let read_only = url.contains("mode=ro");
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
+                    if backend == Backend::Sqlite && read_only {
+                        conn.execute("PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;").await?;
+                    } else if backend == Backend::Sqlite {
                         // WAL keeps readers off the writer's back; NORMAL sync loses nothing
                         // on a process crash (only on power loss), which is what we promise.
                         conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;")

@@ -189,6 +189,11 @@ impl From<sqlx::Error> for AppError {
             if db.is_foreign_key_violation() {
                 return AppError::field("reference", "not_found_ref");
             }
+            // PostgreSQL refuses text it cannot store (a NUL character); SQLite stores it. Either
+            // way it came from the request, so it is the request that is wrong.
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return AppError::bad_request("bad_request", db.message());
+            }
         }
         match e {
             sqlx::Error::RowNotFound => AppError::NotFound,
@@ -205,7 +210,8 @@ fn unique_field(message: &str, constraint: Option<&str>) -> String {
         return first.rsplit('.').next().unwrap_or(first).to_string();
     }
     if let Some(name) = constraint {
-        let trimmed = name.trim_end_matches("_key").trim_end_matches("_uniq");
+        // Strip the suffix once: a column may itself end in `_key` (`idempotency_key`).
+        let trimmed = name.strip_suffix("_key").or_else(|| name.strip_suffix("_uniq")).unwrap_or(name);
         return trimmed.split_once('_').map(|(_, col)| col.to_string()).unwrap_or_else(|| trimmed.to_string());
     }
     "value".into()
@@ -219,6 +225,7 @@ mod tests {
     fn unique_field_is_found_on_both_backends() {
         assert_eq!(unique_field("UNIQUE constraint failed: users.phone", None), "phone");
         assert_eq!(unique_field("duplicate key value", Some("users_phone_key")), "phone");
+        assert_eq!(unique_field("duplicate key value", Some("outbox_idempotency_key_key")), "idempotency_key");
     }
 
     #[test]

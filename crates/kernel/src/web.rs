@@ -261,21 +261,23 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
-/// Form body whose rejection is a 400.
+/// Form body whose rejection is a 400 (413 when over the body limit).
 pub struct WebForm<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for WebForm<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Form::<T>::from_request(req, state)
-            .await
-            .map(|f| WebForm(f.0))
-            .map_err(|e| AppError::bad_request("malformed_form", e.body_text()))
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(WebForm(v)),
+            Err(axum::extract::rejection::FormRejection::BytesRejection(_)) => Err(AppError::PayloadTooLarge),
+            Err(e) => Err(AppError::bad_request("malformed_form", e.body_text())),
+        }
     }
 }
 
 /// Cursor pagination parameters: `?cursor=…&limit=…`.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Opaque cursor from the previous page's `next_cursor`.
     pub cursor: Option<String>,

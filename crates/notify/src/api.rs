@@ -46,6 +46,7 @@ async fn read_all(state: axum::extract::State<AppState>, user: User) -> AppResul
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct OutboxQuery {
     /// `pending`, `sent`, `failed` or `dead` (default `dead`).
     state: Option<String>,
@@ -53,16 +54,21 @@ struct OutboxQuery {
     limit: Option<u32>,
 }
 
-/// Outbox messages by delivery state (administrators; `dead` is the dead-letter queue).
+/// Outbox messages by delivery state (administrators see their communities' messages; `dead` is the
+/// dead-letter queue).
 #[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "notifications", params(OutboxQuery),
     responses((status = 200, body = Page<OutboxEntry>), (status = 403, body = kernel::web::ErrorBody)))]
 async fn outbox(state: axum::extract::State<AppState>, user: User, ApiQuery(q): ApiQuery<OutboxQuery>) -> AppResult<Json<Page<OutboxEntry>>> {
-    if !(user.superadmin || user.memberships.iter().any(|m| OUTBOX_READ.roles.contains(&m.role))) {
+    // A community's administrators see its messages; deployment administrators see all.
+    let communities: Vec<i64> =
+        user.memberships.iter().filter(|m| OUTBOX_READ.roles.contains(&m.role)).map(|m| m.community_id).collect();
+    if !user.superadmin && communities.is_empty() {
         return Err(AppError::Forbidden);
     }
+    let scope = (!user.superadmin).then_some(communities.as_slice());
     let page = PageQuery { cursor: q.cursor, limit: q.limit };
     let limit = page.limit()?;
-    let rows = service::outbox_by_state(&state, q.state.as_deref().unwrap_or("dead"), page.after()?, limit).await?;
+    let rows = service::outbox_by_state(&state, q.state.as_deref().unwrap_or("dead"), scope, page.after()?, limit).await?;
     Ok(Json(Page::from_rows(rows, limit, |r| r.id)))
 }
 

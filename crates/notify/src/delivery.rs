@@ -45,8 +45,8 @@ pub async fn send_sms(cfg: &Config, to: &str, text: &str, key: &str) -> Result<(
 }
 
 /// Sends one plain-text e-mail through an SMTP relay (no authentication; the relay is expected
-/// on the local network, as is usual on an intranet).
-pub async fn send_email(cfg: &Config, to: &str, subject: &str, body: &str, key: &str) -> Result<(), String> {
+/// on the local network, as is usual on an intranet). `now` (epoch ms) dates the message.
+pub async fn send_email(cfg: &Config, to: &str, subject: &str, body: &str, key: &str, now: i64) -> Result<(), String> {
     if cfg.smtp_addr.is_empty() {
         return Err("no SMTP relay configured (smtp_addr)".into());
     }
@@ -63,8 +63,15 @@ pub async fn send_email(cfg: &Config, to: &str, subject: &str, body: &str, key: 
         command(&mut w, &mut r, &format!("RCPT TO:<{to}>\r\n"), 250).await?;
         command(&mut w, &mut r, "DATA\r\n", 354).await?;
         let encoded_subject = format!("=?UTF-8?B?{}?=", base64_encode(subject.as_bytes()));
+        // The same key gives the same id; base64url keeps it within the characters an id allows.
+        let message_id = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+        };
+        // RFC 5322 requires a Date; relays and spam filters reject or penalise mail without one.
+        let date = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default().with_timezone(&kernel::clock::shanghai()).to_rfc2822();
         let mut data = format!(
-            "From: {}\r\nTo: {to}\r\nSubject: {encoded_subject}\r\nMessage-ID: <{key}@linli>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+            "Date: {date}\r\nFrom: {}\r\nTo: {to}\r\nSubject: {encoded_subject}\r\nMessage-ID: <{message_id}@linli>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
             cfg.smtp_from
         );
         for chunk in base64_encode(body.as_bytes()).as_bytes().chunks(76) {

@@ -28,9 +28,11 @@ pub async fn send(tx: &mut WriteTx, now: i64, msg: &Message) -> AppResult<i64> {
     let params: serde_json::Map<String, serde_json::Value> =
         msg.params.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect();
     let state = if msg.channel == Channel::Inbox { "sent" } else { "pending" };
-    let id: i64 = sqlx::query_scalar(
+    // A concurrent transaction may queue the same key between the check above and this insert;
+    // then its row wins and this one is not queued again.
+    let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO outbox (community_id, user_id, channel, recipient, template, params, link, locale, idempotency_key, state, attempts, created_at, sent_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(msg.community_id)
     .bind(msg.user_id)
@@ -44,8 +46,14 @@ pub async fn send(tx: &mut WriteTx, now: i64, msg: &Message) -> AppResult<i64> {
     .bind(state)
     .bind(now)
     .bind((msg.channel == Channel::Inbox).then_some(now))
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
+    let Some(id) = inserted else {
+        return Ok(sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1")
+            .bind(&msg.idempotency_key)
+            .fetch_one(&mut **tx)
+            .await?);
+    };
     if msg.channel == Channel::Inbox {
         let params: Vec<(String, String)> = msg.params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         let (title, body) = render(msg.template, msg.locale, &params);
@@ -164,15 +172,30 @@ pub struct OutboxEntry {
     pub created_at: i64,
 }
 
-/// Outbox rows in a state, newest first (the dead-letter view).
-pub async fn outbox_by_state(state: &AppState, st: &str, after: Option<i64>, limit: i64) -> AppResult<Vec<OutboxEntry>> {
+/// Outbox rows in a state, newest first (the dead-letter view), of `communities` only when given
+/// (messages about no community, such as login codes, are then left out).
+pub async fn outbox_by_state(
+    state: &AppState,
+    st: &str,
+    communities: Option<&[i64]>,
+    after: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<OutboxEntry>> {
     if !matches!(st, "pending" | "sent" | "failed" | "dead") {
         return Err(AppError::field("state", "invalid_choice"));
     }
-    let rows = sqlx::query(
+    let scope = match communities {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".into(),
+        Some(ids) => {
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            format!(" AND community_id IN ({})", list.join(","))
+        }
+    };
+    let rows = sqlx::query(&format!(
         "SELECT id, channel, recipient, template, state, attempts, last_error, created_at FROM outbox \
-         WHERE state = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-    )
+         WHERE state = $1 AND id < $2{scope} ORDER BY id DESC LIMIT $3"
+    ))
     .bind(st)
     .bind(after.unwrap_or(i64::MAX))
     .bind(limit + 1)
@@ -231,7 +254,7 @@ pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Re
             let sign = kernel::i18n::t(locale, "msg.sms_signature");
             crate::delivery::send_sms(&state.config, &recipient, &format!("{sign}{body}"), &key).await
         }
-        Channel::Email => crate::delivery::send_email(&state.config, &recipient, &title, &body, &key).await,
+        Channel::Email => crate::delivery::send_email(&state.config, &recipient, &title, &body, &key, state.now()).await,
         Channel::Inbox => Ok(()),
     };
     let now = state.now();

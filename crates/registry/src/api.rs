@@ -1,6 +1,7 @@
 //! JSON API of the registry.
 
 use crate::domain::{ResidentDraft, Tag};
+use crate::members::{self, Grant, Member};
 use crate::service::{self, MyHousehold, Placement, RESIDENTS_READ, STRUCTURE_READ};
 use crate::spreadsheet::{self, Format, ImportReport};
 use crate::store::{self, Building, Community, Counts, Grid, Household, Resident, ResidentFilter};
@@ -18,7 +19,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/communities", get(list_communities))
         .route("/api/v1/communities/{slug}", get(community_counts))
-        .route("/api/v1/communities/{slug}/grids", get(list_grids))
+        .route("/api/v1/communities/{slug}/grids", get(list_grids).post(create_grid))
         .route("/api/v1/communities/{slug}/buildings", get(list_buildings).post(create_building))
         .route("/api/v1/communities/{slug}/households", get(list_households))
         .route("/api/v1/communities/{slug}/residents", get(list_residents).post(create_resident))
@@ -28,6 +29,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/communities/{slug}/residents/{id}/reveal-id", post(reveal_id))
         .route("/api/v1/communities/{slug}/residents/{id}/history", get(history))
         .route("/api/v1/me/household", get(my_household))
+        .route("/api/v1/communities/{slug}/members", get(list_members).post(grant_role))
+        .route("/api/v1/communities/{slug}/members/{user_id}/{role}", axum::routing::delete(revoke_role))
+        .route("/api/v1/communities/{slug}/grids/{id}/workers", axum::routing::put(assign_workers))
 }
 
 /// Communities where I hold a role.
@@ -99,6 +103,7 @@ async fn create_building(State(state): State<AppState>, user: User, ApiPath(slug
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HouseholdQuery {
     /// Only this building.
     building_id: Option<i64>,
@@ -121,6 +126,7 @@ async fn list_households(State(state): State<AppState>, user: User, ApiPath(slug
 
 /// Resident list filters.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ResidentQuery {
     /// Part of the name.
     pub q: Option<String>,
@@ -219,14 +225,7 @@ pub struct Revealed {
     responses((status = 200, body = Revealed), (status = 403, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
 async fn reveal_id(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, i64)>, ApiJson(body): ApiJson<RevealRequest>) -> AppResult<Json<Revealed>> {
     let c = service::community(&state, &user, &slug).await?;
-    let purpose = body.purpose.trim();
-    if purpose.is_empty() {
-        return Err(AppError::field("purpose", "required"));
-    }
-    if purpose.chars().count() > 100 {
-        return Err(AppError::Validation(vec![kernel::FieldError::new("purpose", "too_long").arg("max", 100)]));
-    }
-    Ok(Json(Revealed { id_number: service::reveal_id_number(&state, &user, &c, id, purpose).await? }))
+    Ok(Json(Revealed { id_number: service::reveal_id_number(&state, &user, &c, id, &body.purpose).await? }))
 }
 
 /// Who changed this resident, when, and what.
@@ -263,6 +262,7 @@ async fn import_residents(State(state): State<AppState>, user: User, ReqLocale(l
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ExportQuery {
     /// `xlsx` (default) or `csv`.
     format: Option<String>,
@@ -299,7 +299,67 @@ async fn my_household(State(state): State<AppState>, user: User) -> AppResult<Js
     service::my_household(&state, user.person()?).await?.map(Json).ok_or(AppError::NotFound)
 }
 
+/// People with a staff-side or liaison role.
+#[utoipa::path(get, path = "/api/v1/communities/{slug}/members", tag = "registry", params(("slug" = String, Path)),
+    responses((status = 200, body = Vec<Member>), (status = 403, body = kernel::web::ErrorBody)))]
+async fn list_members(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>) -> AppResult<Json<Vec<Member>>> {
+    let c = service::community(&state, &user, &slug).await?;
+    Ok(Json(members::list(&state, &user, &c).await?))
+}
+
+/// Grants a role (administrators); creates the account if the number is new.
+#[utoipa::path(post, path = "/api/v1/communities/{slug}/members", tag = "registry", params(("slug" = String, Path)), request_body = Grant,
+    responses((status = 201, body = Created), (status = 403, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn grant_role(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>, ApiJson(g): ApiJson<Grant>) -> AppResult<(StatusCode, Json<Created>)> {
+    let c = service::community(&state, &user, &slug).await?;
+    let id = members::grant(&state, &user, &c, &g).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Revokes a role (administrators).
+#[utoipa::path(delete, path = "/api/v1/communities/{slug}/members/{user_id}/{role}", tag = "registry",
+    params(("slug" = String, Path), ("user_id" = i64, Path), ("role" = String, Path)),
+    responses((status = 204), (status = 403, body = kernel::web::ErrorBody), (status = 404, body = kernel::web::ErrorBody)))]
+async fn revoke_role(State(state): State<AppState>, user: User, ApiPath((slug, user_id, role)): ApiPath<(String, i64, String)>) -> AppResult<StatusCode> {
+    let c = service::community(&state, &user, &slug).await?;
+    let role = kernel::auth::Role::parse(&role).ok_or(AppError::NotFound)?;
+    members::revoke(&state, &user, &c, user_id, role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new grid.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewGrid {
+    /// Name, e.g. `第五网格`.
+    pub name: String,
+}
+
+/// Creates a grid (staff, admins).
+#[utoipa::path(post, path = "/api/v1/communities/{slug}/grids", tag = "registry", params(("slug" = String, Path)), request_body = NewGrid,
+    responses((status = 201, body = Created), (status = 409, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn create_grid(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>, ApiJson(g): ApiJson<NewGrid>) -> AppResult<(StatusCode, Json<Created>)> {
+    let c = service::community(&state, &user, &slug).await?;
+    let id = members::create_grid(&state, &user, &c, &g.name).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// The grid workers of a grid.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct GridWorkers {
+    /// User ids; each must hold the grid_worker role in the community.
+    pub user_ids: Vec<i64>,
+}
+
+/// Replaces the grid workers assigned to a grid (staff, admins).
+#[utoipa::path(put, path = "/api/v1/communities/{slug}/grids/{id}/workers", tag = "registry", params(("slug" = String, Path), ("id" = i64, Path)), request_body = GridWorkers,
+    responses((status = 204), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn assign_workers(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, i64)>, ApiJson(w): ApiJson<GridWorkers>) -> AppResult<StatusCode> {
+    let c = service::community(&state, &user, &slug).await?;
+    members::assign_workers(&state, &user, &c, id, &w.user_ids).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list_communities, community_counts, list_grids, list_buildings, create_building, list_households, list_residents,
+#[openapi(paths(list_members, grant_role, revoke_role, create_grid, assign_workers, list_communities, community_counts, list_grids, list_buildings, create_building, list_households, list_residents,
     create_resident, get_resident, update_resident, reveal_id, history, import_residents, export_residents, my_household))]
 pub(crate) struct Doc;

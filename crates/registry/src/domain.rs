@@ -79,9 +79,11 @@ impl Tag {
     }
 }
 
-/// Age in whole years at `year` for someone born in `birth_year` (rounded down by year).
-pub fn age_in(year: i32, birth_year: i32) -> i32 {
-    year - birth_year
+/// Age in whole years on `today` for someone born on `born` (a year older on the birthday).
+pub fn age_on(today: chrono::NaiveDate, born: chrono::NaiveDate) -> i32 {
+    use chrono::Datelike;
+    let had_birthday = (today.month(), today.day()) >= (born.month(), born.day());
+    today.year() - born.year() - i32::from(!had_birthday)
 }
 
 /// Checked input for creating or updating a resident.
@@ -177,6 +179,14 @@ mod tests {
     fn spreadsheet_words_become_tags() {
         assert_eq!(Tag::parse_list("独居老人、低保，租户").unwrap(), vec![Tag::LivingAlone, Tag::LowIncome, Tag::Renter]);
         assert_eq!(Tag::parse_list("飞行员").unwrap_err(), "飞行员");
+    }
+
+    #[test]
+    fn age_counts_whole_years_up_to_the_birthday() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(age_on(d("2026-06-01"), d("1966-06-01")), 60);
+        assert_eq!(age_on(d("2026-06-01"), d("1966-06-02")), 59);
+        assert_eq!(age_on(d("2026-06-01"), d("1966-01-31")), 60);
     }
 
     #[test]

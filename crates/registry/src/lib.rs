@@ -4,6 +4,7 @@
 pub mod api;
 pub mod demo;
 pub mod domain;
+pub mod members;
 pub mod service;
 pub mod spreadsheet;
 pub mod store;
@@ -106,7 +107,16 @@ pub fn manifest() -> Manifest {
         api: api::router,
         web: web::router,
         jobs: Vec::new,
-        permissions: service::PERMISSIONS,
+        permissions: &[
+            service::STRUCTURE_READ,
+            service::STRUCTURE_WRITE,
+            service::RESIDENTS_READ,
+            service::RESIDENTS_WRITE,
+            service::ID_REVEAL,
+            service::IMPORT_EXPORT,
+            members::MEMBERS_READ,
+            members::MEMBERS_WRITE,
+        ],
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
         demo_seed: Some(|state, ctx| Box::pin(demo::seed(state, ctx))),
         personal_data: Some(|state, user_id| {

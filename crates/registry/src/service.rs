@@ -43,9 +43,13 @@ pub async fn community(state: &AppState, p: &Principal, slug: &str) -> AppResult
 /// role, `None` (no limit beyond the permission check) for everyone else.
 pub async fn scope(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Option<Vec<i64>>> {
     let wide = p.superadmin || p.has_role(community_id, Role::Staff) || p.has_role(community_id, Role::Admin);
+    if wide || !p.has_role(community_id, Role::GridWorker) {
+        return Ok(None);
+    }
+    // An API key acting as a grid worker has no grids assigned, so it sees none.
     match p.user_id {
-        Some(uid) if !wide && p.has_role(community_id, Role::GridWorker) => Ok(Some(store::grids_of(state, uid).await?)),
-        _ => Ok(None),
+        Some(uid) => Ok(Some(store::grids_of(state, uid).await?)),
+        None => Ok(Some(Vec::new())),
     }
 }
 
@@ -65,6 +69,13 @@ pub async fn resident(state: &AppState, p: &Principal, c: &Community, id: i64) -
 pub async fn reveal_id_number(state: &AppState, p: &Principal, c: &Community, id: i64, purpose: &str) -> AppResult<Option<String>> {
     p.require(c.id, &ID_REVEAL)?;
     resident(state, p, c, id).await?;
+    let purpose = purpose.trim();
+    if purpose.is_empty() {
+        return Err(AppError::field("purpose", "required"));
+    }
+    if purpose.chars().count() > 100 {
+        return Err(AppError::Validation(vec![kernel::FieldError::new("purpose", "too_long").arg("max", 100)]));
+    }
     let enc: Option<String> = sqlx::query_scalar("SELECT id_number_enc FROM residents WHERE id = $1")
         .bind(id)
         .fetch_one(&state.db.pool)
@@ -191,12 +202,14 @@ fn stored_fields(state: &AppState, input: &ResidentInput) -> (String, Option<i64
     (gender, birth_year, enc, idx, masked)
 }
 
-/// Adds the `elderly` tag for anyone 60 or older this year.
+/// Adds the `elderly` tag for anyone 60 or older today.
 pub fn with_age_tags(state: &AppState, input: &mut ResidentInput) {
-    use chrono::Datelike;
-    let year = chrono::DateTime::from_timestamp_millis(state.now()).map(|t| t.with_timezone(&kernel::clock::shanghai()).year()).unwrap_or(2026);
+    let Some(today) = chrono::DateTime::from_timestamp_millis(state.now()).map(|t| t.with_timezone(&kernel::clock::shanghai()).date_naive()) else {
+        return;
+    };
     if let Some(n) = &input.id_number {
-        if crate::domain::age_in(year, n.birth_year()) >= 60 && !input.tags.contains(&Tag::Elderly) {
+        let born = chrono::NaiveDate::parse_from_str(&n.birth_date(), "%Y-%m-%d").ok();
+        if born.is_some_and(|b| crate::domain::age_on(today, b) >= 60) && !input.tags.contains(&Tag::Elderly) {
             input.tags.push(Tag::Elderly);
         }
     }
@@ -267,12 +280,15 @@ pub async fn insert_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&
 
 /// What the audit log keeps of a resident: never the ID number itself.
 fn resident_json(input: &ResidentInput, household_id: i64) -> serde_json::Value {
+    // In display order, as `resident_snapshot` reads them, so an unchanged set is no change.
+    let mut tags = input.tags.clone();
+    tags.sort_by_key(|t| Tag::ALL.iter().position(|x| x == t));
     serde_json::json!({
         "name": input.name,
         "phone": input.phone.as_ref().map(|p| p.masked()),
         "id_number": input.id_number.as_ref().map(|n| n.masked()),
         "relation": input.relation,
-        "tags": input.tags.iter().map(|t| t.code()).collect::<Vec<_>>(),
+        "tags": tags.iter().map(|t| t.code()).collect::<Vec<_>>(),
         "notes": input.notes,
         "household_id": household_id,
     })
@@ -280,6 +296,12 @@ fn resident_json(input: &ResidentInput, household_id: i64) -> serde_json::Value 
 
 /// Updates a resident inside `tx`, recording the difference in the audit log.
 pub async fn update_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, id: i64, household_id: i64, before: &serde_json::Value, mut input: ResidentInput) -> AppResult<()> {
+    if input.id_number.is_none() {
+        // An update without an ID number keeps the stored one, and with it the age tags and
+        // an audit entry that does not claim the number was removed.
+        let enc: Option<String> = sqlx::query_scalar("SELECT id_number_enc FROM residents WHERE id = $1").bind(id).fetch_one(&mut **tx).await?;
+        input.id_number = enc.map(|e| state.cipher.decrypt(&e)).transpose()?.and_then(|n| kernel::crypto::IdCardNumber::parse(&n).ok());
+    }
     with_age_tags(state, &mut input);
     let now = state.now();
     let (gender, birth_year, enc, idx, masked) = stored_fields(state, &input);

@@ -105,9 +105,10 @@ fn read_rows(bytes: &[u8]) -> AppResult<Vec<Vec<String>>> {
                 .worksheet_range_at(0)
                 .ok_or_else(|| AppError::bad_request("malformed_upload", "no worksheet"))?
                 .map_err(|e| AppError::bad_request("malformed_upload", e))?;
+            // Header plus one row more than allowed, so an oversized sheet is refused, not cut.
             Ok(range
                 .rows()
-                .take(MAX_ROWS + 1)
+                .take(MAX_ROWS + 2)
                 .map(|row| row.iter().map(cell_text).collect())
                 .collect())
         }
@@ -116,7 +117,7 @@ fn read_rows(bytes: &[u8]) -> AppResult<Vec<Vec<String>>> {
                 .map_err(|_| AppError::field("file", "csv_not_utf8"))?;
             let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
             let mut rows = Vec::new();
-            for rec in reader.records().take(MAX_ROWS + 1) {
+            for rec in reader.records().take(MAX_ROWS + 2) {
                 let rec = rec.map_err(|e| AppError::bad_request("malformed_upload", e))?;
                 rows.push(rec.iter().map(|s| s.trim().to_string()).collect());
             }
@@ -187,10 +188,12 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
             };
             COLUMNS.iter().find(|(c, _, _)| *c == col).map(|(_, l, _)| l.to_string()).unwrap_or_default()
         };
+        // Our own export masks ID numbers (`3201**********1234`): such a cell keeps the stored number.
+        let id_number = Some(get(Column::IdNumber)).filter(|n| !n.contains('*')).unwrap_or_default();
         let draft = ResidentDraft {
             name: get(Column::Name),
             phone: get(Column::Phone),
-            id_number: get(Column::IdNumber),
+            id_number,
             relation: get(Column::Relation),
             tags: vec![get(Column::Tags)],
             notes: get(Column::Notes),

@@ -41,11 +41,8 @@ async fn console_community(state: &AppState, user: &User, slug: Option<&str>) ->
     if let Some(slug) = slug.filter(|s| !s.is_empty()) {
         return service::community(state, user, slug).await;
     }
-    let staff_side: Vec<i64> = user.memberships.iter().filter(|m| m.role.is_staff_side()).map(|m| m.community_id).collect();
     let all = store::communities(state, None).await?;
-    all.into_iter()
-        .find(|c| staff_side.contains(&c.id) || (user.superadmin && staff_side.is_empty()))
-        .ok_or(AppError::Forbidden)
+    all.into_iter().find(|c| user.can(c.id, &STRUCTURE_READ)).ok_or(AppError::Forbidden)
 }
 
 fn tag_label(ctx: &PageCtx, t: &Tag) -> String {
@@ -224,13 +221,14 @@ struct RevealForm {
 
 async fn reveal(State(state): State<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(form): WebForm<RevealForm>) -> AppResult<Response> {
     let mut page = load_resident_page(&state, ctx, &user, q.c.as_deref(), id).await?;
-    let purpose = form.purpose.trim();
-    if purpose.is_empty() {
-        page.errors.push(("purpose".into(), page.ctx.tr.t("error.required").into()));
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    match service::reveal_id_number(&state, &user, &page.community, id, &form.purpose).await {
+        Ok(number) => page.revealed = Some(number.unwrap_or_default()),
+        Err(e @ AppError::Validation(_)) => {
+            page.errors = field_errors(&page.ctx, &e);
+            return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        }
+        Err(e) => return Err(e),
     }
-    let purpose: String = purpose.chars().take(100).collect();
-    page.revealed = Some(service::reveal_id_number(&state, &user, &page.community, id, &purpose).await?.unwrap_or_default());
     page.history = service::resident_history(&state, &user, &page.community, id).await?;
     Ok(render(&page))
 }

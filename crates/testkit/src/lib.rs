@@ -137,6 +137,12 @@ impl TestApp {
         c
     }
 
+    /// A second node on the same database: its own pool, job registry and metrics, sharing
+    /// only the database and the fake clock (as two `linli` processes would share PostgreSQL).
+    pub async fn second_node(&self) -> AppState {
+        linli::build_state(self.state.config.clone(), Arc::new(self.clock.clone())).await.expect("second node state")
+    }
+
     /// Stops the server (drains requests and the worker) and removes the data directory.
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
@@ -219,6 +225,17 @@ impl Client {
     /// PATCH JSON.
     pub async fn patch_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.http.patch(format!("{}{path}", self.base)).json(body).send().await.expect("PATCH json")
+    }
+
+    /// PUT JSON.
+    pub async fn put_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http.put(format!("{}{path}", self.base)).json(body).send().await.expect("PUT json")
+    }
+
+    /// DELETE (a body-less write, so it carries the CSRF token in `X-CSRF-Token` as scripts do).
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        let token = self.csrf().await;
+        self.http.delete(format!("{}{path}", self.base)).header("x-csrf-token", token).send().await.expect("DELETE")
     }
 
     /// GET JSON, asserting 200.

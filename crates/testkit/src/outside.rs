@@ -24,6 +24,7 @@ pub struct FakeSmsGateway {
     sent: Arc<Mutex<Vec<Sms>>>,
     fail_next: Arc<AtomicUsize>,
     calls: Arc<AtomicUsize>,
+    call_keys: Arc<Mutex<Vec<String>>>,
 }
 
 impl FakeSmsGateway {
@@ -32,18 +33,19 @@ impl FakeSmsGateway {
         let sent: Arc<Mutex<Vec<Sms>>> = Arc::default();
         let fail_next = Arc::new(AtomicUsize::new(0));
         let calls = Arc::new(AtomicUsize::new(0));
-        let (s, f, c) = (sent.clone(), fail_next.clone(), calls.clone());
+        let call_keys: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (s, f, c, k) = (sent.clone(), fail_next.clone(), calls.clone(), call_keys.clone());
         let app = axum::Router::new().route(
             "/sms",
             axum::routing::post(move |headers: HeaderMap, body: axum::Json<serde_json::Value>| {
-                let (s, f, c) = (s.clone(), f.clone(), c.clone());
+                let (s, f, c, k) = (s.clone(), f.clone(), c.clone(), k.clone());
                 async move {
                     c.fetch_add(1, Ordering::SeqCst);
-                    if f.load(Ordering::SeqCst) > 0 {
-                        f.fetch_sub(1, Ordering::SeqCst);
+                    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    k.lock().unwrap().push(key.clone());
+                    if f.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
                         return StatusCode::SERVICE_UNAVAILABLE;
                     }
-                    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
                     let mut sent = s.lock().unwrap();
                     // A real gateway deduplicates by key; so does this one.
                     if !sent.iter().any(|m| m.key == key) {
@@ -60,7 +62,7 @@ impl FakeSmsGateway {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/sms", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-        FakeSmsGateway { url, sent, fail_next, calls }
+        FakeSmsGateway { url, sent, fail_next, calls, call_keys }
     }
 
     /// Messages accepted so far.
@@ -76,6 +78,11 @@ impl FakeSmsGateway {
     /// Calls received, failed ones included.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    /// The `Idempotency-Key` of every call received, failed ones included, in order.
+    pub fn call_keys(&self) -> Vec<String> {
+        self.call_keys.lock().unwrap().clone()
     }
 }
 

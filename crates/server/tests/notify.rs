@@ -1,0 +1,360 @@
+//! The notification outbox: SMS retries with backoff and one idempotency key, dead letters
+//! an administrator can see, e-mail through a real SMTP conversation, and the in-app inbox.
+
+use kernel::auth::Role;
+use kernel::clock::DAY;
+use kernel::i18n::Locale;
+use kernel::jobs::{backoff_ms, DEFAULT_MAX_ATTEMPTS};
+use notify::{Channel, Message};
+use sqlx::Row;
+use testkit::{FakeSmsGateway, FakeSmtp, TestApp};
+
+async fn app_with_sms() -> (TestApp, FakeSmsGateway) {
+    let gw = FakeSmsGateway::start().await;
+    let url = gw.url.clone();
+    let app = TestApp::start_with(|c| c.sms_gateway_url = url).await;
+    (app, gw)
+}
+
+fn message(channel: Channel, to: &str, key: &str) -> Message {
+    Message {
+        community_id: None,
+        user_id: None,
+        channel,
+        to: to.into(),
+        template: "login_code",
+        params: vec![("code", "246810".into()), ("minutes", "5".into())],
+        link: None,
+        locale: Locale::ZhCn,
+        idempotency_key: key.into(),
+    }
+}
+
+/// Queues `msg` in its own transaction, as a service would.
+async fn queue(app: &TestApp, msg: &Message) -> i64 {
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let id = notify::service::send(&mut tx, app.state.now(), msg).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// `(state, attempts, last_error)` of an outbox row.
+async fn outbox_row(app: &TestApp, id: i64) -> (String, i64, Option<String>) {
+    let row = sqlx::query("SELECT state, attempts, last_error FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+/// `(state, attempts, last_error)` of the delivery job of an outbox row.
+async fn delivery_job(app: &TestApp, outbox_id: i64) -> (String, i64, Option<String>) {
+    let rows = sqlx::query("SELECT state, attempts, last_error, payload FROM jobs WHERE kind = 'notify.deliver'")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    let mine: Vec<_> = rows
+        .iter()
+        .filter(|r| serde_json::from_str::<serde_json::Value>(r.get::<String, _>(3).as_str()).unwrap()["outbox_id"] == outbox_id)
+        .collect();
+    assert_eq!(mine.len(), 1, "one delivery job per message");
+    (mine[0].get(0), mine[0].get(1), mine[0].get(2))
+}
+
+#[tokio::test]
+async fn a_failing_gateway_is_retried_with_backoff_and_texts_once() {
+    let (app, gw) = app_with_sms().await;
+    gw.fail_next(2);
+    let id = queue(&app, &message(Channel::Sms, "13800000001", "retry-test:1")).await;
+
+    assert_eq!(app.run_jobs().await, 1, "first attempt runs at once");
+    assert_eq!(gw.calls(), 1);
+    assert_eq!(outbox_row(&app, id).await.0, "failed", "a failed attempt that will be retried");
+    for attempt in 1..=2 {
+        // Not a millisecond early.
+        app.clock.advance(backoff_ms(attempt) - 1);
+        assert_eq!(app.run_jobs().await, 0, "retry {attempt} ran before its backoff");
+        assert_eq!(gw.calls(), attempt as usize);
+        app.clock.advance(1);
+        assert_eq!(app.run_jobs().await, 1, "retry {attempt} is due");
+        assert_eq!(gw.calls(), attempt as usize + 1);
+    }
+
+    let sent = gw.sent();
+    assert_eq!(sent.len(), 1, "delivered exactly once");
+    assert_eq!(sent[0].to, "13800000001");
+    assert!(sent[0].text.starts_with("【邻里】") && sent[0].text.contains("246810"), "{}", sent[0].text);
+    assert_eq!(gw.call_keys(), vec![sent[0].key.clone(); 3], "every attempt carried the same Idempotency-Key");
+    assert!(!sent[0].key.is_empty());
+    let (state, attempts, last_error) = outbox_row(&app, id).await;
+    assert_eq!((state.as_str(), attempts, last_error), ("sent", 3, None));
+    assert_eq!(delivery_job(&app, id).await.0, "done");
+
+    // Nothing is left to run, however long we wait.
+    app.clock.advance(DAY);
+    assert_eq!(app.run_jobs().await, 0);
+    assert_eq!(gw.calls(), 3);
+}
+
+#[tokio::test]
+async fn a_gateway_that_keeps_failing_dead_letters_the_message_for_admins_to_see() {
+    let (app, gw) = app_with_sms().await;
+    let c = app.community("t", "测试社区").await;
+    app.user("13800000090", "陈主任", c, &[Role::Admin]).await;
+    app.user("13800000006", "李秀英", c, &[Role::Resident]).await;
+    gw.fail_next(usize::MAX / 2);
+    let id = queue(&app, &Message { community_id: Some(c), ..message(Channel::Sms, "13800000001", "dead-test:1") }).await;
+
+    for attempt in 1..=DEFAULT_MAX_ATTEMPTS {
+        assert_eq!(app.run_jobs().await, 1, "attempt {attempt}");
+        let expected = if attempt < DEFAULT_MAX_ATTEMPTS { "failed" } else { "dead" };
+        assert_eq!(outbox_row(&app, id).await.0, expected, "after attempt {attempt}");
+        if attempt < DEFAULT_MAX_ATTEMPTS {
+            app.clock.advance(backoff_ms(attempt) - 1);
+            assert_eq!(app.run_jobs().await, 0, "attempt {} ran early", attempt + 1);
+            app.clock.advance(1);
+        }
+    }
+    app.clock.advance(DAY);
+    assert_eq!(app.run_jobs().await, 0, "a dead letter is not retried");
+    assert_eq!(gw.calls(), DEFAULT_MAX_ATTEMPTS as usize);
+    assert!(gw.sent().is_empty());
+
+    let (state, attempts, last_error) = outbox_row(&app, id).await;
+    assert_eq!((state.as_str(), attempts), ("dead", DEFAULT_MAX_ATTEMPTS));
+    assert!(last_error.as_deref().is_some_and(|e| e.contains("503")), "{last_error:?}");
+    let (job_state, job_attempts, job_error) = delivery_job(&app, id).await;
+    assert_eq!((job_state.as_str(), job_attempts), ("dead", DEFAULT_MAX_ATTEMPTS));
+    assert!(job_error.is_some_and(|e| e.contains("503")));
+
+    let admin = app.login("13800000090").await;
+    let page = admin.json("/api/v1/admin/outbox?state=dead").await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["id"], id);
+    assert_eq!(items[0]["channel"], "sms");
+    assert_eq!(items[0]["recipient"], "138****0001", "the recipient is masked");
+    assert_eq!(items[0]["state"], "dead");
+    assert_eq!(items[0]["attempts"], DEFAULT_MAX_ATTEMPTS);
+    assert!(items[0]["last_error"].as_str().unwrap().contains("503"));
+    assert!(!page.to_string().contains("13800000001"), "the full number never leaves the server");
+    // The dead-letter queue is also the default view.
+    assert_eq!(admin.json("/api/v1/admin/outbox").await["items"][0]["id"], id);
+    assert_eq!(admin.get("/api/v1/admin/outbox?state=lost").await.status(), 422);
+
+    // An administrator of another community does not see this community's messages; the
+    // deployment administrator sees every community's.
+    let other = app.community("other", "别的社区").await;
+    app.user("13800000091", "赵主任", other, &[Role::Admin]).await;
+    let page = app.login("13800000091").await.json("/api/v1/admin/outbox?state=dead").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 0, "{page}");
+    accounts::service::create_admin(&app.state, "13800000099", "运维", testkit::PASSWORD).await.unwrap();
+    assert_eq!(app.login("13800000099").await.json("/api/v1/admin/outbox?state=dead").await["items"][0]["id"], id);
+
+    let resident = app.login("13800000006").await;
+    let res = resident.get("/api/v1/admin/outbox?state=dead").await;
+    assert_eq!(res.status(), 403);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+    assert_eq!(app.client().get("/api/v1/admin/outbox?state=dead").await.status(), 401);
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_queues_one_message() {
+    let (app, gw) = app_with_sms().await;
+    let msg = message(Channel::Sms, "13800000001", "once:42");
+    let first = queue(&app, &msg).await;
+    let second = queue(&app, &msg).await;
+    assert_eq!(first, second);
+    // Twice in one transaction, too.
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    assert_eq!(notify::service::send(&mut tx, app.state.now(), &msg).await.unwrap(), first);
+    assert_eq!(notify::service::send(&mut tx, app.state.now(), &msg).await.unwrap(), first);
+    tx.commit().await.unwrap();
+
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE idempotency_key = 'once:42'").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(rows, 1);
+    assert_eq!(kernel::jobs::count_by_state(&app.state, "pending").await.unwrap(), 1);
+    assert_eq!(app.run_jobs().await, 1);
+    assert_eq!(gw.calls(), 1);
+    assert_eq!(gw.sent().len(), 1);
+}
+
+fn b64(s: &str) -> String {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD.decode(s.trim()).expect("base64");
+    String::from_utf8(raw).expect("UTF-8")
+}
+
+#[tokio::test]
+async fn email_goes_through_a_real_smtp_conversation_in_utf8() {
+    let smtp = FakeSmtp::start().await;
+    let addr = smtp.addr.clone();
+    let app = TestApp::start_with(|c| {
+        c.smtp_addr = addr;
+        c.smtp_from = "noreply@linli.example".into();
+    })
+    .await;
+    let msg = Message {
+        template: "welcome",
+        params: vec![("name", "王芳".into())],
+        ..message(Channel::Email, "wang.fang@example.org", "welcome-mail:1")
+    };
+    let id = queue(&app, &msg).await;
+    assert!(smtp.mails().is_empty(), "nothing leaves before the job runs");
+    assert_eq!(app.run_jobs().await, 1);
+
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, "wang.fang@example.org");
+    let (head, body) = mails[0].data.split_once("\r\n\r\n").expect("headers, blank line, body");
+    let header = |name: &str| {
+        head.split("\r\n")
+            .find_map(|l| l.split_once(": ").filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_string()))
+            .unwrap_or_else(|| panic!("no {name} header in {head}"))
+    };
+    let (title, text) = notify::domain::render("welcome", Locale::ZhCn, &[("name".into(), "王芳".into())]);
+    assert_eq!(title, "欢迎使用邻里");
+    assert!(text.contains("王芳,您好"), "{text}");
+    let subject = header("Subject");
+    let encoded = subject.strip_prefix("=?UTF-8?B?").and_then(|s| s.strip_suffix("?=")).unwrap_or_else(|| panic!("{subject}"));
+    assert_eq!(b64(encoded), title);
+    assert_eq!(header("Content-Type").to_ascii_lowercase(), "text/plain; charset=utf-8");
+    assert_eq!(header("Content-Transfer-Encoding"), "base64");
+    assert_eq!(header("From"), "noreply@linli.example");
+    assert_eq!(header("To"), "wang.fang@example.org");
+    assert_eq!(header("Date"), "Mon, 1 Jun 2026 09:00:00 +0800", "dated by the platform's clock, in China Standard Time");
+    let message_id = header("Message-ID");
+    let id_left = message_id.strip_prefix('<').and_then(|m| m.strip_suffix("@linli>")).unwrap_or_else(|| panic!("{message_id}"));
+    assert!(id_left.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "a valid msg-id: {message_id}");
+    {
+        use base64::Engine;
+        let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id_left).unwrap();
+        assert_eq!(key, b"welcome-mail:1", "the idempotency key names the message, so a resend is recognisable");
+    }
+    assert!(body.lines().all(|l| l.len() <= 76), "base64 lines are wrapped");
+    assert_eq!(b64(&body.replace("\r\n", "")), text);
+    assert_eq!(outbox_row(&app, id).await.0, "sent");
+}
+
+/// Sends an inbox message to `user_id` with a unique key.
+async fn notify_inbox(app: &TestApp, user_id: i64, name: &str, key: &str) -> i64 {
+    let msg = Message {
+        user_id: Some(user_id),
+        template: "welcome",
+        params: vec![("name", name.into())],
+        link: Some("/me".into()),
+        ..message(Channel::Inbox, "", key)
+    };
+    queue(app, &msg).await
+}
+
+#[tokio::test]
+async fn inbox_messages_appear_at_once_and_can_be_read() {
+    let app = TestApp::start().await;
+    let c = app.community("t", "测试社区").await;
+    let wang = app.user("13800000001", "王芳", c, &[Role::Resident]).await;
+    let li = app.user("13800000002", "李明", c, &[Role::Resident]).await;
+    for i in 1..=3 {
+        notify_inbox(&app, wang, &format!("王芳{i}"), &format!("inbox:wang:{i}")).await;
+    }
+    notify_inbox(&app, li, "李明", "inbox:li:1").await;
+    // Inbox messages need no delivery job.
+    assert_eq!(kernel::jobs::count_by_state(&app.state, "pending").await.unwrap(), 0);
+
+    let client = app.login("13800000001").await;
+    let first = client.json("/api/v1/me/notifications?limit=2").await;
+    let items = first["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["body"].as_str().unwrap(), notify::domain::render("welcome", Locale::ZhCn, &[("name".into(), "王芳3".into())]).1, "newest first");
+    assert_eq!(items[1]["title"], "欢迎使用邻里");
+    assert_eq!(items[0]["link"], "/me");
+    assert!(items.iter().all(|i| i["read_at"].is_null()));
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = client.json(&format!("/api/v1/me/notifications?limit=2&cursor={cursor}")).await;
+    let rest = second["items"].as_array().unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(rest[0]["body"].as_str().unwrap().contains("王芳1"));
+    assert!(second["next_cursor"].is_null(), "last page");
+    let all = client.json("/api/v1/me/notifications").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 3, "only my own messages");
+    assert!(!all.to_string().contains("李明"));
+
+    let page = client.page("/me/notifications").await;
+    assert!(page.contains("王芳3,您好") && page.contains("王芳1,您好"), "{page}");
+    assert!(!page.contains("李明"));
+
+    // Mark one read.
+    let oldest = rest[0]["id"].as_i64().unwrap();
+    assert_eq!(client.post_json(&format!("/api/v1/me/notifications/{oldest}/read"), &serde_json::json!({})).await.status(), 204);
+    let all = client.json("/api/v1/me/notifications").await;
+    let read: Vec<i64> = all["items"].as_array().unwrap().iter().filter(|i| !i["read_at"].is_null()).map(|i| i["id"].as_i64().unwrap()).collect();
+    assert_eq!(read, vec![oldest]);
+    // Reading it again changes nothing and is no error.
+    assert_eq!(client.post_json(&format!("/api/v1/me/notifications/{oldest}/read"), &serde_json::json!({})).await.status(), 204);
+
+    // Someone else's notification does not exist for me.
+    let li_items = app.login("13800000002").await.json("/api/v1/me/notifications").await;
+    let li_id = li_items["items"][0]["id"].as_i64().unwrap();
+    let res = client.post_json(&format!("/api/v1/me/notifications/{li_id}/read"), &serde_json::json!({})).await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"]["code"], "not_found");
+    assert_eq!(client.post_json("/api/v1/me/notifications/999999/read", &serde_json::json!({})).await.status(), 404);
+    assert!(app.login("13800000002").await.json("/api/v1/me/notifications").await["items"][0]["read_at"].is_null(), "李明's stays unread");
+
+    // Read all.
+    assert_eq!(client.post_json("/api/v1/me/notifications/read-all", &serde_json::json!({})).await.status(), 204);
+    let all = client.json("/api/v1/me/notifications").await;
+    assert!(all["items"].as_array().unwrap().iter().all(|i| !i["read_at"].is_null()), "{all}");
+
+    // The page's read-all form works without JavaScript.
+    notify_inbox(&app, wang, "王芳4", "inbox:wang:4").await;
+    let res = client.post_form("/me/notifications/read-all", &[]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/me/notifications");
+    let all = client.json("/api/v1/me/notifications").await;
+    assert!(all["items"].as_array().unwrap().iter().all(|i| !i["read_at"].is_null()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_key_from_two_transactions_at_once_queues_one_message() {
+    if testkit::backend_name() != "postgres" {
+        println!("skipped: SQLite runs one write transaction at a time, so there is no race to test");
+        return;
+    }
+    let (app, gw) = app_with_sms().await;
+    let msg = message(Channel::Sms, "13800000001", "double-click:7");
+    let now = app.state.now();
+    let mut first = app.state.db.begin_write().await.unwrap();
+    let first_id = notify::service::send(&mut first, now, &msg).await.unwrap();
+    let second = {
+        let (state, msg) = (app.state.clone(), msg.clone());
+        tokio::spawn(async move {
+            let mut tx = state.db.begin_write().await?;
+            let id = notify::service::send(&mut tx, now, &msg).await?;
+            tx.commit().await?;
+            Ok::<i64, kernel::AppError>(id)
+        })
+    };
+    // Wait (bounded) until the second transaction is blocked on the first one's row.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        if waiting > 0 || second.is_finished() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the second transaction never reached the outbox");
+        tokio::task::yield_now().await;
+    }
+    first.commit().await.unwrap();
+    let second_id = second.await.unwrap().expect("a duplicate send is not an error");
+    assert_eq!(first_id, second_id);
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(rows, 1);
+    assert_eq!(app.run_jobs().await, 1, "one delivery job");
+    assert_eq!(gw.calls(), 1);
+}
