@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod migrations;
 pub mod state;
+pub mod validate;
 pub mod web;
 
 pub use error::{AppError, AppResult, FieldError};

@@ -361,6 +361,10 @@ impl PageCtx {
     pub fn is_staff(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.is_staff_side())
     }
+    /// Whether the viewer administers a community (or the deployment).
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.superadmin || u.memberships.iter().any(|m| m.role == crate::auth::Role::Admin))
+    }
     /// Display name of the viewer, or empty.
     pub fn user_name(&self) -> &str {
         self.user.as_ref().map(|u| u.display_name.as_str()).unwrap_or("")

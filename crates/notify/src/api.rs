@@ -59,17 +59,25 @@ struct OutboxQuery {
 #[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "notifications", params(OutboxQuery),
     responses((status = 200, body = Page<OutboxEntry>), (status = 403, body = kernel::web::ErrorBody)))]
 async fn outbox(state: axum::extract::State<AppState>, user: User, ApiQuery(q): ApiQuery<OutboxQuery>) -> AppResult<Json<Page<OutboxEntry>>> {
-    // A community's administrators see its messages; deployment administrators see all.
-    let communities: Vec<i64> =
-        user.memberships.iter().filter(|m| OUTBOX_READ.roles.contains(&m.role)).map(|m| m.community_id).collect();
-    if !user.superadmin && communities.is_empty() {
-        return Err(AppError::Forbidden);
-    }
-    let scope = (!user.superadmin).then_some(communities.as_slice());
+    let scope = outbox_scope(&user)?;
     let page = PageQuery { cursor: q.cursor, limit: q.limit };
     let limit = page.limit()?;
-    let rows = service::outbox_by_state(&state, q.state.as_deref().unwrap_or("dead"), scope, page.after()?, limit).await?;
+    let rows = service::outbox_by_state(&state, q.state.as_deref().unwrap_or("dead"), scope.as_deref(), page.after()?, limit).await?;
     Ok(Json(Page::from_rows(rows, limit, |r| r.id)))
+}
+
+/// The communities whose outbox the viewer may read: `None` for deployment administrators
+/// (everything), the communities they administer otherwise; Forbidden for everyone else.
+pub(crate) fn outbox_scope(user: &kernel::auth::Principal) -> AppResult<Option<Vec<i64>>> {
+    if user.superadmin {
+        return Ok(None);
+    }
+    let communities: Vec<i64> =
+        user.memberships.iter().filter(|m| OUTBOX_READ.roles.contains(&m.role)).map(|m| m.community_id).collect();
+    if communities.is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(Some(communities))
 }
 
 #[derive(utoipa::OpenApi)]

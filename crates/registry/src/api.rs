@@ -149,9 +149,7 @@ impl ResidentQuery {
             None => None,
             Some(t) => Some(Tag::parse(t).ok_or_else(|| AppError::field("tag", "invalid_choice"))?),
         };
-        if self.q.as_deref().is_some_and(|q| q.chars().count() > 40) {
-            return Err(AppError::Validation(vec![kernel::FieldError::new("q", "too_long").arg("max", 40)]));
-        }
+        kernel::validate::at_most("q", self.q.as_deref().unwrap_or(""), 40)?;
         Ok(ResidentFilter { q: self.q.clone().filter(|q| !q.trim().is_empty()), tag, building_id: self.building_id, household_id: self.household_id })
     }
 }

@@ -125,23 +125,14 @@ pub struct ResidentDraft {
     pub notes: String,
 }
 
-fn check_len(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    if value.chars().count() > max {
-        errors.push(FieldError::new(field, "too_long").arg("max", max));
-    }
-}
-
 impl ResidentDraft {
     /// Validates every field, collecting all problems at once.
     pub fn parse(self) -> Result<ResidentInput, Vec<FieldError>> {
+        use kernel::validate::{at_most, required};
         let mut errors = Vec::new();
         let name = self.name.trim().to_string();
-        if name.is_empty() {
-            errors.push(FieldError::new("name", "required"));
-        }
-        check_len(&mut errors, "name", &name, 40);
-        check_len(&mut errors, "relation", self.relation.trim(), 20);
-        check_len(&mut errors, "notes", self.notes.trim(), 500);
+        let checks = [required("name", &name, 40), at_most("relation", &self.relation, 20), at_most("notes", &self.notes, 500)];
+        errors.extend(checks.into_iter().filter_map(Result::err));
         let phone = match self.phone.trim() {
             "" => None,
             p => PhoneNumber::parse(p).map_err(|c| errors.push(FieldError::new("phone", c))).ok(),

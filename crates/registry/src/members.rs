@@ -124,13 +124,7 @@ pub async fn revoke(state: &AppState, p: &Principal, c: &Community, user_id: i64
 /// Creates a grid.
 pub async fn create_grid(state: &AppState, p: &Principal, c: &Community, name: &str) -> AppResult<i64> {
     p.require(c.id, &STRUCTURE_WRITE)?;
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AppError::field("name", "required"));
-    }
-    if name.chars().count() > 40 {
-        return Err(AppError::Validation(vec![kernel::FieldError::new("name", "too_long").arg("max", 40)]));
-    }
+    let name = kernel::validate::required("name", name, 40)?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let id: i64 = sqlx::query_scalar("INSERT INTO grids (community_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")

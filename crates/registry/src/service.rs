@@ -69,13 +69,7 @@ pub async fn resident(state: &AppState, p: &Principal, c: &Community, id: i64) -
 pub async fn reveal_id_number(state: &AppState, p: &Principal, c: &Community, id: i64, purpose: &str) -> AppResult<Option<String>> {
     p.require(c.id, &ID_REVEAL)?;
     resident(state, p, c, id).await?;
-    let purpose = purpose.trim();
-    if purpose.is_empty() {
-        return Err(AppError::field("purpose", "required"));
-    }
-    if purpose.chars().count() > 100 {
-        return Err(AppError::Validation(vec![kernel::FieldError::new("purpose", "too_long").arg("max", 100)]));
-    }
+    let purpose = kernel::validate::required("purpose", purpose, 100)?;
     let enc: Option<String> = sqlx::query_scalar("SELECT id_number_enc FROM residents WHERE id = $1")
         .bind(id)
         .fetch_one(&state.db.pool)
@@ -437,13 +431,7 @@ pub async fn resident_history(state: &AppState, p: &Principal, c: &Community, id
 /// Creates a building (staff, admins).
 pub async fn create_building(state: &AppState, p: &Principal, c: &Community, name: &str, grid_id: Option<i64>, floors: i64, has_elevator: bool) -> AppResult<i64> {
     p.require(c.id, &STRUCTURE_WRITE)?;
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AppError::field("name", "required"));
-    }
-    if name.chars().count() > 40 {
-        return Err(AppError::Validation(vec![kernel::FieldError::new("name", "too_long").arg("max", 40)]));
-    }
+    let name = kernel::validate::required("name", name, 40)?;
     if !(0..=200).contains(&floors) {
         return Err(AppError::field("floors", "floors_range"));
     }

@@ -142,6 +142,10 @@ async fn a_gateway_that_keeps_failing_dead_letters_the_message_for_admins_to_see
     // The dead-letter queue is also the default view.
     assert_eq!(admin.json("/api/v1/admin/outbox").await["items"][0]["id"], id);
     assert_eq!(admin.get("/api/v1/admin/outbox?state=lost").await.status(), 422);
+    // The same list is a console page for administrators.
+    let html = admin.page("/console/outbox").await;
+    assert!(html.contains("138****0001") && html.contains("503"), "{html}");
+    assert!(!html.contains("13800000001"));
 
     // An administrator of another community does not see this community's messages; the
     // deployment administrator sees every community's.
@@ -157,6 +161,7 @@ async fn a_gateway_that_keeps_failing_dead_letters_the_message_for_admins_to_see
     assert_eq!(res.status(), 403);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "forbidden");
+    assert_eq!(resident.get("/console/outbox").await.status(), 403);
     assert_eq!(app.client().get("/api/v1/admin/outbox?state=dead").await.status(), 401);
 }
 
