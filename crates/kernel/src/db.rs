@@ -118,7 +118,7 @@ impl Db {
                     } else if backend == Backend::Sqlite {
                         // WAL keeps readers off the writer's back; NORMAL sync loses nothing
                         // on a process crash (only on power loss), which is what we promise.
-                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;")
+                        conn.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY;")
                             .await?;
                     }
                     Ok(())
@@ -138,6 +138,14 @@ impl Db {
         };
         let tx = self.pool.begin().await?;
         Ok(WriteTx { tx, after_commit_wake_jobs: false, wake: self.job_wakeup.clone(), _writer: guard })
+    }
+
+    /// An aggregate joining `expr` over a group with commas (`group_concat` / `string_agg`).
+    pub fn list_agg(&self, expr: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("group_concat({expr}, ',')"),
+            Backend::Postgres => format!("string_agg({expr}, ',')"),
+        }
     }
 
     /// Rewrites the portable type tokens for this backend.

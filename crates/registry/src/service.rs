@@ -476,14 +476,14 @@ pub struct MyHousehold {
 
 /// The logged-in person's own record and household, if the community has registered them.
 pub async fn my_household(state: &AppState, user_id: i64) -> AppResult<Option<MyHousehold>> {
-    let Some((community_id, me)) = store::resident_of_user(state, user_id).await? else { return Ok(None) };
-    let community = store::communities(state, Some(&[community_id])).await?.into_iter().next().ok_or(AppError::NotFound)?;
-    let members = match me.household_id {
+    let Some((id, household, community)) = store::resident_of_user(state, user_id).await? else { return Ok(None) };
+    let members = match household {
         Some(h) => {
             let filter = store::ResidentFilter { household_id: Some(h), ..Default::default() };
-            store::residents(state, community_id, &filter, None, None, 50).await?
+            store::residents(state, community.id, &filter, None, None, 50).await?
         }
-        None => vec![me.clone()],
+        None => store::resident(state, community.id, id).await?.map(|(r, _)| vec![r]).unwrap_or_default(),
     };
+    let me = members.iter().find(|m| m.id == id).cloned().ok_or(AppError::NotFound)?;
     Ok(Some(MyHousehold { community, me, members }))
 }

@@ -205,19 +205,18 @@ pub async fn households(
     after: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<Household>> {
-    let grid_filter = grid_filter_sql(grids, "b");
+    let building = if building_id.is_some() { " AND h.building_id = $4" } else { "" };
     let sql = format!(
         "SELECT h.id, h.building_id, b.name, u.name, h.room, (SELECT COUNT(*) FROM residents r WHERE r.household_id = h.id) \
          FROM households h JOIN buildings b ON b.id = h.building_id JOIN units u ON u.id = h.unit_id \
-         WHERE h.community_id = $1 AND h.id > $2 AND ($3 = 0 OR h.building_id = $3) {grid_filter} ORDER BY h.id LIMIT $4"
+         WHERE h.community_id = $1 AND h.id > $2{building}{} ORDER BY h.id LIMIT $3",
+        grid_filter_sql(grids, "b")
     );
-    let rows = sqlx::query(&sql)
-        .bind(community_id)
-        .bind(after.unwrap_or(0))
-        .bind(building_id.unwrap_or(0))
-        .bind(limit + 1)
-        .fetch_all(&state.db.pool)
-        .await?;
+    let mut query = sqlx::query(&sql).bind(community_id).bind(after.unwrap_or(0)).bind(limit + 1);
+    if let Some(b) = building_id {
+        query = query.bind(b);
+    }
+    let rows = query.fetch_all(&state.db.pool).await?;
     Ok(rows
         .into_iter()
         .map(|r| Household {
@@ -254,13 +253,22 @@ pub struct ResidentFilter {
     pub household_id: Option<i64>,
 }
 
-const RESIDENT_COLUMNS: &str = "r.id, r.name, r.gender, r.birth_year, r.phone, r.id_number_masked, r.relation, r.household_id, \
-    h.building_id, b.name, u.name, h.room, r.notes, r.user_id, r.updated_at";
+/// The resident columns, tags folded into one text column (index 15) so a list is one query.
+fn resident_columns(state: &AppState) -> String {
+    format!(
+        "r.id, r.name, r.gender, r.birth_year, r.phone, r.id_number_masked, r.relation, r.household_id, \
+         h.building_id, b.name, u.name, h.room, r.notes, r.user_id, r.updated_at, \
+         (SELECT {} FROM resident_tags t WHERE t.resident_id = r.id)",
+        state.db.list_agg("t.tag")
+    )
+}
 const RESIDENT_JOINS: &str = "FROM residents r LEFT JOIN households h ON h.id = r.household_id \
     LEFT JOIN buildings b ON b.id = h.building_id LEFT JOIN units u ON u.id = h.unit_id";
 
 fn resident_from(r: &AnyRow) -> Resident {
     let phone: String = r.get(4);
+    let mut tags: Vec<Tag> = r.get::<Option<String>, _>(15).unwrap_or_default().split(',').filter_map(Tag::parse).collect();
+    tags.sort_by_key(|t| Tag::ALL.iter().position(|x| x == t));
     Resident {
         id: r.get(0),
         name: r.get(1),
@@ -269,7 +277,7 @@ fn resident_from(r: &AnyRow) -> Resident {
         phone: if phone.is_empty() { phone } else { kernel::crypto::mask_phone(&phone) },
         id_number: r.get::<Option<String>, _>(5).unwrap_or_default(),
         relation: r.get(6),
-        tags: Vec::new(),
+        tags,
         household_id: r.get(7),
         building_id: r.get(8),
         address: address(
@@ -283,31 +291,6 @@ fn resident_from(r: &AnyRow) -> Resident {
     }
 }
 
-async fn attach_tags(state: &AppState, residents: &mut [Resident]) -> AppResult<()> {
-    if residents.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<String> = residents.iter().map(|r| r.id.to_string()).collect();
-    let rows = sqlx::query(&format!(
-        "SELECT resident_id, tag FROM resident_tags WHERE resident_id IN ({}) ORDER BY tag",
-        ids.join(",")
-    ))
-    .fetch_all(&state.db.pool)
-    .await?;
-    let mut by_id: HashMap<i64, Vec<Tag>> = HashMap::new();
-    for r in rows {
-        if let Some(t) = Tag::parse(r.get::<String, _>(1).as_str()) {
-            by_id.entry(r.get(0)).or_default().push(t);
-        }
-    }
-    for r in residents.iter_mut() {
-        let mut tags = by_id.remove(&r.id).unwrap_or_default();
-        tags.sort_by_key(|t| Tag::ALL.iter().position(|x| x == t));
-        r.tags = tags;
-    }
-    Ok(())
-}
-
 /// Residents of a community matching `filter`, ordered by id, after the cursor.
 pub async fn residents(
     state: &AppState,
@@ -317,53 +300,64 @@ pub async fn residents(
     after: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<Resident>> {
-    let like = filter.q.as_deref().map(|q| format!("%{}%", q.trim().replace(['%', '_'], ""))).unwrap_or_default();
-    let sql = format!(
-        "SELECT {RESIDENT_COLUMNS} {RESIDENT_JOINS} WHERE r.community_id = $1 AND r.id > $2 \
-         AND ($3 = '' OR r.name LIKE $3) AND ($4 = 0 OR h.building_id = $4) AND ($5 = 0 OR r.household_id = $5) \
-         AND ($6 = '' OR EXISTS (SELECT 1 FROM resident_tags t WHERE t.resident_id = r.id AND t.tag = $6)) {} \
-         ORDER BY r.id LIMIT $7",
-        grid_filter_sql(grids, "b")
-    );
-    let rows = sqlx::query(&sql)
-        .bind(community_id)
-        .bind(after.unwrap_or(0))
-        .bind(like)
-        .bind(filter.building_id.unwrap_or(0))
-        .bind(filter.household_id.unwrap_or(0))
-        .bind(filter.tag.map(Tag::code).unwrap_or(""))
-        .bind(limit + 1)
-        .fetch_all(&state.db.pool)
-        .await?;
-    let mut out: Vec<Resident> = rows.iter().map(resident_from).collect();
-    attach_tags(state, &mut out).await?;
-    Ok(out)
+    // Only the filters in use become SQL, so each query can use its index (an
+    // `($n = 0 OR col = $n)` condition would make the planner scan the whole community).
+    let mut sql = format!("SELECT {} {RESIDENT_JOINS} WHERE r.community_id = $1 AND r.id > $2", resident_columns(state));
+    let mut texts: Vec<String> = Vec::new();
+    let mut ids: Vec<i64> = Vec::new();
+    if let Some(h) = filter.household_id {
+        ids.push(h);
+        sql.push_str(&format!(" AND r.household_id = $[i{}]", ids.len() - 1));
+    }
+    if let Some(b) = filter.building_id {
+        ids.push(b);
+        sql.push_str(&format!(" AND h.building_id = $[i{}]", ids.len() - 1));
+    }
+    if let Some(q) = filter.q.as_deref() {
+        texts.push(format!("%{}%", q.trim().replace(['%', '_'], "")));
+        sql.push_str(&format!(" AND r.name LIKE $[t{}]", texts.len() - 1));
+    }
+    if let Some(t) = filter.tag {
+        texts.push(t.code().to_string());
+        sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM resident_tags t WHERE t.resident_id = r.id AND t.tag = $[t{}])", texts.len() - 1));
+    }
+    sql.push_str(&grid_filter_sql(grids, "b"));
+    sql.push_str(" ORDER BY r.id LIMIT $3");
+    // Number the optional parameters after the three fixed ones: integers first, then texts.
+    for i in 0..ids.len() {
+        sql = sql.replace(&format!("$[i{i}]"), &format!("${}", 4 + i));
+    }
+    for i in 0..texts.len() {
+        sql = sql.replace(&format!("$[t{i}]"), &format!("${}", 4 + ids.len() + i));
+    }
+    let mut query = sqlx::query(&sql).bind(community_id).bind(after.unwrap_or(0)).bind(limit + 1);
+    for id in ids {
+        query = query.bind(id);
+    }
+    for t in texts {
+        query = query.bind(t);
+    }
+    let rows = query.fetch_all(&state.db.pool).await?;
+    Ok(rows.iter().map(resident_from).collect())
 }
 
 /// One resident, with the grid of their building (for scope checks).
 pub async fn resident(state: &AppState, community_id: i64, id: i64) -> AppResult<Option<(Resident, Option<i64>)>> {
-    let sql = format!("SELECT {RESIDENT_COLUMNS}, b.grid_id {RESIDENT_JOINS} WHERE r.community_id = $1 AND r.id = $2");
-    let Some(row) = sqlx::query(&sql).bind(community_id).bind(id).fetch_optional(&state.db.pool).await? else {
-        return Ok(None);
-    };
-    let grid: Option<i64> = row.get(15);
-    let mut one = [resident_from(&row)];
-    attach_tags(state, &mut one).await?;
-    let [r] = one;
-    Ok(Some((r, grid)))
+    let sql = format!("SELECT {}, b.grid_id {RESIDENT_JOINS} WHERE r.community_id = $1 AND r.id = $2", resident_columns(state));
+    let row = sqlx::query(&sql).bind(community_id).bind(id).fetch_optional(&state.db.pool).await?;
+    Ok(row.map(|row| (resident_from(&row), row.get(16))))
 }
 
-/// The resident record linked to a user in any community.
-pub async fn resident_of_user(state: &AppState, user_id: i64) -> AppResult<Option<(i64, Resident)>> {
-    let sql = format!("SELECT {RESIDENT_COLUMNS}, r.community_id {RESIDENT_JOINS} WHERE r.user_id = $1 ORDER BY r.id LIMIT 1");
-    let Some(row) = sqlx::query(&sql).bind(user_id).fetch_optional(&state.db.pool).await? else {
-        return Ok(None);
-    };
-    let community: i64 = row.get(15);
-    let mut one = [resident_from(&row)];
-    attach_tags(state, &mut one).await?;
-    let [r] = one;
-    Ok(Some((community, r)))
+/// The resident record linked to a user, with its community: `(resident id, household, community)`.
+pub async fn resident_of_user(state: &AppState, user_id: i64) -> AppResult<Option<(i64, Option<i64>, Community)>> {
+    Ok(sqlx::query(
+        "SELECT r.id, r.household_id, c.id, c.slug, c.name, c.city FROM residents r JOIN communities c ON c.id = r.community_id \
+         WHERE r.user_id = $1 ORDER BY r.id LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .map(|r| (r.get(0), r.get(1), Community { id: r.get(2), slug: r.get(3), name: r.get(4), city: r.get(5) })))
 }
 
 /// Headline counts for the console.
