@@ -30,6 +30,8 @@ pub struct Db {
     writer: Arc<Mutex<()>>,
     /// Wakes the job worker after a transaction that enqueued a job commits.
     pub job_wakeup: Arc<tokio::sync::Notify>,
+    /// Short-lived cache of per-person reads; write transactions forget what they change (ADR 005).
+    pub reads: Arc<crate::cache::ReadCache>,
 }
 
 /// A write transaction. Derefs to the connection, so queries run with `.execute(&mut *tx)`.
@@ -38,20 +40,33 @@ pub struct WriteTx {
     /// Set by `jobs::enqueue` so the worker is woken on commit.
     pub after_commit_wake_jobs: bool,
     wake: Arc<tokio::sync::Notify>,
+    reads: Arc<crate::cache::ReadCache>,
+    forget: Vec<(&'static str, Option<i64>)>,
     // Dropped after `tx`, so a rollback finishes before the next writer starts.
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
-    /// Commits, then wakes the job worker if a job was enqueued.
+    /// Commits, then forgets the cached reads this transaction changed and wakes the job
+    /// worker if a job was enqueued.
     pub async fn commit(self) -> AppResult<()> {
-        let wake = self.after_commit_wake_jobs;
-        let notify = self.wake.clone();
-        self.tx.commit().await?;
-        if wake {
-            notify.notify_one();
+        let WriteTx { tx, after_commit_wake_jobs, wake, reads, forget, _writer } = self;
+        tx.commit().await?;
+        for (namespace, id) in forget {
+            match id {
+                Some(id) => reads.forget(namespace, id),
+                None => reads.forget_all(namespace),
+            }
+        }
+        if after_commit_wake_jobs {
+            wake.notify_one();
         }
         Ok(())
+    }
+
+    /// After commit, forget the cached read `(namespace, id)`; `None` forgets the namespace.
+    pub fn forget_after_commit(&mut self, namespace: &'static str, id: Option<i64>) {
+        self.forget.push((namespace, id));
     }
 }
 
@@ -127,7 +142,13 @@ impl Db {
             .connect_with(opts)
             .await
             .map_err(AppError::internal)?;
-        Ok(Db { pool, backend, writer: Arc::new(Mutex::new(())), job_wakeup: Arc::new(tokio::sync::Notify::new()) })
+        Ok(Db {
+            pool,
+            backend,
+            writer: Arc::new(Mutex::new(())),
+            job_wakeup: Arc::new(tokio::sync::Notify::new()),
+            reads: Arc::default(),
+        })
     }
 
     /// Begins a write transaction (serialised per process on SQLite).
@@ -137,7 +158,14 @@ impl Db {
             Backend::Postgres => None,
         };
         let tx = self.pool.begin().await?;
-        Ok(WriteTx { tx, after_commit_wake_jobs: false, wake: self.job_wakeup.clone(), _writer: guard })
+        Ok(WriteTx {
+            tx,
+            after_commit_wake_jobs: false,
+            wake: self.job_wakeup.clone(),
+            reads: self.reads.clone(),
+            forget: Vec::new(),
+            _writer: guard,
+        })
     }
 
     /// An aggregate joining `expr` over a group with commas (`group_concat` / `string_agg`).

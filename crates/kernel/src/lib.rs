@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod crypto;

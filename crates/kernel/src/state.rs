@@ -31,6 +31,7 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Short-lived cache of resolved sessions.
     pub sessions: SessionCache,
+
 }
 
 impl std::ops::Deref for AppState {

@@ -66,6 +66,7 @@ pub async fn send(tx: &mut WriteTx, now: i64, msg: &Message) -> AppResult<i64> {
             .bind(now)
             .execute(&mut **tx)
             .await?;
+        tx.forget_after_commit(UNREAD, msg.user_id);
     } else {
         kernel::jobs::enqueue(tx, DELIVER_JOB, &serde_json::json!({"outbox_id": id}), now, now).await?;
     }
@@ -112,12 +113,19 @@ pub async fn inbox(state: &AppState, user_id: i64, after: Option<i64>, limit: i6
         .collect())
 }
 
-/// Unread count for a user.
+const UNREAD: &str = "notify.unread";
+
+/// Unread count for a user (shown on every home page, so cached briefly).
 pub async fn unread_count(state: &AppState, user_id: i64) -> AppResult<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND read_at IS NULL")
+    if let Some(n) = state.db.reads.get::<i64>(UNREAD, user_id) {
+        return Ok(*n);
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND read_at IS NULL")
         .bind(user_id)
         .fetch_one(&state.db.pool)
-        .await?)
+        .await?;
+    state.db.reads.put(UNREAD, user_id, std::sync::Arc::new(n));
+    Ok(n)
 }
 
 /// Marks one of the user's messages read (or all when `id` is `None`).
@@ -148,6 +156,7 @@ pub async fn mark_read(state: &AppState, user_id: i64, id: Option<i64>) -> AppRe
             exists.ok_or(AppError::NotFound)?;
         }
     }
+    tx.forget_after_commit(UNREAD, Some(user_id));
     tx.commit().await
 }
 

@@ -293,7 +293,7 @@ pub async fn export_response(state: &AppState, user: &User, c: &Community, forma
 /// My record and my household.
 #[utoipa::path(get, path = "/api/v1/me/household", tag = "registry",
     responses((status = 200, body = MyHousehold), (status = 404, body = kernel::web::ErrorBody)))]
-async fn my_household(State(state): State<AppState>, user: User) -> AppResult<Json<MyHousehold>> {
+async fn my_household(State(state): State<AppState>, user: User) -> AppResult<Json<std::sync::Arc<MyHousehold>>> {
     service::my_household(&state, user.person()?).await?.map(Json).ok_or(AppError::NotFound)
 }
 

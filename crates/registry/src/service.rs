@@ -268,6 +268,7 @@ pub async fn insert_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&
     })?;
     write_tags(tx, id, &input.tags).await?;
     link_account(tx, now, community_id, id, &input).await?;
+    tx.forget_after_commit(HOUSEHOLD, None);
     audit::record_change(tx, now, actor, Some(community_id), "resident", id, "create", &resident_json(&input, household_id)).await?;
     Ok(id)
 }
@@ -323,6 +324,7 @@ pub async fn update_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&
     .await?;
     write_tags(tx, id, &input.tags).await?;
     link_account(tx, now, community_id, id, &input).await?;
+    tx.forget_after_commit(HOUSEHOLD, None);
     let after = resident_json(&input, household_id);
     let changes = audit::diff(before, &after);
     if changes.as_object().is_some_and(|m| !m.is_empty()) {
@@ -474,8 +476,14 @@ pub struct MyHousehold {
     pub members: Vec<Resident>,
 }
 
+/// Read-cache namespace of [`my_household`]; every resident write forgets all of it.
+const HOUSEHOLD: &str = "registry.household";
+
 /// The logged-in person's own record and household, if the community has registered them.
-pub async fn my_household(state: &AppState, user_id: i64) -> AppResult<Option<MyHousehold>> {
+pub async fn my_household(state: &AppState, user_id: i64) -> AppResult<Option<std::sync::Arc<MyHousehold>>> {
+    if let Some(cached) = state.db.reads.get::<MyHousehold>(HOUSEHOLD, user_id) {
+        return Ok(Some(cached));
+    }
     let Some((id, household, community)) = store::resident_of_user(state, user_id).await? else { return Ok(None) };
     let members = match household {
         Some(h) => {
@@ -485,5 +493,7 @@ pub async fn my_household(state: &AppState, user_id: i64) -> AppResult<Option<My
         None => store::resident(state, community.id, id).await?.map(|(r, _)| vec![r]).unwrap_or_default(),
     };
     let me = members.iter().find(|m| m.id == id).cloned().ok_or(AppError::NotFound)?;
-    Ok(Some(MyHousehold { community, me, members }))
+    let view = std::sync::Arc::new(MyHousehold { community, me, members });
+    state.db.reads.put(HOUSEHOLD, user_id, view.clone());
+    Ok(Some(view))
 }

@@ -53,7 +53,7 @@ fn tag_label(ctx: &PageCtx, t: &Tag) -> String {
 #[template(path = "registry/me.html")]
 struct MePage {
     ctx: PageCtx,
-    household: Option<MyHousehold>,
+    household: Option<std::sync::Arc<MyHousehold>>,
 }
 
 impl MePage {
