@@ -196,6 +196,22 @@ pub async fn buildings(state: &AppState, community_id: i64, grids: Option<&[i64]
         .collect())
 }
 
+/// A building's id and name, for choosing one in a form.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildingOption {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+}
+
+/// Building names of a community (within a grid worker's grids), without the counts.
+pub async fn building_options(state: &AppState, community_id: i64, grids: Option<&[i64]>) -> AppResult<Vec<BuildingOption>> {
+    let sql = format!("SELECT b.id, b.name FROM buildings b WHERE b.community_id = $1{} ORDER BY b.id", grid_filter_sql(grids, "b"));
+    let rows = sqlx::query(&sql).bind(community_id).fetch_all(&state.db.pool).await?;
+    Ok(rows.into_iter().map(|r| BuildingOption { id: r.get(0), name: r.get(1) }).collect())
+}
+
 /// Households of a community, optionally in one building, ordered by id.
 pub async fn households(
     state: &AppState,

@@ -4,7 +4,7 @@ use crate::api::{upload_file, ResidentQuery};
 use crate::domain::{ResidentDraft, Tag};
 use crate::service::{self, AuditEntry, MyHousehold, Placement, ID_REVEAL, IMPORT_EXPORT, RESIDENTS_READ, RESIDENTS_WRITE, STRUCTURE_READ, STRUCTURE_WRITE};
 use crate::spreadsheet::{self, Format, ImportReport};
-use crate::store::{self, Building, Community, Counts, Grid, Household, Resident};
+use crate::store::{self, Building, BuildingOption, Community, Counts, Grid, Household, Resident};
 use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -96,7 +96,7 @@ struct ResidentsPage {
     q: String,
     tag: String,
     building_id: i64,
-    buildings: Vec<Building>,
+    buildings: Vec<BuildingOption>,
     tags: Vec<Tag>,
     can_write: bool,
 }
@@ -143,7 +143,7 @@ async fn residents_page(State(state): State<AppState>, ctx: PageCtx, user: User,
     let scope = service::scope(&state, &user, community.id).await?;
     let rows = store::residents(&state, community.id, &filter, scope.as_deref(), page.after()?, 50).await?;
     let page = kernel::web::Page::from_rows(rows, 50, |r| r.id);
-    let buildings = store::buildings(&state, community.id, scope.as_deref()).await?;
+    let buildings = store::building_options(&state, community.id, scope.as_deref()).await?;
     let can_write = user.can(community.id, &RESIDENTS_WRITE);
     Ok(render(&ResidentsPage {
         ctx,
@@ -299,7 +299,7 @@ struct NewResidentPage {
     ctx: PageCtx,
     community: Community,
     tags: Vec<Tag>,
-    buildings: Vec<Building>,
+    buildings: Vec<BuildingOption>,
     errors: Vec<(String, String)>,
     values: Vec<(String, String)>,
 }
@@ -320,7 +320,7 @@ async fn new_resident_page(State(state): State<AppState>, ctx: PageCtx, user: Us
     let community = console_community(&state, &user, q.c.as_deref()).await?;
     user.require(community.id, &RESIDENTS_WRITE)?;
     let scope = service::scope(&state, &user, community.id).await?;
-    let buildings = store::buildings(&state, community.id, scope.as_deref()).await?;
+    let buildings = store::building_options(&state, community.id, scope.as_deref()).await?;
     Ok(render(&NewResidentPage { ctx, community, tags: Tag::ALL.to_vec(), buildings, errors: Vec::new(), values: Vec::new() }))
 }
 
@@ -340,7 +340,7 @@ async fn create_resident(State(state): State<AppState>, ctx: PageCtx, user: User
         Ok(r) => Ok(see_other(&format!("/console/residents/{}?c={}", r.id, community.slug))),
         Err(e @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
             let scope = service::scope(&state, &user, community.id).await?;
-            let buildings = store::buildings(&state, community.id, scope.as_deref()).await?;
+            let buildings = store::building_options(&state, community.id, scope.as_deref()).await?;
             let errors = field_errors(&ctx, &e);
             let values = body
                 .split('&')
@@ -423,7 +423,7 @@ struct HouseholdsPage {
     ctx: PageCtx,
     community: Community,
     households: Vec<Household>,
-    buildings: Vec<Building>,
+    buildings: Vec<BuildingOption>,
     building_id: i64,
     next_cursor: Option<String>,
 }
@@ -443,7 +443,7 @@ async fn households_page(State(state): State<AppState>, ctx: PageCtx, user: User
     let scope = service::scope(&state, &user, community.id).await?;
     let rows = store::households(&state, community.id, building_id, scope.as_deref(), page.after()?, 100).await?;
     let page = kernel::web::Page::from_rows(rows, 100, |h| h.id);
-    let buildings = store::buildings(&state, community.id, scope.as_deref()).await?;
+    let buildings = store::building_options(&state, community.id, scope.as_deref()).await?;
     Ok(render(&HouseholdsPage { ctx, community, households: page.items, buildings, building_id: building_id.unwrap_or(0), next_cursor: page.next_cursor }))
 }
 
