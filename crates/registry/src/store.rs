@@ -119,11 +119,30 @@ pub fn address(building: &str, unit: &str, room: &str) -> String {
 
 /// Looks a community up by slug.
 pub async fn community_by_slug(state: &AppState, slug: &str) -> AppResult<Option<Community>> {
-    Ok(sqlx::query("SELECT id, slug, name, city FROM communities WHERE slug = $1")
+    // Every community URL starts with this lookup; communities are created, not edited, so a
+    // short-lived cache is safe. The key is a hash of the slug; the slug is compared on a hit.
+    let key = slug_key(slug);
+    if let Some(c) = state.db.reads.get::<Community>(COMMUNITY, key).filter(|c| c.slug == slug) {
+        return Ok(Some((*c).clone()));
+    }
+    let found = sqlx::query("SELECT id, slug, name, city FROM communities WHERE slug = $1")
         .bind(slug)
         .fetch_optional(&state.db.pool)
         .await?
-        .map(|r| Community { id: r.get(0), slug: r.get(1), name: r.get(2), city: r.get(3) }))
+        .map(|r| Community { id: r.get(0), slug: r.get(1), name: r.get(2), city: r.get(3) });
+    if let Some(c) = &found {
+        state.db.reads.put(COMMUNITY, key, std::sync::Arc::new(c.clone()));
+    }
+    Ok(found)
+}
+
+const COMMUNITY: &str = "registry.community";
+
+fn slug_key(slug: &str) -> i64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    slug.hash(&mut h);
+    h.finish() as i64
 }
 
 /// Communities by id.
