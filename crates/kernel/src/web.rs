@@ -75,7 +75,7 @@ fn csrf_exempt(path: &str) -> bool {
     path.starts_with("/open311/") || path.starts_with("/r/")
 }
 
-async fn check_csrf(req: Request, token: &str, path: &str) -> AppResult<Request> {
+async fn check_csrf(req: Request, token: &str, path: &str, body_limit: usize) -> AppResult<Request> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe || csrf_exempt(path) || req.headers().contains_key(header::AUTHORIZATION) {
         return Ok(req);
@@ -102,7 +102,7 @@ async fn check_csrf(req: Request, token: &str, path: &str) -> AppResult<Request>
     }
     if content_type.starts_with("application/x-www-form-urlencoded") {
         let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, 1024 * 1024).await.map_err(|_| AppError::PayloadTooLarge)?;
+        let bytes = axum::body::to_bytes(body, body_limit).await.map_err(|_| AppError::PayloadTooLarge)?;
         let found = form_urlencoded_value(&bytes, "_csrf");
         if found.as_deref() == Some(token) {
             return Ok(Request::from_parts(parts, Body::from(bytes)));
@@ -143,7 +143,7 @@ pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> R
         Err(e) => e.into_response(),
         Ok(viewer) => {
             parts.extensions.insert(viewer);
-            match check_csrf(Request::from_parts(parts, body), &csrf, &path).await {
+            match check_csrf(Request::from_parts(parts, body), &csrf, &path, state.config.body_limit).await {
                 Ok(req) => next.run(req).await,
                 Err(e) => e.into_response(),
             }
@@ -274,6 +274,42 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for WebForm<T> {
         }
     }
 }
+
+/// An uploaded file: the name the browser gave and the bytes.
+#[derive(Debug)]
+pub struct UploadedFile {
+    /// File name as sent (for display only; content decides the type).
+    pub name: String,
+    /// The content.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads the multipart field `file`, stopping with 413 as soon as it passes `limit` bytes
+/// (the route's body limit is only a ceiling; the configured upload limit applies here).
+pub async fn multipart_file(mut multipart: axum::extract::Multipart, limit: usize) -> AppResult<UploadedFile> {
+    let malformed = |e: axum::extract::multipart::MultipartError| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        _ => AppError::bad_request("malformed_upload", e.body_text()),
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("file").to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(AppError::PayloadTooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        return Ok(UploadedFile { name, bytes });
+    }
+    Err(AppError::field("file", "required"))
+}
+
+/// The most an upload route lets through before the handler applies the configured limit.
+pub const UPLOAD_CEILING: usize = 512 * 1024 * 1024;
 
 /// Cursor pagination parameters: `?cursor=…&limit=…`.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]

@@ -23,7 +23,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/communities/{slug}/buildings", get(list_buildings).post(create_building))
         .route("/api/v1/communities/{slug}/households", get(list_households))
         .route("/api/v1/communities/{slug}/residents", get(list_residents).post(create_resident))
-        .route("/api/v1/communities/{slug}/residents/import", post(import_residents).layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024)))
+        .route("/api/v1/communities/{slug}/residents/import", post(import_residents).layer(axum::extract::DefaultBodyLimit::max(kernel::web::UPLOAD_CEILING)))
         .route("/api/v1/communities/{slug}/residents/export", get(export_residents))
         .route("/api/v1/communities/{slug}/residents/{id}", get(get_resident).patch(update_resident))
         .route("/api/v1/communities/{slug}/residents/{id}/reveal-id", post(reveal_id))
@@ -234,20 +234,6 @@ async fn history(State(state): State<AppState>, user: User, ApiPath((slug, id)):
     Ok(Json(service::resident_history(&state, &user, &c, id).await?))
 }
 
-/// Reads the `file` field of a multipart upload.
-pub async fn upload_file(mut multipart: Multipart) -> AppResult<Vec<u8>> {
-    while let Some(field) = multipart.next_field().await.map_err(|e| AppError::bad_request("malformed_upload", e.body_text()))? {
-        if field.name() == Some("file") {
-            let bytes = field.bytes().await.map_err(|e| match e.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-                _ => AppError::bad_request("malformed_upload", e.body_text()),
-            })?;
-            return Ok(bytes.to_vec());
-        }
-    }
-    Err(AppError::field("file", "required"))
-}
-
 /// Imports residents from an .xlsx or .csv file (multipart field `file`).
 #[utoipa::path(post, path = "/api/v1/communities/{slug}/residents/import", tag = "registry", params(("slug" = String, Path)),
     request_body(content_type = "multipart/form-data", description = "Field `file`: the spreadsheet"),
@@ -255,7 +241,7 @@ pub async fn upload_file(mut multipart: Multipart) -> AppResult<Vec<u8>> {
 async fn import_residents(State(state): State<AppState>, user: User, ReqLocale(locale): ReqLocale, ApiPath(slug): ApiPath<String>, multipart: Multipart) -> AppResult<Json<ImportReport>> {
     let c = service::community(&state, &user, &slug).await?;
     user.require(c.id, &service::IMPORT_EXPORT)?;
-    let bytes = upload_file(multipart).await?;
+    let bytes = kernel::web::multipart_file(multipart, state.config.upload_limit).await?.bytes;
     Ok(Json(spreadsheet::import(&state, &user, &c, &bytes, locale).await?))
 }
 

@@ -214,8 +214,23 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    // The grid worker walks the first grid; the staff member owns the second too.
+    // One grid worker walks each grid (the demo login walks the first); two more liaisons help
+    // 孙玉兰. These colleagues log in by SMS code.
     let first_grid = service::ensure_grid(&mut tx, now, c, "第一网格").await?;
     sqlx::query("INSERT INTO grid_staff (grid_id, user_id) VALUES ($1, $2)").bind(first_grid).bind(uid(Role::GridWorker)).execute(&mut *tx).await?;
+    for (grid, phone, name) in [("第二网格", "13900000012", "王建华"), ("第三网格", "13900000013", "赵敏"), ("第四网格", "13900000014", "黄磊")] {
+        let phone = PhoneNumber::parse(phone).expect("demo phone");
+        let new = accounts::service::NewUser { phone: &phone, display_name: name, password: None, superadmin: false };
+        let worker = accounts::service::create_user(&mut tx, now, &new).await?;
+        accounts::service::grant(&mut tx, now, worker, c, Role::GridWorker).await?;
+        let grid_id = service::ensure_grid(&mut tx, now, c, grid).await?;
+        sqlx::query("INSERT INTO grid_staff (grid_id, user_id) VALUES ($1, $2)").bind(grid_id).bind(worker).execute(&mut *tx).await?;
+    }
+    for (phone, name) in [("13900000023", "钱桂英"), ("13900000024", "郑立新")] {
+        let phone = PhoneNumber::parse(phone).expect("demo phone");
+        let new = accounts::service::NewUser { phone: &phone, display_name: name, password: None, superadmin: false };
+        let liaison = accounts::service::create_user(&mut tx, now, &new).await?;
+        accounts::service::grant(&mut tx, now, liaison, c, Role::Liaison).await?;
+    }
     tx.commit().await
 }

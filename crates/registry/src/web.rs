@@ -1,6 +1,6 @@
 //! Pages: my profile and household (resident), and the staff console's registry pages.
 
-use crate::api::{upload_file, ResidentQuery};
+use crate::api::ResidentQuery;
 use crate::domain::{ResidentDraft, Tag};
 use crate::service::{self, AuditEntry, MyHousehold, Placement, ID_REVEAL, IMPORT_EXPORT, RESIDENTS_READ, RESIDENTS_WRITE, STRUCTURE_READ, STRUCTURE_WRITE};
 use crate::spreadsheet::{self, Format, ImportReport};
@@ -27,7 +27,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/residents/{id}/reveal", post(reveal))
         .route("/console/buildings", get(buildings_page).post(create_building))
         .route("/console/households", get(households_page))
-        .route("/console/import", get(import_page).post(import_upload).layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024)))
+        .route("/console/import", get(import_page).post(import_upload).layer(axum::extract::DefaultBodyLimit::max(kernel::web::UPLOAD_CEILING)))
         .route("/console/export", get(export_file))
 }
 
@@ -465,8 +465,8 @@ async fn import_page(State(state): State<AppState>, ctx: PageCtx, user: User, Ap
 async fn import_upload(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>, multipart: Multipart) -> AppResult<Response> {
     let community = console_community(&state, &user, q.c.as_deref()).await?;
     user.require(community.id, &IMPORT_EXPORT)?;
-    let result = match upload_file(multipart).await {
-        Ok(bytes) => spreadsheet::import(&state, &user, &community, &bytes, ctx.tr.0).await,
+    let result = match kernel::web::multipart_file(multipart, state.config.upload_limit).await {
+        Ok(file) => spreadsheet::import(&state, &user, &community, &file.bytes, ctx.tr.0).await,
         Err(e) => Err(e),
     };
     match result {

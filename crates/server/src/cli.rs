@@ -73,6 +73,8 @@ pub enum Command {
         /// A file written by `linli backup`.
         file: PathBuf,
     },
+    /// Print the OpenAPI 3.1 document of the JSON API (also served at /api/openapi.json).
+    Openapi,
     /// Manage API keys for integrations.
     Apikey {
         #[command(subcommand)]
@@ -207,6 +209,9 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             println!("{}", crate::demo::banner(&format!("http://{}", running.addr)));
             crate::serve::signal().await;
             running.stop().await;
+        }
+        Command::Openapi => {
+            println!("{}", crate::app::openapi().to_pretty_json().map_err(AppError::internal)?);
         }
         Command::Migrate => {
             let state = state(cfg).await?;
