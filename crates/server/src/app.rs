@@ -22,7 +22,7 @@ use tower_http::trace::TraceLayer;
 
 /// Every capability, in dependency order (migrations and demo seeds run in this order).
 pub fn manifests() -> Vec<Manifest> {
-    vec![notify::manifest(), accounts::manifest(), files::manifest(), registry::manifest()]
+    vec![notify::manifest(), accounts::manifest(), files::manifest(), registry::manifest(), cases::manifest()]
 }
 
 /// Kernel migrations followed by every capability's.

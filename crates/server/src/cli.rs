@@ -73,6 +73,12 @@ pub enum Command {
         /// A file written by `linli backup`.
         file: PathBuf,
     },
+    /// Classify a report's text: prints {"urgency", "category", "reasons"} as JSON (no server
+    /// or database needed).
+    Triage {
+        /// The report, in Chinese or English.
+        text: String,
+    },
     /// Print the OpenAPI 3.1 document of the JSON API (also served at /api/openapi.json).
     Openapi,
     /// Manage API keys for integrations.
@@ -182,6 +188,10 @@ async fn state(cfg: Config) -> AppResult<AppState> {
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> AppResult<()> {
+    if let Command::Triage { text } = &cli.command {
+        println!("{}", serde_json::to_string(&triage::classify(text)).map_err(AppError::internal)?);
+        return Ok(());
+    }
     let demo = matches!(cli.command, Command::Demo(_));
     let cfg = load_config(&cli, demo)?;
     init_logging(&cfg);
@@ -210,6 +220,7 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             crate::serve::signal().await;
             running.stop().await;
         }
+        Command::Triage { .. } => unreachable!("handled before configuration is loaded"),
         Command::Openapi => {
             println!("{}", crate::app::openapi().to_pretty_json().map_err(AppError::internal)?);
         }
