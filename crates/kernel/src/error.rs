@@ -97,6 +97,14 @@ impl AppError {
         AppError::Internal(e.to_string())
     }
 
+    /// Names the field a uniqueness conflict is about (other errors pass through).
+    pub fn on_conflict(self, field: &str, code: &'static str) -> Self {
+        match self {
+            AppError::Conflict { .. } => AppError::Conflict { field: field.to_string(), code },
+            other => other,
+        }
+    }
+
     /// HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self {

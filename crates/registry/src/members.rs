@@ -133,10 +133,7 @@ pub async fn create_grid(state: &AppState, p: &Principal, c: &Community, name: &
         .bind(now)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| match AppError::from(e) {
-            AppError::Conflict { .. } => AppError::Conflict { field: "name".into(), code: "taken" },
-            other => other,
-        })?;
+        .map_err(|e| AppError::from(e).on_conflict("name", "taken"))?;
     audit::record_change(&mut tx, now, Some(p), Some(c.id), "grid", id, "create", &serde_json::json!({"name": name})).await?;
     tx.commit().await?;
     Ok(id)

@@ -262,10 +262,7 @@ pub async fn insert_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&
     .bind(now)
     .fetch_one(&mut **tx)
     .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict { .. } => AppError::Conflict { field: "id_number".into(), code: "id_number_taken" },
-        other => other,
-    })?;
+    .map_err(|e| AppError::from(e).on_conflict("id_number", "id_number_taken"))?;
     write_tags(tx, id, &input.tags).await?;
     link_account(tx, now, community_id, id, &input).await?;
     tx.forget_after_commit(HOUSEHOLD, None);
@@ -386,10 +383,7 @@ pub async fn edit_resident(state: &AppState, p: &Principal, c: &Community, id: i
     let input = draft.parse().map_err(AppError::Validation)?;
     let mut tx = state.db.begin_write().await?;
     let (household, before) = resident_snapshot(&mut tx, id).await?;
-    update_resident(&mut tx, state, Some(p), c.id, id, household, &before, input).await.map_err(|e| match e {
-        AppError::Conflict { .. } => AppError::Conflict { field: "id_number".into(), code: "id_number_taken" },
-        other => other,
-    })?;
+    update_resident(&mut tx, state, Some(p), c.id, id, household, &before, input).await.map_err(|e| e.on_conflict("id_number", "id_number_taken"))?;
     tx.commit().await?;
     resident(state, p, c, id).await
 }
@@ -456,10 +450,7 @@ pub async fn create_building(state: &AppState, p: &Principal, c: &Community, nam
     .bind(now)
     .fetch_one(&mut *tx)
     .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict { .. } => AppError::Conflict { field: "name".into(), code: "taken" },
-        other => other,
-    })?;
+    .map_err(|e| AppError::from(e).on_conflict("name", "taken"))?;
     audit::record_change(&mut tx, now, Some(p), Some(c.id), "building", id, "create", &serde_json::json!({"name": name, "grid_id": grid_id, "floors": floors})).await?;
     tx.commit().await?;
     Ok(id)
