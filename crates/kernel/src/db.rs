@@ -240,6 +240,19 @@ impl Db {
     }
 }
 
+/// `AND <column> IN (…)` limiting a query to `ids`, or nothing when `ids` is `None` (no limit);
+/// an empty list matches nothing. Ids are integers, so inlining them is safe.
+pub fn and_in(column: &str, ids: Option<&[i64]>) -> String {
+    match ids {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".into(),
+        Some(ids) => {
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            format!(" AND {column} IN ({})", list.join(","))
+        }
+    }
+}
+
 fn split_statements(sql: &str) -> Vec<String> {
     sql.split(";\n")
         .map(|s| s.trim().trim_end_matches(';').trim().to_string())

@@ -193,14 +193,7 @@ pub async fn outbox_by_state(
     if !matches!(st, "pending" | "sent" | "failed" | "dead") {
         return Err(AppError::field("state", "invalid_choice"));
     }
-    let scope = match communities {
-        None => String::new(),
-        Some([]) => " AND 1 = 0".into(),
-        Some(ids) => {
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            format!(" AND community_id IN ({})", list.join(","))
-        }
-    };
+    let scope = kernel::db::and_in("community_id", communities);
     let rows = sqlx::query(&format!(
         "SELECT id, channel, recipient, template, state, attempts, last_error, created_at FROM outbox \
          WHERE state = $1 AND id < $2{scope} ORDER BY id DESC LIMIT $3"

@@ -265,14 +265,7 @@ pub async fn households(
 
 /// `AND <alias>.grid_id IN (…)` for a grid worker's scope; ids are integers, so inlining is safe.
 pub fn grid_filter_sql(grids: Option<&[i64]>, alias: &str) -> String {
-    match grids {
-        None => String::new(),
-        Some([]) => " AND 1 = 0".into(),
-        Some(ids) => {
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            format!(" AND {alias}.grid_id IN ({})", list.join(","))
-        }
-    }
+    kernel::db::and_in(&format!("{alias}.grid_id"), grids)
 }
 
 /// Filters for the resident list.
