@@ -49,7 +49,10 @@ pub struct CsrfToken(pub String);
 #[derive(Debug, Clone, Copy)]
 pub struct ReqLocale(pub Locale);
 
-fn choose_locale(headers: &HeaderMap, viewer: &Viewer) -> Locale {
+/// The user's choice, else the language cookie; API callers may also ask through
+/// `Accept-Language`. Pages default to zh-CN whatever the browser says: a resident's phone set
+/// to English should not surprise them, and English is one tap away in the footer.
+fn choose_locale(headers: &HeaderMap, viewer: &Viewer, api: bool) -> Locale {
     if let Some(p) = &viewer.0 {
         if p.user_id.is_some() {
             return p.locale;
@@ -58,10 +61,8 @@ fn choose_locale(headers: &HeaderMap, viewer: &Viewer) -> Locale {
     cookie(headers, LANG_COOKIE)
         .and_then(Locale::parse)
         .or_else(|| {
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(Locale::from_accept_language)
+            api.then(|| headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::from_accept_language))
+                .flatten()
         })
         .unwrap_or_default()
 }
@@ -134,7 +135,7 @@ pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> R
     let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
     let (mut parts, body) = req.into_parts();
     let viewer = crate::auth::resolve(&state, &parts).await;
-    let locale = choose_locale(&parts.headers, viewer.as_ref().unwrap_or(&Viewer(None)));
+    let locale = choose_locale(&parts.headers, viewer.as_ref().unwrap_or(&Viewer(None)), is_api(&path));
     let existing_csrf = cookie(&parts.headers, CSRF_COOKIE).filter(|t| t.len() >= 20).map(str::to_string);
     let csrf = existing_csrf.clone().unwrap_or_else(|| crate::crypto::random_token(24));
     parts.extensions.insert(CsrfToken(csrf.clone()));

@@ -183,3 +183,19 @@ async fn language_and_elder_mode_follow_the_user() {
     assert_eq!(me["locale"], "en");
     assert_eq!(me["elder_mode"], true);
 }
+
+#[tokio::test]
+async fn pages_speak_chinese_first_and_the_api_follows_accept_language() {
+    let app = TestApp::start().await;
+    let browser = app.client();
+    let page = browser.http.get(app.url("/login")).header("accept-language", "en-US,en;q=0.9").send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("lang=\"zh-CN\"") && html.contains("登录"), "pages default to zh-CN");
+    // One tap in the footer switches a visitor to English.
+    assert_eq!(browser.post_form("/prefs/lang", &[("lang", "en"), ("next", "/login")]).await.status(), 303);
+    assert!(browser.page("/login").await.contains("lang=\"en\""));
+    // API clients get errors in the language they ask for.
+    let res = app.client().http.get(app.url("/api/v1/me")).header("accept-language", "en").send().await.unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["message"], "Please log in first");
+}
