@@ -1,9 +1,13 @@
-//! JSON API of the needs express. So far: triage of a report's text.
+//! JSON API of the needs express: triage, filing, the staff queue, moving cases, following them.
 
-use axum::routing::post;
+use crate::service::{self, CaseView, Filed, Move, Mover, NewCase};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use kernel::web::ApiJson;
-use kernel::{AppResult, AppState};
+use kernel::auth::{User, Viewer};
+use kernel::web::{encode_cursor, ApiJson, ApiPath, ApiQuery, Page, PageQuery};
+use kernel::{AppError, AppResult, AppState};
 use serde::Deserialize;
 use triage::Triage;
 
@@ -11,7 +15,14 @@ use triage::Triage;
 pub const MAX_TEXT: usize = 2000;
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/triage", post(classify))
+    Router::new()
+        .route("/api/v1/triage", post(classify))
+        .route("/api/v1/communities/{slug}/cases", post(file).get(queue))
+        .route("/api/v1/cases/{id}", get(read))
+        .route("/api/v1/cases/{id}/moves", post(move_case))
+        .route("/api/v1/me/cases", get(mine))
+        .route("/api/v1/cases/follow/{token}", get(follow))
+        .route("/api/v1/cases/follow/{token}/moves", post(follow_move))
 }
 
 /// A report's text.
@@ -30,6 +41,77 @@ async fn classify(ApiJson(body): ApiJson<TriageRequest>) -> AppResult<Json<Triag
     Ok(Json(triage::classify(text)))
 }
 
+async fn community_id(state: &AppState, slug: &str) -> AppResult<i64> {
+    sqlx::query_scalar("SELECT id FROM communities WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Files a case. Named cases need a login; anonymous ones may be filed by anyone, and the
+/// answer carries the private link that is the only way back to them.
+#[utoipa::path(post, path = "/api/v1/communities/{slug}/cases", tag = "cases", params(("slug" = String, Path)), request_body = NewCase,
+    responses((status = 201, body = Filed), (status = 401, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn file(State(state): State<AppState>, viewer: Viewer, ApiPath(slug): ApiPath<String>, ApiJson(body): ApiJson<NewCase>) -> AppResult<(StatusCode, Json<Filed>)> {
+    let c = community_id(&state, &slug).await?;
+    let filed = service::file(&state, viewer.0.as_deref(), c, &body).await?;
+    Ok((StatusCode::CREATED, Json(filed)))
+}
+
+/// The staff queue: open cases, critical first, then by the nearest due time.
+#[utoipa::path(get, path = "/api/v1/communities/{slug}/cases", tag = "cases", params(("slug" = String, Path), PageQuery),
+    responses((status = 200, body = Page<CaseView>), (status = 403, body = kernel::web::ErrorBody)))]
+async fn queue(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<PageQuery>) -> AppResult<Json<Page<CaseView>>> {
+    let c = community_id(&state, &slug).await?;
+    let limit = q.limit()?;
+    // The queue's order is by clocks, not ids: the cursor is the position in it.
+    let offset = q.after()?.unwrap_or(0);
+    let mut rows = service::queue(&state, &user, c, Some(offset), limit).await?;
+    let next_cursor = (rows.len() as i64 > limit).then(|| encode_cursor(offset + limit));
+    rows.truncate(limit as usize);
+    Ok(Json(Page { items: rows, next_cursor }))
+}
+
+/// One case, for staff of its community or its named author.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody)))]
+async fn read(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<Json<CaseView>> {
+    Ok(Json(service::read(&state, &user, id).await?))
+}
+
+/// Moves a case: staff respond, progress, refer and resolve; the author withdraws, or reopens
+/// a resolved case that is not solved.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/moves", tag = "cases", params(("id" = i64, Path)), request_body = Move,
+    responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 409, body = kernel::web::ErrorBody),
+               (status = 422, body = kernel::web::ErrorBody)))]
+async fn move_case(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(m): ApiJson<Move>) -> AppResult<Json<CaseView>> {
+    Ok(Json(service::move_case(&state, Mover::Person(&user), id, &m).await?))
+}
+
+/// The cases I filed under my name.
+#[utoipa::path(get, path = "/api/v1/me/cases", tag = "cases",
+    responses((status = 200, body = Vec<CaseView>), (status = 401, body = kernel::web::ErrorBody)))]
+async fn mine(State(state): State<AppState>, user: User) -> AppResult<Json<Vec<CaseView>>> {
+    Ok(Json(service::mine(&state, user.person()?).await?))
+}
+
+/// An anonymous case, through its private link.
+#[utoipa::path(get, path = "/api/v1/cases/follow/{token}", tag = "cases", params(("token" = String, Path)),
+    responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody)))]
+async fn follow(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> AppResult<Json<CaseView>> {
+    let id = service::by_follow_token(&state, &token).await?;
+    Ok(Json(service::view(&state, id, false).await?))
+}
+
+/// Withdraws or reopens an anonymous case through its private link.
+#[utoipa::path(post, path = "/api/v1/cases/follow/{token}/moves", tag = "cases", params(("token" = String, Path)), request_body = Move,
+    responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn follow_move(State(state): State<AppState>, ApiPath(token): ApiPath<String>, ApiJson(m): ApiJson<Move>) -> AppResult<Json<CaseView>> {
+    let id = service::by_follow_token(&state, &token).await?;
+    Ok(Json(service::move_case(&state, Mover::FollowToken, id, &m).await?))
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(classify))]
+#[openapi(paths(classify, file, queue, read, move_case, mine, follow, follow_move))]
 pub(crate) struct Doc;

@@ -1,23 +1,89 @@
-//! Needs express (需求直通车) and the public problem ledger (问题台账). This first slice serves
-//! the triage that every case will go through; cases, clocks, ratings, the ledger and Open311
-//! build on it.
+//! Needs express (需求直通车) and the problem ledger (问题台账): every report becomes a case,
+//! triaged on arrival, with a first-response clock and a result clock, a workflow from first
+//! response to on-site check, and anonymity that holds. This slice serves the API; the pages,
+//! photos, assignment, the public ledger, ratings and Open311 build on it.
 
 pub mod api;
+pub mod domain;
+pub mod service;
 
+use async_trait::async_trait;
+use kernel::db::Migration;
+use kernel::jobs::{JobFailure, JobHandler, JobRun};
 use kernel::manifest::Manifest;
+use kernel::state::AppState;
+use std::sync::Arc;
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    id: "cases_0001_cases",
+    sql: r#"
+CREATE TABLE cases (
+    id {id},
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    source TEXT NOT NULL CHECK (source IN ('resident', 'grid_worker', 'window', 'phone', 'vehicle')),
+    author_user_id BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    anonymous BIGINT NOT NULL CHECK (anonymous IN (0, 1)),
+    follow_token_hash TEXT UNIQUE,
+    text TEXT NOT NULL,
+    place TEXT NOT NULL,
+    building_id BIGINT REFERENCES buildings (id) ON DELETE SET NULL,
+    urgency TEXT NOT NULL CHECK (urgency IN ('critical', 'urgent', 'normal', 'low')),
+    category TEXT NOT NULL CHECK (category IN ('repair', 'municipal', 'sanitation', 'safety', 'living', 'care', 'dispute', 'consult', 'suggestion')),
+    triage_reasons TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred', 'resolved', 'verified', 'closed', 'duplicate', 'not_ours', 'withdrawn')),
+    first_response_due BIGINT NOT NULL,
+    result_due BIGINT NOT NULL,
+    first_response_at BIGINT,
+    resolved_at BIGINT,
+    closed_at BIGINT,
+    idempotency_key TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    CHECK (anonymous = 0 OR author_user_id IS NULL),
+    UNIQUE (community_id, idempotency_key)
+);
+CREATE INDEX cases_queue_idx ON cases (community_id, state);
+CREATE INDEX cases_author_idx ON cases (author_user_id);
+CREATE TABLE case_events (
+    id {id},
+    case_id BIGINT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    at BIGINT NOT NULL,
+    actor_user_id BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    kind TEXT NOT NULL,
+    state TEXT,
+    note TEXT NOT NULL
+);
+CREATE INDEX case_events_case_idx ON case_events (case_id, id);
+"#,
+}];
+
+/// Checks a case's clock when its warning or escalation time comes.
+struct ClockCheck;
+
+#[async_trait]
+impl JobHandler for ClockCheck {
+    async fn run(&self, state: &AppState, payload: serde_json::Value, _run: JobRun) -> Result<(), JobFailure> {
+        let id = payload["case_id"].as_i64().ok_or_else(|| JobFailure("payload without case_id".into()))?;
+        let clock = payload["clock"].as_str().unwrap_or("result");
+        let stage = payload["stage"].as_str().unwrap_or("breach");
+        service::check_clock(state, id, clock, stage).await.map_err(|e| JobFailure(e.to_string()))
+    }
+}
 
 /// The cases capability.
 pub fn manifest() -> Manifest {
     Manifest {
         name: "cases",
-        migrations: &[],
+        migrations: MIGRATIONS,
         api: api::router,
         web: axum::Router::new,
-        jobs: Vec::new,
-        permissions: &[],
+        jobs: || vec![(service::CLOCK_JOB, Arc::new(ClockCheck) as Arc<dyn JobHandler>)],
+        permissions: &[service::CASES_HANDLE],
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
         demo_seed: None,
-        personal_data: None,
+        personal_data: Some(|state, user_id| {
+            Box::pin(async move { Ok(serde_json::to_value(service::mine(state, user_id).await?).unwrap_or_default()) })
+        }),
         tiles: &[],
     }
 }

@@ -1,0 +1,190 @@
+//! Cases: filing with triage and clocks, the workflow, escalation, anonymity, idempotency.
+
+use kernel::auth::Role;
+use kernel::clock::{HOUR, MINUTE};
+use testkit::{FakeSmsGateway, TestApp};
+
+struct World {
+    app: TestApp,
+    sms: FakeSmsGateway,
+    staff: testkit::Client,
+    resident: testkit::Client,
+}
+
+async fn world() -> World {
+    let sms = FakeSmsGateway::start().await;
+    let url = sms.url.clone();
+    let app = TestApp::start_with(|c| c.sms_gateway_url = url).await;
+    let c = app.community("renjia", "南京人家社区").await;
+    app.user("13800000001", "周晓梅", c, &[Role::Staff]).await;
+    app.user("13800000006", "李秀英", c, &[Role::Resident]).await;
+    app.user("13800000007", "王强", c, &[Role::Resident]).await;
+    let staff = app.login("13800000001").await;
+    let resident = app.login("13800000006").await;
+    World { app, sms, staff, resident }
+}
+
+async fn file(client: &testkit::Client, body: serde_json::Value) -> serde_json::Value {
+    let res = client.post_json("/api/v1/communities/renjia/cases", &body).await;
+    let status = res.status();
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    v
+}
+
+async fn mv(client: &testkit::Client, id: i64, to: &str, note: &str) -> reqwest::Response {
+    client.post_json(&format!("/api/v1/cases/{id}/moves"), &serde_json::json!({"to": to, "note": note})).await
+}
+
+#[tokio::test]
+async fn a_case_is_triaged_and_clocked_on_arrival() {
+    let w = world().await;
+    let filed = file(&w.resident, serde_json::json!({"text": "3栋楼道的声控灯坏了,晚上下楼看不见", "place": "翠微新村3栋"})).await;
+    assert_eq!((filed["urgency"].as_str(), filed["category"].as_str()), (Some("normal"), Some("repair")));
+    let id = filed["id"].as_i64().unwrap();
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["state"], "new");
+    assert_eq!(case["author"], "李秀英", "a named case shows its author to staff");
+    assert_eq!(case["first_response_due"].as_i64().unwrap() - case["created_at"].as_i64().unwrap(), 2 * HOUR, "seed: first reply within 2 h");
+    assert_eq!(case["result_due"].as_i64().unwrap() - case["created_at"].as_i64().unwrap(), 24 * HOUR, "seed: result within 24 h");
+    assert_eq!(case["first_response_clock"], "on_track");
+    assert!(case["reasons"].as_array().unwrap().iter().any(|r| r["phrase"] == "声控灯"));
+    // The resident sees it among their cases.
+    assert_eq!(w.resident.json("/api/v1/me/cases").await[0]["id"], id);
+}
+
+#[tokio::test]
+async fn a_critical_case_texts_the_staff_at_once_and_tops_the_queue() {
+    let w = world().await;
+    let normal = file(&w.resident, serde_json::json!({"text": "小区垃圾桶满了没人清"})).await;
+    let critical = file(&w.resident, serde_json::json!({"text": "楼道里一股很浓的煤气味,快来人"})).await;
+    assert_eq!(critical["urgency"], "critical");
+    w.app.run_jobs().await;
+    let texts = w.sms.sent();
+    assert_eq!(texts.len(), 1, "one text to the one staff member");
+    assert_eq!(texts[0].to, "13800000001");
+    assert!(texts[0].text.contains("煤气味"), "{}", texts[0].text);
+    let queue = w.staff.json("/api/v1/communities/renjia/cases").await;
+    let ids: Vec<i64> = queue["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [critical["id"].as_i64().unwrap(), normal["id"].as_i64().unwrap()]);
+    let case = &queue["items"][0];
+    assert_eq!(case["first_response_due"].as_i64().unwrap() - case["created_at"].as_i64().unwrap(), 15 * MINUTE);
+}
+
+#[tokio::test]
+async fn the_workflow_runs_from_first_response_to_closing_and_reopens_when_not_solved() {
+    let w = world().await;
+    let id = file(&w.resident, serde_json::json!({"text": "单元门口的路灯不亮了"})).await["id"].as_i64().unwrap();
+    // Nothing can be resolved before someone has answered the resident.
+    assert_eq!(mv(&w.staff, id, "resolved", "修好了").await.status(), 422);
+    // The first response says how the resident was reached and what the plan is.
+    assert_eq!(mv(&w.staff, id, "acknowledged", "").await.status(), 422);
+    w.app.clock.advance(30 * MINUTE);
+    let res = mv(&w.staff, id, "acknowledged", "已电话联系居民,明天上午电工上门").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["first_response_clock"], "met");
+    assert_eq!(mv(&w.staff, id, "in_progress", "").await.status(), 200);
+    assert_eq!(mv(&w.staff, id, "resolved", "更换了灯泡").await.status(), 200);
+    // The resident says it is not solved: the case reopens.
+    let res = mv(&w.resident, id, "in_progress", "还是不亮").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["state"], "in_progress");
+    assert_eq!(mv(&w.staff, id, "resolved", "更换了线路").await.status(), 200);
+    assert_eq!(mv(&w.staff, id, "verified", "网格员现场核查,已亮").await.status(), 200);
+    let closed = mv(&w.staff, id, "closed", "").await.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(closed["state"], "closed");
+    assert_eq!(closed["result_clock"], "met");
+    let states: Vec<&str> = closed["events"].as_array().unwrap().iter().filter_map(|e| e["state"].as_str()).collect();
+    assert_eq!(states, ["new", "acknowledged", "in_progress", "resolved", "in_progress", "resolved", "verified", "closed"]);
+    // A closed case is final.
+    assert_eq!(mv(&w.staff, id, "in_progress", "").await.status(), 422);
+    // Every step reached the resident's inbox.
+    let inbox = w.resident.json("/api/v1/me/notifications").await;
+    assert!(inbox["items"].as_array().unwrap().len() >= 6);
+}
+
+#[tokio::test]
+async fn a_missed_clock_warns_then_escalates_and_a_met_one_stays_quiet() {
+    let w = world().await;
+    let late = file(&w.resident, serde_json::json!({"text": "楼道堆了很多纸箱"})).await["id"].as_i64().unwrap();
+    let answered = file(&w.resident, serde_json::json!({"text": "小区绿化带杂草太高了"})).await["id"].as_i64().unwrap();
+    assert_eq!(mv(&w.staff, answered, "acknowledged", "已联系,本周修剪").await.status(), 200);
+    // 1 h 36 min: a fifth of the two hours is left.
+    w.app.clock.advance(96 * MINUTE);
+    w.app.run_jobs().await;
+    let case = w.staff.json(&format!("/api/v1/cases/{late}")).await;
+    assert_eq!(case["first_response_clock"], "at_risk");
+    assert!(case["events"].as_array().unwrap().iter().any(|e| e["kind"] == "clock_warning"));
+    w.app.clock.advance(25 * MINUTE);
+    w.app.run_jobs().await;
+    let case = w.staff.json(&format!("/api/v1/cases/{late}")).await;
+    assert_eq!(case["first_response_clock"], "breached");
+    assert!(case["events"].as_array().unwrap().iter().any(|e| e["kind"] == "clock_breached" && e["note"] == "first_response"));
+    let inbox = w.staff.json("/api/v1/me/notifications").await;
+    let titles: Vec<&str> = inbox["items"].as_array().unwrap().iter().map(|m| m["title"].as_str().unwrap()).collect();
+    assert!(titles.iter().any(|t| t.contains(&format!("#{late}")) && t.contains("超时")), "{titles:?}");
+    let quiet = w.staff.json(&format!("/api/v1/cases/{answered}")).await;
+    assert!(quiet["events"].as_array().unwrap().iter().all(|e| e["kind"] != "clock_breached" && e["kind"] != "clock_warning"));
+}
+
+#[tokio::test]
+async fn anonymous_means_anonymous() {
+    let w = world().await;
+    let filed = file(&w.resident, serde_json::json!({"text": "楼下有人长期在楼道里给电动车充电", "anonymous": true})).await;
+    let id = filed["id"].as_i64().unwrap();
+    let token = filed["follow_token"].as_str().expect("a private link").to_string();
+    // Nothing in the database links the case to its author.
+    let author: Option<i64> = sqlx::query_scalar("SELECT author_user_id FROM cases WHERE id = $1").bind(id).fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(author, None);
+    // Staff see the case, never who filed it, in the case, the queue or the notifications.
+    let case = w.staff.get(&format!("/api/v1/cases/{id}")).await.text().await.unwrap();
+    let queue = w.staff.get("/api/v1/communities/renjia/cases").await.text().await.unwrap();
+    let inbox = w.staff.get("/api/v1/me/notifications").await.text().await.unwrap();
+    for body in [&case, &queue, &inbox] {
+        assert!(!body.contains("李秀英") && !body.contains("13800000006") && !body.contains("138****0006"), "{body}");
+    }
+    assert!(case.contains("\"anonymous\":true"));
+    // Not in the author's named list either, and nobody else can find it by id.
+    assert!(w.resident.json("/api/v1/me/cases").await.as_array().unwrap().is_empty());
+    assert_eq!(w.resident.get(&format!("/api/v1/cases/{id}")).await.status(), 404);
+    // The private link follows it and can withdraw it, without a login.
+    let visitor = w.app.client();
+    assert_eq!(visitor.json(&format!("/api/v1/cases/follow/{token}")).await["id"], id);
+    let res = visitor.post_json(&format!("/api/v1/cases/follow/{token}/moves"), &serde_json::json!({"to": "withdrawn"})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(visitor.get("/api/v1/cases/follow/not-a-token").await.status(), 404);
+    // A visitor who is not logged in may file anonymously, never by name.
+    let res = visitor.post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "路灯坏了", "anonymous": true})).await;
+    assert_eq!(res.status(), 201);
+    let res = visitor.post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "路灯坏了"})).await;
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn a_resubmitted_form_files_one_case() {
+    let w = world().await;
+    let body = serde_json::json!({"text": "南苑小区2栋门禁坏了", "idempotency_key": "form-7f3a"});
+    let a = file(&w.resident, body.clone()).await;
+    let b = w.resident.post_json("/api/v1/communities/renjia/cases", &body).await.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(a["id"], b["id"]);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn only_staff_handle_cases_and_residents_only_see_their_own() {
+    let w = world().await;
+    let id = file(&w.resident, serde_json::json!({"text": "楼上装修太吵了"})).await["id"].as_i64().unwrap();
+    let other = w.app.login("13800000007").await;
+    assert_eq!(other.get(&format!("/api/v1/cases/{id}")).await.status(), 404);
+    assert_eq!(other.get("/api/v1/communities/renjia/cases").await.status(), 403);
+    assert_eq!(mv(&other, id, "withdrawn", "").await.status(), 404);
+    // The author may withdraw, but not make staff moves.
+    assert_eq!(mv(&w.resident, id, "acknowledged", "自己回复").await.status(), 422);
+    assert_eq!(mv(&w.resident, id, "withdrawn", "").await.status(), 200);
+    // Residents file as residents; other channels are for staff.
+    let res = w.resident.post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "路灯坏了", "source": "window"})).await;
+    assert_eq!(res.status(), 422);
+    let res = w.staff.post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "窗口居民反映:路灯坏了", "source": "window"})).await;
+    assert_eq!(res.status(), 201);
+}
