@@ -259,7 +259,7 @@ describe('a. resident on a phone, elder mode', () => {
     assertNone(short, 'controls shorter than 60px in elder mode');
   });
 
-  for (const path of ['/', '/me', '/me/notifications']) {
+  for (const path of ['/', '/me', '/me/notifications', '/cases/new', '/me/cases']) {
     it(`elder mode: axe finds no serious or critical violation on ${path}`, { timeout: TEST_TIMEOUT }, async (t) => {
       if (!elderOn) return t.skip('elder mode is not on');
       await open(page, path);

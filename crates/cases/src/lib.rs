@@ -1,16 +1,17 @@
 //! Needs express (需求直通车) and the problem ledger (问题台账): every report becomes a case,
 //! triaged on arrival, with a first-response clock and a result clock, a workflow from first
-//! response to on-site check, and anonymity that holds. This slice serves the API; the pages,
+//! response to on-site check, and anonymity that holds. This slice serves the API and the resident pages; staff pages,
 //! photos, assignment, the public ledger, ratings and Open311 build on it.
 
 pub mod api;
 pub mod domain;
 pub mod service;
+mod web;
 
 use async_trait::async_trait;
 use kernel::db::Migration;
 use kernel::jobs::{JobFailure, JobHandler, JobRun};
-use kernel::manifest::Manifest;
+use kernel::manifest::{Manifest, Tile};
 use kernel::state::AppState;
 use std::sync::Arc;
 
@@ -76,7 +77,7 @@ pub fn manifest() -> Manifest {
         name: "cases",
         migrations: MIGRATIONS,
         api: api::router,
-        web: axum::Router::new,
+        web: web::router,
         jobs: || vec![(service::CLOCK_JOB, Arc::new(ClockCheck) as Arc<dyn JobHandler>)],
         permissions: &[service::CASES_HANDLE],
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
@@ -84,6 +85,9 @@ pub fn manifest() -> Manifest {
         personal_data: Some(|state, user_id| {
             Box::pin(async move { Ok(serde_json::to_value(service::mine(state, user_id).await?).unwrap_or_default()) })
         }),
-        tiles: &[],
+        tiles: &[
+            Tile { href: "/cases/new", label: "cases.report", icon: "✎" },
+            Tile { href: "/me/cases", label: "cases.mine", icon: "☰" },
+        ],
     }
 }

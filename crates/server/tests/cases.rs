@@ -188,3 +188,44 @@ async fn only_staff_handle_cases_and_residents_only_see_their_own() {
     let res = w.staff.post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "窗口居民反映:路灯坏了", "source": "window"})).await;
     assert_eq!(res.status(), 201);
 }
+
+fn form_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).map(|i| i + marker.len()).expect("field on the page");
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_resident_reports_and_follows_a_problem_on_the_pages_without_javascript() {
+    let w = world().await;
+    let page = w.resident.page("/cases/new").await;
+    assert!(page.contains("反映问题") && page.contains("24 小时内"));
+    let key = form_value(&page, "key");
+    let res = w.resident.post_form("/cases/new", &[("text", "楼道灯坏了,晚上下楼看不见"), ("place", "2单元3楼"), ("key", &key), ("c", "")]).await;
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/cases/"), "{location}");
+    // A resubmitted form (a double tap on a slow connection) files nothing new.
+    let again = w.resident.post_form("/cases/new", &[("text", "楼道灯坏了,晚上下楼看不见"), ("key", &key), ("c", "")]).await;
+    assert_eq!(again.headers()["location"], location.as_str());
+    let case = w.resident.page(&location).await;
+    assert!(case.contains("待响应") && case.contains("楼道灯坏了"));
+    assert!(w.resident.page("/me/cases").await.contains("楼道灯坏了"));
+    // An empty report is refused with the form kept.
+    let res = w.resident.post_form("/cases/new", &[("text", " "), ("key", "k2"), ("c", "")]).await;
+    assert_eq!(res.status(), 422);
+
+    // A visitor without a login files anonymously and gets the private link once.
+    let visitor = w.app.client();
+    let page = visitor.page("/cases/new").await;
+    let key = form_value(&page, "key");
+    let res = visitor.post_form("/cases/new", &[("text", "小区门口井盖没了"), ("key", &key), ("c", "renjia")]).await;
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/cases/follow/") && location.ends_with("?new=1"), "{location}");
+    let page = visitor.page(&location).await;
+    assert!(page.contains("专属链接"));
+    // The author can withdraw through the link.
+    let link = location.trim_end_matches("?new=1");
+    assert_eq!(visitor.post_form(&format!("{link}/moves"), &[("to", "withdrawn")]).await.status(), 303);
+    assert!(visitor.page(link).await.contains("已撤回"));
+}

@@ -1,0 +1,226 @@
+//! Resident pages of the needs express: report a problem (by name or anonymously), follow it.
+
+use crate::domain::State;
+use crate::service::{self, CaseView, Move, Mover, NewCase};
+use askama::Template;
+use axum::extract::State as AxState;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use kernel::auth::{User, Viewer};
+use kernel::clock::format_local;
+use kernel::web::{render, render_status, see_other, ApiPath, ApiQuery, PageCtx, WebForm};
+use kernel::{AppError, AppResult, AppState};
+use serde::Deserialize;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cases/new", get(new_page).post(submit))
+        .route("/me/cases", get(my_cases))
+        .route("/cases/{id}", get(case_page))
+        .route("/cases/{id}/moves", post(author_move))
+        .route("/cases/follow/{token}", get(follow_page))
+        .route("/cases/follow/{token}/moves", post(follow_move))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CommunityQuery {
+    c: Option<String>,
+}
+
+/// The community a report goes to: `?c=slug`, else the viewer's first community, else the only one.
+async fn target_community(state: &AppState, viewer: &Viewer, slug: Option<&str>) -> AppResult<(i64, String)> {
+    use sqlx::Row;
+    if let Some(slug) = slug.filter(|s| !s.is_empty()) {
+        let r = sqlx::query("SELECT id, name FROM communities WHERE slug = $1").bind(slug).fetch_optional(&state.db.pool).await?;
+        return r.map(|r| (r.get(0), r.get(1))).ok_or(AppError::NotFound);
+    }
+    if let Some(id) = viewer.0.as_ref().and_then(|p| p.community_ids().first().copied()) {
+        let r = sqlx::query("SELECT id, name FROM communities WHERE id = $1").bind(id).fetch_one(&state.db.pool).await?;
+        return Ok((r.get(0), r.get(1)));
+    }
+    let all = sqlx::query("SELECT id, name FROM communities ORDER BY id LIMIT 2").fetch_all(&state.db.pool).await?;
+    match all.as_slice() {
+        [only] => Ok((only.get(0), only.get(1))),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cases/new.html")]
+struct NewPage {
+    ctx: PageCtx,
+    community: String,
+    slug: String,
+    buildings: Vec<(i64, String)>,
+    key: String,
+    text: String,
+    place: String,
+    anonymous: bool,
+    error: Option<String>,
+}
+
+async fn buildings(state: &AppState, community_id: i64) -> AppResult<Vec<(i64, String)>> {
+    Ok(sqlx::query_as("SELECT id, name FROM buildings WHERE community_id = $1 ORDER BY id").bind(community_id).fetch_all(&state.db.pool).await?)
+}
+
+async fn new_page(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
+    let (id, community) = target_community(&state, &viewer, q.c.as_deref()).await?;
+    let slug = q.c.unwrap_or_default();
+    let anonymous = viewer.0.is_none();
+    Ok(render(&NewPage {
+        buildings: buildings(&state, id).await?,
+        ctx,
+        community,
+        slug,
+        key: kernel::crypto::random_token(12),
+        text: String::new(),
+        place: String::new(),
+        anonymous,
+        error: None,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportForm {
+    text: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    building_id: String,
+    anonymous: Option<String>,
+    key: String,
+    #[serde(default)]
+    c: String,
+}
+
+async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer, WebForm(form): WebForm<ReportForm>) -> AppResult<Response> {
+    let (community_id, community) = target_community(&state, &viewer, Some(form.c.as_str()).filter(|c| !c.is_empty())).await?;
+    let new = NewCase {
+        text: form.text.clone(),
+        place: form.place.clone(),
+        building_id: form.building_id.parse().ok(),
+        anonymous: form.anonymous.is_some() || viewer.0.is_none(),
+        source: None,
+        idempotency_key: Some(form.key.clone()),
+    };
+    match service::file(&state, viewer.0.as_deref(), community_id, &new).await {
+        Ok(filed) => Ok(match filed.follow_token {
+            Some(token) => see_other(&format!("/cases/follow/{token}?new=1")),
+            // A resubmitted anonymous form finds its case but not the link, which was shown once.
+            None if new.anonymous => see_other("/"),
+            None => see_other(&format!("/cases/{}", filed.id)),
+        }),
+        Err(e @ AppError::Validation(_)) => {
+            let error = e.fields().first().map(|f| f.message(ctx.tr.0));
+            let page = NewPage {
+                buildings: buildings(&state, community_id).await?,
+                ctx,
+                community,
+                slug: form.c,
+                key: form.key,
+                text: form.text,
+                place: form.place,
+                anonymous: new.anonymous,
+                error,
+            };
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cases/mine.html")]
+struct MinePage {
+    ctx: PageCtx,
+    cases: Vec<CaseView>,
+}
+
+impl MinePage {
+    fn state_label(&self, s: &State) -> String {
+        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
+    }
+    fn when(&self, ms: &i64) -> String {
+        format_local(*ms)
+    }
+}
+
+async fn my_cases(AxState(state): AxState<AppState>, ctx: PageCtx, user: User) -> AppResult<Response> {
+    let cases = service::mine(&state, user.person()?).await?;
+    Ok(render(&MinePage { ctx, cases }))
+}
+
+#[derive(Template)]
+#[template(path = "cases/case.html")]
+struct CasePage {
+    ctx: PageCtx,
+    case: CaseView,
+    /// Where the author's buttons post to.
+    moves_url: String,
+    /// The private link, shown right after an anonymous filing.
+    follow_link: Option<String>,
+}
+
+impl CasePage {
+    fn state_label(&self, s: &State) -> String {
+        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
+    }
+    fn when(&self, ms: &i64) -> String {
+        format_local(*ms)
+    }
+    fn can_withdraw(&self) -> bool {
+        self.case.state.author_moves().contains(&State::Withdrawn)
+    }
+    fn can_reopen(&self) -> bool {
+        self.case.state.author_moves().contains(&State::InProgress)
+    }
+    fn event_label(&self, e: &service::Event) -> String {
+        match e.state {
+            Some(s) if e.kind != "clock_warning" && e.kind != "clock_breached" => self.state_label(&s),
+            _ => self.ctx.tr.t(&format!("case_event.{}", e.kind)).to_string(),
+        }
+    }
+}
+
+async fn case_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<Response> {
+    let case = service::read(&state, &user, id).await?;
+    Ok(render(&CasePage { ctx, case, moves_url: format!("/cases/{id}/moves"), follow_link: None }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FollowQuery {
+    new: Option<String>,
+}
+
+async fn follow_page(AxState(state): AxState<AppState>, ctx: PageCtx, ApiPath(token): ApiPath<String>, ApiQuery(q): ApiQuery<FollowQuery>) -> AppResult<Response> {
+    let id = service::by_follow_token(&state, &token).await?;
+    let case = service::view(&state, id, false).await?;
+    let link = format!("/cases/follow/{token}");
+    let follow_link = q.new.is_some().then(|| format!("{}{link}", state.base_url));
+    Ok(render(&CasePage { ctx, case, moves_url: format!("{link}/moves"), follow_link }))
+}
+
+#[derive(Debug, Deserialize)]
+struct MoveForm {
+    to: String,
+    #[serde(default)]
+    note: String,
+}
+
+fn parse_move(form: &MoveForm) -> AppResult<Move> {
+    let to = State::parse(&form.to).ok_or_else(|| AppError::field("to", "invalid_choice"))?;
+    Ok(Move { to, note: form.note.clone() })
+}
+
+async fn author_move(AxState(state): AxState<AppState>, user: User, ApiPath(id): ApiPath<i64>, WebForm(form): WebForm<MoveForm>) -> AppResult<Response> {
+    service::move_case(&state, Mover::Person(&user), id, &parse_move(&form)?).await?;
+    Ok(see_other(&format!("/cases/{id}")))
+}
+
+async fn follow_move(AxState(state): AxState<AppState>, ApiPath(token): ApiPath<String>, WebForm(form): WebForm<MoveForm>) -> AppResult<Response> {
+    let id = service::by_follow_token(&state, &token).await?;
+    service::move_case(&state, Mover::FollowToken, id, &parse_move(&form)?).await?;
+    Ok(see_other(&format!("/cases/follow/{token}")))
+}
