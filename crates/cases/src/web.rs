@@ -22,6 +22,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/cases/{id}/moves", post(author_move))
         .route("/cases/follow/{token}", get(follow_page))
         .route("/cases/follow/{token}/moves", post(follow_move))
+        .route("/console/cases", get(queue_page))
+        .route("/console/cases/{id}", get(staff_case_page))
+        .route("/console/cases/{id}/moves", post(staff_move))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -223,4 +226,139 @@ async fn follow_move(AxState(state): AxState<AppState>, ApiPath(token): ApiPath<
     let id = service::by_follow_token(&state, &token).await?;
     service::move_case(&state, Mover::FollowToken, id, &parse_move(&form)?).await?;
     Ok(see_other(&format!("/cases/follow/{token}")))
+}
+
+/// The community a staff page is about: `?c=slug`, else the first the viewer handles cases in.
+async fn staff_community(state: &AppState, user: &User, slug: Option<&str>) -> AppResult<(i64, String, String)> {
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT id, slug, name FROM communities ORDER BY id").fetch_all(&state.db.pool).await?;
+    rows.into_iter()
+        .map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1), r.get::<String, _>(2)))
+        .find(|(id, s, _)| slug.is_none_or(|want| want.is_empty() || want == s) && user.can(*id, &service::CASES_HANDLE))
+        .ok_or(AppError::Forbidden)
+}
+
+#[derive(Template)]
+#[template(path = "cases/queue.html")]
+struct QueuePage {
+    ctx: PageCtx,
+    community: String,
+    slug: String,
+    cases: Vec<CaseView>,
+    next_cursor: Option<String>,
+}
+
+impl QueuePage {
+    fn state_label(&self, s: &State) -> String {
+        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
+    }
+    fn when(&self, ms: &i64) -> String {
+        format_local(*ms)
+    }
+    fn urgency_label(&self, c: &CaseView) -> String {
+        self.ctx.tr.t(&format!("urgency.{}", c.urgency.code())).to_string()
+    }
+    fn category_label(&self, c: &CaseView) -> String {
+        self.ctx.tr.t(&format!("category.{}", c.category.code())).to_string()
+    }
+    fn clock(&self, c: &CaseView) -> (String, &'static str) {
+        let clock = if c.state == State::New { c.first_response_clock } else { c.result_clock };
+        clock_badge(&self.ctx, clock)
+    }
+}
+
+fn clock_badge(ctx: &PageCtx, clock: crate::domain::ClockState) -> (String, &'static str) {
+    use crate::domain::ClockState::*;
+    let (key, class) = match clock {
+        OnTrack => ("clock.on_track", "ok"),
+        AtRisk => ("clock.at_risk", "warn"),
+        Breached => ("clock.breached", "bad"),
+        Met => ("clock.met", "ok"),
+        MetLate => ("clock.met_late", "warn"),
+    };
+    (ctx.tr.t(key).to_string(), class)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct QueueQuery {
+    c: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn queue_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<QueueQuery>) -> AppResult<Response> {
+    let (id, slug, community) = staff_community(&state, &user, q.c.as_deref()).await?;
+    let page = kernel::web::PageQuery { cursor: q.cursor, limit: Some(30) };
+    let offset = page.after()?.unwrap_or(0);
+    let mut cases = service::queue(&state, &user, id, Some(offset), 30).await?;
+    let next_cursor = (cases.len() > 30).then(|| kernel::web::encode_cursor(offset + 30));
+    cases.truncate(30);
+    Ok(render(&QueuePage { ctx, community, slug, cases, next_cursor }))
+}
+
+#[derive(Template)]
+#[template(path = "cases/staff_case.html")]
+struct StaffCasePage {
+    ctx: PageCtx,
+    case: CaseView,
+    moves: Vec<State>,
+    error: Option<String>,
+}
+
+impl StaffCasePage {
+    fn state_label(&self, s: &State) -> String {
+        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
+    }
+    fn when(&self, ms: &i64) -> String {
+        format_local(*ms)
+    }
+    fn first_clock(&self) -> (String, &'static str) {
+        clock_badge(&self.ctx, self.case.first_response_clock)
+    }
+    fn result_clock(&self) -> (String, &'static str) {
+        clock_badge(&self.ctx, self.case.result_clock)
+    }
+    fn urgency_label(&self) -> String {
+        self.ctx.tr.t(&format!("urgency.{}", self.case.urgency.code())).to_string()
+    }
+    fn category_label(&self) -> String {
+        self.ctx.tr.t(&format!("category.{}", self.case.category.code())).to_string()
+    }
+    fn reasons(&self) -> String {
+        self.case.reasons.as_array().map(|a| a.iter().filter_map(|r| r["phrase"].as_str()).collect::<Vec<_>>().join("、")).unwrap_or_default()
+    }
+    fn event_label(&self, e: &service::Event) -> String {
+        match e.state {
+            Some(s) if e.kind != "clock_warning" && e.kind != "clock_breached" => self.state_label(&s),
+            _ => self.ctx.tr.t(&format!("case_event.{}", e.kind)).to_string(),
+        }
+    }
+}
+
+async fn staff_case_view(state: &AppState, ctx: PageCtx, user: &User, id: i64, error: Option<String>) -> AppResult<StaffCasePage> {
+    let case = service::read(state, user, id).await?;
+    if !user.can(case.community_id, &service::CASES_HANDLE) {
+        return Err(AppError::NotFound);
+    }
+    let moves = case.state.staff_moves().to_vec();
+    Ok(StaffCasePage { ctx, case, moves, error })
+}
+
+async fn staff_case_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<Response> {
+    Ok(render(&staff_case_view(&state, ctx, &user, id, None).await?))
+}
+
+async fn staff_move(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, WebForm(form): WebForm<MoveForm>) -> AppResult<Response> {
+    let result = match parse_move(&form) {
+        Ok(m) => service::move_case(&state, Mover::Person(&user), id, &m).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(see_other(&format!("/console/cases/{id}"))),
+        Err(e @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
+            let msg = e.fields().first().map(|f| f.message(ctx.tr.0)).unwrap_or_else(|| e.message(ctx.tr.0));
+            let status = e.status();
+            Ok(render_status(status, &staff_case_view(&state, ctx, &user, id, Some(msg)).await?))
+        }
+        Err(e) => Err(e),
+    }
 }

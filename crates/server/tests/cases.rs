@@ -229,3 +229,25 @@ async fn a_resident_reports_and_follows_a_problem_on_the_pages_without_javascrip
     assert_eq!(visitor.post_form(&format!("{link}/moves"), &[("to", "withdrawn")]).await.status(), 303);
     assert!(visitor.page(link).await.contains("已撤回"));
 }
+
+#[tokio::test]
+async fn staff_work_the_queue_on_the_console_pages() {
+    let w = world().await;
+    let id = file(&w.resident, serde_json::json!({"text": "电梯困人了,里面有老人", "place": "锦绣花园3栋"})).await["id"].as_i64().unwrap();
+    let queue = w.staff.page("/console/cases").await;
+    assert!(queue.contains("电梯困人了") && queue.contains("紧急"), "critical case listed with its urgency");
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    assert!(page.contains("李秀英") && page.contains("困人"), "named author and the deciding words");
+    // A first response needs a note; the page says so and keeps the case as it was.
+    let res = w.staff.post_form(&format!("/console/cases/{id}/moves"), &[("to", "acknowledged"), ("note", "")]).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("此项必填"));
+    let res = w.staff.post_form(&format!("/console/cases/{id}/moves"), &[("to", "acknowledged"), ("note", "已电话联系,电梯公司10分钟到")]).await;
+    assert_eq!(res.status(), 303);
+    let res = w.staff.post_form(&format!("/console/cases/{id}/moves"), &[("to", "resolved"), ("note", "已救出,电梯停用检修")]).await;
+    assert_eq!(res.status(), 303);
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    assert!(page.contains("已办结,待核查") && page.contains("按时"));
+    // Residents have no console.
+    assert_eq!(w.resident.get("/console/cases").await.status(), 403);
+}
