@@ -1,7 +1,8 @@
 //! Needs express (需求直通车) and the problem ledger (问题台账): every report becomes a case,
 //! triaged on arrival, with a first-response clock and a result clock, a workflow from first
-//! response to on-site check, and anonymity that holds. This slice serves the API and the resident pages; staff pages,
-//! photos, assignment, the public ledger, ratings and Open311 build on it.
+//! response to on-site check, and anonymity that holds. This slice serves the API, the
+//! resident pages and the console queue; photos, assignment, the public ledger, ratings and
+//! Open311 build on it.
 
 pub mod api;
 pub mod domain;
