@@ -23,6 +23,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/me/cases", get(mine))
         .route("/api/v1/cases/follow/{token}", get(follow))
         .route("/api/v1/cases/follow/{token}/moves", post(follow_move))
+        .route("/api/v1/ratings/{token}", post(rate))
 }
 
 /// A report's text.
@@ -112,6 +113,15 @@ async fn follow_move(State(state): State<AppState>, ApiPath(token): ApiPath<Stri
     Ok(Json(service::move_case(&state, Mover::FollowToken, id, &m).await?))
 }
 
+/// Rates a resolved case through the one-time link sent to its author (no login needed).
+/// "Not solved" reopens the case.
+#[utoipa::path(post, path = "/api/v1/ratings/{token}", tag = "cases", params(("token" = String, Path)), request_body = crate::rating::Rating,
+    responses((status = 204), (status = 404, body = kernel::web::ErrorBody), (status = 409, body = kernel::web::ErrorBody)))]
+async fn rate(State(state): State<AppState>, ApiPath(token): ApiPath<String>, ApiJson(r): ApiJson<crate::rating::Rating>) -> AppResult<StatusCode> {
+    crate::rating::submit(&state, &token, &r).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(classify, file, queue, read, move_case, mine, follow, follow_move))]
+#[openapi(paths(classify, file, queue, read, move_case, mine, follow, follow_move, rate))]
 pub(crate) struct Doc;

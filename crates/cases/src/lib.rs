@@ -1,11 +1,12 @@
 //! Needs express (需求直通车) and the problem ledger (问题台账): every report becomes a case,
 //! triaged on arrival, with a first-response clock and a result clock, a workflow from first
 //! response to on-site check, and anonymity that holds. This slice serves the API, the
-//! resident pages and the console queue; photos, assignment, the public ledger, ratings and
-//! Open311 build on it.
+//! resident pages, the console queue and the rating links; photos, assignment, the public
+//! ledger and Open311 build on it.
 
 pub mod api;
 pub mod domain;
+pub mod rating;
 pub mod service;
 mod web;
 
@@ -56,6 +57,22 @@ CREATE TABLE case_events (
     note TEXT NOT NULL
 );
 CREATE INDEX case_events_case_idx ON case_events (case_id, id);
+"#,
+}, Migration {
+    id: "cases_0002_ratings",
+    sql: r#"
+CREATE TABLE case_ratings (
+    id {id},
+    case_id BIGINT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT,
+    solved BIGINT CHECK (solved IN (0, 1)),
+    satisfaction TEXT CHECK (satisfaction IN ('satisfied', 'basic', 'unsatisfied')),
+    comment TEXT
+);
+CREATE INDEX case_ratings_case_idx ON case_ratings (case_id);
 "#,
 }];
 

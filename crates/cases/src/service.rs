@@ -325,6 +325,7 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move) ->
     }
     let kind = if by_staff { "moved" } else { "author_moved" };
     let event_id = event(&mut tx, id, now, actor, kind, Some(m.to), note).await?;
+    let rating_token = if m.to == State::Resolved { Some(crate::rating::issue(&mut tx, now, id).await?) } else { None };
     // The named author hears about every step (anonymous authors follow their private link).
     if let (Some(author), false) = (case.author, case.anonymous) {
         if by_staff {
@@ -343,6 +344,25 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move) ->
                 idempotency_key: format!("case_update:{event_id}"),
             };
             notify::service::send(&mut tx, now, &msg).await?;
+            // The result and the rating link also go by text: many residents never open an app.
+            if let Some(token) = &rating_token {
+                let phone: String = sqlx::query_scalar("SELECT phone FROM users WHERE id = $1").bind(author).fetch_one(&mut *tx).await?;
+                let link = format!("{}/r/{token}", state.base_url);
+                for (channel, to) in [(Channel::Inbox, String::new()), (Channel::Sms, phone)] {
+                    let msg = Message {
+                        community_id: Some(case.community_id),
+                        user_id: Some(author),
+                        channel,
+                        to,
+                        template: "case_rate",
+                        params: vec![("case", id.to_string()), ("link", link.clone())],
+                        link: Some(format!("/r/{token}")),
+                        locale,
+                        idempotency_key: format!("case_rate:{event_id}:{}", channel.code()),
+                    };
+                    notify::service::send(&mut tx, now, &msg).await?;
+                }
+            }
         }
     }
     tx.commit().await?;

@@ -22,6 +22,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/cases/{id}/moves", post(author_move))
         .route("/cases/follow/{token}", get(follow_page))
         .route("/cases/follow/{token}/moves", post(follow_move))
+        .route("/r/{token}", get(rate_page).post(rate_submit))
+        .route("/cases/follow/{token}/rate", post(follow_rate))
         .route("/console/cases", get(queue_page))
         .route("/console/cases/{id}", get(staff_case_page))
         .route("/console/cases/{id}/moves", post(staff_move))
@@ -164,6 +166,8 @@ struct CasePage {
     moves_url: String,
     /// The private link, shown right after an anonymous filing.
     follow_link: Option<String>,
+    /// Where an anonymous author rates the result, when a rating is open.
+    rate_url: Option<String>,
 }
 
 impl CasePage {
@@ -189,7 +193,7 @@ impl CasePage {
 
 async fn case_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<Response> {
     let case = service::read(&state, &user, id).await?;
-    Ok(render(&CasePage { ctx, case, moves_url: format!("/cases/{id}/moves"), follow_link: None }))
+    Ok(render(&CasePage { ctx, case, moves_url: format!("/cases/{id}/moves"), follow_link: None, rate_url: None }))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -202,7 +206,8 @@ async fn follow_page(AxState(state): AxState<AppState>, ctx: PageCtx, ApiPath(to
     let case = service::view(&state, id, false).await?;
     let link = format!("/cases/follow/{token}");
     let follow_link = q.new.is_some().then(|| format!("{}{link}", state.base_url));
-    Ok(render(&CasePage { ctx, case, moves_url: format!("{link}/moves"), follow_link }))
+    let rate_url = crate::rating::open_for_case(&state, id).await?.map(|_| format!("{link}/rate"));
+    Ok(render(&CasePage { ctx, case, moves_url: format!("{link}/moves"), follow_link, rate_url }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -361,4 +366,61 @@ async fn staff_move(AxState(state): AxState<AppState>, ctx: PageCtx, user: User,
         }
         Err(e) => Err(e),
     }
+}
+
+#[derive(Template)]
+#[template(path = "cases/rate.html")]
+struct RatePage {
+    ctx: PageCtx,
+    action: String,
+    text: String,
+    done: bool,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RateForm {
+    solved: String,
+    satisfaction: String,
+    #[serde(default)]
+    comment: String,
+}
+
+fn parse_rating(form: &RateForm) -> AppResult<crate::rating::Rating> {
+    let satisfaction = crate::rating::Satisfaction::parse(&form.satisfaction).ok_or_else(|| AppError::field("satisfaction", "invalid_choice"))?;
+    Ok(crate::rating::Rating { solved: form.solved == "1", satisfaction, comment: form.comment.clone() })
+}
+
+fn rating_error_page(ctx: PageCtx, e: AppError) -> AppResult<Response> {
+    match e {
+        AppError::Conflict { code, .. } => {
+            let message = ctx.tr.t(&format!("error.{code}")).to_string();
+            Ok(render_status(StatusCode::GONE, &RatePage { ctx, action: String::new(), text: String::new(), done: false, error: Some(message) }))
+        }
+        other => Err(other),
+    }
+}
+
+async fn rate_page(AxState(state): AxState<AppState>, ctx: PageCtx, ApiPath(token): ApiPath<String>) -> AppResult<Response> {
+    match crate::rating::open(&state, &token).await {
+        Ok((_, case_id)) => {
+            let text = service::view(&state, case_id, false).await?.text;
+            Ok(render(&RatePage { ctx, action: format!("/r/{token}"), text, done: false, error: None }))
+        }
+        Err(e) => rating_error_page(ctx, e),
+    }
+}
+
+async fn rate_submit(AxState(state): AxState<AppState>, ctx: PageCtx, ApiPath(token): ApiPath<String>, WebForm(form): WebForm<RateForm>) -> AppResult<Response> {
+    match crate::rating::submit(&state, &token, &parse_rating(&form)?).await {
+        Ok(()) => Ok(render(&RatePage { ctx, action: String::new(), text: String::new(), done: true, error: None })),
+        Err(e) => rating_error_page(ctx, e),
+    }
+}
+
+async fn follow_rate(AxState(state): AxState<AppState>, ApiPath(token): ApiPath<String>, WebForm(form): WebForm<RateForm>) -> AppResult<Response> {
+    let case_id = service::by_follow_token(&state, &token).await?;
+    let rating_id = crate::rating::open_for_case(&state, case_id).await?.ok_or(AppError::NotFound)?;
+    crate::rating::record(&state, rating_id, case_id, &parse_rating(&form)?).await?;
+    Ok(see_other(&format!("/cases/follow/{token}")))
 }

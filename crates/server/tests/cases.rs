@@ -251,3 +251,68 @@ async fn staff_work_the_queue_on_the_console_pages() {
     // Residents have no console.
     assert_eq!(w.resident.get("/console/cases").await.status(), 403);
 }
+
+async fn resolve(w: &World, id: i64) {
+    assert_eq!(mv(&w.staff, id, "acknowledged", "已联系").await.status(), 200);
+    assert_eq!(mv(&w.staff, id, "resolved", "已处理").await.status(), 200);
+}
+
+fn rating_token(w: &World) -> String {
+    let sms = w.sms.sent();
+    let text = &sms.last().expect("a text with the rating link").text;
+    text.split("/r/").nth(1).expect("a rating link").chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+#[tokio::test]
+async fn a_one_tap_rating_link_works_once_without_a_login_and_not_solved_reopens() {
+    let w = world().await;
+    let id = file(&w.resident, serde_json::json!({"text": "楼下垃圾桶坏了"})).await["id"].as_i64().unwrap();
+    resolve(&w, id).await;
+    w.app.run_jobs().await;
+    let token = rating_token(&w);
+    let visitor = w.app.client();
+    let page = visitor.page(&format!("/r/{token}")).await;
+    assert!(page.contains("垃圾桶坏了") && page.contains("基本满意"));
+    let res = visitor.post_form(&format!("/r/{token}"), &[("solved", "0"), ("satisfaction", "unsatisfied"), ("comment", "还是坏的")]).await;
+    assert_eq!(res.status(), 200);
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["state"], "in_progress", "not solved reopens the case");
+    assert!(case["events"].as_array().unwrap().iter().any(|e| e["kind"] == "rated"));
+    // Single use.
+    let again = visitor.post_form(&format!("/r/{token}"), &[("solved", "1"), ("satisfaction", "satisfied")]).await;
+    assert_eq!(again.status(), 410);
+    assert!(again.text().await.unwrap().contains("已经用过"));
+    let api = visitor.post_json(&format!("/api/v1/ratings/{token}"), &serde_json::json!({"solved": true, "satisfaction": "satisfied"})).await;
+    assert_eq!(api.status(), 409);
+    assert_eq!(visitor.get("/r/not-a-real-token").await.status(), 404);
+}
+
+#[tokio::test]
+async fn rating_links_expire_after_seven_days() {
+    let w = world().await;
+    let id = file(&w.resident, serde_json::json!({"text": "单元门口台阶破了"})).await["id"].as_i64().unwrap();
+    resolve(&w, id).await;
+    w.app.run_jobs().await;
+    let token = rating_token(&w);
+    w.app.clock.advance(7 * 24 * HOUR + MINUTE);
+    let res = w.app.client().get(&format!("/r/{token}")).await;
+    assert_eq!(res.status(), 410);
+    assert!(res.text().await.unwrap().contains("已过期"));
+}
+
+#[tokio::test]
+async fn an_anonymous_author_rates_on_the_private_page() {
+    let w = world().await;
+    let filed = file(&w.resident, serde_json::json!({"text": "楼道里有人乱扔烟头", "anonymous": true})).await;
+    let (id, follow) = (filed["id"].as_i64().unwrap(), filed["follow_token"].as_str().unwrap().to_string());
+    resolve(&w, id).await;
+    let visitor = w.app.client();
+    let page = visitor.page(&format!("/cases/follow/{follow}")).await;
+    assert!(page.contains("请评价处理结果"));
+    let res = visitor.post_form(&format!("/cases/follow/{follow}/rate"), &[("solved", "1"), ("satisfaction", "satisfied")]).await;
+    assert_eq!(res.status(), 303);
+    assert!(!visitor.page(&format!("/cases/follow/{follow}")).await.contains("请评价处理结果"), "rated once");
+    let (solved, satisfaction): (Option<i64>, Option<String>) =
+        sqlx::query_as("SELECT solved, satisfaction FROM case_ratings WHERE case_id = $1").bind(id).fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!((solved, satisfaction.as_deref()), (Some(1), Some("satisfied")));
+}
