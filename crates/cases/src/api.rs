@@ -24,6 +24,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/cases/follow/{token}", get(follow))
         .route("/api/v1/cases/follow/{token}/moves", post(follow_move))
         .route("/api/v1/ratings/{token}", post(rate))
+        .route("/api/v1/communities/{slug}/ledger", get(ledger))
 }
 
 /// A report's text.
@@ -122,6 +123,25 @@ async fn rate(State(state): State<AppState>, ApiPath(token): ApiPath<String>, Ap
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The public ledger: figures and cases as far as the public may see them.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Ledger {
+    /// Accountability figures.
+    pub figures: crate::ledger::Figures,
+    /// Cases, newest first.
+    pub cases: Page<crate::ledger::PublicCase>,
+}
+
+/// The community's public ledger (no login needed).
+#[utoipa::path(get, path = "/api/v1/communities/{slug}/ledger", tag = "cases", params(("slug" = String, Path), PageQuery),
+    responses((status = 200, body = Ledger), (status = 404, body = kernel::web::ErrorBody)))]
+async fn ledger(State(state): State<AppState>, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<PageQuery>) -> AppResult<Json<Ledger>> {
+    let c = community_id(&state, &slug).await?;
+    let limit = q.limit()?;
+    let rows = crate::ledger::cases(&state, c, q.after()?, limit).await?;
+    Ok(Json(Ledger { figures: crate::ledger::figures(&state, c).await?, cases: Page::from_rows(rows, limit, |r| r.id) }))
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(classify, file, queue, read, move_case, mine, follow, follow_move, rate))]
+#[openapi(paths(classify, file, queue, read, move_case, mine, follow, follow_move, rate, ledger))]
 pub(crate) struct Doc;

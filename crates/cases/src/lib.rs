@@ -1,11 +1,12 @@
 //! Needs express (需求直通车) and the problem ledger (问题台账): every report becomes a case,
 //! triaged on arrival, with a first-response clock and a result clock, a workflow from first
 //! response to on-site check, and anonymity that holds. This slice serves the API, the
-//! resident pages, the console queue and the rating links; photos, assignment, the public
-//! ledger and Open311 build on it.
+//! resident pages, the console queue, the rating links and the public ledger; photos,
+//! assignment and Open311 build on it.
 
 pub mod api;
 pub mod domain;
+pub mod ledger;
 pub mod rating;
 pub mod service;
 mod web;
@@ -106,6 +107,7 @@ pub fn manifest() -> Manifest {
         tiles: &[
             Tile { href: "/cases/new", label: "cases.report", icon: "✎" },
             Tile { href: "/me/cases", label: "cases.mine", icon: "☰" },
+            Tile { href: "/ledger", label: "ledger.title", icon: "▤" },
         ],
     }
 }

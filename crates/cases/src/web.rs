@@ -24,6 +24,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/cases/follow/{token}/moves", post(follow_move))
         .route("/r/{token}", get(rate_page).post(rate_submit))
         .route("/cases/follow/{token}/rate", post(follow_rate))
+        .route("/ledger", get(ledger_home))
+        .route("/ledger/{slug}", get(ledger_page))
         .route("/console/cases", get(queue_page))
         .route("/console/cases/{id}", get(staff_case_page))
         .route("/console/cases/{id}/moves", post(staff_move))
@@ -423,4 +425,60 @@ async fn follow_rate(AxState(state): AxState<AppState>, ApiPath(token): ApiPath<
     let rating_id = crate::rating::open_for_case(&state, case_id).await?.ok_or(AppError::NotFound)?;
     crate::rating::record(&state, rating_id, case_id, &parse_rating(&form)?).await?;
     Ok(see_other(&format!("/cases/follow/{token}")))
+}
+
+#[derive(Template)]
+#[template(path = "cases/ledger.html")]
+struct LedgerPage {
+    ctx: PageCtx,
+    community: String,
+    slug: String,
+    figures: crate::ledger::Figures,
+    cases: Vec<crate::ledger::PublicCase>,
+    next_cursor: Option<String>,
+}
+
+impl LedgerPage {
+    fn pct(&self, v: &Option<f64>) -> String {
+        v.map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_else(|| "—".into())
+    }
+    fn minutes(&self, v: &Option<i64>) -> String {
+        match v {
+            None => "—".into(),
+            Some(m) if *m < 120 => self.ctx.tr.n("ledger.minutes", m),
+            Some(m) => self.ctx.tr.n("ledger.hours", (m + 30) / 60),
+        }
+    }
+    fn state_label(&self, s: &State) -> String {
+        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
+    }
+    fn category_label(&self, c: &triage::Category) -> String {
+        self.ctx.tr.t(&format!("category.{}", c.code())).to_string()
+    }
+    fn when(&self, ms: &i64) -> String {
+        format_local(*ms)
+    }
+}
+
+async fn ledger_home(AxState(state): AxState<AppState>, viewer: Viewer) -> AppResult<Response> {
+    use sqlx::Row;
+    let (id, _) = target_community(&state, &viewer, None).await?;
+    let slug: String = sqlx::query("SELECT slug FROM communities WHERE id = $1").bind(id).fetch_one(&state.db.pool).await?.get(0);
+    Ok(see_other(&format!("/ledger/{slug}")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LedgerQuery {
+    cursor: Option<String>,
+}
+
+async fn ledger_page(AxState(state): AxState<AppState>, ctx: PageCtx, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<LedgerQuery>) -> AppResult<Response> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT id, name FROM communities WHERE slug = $1").bind(&slug).fetch_optional(&state.db.pool).await?.ok_or(AppError::NotFound)?;
+    let (id, community): (i64, String) = (row.get(0), row.get(1));
+    let page = kernel::web::PageQuery { cursor: q.cursor, limit: Some(30) };
+    let rows = crate::ledger::cases(&state, id, page.after()?, 30).await?;
+    let page = kernel::web::Page::from_rows(rows, 30, |c| c.id);
+    let figures = crate::ledger::figures(&state, id).await?;
+    Ok(render(&LedgerPage { ctx, community, slug, figures, cases: page.items, next_cursor: page.next_cursor }))
 }

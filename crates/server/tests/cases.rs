@@ -316,3 +316,58 @@ async fn an_anonymous_author_rates_on_the_private_page() {
         sqlx::query_as("SELECT solved, satisfaction FROM case_ratings WHERE case_id = $1").bind(id).fetch_one(&w.app.state.db.pool).await.unwrap();
     assert_eq!((solved, satisfaction.as_deref()), (Some(1), Some("satisfied")));
 }
+
+#[tokio::test]
+async fn the_public_ledger_shows_the_figures_and_nothing_private() {
+    let w = world().await;
+    let building: i64 = sqlx::query_scalar(
+        "INSERT INTO buildings (community_id, name, estate, floors, has_elevator, created_at, updated_at) \
+         SELECT id, '翠微新村 3栋', '翠微新村', 6, 0, 0, 0 FROM communities WHERE slug = 'renjia' RETURNING id",
+    )
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    let a = file(&w.resident, serde_json::json!({"text": "李秀英家门口302的楼道灯坏了", "building_id": building})).await["id"].as_i64().unwrap();
+    let b = file(&w.resident, serde_json::json!({"text": "小区垃圾桶满了"})).await["id"].as_i64().unwrap();
+    let _c = file(&w.resident, serde_json::json!({"text": "路边杂草太高"})).await["id"].as_i64().unwrap();
+    w.app.clock.advance(30 * MINUTE);
+    assert_eq!(mv(&w.staff, a, "acknowledged", "已联系").await.status(), 200);
+    w.app.clock.advance(30 * MINUTE);
+    assert_eq!(mv(&w.staff, a, "resolved", "已换灯").await.status(), 200);
+    w.app.clock.advance(2 * HOUR);
+    assert_eq!(mv(&w.staff, b, "acknowledged", "已联系").await.status(), 200);
+    w.app.clock.advance(HOUR);
+    assert_eq!(mv(&w.staff, b, "resolved", "已清运").await.status(), 200);
+    w.app.run_jobs().await;
+    // Both authors rate through their links: A solved and satisfied, B not solved.
+    let links: Vec<String> = w
+        .sms
+        .sent()
+        .iter()
+        .filter_map(|m| m.text.split("/r/").nth(1).map(|t| t.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()))
+        .collect();
+    assert_eq!(links.len(), 2);
+    let visitor = w.app.client();
+    visitor.post_form(&format!("/r/{}", links[0]), &[("solved", "1"), ("satisfaction", "satisfied")]).await;
+    visitor.post_form(&format!("/r/{}", links[1]), &[("solved", "0"), ("satisfaction", "unsatisfied")]).await;
+
+    let ledger = visitor.json("/api/v1/communities/renjia/ledger").await;
+    let f = &ledger["figures"];
+    assert_eq!(f["cases"], 3);
+    assert_eq!(f["response_rate"], 0.333, "A answered in time, B late, C overdue: {f}");
+    assert_eq!(f["resolution_rate"], 0.5);
+    assert_eq!(f["satisfaction_rate"], 0.5);
+    assert_eq!(f["on_time_rate"], 1.0, "B reopened, so only A has a result, and it was on time");
+    assert_eq!(f["median_first_response_minutes"], 105);
+    assert_eq!(f["median_result_minutes"], 60);
+    let first = &ledger["cases"]["items"].as_array().unwrap().iter().find(|c| c["id"] == a).unwrap().clone();
+    assert_eq!(first["building"], "翠微新村 3栋");
+    // The public sees no words, names or flats.
+    let page = visitor.page("/ledger/renjia").await;
+    let api = serde_json::to_string(&ledger).unwrap();
+    for body in [&page, &api] {
+        assert!(!body.contains("李秀英") && !body.contains("302") && !body.contains("垃圾桶满了"), "{body}");
+    }
+    assert!(page.contains("33%") && page.contains("105 分钟") && page.contains("翠微新村 3栋"));
+    assert_eq!(visitor.get("/ledger").await.headers()["location"], "/ledger/renjia");
+}
