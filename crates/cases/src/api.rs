@@ -21,10 +21,12 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/cases/{id}", get(read))
         .route("/api/v1/cases/{id}/moves", post(move_case))
         .route("/api/v1/me/cases", get(mine))
-        .route("/api/v1/cases/follow/{token}", get(follow))
+        .route("/api/v1/cases/follow/{token}", get(follow_page_doc))
         .route("/api/v1/cases/follow/{token}/moves", post(follow_move))
         .route("/api/v1/ratings/{token}", post(rate))
         .route("/api/v1/communities/{slug}/ledger", get(ledger))
+        .route("/api/v1/communities/{slug}/cases/similar", get(similar))
+        .route("/api/v1/cases/{id}/follow", post(follow).delete(unfollow))
 }
 
 /// A report's text.
@@ -101,7 +103,7 @@ async fn mine(State(state): State<AppState>, user: User) -> AppResult<Json<Vec<C
 /// An anonymous case, through its private link.
 #[utoipa::path(get, path = "/api/v1/cases/follow/{token}", tag = "cases", params(("token" = String, Path)),
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody)))]
-async fn follow(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> AppResult<Json<CaseView>> {
+async fn follow_page_doc(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> AppResult<Json<CaseView>> {
     let id = service::by_follow_token(&state, &token).await?;
     Ok(Json(service::view(&state, id, false).await?))
 }
@@ -142,6 +144,40 @@ async fn ledger(State(state): State<AppState>, ApiPath(slug): ApiPath<String>, A
     Ok(Json(Ledger { figures: crate::ledger::figures(&state, c).await?, cases: Page::from_rows(rows, limit, |r| r.id) }))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SimilarQuery {
+    /// The report being written.
+    text: String,
+    /// Its building, if chosen.
+    building_id: Option<i64>,
+}
+
+/// Open cases like a report being written ("已有人反映 — 关注它?"), as the public ledger shows them.
+#[utoipa::path(get, path = "/api/v1/communities/{slug}/cases/similar", tag = "cases", params(("slug" = String, Path), SimilarQuery),
+    responses((status = 200, body = Vec<crate::ledger::PublicCase>), (status = 422, body = kernel::web::ErrorBody)))]
+async fn similar(State(state): State<AppState>, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<SimilarQuery>) -> AppResult<Json<Vec<crate::ledger::PublicCase>>> {
+    let c = community_id(&state, &slug).await?;
+    let text = kernel::validate::required("text", &q.text, MAX_TEXT)?;
+    Ok(Json(crate::ledger::similar(&state, c, text, q.building_id).await?))
+}
+
+/// Follows a case: its progress reaches my inbox.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/follow", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = kernel::web::ErrorBody)))]
+async fn follow(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
+    crate::ledger::follow(&state, user.person()?, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stops following a case.
+#[utoipa::path(delete, path = "/api/v1/cases/{id}/follow", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = kernel::web::ErrorBody)))]
+async fn unfollow(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
+    crate::ledger::unfollow(&state, user.person()?, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(classify, file, queue, read, move_case, mine, follow, follow_move, rate, ledger))]
+#[openapi(paths(classify, file, queue, read, move_case, mine, follow_page_doc, follow_move, rate, ledger, similar, follow, unfollow))]
 pub(crate) struct Doc;

@@ -160,6 +160,49 @@ pub async fn cases(state: &AppState, community_id: i64, before: Option<i64>, lim
         .collect())
 }
 
+/// Open cases like a new report — same category, and the same building when one is given —
+/// so the resident can follow one instead of filing the same thing again.
+pub async fn similar(state: &AppState, community_id: i64, text: &str, building_id: Option<i64>) -> AppResult<Vec<PublicCase>> {
+    let category = triage::classify(text).category;
+    let building = if building_id.is_some() { " AND c.building_id = $3" } else { "" };
+    let sql = format!(
+        "SELECT c.id FROM cases c WHERE c.community_id = $1 AND c.category = $2{building} \
+         AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred') ORDER BY c.id DESC LIMIT 5"
+    );
+    let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(community_id).bind(category.code());
+    if let Some(b) = building_id {
+        q = q.bind(b);
+    }
+    let ids = q.fetch_all(&state.db.pool).await?;
+    let Some(newest) = ids.first() else { return Ok(Vec::new()) };
+    let mut found = cases(state, community_id, Some(newest + 1), 200).await?;
+    found.retain(|c| ids.contains(&c.id));
+    Ok(found)
+}
+
+/// Follows a case: its progress reaches the follower's inbox.
+pub async fn follow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<()> {
+    let open: Option<String> = sqlx::query_scalar("SELECT state FROM cases WHERE id = $1").bind(case_id).fetch_optional(&state.db.pool).await?;
+    open.ok_or(kernel::AppError::NotFound)?;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("INSERT INTO case_followers (case_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (case_id, user_id) DO NOTHING")
+        .bind(case_id)
+        .bind(user_id)
+        .bind(state.now())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Stops following a case (no error when not following it; 404 when there is no such case).
+pub async fn unfollow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<()> {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = $1").bind(case_id).fetch_optional(&state.db.pool).await?;
+    exists.ok_or(kernel::AppError::NotFound)?;
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("DELETE FROM case_followers WHERE case_id = $1 AND user_id = $2").bind(case_id).bind(user_id).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

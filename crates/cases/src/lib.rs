@@ -75,6 +75,18 @@ CREATE TABLE case_ratings (
 );
 CREATE INDEX case_ratings_case_idx ON case_ratings (case_id);
 "#,
+}, Migration {
+    id: "cases_0003_followers",
+    sql: r#"
+CREATE TABLE case_followers (
+    case_id BIGINT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (case_id, user_id)
+);
+CREATE INDEX case_followers_user_idx ON case_followers (user_id);
+CREATE INDEX cases_similar_idx ON cases (community_id, category, state);
+"#,
 }];
 
 /// Checks a case's clock when its warning or escalation time comes.

@@ -113,6 +113,15 @@ fn parse_urgency(s: &str) -> AppResult<Urgency> {
     Urgency::parse(s).ok_or_else(|| AppError::internal(format!("stored urgency {s}")))
 }
 
+/// The case already filed with this idempotency key, if any.
+pub async fn filed_with_key(state: &AppState, community_id: i64, key: &str) -> AppResult<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT id FROM cases WHERE community_id = $1 AND idempotency_key = $2")
+        .bind(community_id)
+        .bind(key.trim())
+        .fetch_optional(&state.db.pool)
+        .await?)
+}
+
 /// Files a case in community `community_id`. `filer` is `None` for a visitor who is not logged in
 /// (then the case must be anonymous).
 pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64, new: &NewCase) -> AppResult<Filed> {
@@ -363,6 +372,27 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move) ->
                     notify::service::send(&mut tx, now, &msg).await?;
                 }
             }
+        }
+    }
+    if by_staff {
+        let followers: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1 ORDER BY user_id")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+        for follower in followers.into_iter().filter(|f| Some(*f) != case.author) {
+            let label = kernel::i18n::t(Locale::ZhCn, &format!("case_state.{}", m.to.code())).to_string();
+            let msg = Message {
+                community_id: Some(case.community_id),
+                user_id: Some(follower),
+                channel: Channel::Inbox,
+                to: String::new(),
+                template: "case_update",
+                params: vec![("case", id.to_string()), ("state", label)],
+                link: Some(format!("/ledger#case-{id}")),
+                locale: Locale::ZhCn,
+                idempotency_key: format!("case_update:{event_id}:follower:{follower}"),
+            };
+            notify::service::send(&mut tx, now, &msg).await?;
         }
     }
     tx.commit().await?;

@@ -20,6 +20,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/me/cases", get(my_cases))
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/moves", post(author_move))
+        .route("/cases/{id}/follow", post(follow_case))
         .route("/cases/follow/{token}", get(follow_page))
         .route("/cases/follow/{token}/moves", post(follow_move))
         .route("/r/{token}", get(rate_page).post(rate_submit))
@@ -34,6 +35,7 @@ pub(crate) fn router() -> Router<AppState> {
 #[derive(Debug, Default, Deserialize)]
 struct CommunityQuery {
     c: Option<String>,
+    followed: Option<String>,
 }
 
 /// The community a report goes to: `?c=slug`, else the viewer's first community, else the only one.
@@ -66,6 +68,25 @@ struct NewPage {
     place: String,
     anonymous: bool,
     error: Option<String>,
+    /// Open cases like this one, shown before filing ("已有人反映").
+    similar: Vec<crate::ledger::PublicCase>,
+    building_id: Option<i64>,
+    followed: bool,
+}
+
+impl NewPage {
+    fn category_label(&self, c: &triage::Category) -> String {
+        self.ctx.tr.t(&format!("category.{}", c.code())).to_string()
+    }
+    fn state_label(&self, s: &State) -> String {
+        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
+    }
+    fn when(&self, ms: &i64) -> String {
+        format_local(*ms)
+    }
+    fn is_building(&self, id: &i64) -> bool {
+        self.building_id == Some(*id)
+    }
 }
 
 async fn buildings(state: &AppState, community_id: i64) -> AppResult<Vec<(i64, String)>> {
@@ -86,6 +107,9 @@ async fn new_page(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewe
         place: String::new(),
         anonymous,
         error: None,
+        similar: Vec::new(),
+        building_id: None,
+        followed: q.followed.is_some(),
     }))
 }
 
@@ -100,6 +124,8 @@ struct ReportForm {
     key: String,
     #[serde(default)]
     c: String,
+    /// Set once the similar cases have been shown: file anyway.
+    confirm: Option<String>,
 }
 
 async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer, WebForm(form): WebForm<ReportForm>) -> AppResult<Response> {
@@ -112,6 +138,29 @@ async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer,
         source: None,
         idempotency_key: Some(form.key.clone()),
     };
+    // Before filing, show open cases like this one so people can follow instead of duplicating
+    // (unless this very form was filed already: a resubmission goes straight to its case).
+    let already = service::filed_with_key(&state, community_id, &form.key).await?.is_some();
+    if form.confirm.is_none() && !already && !new.text.trim().is_empty() {
+        let similar = crate::ledger::similar(&state, community_id, new.text.trim(), new.building_id).await?;
+        if !similar.is_empty() {
+            let page = NewPage {
+                buildings: buildings(&state, community_id).await?,
+                ctx,
+                community,
+                slug: form.c,
+                key: form.key,
+                text: form.text,
+                place: form.place,
+                anonymous: new.anonymous,
+                error: None,
+                similar,
+                building_id: new.building_id,
+                followed: false,
+            };
+            return Ok(render(&page));
+        }
+    }
     match service::file(&state, viewer.0.as_deref(), community_id, &new).await {
         Ok(filed) => Ok(match filed.follow_token {
             Some(token) => see_other(&format!("/cases/follow/{token}?new=1")),
@@ -131,6 +180,9 @@ async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer,
                 place: form.place,
                 anonymous: new.anonymous,
                 error,
+                similar: Vec::new(),
+                building_id: new.building_id,
+                followed: false,
             };
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
@@ -481,4 +533,9 @@ async fn ledger_page(AxState(state): AxState<AppState>, ctx: PageCtx, ApiPath(sl
     let page = kernel::web::Page::from_rows(rows, 30, |c| c.id);
     let figures = crate::ledger::figures(&state, id).await?;
     Ok(render(&LedgerPage { ctx, community, slug, figures, cases: page.items, next_cursor: page.next_cursor }))
+}
+
+async fn follow_case(AxState(state): AxState<AppState>, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<Response> {
+    crate::ledger::follow(&state, user.person()?, id).await?;
+    Ok(see_other("/cases/new?followed=1"))
 }

@@ -371,3 +371,40 @@ async fn the_public_ledger_shows_the_figures_and_nothing_private() {
     assert!(page.contains("33%") && page.contains("105 分钟") && page.contains("翠微新村 3栋"));
     assert_eq!(visitor.get("/ledger").await.headers()["location"], "/ledger/renjia");
 }
+
+#[tokio::test]
+async fn before_filing_the_resident_sees_the_same_problem_and_can_follow_it() {
+    let w = world().await;
+    let building: i64 = sqlx::query_scalar(
+        "INSERT INTO buildings (community_id, name, estate, floors, has_elevator, created_at, updated_at) \
+         SELECT id, '南苑小区 2栋', '南苑小区', 7, 0, 0, 0 FROM communities WHERE slug = 'renjia' RETURNING id",
+    )
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    let first = file(&w.resident, serde_json::json!({"text": "2栋单元门的门禁坏了,刷卡没反应", "building_id": building})).await["id"].as_i64().unwrap();
+    // The API finds it for a new report about the same thing in the same building.
+    let similar = w.app.client().json(&format!("/api/v1/communities/renjia/cases/similar?text=%E9%97%A8%E7%A6%81%E5%9D%8F%E4%BA%86&building_id={building}")).await;
+    assert_eq!(similar[0]["id"], first);
+    // A neighbour writing the same problem is shown it before filing, and follows it.
+    let neighbour = w.app.login("13800000007").await;
+    let page = neighbour.page("/cases/new").await;
+    let key = form_value(&page, "key");
+    let building_s = building.to_string();
+    let res = neighbour.post_form("/cases/new", &[("text", "我们楼的门禁坏了"), ("building_id", &building_s), ("key", &key), ("c", "")]).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("已有人反映") && html.contains(&format!("#{first}")), "{html}");
+    assert!(!html.contains("刷卡没反应"), "the first report's words stay private");
+    let res = neighbour.post_form(&format!("/cases/{first}/follow"), &[]).await;
+    assert_eq!(res.status(), 303);
+    let cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(cases, 1, "following files nothing new");
+    // The follower hears about progress.
+    assert_eq!(mv(&w.staff, first, "acknowledged", "已联系门禁公司").await.status(), 200);
+    let inbox = neighbour.json("/api/v1/me/notifications").await;
+    assert!(inbox["items"].as_array().unwrap().iter().any(|m| m["title"].as_str().unwrap().contains(&format!("#{first}"))));
+    // "Different problem": confirming files it after all.
+    let res = neighbour.post_form("/cases/new", &[("text", "我们楼的门禁坏了"), ("building_id", &building_s), ("key", &key), ("c", ""), ("confirm", "1")]).await;
+    assert_eq!(res.status(), 303);
+}
