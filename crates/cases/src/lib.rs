@@ -1,12 +1,13 @@
 //! Needs express (需求直通车) and the problem ledger (问题台账): every report becomes a case,
 //! triaged on arrival, with a first-response clock and a result clock, a workflow from first
 //! response to on-site check, and anonymity that holds. This slice serves the API, the
-//! resident pages, the console queue, the rating links and the public ledger; photos,
-//! assignment and Open311 build on it.
+//! resident pages, the console queue, the rating links, the public ledger and Open311
+//! GeoReport v2; photos and assignment build on it.
 
 pub mod api;
 pub mod domain;
 pub mod ledger;
+mod open311;
 pub mod rating;
 pub mod service;
 mod web;
@@ -108,7 +109,7 @@ pub fn manifest() -> Manifest {
         name: "cases",
         migrations: MIGRATIONS,
         api: api::router,
-        web: web::router,
+        web: || web::router().merge(open311::router()),
         jobs: || vec![(service::CLOCK_JOB, Arc::new(ClockCheck) as Arc<dyn JobHandler>)],
         permissions: &[service::CASES_HANDLE],
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),

@@ -258,7 +258,8 @@ async fn principal_for_session(state: &AppState, token: &str) -> AppResult<Optio
     Ok(Some(p))
 }
 
-async fn principal_for_api_key(state: &AppState, token: &str) -> AppResult<Option<Arc<Principal>>> {
+/// The principal behind an API key, if the key is valid.
+pub async fn principal_for_api_key(state: &AppState, token: &str) -> AppResult<Option<Arc<Principal>>> {
     let key = format!("apikey:{}", hash_token(token));
     if let Some(p) = state.sessions.get(&key) {
         return Ok(Some(p));

@@ -190,7 +190,8 @@ fn error_from_status(status: StatusCode) -> AppError {
 
 fn render_error(res: Response, path: &str, query: &str, locale: Locale) -> Response {
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    // Open311 answers errors in its own standard shape.
+    if !(status.is_client_error() || status.is_server_error()) || path.starts_with("/open311/") {
         return res;
     }
     // Pages that render their own error (a form shown again with messages) are left alone.

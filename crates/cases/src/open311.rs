@@ -1,0 +1,308 @@
+//! Open311 GeoReport v2 at `/open311/v2/`, in JSON and XML, for the community whose slug is the
+//! `jurisdiction_id` (optional when the deployment has one community). Services are the triage
+//! categories; requests are cases. Like the public ledger, a request shows its category and
+//! building, not the resident's words.
+
+use crate::domain::State;
+use crate::service::{self, NewCase};
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use kernel::i18n::{t, Locale};
+use kernel::AppState;
+use serde::Deserialize;
+use sqlx::Row;
+use std::collections::HashMap;
+use triage::Category;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/open311/v2/{resource}", get(collection).post(post_request))
+        .route("/open311/v2/services/{code}", get(service_definition))
+        .route("/open311/v2/requests/{id}", get(one_request))
+        .route("/open311/v2/tokens/{token}", get(token))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Json,
+    Xml,
+}
+
+/// Splits `requests.json` into the resource and its format.
+fn split(resource: &str) -> Option<(&str, Format)> {
+    let (name, ext) = resource.rsplit_once('.')?;
+    match ext {
+        "json" => Some((name, Format::Json)),
+        "xml" => Some((name, Format::Xml)),
+        _ => None,
+    }
+}
+
+type Record = Vec<(&'static str, String)>;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Renders records as the standard's JSON array or XML list.
+fn respond(status: StatusCode, format: Format, list: &str, item: &str, records: &[Record]) -> Response {
+    match format {
+        Format::Json => {
+            let arr: Vec<serde_json::Map<String, serde_json::Value>> = records
+                .iter()
+                .map(|r| r.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect())
+                .collect();
+            (status, axum::Json(arr)).into_response()
+        }
+        Format::Xml => {
+            let mut out = format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><{list}>");
+            for r in records {
+                out.push_str(&format!("<{item}>"));
+                for (k, v) in r {
+                    out.push_str(&format!("<{k}>{}</{k}>", escape(v)));
+                }
+                out.push_str(&format!("</{item}>"));
+            }
+            out.push_str(&format!("</{list}>"));
+            (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], out).into_response()
+        }
+    }
+}
+
+/// The standard's error answer: `[{"code": 404, "description": "…"}]`.
+fn error(format: Format, status: StatusCode, description: &str) -> Response {
+    respond(status, format, "errors", "error", &[vec![("code", status.as_u16().to_string()), ("description", description.to_string())]])
+}
+
+async fn jurisdiction(state: &AppState, id: Option<&str>) -> Result<i64, &'static str> {
+    let rows = match id.filter(|s| !s.is_empty()) {
+        Some(slug) => sqlx::query_scalar::<_, i64>("SELECT id FROM communities WHERE slug = $1").bind(slug).fetch_all(&state.db.pool).await,
+        None => sqlx::query_scalar::<_, i64>("SELECT id FROM communities ORDER BY id LIMIT 2").fetch_all(&state.db.pool).await,
+    }
+    .map_err(|_| "database unavailable")?;
+    match rows.as_slice() {
+        [one] => Ok(*one),
+        [] => Err("unknown jurisdiction_id"),
+        _ => Err("jurisdiction_id is required"),
+    }
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.with_timezone(&kernel::clock::shanghai()).format("%Y-%m-%dT%H:%M:%S%:z").to_string())
+        .unwrap_or_default()
+}
+
+fn parse_iso(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp_millis())
+}
+
+fn service_record(c: Category) -> Record {
+    vec![
+        ("service_code", c.code().to_string()),
+        ("service_name", t(Locale::ZhCn, &format!("category.{}", c.code())).to_string()),
+        ("description", t(Locale::En, &format!("category.{}", c.code())).to_string()),
+        ("metadata", "false".into()),
+        ("type", "realtime".into()),
+        ("keywords", String::new()),
+        ("group", String::new()),
+    ]
+}
+
+fn open_or_closed(s: &str) -> &'static str {
+    match State::parse(s) {
+        Some(st) if st.has_result() => "closed",
+        _ => "open",
+    }
+}
+
+async fn collection(AxState(state): AxState<AppState>, Path(resource): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let Some((name, format)) = split(&resource) else { return error(Format::Json, StatusCode::NOT_FOUND, "unknown resource or format") };
+    match name {
+        "discovery" => {
+            let base = format!("{}/open311/v2/", state.base_url);
+            let record: Record = vec![
+                ("changeset", "2026-11-28T00:00:00+08:00".into()),
+                ("contact", "社区服务中心".into()),
+                ("key_service", "linli apikey create".into()),
+                ("specification", "http://wiki.open311.org/GeoReport_v2".into()),
+                ("url", base),
+                ("type", "production".into()),
+                ("formats", "application/json text/xml".into()),
+            ];
+            respond(StatusCode::OK, format, "discovery", "endpoint", &[record])
+        }
+        "services" => match jurisdiction(&state, q.get("jurisdiction_id").map(String::as_str)).await {
+            Ok(_) => respond(StatusCode::OK, format, "services", "service", &Category::ALL.map(service_record)),
+            Err(e) => error(format, StatusCode::NOT_FOUND, e),
+        },
+        "requests" => requests(&state, format, &q, None).await,
+        _ => error(format, StatusCode::NOT_FOUND, "unknown resource"),
+    }
+}
+
+async fn service_definition(Path(code): Path<String>) -> Response {
+    let Some((code, format)) = split(&code) else { return error(Format::Json, StatusCode::NOT_FOUND, "unknown format") };
+    match Category::parse(code) {
+        // No service takes extra attributes: the definition is empty.
+        Some(c) => respond(StatusCode::OK, format, "service_definition", "service", &[vec![("service_code", c.code().to_string())]]),
+        None => error(format, StatusCode::NOT_FOUND, "unknown service_code"),
+    }
+}
+
+async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>, only: Option<i64>) -> Response {
+    let community = match jurisdiction(state, q.get("jurisdiction_id").map(String::as_str)).await {
+        Ok(c) => c,
+        Err(e) => return error(format, StatusCode::NOT_FOUND, e),
+    };
+    let mut sql = "SELECT c.id, c.state, c.category, c.created_at, c.updated_at, c.result_due, b.name FROM cases c \
+                   LEFT JOIN buildings b ON b.id = c.building_id WHERE c.community_id = $1 AND c.state <> 'withdrawn'"
+        .to_string();
+    let mut ids: Vec<i64> = Vec::new();
+    if let Some(id) = only {
+        ids.push(id);
+    } else if let Some(list) = q.get("service_request_id") {
+        for part in list.split(',') {
+            match part.trim().parse() {
+                Ok(id) => ids.push(id),
+                Err(_) => return error(format, StatusCode::BAD_REQUEST, "service_request_id must be numbers"),
+            }
+        }
+    }
+    if !ids.is_empty() {
+        sql.push_str(&kernel::db::and_in("c.id", Some(&ids)));
+    }
+    let mut binds: Vec<i64> = Vec::new();
+    for (param, cmp) in [("start_date", ">="), ("end_date", "<=")] {
+        if let Some(v) = q.get(param) {
+            match parse_iso(v) {
+                Some(ms) => {
+                    binds.push(ms);
+                    sql.push_str(&format!(" AND c.created_at {cmp} ${}", binds.len() + 1));
+                }
+                None => return error(format, StatusCode::BAD_REQUEST, "dates must be W3C date-times"),
+            }
+        }
+    }
+    let code = q.get("service_code").map(String::as_str);
+    if code.is_some_and(|c| Category::parse(c).is_none()) {
+        return error(format, StatusCode::BAD_REQUEST, "unknown service_code");
+    }
+    let status = q.get("status").map(String::as_str);
+    if status.is_some_and(|s| s != "open" && s != "closed") {
+        return error(format, StatusCode::BAD_REQUEST, "status must be open or closed");
+    }
+    sql.push_str(" ORDER BY c.id DESC LIMIT 1000");
+    let mut query = sqlx::query(&sql).bind(community);
+    for b in binds {
+        query = query.bind(b);
+    }
+    let rows = match query.fetch_all(&state.db.pool).await {
+        Ok(r) => r,
+        Err(_) => return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable"),
+    };
+    let records: Vec<Record> = rows
+        .into_iter()
+        .filter(|r| code.is_none_or(|c| r.get::<String, _>(2) == c))
+        .filter(|r| status.is_none_or(|s| open_or_closed(&r.get::<String, _>(1)) == s))
+        .map(|r| {
+            let category = Category::parse(&r.get::<String, _>(2)).unwrap_or(Category::Suggestion);
+            let st: String = r.get(1);
+            vec![
+                ("service_request_id", r.get::<i64, _>(0).to_string()),
+                ("status", open_or_closed(&st).to_string()),
+                ("status_notes", t(Locale::ZhCn, &format!("case_state.{st}")).to_string()),
+                ("service_name", t(Locale::ZhCn, &format!("category.{}", category.code())).to_string()),
+                ("service_code", category.code().to_string()),
+                ("description", t(Locale::ZhCn, &format!("category.{}", category.code())).to_string()),
+                ("agency_responsible", String::new()),
+                ("service_notice", String::new()),
+                ("requested_datetime", iso(r.get(3))),
+                ("updated_datetime", iso(r.get(4))),
+                ("expected_datetime", iso(r.get(5))),
+                ("address", r.get::<Option<String>, _>(6).unwrap_or_default()),
+                ("address_id", String::new()),
+                ("zipcode", String::new()),
+                ("lat", String::new()),
+                ("long", String::new()),
+                ("media_url", String::new()),
+            ]
+        })
+        .collect();
+    if only.is_some() && records.is_empty() {
+        return error(format, StatusCode::NOT_FOUND, "unknown service_request_id");
+    }
+    respond(StatusCode::OK, format, "service_requests", "request", &records)
+}
+
+async fn one_request(AxState(state): AxState<AppState>, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let Some((id, format)) = split(&id) else { return error(Format::Json, StatusCode::NOT_FOUND, "unknown format") };
+    match id.parse::<i64>() {
+        Ok(id) => requests(&state, format, &q, Some(id)).await,
+        Err(_) => error(format, StatusCode::NOT_FOUND, "unknown service_request_id"),
+    }
+}
+
+/// A new request, as Open311 clients post it (form-encoded).
+#[derive(Debug, Deserialize)]
+struct PostRequest {
+    api_key: Option<String>,
+    jurisdiction_id: Option<String>,
+    service_code: Option<String>,
+    description: Option<String>,
+    address_string: Option<String>,
+}
+
+async fn post_request(
+    AxState(state): AxState<AppState>,
+    Path(resource): Path<String>,
+    form: Result<Form<PostRequest>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Some(("requests", format)) = split(&resource) else { return error(Format::Json, StatusCode::NOT_FOUND, "unknown resource") };
+    let Ok(Form(form)) = form else { return error(format, StatusCode::BAD_REQUEST, "the body must be form-encoded") };
+    let principal = match form.api_key.as_deref() {
+        Some(key) => match kernel::auth::principal_for_api_key(&state, key).await {
+            Ok(Some(p)) => p,
+            _ => return error(format, StatusCode::FORBIDDEN, "invalid api_key"),
+        },
+        None => return error(format, StatusCode::FORBIDDEN, "api_key is required"),
+    };
+    let community = match jurisdiction(&state, form.jurisdiction_id.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => return error(format, StatusCode::NOT_FOUND, e),
+    };
+    if !principal.community_ids().contains(&community) {
+        return error(format, StatusCode::FORBIDDEN, "the api_key is not for this jurisdiction");
+    }
+    if form.service_code.as_deref().is_some_and(|c| Category::parse(c).is_none()) {
+        return error(format, StatusCode::BAD_REQUEST, "unknown service_code");
+    }
+    let new = NewCase {
+        text: form.description.unwrap_or_default(),
+        place: form.address_string.unwrap_or_default().chars().take(100).collect(),
+        building_id: None,
+        // Reports relayed by an integration carry no account of ours: nobody is named.
+        anonymous: true,
+        source: None,
+        idempotency_key: None,
+    };
+    match service::file(&state, Some(&principal), community, &new).await {
+        Ok(filed) => respond(
+            StatusCode::CREATED,
+            format,
+            "service_requests",
+            "request",
+            &[vec![("service_request_id", filed.id.to_string()), ("service_notice", String::new()), ("account_id", String::new())]],
+        ),
+        Err(e) => error(format, StatusCode::BAD_REQUEST, &e.message(Locale::En)),
+    }
+}
+
+async fn token(Path(token): Path<String>) -> Response {
+    let Some((_, format)) = split(&token) else { return error(Format::Json, StatusCode::NOT_FOUND, "unknown format") };
+    // Requests are created at once, so no token ever waits for an id.
+    error(format, StatusCode::NOT_FOUND, "unknown token")
+}
