@@ -140,6 +140,7 @@ async fn collection(AxState(state): AxState<AppState>, Path(resource): Path<Stri
             Err(e) => error(format, StatusCode::NOT_FOUND, e),
         },
         "requests" => requests(&state, format, &q, None).await,
+        "servicerequestupdates" => updates(&state, format, &q).await,
         _ => error(format, StatusCode::NOT_FOUND, "unknown resource"),
     }
 }
@@ -236,6 +237,50 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
         return error(format, StatusCode::NOT_FOUND, "unknown service_request_id");
     }
     respond(StatusCode::OK, format, "service_requests", "request", &records)
+}
+
+/// FixMyStreet's `servicerequestupdates` extension: every state change of the jurisdiction's
+/// requests in a time window, oldest first.
+async fn updates(state: &AppState, format: Format, q: &HashMap<String, String>) -> Response {
+    let community = match jurisdiction(state, q.get("jurisdiction_id").map(String::as_str)).await {
+        Ok(c) => c,
+        Err(e) => return error(format, StatusCode::NOT_FOUND, e),
+    };
+    let mut window = [i64::MIN, i64::MAX];
+    for (i, param) in ["start_date", "end_date"].into_iter().enumerate() {
+        if let Some(v) = q.get(param) {
+            match parse_iso(v) {
+                Some(ms) => window[i] = ms,
+                None => return error(format, StatusCode::BAD_REQUEST, "dates must be W3C date-times"),
+            }
+        }
+    }
+    let rows = sqlx::query(
+        "SELECT e.id, e.case_id, e.state, e.at FROM case_events e JOIN cases c ON c.id = e.case_id \
+         WHERE c.community_id = $1 AND e.state IS NOT NULL AND c.state <> 'withdrawn' AND e.at >= $2 AND e.at <= $3 ORDER BY e.id LIMIT 1000",
+    )
+    .bind(community)
+    .bind(window[0])
+    .bind(window[1])
+    .fetch_all(&state.db.pool)
+    .await;
+    let Ok(rows) = rows else { return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable") };
+    let records: Vec<Record> = rows
+        .into_iter()
+        .map(|r| {
+            let st: String = r.get(2);
+            vec![
+                ("update_id", r.get::<i64, _>(0).to_string()),
+                ("service_request_id", r.get::<i64, _>(1).to_string()),
+                ("status", open_or_closed(&st).to_string()),
+                ("updated_datetime", iso(r.get(3))),
+                // The state, not staff's note: notes may name people or flats.
+                ("description", t(Locale::ZhCn, &format!("case_state.{st}")).to_string()),
+                ("media_url", String::new()),
+            ]
+        })
+        .collect();
+    respond(StatusCode::OK, format, "service_request_updates", "request_update", &records)
 }
 
 async fn one_request(AxState(state): AxState<AppState>, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {

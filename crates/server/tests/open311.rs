@@ -80,3 +80,34 @@ async fn clients_post_with_an_api_key_and_read_requests_back() {
     let res = client.http.post(app.url("/open311/v2/requests.json")).form(&[("api_key", "lk_wrong"), ("description", "x")]).send().await.unwrap();
     assert_eq!(res.status(), 403);
 }
+
+#[tokio::test]
+async fn service_request_updates_list_every_step_in_a_window() {
+    let (app, key) = app().await;
+    let client = app.client();
+    let created: serde_json::Value = client
+        .http
+        .post(app.url("/open311/v2/requests.json"))
+        .form(&[("api_key", key.as_str()), ("description", "单元门口积水很深"), ("jurisdiction_id", "renjia")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id: i64 = created[0]["service_request_id"].as_str().unwrap().parse().unwrap();
+    let staff = app.login("13800000001").await;
+    app.clock.advance(10 * 60_000);
+    let res = staff.post_json(&format!("/api/v1/cases/{id}/moves"), &serde_json::json!({"to": "acknowledged", "note": "已联系"})).await;
+    assert_eq!(res.status(), 200);
+    let updates = client.json("/open311/v2/servicerequestupdates.json").await;
+    let statuses: Vec<&str> = updates.as_array().unwrap().iter().map(|u| u["description"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["待响应", "已响应"]);
+    assert_eq!(updates[1]["service_request_id"], id.to_string());
+    // A window after the first step leaves it out.
+    let later = kernel::clock::format_local(testkit::T0 + 60_000);
+    let start = format!("{}:00+08:00", later.replace(' ', "T"));
+    let windowed = client.json(&format!("/open311/v2/servicerequestupdates.json?start_date={}", start.replace('+', "%2B"))).await;
+    assert_eq!(windowed.as_array().unwrap().len(), 1);
+    assert!(client.get("/open311/v2/servicerequestupdates.xml").await.text().await.unwrap().contains("<service_request_updates><request_update>"));
+}
