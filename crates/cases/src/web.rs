@@ -9,7 +9,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use kernel::auth::{User, Viewer};
-use kernel::clock::format_local;
 use kernel::web::{render, render_status, see_other, ApiPath, ApiQuery, PageCtx, WebForm};
 use kernel::{AppError, AppResult, AppState};
 use serde::Deserialize;
@@ -75,15 +74,6 @@ struct NewPage {
 }
 
 impl NewPage {
-    fn category_label(&self, c: &triage::Category) -> String {
-        self.ctx.tr.t(&format!("category.{}", c.code())).to_string()
-    }
-    fn state_label(&self, s: &State) -> String {
-        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
-    }
-    fn when(&self, ms: &i64) -> String {
-        format_local(*ms)
-    }
     fn is_building(&self, id: &i64) -> bool {
         self.building_id == Some(*id)
     }
@@ -197,14 +187,6 @@ struct MinePage {
     cases: Vec<CaseView>,
 }
 
-impl MinePage {
-    fn state_label(&self, s: &State) -> String {
-        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
-    }
-    fn when(&self, ms: &i64) -> String {
-        format_local(*ms)
-    }
-}
 
 async fn my_cases(AxState(state): AxState<AppState>, ctx: PageCtx, user: User) -> AppResult<Response> {
     let cases = service::mine(&state, user.person()?).await?;
@@ -225,12 +207,6 @@ struct CasePage {
 }
 
 impl CasePage {
-    fn state_label(&self, s: &State) -> String {
-        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
-    }
-    fn when(&self, ms: &i64) -> String {
-        format_local(*ms)
-    }
     fn can_withdraw(&self) -> bool {
         self.case.state.author_moves().contains(&State::Withdrawn)
     }
@@ -239,7 +215,7 @@ impl CasePage {
     }
     fn event_label(&self, e: &service::Event) -> String {
         match e.state {
-            Some(s) if e.kind != "clock_warning" && e.kind != "clock_breached" => self.state_label(&s),
+            Some(s) if e.kind != "clock_warning" && e.kind != "clock_breached" => self.ctx.label("case_state", s.code()),
             _ => self.ctx.tr.t(&format!("case_event.{}", e.kind)).to_string(),
         }
     }
@@ -308,18 +284,6 @@ struct QueuePage {
 }
 
 impl QueuePage {
-    fn state_label(&self, s: &State) -> String {
-        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
-    }
-    fn when(&self, ms: &i64) -> String {
-        format_local(*ms)
-    }
-    fn urgency_label(&self, c: &CaseView) -> String {
-        self.ctx.tr.t(&format!("urgency.{}", c.urgency.code())).to_string()
-    }
-    fn category_label(&self, c: &CaseView) -> String {
-        self.ctx.tr.t(&format!("category.{}", c.category.code())).to_string()
-    }
     fn clock(&self, c: &CaseView) -> (String, &'static str) {
         let clock = if c.state == State::New { c.first_response_clock } else { c.result_clock };
         clock_badge(&self.ctx, clock)
@@ -364,30 +328,18 @@ struct StaffCasePage {
 }
 
 impl StaffCasePage {
-    fn state_label(&self, s: &State) -> String {
-        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
-    }
-    fn when(&self, ms: &i64) -> String {
-        format_local(*ms)
-    }
     fn first_clock(&self) -> (String, &'static str) {
         clock_badge(&self.ctx, self.case.first_response_clock)
     }
     fn result_clock(&self) -> (String, &'static str) {
         clock_badge(&self.ctx, self.case.result_clock)
     }
-    fn urgency_label(&self) -> String {
-        self.ctx.tr.t(&format!("urgency.{}", self.case.urgency.code())).to_string()
-    }
-    fn category_label(&self) -> String {
-        self.ctx.tr.t(&format!("category.{}", self.case.category.code())).to_string()
-    }
     fn reasons(&self) -> String {
         self.case.reasons.as_array().map(|a| a.iter().filter_map(|r| r["phrase"].as_str()).collect::<Vec<_>>().join("、")).unwrap_or_default()
     }
     fn event_label(&self, e: &service::Event) -> String {
         match e.state {
-            Some(s) if e.kind != "clock_warning" && e.kind != "clock_breached" => self.state_label(&s),
+            Some(s) if e.kind != "clock_warning" && e.kind != "clock_breached" => self.ctx.label("case_state", s.code()),
             _ => self.ctx.tr.t(&format!("case_event.{}", e.kind)).to_string(),
         }
     }
@@ -500,15 +452,6 @@ impl LedgerPage {
             Some(m) if *m < 120 => self.ctx.tr.n("ledger.minutes", m),
             Some(m) => self.ctx.tr.n("ledger.hours", (m + 30) / 60),
         }
-    }
-    fn state_label(&self, s: &State) -> String {
-        self.ctx.tr.t(&format!("case_state.{}", s.code())).to_string()
-    }
-    fn category_label(&self, c: &triage::Category) -> String {
-        self.ctx.tr.t(&format!("category.{}", c.code())).to_string()
-    }
-    fn when(&self, ms: &i64) -> String {
-        format_local(*ms)
     }
 }
 

@@ -399,6 +399,14 @@ impl PageCtx {
     pub fn is_staff(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.is_staff_side())
     }
+    /// The catalogue text for a code under a prefix: `label("case_state", "new")`.
+    pub fn label(&self, prefix: &str, code: &str) -> String {
+        self.tr.t(&format!("{prefix}.{code}")).to_string()
+    }
+    /// An instant as `YYYY-MM-DD HH:MM` in Asia/Shanghai.
+    pub fn when(&self, ms: &i64) -> String {
+        crate::clock::format_local(*ms)
+    }
     /// Whether the viewer administers a community (or the deployment).
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.superadmin || u.memberships.iter().any(|m| m.role == crate::auth::Role::Admin))

@@ -7,7 +7,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use kernel::auth::User;
-use kernel::clock::format_local;
 use kernel::web::{render, see_other, ApiQuery, PageCtx, PageQuery};
 use kernel::{AppResult, AppState};
 
@@ -27,11 +26,6 @@ struct InboxPage {
     next_cursor: Option<String>,
 }
 
-impl InboxPage {
-    fn when(&self, ms: &i64) -> String {
-        format_local(*ms)
-    }
-}
 
 async fn inbox_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<PageQuery>) -> AppResult<Response> {
     let uid = user.person()?;
@@ -51,9 +45,6 @@ struct OutboxPage {
 }
 
 impl OutboxPage {
-    fn when(&self, ms: &i64) -> String {
-        format_local(*ms)
-    }
     fn is_state(&self, s: &str) -> bool {
         self.state == s
     }

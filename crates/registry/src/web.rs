@@ -12,7 +12,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use kernel::auth::User;
-use kernel::clock::format_local;
 use kernel::web::{render, render_status, see_other, ApiPath, ApiQuery, PageCtx, WebForm};
 use kernel::{AppError, AppResult, AppState};
 use serde::Deserialize;
@@ -180,9 +179,6 @@ impl ResidentPage {
     }
     fn has_tag(&self, t: &Tag) -> bool {
         self.r.tags.contains(t)
-    }
-    fn when(&self, ms: &i64) -> String {
-        format_local(*ms)
     }
     fn changes(&self, e: &AuditEntry) -> String {
         e.changes
