@@ -46,11 +46,7 @@ async fn classify(ApiJson(body): ApiJson<TriageRequest>) -> AppResult<Json<Triag
 }
 
 async fn community_id(state: &AppState, slug: &str) -> AppResult<i64> {
-    sqlx::query_scalar("SELECT id FROM communities WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .ok_or(AppError::NotFound)
+    Ok(kernel::community::by_slug(state, slug).await?.ok_or(AppError::NotFound)?.id)
 }
 
 /// Files a case. Named cases need a login; anonymous ones may be filed by anyone, and the

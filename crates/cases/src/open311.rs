@@ -78,15 +78,14 @@ fn error(format: Format, status: StatusCode, description: &str) -> Response {
 }
 
 async fn jurisdiction(state: &AppState, id: Option<&str>) -> Result<i64, &'static str> {
-    let rows = match id.filter(|s| !s.is_empty()) {
-        Some(slug) => sqlx::query_scalar::<_, i64>("SELECT id FROM communities WHERE slug = $1").bind(slug).fetch_all(&state.db.pool).await,
-        None => sqlx::query_scalar::<_, i64>("SELECT id FROM communities ORDER BY id LIMIT 2").fetch_all(&state.db.pool).await,
-    }
-    .map_err(|_| "database unavailable")?;
-    match rows.as_slice() {
-        [one] => Ok(*one),
-        [] => Err("unknown jurisdiction_id"),
-        _ => Err("jurisdiction_id is required"),
+    let unavailable = |_| "database unavailable";
+    match id.filter(|s| !s.is_empty()) {
+        Some(slug) => kernel::community::by_slug(state, slug).await.map_err(unavailable)?.map(|c| c.id).ok_or("unknown jurisdiction_id"),
+        None => match kernel::community::all(state, None).await.map_err(unavailable)?.as_slice() {
+            [one] => Ok(one.id),
+            [] => Err("unknown jurisdiction_id"),
+            _ => Err("jurisdiction_id is required"),
+        },
     }
 }
 

@@ -38,21 +38,12 @@ struct CommunityQuery {
 }
 
 /// The community a report goes to: `?c=slug`, else the viewer's first community, else the only one.
-async fn target_community(state: &AppState, viewer: &Viewer, slug: Option<&str>) -> AppResult<(i64, String)> {
-    use sqlx::Row;
-    if let Some(slug) = slug.filter(|s| !s.is_empty()) {
-        let r = sqlx::query("SELECT id, name FROM communities WHERE slug = $1").bind(slug).fetch_optional(&state.db.pool).await?;
-        return r.map(|r| (r.get(0), r.get(1))).ok_or(AppError::NotFound);
-    }
-    if let Some(id) = viewer.0.as_ref().and_then(|p| p.community_ids().first().copied()) {
-        let r = sqlx::query("SELECT id, name FROM communities WHERE id = $1").bind(id).fetch_one(&state.db.pool).await?;
-        return Ok((r.get(0), r.get(1)));
-    }
-    let all = sqlx::query("SELECT id, name FROM communities ORDER BY id LIMIT 2").fetch_all(&state.db.pool).await?;
-    match all.as_slice() {
-        [only] => Ok((only.get(0), only.get(1))),
-        _ => Err(AppError::NotFound),
-    }
+async fn target_community(state: &AppState, viewer: &Viewer, slug: Option<&str>) -> AppResult<kernel::community::Community> {
+    let found = match slug.filter(|s| !s.is_empty()) {
+        Some(slug) => kernel::community::by_slug(state, slug).await?,
+        None => kernel::community::default_for(state, &viewer.0.as_ref().map(|p| p.community_ids()).unwrap_or_default()).await?,
+    };
+    found.ok_or(AppError::NotFound)
 }
 
 #[derive(Template)]
@@ -83,24 +74,52 @@ async fn buildings(state: &AppState, community_id: i64) -> AppResult<Vec<(i64, S
     Ok(sqlx::query_as("SELECT id, name FROM buildings WHERE community_id = $1 ORDER BY id").bind(community_id).fetch_all(&state.db.pool).await?)
 }
 
-async fn new_page(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
-    let (id, community) = target_community(&state, &viewer, q.c.as_deref()).await?;
-    let slug = q.c.unwrap_or_default();
-    let anonymous = viewer.0.is_none();
-    Ok(render(&NewPage {
-        buildings: buildings(&state, id).await?,
+/// The report form, empty or as submitted.
+struct FormState {
+    slug: String,
+    key: String,
+    text: String,
+    place: String,
+    anonymous: bool,
+    building_id: Option<i64>,
+}
+
+async fn form_page(
+    state: &AppState,
+    ctx: PageCtx,
+    community: &kernel::community::Community,
+    form: FormState,
+    error: Option<String>,
+    similar: Vec<crate::ledger::PublicCase>,
+    followed: bool,
+) -> AppResult<NewPage> {
+    Ok(NewPage {
+        buildings: buildings(state, community.id).await?,
         ctx,
-        community,
-        slug,
+        community: community.name.clone(),
+        slug: form.slug,
+        key: form.key,
+        text: form.text,
+        place: form.place,
+        anonymous: form.anonymous,
+        error,
+        similar,
+        building_id: form.building_id,
+        followed,
+    })
+}
+
+async fn new_page(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
+    let community = target_community(&state, &viewer, q.c.as_deref()).await?;
+    let form = FormState {
+        slug: q.c.unwrap_or_default(),
         key: kernel::crypto::random_token(12),
         text: String::new(),
         place: String::new(),
-        anonymous,
-        error: None,
-        similar: Vec::new(),
+        anonymous: viewer.0.is_none(),
         building_id: None,
-        followed: q.followed.is_some(),
-    }))
+    };
+    Ok(render(&form_page(&state, ctx, &community, form, None, Vec::new(), q.followed.is_some()).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,7 +138,7 @@ struct ReportForm {
 }
 
 async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer, WebForm(form): WebForm<ReportForm>) -> AppResult<Response> {
-    let (community_id, community) = target_community(&state, &viewer, Some(form.c.as_str()).filter(|c| !c.is_empty())).await?;
+    let community = target_community(&state, &viewer, Some(form.c.as_str()).filter(|c| !c.is_empty())).await?;
     let new = NewCase {
         text: form.text.clone(),
         place: form.place.clone(),
@@ -128,30 +147,24 @@ async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer,
         source: None,
         idempotency_key: Some(form.key.clone()),
     };
+    let as_sent = FormState {
+        slug: form.c,
+        key: form.key,
+        text: form.text,
+        place: form.place,
+        anonymous: new.anonymous,
+        building_id: new.building_id,
+    };
     // Before filing, show open cases like this one so people can follow instead of duplicating
     // (unless this very form was filed already: a resubmission goes straight to its case).
-    let already = service::filed_with_key(&state, community_id, &form.key).await?.is_some();
+    let already = service::filed_with_key(&state, community.id, &as_sent.key).await?.is_some();
     if form.confirm.is_none() && !already && !new.text.trim().is_empty() {
-        let similar = crate::ledger::similar(&state, community_id, new.text.trim(), new.building_id).await?;
+        let similar = crate::ledger::similar(&state, community.id, new.text.trim(), new.building_id).await?;
         if !similar.is_empty() {
-            let page = NewPage {
-                buildings: buildings(&state, community_id).await?,
-                ctx,
-                community,
-                slug: form.c,
-                key: form.key,
-                text: form.text,
-                place: form.place,
-                anonymous: new.anonymous,
-                error: None,
-                similar,
-                building_id: new.building_id,
-                followed: false,
-            };
-            return Ok(render(&page));
+            return Ok(render(&form_page(&state, ctx, &community, as_sent, None, similar, false).await?));
         }
     }
-    match service::file(&state, viewer.0.as_deref(), community_id, &new).await {
+    match service::file(&state, viewer.0.as_deref(), community.id, &new).await {
         Ok(filed) => Ok(match filed.follow_token {
             Some(token) => see_other(&format!("/cases/follow/{token}?new=1")),
             // A resubmitted anonymous form finds its case but not the link, which was shown once.
@@ -160,20 +173,7 @@ async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer,
         }),
         Err(e @ AppError::Validation(_)) => {
             let error = e.fields().first().map(|f| f.message(ctx.tr.0));
-            let page = NewPage {
-                buildings: buildings(&state, community_id).await?,
-                ctx,
-                community,
-                slug: form.c,
-                key: form.key,
-                text: form.text,
-                place: form.place,
-                anonymous: new.anonymous,
-                error,
-                similar: Vec::new(),
-                building_id: new.building_id,
-                followed: false,
-            };
+            let page = form_page(&state, ctx, &community, as_sent, error, Vec::new(), false).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
         Err(e) => Err(e),
@@ -264,12 +264,11 @@ async fn follow_move(AxState(state): AxState<AppState>, ApiPath(token): ApiPath<
 }
 
 /// The community a staff page is about: `?c=slug`, else the first the viewer handles cases in.
-async fn staff_community(state: &AppState, user: &User, slug: Option<&str>) -> AppResult<(i64, String, String)> {
-    use sqlx::Row;
-    let rows = sqlx::query("SELECT id, slug, name FROM communities ORDER BY id").fetch_all(&state.db.pool).await?;
-    rows.into_iter()
-        .map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1), r.get::<String, _>(2)))
-        .find(|(id, s, _)| slug.is_none_or(|want| want.is_empty() || want == s) && user.can(*id, &service::CASES_HANDLE))
+async fn staff_community(state: &AppState, user: &User, slug: Option<&str>) -> AppResult<kernel::community::Community> {
+    kernel::community::all(state, None)
+        .await?
+        .into_iter()
+        .find(|c| slug.is_none_or(|want| want.is_empty() || want == c.slug) && user.can(c.id, &service::CASES_HANDLE))
         .ok_or(AppError::Forbidden)
 }
 
@@ -309,7 +308,7 @@ struct QueueQuery {
 }
 
 async fn queue_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<QueueQuery>) -> AppResult<Response> {
-    let (id, slug, community) = staff_community(&state, &user, q.c.as_deref()).await?;
+    let kernel::community::Community { id, slug, name: community, .. } = staff_community(&state, &user, q.c.as_deref()).await?;
     let page = kernel::web::PageQuery { cursor: q.cursor, limit: Some(30) };
     let offset = page.after()?.unwrap_or(0);
     let mut cases = service::queue(&state, &user, id, Some(offset), 30).await?;
@@ -456,10 +455,8 @@ impl LedgerPage {
 }
 
 async fn ledger_home(AxState(state): AxState<AppState>, viewer: Viewer) -> AppResult<Response> {
-    use sqlx::Row;
-    let (id, _) = target_community(&state, &viewer, None).await?;
-    let slug: String = sqlx::query("SELECT slug FROM communities WHERE id = $1").bind(id).fetch_one(&state.db.pool).await?.get(0);
-    Ok(see_other(&format!("/ledger/{slug}")))
+    let community = target_community(&state, &viewer, None).await?;
+    Ok(see_other(&format!("/ledger/{}", community.slug)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -468,9 +465,7 @@ struct LedgerQuery {
 }
 
 async fn ledger_page(AxState(state): AxState<AppState>, ctx: PageCtx, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<LedgerQuery>) -> AppResult<Response> {
-    use sqlx::Row;
-    let row = sqlx::query("SELECT id, name FROM communities WHERE slug = $1").bind(&slug).fetch_optional(&state.db.pool).await?.ok_or(AppError::NotFound)?;
-    let (id, community): (i64, String) = (row.get(0), row.get(1));
+    let kernel::community::Community { id, name: community, .. } = kernel::community::by_slug(&state, &slug).await?.ok_or(AppError::NotFound)?;
     let page = kernel::web::PageQuery { cursor: q.cursor, limit: Some(30) };
     let rows = crate::ledger::cases(&state, id, page.after()?, 30).await?;
     let page = kernel::web::Page::from_rows(rows, 30, |c| c.id);

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod clock;
+pub mod community;
 pub mod config;
 pub mod crypto;
 pub mod db;

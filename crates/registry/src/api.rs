@@ -40,7 +40,7 @@ pub(crate) fn router() -> Router<AppState> {
 async fn list_communities(State(state): State<AppState>, user: User) -> AppResult<Json<Vec<Community>>> {
     let ids = user.community_ids();
     let filter = if user.superadmin { None } else { Some(ids.as_slice()) };
-    Ok(Json(store::communities(&state, filter).await?))
+    Ok(Json(kernel::community::all(&state, filter).await?))
 }
 
 /// Headline counts of a community.

@@ -31,7 +31,7 @@ pub const PERMISSIONS: &[Permission] = &[STRUCTURE_READ, STRUCTURE_WRITE, RESIDE
 
 /// The community behind `slug`, or 404. Communities the caller has no role in are also 404.
 pub async fn community(state: &AppState, p: &Principal, slug: &str) -> AppResult<Community> {
-    let c = store::community_by_slug(state, slug).await?.ok_or(AppError::NotFound)?;
+    let c = kernel::community::by_slug(state, slug).await?.ok_or(AppError::NotFound)?;
     if p.superadmin || p.community_ids().contains(&c.id) {
         Ok(c)
     } else {

@@ -8,18 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::HashMap;
 
-/// A community (社区).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Community {
-    /// Id.
-    pub id: i64,
-    /// URL name, e.g. `nanjing-renjia`.
-    pub slug: String,
-    /// Display name.
-    pub name: String,
-    /// City.
-    pub city: String,
-}
+pub use kernel::community::Community;
 
 /// A grid (网格).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -115,44 +104,6 @@ pub fn address(building: &str, unit: &str, room: &str) -> String {
         s.push_str(room);
     }
     s
-}
-
-/// Looks a community up by slug.
-pub async fn community_by_slug(state: &AppState, slug: &str) -> AppResult<Option<Community>> {
-    // Every community URL starts with this lookup; communities are created, not edited, so a
-    // short-lived cache is safe. The key is a hash of the slug; the slug is compared on a hit.
-    let key = slug_key(slug);
-    if let Some(c) = state.db.reads.get::<Community>(COMMUNITY, key).filter(|c| c.slug == slug) {
-        return Ok(Some((*c).clone()));
-    }
-    let found = sqlx::query("SELECT id, slug, name, city FROM communities WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .map(|r| Community { id: r.get(0), slug: r.get(1), name: r.get(2), city: r.get(3) });
-    if let Some(c) = &found {
-        state.db.reads.put(COMMUNITY, key, std::sync::Arc::new(c.clone()));
-    }
-    Ok(found)
-}
-
-const COMMUNITY: &str = "registry.community";
-
-fn slug_key(slug: &str) -> i64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    slug.hash(&mut h);
-    h.finish() as i64
-}
-
-/// Communities by id.
-pub async fn communities(state: &AppState, ids: Option<&[i64]>) -> AppResult<Vec<Community>> {
-    let rows = sqlx::query("SELECT id, slug, name, city FROM communities ORDER BY id").fetch_all(&state.db.pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Community { id: r.get(0), slug: r.get(1), name: r.get(2), city: r.get(3) })
-        .filter(|c| ids.is_none_or(|ids| ids.contains(&c.id)))
-        .collect())
 }
 
 /// Grid ids a grid worker is assigned to.

@@ -40,7 +40,7 @@ async fn console_community(state: &AppState, user: &User, slug: Option<&str>) ->
     if let Some(slug) = slug.filter(|s| !s.is_empty()) {
         return service::community(state, user, slug).await;
     }
-    let all = store::communities(state, None).await?;
+    let all = kernel::community::all(state, None).await?;
     all.into_iter().find(|c| user.can(c.id, &STRUCTURE_READ)).ok_or(AppError::Forbidden)
 }
 

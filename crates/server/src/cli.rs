@@ -246,7 +246,7 @@ pub async fn run(cli: Cli) -> AppResult<()> {
         Command::Import { what: Transfer::Residents { file, community, .. } } => {
             let bytes = std::fs::read(&file).map_err(|e| AppError::internal(format!("{}: {e}", file.display())))?;
             let state = state(cfg).await?;
-            let c = registry::store::community_by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
+            let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
             let report = registry::spreadsheet::import(&state, &operator(), &c, &bytes, kernel::i18n::Locale::ZhCn).await.map_err(explain)?;
             println!("{} rows: {} created, {} updated, {} rejected", report.rows, report.created, report.updated, report.errors.len());
             for b in &report.new_buildings {
@@ -260,7 +260,7 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             let path = file.to_string_lossy().to_string();
             let format = registry::spreadsheet::Format::from_path(&path).ok_or_else(|| AppError::internal("the file name must end in .xlsx or .csv"))?;
             let state = state(cfg).await?;
-            let c = registry::store::community_by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
+            let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
             let bytes = registry::spreadsheet::export(&state, &operator(), &c, format, full_id_numbers).await?;
             std::fs::write(&file, bytes).map_err(|e| AppError::internal(format!("{}: {e}", file.display())))?;
             println!("exported to {}", file.display());
@@ -277,7 +277,7 @@ pub async fn run(cli: Cli) -> AppResult<()> {
         Command::Apikey { action: ApiKeyAction::Create { community, name, role } } => {
             let role = Role::parse(&role).ok_or_else(|| AppError::internal(format!("unknown role {role}")))?;
             let state = state(cfg).await?;
-            let c = registry::store::community_by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
+            let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
             let (id, token) = kernel::auth::create_api_key(&state, &name, c.id, role, None).await?;
             println!("API key {id} for {name} ({}):\n{token}\nStore it now: it is not shown again.", role.code());
         }

@@ -9,7 +9,7 @@ pub const SLUG: &str = "nanjing-renjia";
 
 /// Seeds the demo community unless it exists; returns whether it seeded.
 pub async fn seed(state: &AppState) -> AppResult<bool> {
-    if registry::store::community_by_slug(state, SLUG).await?.is_some() {
+    if kernel::community::by_slug(state, SLUG).await?.is_some() {
         return Ok(false);
     }
     let mut tx = state.db.begin_write().await?;

@@ -32,6 +32,13 @@ async fn file(client: &testkit::Client, body: serde_json::Value) -> serde_json::
     v
 }
 
+/// A building, registered by staff through the API.
+async fn building(w: &World, name: &str) -> i64 {
+    let res = w.staff.post_json("/api/v1/communities/renjia/buildings", &serde_json::json!({"name": name})).await;
+    assert_eq!(res.status(), 201);
+    res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
 async fn mv(client: &testkit::Client, id: i64, to: &str, note: &str) -> reqwest::Response {
     client.post_json(&format!("/api/v1/cases/{id}/moves"), &serde_json::json!({"to": to, "note": note})).await
 }
@@ -320,13 +327,7 @@ async fn an_anonymous_author_rates_on_the_private_page() {
 #[tokio::test]
 async fn the_public_ledger_shows_the_figures_and_nothing_private() {
     let w = world().await;
-    let building: i64 = sqlx::query_scalar(
-        "INSERT INTO buildings (community_id, name, estate, floors, has_elevator, created_at, updated_at) \
-         SELECT id, '翠微新村 3栋', '翠微新村', 6, 0, 0, 0 FROM communities WHERE slug = 'renjia' RETURNING id",
-    )
-    .fetch_one(&w.app.state.db.pool)
-    .await
-    .unwrap();
+    let building = building(&w, "翠微新村 3栋").await;
     let a = file(&w.resident, serde_json::json!({"text": "李秀英家门口302的楼道灯坏了", "building_id": building})).await["id"].as_i64().unwrap();
     let b = file(&w.resident, serde_json::json!({"text": "小区垃圾桶满了"})).await["id"].as_i64().unwrap();
     let _c = file(&w.resident, serde_json::json!({"text": "路边杂草太高"})).await["id"].as_i64().unwrap();
@@ -375,13 +376,7 @@ async fn the_public_ledger_shows_the_figures_and_nothing_private() {
 #[tokio::test]
 async fn before_filing_the_resident_sees_the_same_problem_and_can_follow_it() {
     let w = world().await;
-    let building: i64 = sqlx::query_scalar(
-        "INSERT INTO buildings (community_id, name, estate, floors, has_elevator, created_at, updated_at) \
-         SELECT id, '南苑小区 2栋', '南苑小区', 7, 0, 0, 0 FROM communities WHERE slug = 'renjia' RETURNING id",
-    )
-    .fetch_one(&w.app.state.db.pool)
-    .await
-    .unwrap();
+    let building = building(&w, "南苑小区 2栋").await;
     let first = file(&w.resident, serde_json::json!({"text": "2栋单元门的门禁坏了,刷卡没反应", "building_id": building})).await["id"].as_i64().unwrap();
     // The API finds it for a new report about the same thing in the same building.
     let similar = w.app.client().json(&format!("/api/v1/communities/renjia/cases/similar?text=%E9%97%A8%E7%A6%81%E5%9D%8F%E4%BA%86&building_id={building}")).await;
