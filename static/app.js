@@ -11,4 +11,26 @@
       setTimeout(function () { btn.disabled = true; if (busy) btn.textContent = busy; }, 0);
     }
   });
+  // A report survives a failed submit on a poor connection: its words, place and idempotency
+  // key are kept on the phone until a case page confirms the filing. Sending it again with the
+  // same key never files twice. (Chosen photos cannot be kept; they are chosen again.)
+  var DRAFT = 'linli-report-draft';
+  try {
+    if (document.querySelector('meta[name=linli-filed]')) { localStorage.removeItem(DRAFT); }
+    var form = document.querySelector('form[data-keep-draft]');
+    if (form && window.localStorage) {
+      var fields = ['key', 'text', 'place', 'building_id', 'resident_phone'];
+      var saved = JSON.parse(localStorage.getItem(DRAFT) || 'null');
+      if (saved && form.elements.text && !form.elements.text.value) {
+        fields.forEach(function (n) { if (form.elements[n] && saved[n] != null) form.elements[n].value = saved[n]; });
+      }
+      var save = function () {
+        var d = {};
+        fields.forEach(function (n) { if (form.elements[n]) d[n] = form.elements[n].value; });
+        localStorage.setItem(DRAFT, JSON.stringify(d));
+      };
+      form.addEventListener('input', save);
+      form.addEventListener('submit', save);
+    }
+  } catch (e) { /* storage unavailable: the form still works */ }
 })();

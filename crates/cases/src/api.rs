@@ -27,6 +27,14 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/communities/{slug}/ledger", get(ledger))
         .route("/api/v1/communities/{slug}/cases/similar", get(similar))
         .route("/api/v1/cases/{id}/follow", post(follow).delete(unfollow))
+        .route("/api/v1/cases/{id}/photos", post(add_photos).layer(axum::extract::DefaultBodyLimit::max(kernel::web::UPLOAD_CEILING)))
+        .route("/api/v1/case-photos/{id}/redaction", post(redact))
+        .route("/api/v1/cases/{id}/wait", post(wait))
+        .route("/api/v1/cases/{id}/assignment", post(assign))
+        .route("/api/v1/cases/{id}/triage", post(reclassify))
+        .route("/api/v1/communities/{slug}/case-settings", get(settings).put(replace_settings))
+        .route("/api/v1/communities/{slug}/ledger/figures", get(figures))
+        .route("/api/v1/communities/{slug}/ledger/plan", get(plan))
 }
 
 /// A report's text.
@@ -55,7 +63,7 @@ async fn community_id(state: &AppState, slug: &str) -> AppResult<i64> {
     responses((status = 201, body = Filed), (status = 401, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
 async fn file(State(state): State<AppState>, viewer: Viewer, ApiPath(slug): ApiPath<String>, ApiJson(body): ApiJson<NewCase>) -> AppResult<(StatusCode, Json<Filed>)> {
     let c = community_id(&state, &slug).await?;
-    let filed = service::file(&state, viewer.0.as_deref(), c, &body).await?;
+    let filed = service::file(&state, viewer.0.as_deref(), c, &body, &[]).await?;
     Ok((StatusCode::CREATED, Json(filed)))
 }
 
@@ -86,7 +94,7 @@ async fn read(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i6
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 409, body = kernel::web::ErrorBody),
                (status = 422, body = kernel::web::ErrorBody)))]
 async fn move_case(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(m): ApiJson<Move>) -> AppResult<Json<CaseView>> {
-    Ok(Json(service::move_case(&state, Mover::Person(&user), id, &m).await?))
+    Ok(Json(service::move_case(&state, Mover::Person(&user), id, &m, &[]).await?))
 }
 
 /// The cases I filed under my name.
@@ -109,7 +117,7 @@ async fn follow_page_doc(State(state): State<AppState>, ApiPath(token): ApiPath<
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
 async fn follow_move(State(state): State<AppState>, ApiPath(token): ApiPath<String>, ApiJson(m): ApiJson<Move>) -> AppResult<Json<CaseView>> {
     let id = service::by_follow_token(&state, &token).await?;
-    Ok(Json(service::move_case(&state, Mover::FollowToken, id, &m).await?))
+    Ok(Json(service::move_case(&state, Mover::FollowToken, id, &m, &[]).await?))
 }
 
 /// Rates a resolved case through the one-time link sent to its author (no login needed).
@@ -130,13 +138,19 @@ pub struct Ledger {
     pub cases: Page<crate::ledger::PublicCase>,
 }
 
-/// The community's public ledger (no login needed).
-#[utoipa::path(get, path = "/api/v1/communities/{slug}/ledger", tag = "cases", params(("slug" = String, Path), PageQuery),
-    responses((status = 200, body = Ledger), (status = 404, body = kernel::web::ErrorBody)))]
-async fn ledger(State(state): State<AppState>, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<PageQuery>) -> AppResult<Json<Ledger>> {
+/// The community's public ledger (no login needed), optionally narrowed by status, category,
+/// building, grid or month.
+#[utoipa::path(get, path = "/api/v1/communities/{slug}/ledger", tag = "cases", params(("slug" = String, Path), PageQuery, crate::ledger::Filter),
+    responses((status = 200, body = Ledger), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn ledger(
+    State(state): State<AppState>,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(filter): ApiQuery<crate::ledger::Filter>,
+) -> AppResult<Json<Ledger>> {
     let c = community_id(&state, &slug).await?;
     let limit = q.limit()?;
-    let rows = crate::ledger::cases(&state, c, q.after()?, limit).await?;
+    let rows = crate::ledger::cases(&state, c, &filter, q.after()?, limit).await?;
     Ok(Json(Ledger { figures: crate::ledger::figures(&state, c).await?, cases: Page::from_rows(rows, limit, |r| r.id) }))
 }
 
@@ -174,6 +188,134 @@ async fn unfollow(State(state): State<AppState>, user: User, ApiPath(id): ApiPat
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PhotoQuery {
+    /// `before` (default) or `after` (staff, with the result).
+    #[param(inline)]
+    stage: Option<crate::photos::Stage>,
+}
+
+/// Adds photos to a case (multipart, field `photos`, up to 9 per stage; JPEG, PNG or WebP by
+/// content). Shown copies are re-encoded without metadata; originals stay with staff.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/photos", tag = "cases", params(("id" = i64, Path), PhotoQuery),
+    request_body(content_type = "multipart/form-data", description = "Field `photos`, repeated"),
+    responses((status = 201, body = Vec<crate::photos::Photo>), (status = 404, body = kernel::web::ErrorBody), (status = 413, body = kernel::web::ErrorBody),
+               (status = 422, body = kernel::web::ErrorBody)))]
+async fn add_photos(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<PhotoQuery>,
+    multipart: axum::extract::Multipart,
+) -> AppResult<(StatusCode, Json<Vec<crate::photos::Photo>>)> {
+    let form = kernel::web::multipart_form(multipart, "photos", crate::photos::MAX_PHOTOS, state.config.upload_limit).await?;
+    let uploads = form.files.into_iter().map(|f| crate::photos::Upload { name: f.name, bytes: f.bytes }).collect();
+    let photos = crate::photos::add(&state, &user, id, q.stage.unwrap_or(crate::photos::Stage::Before), uploads).await?;
+    Ok((StatusCode::CREATED, Json(photos)))
+}
+
+/// Blurs parts of a photo and/or hides it from the public (staff). The shown photo and the
+/// thumbnail are made again from the original, so a redaction can be changed or undone.
+#[utoipa::path(post, path = "/api/v1/case-photos/{id}/redaction", tag = "cases", params(("id" = i64, Path)), request_body = crate::photos::Redaction,
+    responses((status = 200, body = crate::photos::Photo), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn redact(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(r): ApiJson<crate::photos::Redaction>) -> AppResult<Json<crate::photos::Photo>> {
+    Ok(Json(crate::photos::redact(&state, &user, id, &r).await?))
+}
+
+/// Starts or ends waiting on the resident: the clocks stand still meanwhile (staff).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/wait", tag = "cases", params(("id" = i64, Path)), request_body = service::Wait,
+    responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 409, body = kernel::web::ErrorBody),
+               (status = 422, body = kernel::web::ErrorBody)))]
+async fn wait(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(w): ApiJson<service::Wait>) -> AppResult<Json<CaseView>> {
+    Ok(Json(service::wait(&state, &user, id, &w).await?))
+}
+
+/// Reassigns a case (staff). The first owner stays accountable.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/assignment", tag = "cases", params(("id" = i64, Path)), request_body = service::Assign,
+    responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn assign(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(a): ApiJson<service::Assign>) -> AppResult<Json<CaseView>> {
+    Ok(Json(service::assign(&state, &user, id, &a).await?))
+}
+
+/// Overrides the automatic urgency and category (staff), with a reason kept on the timeline.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/triage", tag = "cases", params(("id" = i64, Path)), request_body = service::Reclassify,
+    responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn reclassify(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(r): ApiJson<service::Reclassify>) -> AppResult<Json<CaseView>> {
+    Ok(Json(service::reclassify(&state, &user, id, &r).await?))
+}
+
+/// How the community runs its cases: service levels, working hours, duty roster, routes.
+#[utoipa::path(get, path = "/api/v1/communities/{slug}/case-settings", tag = "cases", params(("slug" = String, Path)),
+    responses((status = 200, body = crate::policy::Settings), (status = 403, body = kernel::web::ErrorBody)))]
+async fn settings(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>) -> AppResult<Json<crate::policy::Settings>> {
+    let c = community_id(&state, &slug).await?;
+    Ok(Json(crate::policy::settings(&state, &user, c).await?))
+}
+
+/// Replaces the case settings (admins). New levels apply to cases filed from now on.
+#[utoipa::path(put, path = "/api/v1/communities/{slug}/case-settings", tag = "cases", params(("slug" = String, Path)), request_body = crate::policy::Settings,
+    responses((status = 200, body = crate::policy::Settings), (status = 403, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn replace_settings(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(s): ApiJson<crate::policy::Settings>,
+) -> AppResult<Json<crate::policy::Settings>> {
+    let c = community_id(&state, &slug).await?;
+    Ok(Json(crate::policy::replace(&state, &user, c, &s).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct FiguresQuery {
+    /// `month`, `grid` or `category`.
+    #[param(inline)]
+    by: Option<crate::ledger::By>,
+    /// `json` (default), `csv` (every breakdown) or `xlsx` (every breakdown, a sheet each).
+    format: Option<String>,
+}
+
+/// The ledger's figures per month, grid or category (no login needed); `format=csv|xlsx`
+/// exports every breakdown.
+#[utoipa::path(get, path = "/api/v1/communities/{slug}/ledger/figures", tag = "cases", params(("slug" = String, Path), FiguresQuery),
+    responses((status = 200, body = Vec<crate::ledger::FigureGroup>), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn figures(
+    State(state): State<AppState>,
+    tr: kernel::web::ReqLocale,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<FiguresQuery>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let c = community_id(&state, &slug).await?;
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(crate::ledger::breakdown(&state, c, q.by.unwrap_or(crate::ledger::By::Month)).await?).into_response()),
+        format @ ("csv" | "xlsx") => {
+            let mut all = Vec::new();
+            for by in crate::ledger::By::ALL {
+                all.push((by, crate::ledger::breakdown(&state, c, by).await?));
+            }
+            let (body, mime) = if format == "csv" {
+                (crate::ledger::to_csv(&all).into_bytes(), "text/csv; charset=utf-8")
+            } else {
+                (crate::ledger::to_xlsx(&all, tr.0)?, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            };
+            let disposition = format!("attachment; filename=\"ledger-{slug}.{format}\"");
+            Ok(([(axum::http::header::CONTENT_TYPE, mime.to_string()), (axum::http::header::CONTENT_DISPOSITION, disposition)], body).into_response())
+        }
+        _ => Err(AppError::field("format", "invalid_choice")),
+    }
+}
+
+/// The community plan: buildings with their place and open cases (draws the ledger's map).
+#[utoipa::path(get, path = "/api/v1/communities/{slug}/ledger/plan", tag = "cases", params(("slug" = String, Path)),
+    responses((status = 200, body = Vec<crate::ledger::PlanBuilding>), (status = 404, body = kernel::web::ErrorBody)))]
+async fn plan(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> AppResult<Json<Vec<crate::ledger::PlanBuilding>>> {
+    let c = community_id(&state, &slug).await?;
+    Ok(Json(crate::ledger::plan(&state, c).await?))
+}
+
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(classify, file, queue, read, move_case, mine, follow_page_doc, follow_move, rate, ledger, similar, follow, unfollow))]
+#[openapi(paths(classify, file, queue, read, move_case, mine, follow_page_doc, follow_move, rate, ledger, similar, follow, unfollow, add_photos, redact,
+    wait, assign, reclassify, settings, replace_settings, figures, plan))]
 pub(crate) struct Doc;

@@ -135,16 +135,86 @@ pub struct Sla {
     pub first_response_ms: Millis,
     /// Time allowed for the result, in milliseconds.
     pub result_ms: Millis,
+    /// Counted in working hours only.
+    pub working_hours: bool,
 }
 
 /// The default service levels: critical 15 min / 4 h, urgent 1 h / 24 h, normal 2 h / 24 h
 /// (the seed's promise: a first reply within 2 hours, a result within 24), low 2 h / 72 h.
 pub fn default_sla(u: Urgency) -> Sla {
     match u {
-        Urgency::Critical => Sla { first_response_ms: 15 * MINUTE, result_ms: 4 * HOUR },
-        Urgency::Urgent => Sla { first_response_ms: HOUR, result_ms: 24 * HOUR },
-        Urgency::Normal => Sla { first_response_ms: 2 * HOUR, result_ms: 24 * HOUR },
-        Urgency::Low => Sla { first_response_ms: 2 * HOUR, result_ms: 72 * HOUR },
+        Urgency::Critical => Sla { first_response_ms: 15 * MINUTE, result_ms: 4 * HOUR, working_hours: false },
+        Urgency::Urgent => Sla { first_response_ms: HOUR, result_ms: 24 * HOUR, working_hours: false },
+        Urgency::Normal => Sla { first_response_ms: 2 * HOUR, result_ms: 24 * HOUR, working_hours: false },
+        Urgency::Low => Sla { first_response_ms: 2 * HOUR, result_ms: 72 * HOUR, working_hours: false },
+    }
+}
+
+/// China Standard Time has no daylight saving: local time is UTC+8 all year.
+pub const LOCAL_OFFSET: Millis = 8 * HOUR;
+
+/// The local date of an instant.
+pub fn local_date(at: Millis) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp_millis(at + LOCAL_OFFSET).map(|d| d.date_naive()).unwrap_or_default()
+}
+
+/// The local weekday of an instant, 1 = Monday … 7 = Sunday.
+pub fn local_weekday(at: Millis) -> i64 {
+    use chrono::Datelike;
+    i64::from(local_date(at).weekday().number_from_monday())
+}
+
+/// A working-hours calendar: windows of working time per weekday, and dates that depart from
+/// the weekly pattern (public holidays off; weekend working days, 调休, on).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Calendar {
+    /// (weekday 1–7, start minute, end minute), local time.
+    pub windows: Vec<(i64, i64, i64)>,
+    /// `YYYY-MM-DD` → working or not.
+    pub days: std::collections::HashMap<String, bool>,
+}
+
+impl Calendar {
+    /// Monday to Friday, 8:30–12:00 and 14:00–17:30: a community office's usual hours.
+    pub fn standard() -> Calendar {
+        let windows = (1..=5).flat_map(|d| [(d, 8 * 60 + 30, 12 * 60), (d, 14 * 60, 17 * 60 + 30)]).collect();
+        Calendar { windows, days: Default::default() }
+    }
+
+    /// The working windows of a local date, as (start, end) instants.
+    fn windows_on(&self, date: chrono::NaiveDate) -> Vec<(Millis, Millis)> {
+        use chrono::Datelike;
+        let weekday = i64::from(date.weekday().number_from_monday());
+        let working = self.days.get(&date.format("%Y-%m-%d").to_string()).copied();
+        // A weekend working day keeps Monday's hours.
+        let pattern_day = match working {
+            Some(false) => return Vec::new(),
+            Some(true) if !self.windows.iter().any(|w| w.0 == weekday) => 1,
+            _ => weekday,
+        };
+        let midnight = date.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp_millis()).unwrap_or_default() - LOCAL_OFFSET;
+        self.windows.iter().filter(|w| w.0 == pattern_day).map(|w| (midnight + w.1 * MINUTE, midnight + w.2 * MINUTE)).collect()
+    }
+
+    /// The instant `span` of working time after `start`. Without any working time in the next
+    /// two years (a calendar with no windows), clock time.
+    pub fn add(&self, start: Millis, span: Millis) -> Millis {
+        let mut left = span;
+        let mut date = local_date(start);
+        for _ in 0..730 {
+            for (from, to) in self.windows_on(date) {
+                let from = from.max(start);
+                if to <= from {
+                    continue;
+                }
+                if left <= to - from {
+                    return from + left;
+                }
+                left -= to - from;
+            }
+            date = date.succ_opt().unwrap_or(date);
+        }
+        start + span
     }
 }
 
@@ -162,11 +232,19 @@ pub enum ClockState {
     AtRisk,
     /// Running and past due.
     Breached,
+    /// Stopped while waiting on the resident.
+    Paused,
 }
 
 /// Where a clock stands at `now`: `started` and `due` bound it, `stopped` is when it was met.
 pub fn clock_state(started: Millis, due: Millis, stopped: Option<Millis>, now: Millis) -> ClockState {
+    clock_state_paused(started, due, stopped, None, now)
+}
+
+/// Like [`clock_state`], for a case that may be waiting on the resident since `paused_at`.
+pub fn clock_state_paused(started: Millis, due: Millis, stopped: Option<Millis>, paused_at: Option<Millis>, now: Millis) -> ClockState {
     match stopped {
+        None if paused_at.is_some() => ClockState::Paused,
         Some(at) if at <= due => ClockState::Met,
         Some(_) => ClockState::MetLate,
         None if now > due => ClockState::Breached,
@@ -181,8 +259,31 @@ mod tests {
 
     #[test]
     fn the_seeds_promise_is_the_normal_service_level() {
-        assert_eq!(default_sla(Urgency::Normal), Sla { first_response_ms: 2 * HOUR, result_ms: 24 * HOUR });
+        assert_eq!(default_sla(Urgency::Normal), Sla { first_response_ms: 2 * HOUR, result_ms: 24 * HOUR, working_hours: false });
         assert_eq!(default_sla(Urgency::Critical).first_response_ms, 15 * MINUTE);
+    }
+
+    #[test]
+    fn working_hours_skip_nights_weekends_and_holidays() {
+        let cal = Calendar::standard();
+        // Friday 2026-11-27 16:30 local (08:30 UTC): two working hours end Monday 09:30 local.
+        let fri = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap().and_hms_opt(8, 30, 0).unwrap().and_utc().timestamp_millis();
+        let due = cal.add(fri, 2 * HOUR);
+        assert_eq!(local_date(due).to_string(), "2026-11-30");
+        assert_eq!((due + LOCAL_OFFSET) % (24 * HOUR), 9 * HOUR + 30 * MINUTE);
+        // Over lunch: 11:30 + 1 h = 14:30.
+        let late_morning = fri - 5 * HOUR; // 11:30 local
+        assert_eq!(cal.add(late_morning, HOUR), late_morning + 3 * HOUR);
+        // A Monday holiday moves it to Tuesday; a working Saturday pulls it forward.
+        let mut holiday = cal.clone();
+        holiday.days.insert("2026-11-30".into(), false);
+        assert_eq!(local_date(holiday.add(fri, 2 * HOUR)).to_string(), "2026-12-01");
+        let mut makeup = cal.clone();
+        makeup.days.insert("2026-11-28".into(), true);
+        assert_eq!(local_date(makeup.add(fri, 2 * HOUR)).to_string(), "2026-11-28");
+        assert_eq!(local_weekday(fri), 5);
+        // No working time at all: clock time.
+        assert_eq!(Calendar::default().add(fri, HOUR), fri + HOUR);
     }
 
     #[test]

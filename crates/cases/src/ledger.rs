@@ -4,9 +4,9 @@
 //! name people or flats.
 
 use crate::domain::State;
-use kernel::error::AppResult;
+use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use triage::{Category, Urgency};
 
@@ -27,6 +27,8 @@ pub struct PublicCase {
     pub created_at: i64,
     /// The states it went through, oldest first, with when.
     pub steps: Vec<(i64, State)>,
+    /// Photos (redacted; none before staff have responded, none hidden).
+    pub photos: Vec<crate::photos::Photo>,
 }
 
 /// The community's accountability figures.
@@ -61,56 +63,76 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
     Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2 })
 }
 
-/// The figures of a community, computed from its cases and ratings.
-pub async fn figures(state: &AppState, community_id: i64) -> AppResult<Figures> {
-    let now = state.now();
+/// One case's facts that the figures are made of.
+struct FigureRow {
+    id: i64,
+    created: i64,
+    first_due: i64,
+    first_at: Option<i64>,
+    result_due: i64,
+    resolved_at: Option<i64>,
+    state: State,
+    category: String,
+    grid: Option<String>,
+}
+
+async fn figure_rows(state: &AppState, community_id: i64) -> AppResult<(Vec<FigureRow>, Vec<(i64, Option<i64>, Option<String>)>)> {
     let rows = sqlx::query(
-        "SELECT created_at, first_response_due, first_response_at, result_due, resolved_at, state FROM cases WHERE community_id = $1",
+        "SELECT c.id, c.created_at, c.first_response_due, c.first_response_at, c.result_due, c.resolved_at, c.state, c.category, g.name \
+         FROM cases c LEFT JOIN buildings b ON b.id = c.building_id LEFT JOIN grids g ON g.id = b.grid_id WHERE c.community_id = $1",
+    )
+    .bind(community_id)
+    .fetch_all(&state.db.pool)
+    .await?
+    .into_iter()
+    .map(|r| FigureRow {
+        id: r.get(0),
+        created: r.get(1),
+        first_due: r.get(2),
+        first_at: r.get(3),
+        result_due: r.get(4),
+        resolved_at: r.get(5),
+        state: State::parse(r.get::<String, _>(6).as_str()).unwrap_or(State::New),
+        category: r.get(7),
+        grid: r.get(8),
+    })
+    .collect();
+    let rated = sqlx::query_as(
+        "SELECT r.case_id, r.solved, r.satisfaction FROM case_ratings r JOIN cases c ON c.id = r.case_id WHERE c.community_id = $1 AND r.used_at IS NOT NULL",
     )
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?;
+    Ok((rows, rated))
+}
+
+fn compute(now: i64, rows: &[&FigureRow], rated: &[&(i64, Option<i64>, Option<String>)]) -> Figures {
     let (mut due_or_given, mut in_time, mut with_result, mut result_in_time) = (0, 0, 0, 0);
     let (mut first_times, mut result_times) = (Vec::new(), Vec::new());
-    for r in &rows {
-        let created: i64 = r.get(0);
-        let first_due: i64 = r.get(1);
-        let first_at: Option<i64> = r.get(2);
-        let result_due: i64 = r.get(3);
-        let resolved_at: Option<i64> = r.get(4);
-        let st = State::parse(r.get::<String, _>(5).as_str()).unwrap_or(State::New);
-        if matches!(st, State::Withdrawn | State::Duplicate) {
+    for r in rows {
+        if matches!(r.state, State::Withdrawn | State::Duplicate) {
             continue;
         }
-        if first_at.is_some() || now > first_due {
+        if r.first_at.is_some() || now > r.first_due {
             due_or_given += 1;
-            if first_at.is_some_and(|at| at <= first_due) {
+            if r.first_at.is_some_and(|at| at <= r.first_due) {
                 in_time += 1;
             }
         }
-        if let Some(at) = first_at {
-            first_times.push((at - created) / 60_000);
+        if let Some(at) = r.first_at {
+            first_times.push((at - r.created) / 60_000);
         }
-        if let Some(at) = resolved_at {
+        if let Some(at) = r.resolved_at {
             with_result += 1;
-            result_times.push((at - created) / 60_000);
-            if at <= result_due {
+            result_times.push((at - r.created) / 60_000);
+            if at <= r.result_due {
                 result_in_time += 1;
             }
         }
     }
-    let rated = sqlx::query(
-        "SELECT r.solved, r.satisfaction FROM case_ratings r JOIN cases c ON c.id = r.case_id WHERE c.community_id = $1 AND r.used_at IS NOT NULL",
-    )
-    .bind(community_id)
-    .fetch_all(&state.db.pool)
-    .await?;
-    let solved = rated.iter().filter(|r| r.get::<Option<i64>, _>(0) == Some(1)).count() as i64;
-    let satisfied = rated
-        .iter()
-        .filter(|r| matches!(r.get::<Option<String>, _>(1).as_deref(), Some("satisfied" | "basic")))
-        .count() as i64;
-    Ok(Figures {
+    let solved = rated.iter().filter(|r| r.1 == Some(1)).count() as i64;
+    let satisfied = rated.iter().filter(|r| matches!(r.2.as_deref(), Some("satisfied" | "basic"))).count() as i64;
+    Figures {
         cases: rows.len() as i64,
         response_rate: ratio(in_time, due_or_given),
         resolution_rate: ratio(solved, rated.len() as i64),
@@ -118,15 +140,226 @@ pub async fn figures(state: &AppState, community_id: i64) -> AppResult<Figures> 
         on_time_rate: ratio(result_in_time, with_result),
         median_first_response_minutes: median(first_times),
         median_result_minutes: median(result_times),
-    })
+    }
+}
+
+/// The figures of a community, computed from its cases and ratings.
+pub async fn figures(state: &AppState, community_id: i64) -> AppResult<Figures> {
+    let (rows, rated) = figure_rows(state, community_id).await?;
+    Ok(compute(state.now(), &rows.iter().collect::<Vec<_>>(), &rated.iter().collect::<Vec<_>>()))
+}
+
+/// How figures are broken down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    /// Per calendar month of filing (China Standard Time), newest first.
+    Month,
+    /// Per grid of the case's building.
+    Grid,
+    /// Per category.
+    Category,
+}
+
+impl By {
+    /// Every breakdown.
+    pub const ALL: [By; 3] = [By::Month, By::Grid, By::Category];
+    /// Code.
+    pub fn code(self) -> &'static str {
+        match self {
+            By::Month => "month",
+            By::Grid => "grid",
+            By::Category => "category",
+        }
+    }
+}
+
+/// Figures for one month, grid or category.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FigureGroup {
+    /// `2026-11`, a grid's name (empty: no building given), or a category code.
+    pub key: String,
+    /// The figures of its cases.
+    pub figures: Figures,
+}
+
+/// The figures broken down by month, grid or category.
+pub async fn breakdown(state: &AppState, community_id: i64, by: By) -> AppResult<Vec<FigureGroup>> {
+    let (rows, rated) = figure_rows(state, community_id).await?;
+    let key = |r: &FigureRow| match by {
+        By::Month => crate::domain::local_date(r.created).format("%Y-%m").to_string(),
+        By::Grid => r.grid.clone().unwrap_or_default(),
+        By::Category => r.category.clone(),
+    };
+    let mut keys: Vec<String> = rows.iter().map(key).collect();
+    keys.sort();
+    keys.dedup();
+    if by == By::Month {
+        keys.reverse();
+    }
+    let now = state.now();
+    Ok(keys
+        .into_iter()
+        .map(|k| {
+            let group: Vec<&FigureRow> = rows.iter().filter(|r| key(r) == k).collect();
+            let ids: Vec<i64> = group.iter().map(|r| r.id).collect();
+            let group_rated: Vec<_> = rated.iter().filter(|r| ids.contains(&r.0)).collect();
+            FigureGroup { figures: compute(now, &group, &group_rated), key: k }
+        })
+        .collect())
+}
+
+/// The breakdowns as CSV (one table, a `by` column first), for spreadsheets and reports.
+pub fn to_csv(groups: &[(By, Vec<FigureGroup>)]) -> String {
+    let mut out = String::from("\u{feff}by,key,cases,response_rate,resolution_rate,satisfaction_rate,on_time_rate,median_first_response_minutes,median_result_minutes\n");
+    let opt = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
+    let opt_i = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+    for (by, rows) in groups {
+        for g in rows {
+            let f = &g.figures;
+            let key = if g.key.contains([',', '"', '\n']) { format!("\"{}\"", g.key.replace('"', "\"\"")) } else { g.key.clone() };
+            out.push_str(&format!(
+                "{},{key},{},{},{},{},{},{},{}\n",
+                by.code(),
+                f.cases,
+                opt(f.response_rate),
+                opt(f.resolution_rate),
+                opt(f.satisfaction_rate),
+                opt(f.on_time_rate),
+                opt_i(f.median_first_response_minutes),
+                opt_i(f.median_result_minutes)
+            ));
+        }
+    }
+    out
+}
+
+/// The breakdowns as an XLSX workbook, one sheet each, with headers in `locale`.
+pub fn to_xlsx(groups: &[(By, Vec<FigureGroup>)], locale: kernel::i18n::Locale) -> AppResult<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let t = |k: &str| kernel::i18n::t(locale, k).to_string();
+    let mut book = Workbook::new();
+    let pct = Format::new().set_num_format("0.0%");
+    let bold = Format::new().set_bold();
+    for (by, rows) in groups {
+        let sheet = book.add_worksheet();
+        sheet.set_name(t(&format!("ledger.by_{}", by.code()))).map_err(AppError::internal)?;
+        let headers = [
+            t(&format!("ledger.by_{}", by.code())),
+            t("ledger.cases"),
+            t("ledger.response_rate"),
+            t("ledger.resolution_rate"),
+            t("ledger.satisfaction_rate"),
+            t("ledger.on_time_rate"),
+            t("ledger.median_first"),
+            t("ledger.median_result"),
+        ];
+        for (c, h) in headers.iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, h, &bold).map_err(AppError::internal)?;
+        }
+        for (i, g) in rows.iter().enumerate() {
+            let row = (i + 1) as u32;
+            let f = &g.figures;
+            let key = if *by == By::Category { t(&format!("category.{}", g.key)) } else { g.key.clone() };
+            sheet.write_string(row, 0, &key).map_err(AppError::internal)?;
+            sheet.write_number(row, 1, f.cases as f64).map_err(AppError::internal)?;
+            for (c, v) in [f.response_rate, f.resolution_rate, f.satisfaction_rate, f.on_time_rate].into_iter().enumerate() {
+                if let Some(v) = v {
+                    sheet.write_number_with_format(row, (c + 2) as u16, v, &pct).map_err(AppError::internal)?;
+                }
+            }
+            for (c, v) in [f.median_first_response_minutes, f.median_result_minutes].into_iter().enumerate() {
+                if let Some(v) = v {
+                    sheet.write_number(row, (c + 6) as u16, v as f64).map_err(AppError::internal)?;
+                }
+            }
+        }
+        sheet.set_column_width(0, 16).map_err(AppError::internal)?;
+    }
+    book.save_to_buffer().map_err(AppError::internal)
+}
+
+/// A building on the community plan, with its open cases.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlanBuilding {
+    /// Building id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Position on the plan (0–1000).
+    pub x: i64,
+    /// Position on the plan (0–1000).
+    pub y: i64,
+    /// Open cases tied to it.
+    pub open_cases: i64,
+}
+
+/// The community's buildings that have a place on the plan, with their open cases.
+pub async fn plan(state: &AppState, community_id: i64) -> AppResult<Vec<PlanBuilding>> {
+    let rows: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT b.id, b.name, b.plan_x, b.plan_y, (SELECT COUNT(*) FROM cases c WHERE c.building_id = b.id \
+         AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred')) \
+         FROM buildings b WHERE b.community_id = $1 AND b.plan_x IS NOT NULL AND b.plan_y IS NOT NULL ORDER BY b.id",
+    )
+    .bind(community_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(rows.into_iter().map(|(id, name, x, y, open_cases)| PlanBuilding { id, name, x, y, open_cases }).collect())
+}
+
+/// What the public ledger can be narrowed to.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Filter {
+    /// `open` (not yet resolved) or `done` (resolved or closed).
+    pub status: Option<String>,
+    /// A category code.
+    pub category: Option<String>,
+    /// A building id.
+    pub building_id: Option<i64>,
+    /// A grid id.
+    pub grid_id: Option<i64>,
+    /// A month, `YYYY-MM` (China Standard Time).
+    pub month: Option<String>,
+}
+
+impl Filter {
+    /// The SQL conditions (values are checked and inlined as numbers or known codes only).
+    fn sql(&self) -> AppResult<String> {
+        let mut out = String::new();
+        match self.status.as_deref().filter(|s| !s.is_empty()) {
+            None => {}
+            Some("open") => out.push_str(" AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred')"),
+            Some("done") => out.push_str(" AND c.state IN ('resolved', 'verified', 'closed')"),
+            Some(_) => return Err(AppError::field("status", "invalid_choice")),
+        }
+        if let Some(c) = self.category.as_deref().filter(|s| !s.is_empty()) {
+            let c = Category::parse(c).ok_or_else(|| AppError::field("category", "invalid_choice"))?;
+            out.push_str(&format!(" AND c.category = '{}'", c.code()));
+        }
+        if let Some(b) = self.building_id {
+            out.push_str(&format!(" AND c.building_id = {b}"));
+        }
+        if let Some(g) = self.grid_id {
+            out.push_str(&format!(" AND b.grid_id = {g}"));
+        }
+        if let Some(m) = self.month.as_deref().filter(|s| !s.is_empty()) {
+            let start = chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| AppError::field("month", "invalid_date"))?;
+            let end = start.checked_add_months(chrono::Months::new(1)).unwrap_or(start);
+            let ms = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default() - crate::domain::LOCAL_OFFSET;
+            out.push_str(&format!(" AND c.created_at >= {} AND c.created_at < {}", ms(start), ms(end)));
+        }
+        Ok(out)
+    }
 }
 
 /// A page of the public ledger, newest first.
-pub async fn cases(state: &AppState, community_id: i64, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
-    let rows = sqlx::query(
-        "SELECT c.id, c.category, c.urgency, b.name, c.state, c.created_at FROM cases c LEFT JOIN buildings b ON b.id = c.building_id \
-         WHERE c.community_id = $1 AND c.id < $2 AND c.state <> 'withdrawn' ORDER BY c.id DESC LIMIT $3",
-    )
+pub async fn cases(state: &AppState, community_id: i64, filter: &Filter, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
+    let rows = sqlx::query(&format!(
+        "SELECT c.id, c.category, c.urgency, b.name, c.state, c.created_at, c.first_response_at FROM cases c LEFT JOIN buildings b ON b.id = c.building_id \
+         WHERE c.community_id = $1 AND c.id < $2 AND c.state <> 'withdrawn'{} ORDER BY c.id DESC LIMIT $3",
+        filter.sql()?
+    ))
     .bind(community_id)
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit + 1)
@@ -139,11 +372,15 @@ pub async fn cases(state: &AppState, community_id: i64, before: Option<i64>, lim
     ))
     .fetch_all(&state.db.pool)
     .await?;
+    // Photos go public once staff have responded (and could redact or hide them).
+    let responded: Vec<i64> = rows.iter().filter(|r| r.get::<Option<i64>, _>(6).is_some()).map(|r| r.get(0)).collect();
+    let photos = crate::photos::of_cases(state, &responded, true).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
             let id: i64 = r.get(0);
             PublicCase {
+                photos: photos.iter().filter(|(c, _)| *c == id).map(|(_, p)| p.clone()).collect(),
                 id,
                 category: Category::parse(r.get::<String, _>(1).as_str()).unwrap_or(Category::Suggestion),
                 urgency: Urgency::parse(r.get::<String, _>(2).as_str()).unwrap_or(Urgency::Normal),
@@ -175,7 +412,7 @@ pub async fn similar(state: &AppState, community_id: i64, text: &str, building_i
     }
     let ids = q.fetch_all(&state.db.pool).await?;
     let Some(newest) = ids.first() else { return Ok(Vec::new()) };
-    let mut found = cases(state, community_id, Some(newest + 1), 200).await?;
+    let mut found = cases(state, community_id, &Filter::default(), Some(newest + 1), 200).await?;
     found.retain(|c| ids.contains(&c.id));
     Ok(found)
 }

@@ -5,9 +5,12 @@
 //! GeoReport v2; photos and assignment build on it.
 
 pub mod api;
+mod demo;
 pub mod domain;
 pub mod ledger;
 mod open311;
+pub mod photos;
+pub mod policy;
 pub mod rating;
 pub mod service;
 mod web;
@@ -88,6 +91,75 @@ CREATE TABLE case_followers (
 CREATE INDEX case_followers_user_idx ON case_followers (user_id);
 CREATE INDEX cases_similar_idx ON cases (community_id, category, state);
 "#,
+}, Migration {
+    id: "cases_0004_photos_places_assignment",
+    sql: r#"
+ALTER TABLE cases ADD COLUMN unit_id BIGINT REFERENCES units (id) ON DELETE SET NULL;
+ALTER TABLE cases ADD COLUMN lat_e6 BIGINT;
+ALTER TABLE cases ADD COLUMN lng_e6 BIGINT;
+ALTER TABLE cases ADD COLUMN resident_id BIGINT REFERENCES residents (id) ON DELETE SET NULL;
+ALTER TABLE cases ADD COLUMN entered_by BIGINT REFERENCES users (id) ON DELETE SET NULL;
+ALTER TABLE cases ADD COLUMN owner_user_id BIGINT REFERENCES users (id) ON DELETE SET NULL;
+ALTER TABLE cases ADD COLUMN assignee_user_id BIGINT REFERENCES users (id) ON DELETE SET NULL;
+ALTER TABLE cases ADD COLUMN escalation_level BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN parent_case_id BIGINT REFERENCES cases (id) ON DELETE SET NULL;
+ALTER TABLE cases ADD COLUMN paused_at BIGINT;
+ALTER TABLE cases ADD COLUMN paused_ms BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX cases_assignee_idx ON cases (assignee_user_id);
+CREATE TABLE case_photos (
+    id {id},
+    case_id BIGINT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    stage TEXT NOT NULL CHECK (stage IN ('before', 'after')),
+    original_blob_id BIGINT NOT NULL REFERENCES blobs (id),
+    shown_blob_id BIGINT NOT NULL REFERENCES blobs (id),
+    thumb_blob_id BIGINT NOT NULL REFERENCES blobs (id),
+    width BIGINT NOT NULL,
+    height BIGINT NOT NULL,
+    hidden BIGINT NOT NULL DEFAULT 0 CHECK (hidden IN (0, 1)),
+    redacted_cells TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX case_photos_case_idx ON case_photos (case_id, id);
+CREATE TABLE sla_policies (
+    id {id},
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    urgency TEXT NOT NULL CHECK (urgency IN ('critical', 'urgent', 'normal', 'low')),
+    category TEXT NOT NULL,
+    first_response_minutes BIGINT NOT NULL CHECK (first_response_minutes > 0),
+    result_minutes BIGINT NOT NULL CHECK (result_minutes > 0),
+    working_hours BIGINT NOT NULL CHECK (working_hours IN (0, 1)),
+    updated_by BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (community_id, urgency, category)
+);
+CREATE TABLE case_routes (
+    id {id},
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    category TEXT NOT NULL,
+    grid_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    UNIQUE (community_id, category, grid_id)
+);
+CREATE TABLE duty_roster (
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    weekday BIGINT NOT NULL CHECK (weekday BETWEEN 1 AND 7),
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    PRIMARY KEY (community_id, weekday, user_id)
+);
+CREATE TABLE work_hours (
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    weekday BIGINT NOT NULL CHECK (weekday BETWEEN 1 AND 7),
+    start_minute BIGINT NOT NULL CHECK (start_minute BETWEEN 0 AND 1440),
+    end_minute BIGINT NOT NULL CHECK (end_minute BETWEEN 0 AND 1440),
+    PRIMARY KEY (community_id, weekday, start_minute)
+);
+CREATE TABLE calendar_days (
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    day TEXT NOT NULL,
+    working BIGINT NOT NULL CHECK (working IN (0, 1)),
+    PRIMARY KEY (community_id, day)
+);
+"#,
 }];
 
 /// Checks a case's clock when its warning or escalation time comes.
@@ -99,7 +171,7 @@ impl JobHandler for ClockCheck {
         let id = payload["case_id"].as_i64().ok_or_else(|| JobFailure("payload without case_id".into()))?;
         let clock = payload["clock"].as_str().unwrap_or("result");
         let stage = payload["stage"].as_str().unwrap_or("breach");
-        service::check_clock(state, id, clock, stage).await.map_err(|e| JobFailure(e.to_string()))
+        service::check_clock(state, id, clock, stage, payload["due"].as_i64()).await.map_err(|e| JobFailure(e.to_string()))
     }
 }
 
@@ -111,9 +183,9 @@ pub fn manifest() -> Manifest {
         api: api::router,
         web: || web::router().merge(open311::router()),
         jobs: || vec![(service::CLOCK_JOB, Arc::new(ClockCheck) as Arc<dyn JobHandler>)],
-        permissions: &[service::CASES_HANDLE],
+        permissions: &[service::CASES_HANDLE, policy::CASES_CONFIGURE],
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
-        demo_seed: None,
+        demo_seed: Some(|state, ctx| Box::pin(demo::seed(state, ctx))),
         personal_data: Some(|state, user_id| {
             Box::pin(async move { Ok(serde_json::to_value(service::mine(state, user_id).await?).unwrap_or_default()) })
         }),

@@ -49,20 +49,48 @@ fn escape(s: &str) -> String {
 
 /// Renders records as the standard's JSON array or XML list.
 fn respond(status: StatusCode, format: Format, list: &str, item: &str, records: &[Record]) -> Response {
+    render(status, format, list, item, records, None)
+}
+
+fn json_record(r: &Record) -> serde_json::Map<String, serde_json::Value> {
+    r.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect()
+}
+
+/// Renders records, each optionally with a `notes` list (the history extension: in JSON an
+/// array of objects, in XML `<notes><note>…</note></notes>`).
+fn render(status: StatusCode, format: Format, list: &str, item: &str, records: &[Record], notes: Option<&[Vec<Record>]>) -> Response {
     match format {
         Format::Json => {
             let arr: Vec<serde_json::Map<String, serde_json::Value>> = records
                 .iter()
-                .map(|r| r.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect())
+                .enumerate()
+                .map(|(i, r)| {
+                    let mut obj = json_record(r);
+                    if let Some(n) = notes.and_then(|n| n.get(i)) {
+                        obj.insert("notes".into(), serde_json::Value::Array(n.iter().map(|x| serde_json::Value::Object(json_record(x))).collect()));
+                    }
+                    obj
+                })
                 .collect();
             (status, axum::Json(arr)).into_response()
         }
         Format::Xml => {
             let mut out = format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><{list}>");
-            for r in records {
+            for (i, r) in records.iter().enumerate() {
                 out.push_str(&format!("<{item}>"));
                 for (k, v) in r {
                     out.push_str(&format!("<{k}>{}</{k}>", escape(v)));
+                }
+                if let Some(n) = notes.and_then(|n| n.get(i)) {
+                    out.push_str("<notes>");
+                    for note in n {
+                        out.push_str("<note>");
+                        for (k, v) in note {
+                            out.push_str(&format!("<{k}>{}</{k}>", escape(v)));
+                        }
+                        out.push_str("</note>");
+                    }
+                    out.push_str("</notes>");
                 }
                 out.push_str(&format!("</{item}>"));
             }
@@ -158,7 +186,7 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
         Ok(c) => c,
         Err(e) => return error(format, StatusCode::NOT_FOUND, e),
     };
-    let mut sql = "SELECT c.id, c.state, c.category, c.created_at, c.updated_at, c.result_due, b.name FROM cases c \
+    let mut sql = "SELECT c.id, c.state, c.category, c.created_at, c.updated_at, c.result_due, b.name, c.lat_e6, c.lng_e6, c.first_response_at FROM cases c \
                    LEFT JOIN buildings b ON b.id = c.building_id WHERE c.community_id = $1 AND c.state <> 'withdrawn'"
         .to_string();
     let mut ids: Vec<i64> = Vec::new();
@@ -204,11 +232,20 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
         Ok(r) => r,
         Err(_) => return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable"),
     };
-    let records: Vec<Record> = rows
+    let rows: Vec<_> = rows
         .into_iter()
         .filter(|r| code.is_none_or(|c| r.get::<String, _>(2) == c))
         .filter(|r| status.is_none_or(|s| open_or_closed(&r.get::<String, _>(1)) == s))
+        .collect();
+    // Photos once staff have responded, as on the public ledger.
+    let responded: Vec<i64> = rows.iter().filter(|r| r.get::<Option<i64>, _>(9).is_some()).map(|r| r.get(0)).collect();
+    let photos = crate::photos::of_cases(state, &responded, true).await.unwrap_or_default();
+    let coordinate = |v: Option<i64>| v.map(|x| format!("{:.6}", x as f64 / 1e6)).unwrap_or_default();
+    let records: Vec<Record> = rows
+        .iter()
         .map(|r| {
+            let id: i64 = r.get(0);
+            let media = photos.iter().find(|(c, _)| *c == id).map(|(_, p)| format!("{}{}", state.base_url, p.url)).unwrap_or_default();
             let category = Category::parse(&r.get::<String, _>(2)).unwrap_or(Category::Suggestion);
             let st: String = r.get(1);
             vec![
@@ -226,16 +263,51 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
                 ("address", r.get::<Option<String>, _>(6).unwrap_or_default()),
                 ("address_id", String::new()),
                 ("zipcode", String::new()),
-                ("lat", String::new()),
-                ("long", String::new()),
-                ("media_url", String::new()),
+                ("lat", coordinate(r.get(7))),
+                ("long", coordinate(r.get(8))),
+                ("media_url", media),
             ]
         })
         .collect();
     if only.is_some() && records.is_empty() {
         return error(format, StatusCode::NOT_FOUND, "unknown service_request_id");
     }
-    respond(StatusCode::OK, format, "service_requests", "request", &records)
+    if q.get("extensions").map(String::as_str) != Some("true") {
+        return respond(StatusCode::OK, format, "service_requests", "request", &records);
+    }
+    // The `notes` history extension: each request's state changes, oldest first (the state,
+    // never staff's words, which may name people or flats).
+    let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    let events = match sqlx::query(&format!(
+        "SELECT case_id, at, state FROM case_events WHERE state IS NOT NULL{} ORDER BY id",
+        kernel::db::and_in("case_id", Some(&ids))
+    ))
+    .fetch_all(&state.db.pool)
+    .await
+    {
+        Ok(e) => e,
+        Err(_) => return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable"),
+    };
+    let notes: Vec<Vec<Record>> = ids
+        .iter()
+        .map(|id| {
+            events
+                .iter()
+                .filter(|e| e.get::<i64, _>(0) == *id)
+                .map(|e| {
+                    let st: String = e.get(2);
+                    vec![
+                        ("datetime", iso(e.get(1))),
+                        ("type", "status_change".to_string()),
+                        ("status", open_or_closed(&st).to_string()),
+                        ("summary", t(Locale::ZhCn, &format!("case_state.{st}")).to_string()),
+                        ("description", t(Locale::En, &format!("case_state.{st}")).to_string()),
+                    ]
+                })
+                .collect()
+        })
+        .collect();
+    render(StatusCode::OK, format, "service_requests", "request", &records, Some(&notes))
 }
 
 /// FixMyStreet's `servicerequestupdates` extension: every state change of the jurisdiction's
@@ -298,6 +370,8 @@ struct PostRequest {
     service_code: Option<String>,
     description: Option<String>,
     address_string: Option<String>,
+    lat: Option<f64>,
+    long: Option<f64>,
 }
 
 async fn post_request(
@@ -328,12 +402,16 @@ async fn post_request(
         text: form.description.unwrap_or_default(),
         place: form.address_string.unwrap_or_default().chars().take(100).collect(),
         building_id: None,
+        unit_id: None,
+        lat: form.lat,
+        long: form.long,
+        resident_id: None,
         // Reports relayed by an integration carry no account of ours: nobody is named.
         anonymous: true,
         source: None,
         idempotency_key: None,
     };
-    match service::file(&state, Some(&principal), community, &new).await {
+    match service::file(&state, Some(&principal), community, &new, &[]).await {
         Ok(filed) => respond(
             StatusCode::CREATED,
             format,

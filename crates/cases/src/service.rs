@@ -2,7 +2,8 @@
 //! through the workflow, and reading — with anonymity kept: an anonymous case stores no link
 //! to its author, who follows it with a private token instead.
 
-use crate::domain::{clock_state, default_sla, ClockState, Source, State};
+use crate::domain::{clock_state_paused, ClockState, Source, State};
+use crate::photos::{Photo, Ready, Stage};
 use kernel::auth::{Permission, Principal, Role};
 use kernel::crypto::{hash_token, random_token};
 use kernel::db::WriteTx;
@@ -30,6 +31,15 @@ pub struct NewCase {
     pub place: String,
     /// The building, if known.
     pub building_id: Option<i64>,
+    /// The unit (entrance) of the building, if known; implies the building.
+    pub unit_id: Option<i64>,
+    /// A map point: latitude in degrees (WGS-84).
+    pub lat: Option<f64>,
+    /// A map point: longitude in degrees.
+    pub long: Option<f64>,
+    /// Staff and grid workers filing for a resident: the resident's registry id (their account,
+    /// if any, then follows the case). Without it a staff-side report is filed as the community's.
+    pub resident_id: Option<i64>,
     /// File without a name: staff never see who filed it.
     #[serde(default)]
     pub anonymous: bool,
@@ -86,6 +96,32 @@ pub struct CaseView {
     pub place: String,
     /// Building id.
     pub building_id: Option<i64>,
+    /// Building name.
+    pub building: Option<String>,
+    /// Unit id.
+    pub unit_id: Option<i64>,
+    /// Unit name.
+    pub unit: Option<String>,
+    /// Map point (latitude, longitude), if one was given.
+    pub point: Option<(f64, f64)>,
+    /// For staff: the resident a staff-side report was filed for.
+    pub for_resident: Option<String>,
+    /// For staff: who entered it (staff or grid worker), by name.
+    pub entered_by: Option<String>,
+    /// Who is working on it (user id).
+    pub assignee_id: Option<i64>,
+    /// Their name (staff view).
+    pub assignee: Option<String>,
+    /// Who it was first assigned to: they stay accountable when it moves on (staff view).
+    pub owner: Option<String>,
+    /// 0 = with its assignee, 1 = escalated to the staff on duty, 2 = to the community head.
+    pub escalation_level: i64,
+    /// The case this one was merged into, for a duplicate.
+    pub parent_id: Option<i64>,
+    /// Waiting on the resident since (epoch ms): the clocks are stopped.
+    pub paused_since: Option<i64>,
+    /// Photos, before and after.
+    pub photos: Vec<Photo>,
     /// Urgency.
     pub urgency: Urgency,
     /// Category.
@@ -122,9 +158,9 @@ pub async fn filed_with_key(state: &AppState, community_id: i64, key: &str) -> A
         .await?)
 }
 
-/// Files a case in community `community_id`. `filer` is `None` for a visitor who is not logged in
-/// (then the case must be anonymous).
-pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64, new: &NewCase) -> AppResult<Filed> {
+/// Files a case in community `community_id` with its photos. `filer` is `None` for a visitor
+/// who is not logged in (then the case must be anonymous).
+pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64, new: &NewCase, photos: &[Ready]) -> AppResult<Filed> {
     let text = kernel::validate::required("text", &new.text, 2000)?;
     let place = kernel::validate::at_most("place", &new.place, 100)?;
     let key = match new.idempotency_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
@@ -135,6 +171,9 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
     let staff_side = filer.is_some_and(|p| p.can(community_id, &CASES_HANDLE));
     if source != Source::Resident && !staff_side {
         return Err(AppError::field("source", "invalid_choice"));
+    }
+    if new.resident_id.is_some() && !staff_side {
+        return Err(AppError::field("resident_id", "invalid_choice"));
     }
     if filer.is_none() && !new.anonymous {
         return Err(AppError::Unauthorized);
@@ -154,7 +193,20 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
             });
         }
     }
-    if let Some(b) = new.building_id {
+    let mut building_id = new.building_id;
+    if let Some(u) = new.unit_id {
+        let b: Option<i64> = sqlx::query_scalar("SELECT u.building_id FROM units u JOIN buildings b ON b.id = u.building_id WHERE u.id = $1 AND b.community_id = $2")
+            .bind(u)
+            .bind(community_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+        let b = b.ok_or_else(|| AppError::field("unit_id", "not_found_ref"))?;
+        if building_id.is_some_and(|given| given != b) {
+            return Err(AppError::field("unit_id", "not_found_ref"));
+        }
+        building_id = Some(b);
+    }
+    if let Some(b) = building_id {
         let ok: Option<i64> = sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1 AND community_id = $2")
             .bind(b)
             .bind(community_id)
@@ -162,16 +214,43 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
             .await?;
         ok.ok_or_else(|| AppError::field("building_id", "not_found_ref"))?;
     }
+    let point = match (new.lat, new.long) {
+        (None, None) => None,
+        (Some(lat), Some(long)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&long) => {
+            Some(((lat * 1e6).round() as i64, (long * 1e6).round() as i64))
+        }
+        _ => return Err(AppError::field("lat", "out_of_range")),
+    };
+    // Filed for a resident: their account (if any) follows the case as its author.
+    let mut author = if new.anonymous { None } else { filer.and_then(|p| p.user_id) };
+    let mut entered_by = None;
+    if staff_side && source != Source::Resident {
+        entered_by = filer.and_then(|p| p.user_id);
+        author = None;
+    }
+    if let Some(r) = new.resident_id {
+        let row: Option<Option<i64>> = sqlx::query_scalar("SELECT user_id FROM residents WHERE id = $1 AND community_id = $2")
+            .bind(r)
+            .bind(community_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+        let user = row.ok_or_else(|| AppError::field("resident_id", "not_found_ref"))?;
+        entered_by = filer.and_then(|p| p.user_id);
+        author = if new.anonymous { None } else { user };
+    }
     let t = triage::classify(text);
-    let sla = default_sla(t.urgency);
+    let sla = crate::policy::sla_for(state, community_id, t.urgency, t.category).await?;
     let now = state.now();
+    let first_due = crate::policy::due(state, community_id, now, sla.first_response_ms, sla.working_hours).await?;
+    let result_due = crate::policy::due(state, community_id, now, sla.result_ms, sla.working_hours).await?;
+    let assignee = crate::policy::route(state, community_id, t.category, building_id).await?;
     let follow_token = new.anonymous.then(|| random_token(24));
-    let author = if new.anonymous { None } else { filer.and_then(|p| p.user_id) };
     let mut tx = state.db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
-         triage_reasons, state, first_response_due, result_due, idempotency_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15) RETURNING id",
+         triage_reasons, state, first_response_due, result_due, idempotency_key, created_at, updated_at, unit_id, lat_e6, lng_e6, resident_id, \
+         entered_by, owner_user_id, assignee_user_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $21) RETURNING id",
     )
     .bind(community_id)
     .bind(source.code())
@@ -180,29 +259,55 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
     .bind(follow_token.as_deref().map(hash_token))
     .bind(text)
     .bind(place)
-    .bind(new.building_id)
+    .bind(building_id)
     .bind(t.urgency.code())
     .bind(t.category.code())
     .bind(serde_json::to_string(&t.reasons).map_err(AppError::internal)?)
-    .bind(now + sla.first_response_ms)
-    .bind(now + sla.result_ms)
+    .bind(first_due)
+    .bind(result_due)
     .bind(&key)
     .bind(now)
+    .bind(new.unit_id)
+    .bind(point.map(|p| p.0))
+    .bind(point.map(|p| p.1))
+    .bind(new.resident_id)
+    .bind(entered_by)
+    .bind(assignee)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| AppError::from(e).on_conflict("idempotency_key", "taken"))?;
     event(&mut tx, id, now, None, "filed", Some(State::New), "").await?;
-    // The clocks: a warning when a fifth of the time is left, an escalation at the due time.
-    for (clock, due, span) in [("first_response", now + sla.first_response_ms, sla.first_response_ms), ("result", now + sla.result_ms, sla.result_ms)] {
-        for (stage, at) in [("warn", due - span / 5), ("breach", due + 1)] {
-            kernel::jobs::enqueue(&mut tx, CLOCK_JOB, &serde_json::json!({"case_id": id, "clock": clock, "stage": stage}), at, now).await?;
-        }
+    // An anonymous report's photos record no uploader.
+    crate::photos::attach(state, &mut tx, id, community_id, if new.anonymous { None } else { filer.and_then(|p| p.user_id) }, Stage::Before, photos).await?;
+    enqueue_clocks(&mut tx, now, id, &[("first_response", now, first_due), ("result", now, result_due)]).await?;
+    if let Some(a) = assignee {
+        alert(&mut tx, now, community_id, id, &[a], "case_assigned", "filed", &[], Channel::Inbox).await?;
     }
     if t.urgency == Urgency::Critical {
-        alert_staff(&mut tx, now, community_id, id, "case_critical", "filed", &[("text", text.chars().take(40).collect())], Channel::Sms).await?;
+        // The staff on duty hear at once, by text, wherever they are.
+        let mut on_duty = crate::policy::on_duty(&mut tx, community_id, now).await?;
+        on_duty.extend(assignee);
+        on_duty.sort_unstable();
+        on_duty.dedup();
+        alert(&mut tx, now, community_id, id, &on_duty, "case_critical", "filed", &[("text", text.chars().take(40).collect())], Channel::Sms).await?;
     }
     tx.commit().await?;
     Ok(Filed { id, urgency: t.urgency, category: t.category, follow_token })
+}
+
+/// Enqueues a clock's checks: a warning when a fifth of its time is left, a breach (escalation to
+/// the staff on duty) at its due time, and a further escalation (to the community head) when
+/// half its time again has passed. Each check carries the due time it was made for: when the
+/// clock moves (a pause, a new urgency) new checks are enqueued and the old ones do nothing.
+pub(crate) async fn enqueue_clocks(tx: &mut WriteTx, now: i64, id: i64, clocks: &[(&str, i64, i64)]) -> AppResult<()> {
+    for &(clock, start, due) in clocks {
+        let span = (due - start).max(1);
+        for (stage, at) in [("warn", due - span / 5), ("breach", due + 1), ("escalate", due + span / 2)] {
+            let payload = serde_json::json!({"case_id": id, "clock": clock, "stage": stage, "due": due});
+            kernel::jobs::enqueue(tx, CLOCK_JOB, &payload, at.max(now), now).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn event(tx: &mut WriteTx, case_id: i64, at: i64, actor: Option<i64>, kind: &str, state: Option<State>, note: &str) -> AppResult<i64> {
@@ -217,17 +322,17 @@ async fn event(tx: &mut WriteTx, case_id: i64, at: i64, actor: Option<i64>, kind
         .await?)
 }
 
-/// Messages every staff member and admin of the community (in the inbox, and by `channel`).
-/// `key` makes the message unique (a retry of the same alert sends nothing new).
-async fn alert_staff(tx: &mut WriteTx, now: i64, community_id: i64, case_id: i64, template: &'static str, key: &str, params: &[(&'static str, String)], channel: Channel) -> AppResult<()> {
-    let staff = sqlx::query(
-        "SELECT DISTINCT u.id, u.phone, u.locale FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE m.community_id = $1 AND m.role IN ('staff', 'admin') ORDER BY u.id",
-    )
-    .bind(community_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    for s in staff {
+/// Messages `users` about a case (in the inbox, and by `channel`). `key` makes the message
+/// unique (a retry of the same alert sends nothing new).
+#[allow(clippy::too_many_arguments)]
+async fn alert(tx: &mut WriteTx, now: i64, community_id: i64, case_id: i64, users: &[i64], template: &'static str, key: &str, params: &[(&'static str, String)], channel: Channel) -> AppResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let people = sqlx::query(&format!("SELECT id, phone, locale FROM users WHERE 1 = 1{} ORDER BY id", kernel::db::and_in("id", Some(users))))
+        .fetch_all(&mut **tx)
+        .await?;
+    for s in people {
         let user_id: i64 = s.get(0);
         let locale = Locale::parse(s.get::<String, _>(2).as_str()).unwrap_or_default();
         let mut params: Vec<(&'static str, String)> = params.to_vec();
@@ -241,7 +346,7 @@ async fn alert_staff(tx: &mut WriteTx, now: i64, community_id: i64, case_id: i64
                 to: if ch == Channel::Sms { s.get(1) } else { String::new() },
                 template,
                 params: params.clone(),
-                link: Some(format!("/api/v1/cases/{case_id}")),
+                link: Some(format!("/console/cases/{case_id}")),
                 locale,
                 idempotency_key: format!("{template}:{case_id}:{key}:{user_id}:{}", ch.code()),
             };
@@ -261,6 +366,8 @@ pub struct Move {
     /// resolution (what was done).
     #[serde(default)]
     pub note: String,
+    /// For `duplicate`: the case this one is merged into (its followers move there).
+    pub parent_id: Option<i64>,
 }
 
 struct CaseRow {
@@ -292,8 +399,9 @@ pub enum Mover<'a> {
     FollowToken,
 }
 
-/// Moves a case, checking who may make the move and what it needs.
-pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move) -> AppResult<CaseView> {
+/// Moves a case, checking who may make the move and what it needs. `photos` are "after" photos
+/// sent with a resolution (staff only).
+pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, photos: &[Ready]) -> AppResult<CaseView> {
     let case = load(state, id).await?;
     let note = kernel::validate::at_most("note", &m.note, 1000)?;
     let (allowed, actor, by_staff) = match &mover {
@@ -307,9 +415,17 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move) ->
             .arg("from", case.state.code())
             .arg("to", m.to.code())]));
     }
-    if by_staff && matches!(m.to, State::Acknowledged | State::Referred | State::Resolved) && note.is_empty() {
+    if by_staff && matches!(m.to, State::Acknowledged | State::Referred) && note.is_empty() {
         return Err(AppError::field("note", "required"));
     }
+    // A result comes with an "after" photo or a note saying what was done.
+    if by_staff && m.to == State::Resolved && note.is_empty() && photos.is_empty() {
+        return Err(AppError::field("note", "case_result_needs_note_or_photo"));
+    }
+    if !photos.is_empty() && !(by_staff && m.to == State::Resolved) {
+        return Err(AppError::field("photos", "invalid_choice"));
+    }
+    let parent = if m.to == State::Duplicate { Some(merge_target(state, id, case.community_id, m.parent_id).await?) } else { None };
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let stamp = match m.to {
@@ -320,6 +436,8 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move) ->
         State::InProgress if case.state.has_result() => ", resolved_at = NULL",
         _ => "",
     };
+    // Any move ends a wait on the resident; the pause is settled first so its time is not counted.
+    settle_pause(&mut tx, now, id).await?;
     let moved = sqlx::query(&format!("UPDATE cases SET state = $2, updated_at = $1{stamp} WHERE id = $3 AND state = $4"))
         .bind(now)
         .bind(m.to.code())
@@ -334,6 +452,12 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move) ->
     }
     let kind = if by_staff { "moved" } else { "author_moved" };
     let event_id = event(&mut tx, id, now, actor, kind, Some(m.to), note).await?;
+    if !photos.is_empty() {
+        crate::photos::attach(state, &mut tx, id, case.community_id, actor, Stage::After, photos).await?;
+    }
+    if let Some(parent) = parent {
+        merge(&mut tx, now, id, parent, case.author, actor).await?;
+    }
     let rating_token = if m.to == State::Resolved { Some(crate::rating::issue(&mut tx, now, id).await?) } else { None };
     // The named author hears about every step (anonymous authors follow their private link).
     if let (Some(author), false) = (case.author, case.anonymous) {
@@ -348,7 +472,7 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move) ->
                 to: String::new(),
                 template: "case_update",
                 params: vec![("case", id.to_string()), ("state", label)],
-                link: Some(format!("/api/v1/cases/{id}")),
+                link: Some(format!("/cases/{id}")),
                 locale,
                 idempotency_key: format!("case_update:{event_id}"),
             };
@@ -399,53 +523,278 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move) ->
     view(state, id, by_staff).await
 }
 
-/// The case as staff (`staff = true`) or its author sees it.
-pub async fn view(state: &AppState, id: i64, staff: bool) -> AppResult<CaseView> {
-    let r = sqlx::query(
-        "SELECT c.id, c.community_id, c.source, c.anonymous, u.display_name, c.text, c.place, c.building_id, c.urgency, c.category, \
-         c.triage_reasons, c.state, c.first_response_due, c.result_due, c.first_response_at, c.resolved_at, c.created_at \
-         FROM cases c LEFT JOIN users u ON u.id = c.author_user_id WHERE c.id = $1",
+/// The open case a duplicate is merged into: in the same community, not itself, not finished.
+async fn merge_target(state: &AppState, id: i64, community_id: i64, parent_id: Option<i64>) -> AppResult<i64> {
+    let parent = parent_id.ok_or_else(|| AppError::field("parent_id", "required"))?;
+    let row: Option<(i64, String)> = sqlx::query_as("SELECT community_id, state FROM cases WHERE id = $1").bind(parent).fetch_optional(&state.db.pool).await?;
+    match row {
+        Some((c, st)) if c == community_id && parent != id && !State::parse(&st).is_some_and(State::is_final) => Ok(parent),
+        _ => Err(AppError::field("parent_id", "case_merge_target")),
+    }
+}
+
+/// Merges a duplicate into its parent: the duplicate's followers, and its named author, follow
+/// the parent from now on; both timelines say so.
+async fn merge(tx: &mut WriteTx, now: i64, id: i64, parent: i64, author: Option<i64>, actor: Option<i64>) -> AppResult<()> {
+    sqlx::query("UPDATE cases SET parent_case_id = $1 WHERE id = $2").bind(parent).bind(id).execute(&mut **tx).await?;
+    let mut movers: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1").bind(id).fetch_all(&mut **tx).await?;
+    movers.extend(author);
+    for user in movers {
+        sqlx::query("INSERT INTO case_followers (case_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (case_id, user_id) DO NOTHING")
+            .bind(parent)
+            .bind(user)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM case_followers WHERE case_id = $1").bind(id).execute(&mut **tx).await?;
+    event(tx, parent, now, actor, "merged_in", None, &format!("#{id}")).await?;
+    Ok(())
+}
+
+/// Ends a pause, if any: the running clocks move on by the time spent waiting, with new checks.
+async fn settle_pause(tx: &mut WriteTx, now: i64, id: i64) -> AppResult<()> {
+    let row: Option<(Option<i64>, i64, i64, Option<i64>, i64, String)> = sqlx::query_as(
+        "SELECT paused_at, first_response_due, result_due, first_response_at, created_at, state FROM cases WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(&state.db.pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let now = state.now();
-    let created: i64 = r.get(16);
-    let anonymous = r.get::<i64, _>(3) != 0;
-    let events = sqlx::query("SELECT e.at, e.kind, e.state, e.note, e.actor_user_id FROM case_events e WHERE e.case_id = $1 ORDER BY e.id")
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((Some(paused_at), first_due, result_due, first_at, created, st)) = row else { return Ok(()) };
+    let waited = (now - paused_at).max(0);
+    let first_due_new = if first_at.is_none() { first_due + waited } else { first_due };
+    sqlx::query("UPDATE cases SET paused_at = NULL, paused_ms = paused_ms + $1, first_response_due = $2, result_due = $3 WHERE id = $4")
+        .bind(waited)
+        .bind(first_due_new)
+        .bind(result_due + waited)
         .bind(id)
-        .fetch_all(&state.db.pool)
-        .await?
-        .into_iter()
-        .map(|e| Event {
-            at: e.get(0),
-            kind: e.get(1),
-            state: e.get::<Option<String>, _>(2).and_then(|s| State::parse(&s)),
-            note: e.get(3),
-            by: if e.get::<Option<i64>, _>(4).is_some() { "staff".into() } else { "filer_or_system".into() },
-        })
-        .collect();
-    Ok(CaseView {
-        id: r.get(0),
-        community_id: r.get(1),
-        source: r.get(2),
-        anonymous,
-        author: if staff && !anonymous { r.get(4) } else { None },
-        text: r.get(5),
-        place: r.get(6),
-        building_id: r.get(7),
-        urgency: parse_urgency(r.get::<String, _>(8).as_str())?,
-        category: Category::parse(r.get::<String, _>(9).as_str()).unwrap_or(Category::Suggestion),
-        reasons: serde_json::from_str(r.get::<String, _>(10).as_str()).unwrap_or_default(),
-        state: State::parse(r.get::<String, _>(11).as_str()).ok_or_else(|| AppError::internal("stored state"))?,
-        first_response_due: r.get(12),
-        result_due: r.get(13),
-        first_response_clock: clock_state(created, r.get(12), r.get(14), now),
-        result_clock: clock_state(created, r.get(13), r.get(15), now),
-        created_at: created,
-        events,
-    })
+        .execute(&mut **tx)
+        .await?;
+    let mut clocks = Vec::new();
+    if first_at.is_none() {
+        clocks.push(("first_response", created, first_due_new));
+    }
+    if !State::parse(&st).is_some_and(State::has_result) {
+        clocks.push(("result", created, result_due + waited));
+    }
+    enqueue_clocks(tx, now, id, &clocks).await
+}
+
+/// What staff say when they stop the clocks to wait on the resident (a visit they must be home
+/// for, a document to bring), or start them again.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct Wait {
+    /// `true` to start waiting, `false` to stop.
+    pub waiting: bool,
+    /// What is awaited (required to start waiting).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Starts or ends a wait on the resident. While waiting, the clocks stand still.
+pub async fn wait(state: &AppState, p: &Principal, id: i64, w: &Wait) -> AppResult<CaseView> {
+    let case = load(state, id).await?;
+    if !p.can(case.community_id, &CASES_HANDLE) {
+        return Err(AppError::NotFound);
+    }
+    let note = kernel::validate::at_most("note", &w.note, 1000)?;
+    if case.state.has_result() {
+        return Err(AppError::field("waiting", "case_move_not_allowed"));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    if w.waiting {
+        if note.is_empty() {
+            return Err(AppError::field("note", "required"));
+        }
+        let n = sqlx::query("UPDATE cases SET paused_at = $1, updated_at = $1 WHERE id = $2 AND paused_at IS NULL").bind(now).bind(id).execute(&mut *tx).await?.rows_affected();
+        if n == 0 {
+            return Err(AppError::Conflict { field: "waiting".into(), code: "case_changed" });
+        }
+        event(&mut tx, id, now, p.user_id, "waiting", None, note).await?;
+    } else {
+        settle_pause(&mut tx, now, id).await?;
+        event(&mut tx, id, now, p.user_id, "resumed", None, note).await?;
+    }
+    tx.commit().await?;
+    view(state, id, true).await
+}
+
+/// Reassigning a case.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct Assign {
+    /// The staff member or grid worker who takes it over.
+    pub user_id: i64,
+    /// Why.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Reassigns a case. The first owner stays on record as accountable.
+pub async fn assign(state: &AppState, p: &Principal, id: i64, a: &Assign) -> AppResult<CaseView> {
+    let case = load(state, id).await?;
+    if !p.can(case.community_id, &CASES_HANDLE) {
+        return Err(AppError::NotFound);
+    }
+    let note = kernel::validate::at_most("note", &a.note, 1000)?;
+    let eligible: Option<i64> = sqlx::query_scalar("SELECT user_id FROM memberships WHERE community_id = $1 AND user_id = $2 AND role IN ('staff', 'admin', 'grid_worker') LIMIT 1")
+        .bind(case.community_id)
+        .bind(a.user_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    eligible.ok_or_else(|| AppError::field("user_id", "not_found_ref"))?;
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("UPDATE cases SET assignee_user_id = $1, owner_user_id = COALESCE(owner_user_id, $1), updated_at = $2 WHERE id = $3")
+        .bind(a.user_id)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let event_id = event(&mut tx, id, now, p.user_id, "assigned", None, note).await?;
+    alert(&mut tx, now, case.community_id, id, &[a.user_id], "case_assigned", &format!("e{event_id}"), &[], Channel::Inbox).await?;
+    tx.commit().await?;
+    view(state, id, true).await
+}
+
+/// A staff correction of the automatic triage.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct Reclassify {
+    /// The right urgency.
+    pub urgency: Urgency,
+    /// The right category.
+    pub category: Category,
+    /// Why (required: kept on the timeline with who made it).
+    pub reason: String,
+}
+
+/// Overrides the triage. A new urgency sets new due times from the filing time under the
+/// matching service level; the override stays on the timeline with who and why.
+pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify) -> AppResult<CaseView> {
+    let case = load(state, id).await?;
+    if !p.can(case.community_id, &CASES_HANDLE) {
+        return Err(AppError::NotFound);
+    }
+    let reason = kernel::validate::required("reason", &r.reason, 500)?;
+    let (old_u, old_c, created, first_at): (String, String, i64, Option<i64>) =
+        sqlx::query_as("SELECT urgency, category, created_at, first_response_at FROM cases WHERE id = $1").bind(id).fetch_one(&state.db.pool).await?;
+    let sla = crate::policy::sla_for(state, case.community_id, r.urgency, r.category).await?;
+    let first_due = crate::policy::due(state, case.community_id, created, sla.first_response_ms, sla.working_hours).await?;
+    let result_due = crate::policy::due(state, case.community_id, created, sla.result_ms, sla.working_hours).await?;
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("UPDATE cases SET urgency = $1, category = $2, first_response_due = $3, result_due = $4, updated_at = $5 WHERE id = $6")
+        .bind(r.urgency.code())
+        .bind(r.category.code())
+        .bind(first_due)
+        .bind(result_due)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let note = format!("{old_u}/{old_c} → {}/{}: {reason}", r.urgency.code(), r.category.code());
+    event(&mut tx, id, now, p.user_id, "reclassified", None, &note).await?;
+    let mut clocks = Vec::new();
+    if first_at.is_none() {
+        clocks.push(("first_response", created, first_due));
+    }
+    if !case.state.has_result() {
+        clocks.push(("result", created, result_due));
+    }
+    enqueue_clocks(&mut tx, now, id, &clocks).await?;
+    if r.urgency == Urgency::Critical && old_u != "critical" {
+        let on_duty = crate::policy::on_duty(&mut tx, case.community_id, now).await?;
+        alert(&mut tx, now, case.community_id, id, &on_duty, "case_critical", "reclassified", &[("text", String::new())], Channel::Sms).await?;
+    }
+    tx.commit().await?;
+    view(state, id, true).await
+}
+
+/// The case as staff (`staff = true`) or its author sees it.
+pub async fn view(state: &AppState, id: i64, staff: bool) -> AppResult<CaseView> {
+    views(state, &[id], staff).await?.pop().ok_or(AppError::NotFound)
+}
+
+/// Several cases, in the order of `ids`, in three queries whatever their number.
+pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<CaseView>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT c.id, c.community_id, c.source, c.anonymous, u.display_name, c.text, c.place, c.building_id, c.urgency, c.category, \
+         c.triage_reasons, c.state, c.first_response_due, c.result_due, c.first_response_at, c.resolved_at, c.created_at, \
+         b.name, c.unit_id, un.name, c.lat_e6, c.lng_e6, r.name, eb.display_name, c.assignee_user_id, asg.display_name, own.display_name, \
+         c.escalation_level, c.parent_case_id, c.paused_at \
+         FROM cases c LEFT JOIN users u ON u.id = c.author_user_id LEFT JOIN buildings b ON b.id = c.building_id \
+         LEFT JOIN units un ON un.id = c.unit_id LEFT JOIN residents r ON r.id = c.resident_id LEFT JOIN users eb ON eb.id = c.entered_by \
+         LEFT JOIN users asg ON asg.id = c.assignee_user_id LEFT JOIN users own ON own.id = c.owner_user_id WHERE 1 = 1{}",
+        kernel::db::and_in("c.id", Some(ids))
+    ))
+    .fetch_all(&state.db.pool)
+    .await?;
+    let events = sqlx::query(&format!(
+        "SELECT e.case_id, e.at, e.kind, e.state, e.note, e.actor_user_id FROM case_events e WHERE 1 = 1{} ORDER BY e.id",
+        kernel::db::and_in("e.case_id", Some(ids))
+    ))
+    .fetch_all(&state.db.pool)
+    .await?;
+    let photos = crate::photos::of_cases(state, ids, false).await?;
+    let now = state.now();
+    let mut out = Vec::with_capacity(rows.len());
+    for &id in ids {
+        let Some(r) = rows.iter().find(|r| r.get::<i64, _>(0) == id) else { continue };
+        let created: i64 = r.get(16);
+        let anonymous = r.get::<i64, _>(3) != 0;
+        let paused: Option<i64> = r.get(29);
+        let staff_only = |v: Option<String>| if staff { v } else { None };
+        out.push(CaseView {
+            id,
+            community_id: r.get(1),
+            source: r.get(2),
+            anonymous,
+            author: if staff && !anonymous { r.get(4) } else { None },
+            text: r.get(5),
+            place: r.get(6),
+            building_id: r.get(7),
+            building: r.get(17),
+            unit_id: r.get(18),
+            unit: r.get(19),
+            point: match (r.get::<Option<i64>, _>(20), r.get::<Option<i64>, _>(21)) {
+                (Some(a), Some(b)) => Some((a as f64 / 1e6, b as f64 / 1e6)),
+                _ => None,
+            },
+            for_resident: if anonymous { None } else { staff_only(r.get(22)) },
+            entered_by: staff_only(r.get(23)),
+            assignee_id: if staff { r.get(24) } else { None },
+            assignee: staff_only(r.get(25)),
+            owner: staff_only(r.get(26)),
+            escalation_level: r.get(27),
+            parent_id: r.get(28),
+            paused_since: paused,
+            photos: photos.iter().filter(|(c, _)| *c == id).map(|(_, p)| p.clone()).collect(),
+            urgency: parse_urgency(r.get::<String, _>(8).as_str())?,
+            category: Category::parse(r.get::<String, _>(9).as_str()).unwrap_or(Category::Suggestion),
+            reasons: serde_json::from_str(r.get::<String, _>(10).as_str()).unwrap_or_default(),
+            state: State::parse(r.get::<String, _>(11).as_str()).ok_or_else(|| AppError::internal("stored state"))?,
+            first_response_due: r.get(12),
+            result_due: r.get(13),
+            first_response_clock: clock_state_paused(created, r.get(12), r.get(14), paused, now),
+            result_clock: clock_state_paused(created, r.get(13), r.get(15), paused, now),
+            created_at: created,
+            events: events
+                .iter()
+                .filter(|e| e.get::<i64, _>(0) == id)
+                .map(|e| Event {
+                    at: e.get(1),
+                    kind: e.get(2),
+                    state: e.get::<Option<String>, _>(3).and_then(|s| State::parse(&s)),
+                    note: e.get(4),
+                    by: if e.get::<Option<i64>, _>(5).is_some() { "staff".into() } else { "filer_or_system".into() },
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
 }
 
 /// A case for a logged-in reader: staff of its community, or its named author.
@@ -485,11 +834,7 @@ pub async fn queue(state: &AppState, p: &Principal, community_id: i64, after_ran
     .bind(after_rank.unwrap_or(0))
     .fetch_all(&state.db.pool)
     .await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(view(state, id, true).await?);
-    }
-    Ok(out)
+    views(state, &ids, true).await
 }
 
 /// The cases a person filed under their name, newest first.
@@ -498,36 +843,60 @@ pub async fn mine(state: &AppState, user_id: i64) -> AppResult<Vec<CaseView>> {
         .bind(user_id)
         .fetch_all(&state.db.pool)
         .await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(view(state, id, false).await?);
-    }
-    Ok(out)
+    views(state, &ids, false).await
 }
 
-/// Runs a clock check: a warning to staff when a fifth of the time is left, an escalation on
-/// the timeline and to staff when the clock is breached. A met clock does nothing.
-pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &str) -> AppResult<()> {
-    let Some(r) = sqlx::query("SELECT community_id, first_response_at, resolved_at, state FROM cases WHERE id = $1")
-        .bind(case_id)
-        .fetch_optional(&state.db.pool)
-        .await?
+/// Runs a clock check. A warning goes to the assignee (or the staff on duty when nobody is
+/// assigned) when a fifth of the time is left; at a breach the case escalates to the staff on
+/// duty, and if it is still unmet when half its time again has passed, to the community head —
+/// by text as well as in the inbox, on the timeline. A met, paused or moved clock does nothing.
+pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &str, due: Option<i64>) -> AppResult<()> {
+    let Some(r) = sqlx::query(
+        "SELECT community_id, first_response_at, resolved_at, state, first_response_due, result_due, paused_at, assignee_user_id, escalation_level \
+         FROM cases WHERE id = $1",
+    )
+    .bind(case_id)
+    .fetch_optional(&state.db.pool)
+    .await?
     else {
         return Ok(());
     };
     let st = State::parse(r.get::<String, _>(3).as_str()).unwrap_or(State::Closed);
-    let stopped = match clock {
-        "first_response" => r.get::<Option<i64>, _>(1).is_some() || st.is_final(),
-        _ => st.has_result(),
+    let (stopped, current_due) = match clock {
+        "first_response" => (r.get::<Option<i64>, _>(1).is_some() || st.is_final(), r.get::<i64, _>(4)),
+        _ => (st.has_result(), r.get::<i64, _>(5)),
     };
-    if stopped {
+    if stopped || r.get::<Option<i64>, _>(6).is_some() || due.is_some_and(|d| d != current_due) {
         return Ok(());
     }
     let community_id: i64 = r.get(0);
+    let assignee: Option<i64> = r.get(7);
+    let level: i64 = r.get(8);
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    let (kind, template) = if stage == "breach" { ("clock_breached", "case_breached") } else { ("clock_warning", "case_at_risk") };
-    event(&mut tx, case_id, now, None, kind, None, clock).await?;
-    alert_staff(&mut tx, now, community_id, case_id, template, clock, &[("clock", clock.to_string())], Channel::Inbox).await?;
+    if stage == "warn" {
+        event(&mut tx, case_id, now, None, "clock_warning", None, clock).await?;
+        let to = match assignee {
+            Some(a) => vec![a],
+            None => crate::policy::on_duty(&mut tx, community_id, now).await?,
+        };
+        alert(&mut tx, now, community_id, case_id, &to, "case_at_risk", clock, &[("clock", clock.to_string())], Channel::Inbox).await?;
+        return tx.commit().await;
+    }
+    if stage == "breach" {
+        event(&mut tx, case_id, now, None, "clock_breached", None, clock).await?;
+    }
+    // One step up the chain per check: assignee → staff on duty → community head.
+    let next = (level + 1).min(2);
+    if next > level {
+        sqlx::query("UPDATE cases SET escalation_level = $1 WHERE id = $2 AND escalation_level = $3").bind(next).bind(case_id).bind(level).execute(&mut *tx).await?;
+        event(&mut tx, case_id, now, None, "escalated", None, &format!("{clock}:{next}")).await?;
+    }
+    let mut to = if next >= 2 { crate::policy::heads(&mut tx, community_id).await? } else { crate::policy::on_duty(&mut tx, community_id, now).await? };
+    to.extend(assignee);
+    to.sort_unstable();
+    to.dedup();
+    let template = if next >= 2 { "case_escalated_head" } else { "case_breached" };
+    alert(&mut tx, now, community_id, case_id, &to, template, &format!("{clock}:{stage}:{current_due}"), &[("clock", clock.to_string())], Channel::Sms).await?;
     tx.commit().await
 }

@@ -15,7 +15,8 @@ use serde::Deserialize;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/cases/new", get(new_page).post(submit))
+        // Photos come with the report: the upload limit applies per photo while reading.
+        .route("/cases/new", get(new_page).post(submit).layer(axum::extract::DefaultBodyLimit::max(kernel::web::UPLOAD_CEILING)))
         .route("/me/cases", get(my_cases))
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/moves", post(author_move))
@@ -28,7 +29,12 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ledger/{slug}", get(ledger_page))
         .route("/console/cases", get(queue_page))
         .route("/console/cases/{id}", get(staff_case_page))
-        .route("/console/cases/{id}/moves", post(staff_move))
+        // After photos come with a resolution.
+        .route("/console/cases/{id}/moves", post(staff_move).layer(axum::extract::DefaultBodyLimit::max(kernel::web::UPLOAD_CEILING)))
+        .route("/console/cases/{id}/act", post(staff_act))
+        .route("/console/case-photos/{id}/redact", post(staff_redact))
+        .route("/console/cases/quick", get(quick_page))
+        .route("/case-photos/{id}/{variant}", get(photo))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,13 +52,57 @@ async fn target_community(state: &AppState, viewer: &Viewer, slug: Option<&str>)
     found.ok_or(AppError::NotFound)
 }
 
+/// A choice of place: a building, or a unit (entrance) of it.
+pub(crate) struct PlaceChoice {
+    /// `b12` or `u34`.
+    value: String,
+    label: String,
+    /// A unit, shown indented under its building.
+    unit: bool,
+}
+
+/// The community's buildings and their units, for a place picker that works without JavaScript.
+async fn places(state: &AppState, community_id: i64) -> AppResult<Vec<PlaceChoice>> {
+    let rows: Vec<(i64, String, Option<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT b.id, b.name, u.id, u.name FROM buildings b LEFT JOIN units u ON u.building_id = b.id WHERE b.community_id = $1 ORDER BY b.id, u.id",
+    )
+    .bind(community_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut out = Vec::new();
+    let mut last = None;
+    for (b, name, u, unit) in rows {
+        if last != Some(b) {
+            out.push(PlaceChoice { value: format!("b{b}"), label: name.clone(), unit: false });
+            last = Some(b);
+        }
+        if let (Some(u), Some(unit)) = (u, unit) {
+            out.push(PlaceChoice { value: format!("u{u}"), label: format!("{name} {unit}"), unit: true });
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a place choice into (building, unit).
+fn parse_place(v: &str) -> (Option<i64>, Option<i64>) {
+    match v.split_at_checked(1) {
+        Some(("b", id)) => (id.parse().ok(), None),
+        Some(("u", id)) => (None, id.parse().ok()),
+        // An old form may still send a bare building id.
+        _ => (v.parse().ok(), None),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "cases/new.html")]
 struct NewPage {
     ctx: PageCtx,
     community: String,
     slug: String,
-    buildings: Vec<(i64, String)>,
+    places: Vec<PlaceChoice>,
+    /// The grid worker's quick entry (on behalf of a resident or the community).
+    quick: bool,
+    resident_phone: String,
     key: String,
     text: String,
     place: String,
@@ -60,18 +110,14 @@ struct NewPage {
     error: Option<String>,
     /// Open cases like this one, shown before filing ("已有人反映").
     similar: Vec<crate::ledger::PublicCase>,
-    building_id: Option<i64>,
+    place_choice: String,
     followed: bool,
 }
 
 impl NewPage {
-    fn is_building(&self, id: &i64) -> bool {
-        self.building_id == Some(*id)
+    fn is_place(&self, value: &str) -> bool {
+        self.place_choice == value
     }
-}
-
-async fn buildings(state: &AppState, community_id: i64) -> AppResult<Vec<(i64, String)>> {
-    Ok(sqlx::query_as("SELECT id, name FROM buildings WHERE community_id = $1 ORDER BY id").bind(community_id).fetch_all(&state.db.pool).await?)
 }
 
 /// The report form, empty or as submitted.
@@ -81,7 +127,9 @@ struct FormState {
     text: String,
     place: String,
     anonymous: bool,
-    building_id: Option<i64>,
+    place_choice: String,
+    quick: bool,
+    resident_phone: String,
 }
 
 async fn form_page(
@@ -94,7 +142,10 @@ async fn form_page(
     followed: bool,
 ) -> AppResult<NewPage> {
     Ok(NewPage {
-        buildings: buildings(state, community.id).await?,
+        places: places(state, community.id).await?,
+        quick: form.quick,
+        resident_phone: form.resident_phone,
+        place_choice: form.place_choice,
         ctx,
         community: community.name.clone(),
         slug: form.slug,
@@ -104,7 +155,6 @@ async fn form_page(
         anonymous: form.anonymous,
         error,
         similar,
-        building_id: form.building_id,
         followed,
     })
 }
@@ -117,67 +167,128 @@ async fn new_page(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewe
         text: String::new(),
         place: String::new(),
         anonymous: viewer.0.is_none(),
-        building_id: None,
+        place_choice: String::new(),
+        quick: false,
+        resident_phone: String::new(),
     };
     Ok(render(&form_page(&state, ctx, &community, form, None, Vec::new(), q.followed.is_some()).await?))
 }
 
-#[derive(Debug, Deserialize)]
-struct ReportForm {
-    text: String,
-    #[serde(default)]
-    place: String,
-    #[serde(default)]
-    building_id: String,
-    anonymous: Option<String>,
-    key: String,
-    #[serde(default)]
-    c: String,
-    /// Set once the similar cases have been shown: file anyway.
-    confirm: Option<String>,
+/// The grid worker's quick entry on foot: photo, place, a few words, for a resident or for the
+/// community. The same form and the same idempotency key as the resident's.
+async fn quick_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
+    let community = staff_community(&state, &user, q.c.as_deref()).await?;
+    let form = FormState {
+        slug: community.slug.clone(),
+        key: kernel::crypto::random_token(12),
+        text: String::new(),
+        place: String::new(),
+        anonymous: false,
+        place_choice: String::new(),
+        quick: true,
+        resident_phone: String::new(),
+    };
+    Ok(render(&form_page(&state, ctx, &community, form, None, Vec::new(), false).await?))
 }
 
-async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer, WebForm(form): WebForm<ReportForm>) -> AppResult<Response> {
-    let community = target_community(&state, &viewer, Some(form.c.as_str()).filter(|c| !c.is_empty())).await?;
-    let new = NewCase {
-        text: form.text.clone(),
-        place: form.place.clone(),
-        building_id: form.building_id.parse().ok(),
-        anonymous: form.anonymous.is_some() || viewer.0.is_none(),
-        source: None,
-        idempotency_key: Some(form.key.clone()),
+/// Turns uploaded files into photos to prepare.
+fn uploads(form: kernel::web::MultipartForm) -> (kernel::web::MultipartForm, Vec<crate::photos::Upload>) {
+    let mut form = form;
+    let files = std::mem::take(&mut form.files);
+    (form, files.into_iter().map(|f| crate::photos::Upload { name: f.name, bytes: f.bytes }).collect())
+}
+
+fn form_error(ctx: &PageCtx, e: &AppError) -> String {
+    e.fields().first().map(|f| f.message(ctx.tr.0)).unwrap_or_else(|| e.message(ctx.tr.0))
+}
+
+/// The resident's report (and the grid worker's quick entry): a multipart form with up to nine
+/// photos. A failed check shows the form again as sent (photos must be chosen again).
+async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer, req: axum::extract::Request) -> AppResult<Response> {
+    let form = kernel::web::page_form(req, "photos", crate::photos::MAX_PHOTOS, state.config.upload_limit, state.config.body_limit).await?;
+    let (form, files) = uploads(form);
+    let quick = form.has("quick");
+    let community = if quick {
+        let user = viewer.0.as_ref().ok_or(AppError::Unauthorized)?;
+        staff_community(&state, &User(user.clone()), Some(form.get("c"))).await?
+    } else {
+        target_community(&state, &viewer, Some(form.get("c")).filter(|c| !c.is_empty())).await?
     };
+    let (building_id, unit_id) = parse_place(form.get("building_id"));
     let as_sent = FormState {
-        slug: form.c,
-        key: form.key,
-        text: form.text,
-        place: form.place,
-        anonymous: new.anonymous,
-        building_id: new.building_id,
+        slug: form.get("c").to_string(),
+        key: form.get("key").to_string(),
+        text: form.get("text").to_string(),
+        place: form.get("place").to_string(),
+        anonymous: form.has("anonymous") || viewer.0.is_none(),
+        place_choice: form.get("building_id").to_string(),
+        quick,
+        resident_phone: form.get("resident_phone").trim().to_string(),
+    };
+    // On behalf of a resident: found by their phone number in the registry.
+    let mut resident_id = None;
+    if quick && !as_sent.resident_phone.is_empty() {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM residents WHERE community_id = $1 AND phone = $2 ORDER BY id LIMIT 1")
+            .bind(community.id)
+            .bind(&as_sent.resident_phone)
+            .fetch_optional(&state.db.pool)
+            .await?;
+        match found {
+            Some(r) => resident_id = Some(r),
+            None => return report_error(&state, ctx, &community, as_sent, AppError::field("resident_phone", "not_found_ref")).await,
+        }
+    }
+    let new = NewCase {
+        text: as_sent.text.clone(),
+        place: as_sent.place.clone(),
+        building_id,
+        unit_id,
+        lat: form.get("lat").parse().ok(),
+        long: form.get("long").parse().ok(),
+        resident_id,
+        anonymous: as_sent.anonymous && !quick,
+        source: quick.then_some(crate::domain::Source::GridWorker),
+        idempotency_key: Some(as_sent.key.clone()),
     };
     // Before filing, show open cases like this one so people can follow instead of duplicating
     // (unless this very form was filed already: a resubmission goes straight to its case).
-    let already = service::filed_with_key(&state, community.id, &as_sent.key).await?.is_some();
-    if form.confirm.is_none() && !already && !new.text.trim().is_empty() {
+    let already = service::filed_with_key(&state, community.id, &as_sent.key).await?;
+    if let Some(id) = already {
+        return Ok(see_other(&if quick { format!("/console/cases/{id}") } else if new.anonymous { "/".to_string() } else { format!("/cases/{id}") }));
+    }
+    if !quick && !form.has("confirm") && !new.text.trim().is_empty() {
         let similar = crate::ledger::similar(&state, community.id, new.text.trim(), new.building_id).await?;
         if !similar.is_empty() {
             return Ok(render(&form_page(&state, ctx, &community, as_sent, None, similar, false).await?));
         }
     }
-    match service::file(&state, viewer.0.as_deref(), community.id, &new).await {
+    let photos = match crate::photos::prepare(&state, files).await {
+        Ok(p) => p,
+        Err(e @ AppError::Validation(_)) => return report_error(&state, ctx, &community, as_sent, e).await,
+        Err(e) => return Err(e),
+    };
+    match service::file(&state, viewer.0.as_deref(), community.id, &new, &photos).await {
         Ok(filed) => Ok(match filed.follow_token {
             Some(token) => see_other(&format!("/cases/follow/{token}?new=1")),
-            // A resubmitted anonymous form finds its case but not the link, which was shown once.
-            None if new.anonymous => see_other("/"),
+            None if quick => see_other(&format!("/console/cases/{}", filed.id)),
             None => see_other(&format!("/cases/{}", filed.id)),
         }),
-        Err(e @ AppError::Validation(_)) => {
-            let error = e.fields().first().map(|f| f.message(ctx.tr.0));
-            let page = form_page(&state, ctx, &community, as_sent, error, Vec::new(), false).await?;
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
+        Err(e @ AppError::Validation(_)) => report_error(&state, ctx, &community, as_sent, e).await,
         Err(e) => Err(e),
     }
+}
+
+/// The report form again, as sent, with what went wrong.
+async fn report_error(state: &AppState, ctx: PageCtx, community: &kernel::community::Community, as_sent: FormState, e: AppError) -> AppResult<Response> {
+    let error = Some(form_error(&ctx, &e));
+    let page = form_page(state, ctx, community, as_sent, error, Vec::new(), false).await?;
+    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+/// A photo of a case, as the viewer may see it.
+async fn photo(AxState(state): AxState<AppState>, viewer: Viewer, ApiPath((id, variant)): ApiPath<(i64, String)>) -> AppResult<Response> {
+    let variant = crate::photos::Variant::parse(&variant).ok_or(AppError::NotFound)?;
+    crate::photos::serve(&state, viewer.0.as_deref(), id, variant).await
 }
 
 #[derive(Template)]
@@ -249,17 +360,17 @@ struct MoveForm {
 
 fn parse_move(form: &MoveForm) -> AppResult<Move> {
     let to = State::parse(&form.to).ok_or_else(|| AppError::field("to", "invalid_choice"))?;
-    Ok(Move { to, note: form.note.clone() })
+    Ok(Move { to, note: form.note.clone(), parent_id: None })
 }
 
 async fn author_move(AxState(state): AxState<AppState>, user: User, ApiPath(id): ApiPath<i64>, WebForm(form): WebForm<MoveForm>) -> AppResult<Response> {
-    service::move_case(&state, Mover::Person(&user), id, &parse_move(&form)?).await?;
+    service::move_case(&state, Mover::Person(&user), id, &parse_move(&form)?, &[]).await?;
     Ok(see_other(&format!("/cases/{id}")))
 }
 
 async fn follow_move(AxState(state): AxState<AppState>, ApiPath(token): ApiPath<String>, WebForm(form): WebForm<MoveForm>) -> AppResult<Response> {
     let id = service::by_follow_token(&state, &token).await?;
-    service::move_case(&state, Mover::FollowToken, id, &parse_move(&form)?).await?;
+    service::move_case(&state, Mover::FollowToken, id, &parse_move(&form)?, &[]).await?;
     Ok(see_other(&format!("/cases/follow/{token}")))
 }
 
@@ -297,6 +408,7 @@ fn clock_badge(ctx: &PageCtx, clock: crate::domain::ClockState) -> (String, &'st
         Breached => ("clock.breached", "bad"),
         Met => ("clock.met", "ok"),
         MetLate => ("clock.met_late", "warn"),
+        Paused => ("clock.paused", "muted"),
     };
     (ctx.tr.t(key).to_string(), class)
 }
@@ -324,6 +436,10 @@ struct StaffCasePage {
     case: CaseView,
     moves: Vec<State>,
     error: Option<String>,
+    /// Staff and grid workers the case can go to: (user id, name).
+    people: Vec<(i64, String)>,
+    /// 0..16, the cells of the redaction grid.
+    cells: Vec<u32>,
 }
 
 impl StaffCasePage {
@@ -342,6 +458,24 @@ impl StaffCasePage {
             _ => self.ctx.tr.t(&format!("case_event.{}", e.kind)).to_string(),
         }
     }
+    fn is_assignee(&self, id: &i64) -> bool {
+        self.case.assignee_id == Some(*id)
+    }
+    fn urgencies(&self) -> [&'static str; 4] {
+        ["critical", "urgent", "normal", "low"]
+    }
+    fn categories(&self) -> Vec<&'static str> {
+        triage::Category::ALL.iter().map(|c| c.code()).collect()
+    }
+    fn urgency_is(&self, u: &str) -> bool {
+        self.case.urgency.code() == u
+    }
+    fn category_is(&self, c: &str) -> bool {
+        self.case.category.code() == c
+    }
+    fn open(&self) -> bool {
+        !self.case.state.has_result()
+    }
 }
 
 async fn staff_case_view(state: &AppState, ctx: PageCtx, user: &User, id: i64, error: Option<String>) -> AppResult<StaffCasePage> {
@@ -350,27 +484,100 @@ async fn staff_case_view(state: &AppState, ctx: PageCtx, user: &User, id: i64, e
         return Err(AppError::NotFound);
     }
     let moves = case.state.staff_moves().to_vec();
-    Ok(StaffCasePage { ctx, case, moves, error })
+    let people = sqlx::query_as(
+        "SELECT DISTINCT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.community_id = $1 AND m.role IN ('staff', 'admin', 'grid_worker') ORDER BY u.id",
+    )
+    .bind(case.community_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(StaffCasePage { ctx, case, moves, error, people, cells: (0..16).collect() })
 }
 
 async fn staff_case_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<Response> {
     Ok(render(&staff_case_view(&state, ctx, &user, id, None).await?))
 }
 
-async fn staff_move(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, WebForm(form): WebForm<MoveForm>) -> AppResult<Response> {
-    let result = match parse_move(&form) {
-        Ok(m) => service::move_case(&state, Mover::Person(&user), id, &m).await.map(|_| ()),
-        Err(e) => Err(e),
-    };
+/// Shows the staff page again with what went wrong, or goes back to it.
+async fn after_staff_action(state: &AppState, ctx: PageCtx, user: &User, id: i64, result: AppResult<()>) -> AppResult<Response> {
     match result {
         Ok(()) => Ok(see_other(&format!("/console/cases/{id}"))),
-        Err(e @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
-            let msg = e.fields().first().map(|f| f.message(ctx.tr.0)).unwrap_or_else(|| e.message(ctx.tr.0));
+        Err(e @ (AppError::Validation(_) | AppError::Conflict { .. } | AppError::PayloadTooLarge)) => {
+            let msg = form_error(&ctx, &e);
             let status = e.status();
-            Ok(render_status(status, &staff_case_view(&state, ctx, &user, id, Some(msg)).await?))
+            Ok(render_status(status, &staff_case_view(state, ctx, user, id, Some(msg)).await?))
         }
         Err(e) => Err(e),
     }
+}
+
+/// A step by staff: the next state with a note, "after" photos with a resolution, the parent
+/// case for a duplicate. Multipart, so that photos can come along.
+async fn staff_move(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, req: axum::extract::Request) -> AppResult<Response> {
+    let result = async {
+        let form = kernel::web::page_form(req, "photos", crate::photos::MAX_PHOTOS, state.config.upload_limit, state.config.body_limit).await?;
+        let (form, files) = uploads(form);
+        let to = State::parse(form.get("to")).ok_or_else(|| AppError::field("to", "invalid_choice"))?;
+        let parent_id = form.get("parent_id").trim().trim_start_matches('#').parse().ok();
+        let m = Move { to, note: form.get("note").to_string(), parent_id };
+        let photos = crate::photos::prepare(&state, files).await?;
+        service::move_case(&state, Mover::Person(&user), id, &m, &photos).await.map(|_| ())
+    }
+    .await;
+    after_staff_action(&state, ctx, &user, id, result).await
+}
+
+#[derive(Debug, Deserialize)]
+struct ActForm {
+    action: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    urgency: String,
+    #[serde(default)]
+    category: String,
+}
+
+/// The other staff actions on a case: assign, wait on the resident or resume, correct the triage.
+async fn staff_act(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, WebForm(form): WebForm<ActForm>) -> AppResult<Response> {
+    let result = match form.action.as_str() {
+        "assign" => match form.user_id.parse() {
+            Ok(user_id) => service::assign(&state, &user, id, &service::Assign { user_id, note: form.note }).await.map(|_| ()),
+            Err(_) => Err(AppError::field("user_id", "required")),
+        },
+        "wait" => service::wait(&state, &user, id, &service::Wait { waiting: true, note: form.note }).await.map(|_| ()),
+        "resume" => service::wait(&state, &user, id, &service::Wait { waiting: false, note: form.note }).await.map(|_| ()),
+        "reclassify" => match (triage::Urgency::parse(&form.urgency), triage::Category::parse(&form.category)) {
+            (Some(urgency), Some(category)) => service::reclassify(&state, &user, id, &service::Reclassify { urgency, category, reason: form.note }).await.map(|_| ()),
+            _ => Err(AppError::field("urgency", "invalid_choice")),
+        },
+        _ => Err(AppError::field("action", "invalid_choice")),
+    };
+    after_staff_action(&state, ctx, &user, id, result).await
+}
+
+/// Blurs the ticked cells of a photo, or hides it (staff, without JavaScript: a grid of boxes
+/// over the photo).
+async fn staff_redact(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(photo_id): ApiPath<i64>, body: axum::body::Bytes) -> AppResult<Response> {
+    let pairs: Vec<(String, String)> = serde_urlencoded_pairs(&body);
+    let cells = pairs.iter().filter(|(k, _)| k == "cell").filter_map(|(_, v)| v.parse().ok()).collect();
+    let hidden = pairs.iter().any(|(k, _)| k == "hidden");
+    let case_id: i64 = pairs.iter().find(|(k, _)| k == "case").and_then(|(_, v)| v.parse().ok()).ok_or(AppError::NotFound)?;
+    let result = crate::photos::redact(&state, &user, photo_id, &crate::photos::Redaction { cells, hidden }).await.map(|_| ());
+    after_staff_action(&state, ctx, &user, case_id, result).await
+}
+
+/// Form pairs in order, repeated names kept (checkboxes).
+fn serde_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    body.split(|b| *b == b'&')
+        .filter_map(|kv| {
+            let kv = std::str::from_utf8(kv).ok()?;
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            Some((kernel::web::url_decode(k), kernel::web::url_decode(v)))
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -439,11 +646,53 @@ struct LedgerPage {
     figures: crate::ledger::Figures,
     cases: Vec<crate::ledger::PublicCase>,
     next_cursor: Option<String>,
+    filter: crate::ledger::Filter,
+    /// The query string of the filter, for the next page's link.
+    filter_query: String,
+    buildings: Vec<(i64, String)>,
+    grids: Vec<(i64, String)>,
+    plan: Vec<Placed>,
+    /// Height of the plan's view box (its width is 1000).
+    plan_height: i64,
+    by: crate::ledger::By,
+    groups: Vec<crate::ledger::FigureGroup>,
 }
 
 impl LedgerPage {
     fn pct(&self, v: &Option<f64>) -> String {
         v.map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_else(|| "—".into())
+    }
+    fn group_label(&self, key: &str) -> String {
+        match self.by {
+            crate::ledger::By::Category => self.ctx.label("category", key),
+            _ if key.is_empty() => self.ctx.tr.t("ledger.no_grid").to_string(),
+            _ => key.to_string(),
+        }
+    }
+    fn is_status(&self, v: &str) -> bool {
+        self.filter.status.as_deref() == Some(v)
+    }
+    fn is_category(&self, v: &str) -> bool {
+        self.filter.category.as_deref() == Some(v)
+    }
+    fn is_building(&self, v: &i64) -> bool {
+        self.filter.building_id == Some(*v)
+    }
+    fn is_grid(&self, v: &i64) -> bool {
+        self.filter.grid_id == Some(*v)
+    }
+    fn categories(&self) -> Vec<&'static str> {
+        triage::Category::ALL.iter().map(|c| c.code()).collect()
+    }
+    fn by_code(&self) -> &'static str {
+        self.by.code()
+    }
+    fn all_by(&self) -> [crate::ledger::By; 3] {
+        crate::ledger::By::ALL
+    }
+    /// A building's marker radius: bigger with more open cases.
+    fn radius(&self, p: &Placed) -> i64 {
+        18 + 4 * p.building.open_cases.min(6)
     }
     fn minutes(&self, v: &Option<i64>) -> String {
         match v {
@@ -459,18 +708,76 @@ async fn ledger_home(AxState(state): AxState<AppState>, viewer: Viewer) -> AppRe
     Ok(see_other(&format!("/ledger/{}", community.slug)))
 }
 
+/// A building drawn on the plan: its place scaled into the view box, and a short label.
+struct Placed {
+    building: crate::ledger::PlanBuilding,
+    x: i64,
+    y: i64,
+    label: String,
+}
+
+/// Scales the buildings' plan positions (any units) into a 1000-wide view box, keeping their
+/// proportions; returns them with the view box's height.
+fn lay_out(plan: Vec<crate::ledger::PlanBuilding>) -> (Vec<Placed>, i64) {
+    let (min_x, max_x) = (plan.iter().map(|b| b.x).min().unwrap_or(0), plan.iter().map(|b| b.x).max().unwrap_or(0));
+    let (min_y, max_y) = (plan.iter().map(|b| b.y).min().unwrap_or(0), plan.iter().map(|b| b.y).max().unwrap_or(0));
+    let scale = (840.0 / (max_x - min_x).max(1) as f64).min(600.0 / (max_y - min_y).max(1) as f64).min(240.0);
+    let placed = plan
+        .into_iter()
+        .map(|b| Placed {
+            x: 80 + ((b.x - min_x) as f64 * scale) as i64,
+            y: 70 + ((b.y - min_y) as f64 * scale) as i64,
+            label: b.name.split_whitespace().last().unwrap_or(&b.name).to_string(),
+            building: b,
+        })
+        .collect();
+    (placed, 150 + ((max_y - min_y) as f64 * scale) as i64)
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct LedgerQuery {
     cursor: Option<String>,
+    by: Option<String>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    building_id: String,
+    #[serde(default)]
+    grid_id: String,
+    #[serde(default)]
+    month: String,
 }
 
 async fn ledger_page(AxState(state): AxState<AppState>, ctx: PageCtx, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<LedgerQuery>) -> AppResult<Response> {
     let kernel::community::Community { id, name: community, .. } = kernel::community::by_slug(&state, &slug).await?.ok_or(AppError::NotFound)?;
+    let filter = crate::ledger::Filter {
+        status: Some(q.status.clone()).filter(|s| !s.is_empty()),
+        category: Some(q.category.clone()).filter(|s| !s.is_empty()),
+        building_id: q.building_id.parse().ok(),
+        grid_id: q.grid_id.parse().ok(),
+        month: Some(q.month.clone()).filter(|s| !s.is_empty()),
+    };
+    let filter_query = [("status", &q.status), ("category", &q.category), ("building_id", &q.building_id), ("grid_id", &q.grid_id), ("month", &q.month)]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("&{k}={}", kernel::web::url_encode(v)))
+        .collect::<String>();
+    let by = match q.by.as_deref() {
+        Some("grid") => crate::ledger::By::Grid,
+        Some("category") => crate::ledger::By::Category,
+        _ => crate::ledger::By::Month,
+    };
     let page = kernel::web::PageQuery { cursor: q.cursor, limit: Some(30) };
-    let rows = crate::ledger::cases(&state, id, page.after()?, 30).await?;
+    let rows = crate::ledger::cases(&state, id, &filter, page.after()?, 30).await?;
     let page = kernel::web::Page::from_rows(rows, 30, |c| c.id);
     let figures = crate::ledger::figures(&state, id).await?;
-    Ok(render(&LedgerPage { ctx, community, slug, figures, cases: page.items, next_cursor: page.next_cursor }))
+    let buildings = sqlx::query_as("SELECT id, name FROM buildings WHERE community_id = $1 ORDER BY id").bind(id).fetch_all(&state.db.pool).await?;
+    let grids = sqlx::query_as("SELECT id, name FROM grids WHERE community_id = $1 ORDER BY id").bind(id).fetch_all(&state.db.pool).await?;
+    let (plan, plan_height) = lay_out(crate::ledger::plan(&state, id).await?);
+    let groups = crate::ledger::breakdown(&state, id, by).await?;
+    Ok(render(&LedgerPage { ctx, community, slug, figures, cases: page.items, next_cursor: page.next_cursor, filter, filter_query, buildings, grids, plan, plan_height, by, groups }))
 }
 
 async fn follow_case(AxState(state): AxState<AppState>, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<Response> {

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod content;
+pub mod picture;
 pub mod service;
 pub mod store;
 

@@ -70,30 +70,81 @@ pub async fn save(
         let names: Vec<&str> = allowed.iter().map(|k| k.extension()).collect();
         AppError::Validation(vec![FieldError::new("file", "file_type").arg("types", names.join(", "))])
     })?;
-    let key = content_key(bytes);
-    // The bytes go to the store before the row is written; a crash in between leaves an
-    // unreferenced blob, never a row without bytes.
-    store(&state.config).put(&key, bytes).await.map_err(AppError::internal)?;
-    let token = kernel::crypto::random_token(18);
-    let name = clean_name(name);
+    let key = put_bytes(state, bytes).await?;
     let mut tx = state.db.begin_write().await?;
+    let blob = insert(&mut tx, state.now(), &NewBlob { key: &key, kind, size: bytes.len(), name, community_id, uploaded_by: uploader.user_id, purpose }).await?;
+    tx.commit().await?;
+    Ok(blob)
+}
+
+/// Puts bytes in the store and returns their content key. The bytes go to the store before
+/// any row is written; a crash in between leaves an unreferenced blob, never a row without bytes.
+pub async fn put_bytes(state: &AppState, bytes: &[u8]) -> AppResult<String> {
+    let key = content_key(bytes);
+    store(&state.config).put(&key, bytes).await.map_err(AppError::internal)?;
+    Ok(key)
+}
+
+/// A blob row to write for bytes already in the store.
+#[derive(Clone, Copy)]
+pub struct NewBlob<'a> {
+    /// Content key from [`put_bytes`].
+    pub key: &'a str,
+    /// What the bytes are.
+    pub kind: Kind,
+    /// Size in bytes.
+    pub size: usize,
+    /// The name it came with.
+    pub name: &'a str,
+    /// Community it belongs to.
+    pub community_id: Option<i64>,
+    /// Who uploaded it (`None` when that must not be recorded, e.g. for an anonymous report).
+    pub uploaded_by: Option<i64>,
+    /// What it is for.
+    pub purpose: &'a str,
+}
+
+/// Records a private blob in the caller's transaction.
+pub async fn insert(tx: &mut kernel::db::WriteTx, now: i64, b: &NewBlob<'_>) -> AppResult<Blob> {
+    let token = kernel::crypto::random_token(18);
+    let name = clean_name(b.name);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO blobs (token, content_key, content_type, size, original_name, community_id, uploaded_by, public, purpose, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9) RETURNING id",
     )
     .bind(&token)
-    .bind(&key)
-    .bind(kind.mime())
-    .bind(bytes.len() as i64)
+    .bind(b.key)
+    .bind(b.kind.mime())
+    .bind(b.size as i64)
     .bind(&name)
-    .bind(community_id)
-    .bind(uploader.user_id)
-    .bind(purpose)
-    .bind(state.now())
-    .fetch_one(&mut *tx)
+    .bind(b.community_id)
+    .bind(b.uploaded_by)
+    .bind(b.purpose)
+    .bind(now)
+    .fetch_one(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(Blob { id, url: format!("/files/{token}"), token, content_type: kind.mime().into(), size: bytes.len() as i64, original_name: name })
+    Ok(Blob { id, url: format!("/files/{token}"), token, content_type: b.kind.mime().into(), size: b.size as i64, original_name: name })
+}
+
+/// Serves a blob by id to a reader a capability has already checked. `public` says whether
+/// shared caches may keep it.
+pub async fn respond(state: &AppState, blob_id: i64, public: bool) -> AppResult<Response> {
+    let row = sqlx::query("SELECT content_key, content_type, original_name FROM blobs WHERE id = $1")
+        .bind(blob_id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    deliver(state, row.get(0), row.get(1), row.get(2), public).await
+}
+
+/// The bytes of a blob, by id.
+pub async fn bytes(state: &AppState, blob_id: i64) -> AppResult<Vec<u8>> {
+    let key: String = sqlx::query_scalar("SELECT content_key FROM blobs WHERE id = $1")
+        .bind(blob_id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    store(&state.config).get(&key).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)
 }
 
 /// Marks a blob public (for example a redacted photo on the public ledger).
@@ -121,11 +172,12 @@ pub async fn serve(state: &AppState, viewer: Option<&Principal>, token: &str) ->
         // Not revealing that a private file exists.
         return Err(AppError::NotFound);
     }
-    let key: String = row.get(0);
+    deliver(state, row.get(0), row.get(1), row.get(2), public).await
+}
+
+async fn deliver(state: &AppState, key: String, content_type: String, name: String, public: bool) -> AppResult<Response> {
     let bytes = store(&state.config).get(&key).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)?;
-    let content_type: String = row.get(1);
     let kind = Kind::from_mime(&content_type).ok_or_else(|| AppError::internal("stored blob with unknown type"))?;
-    let name: String = row.get(2);
     let disposition = format!("inline; filename=\"file.{}\"; filename*=UTF-8''{}", kind.extension(), kernel::web::url_encode(&name));
     Ok((
         [

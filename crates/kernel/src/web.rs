@@ -2,7 +2,7 @@
 //! extractors that turn malformed input into 4xx, pagination, static assets and page context.
 
 use crate::auth::{Principal, Viewer};
-use crate::error::{AppError, AppResult, ErrorMark};
+use crate::error::{AppError, AppResult, ErrorMark, FieldError};
 use crate::i18n::{Locale, Tr};
 use crate::state::AppState;
 use askama::Template;
@@ -308,6 +308,91 @@ pub async fn multipart_file(mut multipart: axum::extract::Multipart, limit: usiz
         return Ok(UploadedFile { name, bytes });
     }
     Err(AppError::field("file", "required"))
+}
+
+/// A multipart form: its text fields and its files.
+#[derive(Debug, Default)]
+pub struct MultipartForm {
+    /// Text fields by name (the last value wins; repeated names are joined by `values`).
+    pub fields: Vec<(String, String)>,
+    /// Non-empty files, in the order sent.
+    pub files: Vec<UploadedFile>,
+}
+
+impl MultipartForm {
+    /// The value of a text field, or "".
+    pub fn get(&self, name: &str) -> &str {
+        self.fields.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+    /// Whether a field was sent (a ticked checkbox).
+    pub fn has(&self, name: &str) -> bool {
+        self.fields.iter().any(|(k, _)| k == name)
+    }
+    /// Every value sent under a name.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        self.fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
+/// Reads a multipart form: every text field, and up to `max_files` files from the field
+/// `file_field`, each at most `limit` bytes (413 past it; 422 past the count). Empty file
+/// inputs (nothing chosen) are skipped.
+pub async fn multipart_form(mut multipart: axum::extract::Multipart, file_field: &str, max_files: usize, limit: usize) -> AppResult<MultipartForm> {
+    let malformed = |e: axum::extract::multipart::MultipartError| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        _ => AppError::bad_request("malformed_upload", e.body_text()),
+    };
+    let mut form = MultipartForm::default();
+    let mut text_bytes = 0usize;
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == file_field && field.file_name().is_some() {
+            let file_name = field.file_name().unwrap_or("file").to_string();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                if bytes.len() + chunk.len() > limit {
+                    return Err(AppError::PayloadTooLarge);
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            if bytes.is_empty() {
+                continue;
+            }
+            if form.files.len() >= max_files {
+                return Err(AppError::Validation(vec![FieldError::new(file_field, "too_many_files").arg("max", max_files.to_string())]));
+            }
+            form.files.push(UploadedFile { name: file_name, bytes });
+        } else {
+            let value = field.text().await.map_err(malformed)?;
+            text_bytes += value.len();
+            if text_bytes > 64 * 1024 {
+                return Err(AppError::PayloadTooLarge);
+            }
+            form.fields.push((name, value));
+        }
+    }
+    Ok(form)
+}
+
+/// Reads a page form that may carry files: multipart (with files, see [`multipart_form`]) or
+/// plain urlencoded (no files). `text_limit` bounds an urlencoded body.
+pub async fn page_form(req: Request, file_field: &str, max_files: usize, limit: usize, text_limit: usize) -> AppResult<MultipartForm> {
+    let multipart = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("multipart/form-data"));
+    if multipart {
+        let mp = axum::extract::Multipart::from_request(req, &()).await.map_err(|e| AppError::bad_request("malformed_upload", e.body_text()))?;
+        return multipart_form(mp, file_field, max_files, limit).await;
+    }
+    let bytes = axum::body::to_bytes(req.into_body(), text_limit).await.map_err(|_| AppError::PayloadTooLarge)?;
+    let fields = std::str::from_utf8(&bytes)
+        .map_err(|_| AppError::bad_request("malformed_form", "the form is not UTF-8"))?
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (url_decode(k), url_decode(v))
+        })
+        .collect();
+    Ok(MultipartForm { fields, files: Vec::new() })
 }
 
 /// The most an upload route lets through before the handler applies the configured limit.

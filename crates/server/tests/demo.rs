@@ -22,6 +22,15 @@ async fn the_demo_community_matches_the_seed_and_every_printed_login_works() {
     assert!(count("SELECT COUNT(*) FROM resident_tags WHERE tag = 'child'").await >= 30, "families with children");
     assert_eq!(count("SELECT COUNT(*) FROM grid_staff").await, 4, "a grid worker per grid");
     assert_eq!(count("SELECT COUNT(*) FROM memberships WHERE role = 'liaison'").await, 3);
+    // Three months of cases, most answered and rated, a few still open.
+    assert_eq!(count("SELECT COUNT(*) FROM cases").await, 160);
+    assert!(count("SELECT COUNT(*) FROM case_ratings WHERE used_at IS NOT NULL").await >= 60);
+    assert!(count("SELECT COUNT(*) FROM cases WHERE state IN ('new', 'in_progress')").await >= 4);
+    let figures = app.client().json("/api/v1/communities/nanjing-renjia/ledger").await["figures"].clone();
+    for key in ["response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate"] {
+        let v = figures[key].as_f64().unwrap_or_default();
+        assert!((0.5..1.0).contains(&v), "a believable {key}: {v}");
+    }
 
     let banner = linli::demo::banner("http://127.0.0.1:8080");
     for (role, phone, name) in registry::demo::DEMO_LOGINS {

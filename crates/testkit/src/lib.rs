@@ -179,6 +179,11 @@ impl Client {
         Client { http, jar, base: base.to_string() }
     }
 
+    /// The app's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// The value of a cookie the client holds.
     pub fn cookie(&self, name: &str) -> Option<String> {
         let url = self.base.parse().ok()?;

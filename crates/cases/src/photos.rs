@@ -1,0 +1,316 @@
+//! Photos of a case: up to nine "before" photos with the report, "after" photos with the
+//! result. Each is kept three ways: the original (staff only), the photo as shown (upright,
+//! scaled, re-encoded without any metadata — the camera's GPS position included) and a
+//! thumbnail. Staff can blur parts of a photo or hide it; the public ledger shows a case's
+//! photos once staff have responded to it, never the original.
+
+use files::picture::{self, Prepared, GRID};
+use files::service::NewBlob;
+use files::Kind;
+use kernel::auth::Principal;
+use kernel::db::WriteTx;
+use kernel::error::{AppError, AppResult, FieldError};
+use kernel::state::AppState;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+/// The most photos a case takes at each stage.
+pub const MAX_PHOTOS: usize = 9;
+
+/// When a photo was taken: with the report, or with the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// With the report.
+    Before,
+    /// With the result.
+    After,
+}
+
+impl Stage {
+    /// Stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Stage::Before => "before",
+            Stage::After => "after",
+        }
+    }
+}
+
+/// A photo of a case as a reader sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Photo {
+    /// Id.
+    pub id: i64,
+    /// Before or after.
+    pub stage: Stage,
+    /// The photo as shown (no metadata, redactions applied).
+    pub url: String,
+    /// Its thumbnail.
+    pub thumb_url: String,
+    /// Width of the shown photo.
+    pub width: i64,
+    /// Height of the shown photo.
+    pub height: i64,
+    /// Hidden from the public.
+    pub hidden: bool,
+    /// Cells of the 4 × 4 grid that are blurred (row-major, 0–15).
+    pub redacted_cells: Vec<u32>,
+}
+
+/// A photo read and checked, ready to be stored.
+pub struct Ready {
+    name: String,
+    original: Vec<u8>,
+    kind: Kind,
+    prepared: Prepared,
+}
+
+/// An uploaded photo.
+pub struct Upload {
+    /// The name it came with.
+    pub name: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Checks and prepares uploads (images only, by content; at most [`MAX_PHOTOS`]; each within the
+/// upload limit). The decoding runs off the async threads.
+pub async fn prepare(state: &AppState, uploads: Vec<Upload>) -> AppResult<Vec<Ready>> {
+    if uploads.len() > MAX_PHOTOS {
+        return Err(AppError::Validation(vec![FieldError::new("photos", "too_many_files").arg("max", MAX_PHOTOS.to_string())]));
+    }
+    let limit = state.config.upload_limit;
+    let mut out = Vec::with_capacity(uploads.len());
+    for u in uploads {
+        if u.bytes.len() > limit {
+            return Err(AppError::PayloadTooLarge);
+        }
+        let kind = files::content::sniff(&u.bytes).filter(|k| matches!(k, Kind::Jpeg | Kind::Png | Kind::Webp)).ok_or_else(|| {
+            AppError::Validation(vec![FieldError::new("photos", "file_type").arg("types", "jpg, png, webp")])
+        })?;
+        let Upload { name, bytes } = u;
+        let (bytes, prepared) = tokio::task::spawn_blocking(move || {
+            let p = picture::prepare(&bytes);
+            (bytes, p)
+        })
+        .await
+        .map_err(AppError::internal)?;
+        let prepared = prepared.map_err(|_| AppError::field("photos", "image_unreadable"))?;
+        out.push(Ready { name, original: bytes, kind, prepared });
+    }
+    Ok(out)
+}
+
+/// Puts prepared photos in the blob store and attaches them to a case, in the caller's
+/// transaction. `uploaded_by` is `None` for an anonymous report.
+pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_id: i64, uploaded_by: Option<i64>, stage: Stage, photos: &[Ready]) -> AppResult<()> {
+    let now = state.now();
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_photos WHERE case_id = $1 AND stage = $2")
+        .bind(case_id)
+        .bind(stage.code())
+        .fetch_one(&mut **tx)
+        .await?;
+    if existing as usize + photos.len() > MAX_PHOTOS {
+        return Err(AppError::Validation(vec![FieldError::new("photos", "too_many_files").arg("max", MAX_PHOTOS.to_string())]));
+    }
+    for p in photos {
+        let base = NewBlob { key: "", kind: Kind::Jpeg, size: 0, name: &p.name, community_id: Some(community_id), uploaded_by, purpose: "case_photo" };
+        let original_key = files::service::put_bytes(state, &p.original).await?;
+        let shown_key = files::service::put_bytes(state, &p.prepared.shown).await?;
+        let thumb_key = files::service::put_bytes(state, &p.prepared.thumb).await?;
+        let original = files::service::insert(tx, now, &NewBlob { key: &original_key, kind: p.kind, size: p.original.len(), ..base }).await?;
+        let shown = files::service::insert(tx, now, &NewBlob { key: &shown_key, size: p.prepared.shown.len(), ..base }).await?;
+        let thumb = files::service::insert(tx, now, &NewBlob { key: &thumb_key, size: p.prepared.thumb.len(), ..base }).await?;
+        sqlx::query(
+            "INSERT INTO case_photos (case_id, stage, original_blob_id, shown_blob_id, thumb_blob_id, width, height, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(case_id)
+        .bind(stage.code())
+        .bind(original.id)
+        .bind(shown.id)
+        .bind(thumb.id)
+        .bind(i64::from(p.prepared.width))
+        .bind(i64::from(p.prepared.height))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn cells(stored: &str) -> Vec<u32> {
+    stored.split(',').filter_map(|c| c.trim().parse().ok()).collect()
+}
+
+/// The photos of several cases, by case id. `public` leaves out hidden photos.
+pub async fn of_cases(state: &AppState, case_ids: &[i64], public: bool) -> AppResult<Vec<(i64, Photo)>> {
+    if case_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hidden = if public { " AND hidden = 0" } else { "" };
+    let rows = sqlx::query(&format!(
+        "SELECT case_id, id, stage, width, height, hidden, redacted_cells FROM case_photos WHERE 1 = 1{hidden}{} ORDER BY id",
+        kernel::db::and_in("case_id", Some(case_ids))
+    ))
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let id: i64 = r.get(1);
+            (
+                r.get(0),
+                Photo {
+                    id,
+                    stage: if r.get::<String, _>(2) == "after" { Stage::After } else { Stage::Before },
+                    url: format!("/case-photos/{id}/shown"),
+                    thumb_url: format!("/case-photos/{id}/thumb"),
+                    width: r.get(3),
+                    height: r.get(4),
+                    hidden: r.get::<i64, _>(5) != 0,
+                    redacted_cells: cells(r.get::<String, _>(6).as_str()),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Which version of a photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// As shown.
+    Shown,
+    /// Thumbnail.
+    Thumb,
+    /// As uploaded (staff only).
+    Original,
+}
+
+impl Variant {
+    /// Parses a path segment.
+    pub fn parse(s: &str) -> Option<Variant> {
+        match s {
+            "shown" => Some(Variant::Shown),
+            "thumb" => Some(Variant::Thumb),
+            "original" => Some(Variant::Original),
+            _ => None,
+        }
+    }
+}
+
+/// Serves a photo. Staff of the case's community see every version; the named author sees the
+/// shown photo and thumbnail; the public sees them once the case has had its first response
+/// (staff have looked at it), unless the photo is hidden or the case withdrawn.
+pub async fn serve(state: &AppState, viewer: Option<&Principal>, photo_id: i64, variant: Variant) -> AppResult<axum::response::Response> {
+    let r = sqlx::query(
+        "SELECT p.original_blob_id, p.shown_blob_id, p.thumb_blob_id, p.hidden, c.community_id, c.author_user_id, c.first_response_at, c.state \
+         FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.id = $1",
+    )
+    .bind(photo_id)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let community_id: i64 = r.get(4);
+    let staff = viewer.is_some_and(|v| v.can(community_id, &crate::service::CASES_HANDLE));
+    let author = viewer.is_some_and(|v| v.user_id.is_some() && v.user_id == r.get::<Option<i64>, _>(5));
+    let public = r.get::<i64, _>(3) == 0 && r.get::<Option<i64>, _>(6).is_some() && r.get::<String, _>(7) != "withdrawn";
+    let allowed = match variant {
+        Variant::Original => staff,
+        _ => staff || author || public,
+    };
+    if !allowed {
+        return Err(AppError::NotFound);
+    }
+    let blob: i64 = match variant {
+        Variant::Original => r.get(0),
+        Variant::Shown => r.get(1),
+        Variant::Thumb => r.get(2),
+    };
+    files::service::respond(state, blob, public && variant != Variant::Original).await
+}
+
+/// What staff do to a photo: blur cells of the 4 × 4 grid (row-major, 0–15; the list replaces
+/// the previous one, so an empty list undoes a redaction) and hide it from the public or not.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct Redaction {
+    /// Cells to blur.
+    #[serde(default)]
+    pub cells: Vec<u32>,
+    /// Keep the photo off the public ledger.
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+/// Redacts a photo: the shown photo and its thumbnail are made again from the original with the
+/// cells blurred. Recorded on the case's timeline.
+pub async fn redact(state: &AppState, p: &Principal, photo_id: i64, red: &Redaction) -> AppResult<Photo> {
+    let r = sqlx::query("SELECT p.case_id, c.community_id, p.original_blob_id FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.id = $1")
+        .bind(photo_id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (case_id, community_id, original): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
+    if !p.can(community_id, &crate::service::CASES_HANDLE) {
+        return Err(AppError::NotFound);
+    }
+    if red.cells.iter().any(|&c| c >= GRID * GRID) {
+        return Err(AppError::field("cells", "out_of_range"));
+    }
+    let mut cells_sorted = red.cells.clone();
+    cells_sorted.sort_unstable();
+    cells_sorted.dedup();
+    let bytes = files::service::bytes(state, original).await?;
+    let c2 = cells_sorted.clone();
+    let prepared = tokio::task::spawn_blocking(move || picture::redact(&bytes, &c2)).await.map_err(AppError::internal)?.map_err(AppError::internal)?;
+    let shown_key = files::service::put_bytes(state, &prepared.shown).await?;
+    let thumb_key = files::service::put_bytes(state, &prepared.thumb).await?;
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let base = NewBlob { key: "", kind: Kind::Jpeg, size: 0, name: "photo.jpg", community_id: Some(community_id), uploaded_by: p.user_id, purpose: "case_photo" };
+    let shown = files::service::insert(&mut tx, now, &NewBlob { key: &shown_key, size: prepared.shown.len(), ..base }).await?;
+    let thumb = files::service::insert(&mut tx, now, &NewBlob { key: &thumb_key, size: prepared.thumb.len(), ..base }).await?;
+    let stored: Vec<String> = cells_sorted.iter().map(u32::to_string).collect();
+    sqlx::query("UPDATE case_photos SET shown_blob_id = $1, thumb_blob_id = $2, hidden = $3, redacted_cells = $4 WHERE id = $5")
+        .bind(shown.id)
+        .bind(thumb.id)
+        .bind(red.hidden as i64)
+        .bind(stored.join(","))
+        .bind(photo_id)
+        .execute(&mut *tx)
+        .await?;
+    let note = if red.hidden { format!("#{photo_id} hidden") } else { format!("#{photo_id}") };
+    sqlx::query("INSERT INTO case_events (case_id, at, actor_user_id, kind, state, note) VALUES ($1, $2, $3, 'photo_redacted', NULL, $4)")
+        .bind(case_id)
+        .bind(now)
+        .bind(p.user_id)
+        .bind(note)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    of_cases(state, &[case_id], false).await?.into_iter().map(|(_, ph)| ph).find(|ph| ph.id == photo_id).ok_or(AppError::NotFound)
+}
+
+/// Adds photos to an existing case: the named author or staff before the result, staff with it.
+pub async fn add(state: &AppState, p: &Principal, case_id: i64, stage: Stage, uploads: Vec<Upload>) -> AppResult<Vec<Photo>> {
+    let r = sqlx::query("SELECT community_id, author_user_id FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let community_id: i64 = r.get(0);
+    let staff = p.can(community_id, &crate::service::CASES_HANDLE);
+    let author = p.user_id.is_some() && p.user_id == r.get::<Option<i64>, _>(1);
+    if !staff && !(author && stage == Stage::Before) {
+        return Err(if author { AppError::Forbidden } else { AppError::NotFound });
+    }
+    if uploads.is_empty() {
+        return Err(AppError::field("photos", "required"));
+    }
+    let ready = prepare(state, uploads).await?;
+    let mut tx = state.db.begin_write().await?;
+    attach(state, &mut tx, case_id, community_id, p.user_id, stage, &ready).await?;
+    tx.commit().await?;
+    Ok(of_cases(state, &[case_id], false).await?.into_iter().map(|(_, ph)| ph).collect())
+}

@@ -1,0 +1,343 @@
+//! How a community runs its cases, set by its admins: service levels per urgency (optionally per
+//! category, optionally counted in working hours), the working-hours calendar, who is on duty
+//! each weekday (the second step of the escalation chain), and who gets which cases by
+//! category and grid.
+
+use crate::domain::{default_sla, Calendar, Sla};
+use kernel::auth::{Permission, Principal, Role};
+use kernel::clock::MINUTE;
+use kernel::error::{AppError, AppResult, FieldError};
+use kernel::state::AppState;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use triage::{Category, Urgency};
+
+/// Change how the community runs its cases.
+pub const CASES_CONFIGURE: Permission = Permission { name: "cases.configure", roles: &[Role::Admin] };
+
+/// A service level as admins set it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SlaPolicy {
+    /// `critical`, `urgent`, `normal` or `low`.
+    pub urgency: Urgency,
+    /// A category this level is for; none means every category.
+    pub category: Option<Category>,
+    /// Minutes allowed for the first response.
+    pub first_response_minutes: i64,
+    /// Minutes allowed for the result.
+    pub result_minutes: i64,
+    /// Count only working hours (per the calendar) instead of clock time.
+    #[serde(default)]
+    pub working_hours: bool,
+}
+
+/// A window of working time on a weekday.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WorkWindow {
+    /// 1 = Monday … 7 = Sunday.
+    pub weekday: i64,
+    /// Start, minutes after midnight (China Standard Time).
+    pub start_minute: i64,
+    /// End, minutes after midnight.
+    pub end_minute: i64,
+}
+
+/// A date that departs from the weekly pattern: a public holiday, or a weekend working day (调休).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CalendarDay {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// Whether it is a working day.
+    pub working: bool,
+}
+
+/// Who is on duty on a weekday.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Duty {
+    /// 1 = Monday … 7 = Sunday.
+    pub weekday: i64,
+    /// Staff member's user id.
+    pub user_id: i64,
+}
+
+/// Who gets new cases of a category in a grid.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Route {
+    /// The category; none means every category.
+    pub category: Option<Category>,
+    /// The grid; none means every grid.
+    pub grid_id: Option<i64>,
+    /// The user who is assigned.
+    pub user_id: i64,
+}
+
+/// Everything admins set about cases, read and replaced as one document (every list is
+/// required, so that a malformed document cannot wipe the settings).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Service levels; urgencies without one use the defaults.
+    pub sla: Vec<SlaPolicy>,
+    /// Working hours; empty means Monday to Friday, 8:30–12:00 and 14:00–17:30.
+    pub work_hours: Vec<WorkWindow>,
+    /// Holidays and weekend working days.
+    pub calendar_days: Vec<CalendarDay>,
+    /// The duty roster; a weekday without anyone on duty falls back to every staff member.
+    pub duty_roster: Vec<Duty>,
+    /// Assignment routes; without a match, cases go to the grid worker of the building's grid.
+    pub routes: Vec<Route>,
+}
+
+/// The service level for a new case: a policy for its urgency and category, else for its
+/// urgency, else the default.
+pub async fn sla_for(state: &AppState, community_id: i64, urgency: Urgency, category: Category) -> AppResult<Sla> {
+    let rows = sqlx::query(
+        "SELECT category, first_response_minutes, result_minutes, working_hours FROM sla_policies \
+         WHERE community_id = $1 AND urgency = $2 AND category IN ($3, '')",
+    )
+    .bind(community_id)
+    .bind(urgency.code())
+    .bind(category.code())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let best = rows.iter().max_by_key(|r| !r.get::<String, _>(0).is_empty());
+    Ok(match best {
+        Some(r) => Sla { first_response_ms: r.get::<i64, _>(1) * MINUTE, result_ms: r.get::<i64, _>(2) * MINUTE, working_hours: r.get::<i64, _>(3) != 0 },
+        None => default_sla(urgency),
+    })
+}
+
+/// The community's working-hours calendar.
+pub async fn calendar(state: &AppState, community_id: i64) -> AppResult<Calendar> {
+    let windows: Vec<(i64, i64, i64)> = sqlx::query_as("SELECT weekday, start_minute, end_minute FROM work_hours WHERE community_id = $1 ORDER BY weekday, start_minute")
+        .bind(community_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    let days: Vec<(String, i64)> = sqlx::query_as("SELECT day, working FROM calendar_days WHERE community_id = $1").bind(community_id).fetch_all(&state.db.pool).await?;
+    let mut cal = if windows.is_empty() { Calendar::standard() } else { Calendar { windows, ..Calendar::default() } };
+    cal.days = days.into_iter().map(|(d, w)| (d, w != 0)).collect();
+    Ok(cal)
+}
+
+/// The due times of a clock of `span` started at `start` under `sla`.
+pub async fn due(state: &AppState, community_id: i64, start: i64, span: i64, working_hours: bool) -> AppResult<i64> {
+    if !working_hours {
+        return Ok(start + span);
+    }
+    Ok(calendar(state, community_id).await?.add(start, span))
+}
+
+/// The settings of a community (admins and staff may read them).
+pub async fn settings(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Settings> {
+    p.require(community_id, &crate::service::CASES_HANDLE)?;
+    let sla = sqlx::query("SELECT urgency, category, first_response_minutes, result_minutes, working_hours FROM sla_policies WHERE community_id = $1 ORDER BY id")
+        .bind(community_id)
+        .fetch_all(&state.db.pool)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            Some(SlaPolicy {
+                urgency: Urgency::parse(r.get::<String, _>(0).as_str())?,
+                category: Category::parse(r.get::<String, _>(1).as_str()),
+                first_response_minutes: r.get(2),
+                result_minutes: r.get(3),
+                working_hours: r.get::<i64, _>(4) != 0,
+            })
+        })
+        .collect();
+    let work_hours = sqlx::query_as::<_, (i64, i64, i64)>("SELECT weekday, start_minute, end_minute FROM work_hours WHERE community_id = $1 ORDER BY weekday, start_minute")
+        .bind(community_id)
+        .fetch_all(&state.db.pool)
+        .await?
+        .into_iter()
+        .map(|(weekday, start_minute, end_minute)| WorkWindow { weekday, start_minute, end_minute })
+        .collect();
+    let calendar_days = sqlx::query_as::<_, (String, i64)>("SELECT day, working FROM calendar_days WHERE community_id = $1 ORDER BY day")
+        .bind(community_id)
+        .fetch_all(&state.db.pool)
+        .await?
+        .into_iter()
+        .map(|(day, w)| CalendarDay { day, working: w != 0 })
+        .collect();
+    let duty_roster = sqlx::query_as::<_, (i64, i64)>("SELECT weekday, user_id FROM duty_roster WHERE community_id = $1 ORDER BY weekday, user_id")
+        .bind(community_id)
+        .fetch_all(&state.db.pool)
+        .await?
+        .into_iter()
+        .map(|(weekday, user_id)| Duty { weekday, user_id })
+        .collect();
+    let routes = sqlx::query_as::<_, (String, i64, i64)>("SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 ORDER BY id")
+        .bind(community_id)
+        .fetch_all(&state.db.pool)
+        .await?
+        .into_iter()
+        .map(|(c, g, user_id)| Route { category: Category::parse(&c), grid_id: (g != 0).then_some(g), user_id })
+        .collect();
+    Ok(Settings { sla, work_hours, calendar_days, duty_roster, routes })
+}
+
+fn check(s: &Settings) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (i, p) in s.sla.iter().enumerate() {
+        if !(1..=60 * 24 * 90).contains(&p.first_response_minutes) || !(1..=60 * 24 * 90).contains(&p.result_minutes) {
+            errors.push(FieldError::new(format!("sla[{i}]"), "out_of_range"));
+        } else if p.result_minutes < p.first_response_minutes {
+            errors.push(FieldError::new(format!("sla[{i}].result_minutes"), "sla_result_before_response"));
+        }
+        if s.sla[..i].iter().any(|q| q.urgency == p.urgency && q.category == p.category) {
+            errors.push(FieldError::new(format!("sla[{i}]"), "duplicate"));
+        }
+    }
+    for (i, w) in s.work_hours.iter().enumerate() {
+        if !(1..=7).contains(&w.weekday) || !(0..=1440).contains(&w.start_minute) || !(0..=1440).contains(&w.end_minute) || w.start_minute >= w.end_minute {
+            errors.push(FieldError::new(format!("work_hours[{i}]"), "out_of_range"));
+        }
+    }
+    for (i, d) in s.calendar_days.iter().enumerate() {
+        if chrono::NaiveDate::parse_from_str(&d.day, "%Y-%m-%d").is_err() {
+            errors.push(FieldError::new(format!("calendar_days[{i}].day"), "invalid_date"));
+        }
+    }
+    for (i, d) in s.duty_roster.iter().enumerate() {
+        if !(1..=7).contains(&d.weekday) {
+            errors.push(FieldError::new(format!("duty_roster[{i}].weekday"), "out_of_range"));
+        }
+    }
+    errors
+}
+
+/// Replaces the settings of a community (admins only), in one transaction, with an audit entry.
+pub async fn replace(state: &AppState, p: &Principal, community_id: i64, s: &Settings) -> AppResult<Settings> {
+    p.require(community_id, &CASES_CONFIGURE)?;
+    let errors = check(s);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    // The people named must be on the community's staff side.
+    let staff: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT user_id FROM memberships WHERE community_id = $1 AND role IN ('staff', 'admin', 'grid_worker')")
+        .bind(community_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    for (i, d) in s.duty_roster.iter().enumerate() {
+        if !staff.contains(&d.user_id) {
+            return Err(AppError::field(format!("duty_roster[{i}].user_id"), "not_found_ref"));
+        }
+    }
+    for (i, r) in s.routes.iter().enumerate() {
+        if !staff.contains(&r.user_id) {
+            return Err(AppError::field(format!("routes[{i}].user_id"), "not_found_ref"));
+        }
+    }
+    let before = settings(state, p, community_id).await?;
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    for table in ["sla_policies", "work_hours", "calendar_days", "duty_roster", "case_routes"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE community_id = $1")).bind(community_id).execute(&mut *tx).await?;
+    }
+    for x in &s.sla {
+        sqlx::query(
+            "INSERT INTO sla_policies (community_id, urgency, category, first_response_minutes, result_minutes, working_hours, updated_by, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(community_id)
+        .bind(x.urgency.code())
+        .bind(x.category.map(|c| c.code()).unwrap_or(""))
+        .bind(x.first_response_minutes)
+        .bind(x.result_minutes)
+        .bind(x.working_hours as i64)
+        .bind(p.user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for w in &s.work_hours {
+        sqlx::query("INSERT INTO work_hours (community_id, weekday, start_minute, end_minute) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(community_id)
+            .bind(w.weekday)
+            .bind(w.start_minute)
+            .bind(w.end_minute)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for d in &s.calendar_days {
+        sqlx::query("INSERT INTO calendar_days (community_id, day, working) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(community_id)
+            .bind(&d.day)
+            .bind(d.working as i64)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for d in &s.duty_roster {
+        sqlx::query("INSERT INTO duty_roster (community_id, weekday, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(community_id)
+            .bind(d.weekday)
+            .bind(d.user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for r in &s.routes {
+        sqlx::query("INSERT INTO case_routes (community_id, category, grid_id, user_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(community_id)
+            .bind(r.category.map(|c| c.code()).unwrap_or(""))
+            .bind(r.grid_id.unwrap_or(0))
+            .bind(r.user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let old = serde_json::to_value(&before).unwrap_or_default();
+    let new = serde_json::to_value(s).unwrap_or_default();
+    kernel::audit::record_change(&mut tx, now, Some(p), Some(community_id), "case_settings", community_id, "update", &kernel::audit::diff(&old, &new)).await?;
+    tx.commit().await?;
+    settings(state, p, community_id).await
+}
+
+/// Who a new case goes to: a route for its category and grid, then for its category in any
+/// grid, then for any category in its grid, then the grid worker of the building's grid.
+pub async fn route(state: &AppState, community_id: i64, category: Category, building_id: Option<i64>) -> AppResult<Option<i64>> {
+    let grid: Option<i64> = match building_id {
+        Some(b) => sqlx::query_scalar("SELECT grid_id FROM buildings WHERE id = $1").bind(b).fetch_optional(&state.db.pool).await?.flatten(),
+        None => None,
+    };
+    let rows = sqlx::query("SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 AND category IN ($2, '') AND grid_id IN ($3, 0)")
+        .bind(community_id)
+        .bind(category.code())
+        .bind(grid.unwrap_or(0))
+        .fetch_all(&state.db.pool)
+        .await?;
+    let rank = |r: &sqlx::any::AnyRow| {
+        let specific_category = !r.get::<String, _>(0).is_empty();
+        let specific_grid = r.get::<i64, _>(1) != 0;
+        (specific_category as u8) * 2 + specific_grid as u8
+    };
+    if let Some(r) = rows.iter().max_by_key(|r| rank(r)) {
+        return Ok(Some(r.get(2)));
+    }
+    let Some(grid) = grid else { return Ok(None) };
+    Ok(sqlx::query_scalar("SELECT user_id FROM grid_staff WHERE grid_id = $1 ORDER BY user_id LIMIT 1").bind(grid).fetch_optional(&state.db.pool).await?)
+}
+
+/// The staff on duty on the weekday of `at` (China Standard Time); without a roster for that
+/// day, every staff member.
+pub async fn on_duty(tx: &mut kernel::db::WriteTx, community_id: i64, at: i64) -> AppResult<Vec<i64>> {
+    let weekday = crate::domain::local_weekday(at);
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM duty_roster WHERE community_id = $1 AND weekday = $2 ORDER BY user_id")
+        .bind(community_id)
+        .bind(weekday)
+        .fetch_all(&mut **tx)
+        .await?;
+    if !ids.is_empty() {
+        return Ok(ids);
+    }
+    Ok(sqlx::query_scalar("SELECT DISTINCT user_id FROM memberships WHERE community_id = $1 AND role = 'staff' ORDER BY user_id")
+        .bind(community_id)
+        .fetch_all(&mut **tx)
+        .await?)
+}
+
+/// The community's head: its admins.
+pub async fn heads(tx: &mut kernel::db::WriteTx, community_id: i64) -> AppResult<Vec<i64>> {
+    Ok(sqlx::query_scalar("SELECT DISTINCT user_id FROM memberships WHERE community_id = $1 AND role = 'admin' ORDER BY user_id")
+        .bind(community_id)
+        .fetch_all(&mut **tx)
+        .await?)
+}

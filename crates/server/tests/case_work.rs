@@ -1,0 +1,528 @@
+//! Working a case: photos (metadata stripped, thumbnails, redaction), places, assignment and the
+//! escalation chain, admin service levels with working hours, waiting on the resident,
+//! duplicate merge, triage overrides, the ledger's filters, plan, breakdowns and exports, and
+//! Open311's notes.
+
+use image::{DynamicImage, RgbImage};
+use kernel::auth::Role;
+use kernel::clock::{HOUR, MINUTE};
+use testkit::{FakeSmsGateway, TestApp};
+
+struct World {
+    app: TestApp,
+    sms: FakeSmsGateway,
+    community: i64,
+    admin: testkit::Client,
+    staff: testkit::Client,
+    resident: testkit::Client,
+    worker_id: i64,
+    staff_id: i64,
+}
+
+async fn world() -> World {
+    let sms = FakeSmsGateway::start().await;
+    let url = sms.url.clone();
+    let app = TestApp::start_with(|c| c.sms_gateway_url = url).await;
+    let community = app.community("renjia", "南京人家社区").await;
+    app.user("13800000009", "陈主任", community, &[Role::Admin]).await;
+    let staff_id = app.user("13800000001", "周晓梅", community, &[Role::Staff]).await;
+    app.user("13800000002", "孙立", community, &[Role::Staff]).await;
+    let worker_id = app.user("13800000003", "网格员小刘", community, &[Role::GridWorker]).await;
+    app.user("13800000006", "李秀英", community, &[Role::Resident]).await;
+    let admin = app.login("13800000009").await;
+    let staff = app.login("13800000001").await;
+    let resident = app.login("13800000006").await;
+    World { app, sms, community, admin, staff, resident, worker_id, staff_id }
+}
+
+async fn file(client: &testkit::Client, body: serde_json::Value) -> serde_json::Value {
+    let res = client.post_json("/api/v1/communities/renjia/cases", &body).await;
+    let status = res.status();
+    let v: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    v
+}
+
+async fn mv(client: &testkit::Client, id: i64, body: serde_json::Value) -> reqwest::Response {
+    client.post_json(&format!("/api/v1/cases/{id}/moves"), &body).await
+}
+
+/// A grid with a grid worker, and a building in it placed on the plan, with one unit.
+async fn grid_building(w: &World) -> (i64, i64, i64) {
+    let res = w.admin.post_json("/api/v1/communities/renjia/grids", &serde_json::json!({"name": "第一网格"})).await;
+    assert_eq!(res.status(), 201);
+    let grid = res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
+    let res = w.admin.put_json(&format!("/api/v1/communities/renjia/grids/{grid}/workers"), &serde_json::json!({"user_ids": [w.worker_id]})).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let res = w.admin.post_json("/api/v1/communities/renjia/buildings", &serde_json::json!({"name": "翠微新村3栋", "grid_id": grid})).await;
+    assert_eq!(res.status(), 201);
+    let building = res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
+    let mut tx = w.app.state.db.begin_write().await.unwrap();
+    sqlx::query("UPDATE buildings SET plan_x = 200, plan_y = 300 WHERE id = $1").bind(building).execute(&mut *tx).await.unwrap();
+    let unit: i64 = sqlx::query_scalar("INSERT INTO units (building_id, name) VALUES ($1, '2单元') RETURNING id").bind(building).fetch_one(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    (grid, building, unit)
+}
+
+/// A JPEG whose EXIF block carries a GPS position (and a marker to look for).
+fn photo_with_gps(seed: u8) -> Vec<u8> {
+    let img = RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8 ^ seed, (y * 5) as u8, 128]));
+    let mut plain = Vec::new();
+    DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut plain), image::ImageFormat::Jpeg).unwrap();
+    let mut exif = b"Exif\0\0II*\0\x08\0\0\0".to_vec();
+    exif.extend_from_slice(&[1, 0, 0x25, 0x88, 4, 0, 1, 0, 0, 0, 0x1a, 0, 0, 0, 0, 0, 0, 0]);
+    exif.extend_from_slice(&[1, 0, 1, 0, 2, 0, 2, 0, 0, 0, b'N', 0, 0, 0, 0, 0, 0, 0]);
+    exif.extend_from_slice(b"GPSMARKER-32.0603N118.7969E");
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&exif);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+async fn add_photos(client: &testkit::Client, id: i64, stage: &str, photos: Vec<Vec<u8>>) -> reqwest::Response {
+    let token = client.csrf().await;
+    let mut form = reqwest::multipart::Form::new();
+    for (i, p) in photos.into_iter().enumerate() {
+        form = form.part("photos", reqwest::multipart::Part::bytes(p).file_name(format!("IMG_{i}.jpg")));
+    }
+    client.http.post(client_url(client, &format!("/api/v1/cases/{id}/photos?stage={stage}&_csrf={token}"))).multipart(form).send().await.unwrap()
+}
+
+fn client_url(client: &testkit::Client, path: &str) -> String {
+    format!("{}{path}", client.base())
+}
+
+async fn bytes(client: &testkit::Client, path: &str) -> (u16, Vec<u8>) {
+    let res = client.get(path).await;
+    (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn photos_lose_their_location_get_thumbnails_and_go_public_only_after_a_response() {
+    let w = world().await;
+    let id = file(&w.resident, serde_json::json!({"text": "3栋门口的路面塌了一个坑"})).await["id"].as_i64().unwrap();
+    let res = add_photos(&w.resident, id, "before", vec![photo_with_gps(1), photo_with_gps(2)]).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    let photos = case["photos"].as_array().unwrap();
+    assert_eq!(photos.len(), 2);
+    let (shown, thumb, photo_id) = (photos[0]["url"].as_str().unwrap(), photos[0]["thumb_url"].as_str().unwrap(), photos[0]["id"].as_i64().unwrap());
+    // What is shown carries no metadata; the original (staff only) keeps it.
+    for path in [shown, thumb] {
+        let (status, body) = bytes(&w.staff, path).await;
+        assert_eq!(status, 200);
+        assert!(body.starts_with(&[0xFF, 0xD8]) && !body.windows(9).any(|x| x == b"GPSMARKER") && !body.windows(4).any(|x| x == b"Exif"));
+    }
+    let (status, original) = bytes(&w.staff, &format!("/case-photos/{photo_id}/original")).await;
+    assert_eq!(status, 200);
+    assert!(original.windows(9).any(|x| x == b"GPSMARKER"));
+    assert_eq!(bytes(&w.resident, &format!("/case-photos/{photo_id}/original")).await.0, 404, "originals are for staff");
+    assert_eq!(bytes(&w.resident, shown).await.0, 200, "the author sees their photos");
+    // The public: nothing before staff have responded, then the shown photo and thumbnail.
+    let public = w.app.client();
+    assert_eq!(bytes(&public, thumb).await.0, 404);
+    let ledger = public.json("/api/v1/communities/renjia/ledger").await;
+    assert!(ledger["cases"]["items"][0]["photos"].as_array().unwrap().is_empty());
+    assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "acknowledged", "note": "已电话联系,今天下午去看"})).await.status(), 200);
+    assert_eq!(bytes(&public, thumb).await.0, 200);
+    let ledger = public.json("/api/v1/communities/renjia/ledger").await;
+    assert_eq!(ledger["cases"]["items"][0]["photos"].as_array().unwrap().len(), 2);
+    // Redaction: blurred cells change the shown photo; hiding takes it off the ledger.
+    let (_, before) = bytes(&w.staff, shown).await;
+    let res = w.staff.post_json(&format!("/api/v1/case-photos/{photo_id}/redaction"), &serde_json::json!({"cells": [0, 5]})).await;
+    assert_eq!(res.status(), 200);
+    let red: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(red["redacted_cells"], serde_json::json!([0, 5]));
+    let (_, after) = bytes(&w.staff, red["url"].as_str().unwrap()).await;
+    assert_ne!(before, after, "the shown photo is made again");
+    let res = w.staff.post_json(&format!("/api/v1/case-photos/{photo_id}/redaction"), &serde_json::json!({"cells": [], "hidden": true})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(bytes(&public, thumb).await.0, 404, "a hidden photo is off the ledger");
+    let ledger = public.json("/api/v1/communities/renjia/ledger").await;
+    assert_eq!(ledger["cases"]["items"][0]["photos"].as_array().unwrap().len(), 1);
+    assert_eq!(w.resident.post_json(&format!("/api/v1/case-photos/{photo_id}/redaction"), &serde_json::json!({"cells": [1]})).await.status(), 404);
+    let timeline = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert!(timeline["events"].as_array().unwrap().iter().any(|e| e["kind"] == "photo_redacted"));
+}
+
+#[tokio::test]
+async fn only_real_images_and_at_most_nine_are_taken() {
+    let w = world().await;
+    let id = file(&w.resident, serde_json::json!({"text": "单元门口的垃圾没人收"})).await["id"].as_i64().unwrap();
+    let res = add_photos(&w.resident, id, "before", vec![b"<html><script>alert(1)</script>".to_vec()]).await;
+    assert_eq!(res.status(), 422);
+    let res = add_photos(&w.resident, id, "before", vec![b"\xFF\xD8\xFFnot really a jpeg".to_vec()]).await;
+    assert_eq!(res.status(), 422, "a broken image is refused");
+    let res = add_photos(&w.resident, id, "before", (0..10).map(photo_with_gps).collect()).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(add_photos(&w.resident, id, "before", (0..9).map(photo_with_gps).collect()).await.status(), 201);
+    assert_eq!(add_photos(&w.resident, id, "before", vec![photo_with_gps(50)]).await.status(), 422, "nine per stage");
+    assert_eq!(add_photos(&w.resident, id, "after", vec![photo_with_gps(51)]).await.status(), 403, "after photos come from staff");
+    let other = w.app.client();
+    assert_eq!(add_photos(&other, id, "before", vec![photo_with_gps(52)]).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_report_with_photos_is_filed_from_the_page_and_resolved_with_an_after_photo() {
+    let w = world().await;
+    let (_, _, unit) = grid_building(&w).await;
+    let page = w.resident.page("/cases/new").await;
+    assert!(page.contains("enctype=\"multipart/form-data\"") && page.contains(&format!("value=\"u{unit}\"")));
+    let token = w.resident.csrf().await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", token.clone())
+        .text("key", "page-key-1")
+        .text("text", "楼道里的扶手松了,老人扶着很危险")
+        .text("building_id", format!("u{unit}"))
+        .text("confirm", "1")
+        .part("photos", reqwest::multipart::Part::bytes(photo_with_gps(3)).file_name("a.jpg"))
+        .part("photos", reqwest::multipart::Part::bytes(Vec::new()).file_name(""));
+    let res = w.resident.http.post(client_url(&w.resident, &format!("/cases/new?_csrf={token}"))).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let id: i64 = res.headers()["location"].to_str().unwrap().trim_start_matches("/cases/").parse().unwrap();
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["photos"].as_array().unwrap().len(), 1);
+    assert_eq!((case["unit"].as_str(), case["building"].as_str()), (Some("2单元"), Some("翠微新村3栋")), "a unit implies its building");
+    assert_eq!(case["assignee"], "网格员小刘", "routed to the grid worker of the building's grid");
+    // Staff resolve on the console with an after photo and no note.
+    assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "acknowledged", "note": "已联系"})).await.status(), 200);
+    let res = mv(&w.staff, id, serde_json::json!({"to": "resolved"})).await;
+    assert_eq!(res.status(), 422, "a result needs a note or a photo");
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", w.staff.csrf().await)
+        .text("to", "resolved")
+        .part("photos", reqwest::multipart::Part::bytes(photo_with_gps(4)).file_name("after.jpg"));
+    let token = w.staff.csrf().await;
+    let res = w.staff.http.post(client_url(&w.staff, &format!("/console/cases/{id}/moves?_csrf={token}"))).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["state"], "resolved");
+    let stages: Vec<&str> = case["photos"].as_array().unwrap().iter().map(|p| p["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["before", "after"]);
+    let staff_page = w.staff.page(&format!("/console/cases/{id}")).await;
+    assert!(staff_page.contains("redact-grid") && staff_page.contains("name=\"cell\""));
+}
+
+#[tokio::test]
+async fn places_are_checked_against_the_registry() {
+    let w = world().await;
+    let (_, building, unit) = grid_building(&w).await;
+    let other = w.app.community("other", "别的社区").await;
+    let mut tx = w.app.state.db.begin_write().await.unwrap();
+    let foreign_building: i64 = sqlx::query_scalar("INSERT INTO buildings (community_id, name, estate, floors, has_elevator, created_at, updated_at) VALUES ($1, 'X', '', 6, 0, 0, 0) RETURNING id")
+        .bind(other)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let foreign_unit: i64 = sqlx::query_scalar("INSERT INTO units (building_id, name) VALUES ($1, '1单元') RETURNING id").bind(foreign_building).fetch_one(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let res = w.resident.post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "门禁坏了", "unit_id": foreign_unit})).await;
+    assert_eq!(res.status(), 422);
+    let res = w.resident.post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "门禁坏了", "lat": 132.0, "long": 118.8})).await;
+    assert_eq!(res.status(), 422);
+    let filed = file(&w.resident, serde_json::json!({"text": "门禁坏了", "unit_id": unit, "lat": 32.060312, "long": 118.796877})).await;
+    let case = w.staff.json(&format!("/api/v1/cases/{}", filed["id"])).await;
+    assert_eq!(case["building_id"], building);
+    assert_eq!(case["point"], serde_json::json!([32.060312, 118.796877]));
+}
+
+async fn settings(w: &World, body: serde_json::Value) -> reqwest::Response {
+    w.admin.put_json("/api/v1/communities/renjia/case-settings", &body).await
+}
+
+fn empty_settings() -> serde_json::Value {
+    serde_json::json!({"sla": [], "work_hours": [], "calendar_days": [], "duty_roster": [], "routes": []})
+}
+
+#[tokio::test]
+async fn admins_set_service_levels_and_new_cases_follow_them() {
+    let w = world().await;
+    let mut s = empty_settings();
+    s["sla"] = serde_json::json!([
+        {"urgency": "normal", "first_response_minutes": 30, "result_minutes": 600},
+        {"urgency": "normal", "category": "sanitation", "first_response_minutes": 60, "result_minutes": 1200},
+    ]);
+    assert_eq!(w.staff.put_json("/api/v1/communities/renjia/case-settings", &s).await.status(), 403, "admins only");
+    let res = settings(&w, s.clone()).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let a = file(&w.resident, serde_json::json!({"text": "3栋楼道的声控灯坏了"})).await;
+    let case = w.staff.json(&format!("/api/v1/cases/{}", a["id"])).await;
+    assert_eq!(case["first_response_due"].as_i64().unwrap() - case["created_at"].as_i64().unwrap(), 30 * MINUTE);
+    assert_eq!(case["result_due"].as_i64().unwrap() - case["created_at"].as_i64().unwrap(), 10 * HOUR);
+    let b = file(&w.resident, serde_json::json!({"text": "小区垃圾桶满了没人清,臭得很"})).await;
+    assert_eq!(b["category"], "sanitation");
+    let case = w.staff.json(&format!("/api/v1/cases/{}", b["id"])).await;
+    assert_eq!(case["first_response_due"].as_i64().unwrap() - case["created_at"].as_i64().unwrap(), HOUR, "a category's own level wins");
+    // Nonsense is refused, whole, and the settings stay.
+    let mut bad = empty_settings();
+    bad["sla"] = serde_json::json!([{"urgency": "low", "first_response_minutes": 120, "result_minutes": 60}]);
+    assert_eq!(settings(&w, bad).await.status(), 422);
+    assert_eq!(settings(&w, serde_json::json!({"sla": []})).await.status(), 400, "every list is required");
+    assert_eq!(w.staff.json("/api/v1/communities/renjia/case-settings").await["sla"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn working_hours_clocks_skip_the_night_and_holidays() {
+    let w = world().await;
+    let mut s = empty_settings();
+    s["sla"] = serde_json::json!([{"urgency": "normal", "first_response_minutes": 120, "result_minutes": 480, "working_hours": true}]);
+    // The fake clock starts at T0; make the day after T0 a holiday.
+    let tomorrow = chrono::DateTime::from_timestamp_millis(testkit::T0 + 8 * HOUR + 24 * HOUR).unwrap().format("%Y-%m-%d").to_string();
+    s["calendar_days"] = serde_json::json!([{"day": tomorrow, "working": false}]);
+    assert_eq!(settings(&w, s).await.status(), 200);
+    let filed = file(&w.resident, serde_json::json!({"text": "3栋楼道的声控灯坏了"})).await;
+    let case = w.staff.json(&format!("/api/v1/cases/{}", filed["id"])).await;
+    let (created, first_due) = (case["created_at"].as_i64().unwrap(), case["first_response_due"].as_i64().unwrap());
+    assert!(first_due - created >= 2 * HOUR, "never earlier than clock time");
+    // The due time falls inside working hours, on a working day that is not the holiday.
+    let local = chrono::DateTime::from_timestamp_millis(first_due + 8 * HOUR).unwrap();
+    use chrono::{Datelike, Timelike};
+    let minute = local.hour() * 60 + local.minute();
+    assert!((8 * 60 + 30..=17 * 60 + 30).contains(&minute), "{local}");
+    assert!(local.weekday().number_from_monday() <= 5, "{local}");
+    assert_ne!(local.format("%Y-%m-%d").to_string(), tomorrow);
+}
+
+#[tokio::test]
+async fn a_missed_case_escalates_from_the_assignee_to_the_staff_on_duty_to_the_head() {
+    let w = world().await;
+    let (_, building, _) = grid_building(&w).await;
+    // Only 周晓梅 is on duty, every day.
+    let mut s = empty_settings();
+    s["duty_roster"] = serde_json::json!((1..=7).map(|d| serde_json::json!({"weekday": d, "user_id": w.staff_id})).collect::<Vec<_>>());
+    assert_eq!(settings(&w, s).await.status(), 200);
+    let id = file(&w.resident, serde_json::json!({"text": "3栋楼道的声控灯坏了", "building_id": building})).await["id"].as_i64().unwrap();
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["assignee"], "网格员小刘");
+    assert_eq!(case["escalation_level"], 0);
+    w.app.run_jobs().await;
+    let worker = w.app.login("13800000003").await;
+    let inbox = worker.json("/api/v1/me/notifications").await;
+    assert!(inbox["items"].as_array().unwrap().iter().any(|m| m["title"].as_str().unwrap().contains(&format!("#{id}"))), "the assignee hears of it");
+    // The first response is missed: the staff on duty get a text.
+    w.app.clock.advance(2 * HOUR + MINUTE);
+    w.app.run_jobs().await;
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["escalation_level"], 1);
+    let to: Vec<String> = w.sms.sent().iter().map(|t| t.to.clone()).collect();
+    assert!(to.contains(&"13800000001".to_string()), "{to:?}");
+    assert!(!to.contains(&"13800000002".to_string()), "not on duty: {to:?}");
+    assert!(!to.contains(&"13800000009".to_string()), "the head is not bothered yet: {to:?}");
+    // Still nothing an hour later (half the span again): the community head.
+    w.app.clock.advance(HOUR);
+    w.app.run_jobs().await;
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["escalation_level"], 2);
+    assert!(w.sms.sent().iter().any(|t| t.to == "13800000009"), "the head gets a text");
+    let kinds: Vec<&str> = case["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "escalated").count(), 2, "{kinds:?}");
+    // Reassigned, the first owner stays accountable.
+    let res = w.staff.post_json(&format!("/api/v1/cases/{id}/assignment"), &serde_json::json!({"user_id": w.staff_id, "note": "网格员请假"})).await;
+    assert_eq!(res.status(), 200);
+    let case: serde_json::Value = res.json().await.unwrap();
+    assert_eq!((case["assignee"].as_str(), case["owner"].as_str()), (Some("周晓梅"), Some("网格员小刘")));
+    let res = w.staff.post_json(&format!("/api/v1/cases/{id}/assignment"), &serde_json::json!({"user_id": 999_999})).await;
+    assert_eq!(res.status(), 422);
+}
+
+async fn assignee(w: &World, filed: &serde_json::Value) -> serde_json::Value {
+    w.staff.json(&format!("/api/v1/cases/{}", filed["id"])).await["assignee"].clone()
+}
+
+async fn wait(w: &World, id: i64, waiting: bool, note: &str) -> reqwest::Response {
+    w.staff.post_json(&format!("/api/v1/cases/{id}/wait"), &serde_json::json!({"waiting": waiting, "note": note})).await
+}
+
+#[tokio::test]
+async fn routes_by_category_and_grid_decide_who_gets_a_case() {
+    let w = world().await;
+    let (grid, building, _) = grid_building(&w).await;
+    let mut s = empty_settings();
+    s["routes"] = serde_json::json!([{"category": "safety", "user_id": w.staff_id}, {"category": "repair", "grid_id": grid, "user_id": w.staff_id}]);
+    assert_eq!(settings(&w, s).await.status(), 200);
+    let repair = file(&w.resident, serde_json::json!({"text": "3栋楼道的声控灯坏了", "building_id": building})).await;
+    let sanitation = file(&w.resident, serde_json::json!({"text": "小区垃圾桶满了没人清", "building_id": building})).await;
+    let nowhere = file(&w.resident, serde_json::json!({"text": "小区垃圾桶满了没人清"})).await;
+    assert_eq!(assignee(&w, &repair).await, "周晓梅", "category and grid");
+    assert_eq!(assignee(&w, &sanitation).await, "网格员小刘", "no route: the grid's worker");
+    assert_eq!(assignee(&w, &nowhere).await, serde_json::Value::Null, "no building, no route: the staff pool");
+}
+
+#[tokio::test]
+async fn waiting_on_the_resident_stops_the_clocks() {
+    let w = world().await;
+    let id = file(&w.resident, serde_json::json!({"text": "家里厨房水龙头一直滴水"})).await["id"].as_i64().unwrap();
+    assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "acknowledged", "note": "已联系,约上门时间"})).await.status(), 200);
+    let before = w.staff.json(&format!("/api/v1/cases/{id}")).await["result_due"].as_i64().unwrap();
+    assert_eq!(wait(&w, id, true, "").await.status(), 422, "say what is awaited");
+    assert_eq!(wait(&w, id, true, "居民出差,下周二在家").await.status(), 200);
+    assert_eq!(wait(&w, id, true, "again").await.status(), 409);
+    w.app.clock.advance(30 * HOUR);
+    w.app.run_jobs().await;
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["result_clock"], "paused");
+    assert!(case["events"].as_array().unwrap().iter().all(|e| e["kind"] != "clock_breached"), "no breach while waiting");
+    assert_eq!(wait(&w, id, false, "").await.status(), 200);
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["result_due"].as_i64().unwrap(), before + 30 * HOUR, "the wait is added to the due time");
+    assert_eq!(case["result_clock"], "on_track");
+    // The old checks do nothing; the new ones fire at the new due time.
+    w.app.clock.advance(HOUR);
+    w.app.run_jobs().await;
+    assert!(w.staff.json(&format!("/api/v1/cases/{id}")).await["events"].as_array().unwrap().iter().all(|e| e["kind"] != "clock_breached"));
+    w.app.clock.advance(24 * HOUR);
+    w.app.run_jobs().await;
+    assert!(w.staff.json(&format!("/api/v1/cases/{id}")).await["events"].as_array().unwrap().iter().any(|e| e["kind"] == "clock_breached"));
+}
+
+#[tokio::test]
+async fn a_duplicate_merges_into_its_parent_and_its_followers_move_with_it() {
+    let w = world().await;
+    w.app.user("13800000007", "王强", w.community, &[Role::Resident]).await;
+    let follower = w.app.login("13800000007").await;
+    let parent = file(&w.resident, serde_json::json!({"text": "5栋门口的路灯坏了"})).await["id"].as_i64().unwrap();
+    let child = file(&w.staff, serde_json::json!({"text": "5栋那边路灯不亮", "source": "phone"})).await["id"].as_i64().unwrap();
+    assert_eq!(follower.post_json(&format!("/api/v1/cases/{child}/follow"), &serde_json::json!({})).await.status(), 204);
+    assert_eq!(mv(&w.staff, child, serde_json::json!({"to": "duplicate"})).await.status(), 422, "merging needs the parent");
+    assert_eq!(mv(&w.staff, child, serde_json::json!({"to": "duplicate", "parent_id": child})).await.status(), 422, "not into itself");
+    let res = mv(&w.staff, child, serde_json::json!({"to": "duplicate", "parent_id": parent})).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let merged: serde_json::Value = w.staff.json(&format!("/api/v1/cases/{child}")).await;
+    assert_eq!(merged["parent_id"], parent);
+    let p = w.staff.json(&format!("/api/v1/cases/{parent}")).await;
+    assert!(p["events"].as_array().unwrap().iter().any(|e| e["kind"] == "merged_in" && e["note"] == format!("#{child}")));
+    // The follower now hears of the parent's progress.
+    assert_eq!(mv(&w.staff, parent, serde_json::json!({"to": "acknowledged", "note": "已报修"})).await.status(), 200);
+    w.app.run_jobs().await;
+    let inbox = follower.json("/api/v1/me/notifications").await;
+    assert!(inbox["items"].as_array().unwrap().iter().any(|m| m["title"].as_str().unwrap().contains(&format!("#{parent}"))), "{inbox}");
+}
+
+#[tokio::test]
+async fn staff_override_the_triage_with_a_reason_and_the_clocks_follow() {
+    let w = world().await;
+    let id = file(&w.resident, serde_json::json!({"text": "楼下有个东西一直响"})).await["id"].as_i64().unwrap();
+    let body = serde_json::json!({"urgency": "critical", "category": "safety", "reason": ""});
+    assert_eq!(w.staff.post_json(&format!("/api/v1/cases/{id}/triage"), &body).await.status(), 422, "a reason is required");
+    assert_eq!(w.resident.post_json(&format!("/api/v1/cases/{id}/triage"), &serde_json::json!({"urgency": "low", "category": "suggestion", "reason": "x"})).await.status(), 404);
+    let res = w.staff.post_json(&format!("/api/v1/cases/{id}/triage"), &serde_json::json!({"urgency": "critical", "category": "safety", "reason": "电话回访:是燃气报警器在响"})).await;
+    assert_eq!(res.status(), 200);
+    let case: serde_json::Value = res.json().await.unwrap();
+    assert_eq!((case["urgency"].as_str(), case["category"].as_str()), (Some("critical"), Some("safety")));
+    assert_eq!(case["first_response_due"].as_i64().unwrap() - case["created_at"].as_i64().unwrap(), 15 * MINUTE);
+    let e = case["events"].as_array().unwrap().iter().find(|e| e["kind"] == "reclassified").unwrap().clone();
+    assert!(e["note"].as_str().unwrap().contains("燃气报警器") && e["by"] == "staff");
+    w.app.run_jobs().await;
+    assert!(!w.sms.sent().is_empty(), "now critical: the staff on duty get a text");
+}
+
+#[tokio::test]
+async fn the_ledger_filters_draws_the_plan_and_exports_its_figures() {
+    let w = world().await;
+    let (grid, building, _) = grid_building(&w).await;
+    let light = file(&w.resident, serde_json::json!({"text": "3栋楼道的声控灯坏了", "building_id": building})).await["id"].as_i64().unwrap();
+    let bins = file(&w.resident, serde_json::json!({"text": "小区垃圾桶满了没人清"})).await["id"].as_i64().unwrap();
+    assert_eq!(mv(&w.staff, bins, serde_json::json!({"to": "acknowledged", "note": "已安排"})).await.status(), 200);
+    assert_eq!(mv(&w.staff, bins, serde_json::json!({"to": "resolved", "note": "已清运"})).await.status(), 200);
+    let public = w.app.client();
+    let ids = |v: serde_json::Value| v["cases"]["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(ids(public.json("/api/v1/communities/renjia/ledger?category=repair").await), [light]);
+    assert_eq!(ids(public.json("/api/v1/communities/renjia/ledger?status=done").await), [bins]);
+    assert_eq!(ids(public.json(&format!("/api/v1/communities/renjia/ledger?grid_id={grid}")).await), [light]);
+    assert_eq!(ids(public.json(&format!("/api/v1/communities/renjia/ledger?building_id={building}&status=open")).await), [light]);
+    assert_eq!(public.get("/api/v1/communities/renjia/ledger?status=maybe").await.status(), 422);
+    assert_eq!(public.get("/api/v1/communities/renjia/ledger?month=2026-13").await.status(), 422);
+    let plan = public.json("/api/v1/communities/renjia/ledger/plan").await;
+    assert_eq!(plan[0]["open_cases"], 1);
+    let by_category = public.json("/api/v1/communities/renjia/ledger/figures?by=category").await;
+    let keys: Vec<&str> = by_category.as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["repair", "sanitation"]);
+    let by_grid = public.json("/api/v1/communities/renjia/ledger/figures?by=grid").await;
+    assert!(by_grid.as_array().unwrap().iter().any(|g| g["key"] == "第一网格" && g["figures"]["cases"] == 1));
+    let csv = public.get("/api/v1/communities/renjia/ledger/figures?format=csv").await;
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    assert!(csv.contains("by,key,cases,response_rate") && csv.contains("category,sanitation,1,1.000"), "{csv}");
+    let xlsx = public.get("/api/v1/communities/renjia/ledger/figures?format=xlsx").await.bytes().await.unwrap();
+    let book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.to_vec())).unwrap();
+    use calamine::Reader;
+    assert_eq!(book.sheet_names().len(), 3);
+    let page = public.page(&format!("/ledger/renjia?building_id={building}")).await;
+    assert!(page.contains("data-testid=\"plan\"") && page.contains("data-open=\"1\"") && page.contains("data-testid=\"breakdown\""));
+    assert!(page.contains(&format!("id=\"case-{light}\"")) && !page.contains(&format!("id=\"case-{bins}\"")));
+}
+
+#[tokio::test]
+async fn open311_carries_points_photos_and_the_notes_history() {
+    let w = world().await;
+    let (_, key) = kernel::auth::create_api_key(&w.app.state, "fixmystreet", w.community, Role::Resident, None).await.unwrap();
+    let public = w.app.client();
+    let res = public
+        .http
+        .post(client_url(&public, "/open311/v2/requests.json"))
+        .form(&[("api_key", key.as_str()), ("service_code", "municipal"), ("description", "路灯不亮了"), ("lat", "32.06"), ("long", "118.79")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let id = res.json::<serde_json::Value>().await.unwrap()[0]["service_request_id"].as_str().unwrap().parse::<i64>().unwrap();
+    assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "acknowledged", "note": "已报市政"})).await.status(), 200);
+    let one = public.json(&format!("/open311/v2/requests/{id}.json")).await;
+    assert_eq!((one[0]["lat"].as_str(), one[0]["long"].as_str()), (Some("32.060000"), Some("118.790000")));
+    assert!(one[0].get("notes").is_none(), "plain clients get the plain standard");
+    let ext = public.json(&format!("/open311/v2/requests/{id}.json?extensions=true")).await;
+    let notes = ext[0]["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 2, "{ext}");
+    assert_eq!(notes[1]["summary"], "已响应");
+    assert!(!ext.to_string().contains("已报市政"), "staff's words stay private");
+    let xml = public.get(&format!("/open311/v2/requests/{id}.xml?extensions=true")).await.text().await.unwrap();
+    assert!(xml.contains("<notes><note><datetime>"), "{xml}");
+}
+
+#[tokio::test]
+async fn a_grid_worker_files_on_foot_for_a_resident() {
+    let w = world().await;
+    let (_, building, _) = grid_building(&w).await;
+    let resident_user = w.app.user("13900000123", "赵奶奶", w.community, &[Role::Resident]).await;
+    let mut tx = w.app.state.db.begin_write().await.unwrap();
+    sqlx::query("INSERT INTO residents (community_id, user_id, name, gender, phone, relation, notes, created_at, updated_at) VALUES ($1, $2, '赵奶奶', 'female', '13900000123', '', '', 0, 0)")
+        .bind(w.community)
+        .bind(resident_user)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let worker = w.app.login("13800000003").await;
+    let page = worker.page("/console/cases/quick").await;
+    assert!(page.contains("name=\"quick\"") && page.contains("capture=\"environment\""));
+    assert_eq!(w.resident.get("/console/cases/quick").await.status(), 403);
+    let token = worker.csrf().await;
+    let send = |phone: &'static str, key: &'static str| {
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", token.clone())
+            .text("quick", "1")
+            .text("key", key)
+            .text("text", "赵奶奶家门口的台阶碎了")
+            .text("building_id", format!("b{building}"))
+            .text("resident_phone", phone)
+            .part("photos", reqwest::multipart::Part::bytes(photo_with_gps(9)).file_name("x.jpg"));
+        worker.http.post(client_url(&worker, &format!("/cases/new?_csrf={token}"))).multipart(form).send()
+    };
+    assert_eq!(send("13900000999", "q1").await.unwrap().status(), 422, "an unknown resident is said so");
+    let res = send("13900000123", "q2").await.unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/console/cases/"));
+    // Sent again on a poor connection: the same case.
+    assert_eq!(send("13900000123", "q2").await.unwrap().headers()["location"].to_str().unwrap(), location);
+    let id: i64 = location.trim_start_matches("/console/cases/").parse().unwrap();
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["source"], "grid_worker");
+    assert_eq!((case["for_resident"].as_str(), case["entered_by"].as_str()), (Some("赵奶奶"), Some("网格员小刘")));
+    assert_eq!(case["photos"].as_array().unwrap().len(), 1);
+    // The resident follows it as their own.
+    let grandma = w.app.login("13900000123").await;
+    assert_eq!(grandma.json("/api/v1/me/cases").await[0]["id"], id);
+}
