@@ -76,6 +76,36 @@ struct FigureRow {
     grid: Option<String>,
 }
 
+/// Cached ledger reads (figures and plan), per community: kept for the read cache's TTL,
+/// forgotten at once by any case change in this process (ADR 005).
+const FACTS: &str = "cases.ledger_facts";
+const PLAN: &str = "cases.ledger_plan";
+const FIRST_PAGE: &str = "cases.ledger_first_page";
+
+/// The facts the figures are computed from.
+struct Facts {
+    rows: Vec<FigureRow>,
+    rated: Vec<(i64, Option<i64>, Option<String>)>,
+}
+
+/// Forgets a community's cached ledger when the transaction that changes its cases commits.
+pub fn forget(tx: &mut kernel::db::WriteTx, community_id: i64) {
+    tx.forget_after_commit(FACTS, Some(community_id));
+    tx.forget_after_commit(PLAN, Some(community_id));
+    // Keyed by community and page size: forget them all.
+    tx.forget_after_commit(FIRST_PAGE, None);
+}
+
+async fn facts(state: &AppState, community_id: i64) -> AppResult<std::sync::Arc<Facts>> {
+    if let Some(f) = state.db.reads.get::<Facts>(FACTS, community_id) {
+        return Ok(f);
+    }
+    let (rows, rated) = figure_rows(state, community_id).await?;
+    let f = std::sync::Arc::new(Facts { rows, rated });
+    state.db.reads.put(FACTS, community_id, f.clone());
+    Ok(f)
+}
+
 async fn figure_rows(state: &AppState, community_id: i64) -> AppResult<(Vec<FigureRow>, Vec<(i64, Option<i64>, Option<String>)>)> {
     let rows = sqlx::query(
         "SELECT c.id, c.created_at, c.first_response_due, c.first_response_at, c.result_due, c.resolved_at, c.state, c.category, g.name \
@@ -145,8 +175,8 @@ fn compute(now: i64, rows: &[&FigureRow], rated: &[&(i64, Option<i64>, Option<St
 
 /// The figures of a community, computed from its cases and ratings.
 pub async fn figures(state: &AppState, community_id: i64) -> AppResult<Figures> {
-    let (rows, rated) = figure_rows(state, community_id).await?;
-    Ok(compute(state.now(), &rows.iter().collect::<Vec<_>>(), &rated.iter().collect::<Vec<_>>()))
+    let f = facts(state, community_id).await?;
+    Ok(compute(state.now(), &f.rows.iter().collect::<Vec<_>>(), &f.rated.iter().collect::<Vec<_>>()))
 }
 
 /// How figures are broken down.
@@ -185,28 +215,31 @@ pub struct FigureGroup {
 
 /// The figures broken down by month, grid or category.
 pub async fn breakdown(state: &AppState, community_id: i64, by: By) -> AppResult<Vec<FigureGroup>> {
-    let (rows, rated) = figure_rows(state, community_id).await?;
+    let f = facts(state, community_id).await?;
+    let (rows, rated) = (&f.rows, &f.rated);
     let key = |r: &FigureRow| match by {
         By::Month => crate::domain::local_date(r.created).format("%Y-%m").to_string(),
         By::Grid => r.grid.clone().unwrap_or_default(),
         By::Category => r.category.clone(),
     };
-    let mut keys: Vec<String> = rows.iter().map(key).collect();
-    keys.sort();
-    keys.dedup();
-    if by == By::Month {
-        keys.reverse();
+    let mut groups: std::collections::BTreeMap<String, (Vec<&FigureRow>, Vec<&(i64, Option<i64>, Option<String>)>)> = Default::default();
+    let mut key_of = std::collections::HashMap::new();
+    for r in rows {
+        let k = key(r);
+        key_of.insert(r.id, k.clone());
+        groups.entry(k).or_default().0.push(r);
+    }
+    for r in rated {
+        if let Some(k) = key_of.get(&r.0) {
+            groups.entry(k.clone()).or_default().1.push(r);
+        }
     }
     let now = state.now();
-    Ok(keys
-        .into_iter()
-        .map(|k| {
-            let group: Vec<&FigureRow> = rows.iter().filter(|r| key(r) == k).collect();
-            let ids: Vec<i64> = group.iter().map(|r| r.id).collect();
-            let group_rated: Vec<_> = rated.iter().filter(|r| ids.contains(&r.0)).collect();
-            FigureGroup { figures: compute(now, &group, &group_rated), key: k }
-        })
-        .collect())
+    let mut out: Vec<FigureGroup> = groups.into_iter().map(|(key, (cases, rated))| FigureGroup { figures: compute(now, &cases, &rated), key }).collect();
+    if by == By::Month {
+        out.reverse();
+    }
+    Ok(out)
 }
 
 /// The breakdowns as CSV (one table, a `by` column first), for spreadsheets and reports.
@@ -296,6 +329,9 @@ pub struct PlanBuilding {
 
 /// The community's buildings that have a place on the plan, with their open cases.
 pub async fn plan(state: &AppState, community_id: i64) -> AppResult<Vec<PlanBuilding>> {
+    if let Some(p) = state.db.reads.get::<Vec<PlanBuilding>>(PLAN, community_id) {
+        return Ok(p.as_ref().clone());
+    }
     let rows: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
         "SELECT b.id, b.name, b.plan_x, b.plan_y, (SELECT COUNT(*) FROM cases c WHERE c.building_id = b.id \
          AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred')) \
@@ -304,7 +340,24 @@ pub async fn plan(state: &AppState, community_id: i64) -> AppResult<Vec<PlanBuil
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(rows.into_iter().map(|(id, name, x, y, open_cases)| PlanBuilding { id, name, x, y, open_cases }).collect())
+    let plan: Vec<PlanBuilding> = rows.into_iter().map(|(id, name, x, y, open_cases)| PlanBuilding { id, name, x, y, open_cases }).collect();
+    state.db.reads.put(PLAN, community_id, std::sync::Arc::new(plan.clone()));
+    Ok(plan)
+}
+
+const CHOICES: &str = "cases.ledger_choices";
+
+/// The buildings and grids the ledger can be narrowed to, as (id, name); cached for the read
+/// cache's TTL (they change rarely, through the registry).
+pub async fn choices(state: &AppState, community_id: i64) -> AppResult<std::sync::Arc<(Vec<(i64, String)>, Vec<(i64, String)>)>> {
+    if let Some(c) = state.db.reads.get(CHOICES, community_id) {
+        return Ok(c);
+    }
+    let buildings = sqlx::query_as("SELECT id, name FROM buildings WHERE community_id = $1 ORDER BY id").bind(community_id).fetch_all(&state.db.pool).await?;
+    let grids = sqlx::query_as("SELECT id, name FROM grids WHERE community_id = $1 ORDER BY id").bind(community_id).fetch_all(&state.db.pool).await?;
+    let c = std::sync::Arc::new((buildings, grids));
+    state.db.reads.put(CHOICES, community_id, c.clone());
+    Ok(c)
 }
 
 /// What the public ledger can be narrowed to.
@@ -324,6 +377,15 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Whether nothing narrows the ledger.
+    pub fn is_empty(&self) -> bool {
+        self.status.as_deref().unwrap_or("").is_empty()
+            && self.category.as_deref().unwrap_or("").is_empty()
+            && self.building_id.is_none()
+            && self.grid_id.is_none()
+            && self.month.as_deref().unwrap_or("").is_empty()
+    }
+
     /// The SQL conditions (values are checked and inlined as numbers or known codes only).
     fn sql(&self) -> AppResult<String> {
         let mut out = String::new();
@@ -355,6 +417,22 @@ impl Filter {
 
 /// A page of the public ledger, newest first.
 pub async fn cases(state: &AppState, community_id: i64, filter: &Filter, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
+    // The first page as everyone first sees it is cached with the figures.
+    let first_page = before.is_none() && filter.is_empty() && limit <= 200;
+    let key = community_id * 1000 + limit;
+    if first_page {
+        if let Some(page) = state.db.reads.get::<Vec<PublicCase>>(FIRST_PAGE, key) {
+            return Ok(page.as_ref().clone());
+        }
+    }
+    let page = load_cases(state, community_id, filter, before, limit).await?;
+    if first_page {
+        state.db.reads.put(FIRST_PAGE, key, std::sync::Arc::new(page.clone()));
+    }
+    Ok(page)
+}
+
+async fn load_cases(state: &AppState, community_id: i64, filter: &Filter, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
     let rows = sqlx::query(&format!(
         "SELECT c.id, c.category, c.urgency, b.name, c.state, c.created_at, c.first_response_at FROM cases c LEFT JOIN buildings b ON b.id = c.building_id \
          WHERE c.community_id = $1 AND c.id < $2 AND c.state <> 'withdrawn'{} ORDER BY c.id DESC LIMIT $3",

@@ -171,7 +171,7 @@ impl JobHandler for ClockCheck {
         let id = payload["case_id"].as_i64().ok_or_else(|| JobFailure("payload without case_id".into()))?;
         let clock = payload["clock"].as_str().unwrap_or("result");
         let stage = payload["stage"].as_str().unwrap_or("breach");
-        service::check_clock(state, id, clock, stage, payload["due"].as_i64()).await.map_err(|e| JobFailure(e.to_string()))
+        service::check_clock(state, id, clock, stage, payload["due"].as_i64(), payload["start"].as_i64()).await.map_err(|e| JobFailure(e.to_string()))
     }
 }
 

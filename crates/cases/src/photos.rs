@@ -105,6 +105,9 @@ pub async fn prepare(state: &AppState, uploads: Vec<Upload>) -> AppResult<Vec<Re
 /// Puts prepared photos in the blob store and attaches them to a case, in the caller's
 /// transaction. `uploaded_by` is `None` for an anonymous report.
 pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_id: i64, uploaded_by: Option<i64>, stage: Stage, photos: &[Ready]) -> AppResult<()> {
+    if photos.is_empty() {
+        return Ok(());
+    }
     let now = state.now();
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_photos WHERE case_id = $1 AND stage = $2")
         .bind(case_id)
@@ -288,6 +291,7 @@ pub async fn redact(state: &AppState, p: &Principal, photo_id: i64, red: &Redact
         .bind(note)
         .execute(&mut *tx)
         .await?;
+    crate::ledger::forget(&mut tx, community_id);
     tx.commit().await?;
     of_cases(state, &[case_id], false).await?.into_iter().map(|(_, ph)| ph).find(|ph| ph.id == photo_id).ok_or(AppError::NotFound)
 }
@@ -311,6 +315,7 @@ pub async fn add(state: &AppState, p: &Principal, case_id: i64, stage: Stage, up
     let ready = prepare(state, uploads).await?;
     let mut tx = state.db.begin_write().await?;
     attach(state, &mut tx, case_id, community_id, p.user_id, stage, &ready).await?;
+    crate::ledger::forget(&mut tx, community_id);
     tx.commit().await?;
     Ok(of_cases(state, &[case_id], false).await?.into_iter().map(|(_, ph)| ph).collect())
 }

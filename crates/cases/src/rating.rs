@@ -141,5 +141,7 @@ pub async fn record(state: &AppState, rating_id: i64, case_id: i64, rating: &Rat
                 .await?;
         }
     }
+    let community_id: i64 = sqlx::query_scalar("SELECT community_id FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
+    crate::ledger::forget(&mut tx, community_id);
     tx.commit().await
 }

@@ -291,22 +291,32 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
         on_duty.dedup();
         alert(&mut tx, now, community_id, id, &on_duty, "case_critical", "filed", &[("text", text.chars().take(40).collect())], Channel::Sms).await?;
     }
+    crate::ledger::forget(&mut tx, community_id);
     tx.commit().await?;
     Ok(Filed { id, urgency: t.urgency, category: t.category, follow_token })
 }
 
-/// Enqueues a clock's checks: a warning when a fifth of its time is left, a breach (escalation to
-/// the staff on duty) at its due time, and a further escalation (to the community head) when
-/// half its time again has passed. Each check carries the due time it was made for: when the
-/// clock moves (a pause, a new urgency) new checks are enqueued and the old ones do nothing.
+/// Enqueues the first check of each clock: a warning when a fifth of its time is left. Each check
+/// enqueues the next when it runs on a clock still running — the breach (escalation to the staff
+/// on duty) at the due time, then a further escalation (to the community head) when half the
+/// time again has passed. Each check carries the due time it was made for: when the clock moves
+/// (a wait, a new urgency) a new chain starts and the old one ends at its next check (ADR 007).
 pub(crate) async fn enqueue_clocks(tx: &mut WriteTx, now: i64, id: i64, clocks: &[(&str, i64, i64)]) -> AppResult<()> {
     for &(clock, start, due) in clocks {
-        let span = (due - start).max(1);
-        for (stage, at) in [("warn", due - span / 5), ("breach", due + 1), ("escalate", due + span / 2)] {
-            let payload = serde_json::json!({"case_id": id, "clock": clock, "stage": stage, "due": due});
-            kernel::jobs::enqueue(tx, CLOCK_JOB, &payload, at.max(now), now).await?;
-        }
+        enqueue_check(tx, now, id, clock, "warn", start, due).await?;
     }
+    Ok(())
+}
+
+async fn enqueue_check(tx: &mut WriteTx, now: i64, id: i64, clock: &str, stage: &str, start: i64, due: i64) -> AppResult<()> {
+    let span = (due - start).max(1);
+    let at = match stage {
+        "warn" => due - span / 5,
+        "breach" => due + 1,
+        _ => due + span / 2,
+    };
+    let payload = serde_json::json!({"case_id": id, "clock": clock, "stage": stage, "due": due, "start": start});
+    kernel::jobs::enqueue(tx, CLOCK_JOB, &payload, at.max(now), now).await?;
     Ok(())
 }
 
@@ -375,10 +385,12 @@ struct CaseRow {
     state: State,
     author: Option<i64>,
     anonymous: bool,
+    /// The registry resident a staff-side report was filed for.
+    resident: Option<i64>,
 }
 
 async fn load(state: &AppState, id: i64) -> AppResult<CaseRow> {
-    let r = sqlx::query("SELECT community_id, state, author_user_id, anonymous FROM cases WHERE id = $1")
+    let r = sqlx::query("SELECT community_id, state, author_user_id, anonymous, resident_id FROM cases WHERE id = $1")
         .bind(id)
         .fetch_optional(&state.db.pool)
         .await?
@@ -388,6 +400,7 @@ async fn load(state: &AppState, id: i64) -> AppResult<CaseRow> {
         state: State::parse(r.get::<String, _>(1).as_str()).ok_or_else(|| AppError::internal("stored state"))?,
         author: r.get(2),
         anonymous: r.get::<i64, _>(3) != 0,
+        resident: r.get(4),
     })
 }
 
@@ -459,42 +472,50 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
         merge(&mut tx, now, id, parent, case.author, actor).await?;
     }
     let rating_token = if m.to == State::Resolved { Some(crate::rating::issue(&mut tx, now, id).await?) } else { None };
-    // The named author hears about every step (anonymous authors follow their private link).
-    if let (Some(author), false) = (case.author, case.anonymous) {
-        if by_staff {
-            let locale: String = sqlx::query_scalar("SELECT locale FROM users WHERE id = $1").bind(author).fetch_one(&mut *tx).await?;
+    // The named author hears about every step in the inbox (anonymous authors follow their
+    // private link); the first response and the result also go by text, to the author's phone or,
+    // for a report filed for a resident without an account, to the resident's phone in the
+    // registry: many residents never open an app.
+    if by_staff && !case.anonymous {
+        let reader: Option<(Option<i64>, String, String)> = match (case.author, case.resident) {
+            (Some(author), _) => sqlx::query_as("SELECT id, phone, locale FROM users WHERE id = $1").bind(author).fetch_optional(&mut *tx).await?,
+            (None, Some(resident)) => sqlx::query_as("SELECT CAST(NULL AS BIGINT), phone, 'zh-CN' FROM residents WHERE id = $1 AND phone <> ''")
+                .bind(resident)
+                .fetch_optional(&mut *tx)
+                .await?,
+            (None, None) => None,
+        };
+        if let Some((user_id, phone, locale)) = reader {
             let locale = Locale::parse(&locale).unwrap_or_default();
             let label = kernel::i18n::t(locale, &format!("case_state.{}", m.to.code())).to_string();
-            let msg = Message {
-                community_id: Some(case.community_id),
-                user_id: Some(author),
-                channel: Channel::Inbox,
-                to: String::new(),
-                template: "case_update",
-                params: vec![("case", id.to_string()), ("state", label)],
-                link: Some(format!("/cases/{id}")),
-                locale,
-                idempotency_key: format!("case_update:{event_id}"),
-            };
-            notify::service::send(&mut tx, now, &msg).await?;
-            // The result and the rating link also go by text: many residents never open an app.
+            let mut messages: Vec<(Channel, &'static str, Vec<(&'static str, String)>, Option<String>)> = Vec::new();
+            let update = vec![("case", id.to_string()), ("state", label)];
+            if user_id.is_some() {
+                messages.push((Channel::Inbox, "case_update", update.clone(), Some(format!("/cases/{id}"))));
+            }
+            if m.to == State::Acknowledged {
+                messages.push((Channel::Sms, "case_update", update, None));
+            }
             if let Some(token) = &rating_token {
-                let phone: String = sqlx::query_scalar("SELECT phone FROM users WHERE id = $1").bind(author).fetch_one(&mut *tx).await?;
-                let link = format!("{}/r/{token}", state.base_url);
-                for (channel, to) in [(Channel::Inbox, String::new()), (Channel::Sms, phone)] {
-                    let msg = Message {
-                        community_id: Some(case.community_id),
-                        user_id: Some(author),
-                        channel,
-                        to,
-                        template: "case_rate",
-                        params: vec![("case", id.to_string()), ("link", link.clone())],
-                        link: Some(format!("/r/{token}")),
-                        locale,
-                        idempotency_key: format!("case_rate:{event_id}:{}", channel.code()),
-                    };
-                    notify::service::send(&mut tx, now, &msg).await?;
+                let params = vec![("case", id.to_string()), ("link", format!("{}/r/{token}", state.base_url))];
+                if user_id.is_some() {
+                    messages.push((Channel::Inbox, "case_rate", params.clone(), Some(format!("/r/{token}"))));
                 }
+                messages.push((Channel::Sms, "case_rate", params, None));
+            }
+            for (channel, template, params, link) in messages {
+                let msg = Message {
+                    community_id: Some(case.community_id),
+                    user_id,
+                    channel,
+                    to: if channel == Channel::Sms { phone.clone() } else { String::new() },
+                    template,
+                    params,
+                    link,
+                    locale,
+                    idempotency_key: format!("{template}:{event_id}:{}", channel.code()),
+                };
+                notify::service::send(&mut tx, now, &msg).await?;
             }
         }
     }
@@ -519,6 +540,7 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
             notify::service::send(&mut tx, now, &msg).await?;
         }
     }
+    crate::ledger::forget(&mut tx, case.community_id);
     tx.commit().await?;
     view(state, id, by_staff).await
 }
@@ -616,6 +638,7 @@ pub async fn wait(state: &AppState, p: &Principal, id: i64, w: &Wait) -> AppResu
         settle_pause(&mut tx, now, id).await?;
         event(&mut tx, id, now, p.user_id, "resumed", None, note).await?;
     }
+    crate::ledger::forget(&mut tx, case.community_id);
     tx.commit().await?;
     view(state, id, true).await
 }
@@ -706,6 +729,7 @@ pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify
         let on_duty = crate::policy::on_duty(&mut tx, case.community_id, now).await?;
         alert(&mut tx, now, case.community_id, id, &on_duty, "case_critical", "reclassified", &[("text", String::new())], Channel::Sms).await?;
     }
+    crate::ledger::forget(&mut tx, case.community_id);
     tx.commit().await?;
     view(state, id, true).await
 }
@@ -850,7 +874,7 @@ pub async fn mine(state: &AppState, user_id: i64) -> AppResult<Vec<CaseView>> {
 /// assigned) when a fifth of the time is left; at a breach the case escalates to the staff on
 /// duty, and if it is still unmet when half its time again has passed, to the community head —
 /// by text as well as in the inbox, on the timeline. A met, paused or moved clock does nothing.
-pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &str, due: Option<i64>) -> AppResult<()> {
+pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &str, due: Option<i64>, start: Option<i64>) -> AppResult<()> {
     let Some(r) = sqlx::query(
         "SELECT community_id, first_response_at, resolved_at, state, first_response_due, result_due, paused_at, assignee_user_id, escalation_level \
          FROM cases WHERE id = $1",
@@ -881,10 +905,16 @@ pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &st
             None => crate::policy::on_duty(&mut tx, community_id, now).await?,
         };
         alert(&mut tx, now, community_id, case_id, &to, "case_at_risk", clock, &[("clock", clock.to_string())], Channel::Inbox).await?;
+        if let Some(start) = start {
+            enqueue_check(&mut tx, now, case_id, clock, "breach", start, current_due).await?;
+        }
         return tx.commit().await;
     }
     if stage == "breach" {
         event(&mut tx, case_id, now, None, "clock_breached", None, clock).await?;
+        if let Some(start) = start {
+            enqueue_check(&mut tx, now, case_id, clock, "escalate", start, current_due).await?;
+        }
     }
     // One step up the chain per check: assignee → staff on duty → community head.
     let next = (level + 1).min(2);

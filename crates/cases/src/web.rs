@@ -34,6 +34,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/cases/{id}/act", post(staff_act))
         .route("/console/case-photos/{id}/redact", post(staff_redact))
         .route("/console/cases/quick", get(quick_page))
+        .route("/console/cases/settings", get(settings_page).post(settings_save))
         .route("/case-photos/{id}/{variant}", get(photo))
 }
 
@@ -773,8 +774,7 @@ async fn ledger_page(AxState(state): AxState<AppState>, ctx: PageCtx, ApiPath(sl
     let rows = crate::ledger::cases(&state, id, &filter, page.after()?, 30).await?;
     let page = kernel::web::Page::from_rows(rows, 30, |c| c.id);
     let figures = crate::ledger::figures(&state, id).await?;
-    let buildings = sqlx::query_as("SELECT id, name FROM buildings WHERE community_id = $1 ORDER BY id").bind(id).fetch_all(&state.db.pool).await?;
-    let grids = sqlx::query_as("SELECT id, name FROM grids WHERE community_id = $1 ORDER BY id").bind(id).fetch_all(&state.db.pool).await?;
+    let (buildings, grids) = crate::ledger::choices(&state, id).await?.as_ref().clone();
     let (plan, plan_height) = lay_out(crate::ledger::plan(&state, id).await?);
     let groups = crate::ledger::breakdown(&state, id, by).await?;
     Ok(render(&LedgerPage { ctx, community, slug, figures, cases: page.items, next_cursor: page.next_cursor, filter, filter_query, buildings, grids, plan, plan_height, by, groups }))
@@ -783,4 +783,118 @@ async fn ledger_page(AxState(state): AxState<AppState>, ctx: PageCtx, ApiPath(sl
 async fn follow_case(AxState(state): AxState<AppState>, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<Response> {
     crate::ledger::follow(&state, user.person()?, id).await?;
     Ok(see_other("/cases/new?followed=1"))
+}
+
+#[derive(Template)]
+#[template(path = "cases/settings.html")]
+struct SettingsPage {
+    ctx: PageCtx,
+    slug: String,
+    /// (urgency, first-response minutes, result minutes, working hours) for every urgency.
+    levels: Vec<(&'static str, i64, i64, bool)>,
+    staff: Vec<(i64, String)>,
+    roster: Vec<(i64, i64)>,
+    holidays: String,
+    working_days: String,
+    can_edit: bool,
+    saved: bool,
+    error: Option<String>,
+}
+
+impl SettingsPage {
+    fn on_duty(&self, weekday: &i64, user: &i64) -> bool {
+        self.roster.contains(&(*weekday, *user))
+    }
+    fn weekdays(&self) -> [i64; 7] {
+        [1, 2, 3, 4, 5, 6, 7]
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SettingsQuery {
+    c: Option<String>,
+    saved: Option<String>,
+}
+
+async fn settings_view(state: &AppState, ctx: PageCtx, user: &User, slug: Option<&str>, saved: bool, error: Option<String>) -> AppResult<SettingsPage> {
+    let community = staff_community(state, user, slug).await?;
+    let s = crate::policy::settings(state, user, community.id).await?;
+    let levels = [triage::Urgency::Critical, triage::Urgency::Urgent, triage::Urgency::Normal, triage::Urgency::Low]
+        .into_iter()
+        .map(|u| {
+            let d = crate::domain::default_sla(u);
+            match s.sla.iter().find(|p| p.urgency == u && p.category.is_none()) {
+                Some(p) => (u.code(), p.first_response_minutes, p.result_minutes, p.working_hours),
+                None => (u.code(), d.first_response_ms / kernel::clock::MINUTE, d.result_ms / kernel::clock::MINUTE, false),
+            }
+        })
+        .collect();
+    let staff = sqlx::query_as(
+        "SELECT DISTINCT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.community_id = $1 AND m.role IN ('staff', 'admin') ORDER BY u.id",
+    )
+    .bind(community.id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let days = |working: bool| s.calendar_days.iter().filter(|d| d.working == working).map(|d| d.day.clone()).collect::<Vec<_>>().join("\n");
+    Ok(SettingsPage {
+        can_edit: user.can(community.id, &crate::policy::CASES_CONFIGURE),
+        ctx,
+        slug: community.slug,
+        levels,
+        staff,
+        roster: s.duty_roster.iter().map(|d| (d.weekday, d.user_id)).collect(),
+        holidays: days(false),
+        working_days: days(true),
+        saved,
+        error,
+    })
+}
+
+/// Service levels, the duty roster and the holiday calendar on one page (admins edit, staff read).
+async fn settings_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<SettingsQuery>) -> AppResult<Response> {
+    Ok(render(&settings_view(&state, ctx, &user, q.c.as_deref(), q.saved.is_some(), None).await?))
+}
+
+async fn settings_save(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, body: axum::body::Bytes) -> AppResult<Response> {
+    let pairs = serde_urlencoded_pairs(&body);
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let slug = get("c");
+    let community = staff_community(&state, &user, Some(slug.as_str())).await?;
+    let mut s = crate::policy::settings(&state, &user, community.id).await?;
+    let result = async {
+        // The page edits the levels that hold for every category; per-category ones stay.
+        s.sla.retain(|p| p.category.is_some());
+        for u in [triage::Urgency::Critical, triage::Urgency::Urgent, triage::Urgency::Normal, triage::Urgency::Low] {
+            let minutes = |k: String| get(&k).parse::<i64>().map_err(|_| AppError::field(k, "out_of_range"));
+            s.sla.push(crate::policy::SlaPolicy {
+                urgency: u,
+                category: None,
+                first_response_minutes: minutes(format!("first_{}", u.code()))?,
+                result_minutes: minutes(format!("result_{}", u.code()))?,
+                working_hours: pairs.iter().any(|(k, _)| *k == format!("hours_{}", u.code())),
+            });
+        }
+        s.duty_roster = pairs
+            .iter()
+            .filter(|(k, _)| k == "duty")
+            .filter_map(|(_, v)| v.split_once(':'))
+            .filter_map(|(d, u)| Some(crate::policy::Duty { weekday: d.parse().ok()?, user_id: u.parse().ok()? }))
+            .collect();
+        let lines = |k: &str, working: bool| {
+            get(k).lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| crate::policy::CalendarDay { day: l.to_string(), working }).collect::<Vec<_>>()
+        };
+        s.calendar_days = lines("holidays", false);
+        s.calendar_days.extend(lines("working_days", true));
+        crate::policy::replace(&state, &user, community.id, &s).await.map(|_| ())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(see_other(&format!("/console/cases/settings?c={}&saved=1", community.slug))),
+        Err(e @ AppError::Validation(_)) => {
+            let msg = form_error(&ctx, &e);
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &settings_view(&state, ctx, &user, Some(community.slug.as_str()), false, Some(msg)).await?))
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -526,3 +526,59 @@ async fn a_grid_worker_files_on_foot_for_a_resident() {
     let grandma = w.app.login("13900000123").await;
     assert_eq!(grandma.json("/api/v1/me/cases").await[0]["id"], id);
 }
+
+#[tokio::test]
+async fn admins_edit_levels_and_the_roster_on_the_console() {
+    let w = world().await;
+    let page = w.staff.page("/console/cases/settings").await;
+    assert!(page.contains("data-testid=\"levels\"") && page.contains("disabled"), "staff read the settings");
+    let mut fields: Vec<(String, String)> = vec![("c".into(), "renjia".into())];
+    for (u, first, result) in [("critical", "10", "120"), ("urgent", "60", "1440"), ("normal", "90", "1440"), ("low", "120", "4320")] {
+        fields.push((format!("first_{u}"), first.into()));
+        fields.push((format!("result_{u}"), result.into()));
+    }
+    fields.push(("hours_low".into(), "1".into()));
+    fields.push(("duty".into(), format!("1:{}", w.staff_id)));
+    fields.push(("holidays".into(), "2027-01-01\n2027-02-16".into()));
+    let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(w.staff.post_form("/console/cases/settings", &form).await.status(), 403, "admins only");
+    let res = w.admin.post_form("/console/cases/settings", &form).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let s = w.admin.json("/api/v1/communities/renjia/case-settings").await;
+    let critical = s["sla"].as_array().unwrap().iter().find(|p| p["urgency"] == "critical").unwrap().clone();
+    assert_eq!((critical["first_response_minutes"].as_i64(), critical["result_minutes"].as_i64()), (Some(10), Some(120)));
+    assert!(s["sla"].as_array().unwrap().iter().any(|p| p["urgency"] == "low" && p["working_hours"] == true));
+    assert_eq!(s["duty_roster"], serde_json::json!([{"weekday": 1, "user_id": w.staff_id}]));
+    assert_eq!(s["calendar_days"].as_array().unwrap().len(), 2);
+    // A bad value shows the page again with the reason; nothing changes.
+    let mut bad = form.clone();
+    bad.retain(|(k, _)| *k != "result_low");
+    bad.push(("result_low", "5"));
+    let res = w.admin.post_form("/console/cases/settings", &bad).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("role=\"alert\""));
+    let page = w.admin.page("/console/cases/settings").await;
+    assert!(page.contains("name=\"first_critical\" inputmode=\"numeric\" value=\"10\""));
+}
+
+#[tokio::test]
+async fn a_resident_without_an_account_hears_of_the_first_response_and_the_result_by_text() {
+    let w = world().await;
+    let mut tx = w.app.state.db.begin_write().await.unwrap();
+    let resident: i64 = sqlx::query_scalar(
+        "INSERT INTO residents (community_id, name, gender, phone, relation, notes, created_at, updated_at) VALUES ($1, '钱爷爷', 'male', '13900000777', '', '', 0, 0) RETURNING id",
+    )
+    .bind(w.community)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let id = file(&w.staff, serde_json::json!({"text": "钱爷爷家厨房水龙头一直滴水", "source": "phone", "resident_id": resident})).await["id"].as_i64().unwrap();
+    assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "acknowledged", "note": "已回电,明早上门"})).await.status(), 200);
+    assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "in_progress"})).await.status(), 200);
+    assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "resolved", "note": "换了阀芯"})).await.status(), 200);
+    w.app.run_jobs().await;
+    let texts: Vec<String> = w.sms.sent().iter().filter(|t| t.to == "13900000777").map(|t| t.text.clone()).collect();
+    assert_eq!(texts.len(), 2, "the first response and the result, not every step: {texts:?}");
+    assert!(texts[1].contains("/r/"), "the rating link works without an account: {texts:?}");
+}
