@@ -67,15 +67,33 @@ async fn file(State(state): State<AppState>, viewer: Viewer, ApiPath(slug): ApiP
     Ok((StatusCode::CREATED, Json(filed)))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct QueueFilter {
+    /// Only the cases assigned to this user id (`me` for the caller's own).
+    assignee: Option<String>,
+}
+
 /// The staff queue: open cases, critical first, then by the nearest due time.
-#[utoipa::path(get, path = "/api/v1/communities/{slug}/cases", tag = "cases", params(("slug" = String, Path), PageQuery),
-    responses((status = 200, body = Page<CaseView>), (status = 403, body = kernel::web::ErrorBody)))]
-async fn queue(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<PageQuery>) -> AppResult<Json<Page<CaseView>>> {
+#[utoipa::path(get, path = "/api/v1/communities/{slug}/cases", tag = "cases", params(("slug" = String, Path), PageQuery, QueueFilter),
+    responses((status = 200, body = Page<CaseView>), (status = 403, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn queue(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(f): ApiQuery<QueueFilter>,
+) -> AppResult<Json<Page<CaseView>>> {
     let c = community_id(&state, &slug).await?;
     let limit = q.limit()?;
+    let assignee = match f.assignee.as_deref() {
+        None | Some("") => None,
+        Some("me") => Some(user.person()?),
+        Some(id) => Some(id.parse().map_err(|_| AppError::field("assignee", "invalid_choice"))?),
+    };
     // The queue's order is by clocks, not ids: the cursor is the position in it.
     let offset = q.after()?.unwrap_or(0);
-    let mut rows = service::queue(&state, &user, c, Some(offset), limit).await?;
+    let mut rows = service::queue(&state, &user, c, assignee, Some(offset), limit).await?;
     let next_cursor = (rows.len() as i64 > limit).then(|| encode_cursor(offset + limit));
     rows.truncate(limit as usize);
     Ok(Json(Page { items: rows, next_cursor }))

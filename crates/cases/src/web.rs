@@ -392,6 +392,8 @@ struct QueuePage {
     slug: String,
     cases: Vec<CaseView>,
     next_cursor: Option<String>,
+    /// Only the viewer's own cases.
+    mine: bool,
 }
 
 impl QueuePage {
@@ -418,16 +420,19 @@ fn clock_badge(ctx: &PageCtx, clock: crate::domain::ClockState) -> (String, &'st
 struct QueueQuery {
     c: Option<String>,
     cursor: Option<String>,
+    mine: Option<String>,
 }
 
 async fn queue_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<QueueQuery>) -> AppResult<Response> {
     let kernel::community::Community { id, slug, name: community, .. } = staff_community(&state, &user, q.c.as_deref()).await?;
     let page = kernel::web::PageQuery { cursor: q.cursor, limit: Some(30) };
     let offset = page.after()?.unwrap_or(0);
-    let mut cases = service::queue(&state, &user, id, Some(offset), 30).await?;
+    let mine = q.mine.is_some();
+    let assignee = if mine { Some(user.person()?) } else { None };
+    let mut cases = service::queue(&state, &user, id, assignee, Some(offset), 30).await?;
     let next_cursor = (cases.len() > 30).then(|| kernel::web::encode_cursor(offset + 30));
     cases.truncate(30);
-    Ok(render(&QueuePage { ctx, community, slug, cases, next_cursor }))
+    Ok(render(&QueuePage { ctx, community, slug, cases, next_cursor, mine }))
 }
 
 #[derive(Template)]

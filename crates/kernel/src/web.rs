@@ -289,25 +289,33 @@ pub struct UploadedFile {
 /// Reads the multipart field `file`, stopping with 413 as soon as it passes `limit` bytes
 /// (the route's body limit is only a ceiling; the configured upload limit applies here).
 pub async fn multipart_file(mut multipart: axum::extract::Multipart, limit: usize) -> AppResult<UploadedFile> {
-    let malformed = |e: axum::extract::multipart::MultipartError| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        _ => AppError::bad_request("malformed_upload", e.body_text()),
-    };
-    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
         if field.name() != Some("file") {
             continue;
         }
         let name = field.file_name().unwrap_or("file").to_string();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-            if bytes.len() + chunk.len() > limit {
-                return Err(AppError::PayloadTooLarge);
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        return Ok(UploadedFile { name, bytes });
+        return Ok(UploadedFile { name, bytes: read_field(field, limit).await? });
     }
     Err(AppError::field("file", "required"))
+}
+
+fn malformed(e: axum::extract::multipart::MultipartError) -> AppError {
+    match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        _ => AppError::bad_request("malformed_upload", e.body_text()),
+    }
+}
+
+/// Reads one multipart field, stopping with 413 as soon as it passes `limit` bytes.
+async fn read_field(mut field: axum::extract::multipart::Field<'_>, limit: usize) -> AppResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+        if bytes.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// A multipart form: its text fields and its files.
@@ -338,23 +346,13 @@ impl MultipartForm {
 /// `file_field`, each at most `limit` bytes (413 past it; 422 past the count). Empty file
 /// inputs (nothing chosen) are skipped.
 pub async fn multipart_form(mut multipart: axum::extract::Multipart, file_field: &str, max_files: usize, limit: usize) -> AppResult<MultipartForm> {
-    let malformed = |e: axum::extract::multipart::MultipartError| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        _ => AppError::bad_request("malformed_upload", e.body_text()),
-    };
     let mut form = MultipartForm::default();
     let mut text_bytes = 0usize;
-    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
         let name = field.name().unwrap_or("").to_string();
         if name == file_field && field.file_name().is_some() {
             let file_name = field.file_name().unwrap_or("file").to_string();
-            let mut bytes = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-                if bytes.len() + chunk.len() > limit {
-                    return Err(AppError::PayloadTooLarge);
-                }
-                bytes.extend_from_slice(&chunk);
-            }
+            let bytes = read_field(field, limit).await?;
             if bytes.is_empty() {
                 continue;
             }

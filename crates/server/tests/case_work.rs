@@ -582,3 +582,18 @@ async fn a_resident_without_an_account_hears_of_the_first_response_and_the_resul
     assert_eq!(texts.len(), 2, "the first response and the result, not every step: {texts:?}");
     assert!(texts[1].contains("/r/"), "the rating link works without an account: {texts:?}");
 }
+
+#[tokio::test]
+async fn a_grid_worker_sees_the_cases_assigned_to_them() {
+    let w = world().await;
+    let (_, building, _) = grid_building(&w).await;
+    let theirs = file(&w.resident, serde_json::json!({"text": "3栋楼道的声控灯坏了", "building_id": building})).await["id"].as_i64().unwrap();
+    let pool = file(&w.resident, serde_json::json!({"text": "小区垃圾桶满了没人清"})).await["id"].as_i64().unwrap();
+    let worker = w.app.login("13800000003").await;
+    let ids = |v: serde_json::Value| v["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(ids(worker.json("/api/v1/communities/renjia/cases?assignee=me").await), [theirs]);
+    assert_eq!(ids(w.staff.json("/api/v1/communities/renjia/cases").await).len(), 2);
+    assert_eq!(w.staff.get("/api/v1/communities/renjia/cases?assignee=someone").await.status(), 422);
+    let page = worker.page("/console/cases?mine=1").await;
+    assert!(page.contains(&format!("href=\"/console/cases/{theirs}\"")) && !page.contains(&format!("href=\"/console/cases/{pool}\"")));
+}
