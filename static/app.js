@@ -11,6 +11,22 @@
       setTimeout(function () { btn.disabled = true; if (busy) btn.textContent = busy; }, 0);
     }
   });
+  // "Use my location": fills the report's map point from the phone, when the browser can.
+  var locate = document.querySelector('[data-locate]');
+  if (locate && navigator.geolocation && window.isSecureContext) {
+    locate.hidden = false;
+    locate.addEventListener('click', function () {
+      var form = locate.form || locate.closest('form');
+      var status = document.querySelector('[data-locate-status]');
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        form.elements.lat.value = pos.coords.latitude.toFixed(6);
+        form.elements.long.value = pos.coords.longitude.toFixed(6);
+        if (status) status.textContent = locate.getAttribute('data-done');
+      }, function () {
+        if (status) status.textContent = locate.getAttribute('data-failed');
+      }, { timeout: 15000, maximumAge: 60000 });
+    });
+  }
   // A report survives a failed submit on a poor connection: its words, place and idempotency
   // key are kept on the phone until a case page confirms the filing. Sending it again with the
   // same key never files twice. (Chosen photos cannot be kept; they are chosen again.)
@@ -19,7 +35,7 @@
     if (document.querySelector('meta[name=linli-filed]')) { localStorage.removeItem(DRAFT); }
     var form = document.querySelector('form[data-keep-draft]');
     if (form && window.localStorage) {
-      var fields = ['key', 'text', 'place', 'building_id', 'resident_phone'];
+      var fields = ['key', 'text', 'place', 'building_id', 'resident_phone', 'lat', 'long'];
       var saved = JSON.parse(localStorage.getItem(DRAFT) || 'null');
       if (saved && form.elements.text && !form.elements.text.value) {
         fields.forEach(function (n) { if (form.elements[n] && saved[n] != null) form.elements[n].value = saved[n]; });
