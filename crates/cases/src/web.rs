@@ -286,10 +286,16 @@ async fn report_error(state: &AppState, ctx: PageCtx, community: &kernel::commun
     Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct PhotoQuery {
+    /// An anonymous author's private link token.
+    t: Option<String>,
+}
+
 /// A photo of a case, as the viewer may see it.
-async fn photo(AxState(state): AxState<AppState>, viewer: Viewer, ApiPath((id, variant)): ApiPath<(i64, String)>) -> AppResult<Response> {
+async fn photo(AxState(state): AxState<AppState>, viewer: Viewer, ApiPath((id, variant)): ApiPath<(i64, String)>, ApiQuery(q): ApiQuery<PhotoQuery>) -> AppResult<Response> {
     let variant = crate::photos::Variant::parse(&variant).ok_or(AppError::NotFound)?;
-    crate::photos::serve(&state, viewer.0.as_deref(), id, variant).await
+    crate::photos::serve(&state, viewer.0.as_deref(), q.t.as_deref(), id, variant).await
 }
 
 #[derive(Template)]
@@ -345,7 +351,12 @@ struct FollowQuery {
 
 async fn follow_page(AxState(state): AxState<AppState>, ctx: PageCtx, ApiPath(token): ApiPath<String>, ApiQuery(q): ApiQuery<FollowQuery>) -> AppResult<Response> {
     let id = service::by_follow_token(&state, &token).await?;
-    let case = service::view(&state, id, false).await?;
+    let mut case = service::view(&state, id, false).await?;
+    // The anonymous author sees their photos through the private link, before they are public.
+    for p in &mut case.photos {
+        p.url = format!("{}?t={token}", p.url);
+        p.thumb_url = format!("{}?t={token}", p.thumb_url);
+    }
     let link = format!("/cases/follow/{token}");
     let follow_link = q.new.is_some().then(|| format!("{}{link}", state.base_url));
     let rate_url = crate::rating::open_for_case(&state, id).await?.map(|_| format!("{link}/rate"));

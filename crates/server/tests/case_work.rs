@@ -597,3 +597,32 @@ async fn a_grid_worker_sees_the_cases_assigned_to_them() {
     let page = worker.page("/console/cases?mine=1").await;
     assert!(page.contains(&format!("href=\"/console/cases/{theirs}\"")) && !page.contains(&format!("href=\"/console/cases/{pool}\"")));
 }
+
+#[tokio::test]
+async fn an_anonymous_visitor_files_with_a_photo_and_sees_it_through_the_private_link_only() {
+    let w = world().await;
+    let visitor = w.app.client();
+    let token = visitor.csrf().await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", token.clone())
+        .text("key", "anon-1")
+        .text("text", "小区后门有人乱倒建筑垃圾")
+        .text("confirm", "1")
+        .part("photos", reqwest::multipart::Part::bytes(photo_with_gps(7)).file_name("p.jpg"));
+    let res = visitor.http.post(client_url(&visitor, &format!("/cases/new?_csrf={token}"))).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let follow = res.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_string();
+    let page = visitor.page(&follow).await;
+    let start = page.find("/case-photos/").expect("the photo is on the private page");
+    let src = page[start..].split('"').next().unwrap().replace("&amp;", "&");
+    assert!(src.contains("?t="));
+    assert_eq!(bytes(&visitor, &src).await.0, 200, "the private link shows the author their photo");
+    assert_eq!(bytes(&visitor, src.split('?').next().unwrap()).await.0, 404, "without it, not before staff respond");
+    assert_eq!(bytes(&visitor, &format!("{}?t=wrong", src.split('?').next().unwrap())).await.0, 404);
+    // No uploader is recorded for an anonymous report's photos.
+    let uploaders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE purpose = 'case_photo' AND uploaded_by IS NOT NULL")
+        .fetch_one(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(uploaders, 0);
+}
