@@ -31,6 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/case-photos/{id}/redaction", post(redact))
         .route("/api/v1/cases/{id}/wait", post(wait))
         .route("/api/v1/cases/{id}/assignment", post(assign))
+        .route("/api/v1/cases/{id}/visibility", post(visibility))
         .route("/api/v1/cases/{id}/triage", post(reclassify))
         .route("/api/v1/communities/{slug}/case-settings", get(settings).put(replace_settings))
         .route("/api/v1/communities/{slug}/ledger/figures", get(figures))
@@ -256,6 +257,14 @@ async fn assign(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<
     Ok(Json(service::assign(&state, &user, id, &a).await?))
 }
 
+/// Keeps a case off the public ledger and Open311, or puts it back (staff). Care cases start
+/// private.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/visibility", tag = "cases", params(("id" = i64, Path)), request_body = service::Visibility,
+    responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
+async fn visibility(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(v): ApiJson<service::Visibility>) -> AppResult<Json<CaseView>> {
+    Ok(Json(service::set_visibility(&state, &user, id, &v).await?))
+}
+
 /// Overrides the automatic urgency and category (staff), with a reason kept on the timeline.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/triage", tag = "cases", params(("id" = i64, Path)), request_body = service::Reclassify,
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
@@ -335,5 +344,5 @@ async fn plan(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> 
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(classify, file, queue, read, move_case, mine, follow_page_doc, follow_move, rate, ledger, similar, follow, unfollow, add_photos, redact,
-    wait, assign, reclassify, settings, replace_settings, figures, plan))]
+    wait, assign, visibility, reclassify, settings, replace_settings, figures, plan))]
 pub(crate) struct Doc;

@@ -109,8 +109,8 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
              triage_reasons, state, first_response_due, result_due, first_response_at, resolved_at, closed_at, created_at, updated_at, \
-             entered_by, owner_user_id, assignee_user_id) \
-             VALUES ($1, $2, NULL, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) RETURNING id",
+             entered_by, owner_user_id, assignee_user_id, private) \
+             VALUES ($1, $2, NULL, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20) RETURNING id",
         )
         .bind(ctx.community_id)
         .bind(source)
@@ -131,6 +131,7 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         .bind(closed_at.or(resolved_at).or(first_at).unwrap_or(created))
         .bind(entered_by)
         .bind(worker)
+        .bind((t.category == triage::Category::Care) as i64)
         .fetch_one(&mut *tx)
         .await?;
         let mut steps = vec![(created, State::New, "")];

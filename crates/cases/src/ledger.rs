@@ -333,7 +333,7 @@ pub async fn plan(state: &AppState, community_id: i64) -> AppResult<Vec<PlanBuil
         return Ok(p.as_ref().clone());
     }
     let rows: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT b.id, b.name, b.plan_x, b.plan_y, (SELECT COUNT(*) FROM cases c WHERE c.building_id = b.id \
+        "SELECT b.id, b.name, b.plan_x, b.plan_y, (SELECT COUNT(*) FROM cases c WHERE c.building_id = b.id AND c.private = 0 \
          AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred')) \
          FROM buildings b WHERE b.community_id = $1 AND b.plan_x IS NOT NULL AND b.plan_y IS NOT NULL ORDER BY b.id",
     )
@@ -435,7 +435,7 @@ pub async fn cases(state: &AppState, community_id: i64, filter: &Filter, before:
 async fn load_cases(state: &AppState, community_id: i64, filter: &Filter, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
     let rows = sqlx::query(&format!(
         "SELECT c.id, c.category, c.urgency, b.name, c.state, c.created_at, c.first_response_at FROM cases c LEFT JOIN buildings b ON b.id = c.building_id \
-         WHERE c.community_id = $1 AND c.id < $2 AND c.state <> 'withdrawn'{} ORDER BY c.id DESC LIMIT $3",
+         WHERE c.community_id = $1 AND c.id < $2 AND c.state <> 'withdrawn' AND c.private = 0{} ORDER BY c.id DESC LIMIT $3",
         filter.sql()?
     ))
     .bind(community_id)

@@ -160,6 +160,11 @@ CREATE TABLE calendar_days (
     PRIMARY KEY (community_id, day)
 );
 "#,
+}, Migration {
+    id: "cases_0005_private",
+    sql: r#"
+ALTER TABLE cases ADD COLUMN private BIGINT NOT NULL DEFAULT 0;
+"#,
 }];
 
 /// Checks a case's clock when its warning or escalation time comes.

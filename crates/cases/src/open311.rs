@@ -187,7 +187,7 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
         Err(e) => return error(format, StatusCode::NOT_FOUND, e),
     };
     let mut sql = "SELECT c.id, c.state, c.category, c.created_at, c.updated_at, c.result_due, b.name, c.lat_e6, c.lng_e6, c.first_response_at FROM cases c \
-                   LEFT JOIN buildings b ON b.id = c.building_id WHERE c.community_id = $1 AND c.state <> 'withdrawn'"
+                   LEFT JOIN buildings b ON b.id = c.building_id WHERE c.community_id = $1 AND c.state <> 'withdrawn' AND c.private = 0"
         .to_string();
     let mut ids: Vec<i64> = Vec::new();
     if let Some(id) = only {
@@ -328,7 +328,7 @@ async fn updates(state: &AppState, format: Format, q: &HashMap<String, String>) 
     }
     let rows = sqlx::query(
         "SELECT e.id, e.case_id, e.state, e.at FROM case_events e JOIN cases c ON c.id = e.case_id \
-         WHERE c.community_id = $1 AND e.state IS NOT NULL AND c.state <> 'withdrawn' AND e.at >= $2 AND e.at <= $3 ORDER BY e.id LIMIT 1000",
+         WHERE c.community_id = $1 AND e.state IS NOT NULL AND c.state <> 'withdrawn' AND c.private = 0 AND e.at >= $2 AND e.at <= $3 ORDER BY e.id LIMIT 1000",
     )
     .bind(community)
     .bind(window[0])

@@ -210,7 +210,7 @@ impl Variant {
 pub async fn serve(state: &AppState, viewer: Option<&Principal>, follow_token: Option<&str>, photo_id: i64, variant: Variant) -> AppResult<axum::response::Response> {
     let r = sqlx::query(
         "SELECT p.original_blob_id, p.shown_blob_id, p.thumb_blob_id, p.hidden, c.community_id, c.author_user_id, c.first_response_at, c.state, \
-         c.follow_token_hash \
+         c.follow_token_hash, c.private \
          FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.id = $1",
     )
     .bind(photo_id)
@@ -221,7 +221,7 @@ pub async fn serve(state: &AppState, viewer: Option<&Principal>, follow_token: O
     let staff = viewer.is_some_and(|v| v.can(community_id, &crate::service::CASES_HANDLE));
     let author = viewer.is_some_and(|v| v.user_id.is_some() && v.user_id == r.get::<Option<i64>, _>(5))
         || follow_token.is_some_and(|t| t.len() <= 64 && Some(kernel::crypto::hash_token(t)) == r.get::<Option<String>, _>(8));
-    let public = r.get::<i64, _>(3) == 0 && r.get::<Option<i64>, _>(6).is_some() && r.get::<String, _>(7) != "withdrawn";
+    let public = r.get::<i64, _>(3) == 0 && r.get::<Option<i64>, _>(6).is_some() && r.get::<String, _>(7) != "withdrawn" && r.get::<i64, _>(9) == 0;
     let allowed = match variant {
         Variant::Original => staff,
         _ => staff || author || public,

@@ -120,6 +120,8 @@ pub struct CaseView {
     pub parent_id: Option<i64>,
     /// Waiting on the resident since (epoch ms): the clocks are stopped.
     pub paused_since: Option<i64>,
+    /// Kept off the public ledger and Open311.
+    pub private: bool,
     /// Photos, before and after.
     pub photos: Vec<Photo>,
     /// Urgency.
@@ -249,8 +251,8 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
          triage_reasons, state, first_response_due, result_due, idempotency_key, created_at, updated_at, unit_id, lat_e6, lng_e6, resident_id, \
-         entered_by, owner_user_id, assignee_user_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $21) RETURNING id",
+         entered_by, owner_user_id, assignee_user_id, private) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $21, $22) RETURNING id",
     )
     .bind(community_id)
     .bind(source.code())
@@ -273,6 +275,9 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
     .bind(new.resident_id)
     .bind(entered_by)
     .bind(assignee)
+    // Care for elders and the disabled is about a person: off the public ledger unless staff
+    // decide otherwise.
+    .bind((t.category == Category::Care) as i64)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| AppError::from(e).on_conflict("idempotency_key", "taken"))?;
@@ -643,6 +648,32 @@ pub async fn wait(state: &AppState, p: &Principal, id: i64, w: &Wait) -> AppResu
     view(state, id, true).await
 }
 
+/// Whether a case is kept off the public ledger.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct Visibility {
+    /// `true` keeps it off the ledger and Open311.
+    pub private: bool,
+    /// Why.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Keeps a case off the public ledger, or puts it back (staff). On the timeline.
+pub async fn set_visibility(state: &AppState, p: &Principal, id: i64, v: &Visibility) -> AppResult<CaseView> {
+    let case = load(state, id).await?;
+    if !p.can(case.community_id, &CASES_HANDLE) {
+        return Err(AppError::NotFound);
+    }
+    let note = kernel::validate::at_most("note", &v.note, 500)?;
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("UPDATE cases SET private = $1, updated_at = $2 WHERE id = $3").bind(v.private as i64).bind(now).bind(id).execute(&mut *tx).await?;
+    event(&mut tx, id, now, p.user_id, if v.private { "made_private" } else { "made_public" }, None, note).await?;
+    crate::ledger::forget(&mut tx, case.community_id);
+    tx.commit().await?;
+    view(state, id, true).await
+}
+
 /// Reassigning a case.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Assign {
@@ -748,7 +779,7 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
         "SELECT c.id, c.community_id, c.source, c.anonymous, u.display_name, c.text, c.place, c.building_id, c.urgency, c.category, \
          c.triage_reasons, c.state, c.first_response_due, c.result_due, c.first_response_at, c.resolved_at, c.created_at, \
          b.name, c.unit_id, un.name, c.lat_e6, c.lng_e6, r.name, eb.display_name, c.assignee_user_id, asg.display_name, own.display_name, \
-         c.escalation_level, c.parent_case_id, c.paused_at \
+         c.escalation_level, c.parent_case_id, c.paused_at, c.private \
          FROM cases c LEFT JOIN users u ON u.id = c.author_user_id LEFT JOIN buildings b ON b.id = c.building_id \
          LEFT JOIN units un ON un.id = c.unit_id LEFT JOIN residents r ON r.id = c.resident_id LEFT JOIN users eb ON eb.id = c.entered_by \
          LEFT JOIN users asg ON asg.id = c.assignee_user_id LEFT JOIN users own ON own.id = c.owner_user_id WHERE 1 = 1{}",
@@ -795,6 +826,7 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
             escalation_level: r.get(27),
             parent_id: r.get(28),
             paused_since: paused,
+            private: r.get::<i64, _>(30) != 0,
             photos: photos.iter().filter(|(c, _)| *c == id).map(|(_, p)| p.clone()).collect(),
             urgency: parse_urgency(r.get::<String, _>(8).as_str())?,
             category: Category::parse(r.get::<String, _>(9).as_str()).unwrap_or(Category::Suggestion),

@@ -566,6 +566,7 @@ async fn staff_act(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, 
         },
         "wait" => service::wait(&state, &user, id, &service::Wait { waiting: true, note: form.note }).await.map(|_| ()),
         "resume" => service::wait(&state, &user, id, &service::Wait { waiting: false, note: form.note }).await.map(|_| ()),
+        "private" | "public" => service::set_visibility(&state, &user, id, &service::Visibility { private: form.action == "private", note: form.note }).await.map(|_| ()),
         "reclassify" => match (triage::Urgency::parse(&form.urgency), triage::Category::parse(&form.category)) {
             (Some(urgency), Some(category)) => service::reclassify(&state, &user, id, &service::Reclassify { urgency, category, reason: form.note }).await.map(|_| ()),
             _ => Err(AppError::field("urgency", "invalid_choice")),

@@ -626,3 +626,24 @@ async fn an_anonymous_visitor_files_with_a_photo_and_sees_it_through_the_private
         .unwrap();
     assert_eq!(uploaders, 0);
 }
+
+#[tokio::test]
+async fn care_cases_stay_off_the_public_ledger_until_staff_decide_otherwise() {
+    let w = world().await;
+    let care = file(&w.resident, serde_json::json!({"text": "我妈一个人住,想申请每周有人上门看看她"})).await;
+    assert_eq!(care["category"], "care");
+    let id = care["id"].as_i64().unwrap();
+    let other = file(&w.resident, serde_json::json!({"text": "小区垃圾桶满了没人清"})).await["id"].as_i64().unwrap();
+    let public = w.app.client();
+    let ids = |v: serde_json::Value| v["cases"]["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(ids(public.json("/api/v1/communities/renjia/ledger").await), [other]);
+    let open311 = public.json("/open311/v2/requests.json").await;
+    assert!(open311.as_array().unwrap().iter().all(|r| r["service_request_id"] != id.to_string()), "{open311}");
+    assert!(w.staff.json(&format!("/api/v1/cases/{id}")).await["private"].as_bool().unwrap());
+    let res = w.staff.post_json(&format!("/api/v1/cases/{id}/visibility"), &serde_json::json!({"private": false, "note": "老人同意公开"})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(ids(public.json("/api/v1/communities/renjia/ledger").await), [other, id], "newest first");
+    assert_eq!(w.resident.post_json(&format!("/api/v1/cases/{other}/visibility"), &serde_json::json!({"private": true})).await.status(), 404);
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert!(case["events"].as_array().unwrap().iter().any(|e| e["kind"] == "made_public"));
+}
