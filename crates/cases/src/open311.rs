@@ -410,6 +410,7 @@ async fn post_request(
         anonymous: true,
         source: None,
         idempotency_key: None,
+        danger_now: false,
     };
     match service::file(&state, Some(&principal), community, &new, &[]).await {
         Ok(filed) => respond(

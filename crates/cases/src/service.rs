@@ -47,6 +47,10 @@ pub struct NewCase {
     pub source: Option<Source>,
     /// A resubmitted form with the same key files nothing new.
     pub idempotency_key: Option<String>,
+    /// The filer says someone's life or safety is in danger right now: the case is critical
+    /// whatever the triage reads.
+    #[serde(default)]
+    pub danger_now: bool,
 }
 
 /// The answer to a filing.
@@ -240,7 +244,12 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
         entered_by = filer.and_then(|p| p.user_id);
         author = if new.anonymous { None } else { user };
     }
-    let t = triage::classify(text);
+    let mut t = triage::classify(text);
+    if new.danger_now && t.urgency != Urgency::Critical {
+        // A person who says lives are at risk is believed; staff can correct it afterwards.
+        t.urgency = Urgency::Critical;
+        t.reasons.insert(0, triage::Reason { phrase: "danger_now".into(), supports: "urgency:critical".into() });
+    }
     let sla = crate::policy::sla_for(state, community_id, t.urgency, t.category).await?;
     let now = state.now();
     let first_due = crate::policy::due(state, community_id, now, sla.first_response_ms, sla.working_hours).await?;

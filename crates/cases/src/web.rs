@@ -250,6 +250,7 @@ async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer,
         anonymous: as_sent.anonymous && !quick,
         source: quick.then_some(crate::domain::Source::GridWorker),
         idempotency_key: Some(as_sent.key.clone()),
+        danger_now: form.has("danger_now"),
     };
     // Before filing, show open cases like this one so people can follow instead of duplicating
     // (unless this very form was filed already: a resubmission goes straight to its case).
@@ -467,7 +468,12 @@ impl StaffCasePage {
         clock_badge(&self.ctx, self.case.result_clock)
     }
     fn reasons(&self) -> String {
-        self.case.reasons.as_array().map(|a| a.iter().filter_map(|r| r["phrase"].as_str()).collect::<Vec<_>>().join("、")).unwrap_or_default()
+        let said = self.ctx.tr.t("cases.danger_reason");
+        self.case
+            .reasons
+            .as_array()
+            .map(|a| a.iter().filter_map(|r| r["phrase"].as_str()).map(|p| if p == "danger_now" { said } else { p }).collect::<Vec<_>>().join("、"))
+            .unwrap_or_default()
     }
     fn event_label(&self, e: &service::Event) -> String {
         match e.state {

@@ -647,3 +647,17 @@ async fn care_cases_stay_off_the_public_ledger_until_staff_decide_otherwise() {
     let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
     assert!(case["events"].as_array().unwrap().iter().any(|e| e["kind"] == "made_public"));
 }
+
+#[tokio::test]
+async fn a_filer_who_says_lives_are_in_danger_is_believed() {
+    let w = world().await;
+    let filed = file(&w.resident, serde_json::json!({"text": "5栋楼下那个井边上围了好多人,快来看看", "danger_now": true})).await;
+    assert_eq!(filed["urgency"], "critical");
+    let case = w.staff.json(&format!("/api/v1/cases/{}", filed["id"])).await;
+    assert_eq!(case["reasons"][0]["phrase"], "danger_now");
+    assert_eq!(case["first_response_due"].as_i64().unwrap() - case["created_at"].as_i64().unwrap(), 15 * MINUTE);
+    w.app.run_jobs().await;
+    assert!(w.sms.sent().iter().any(|t| t.to == "13800000001"), "the staff on duty get a text");
+    let page = w.resident.page("/cases/new").await;
+    assert!(page.contains("name=\"danger_now\"") && page.contains("href=\"tel:119\""));
+}
