@@ -32,7 +32,7 @@
   // same key never files twice. (Chosen photos cannot be kept; they are chosen again.)
   var DRAFT = 'linli-report-draft';
   try {
-    if (document.querySelector('meta[name=linli-filed]')) { localStorage.removeItem(DRAFT); }
+    if (document.querySelector('meta[name=linli-filed]') || /[?&]filed=1/.test(location.search)) { localStorage.removeItem(DRAFT); }
     var form = document.querySelector('form[data-keep-draft]');
     if (form && window.localStorage) {
       var fields = ['key', 'text', 'place', 'building_id', 'resident_phone', 'lat', 'long'];

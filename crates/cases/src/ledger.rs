@@ -433,10 +433,14 @@ pub async fn cases(state: &AppState, community_id: i64, filter: &Filter, before:
 }
 
 async fn load_cases(state: &AppState, community_id: i64, filter: &Filter, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
+    load_public(state, community_id, &filter.sql()?, before, limit).await
+}
+
+/// Public cases matching `conditions` (SQL built from checked values only), newest first.
+async fn load_public(state: &AppState, community_id: i64, conditions: &str, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
     let rows = sqlx::query(&format!(
         "SELECT c.id, c.category, c.urgency, b.name, c.state, c.created_at, c.first_response_at FROM cases c LEFT JOIN buildings b ON b.id = c.building_id \
-         WHERE c.community_id = $1 AND c.id < $2 AND c.state <> 'withdrawn' AND c.private = 0{} ORDER BY c.id DESC LIMIT $3",
-        filter.sql()?
+         WHERE c.community_id = $1 AND c.id < $2 AND c.state <> 'withdrawn' AND c.private = 0{conditions} ORDER BY c.id DESC LIMIT $3"
     ))
     .bind(community_id)
     .bind(before.unwrap_or(i64::MAX))
@@ -489,16 +493,20 @@ pub async fn similar(state: &AppState, community_id: i64, text: &str, building_i
         q = q.bind(b);
     }
     let ids = q.fetch_all(&state.db.pool).await?;
-    let Some(newest) = ids.first() else { return Ok(Vec::new()) };
-    let mut found = cases(state, community_id, &Filter::default(), Some(newest + 1), 200).await?;
-    found.retain(|c| ids.contains(&c.id));
-    Ok(found)
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    load_public(state, community_id, &kernel::db::and_in("c.id", Some(&ids)), None, 5).await
 }
 
 /// Follows a case: its progress reaches the follower's inbox.
 pub async fn follow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<()> {
-    let open: Option<String> = sqlx::query_scalar("SELECT state FROM cases WHERE id = $1").bind(case_id).fetch_optional(&state.db.pool).await?;
-    open.ok_or(kernel::AppError::NotFound)?;
+    // Only what the public ledger shows can be followed.
+    let row: Option<(String, i64)> = sqlx::query_as("SELECT state, private FROM cases WHERE id = $1").bind(case_id).fetch_optional(&state.db.pool).await?;
+    match row {
+        Some((st, private)) if st != "withdrawn" && private == 0 => {}
+        _ => return Err(kernel::AppError::NotFound),
+    }
     let mut tx = state.db.begin_write().await?;
     sqlx::query("INSERT INTO case_followers (case_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (case_id, user_id) DO NOTHING")
         .bind(case_id)

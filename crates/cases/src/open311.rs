@@ -223,6 +223,14 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
     if status.is_some_and(|s| s != "open" && s != "closed") {
         return error(format, StatusCode::BAD_REQUEST, "status must be open or closed");
     }
+    // Filters go into the query (before its limit), as known codes only.
+    if let Some(c) = code.and_then(Category::parse) {
+        sql.push_str(&format!(" AND c.category = '{}'", c.code()));
+    }
+    if let Some(s) = status {
+        let closed: Vec<String> = State::ALL.iter().filter(|st| st.has_result()).map(|st| format!("'{}'", st.code())).collect();
+        sql.push_str(&format!(" AND c.state {} ({})", if s == "closed" { "IN" } else { "NOT IN" }, closed.join(", ")));
+    }
     sql.push_str(" ORDER BY c.id DESC LIMIT 1000");
     let mut query = sqlx::query(&sql).bind(community);
     for b in binds {
@@ -232,15 +240,13 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
         Ok(r) => r,
         Err(_) => return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable"),
     };
-    let rows: Vec<_> = rows
-        .into_iter()
-        .filter(|r| code.is_none_or(|c| r.get::<String, _>(2) == c))
-        .filter(|r| status.is_none_or(|s| open_or_closed(&r.get::<String, _>(1)) == s))
-        .collect();
+
     // Photos once staff have responded, as on the public ledger.
     let responded: Vec<i64> = rows.iter().filter(|r| r.get::<Option<i64>, _>(9).is_some()).map(|r| r.get(0)).collect();
     let photos = crate::photos::of_cases(state, &responded, true).await.unwrap_or_default();
-    let coordinate = |v: Option<i64>| v.map(|x| format!("{:.6}", x as f64 / 1e6)).unwrap_or_default();
+    // Rounded to three decimals (about 100 m): a phone's position may be someone's home, and the
+    // public sees places at building level, never a flat.
+    let coordinate = |v: Option<i64>| v.map(|x| format!("{:.3}", x as f64 / 1e6)).unwrap_or_default();
     let records: Vec<Record> = rows
         .iter()
         .map(|r| {

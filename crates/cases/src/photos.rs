@@ -104,7 +104,9 @@ pub async fn prepare(state: &AppState, uploads: Vec<Upload>) -> AppResult<Vec<Re
 
 /// Puts prepared photos in the blob store and attaches them to a case, in the caller's
 /// transaction. `uploaded_by` is `None` for an anonymous report.
-pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_id: i64, uploaded_by: Option<i64>, stage: Stage, photos: &[Ready]) -> AppResult<()> {
+/// `hidden` keeps them off the public ledger until staff have looked at them.
+#[allow(clippy::too_many_arguments)]
+pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_id: i64, uploaded_by: Option<i64>, stage: Stage, hidden: bool, photos: &[Ready]) -> AppResult<()> {
     if photos.is_empty() {
         return Ok(());
     }
@@ -123,11 +125,12 @@ pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_
         let shown_key = files::service::put_bytes(state, &p.prepared.shown).await?;
         let thumb_key = files::service::put_bytes(state, &p.prepared.thumb).await?;
         let original = files::service::insert(tx, now, &NewBlob { key: &original_key, kind: p.kind, size: p.original.len(), ..base }).await?;
-        let shown = files::service::insert(tx, now, &NewBlob { key: &shown_key, size: p.prepared.shown.len(), ..base }).await?;
-        let thumb = files::service::insert(tx, now, &NewBlob { key: &thumb_key, size: p.prepared.thumb.len(), ..base }).await?;
+        // What may be shown carries no name from the phone (it can hold a date or a person's name).
+        let shown = files::service::insert(tx, now, &NewBlob { key: &shown_key, size: p.prepared.shown.len(), name: "photo.jpg", ..base }).await?;
+        let thumb = files::service::insert(tx, now, &NewBlob { key: &thumb_key, size: p.prepared.thumb.len(), name: "photo.jpg", ..base }).await?;
         sqlx::query(
-            "INSERT INTO case_photos (case_id, stage, original_blob_id, shown_blob_id, thumb_blob_id, width, height, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO case_photos (case_id, stage, original_blob_id, shown_blob_id, thumb_blob_id, width, height, created_at, hidden) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(case_id)
         .bind(stage.code())
@@ -137,6 +140,7 @@ pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_
         .bind(i64::from(p.prepared.width))
         .bind(i64::from(p.prepared.height))
         .bind(now)
+        .bind(hidden as i64)
         .execute(&mut **tx)
         .await?;
     }
@@ -234,7 +238,8 @@ pub async fn serve(state: &AppState, viewer: Option<&Principal>, follow_token: O
         Variant::Shown => r.get(1),
         Variant::Thumb => r.get(2),
     };
-    files::service::respond(state, blob, public && variant != Variant::Original).await
+    // A photo can be redacted, hidden or made private at any time: no cache may keep it.
+    files::service::respond(state, blob, "no-cache").await
 }
 
 /// What staff do to a photo: blur cells of the 4 × 4 grid (row-major, 0–15; the list replaces
@@ -301,12 +306,13 @@ pub async fn redact(state: &AppState, p: &Principal, photo_id: i64, red: &Redact
 
 /// Adds photos to an existing case: the named author or staff before the result, staff with it.
 pub async fn add(state: &AppState, p: &Principal, case_id: i64, stage: Stage, uploads: Vec<Upload>) -> AppResult<Vec<Photo>> {
-    let r = sqlx::query("SELECT community_id, author_user_id FROM cases WHERE id = $1")
+    let r = sqlx::query("SELECT community_id, author_user_id, first_response_at FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(&state.db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
     let community_id: i64 = r.get(0);
+    let responded = r.get::<Option<i64>, _>(2).is_some();
     let staff = p.can(community_id, &crate::service::CASES_HANDLE);
     let author = p.user_id.is_some() && p.user_id == r.get::<Option<i64>, _>(1);
     if !staff && !(author && stage == Stage::Before) {
@@ -317,7 +323,9 @@ pub async fn add(state: &AppState, p: &Principal, case_id: i64, stage: Stage, up
     }
     let ready = prepare(state, uploads).await?;
     let mut tx = state.db.begin_write().await?;
-    attach(state, &mut tx, case_id, community_id, p.user_id, stage, &ready).await?;
+    // The public sees photos once staff have looked at them: ones the filer adds after the first
+    // response stay hidden until staff show them (with the redaction form).
+    attach(state, &mut tx, case_id, community_id, p.user_id, stage, !staff && responded, &ready).await?;
     crate::ledger::forget(&mut tx, community_id);
     tx.commit().await?;
     Ok(of_cases(state, &[case_id], false).await?.into_iter().map(|(_, ph)| ph).collect())

@@ -191,11 +191,16 @@ fn check(s: &Settings) -> Vec<FieldError> {
     for (i, w) in s.work_hours.iter().enumerate() {
         if !(1..=7).contains(&w.weekday) || !(0..=1440).contains(&w.start_minute) || !(0..=1440).contains(&w.end_minute) || w.start_minute >= w.end_minute {
             errors.push(FieldError::new(format!("work_hours[{i}]"), "out_of_range"));
+        } else if s.work_hours[..i].iter().any(|o| o.weekday == w.weekday && o.start_minute < w.end_minute && w.start_minute < o.end_minute) {
+            // Overlapping windows would count the same minutes twice.
+            errors.push(FieldError::new(format!("work_hours[{i}]"), "duplicate"));
         }
     }
     for (i, d) in s.calendar_days.iter().enumerate() {
         if chrono::NaiveDate::parse_from_str(&d.day, "%Y-%m-%d").is_err() {
             errors.push(FieldError::new(format!("calendar_days[{i}].day"), "invalid_date"));
+        } else if s.calendar_days[..i].iter().any(|o| o.day == d.day) {
+            errors.push(FieldError::new(format!("calendar_days[{i}].day"), "duplicate"));
         }
     }
     for (i, d) in s.duty_roster.iter().enumerate() {
@@ -223,9 +228,16 @@ pub async fn replace(state: &AppState, p: &Principal, community_id: i64, s: &Set
             return Err(AppError::field(format!("duty_roster[{i}].user_id"), "not_found_ref"));
         }
     }
+    let grids: Vec<i64> = sqlx::query_scalar("SELECT id FROM grids WHERE community_id = $1").bind(community_id).fetch_all(&state.db.pool).await?;
     for (i, r) in s.routes.iter().enumerate() {
         if !staff.contains(&r.user_id) {
             return Err(AppError::field(format!("routes[{i}].user_id"), "not_found_ref"));
+        }
+        if r.grid_id.is_some_and(|g| !grids.contains(&g)) {
+            return Err(AppError::field(format!("routes[{i}].grid_id"), "not_found_ref"));
+        }
+        if s.routes[..i].iter().any(|o| o.category == r.category && o.grid_id == r.grid_id) {
+            return Err(AppError::field(format!("routes[{i}]"), "duplicate"));
         }
     }
     let before = settings(state, p, community_id).await?;

@@ -139,6 +139,8 @@ pub async fn record(state: &AppState, rating_id: i64, case_id: i64, rating: &Rat
                 .bind(comment)
                 .execute(&mut *tx)
                 .await?;
+            let community_id: i64 = sqlx::query_scalar("SELECT community_id FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
+            crate::service::restart_result_clock(state, &mut tx, now, case_id, community_id).await?;
         }
     }
     let community_id: i64 = sqlx::query_scalar("SELECT community_id FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;

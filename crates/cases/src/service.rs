@@ -178,7 +178,8 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
     if source != Source::Resident && !staff_side {
         return Err(AppError::field("source", "invalid_choice"));
     }
-    if new.resident_id.is_some() && !staff_side {
+    if new.resident_id.is_some() && (!staff_side || new.anonymous) {
+        // Filing for a named resident and keeping them anonymous cannot both hold.
         return Err(AppError::field("resident_id", "invalid_choice"));
     }
     if filer.is_none() && !new.anonymous {
@@ -292,7 +293,7 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
     .map_err(|e| AppError::from(e).on_conflict("idempotency_key", "taken"))?;
     event(&mut tx, id, now, None, "filed", Some(State::New), "").await?;
     // An anonymous report's photos record no uploader.
-    crate::photos::attach(state, &mut tx, id, community_id, if new.anonymous { None } else { filer.and_then(|p| p.user_id) }, Stage::Before, photos).await?;
+    crate::photos::attach(state, &mut tx, id, community_id, if new.anonymous { None } else { filer.and_then(|p| p.user_id) }, Stage::Before, false, photos).await?;
     enqueue_clocks(&mut tx, now, id, &[("first_response", now, first_due), ("result", now, result_due)]).await?;
     if let Some(a) = assignee {
         alert(&mut tx, now, community_id, id, &[a], "case_assigned", "filed", &[], Channel::Inbox).await?;
@@ -479,8 +480,11 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
     }
     let kind = if by_staff { "moved" } else { "author_moved" };
     let event_id = event(&mut tx, id, now, actor, kind, Some(m.to), note).await?;
+    if m.to == State::InProgress && case.state.has_result() {
+        restart_result_clock(state, &mut tx, now, id, case.community_id).await?;
+    }
     if !photos.is_empty() {
-        crate::photos::attach(state, &mut tx, id, case.community_id, actor, Stage::After, photos).await?;
+        crate::photos::attach(state, &mut tx, id, case.community_id, actor, Stage::After, false, photos).await?;
     }
     if let Some(parent) = parent {
         merge(&mut tx, now, id, parent, case.author, actor).await?;
@@ -533,7 +537,9 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
             }
         }
     }
-    if by_staff {
+    let private: i64 = sqlx::query_scalar("SELECT private FROM cases WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    // Followers are members of the public: a private case tells them nothing.
+    if by_staff && private == 0 {
         let followers: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1 ORDER BY user_id")
             .bind(id)
             .fetch_all(&mut *tx)
@@ -557,6 +563,16 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
     crate::ledger::forget(&mut tx, case.community_id);
     tx.commit().await?;
     view(state, id, by_staff).await
+}
+
+/// A reopened case ("not solved") gets a new result clock of its service level's length, from now,
+/// with its checks.
+pub(crate) async fn restart_result_clock(state: &AppState, tx: &mut WriteTx, now: i64, id: i64, community_id: i64) -> AppResult<()> {
+    let (u, c): (String, String) = sqlx::query_as("SELECT urgency, category FROM cases WHERE id = $1").bind(id).fetch_one(&mut **tx).await?;
+    let sla = crate::policy::sla_for(state, community_id, parse_urgency(&u)?, Category::parse(&c).unwrap_or(Category::Suggestion)).await?;
+    let due = crate::policy::due(state, community_id, now, sla.result_ms, sla.working_hours).await?;
+    sqlx::query("UPDATE cases SET result_due = $1 WHERE id = $2").bind(due).bind(id).execute(&mut **tx).await?;
+    enqueue_clocks(tx, now, id, &[("result", now, due)]).await
 }
 
 /// The open case a duplicate is merged into: in the same community, not itself, not finished.
@@ -738,30 +754,49 @@ pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify
     if !p.can(case.community_id, &CASES_HANDLE) {
         return Err(AppError::NotFound);
     }
+    // A finished case's clocks are history: the published rates must not be rewritten.
+    if case.state.has_result() {
+        return Err(AppError::field("urgency", "case_move_not_allowed"));
+    }
     let reason = kernel::validate::required("reason", &r.reason, 500)?;
-    let (old_u, old_c, created, first_at): (String, String, i64, Option<i64>) =
-        sqlx::query_as("SELECT urgency, category, created_at, first_response_at FROM cases WHERE id = $1").bind(id).fetch_one(&state.db.pool).await?;
+    let (old_u, old_c, created, first_at, paused_ms, old_first_due, old_result_due): (String, String, i64, Option<i64>, i64, i64, i64) = sqlx::query_as(
+        "SELECT urgency, category, created_at, first_response_at, paused_ms, first_response_due, result_due FROM cases WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&state.db.pool)
+    .await?;
     let sla = crate::policy::sla_for(state, case.community_id, r.urgency, r.category).await?;
-    let first_due = crate::policy::due(state, case.community_id, created, sla.first_response_ms, sla.working_hours).await?;
-    let result_due = crate::policy::due(state, case.community_id, created, sla.result_ms, sla.working_hours).await?;
+    // Running clocks are measured again from the filing, plus the time already spent waiting on
+    // the resident; a met first response keeps its due time.
+    let first_due = match first_at {
+        Some(_) => old_first_due,
+        None => crate::policy::due(state, case.community_id, created, sla.first_response_ms, sla.working_hours).await? + paused_ms,
+    };
+    let result_due = crate::policy::due(state, case.community_id, created, sla.result_ms, sla.working_hours).await? + paused_ms;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("UPDATE cases SET urgency = $1, category = $2, first_response_due = $3, result_due = $4, updated_at = $5 WHERE id = $6")
-        .bind(r.urgency.code())
-        .bind(r.category.code())
-        .bind(first_due)
-        .bind(result_due)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    // Care is about a person: a case that becomes care leaves the public ledger.
+    let to_care = r.category == Category::Care && old_c != "care";
+    sqlx::query(&format!(
+        "UPDATE cases SET urgency = $1, category = $2, first_response_due = $3, result_due = $4, updated_at = $5{} WHERE id = $6",
+        if to_care { ", private = 1" } else { "" }
+    ))
+    .bind(r.urgency.code())
+    .bind(r.category.code())
+    .bind(first_due)
+    .bind(result_due)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     let note = format!("{old_u}/{old_c} → {}/{}: {reason}", r.urgency.code(), r.category.code());
     event(&mut tx, id, now, p.user_id, "reclassified", None, &note).await?;
+    // New checks only for clocks whose due time moved; the old chains end at their next check.
     let mut clocks = Vec::new();
-    if first_at.is_none() {
+    if first_at.is_none() && first_due != old_first_due {
         clocks.push(("first_response", created, first_due));
     }
-    if !case.state.has_result() {
+    if result_due != old_result_due {
         clocks.push(("result", created, result_due));
     }
     enqueue_clocks(&mut tx, now, id, &clocks).await?;
@@ -778,6 +813,9 @@ pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify
 pub async fn view(state: &AppState, id: i64, staff: bool) -> AppResult<CaseView> {
     views(state, &[id], staff).await?.pop().ok_or(AppError::NotFound)
 }
+
+/// The timeline entries a filer sees.
+const RESIDENT_EVENTS: &[&str] = &["filed", "moved", "author_moved", "waiting", "resumed", "rated", "merged_in"];
 
 /// Several cases, in the order of `ids`, in three queries whatever their number.
 pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<CaseView>> {
@@ -832,7 +870,7 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
             assignee_id: if staff { r.get(24) } else { None },
             assignee: staff_only(r.get(25)),
             owner: staff_only(r.get(26)),
-            escalation_level: r.get(27),
+            escalation_level: if staff { r.get(27) } else { 0 },
             parent_id: r.get(28),
             paused_since: paused,
             private: r.get::<i64, _>(30) != 0,
@@ -849,6 +887,9 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
             events: events
                 .iter()
                 .filter(|e| e.get::<i64, _>(0) == id)
+                // The filer sees the steps and what staff told them, not the office's own
+                // workings (assignment, escalation, corrections, redactions).
+                .filter(|e| staff || RESIDENT_EVENTS.contains(&e.get::<String, _>(2).as_str()))
                 .map(|e| Event {
                     at: e.get(1),
                     kind: e.get(2),
@@ -947,7 +988,7 @@ pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &st
             Some(a) => vec![a],
             None => crate::policy::on_duty(&mut tx, community_id, now).await?,
         };
-        alert(&mut tx, now, community_id, case_id, &to, "case_at_risk", clock, &[("clock", clock.to_string())], Channel::Inbox).await?;
+        alert(&mut tx, now, community_id, case_id, &to, "case_at_risk", &format!("{clock}:{current_due}"), &[("clock", clock.to_string())], Channel::Inbox).await?;
         if let Some(start) = start {
             enqueue_check(&mut tx, now, case_id, clock, "breach", start, current_due).await?;
         }
@@ -959,17 +1000,18 @@ pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &st
             enqueue_check(&mut tx, now, case_id, clock, "escalate", start, current_due).await?;
         }
     }
-    // One step up the chain per check: assignee → staff on duty → community head.
-    let next = (level + 1).min(2);
-    if next > level {
-        sqlx::query("UPDATE cases SET escalation_level = $1 WHERE id = $2 AND escalation_level = $3").bind(next).bind(case_id).bind(level).execute(&mut *tx).await?;
-        event(&mut tx, case_id, now, None, "escalated", None, &format!("{clock}:{next}")).await?;
+    // The stage decides the step of the chain: a breach goes to the staff on duty, the later check
+    // to the community head (the case's level is the highest step any of its clocks reached).
+    let step = if stage == "breach" { 1 } else { 2 };
+    if step > level {
+        sqlx::query("UPDATE cases SET escalation_level = $1 WHERE id = $2 AND escalation_level < $1").bind(step).bind(case_id).execute(&mut *tx).await?;
+        event(&mut tx, case_id, now, None, "escalated", None, &format!("{clock}:{step}")).await?;
     }
-    let mut to = if next >= 2 { crate::policy::heads(&mut tx, community_id).await? } else { crate::policy::on_duty(&mut tx, community_id, now).await? };
+    let mut to = if step >= 2 { crate::policy::heads(&mut tx, community_id).await? } else { crate::policy::on_duty(&mut tx, community_id, now).await? };
     to.extend(assignee);
     to.sort_unstable();
     to.dedup();
-    let template = if next >= 2 { "case_escalated_head" } else { "case_breached" };
+    let template = if step >= 2 { "case_escalated_head" } else { "case_breached" };
     alert(&mut tx, now, community_id, case_id, &to, template, &format!("{clock}:{stage}:{current_due}"), &[("clock", clock.to_string())], Channel::Sms).await?;
     tx.commit().await
 }

@@ -256,7 +256,8 @@ async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer,
     // (unless this very form was filed already: a resubmission goes straight to its case).
     let already = service::filed_with_key(&state, community.id, &as_sent.key).await?;
     if let Some(id) = already {
-        return Ok(see_other(&if quick { format!("/console/cases/{id}") } else if new.anonymous { "/".to_string() } else { format!("/cases/{id}") }));
+        // An anonymous filing's private link was shown once; the home page says it was received.
+        return Ok(see_other(&if quick { format!("/console/cases/{id}") } else if new.anonymous { "/?filed=1".to_string() } else { format!("/cases/{id}") }));
     }
     if !quick && !form.has("confirm") && !new.text.trim().is_empty() {
         let similar = crate::ledger::similar(&state, community.id, new.text.trim(), new.building_id).await?;

@@ -126,15 +126,15 @@ pub async fn insert(tx: &mut kernel::db::WriteTx, now: i64, b: &NewBlob<'_>) -> 
     Ok(Blob { id, url: format!("/files/{token}"), token, content_type: b.kind.mime().into(), size: b.size as i64, original_name: name })
 }
 
-/// Serves a blob by id to a reader a capability has already checked. `public` says whether
-/// shared caches may keep it.
-pub async fn respond(state: &AppState, blob_id: i64, public: bool) -> AppResult<Response> {
+/// Serves a blob by id to a reader a capability has already checked, with `cache_control` (a
+/// capability whose files can be withdrawn or redacted must not let caches keep them).
+pub async fn respond(state: &AppState, blob_id: i64, cache_control: &'static str) -> AppResult<Response> {
     let row = sqlx::query("SELECT content_key, content_type, original_name FROM blobs WHERE id = $1")
         .bind(blob_id)
         .fetch_optional(&state.db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
-    deliver(state, row.get(0), row.get(1), row.get(2), public).await
+    deliver(state, row.get(0), row.get(1), row.get(2), cache_control).await
 }
 
 /// The bytes of a blob, by id.
@@ -172,10 +172,10 @@ pub async fn serve(state: &AppState, viewer: Option<&Principal>, token: &str) ->
         // Not revealing that a private file exists.
         return Err(AppError::NotFound);
     }
-    deliver(state, row.get(0), row.get(1), row.get(2), public).await
+    deliver(state, row.get(0), row.get(1), row.get(2), if public { "public, max-age=86400" } else { "private, max-age=3600" }).await
 }
 
-async fn deliver(state: &AppState, key: String, content_type: String, name: String, public: bool) -> AppResult<Response> {
+async fn deliver(state: &AppState, key: String, content_type: String, name: String, cache_control: &'static str) -> AppResult<Response> {
     let bytes = store(&state.config).get(&key).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)?;
     let kind = Kind::from_mime(&content_type).ok_or_else(|| AppError::internal("stored blob with unknown type"))?;
     let disposition = format!("inline; filename=\"file.{}\"; filename*=UTF-8''{}", kind.extension(), kernel::web::url_encode(&name));
@@ -186,7 +186,7 @@ async fn deliver(state: &AppState, key: String, content_type: String, name: Stri
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
             // Even if a browser were tricked into rendering it as a page, nothing could run.
             (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_string()),
-            (header::CACHE_CONTROL, if public { "public, max-age=86400" } else { "private, max-age=3600" }.to_string()),
+            (header::CACHE_CONTROL, cache_control.to_string()),
         ],
         bytes,
     )

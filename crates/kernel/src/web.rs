@@ -342,6 +342,9 @@ impl MultipartForm {
     }
 }
 
+/// How many bytes all the text fields of a multipart form may hold together.
+const TEXT_BUDGET: usize = 64 * 1024;
+
 /// Reads a multipart form: every text field, and up to `max_files` files from the field
 /// `file_field`, each at most `limit` bytes (413 past it; 422 past the count). Empty file
 /// inputs (nothing chosen) are skipped.
@@ -361,11 +364,10 @@ pub async fn multipart_form(mut multipart: axum::extract::Multipart, file_field:
             }
             form.files.push(UploadedFile { name: file_name, bytes });
         } else {
-            let value = field.text().await.map_err(malformed)?;
-            text_bytes += value.len();
-            if text_bytes > 64 * 1024 {
-                return Err(AppError::PayloadTooLarge);
-            }
+            // Text fields share a small budget, enforced while reading.
+            let bytes = read_field(field, TEXT_BUDGET - text_bytes).await?;
+            text_bytes += bytes.len();
+            let value = String::from_utf8(bytes).map_err(|_| AppError::bad_request("malformed_form", "a form field is not UTF-8"))?;
             form.fields.push((name, value));
         }
     }
@@ -435,7 +437,8 @@ pub fn encode_cursor(id: i64) -> String {
 fn decode_cursor(c: &str) -> Option<i64> {
     use base64::Engine;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
-    std::str::from_utf8(&raw).ok()?.strip_prefix("i:")?.parse().ok()
+    // Ids and positions are never negative; an absurd one is a forged cursor.
+    std::str::from_utf8(&raw).ok()?.strip_prefix("i:")?.parse().ok().filter(|n| (0..=(1i64 << 53)).contains(n))
 }
 
 /// One page of a list.

@@ -470,7 +470,7 @@ async fn open311_carries_points_photos_and_the_notes_history() {
     let id = res.json::<serde_json::Value>().await.unwrap()[0]["service_request_id"].as_str().unwrap().parse::<i64>().unwrap();
     assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "acknowledged", "note": "已报市政"})).await.status(), 200);
     let one = public.json(&format!("/open311/v2/requests/{id}.json")).await;
-    assert_eq!((one[0]["lat"].as_str(), one[0]["long"].as_str()), (Some("32.060000"), Some("118.790000")));
+    assert_eq!((one[0]["lat"].as_str(), one[0]["long"].as_str()), (Some("32.060"), Some("118.790")), "rounded to about 100 m");
     assert!(one[0].get("notes").is_none(), "plain clients get the plain standard");
     let ext = public.json(&format!("/open311/v2/requests/{id}.json?extensions=true")).await;
     let notes = ext[0]["notes"].as_array().unwrap();
@@ -640,6 +640,7 @@ async fn care_cases_stay_off_the_public_ledger_until_staff_decide_otherwise() {
     let open311 = public.json("/open311/v2/requests.json").await;
     assert!(open311.as_array().unwrap().iter().all(|r| r["service_request_id"] != id.to_string()), "{open311}");
     assert!(w.staff.json(&format!("/api/v1/cases/{id}")).await["private"].as_bool().unwrap());
+    assert_eq!(w.resident.post_json(&format!("/api/v1/cases/{id}/follow"), &serde_json::json!({})).await.status(), 404, "a private case cannot be followed");
     let res = w.staff.post_json(&format!("/api/v1/cases/{id}/visibility"), &serde_json::json!({"private": false, "note": "老人同意公开"})).await;
     assert_eq!(res.status(), 200);
     assert_eq!(ids(public.json("/api/v1/communities/renjia/ledger").await), [other, id], "newest first");
@@ -660,4 +661,35 @@ async fn a_filer_who_says_lives_are_in_danger_is_believed() {
     assert!(w.sms.sent().iter().any(|t| t.to == "13800000001"), "the staff on duty get a text");
     let page = w.resident.page("/cases/new").await;
     assert!(page.contains("name=\"danger_now\"") && page.contains("href=\"tel:119\""));
+}
+
+#[tokio::test]
+async fn a_reopened_case_gets_a_new_result_clock_and_the_filer_sees_only_their_steps() {
+    let w = world().await;
+    let id = file(&w.resident, serde_json::json!({"text": "家里厨房水龙头一直滴水"})).await["id"].as_i64().unwrap();
+    assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "acknowledged", "note": "已联系"})).await.status(), 200);
+    let res = w.staff.post_json(&format!("/api/v1/cases/{id}/assignment"), &serde_json::json!({"user_id": w.staff_id, "note": "内部:交给周晓梅"})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "resolved", "note": "换了阀芯"})).await.status(), 200);
+    w.app.clock.advance(30 * HOUR);
+    // Not solved: the author reopens it, and the result clock starts again from now.
+    assert_eq!(mv(&w.resident, id, serde_json::json!({"to": "in_progress", "note": "还在滴"})).await.status(), 200);
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    let now = w.app.state.now();
+    assert_eq!(case["result_due"].as_i64().unwrap(), now + 24 * HOUR);
+    assert_eq!(case["result_clock"], "on_track");
+    w.app.clock.advance(24 * HOUR + MINUTE);
+    w.app.run_jobs().await;
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert!(case["events"].as_array().unwrap().iter().any(|e| e["kind"] == "clock_breached" && e["note"] == "result"), "the new clock escalates");
+    // The filer sees the steps and what staff told them, not the office's workings.
+    let mine = w.resident.json(&format!("/api/v1/cases/{id}")).await;
+    let kinds: Vec<&str> = mine["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(!kinds.iter().any(|k| ["assigned", "clock_breached", "escalated"].contains(k)), "{kinds:?}");
+    assert!(!mine.to_string().contains("内部"), "internal notes stay inside");
+    assert_eq!(mine["escalation_level"], 0);
+    // A finished case's triage is history.
+    assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "resolved", "note": "换了整个龙头"})).await.status(), 200);
+    let res = w.staff.post_json(&format!("/api/v1/cases/{id}/triage"), &serde_json::json!({"urgency": "low", "category": "suggestion", "reason": "x"})).await;
+    assert_eq!(res.status(), 422);
 }
