@@ -1,12 +1,13 @@
 //! Multinomial naive Bayes over character bigrams (Chinese) and words (English), trained from
-//! the labelled examples when first used.
+//! the labelled examples when first used: one model for category, one (bigrams only) for
+//! urgency.
 
 use crate::Example;
 use std::collections::HashMap;
 
-/// The features of a normalised text: Chinese character bigrams and single characters, and
-/// English words.
-pub fn features(norm: &str) -> Vec<String> {
+/// The features of a normalised text: Chinese character bigrams, single characters if
+/// `unigrams`, and English words.
+pub fn features_with(norm: &str, unigrams: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut word = String::new();
     let mut prev: Option<char> = None;
@@ -20,7 +21,9 @@ pub fn features(norm: &str) -> Vec<String> {
             out.push(std::mem::take(&mut word));
         }
         if is_cjk(c) {
-            out.push(c.to_string());
+            if unigrams {
+                out.push(c.to_string());
+            }
             if let Some(p) = prev {
                 out.push(format!("{p}{c}"));
             }
@@ -35,7 +38,7 @@ pub fn features(norm: &str) -> Vec<String> {
     out
 }
 
-fn is_cjk(c: char) -> bool {
+pub fn is_cjk(c: char) -> bool {
     ('\u{4E00}'..='\u{9FFF}').contains(&c)
 }
 
@@ -45,11 +48,13 @@ pub struct Model {
     totals: Vec<f64>,
     priors: Vec<f64>,
     vocabulary: f64,
+    unigrams: bool,
 }
 
 impl Model {
-    /// Trains on examples for `n` classes, `label` giving each example's class.
-    pub fn train<'a>(examples: impl Iterator<Item = &'a Example>, n: usize, label: impl Fn(&Example) -> usize) -> Self {
+    /// Trains on examples for `n` classes, `label` giving each example's class; `unigrams`
+    /// adds single Chinese characters to the bigrams.
+    pub fn train<'a>(examples: impl Iterator<Item = &'a Example>, n: usize, unigrams: bool, label: impl Fn(&Example) -> usize) -> Self {
         let mut counts = vec![HashMap::new(); n];
         let mut totals = vec![0f64; n];
         let mut docs = vec![0f64; n];
@@ -57,7 +62,7 @@ impl Model {
         for e in examples {
             let i = label(e);
             docs[i] += 1.0;
-            for f in features(&crate::normalise(e.text)) {
+            for f in features_with(&crate::normalise(e.text), unigrams) {
                 *counts[i].entry(f.clone()).or_insert(0.0) += 1.0;
                 totals[i] += 1.0;
                 vocab.insert(f);
@@ -65,7 +70,7 @@ impl Model {
         }
         let all: f64 = docs.iter().sum::<f64>().max(1.0);
         let priors = docs.iter().map(|d| ((d + 1.0) / (all + n as f64)).ln()).collect();
-        Model { counts, totals, priors, vocabulary: vocab.len().max(1) as f64 }
+        Model { counts, totals, priors, vocabulary: vocab.len().max(1) as f64, unigrams }
     }
 
     fn log_likelihood(&self, class: usize, feature: &str) -> f64 {
@@ -75,7 +80,7 @@ impl Model {
 
     /// The probability of each class.
     pub fn posterior(&self, norm: &str) -> Vec<f64> {
-        let feats = features(norm);
+        let feats = features_with(norm, self.unigrams);
         let logs: Vec<f64> = (0..self.priors.len())
             .map(|k| self.priors[k] + feats.iter().map(|f| self.log_likelihood(k, f)).sum::<f64>())
             .collect();
@@ -87,7 +92,7 @@ impl Model {
 
     /// The features of `norm` that most favour `class` over the others (bigrams and words only).
     pub fn evidence(&self, norm: &str, class: usize) -> Vec<String> {
-        let mut scored: Vec<(String, f64)> = features(norm)
+        let mut scored: Vec<(String, f64)> = features_with(norm, self.unigrams)
             .into_iter()
             .filter(|f| f.chars().count() > 1)
             .filter(|f| self.counts[class].contains_key(f))
@@ -109,7 +114,7 @@ impl Model {
 mod tests {
     #[test]
     fn features_mix_chinese_bigrams_and_english_words() {
-        let f = super::features("楼道灯坏了 light broken");
+        let f = super::features_with("楼道灯坏了 light broken", true);
         assert!(f.contains(&"楼道".to_string()) && f.contains(&"灯坏".to_string()));
         assert!(f.contains(&"light".to_string()) && f.contains(&"broken".to_string()));
     }
