@@ -90,12 +90,16 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         let roll = rng.below(100);
         let first_at = (!fresh && roll < 92).then(|| created + (5 + rng.below(if roll < 80 { 110 } else { 300 })) as i64 * MINUTE);
         let resolved_at = first_at.filter(|_| roll < 84).map(|f| f + (1 + rng.below(if roll < 70 { 20 } else { 60 })) as i64 * HOUR).filter(|r| *r < now);
+        // Older cases are finished; the past week's are still being worked on.
+        let recent = now - created < 7 * DAY;
         let state_now = match (first_at, resolved_at) {
             (None, _) if !fresh && roll >= 97 => State::Withdrawn,
-            (None, _) => State::New,
+            (None, _) if fresh || recent => State::New,
+            (None, _) => State::Withdrawn,
             (Some(_), None) if roll >= 88 => State::NotOurs,
-            (Some(_), None) => State::InProgress,
-            (Some(_), Some(r)) if now - r > 3 * DAY && roll < 60 => State::Closed,
+            (Some(_), None) if recent => State::InProgress,
+            (Some(_), None) => State::NotOurs,
+            (Some(_), Some(r)) if now - r > 3 * DAY => State::Closed,
             (Some(_), Some(r)) if now - r > DAY => State::Verified,
             (Some(_), Some(_)) => State::Resolved,
         };

@@ -927,14 +927,15 @@ pub async fn by_follow_token(state: &AppState, token: &str) -> AppResult<i64> {
         .ok_or(AppError::NotFound)
 }
 
-/// The staff queue: open cases, critical first, then by the nearest due time.
+/// The staff queue: open cases, critical first, then those still being worked on before those
+/// waiting for the on-site check or closing, each by the nearest due time.
 /// `assignee` narrows it to the cases of one person.
 pub async fn queue(state: &AppState, p: &Principal, community_id: i64, assignee: Option<i64>, after_rank: Option<i64>, limit: i64) -> AppResult<Vec<CaseView>> {
     p.require(community_id, &CASES_HANDLE)?;
     let only = assignee.map(|a| format!(" AND assignee_user_id = {a}")).unwrap_or_default();
     let ids: Vec<i64> = sqlx::query_scalar(&format!(
         "SELECT id FROM cases WHERE community_id = $1 AND state NOT IN ('closed', 'duplicate', 'not_ours', 'withdrawn'){only} \
-         ORDER BY CASE WHEN urgency = 'critical' THEN 0 ELSE 1 END, \
+         ORDER BY CASE WHEN urgency = 'critical' THEN 0 ELSE 1 END, CASE WHEN state IN ('resolved', 'verified') THEN 1 ELSE 0 END, \
          CASE WHEN state = 'new' THEN first_response_due ELSE result_due END, id LIMIT $2 OFFSET $3"
     ))
     .bind(community_id)
