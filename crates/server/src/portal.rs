@@ -24,15 +24,22 @@ struct Home {
     ctx: PageCtx,
     tiles: Vec<Tile>,
     unread: i64,
+    /// Back from a report that was filed already (an anonymous one's private link was shown once).
+    filed: bool,
 }
 
-async fn home(State(state): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
+#[derive(Debug, Default, serde::Deserialize)]
+struct HomeQuery {
+    filed: Option<String>,
+}
+
+async fn home(State(state): State<AppState>, ctx: PageCtx, kernel::web::ApiQuery(q): kernel::web::ApiQuery<HomeQuery>) -> AppResult<Response> {
     let tiles: Vec<Tile> = crate::app::manifests().iter().flat_map(|m| m.tiles.iter().copied()).collect();
     let unread = match ctx.user.as_ref().and_then(|u| u.user_id) {
         Some(uid) => notify::service::unread_count(&state, uid).await?,
         None => 0,
     };
-    Ok(render(&Home { ctx, tiles, unread }))
+    Ok(render(&Home { ctx, tiles, unread, filed: q.filed.is_some() }))
 }
 
 /// Everything the platform holds about me, as JSON.
