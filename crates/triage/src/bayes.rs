@@ -55,6 +55,12 @@ impl Model {
     /// Trains on examples for `n` classes, `label` giving each example's class; `unigrams`
     /// adds single Chinese characters to the bigrams.
     pub fn train<'a>(examples: impl Iterator<Item = &'a Example>, n: usize, unigrams: bool, label: impl Fn(&Example) -> usize) -> Self {
+        Self::train_on(examples, n, unigrams, label, |t| t.to_string())
+    }
+
+    /// Like [`Model::train`], with each normalised text first passed through `prepare` (the
+    /// danger model sees texts with their harmless look-alikes removed, as it scores them).
+    pub fn train_on<'a>(examples: impl Iterator<Item = &'a Example>, n: usize, unigrams: bool, label: impl Fn(&Example) -> usize, prepare: impl Fn(&str) -> String) -> Self {
         let mut counts = vec![HashMap::new(); n];
         let mut totals = vec![0f64; n];
         let mut docs = vec![0f64; n];
@@ -62,7 +68,7 @@ impl Model {
         for e in examples {
             let i = label(e);
             docs[i] += 1.0;
-            for f in features_with(&crate::normalise(e.text), unigrams) {
+            for f in features_with(&prepare(&crate::normalise(e.text)), unigrams) {
                 *counts[i].entry(f.clone()).or_insert(0.0) += 1.0;
                 totals[i] += 1.0;
                 vocab.insert(f);

@@ -645,6 +645,83 @@ fn floor_hits(text: &str, norm: &str) -> Vec<(Category, String)> {
     hits
 }
 
+/// The danger net's kernel: short words that, beside a person or a word of the present, hint at
+/// a danger to life, wider than any rule (`杀`, `死`, `砍`, `憋`, `kill`, `scream`). Most are
+/// single characters, so wordings no rule lists still match; the floor's families are not
+/// repeated here.
+const NET_KERNEL: &[&str] = &[
+    "救", "杀", "砍", "捅", "死", "炸", "毒", "昏", "倒", "摔", "跌", "困", "淹", "溺", "喘", "憋", "紫", "枪", "尖叫", "惨叫", "哭喊", "不醒", "不动了", "没气", "没动静", "掐", "勒", "烫伤", "烧伤", "割", "咬",
+    "kill", "murder", "stab", "gun", "scream", "dying", "dead", "glass break", "breaking glass", "smash", "choke", "chok", "drown", "poison", "explo", "hurt", "injur", "bleed", "blood", "trapped", "unconscious", "collaps", "faint", "strangl",
+];
+
+/// Words for someone absent or out of reach: beside a person, a person may be missing
+/// (`儿子 … 我下楼就没人了 … 都说没看到`).
+const NET_ABSENT: &[&str] = &[
+    "没人了", "没人影", "没影", "没看到", "没看见", "没见", "不见", "找不到", "找不着", "没找", "没回", "联系不上", "失联", "打不通", "没人接", "不接", "没人应", "没应", "去哪", "丢了",
+    "missing", "can't find", "cannot find", "gone", "not back", "no sign", "nowhere", "lost", "wandered", "haven't seen", "hasn't seen", "no one has seen", "nobody has seen",
+];
+
+/// Who the danger can happen to.
+const NET_PERSON: &[&str] = &[
+    "老人", "爷", "奶", "大爷", "大妈", "姥", "外婆", "外公", "爸", "妈", "老伴", "老公", "老婆", "孩子", "小孩", "儿子", "女儿", "宝宝", "孙", "邻居", "阿姨", "叔", "他", "她", "人", "岁", "我们", "咱",
+    " he ", " we ", " us ", " i'm ", "i am ", " she ", "he's", "she's", " him", " her ", "man", "woman", "kid", "child", " son", "daughter", "baby", "wife", "husband", "mum", "mom", "dad", "grand", "neighbo", "someone", "somebody", "people", "boy", "girl", "lady", "guy",
+];
+
+/// Words of the present, which make a kernel word an event rather than a topic.
+const NET_NOW: &[&str] = &["现在", "刚才", "刚刚", "正在", "突然", "马上", "快来", "一直", "还在", "还没", "now", "just", "still", "keeps", "going on", "i hear", "can hear"];
+
+/// Uses of the kernel and absence words that are harmless, masked where they stand: idioms
+/// (`吵死`, `堵死`), rubbish being dumped (`倒垃圾`), a slammed door, things that cannot be
+/// heard or seen, someone at the office not answering, an appliance that cannot suck.
+const NET_HARMLESS: &[&str] = &[
+    "吵死", "烦死", "熏死", "臭死", "恶心死", "热死", "冷死", "累死", "急死", "气死", "笑死", "堵死", "卡死", "锁死", "死角", "死胡同", "死老鼠", "死鱼", "死了好多", "死了很多", "死猫", "死狗", "死鸟", "死虫", "树死", "草死",
+    "倒垃圾", "倒在一起", "乱倒", "偷倒", "倒建筑", "倒伏", "倒是", "倒车", "倒闭", "倒掉", "倒水", "倒了好几", "倒过", "没人倒", "倒霉", "绊倒过",
+    "摔门", "地摔", "门摔", "防摔", "防跌", "摔坏", "摔碎", "摔过", "跌倒过", "摔东西",
+    "听不见", "看不见", "装听不见", "水带不见", "困难", "困了", "犯困", "困扰", "救护站", "急救培训", "急救知识", "救生", "消毒", "毒蚊", "杀虫", "杀蟑", "灭鼠", "蚊子咬", "虫咬", "狗咬",
+    "社区电话", "居委", "物业", "网格员电话", "热线", "客服", "办事", "不接单", "紫外线", "紫色", "割草", "割韭菜",
+    "dead battery", "dead bulb", "dead light", "dead rat", "dead bird", "dead tree", "dead plant", "battery is dying", "battery dying", "lost my key", "lost my card", "lost cat", "lost dog", "is gone off", "gone up", "gone down", "gone bad",
+];
+
+/// Contexts that show a kernel or absence word near them is ordinary: the community's own phone
+/// not answered, a form to apply for, rubbish dumped, an appliance that cannot lift or suck.
+const NET_CONTEXT: &[&str] = &["社区电话", "居委", "物业", "热线", "客服", "办事", "网格员电话", "申请", "补贴", "想问", "咨询", "办理", "去哪里办", "去哪办", "怎么弄", "吸不动", "拎不动", "拿不动", "搬不动", "垃圾", "office", "hotline", "apply"];
+
+/// The danger net's cues: a report the rules leave `normal` is raised to `urgent` (never
+/// further, and never from `low`) if it has a kernel word beside a person or a word of the
+/// present, or a word for someone absent beside a person, outside a hypothetical, denied or
+/// past clause and not in a harmless use. Broad by design: it is a net under the rules, for
+/// the wordings they do not know yet, and ordinary reports it raises are the price.
+/// With `weak`, the person or present word is not required (for a report the critical-versus-
+/// rest model already finds likely).
+pub fn danger_net(norm: &str, weak: bool) -> Option<String> {
+    let text = defuse(norm);
+    if !find(&text, OVER).is_empty() {
+        return None;
+    }
+    let masked = mask(&text, NET_HARMLESS);
+    let chars: Vec<char> = masked.chars().collect();
+    let unmasked: Vec<char> = text.chars().collect();
+    let person = weak || NET_PERSON.iter().any(|w| masked.contains(w));
+    let now = weak || NET_NOW.iter().any(|w| masked.contains(w));
+    let near_context = |s: usize, e: usize| {
+        NET_CONTEXT.iter().any(|h| positions(&unmasked, h).into_iter().any(|(hs, he)| he + FLOOR_CONTEXT >= s && hs <= e + FLOOR_CONTEXT))
+    };
+    let live = |w: &str| {
+        positions(&chars, w).into_iter().any(|(s, e)| !hypothetical_at(&chars, s) && !near_context(s, e)) && !hypothetical_clause(&masked, w) && !told_as_past(&masked, w)
+    };
+    if person || now {
+        if let Some(w) = NET_KERNEL.iter().find(|w| live(w)) {
+            return Some(w.to_string());
+        }
+    }
+    if person {
+        if let Some(w) = NET_ABSENT.iter().find(|w| live(w)) {
+            return Some(w.to_string());
+        }
+    }
+    None
+}
+
 /// Whether the few characters before `start` make what follows hypothetical or denied.
 fn hypothetical_at(chars: &[char], start: usize) -> bool {
     let before: String = chars[start.saturating_sub(4)..start].iter().collect();

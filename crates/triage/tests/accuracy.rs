@@ -21,7 +21,7 @@ fn report(name: &str, split: Split) -> triage::Accuracy {
 /// The files, in the order they were written. "models trained without it" retrains the naive
 /// Bayes models without the file (and without any example of the same text): an honest check
 /// of the learned part; the lexicon has seen every file but the test set.
-const FILES: [&str; 10] = ["examples.tsv", "validation-1.tsv", "validation-2.tsv", "validation-3.tsv", "validation-4.tsv", "validation-5.tsv", "validation-6.tsv", "validation-7.tsv", "validation-8.tsv", "test-final.tsv"];
+const FILES: [&str; 11] = ["examples.tsv", "validation-1.tsv", "validation-2.tsv", "validation-3.tsv", "validation-4.tsv", "validation-5.tsv", "validation-6.tsv", "validation-7.tsv", "validation-8.tsv", "validation-9.tsv", "test-final.tsv"];
 
 #[test]
 fn per_file_figures() {
@@ -69,10 +69,11 @@ fn the_labelled_set_is_big_and_covers_every_label() {
 /// - round 6: urgency 93.0 %, category 96.0 %, 1 critical report below urgent;
 /// - round 7: urgency 92.7 %, category 95.7 %, 1 critical report below urgent;
 /// - round 8: urgency 92.3 %, category 95.3 %, 1 critical report below urgent;
-/// - round 9 (`test-final.tsv`, untouched since): urgency 95.0 %, category 96.3 %, 2 critical
-///   reports below urgent (a missing eight-year-old described without the word "missing", and
-///   an English threat to kill).
-/// Rounds 5–8 are now validation files (`validation-5.tsv` … `validation-8.tsv`).
+/// - round 9: urgency 95.0 %, category 96.3 %, 2 critical reports below urgent (a missing
+///   eight-year-old described without the word "missing", and an English threat to kill);
+/// - round 10 (`test-final.tsv`, untouched since): urgency 91.7 %, category 95.0 %, 1 critical
+///   report below urgent (a threat to set a flat on fire after oil was poured at its door).
+/// Rounds 5–9 are now validation files (`validation-5.tsv` … `validation-9.tsv`).
 /// The accuracy targets are met on every fresh set; **the rule that no critical report is
 /// ranked below urgent is not**: 1–2 of 45–61 critical reports per fresh set. These floors keep
 /// the measured figures from slipping (and fail if a critical miss is added); they are not the
@@ -85,21 +86,21 @@ fn test_set_accuracy_does_not_slip() {
     let acc = report("test", Split::Test);
     let urgency = acc.urgency_correct as f64 / acc.total as f64;
     let category = acc.category_correct as f64 / acc.total as f64;
-    assert!(urgency >= 0.95, "urgency accuracy {urgency:.3} fell below the measured 0.95");
-    assert!(category >= 0.96, "category accuracy {category:.3} fell below the measured 0.96 (target 0.85)");
-    assert!(acc.critical_missed <= 2, "{} critical test reports ranked below urgent (measured: 2)", acc.critical_missed);
+    assert!(urgency >= 0.915, "urgency accuracy {urgency:.3} fell below the measured 0.917");
+    assert!(category >= 0.95, "category accuracy {category:.3} fell below the measured 0.95 (target 0.85)");
+    assert!(acc.critical_missed <= 1, "{} critical test reports ranked below urgent (measured: 1)", acc.critical_missed);
 }
 
-/// On the examples that shaped the classifier (measured 98.9 % urgency and 99.0 % category
-/// with `validation-8.tsv` folded in), the target is met with room to spare. These are not a
+/// On the examples that shaped the classifier (measured 98.5 % urgency and 98.8 % category
+/// with `validation-9.tsv` folded in), the target is met with room to spare. These are not a
 /// measure of accuracy on unseen reports: the lexicon was written against their errors.
 #[test]
 fn validation_accuracy_meets_the_target() {
     let acc = evaluate(Split::Validation);
     let urgency = acc.urgency_correct as f64 / acc.total as f64;
     let category = acc.category_correct as f64 / acc.total as f64;
-    assert!(urgency >= 0.988, "validation urgency {urgency:.3} fell below the measured 0.989");
-    assert!(category >= 0.989, "validation category {category:.3} fell below the measured 0.990");
+    assert!(urgency >= 0.984, "validation urgency {urgency:.4} fell below the measured 0.985");
+    assert!(category >= 0.987, "validation category {category:.4} fell below the measured 0.9878");
     assert_eq!(acc.critical_missed, 0);
 }
 
@@ -113,4 +114,25 @@ fn no_critical_report_that_shaped_the_classifier_is_ranked_below_urgent() {
         .map(|e| e.text)
         .collect();
     assert!(missed.is_empty(), "critical reports ranked below urgent: {missed:#?}");
+}
+
+/// The danger net, cross-validated: with the learned models (the danger net's among them)
+/// trained without each file in turn, no critical report of any file that shaped the
+/// classifier ranks below urgent. The lexicon, the net's cues among it, saw every file, so this
+/// checks the learned part and the cues together, not recall on unseen wording.
+#[test]
+fn no_critical_report_ranks_below_urgent_with_each_file_left_out() {
+    let mut raised = 0;
+    let mut total = 0;
+    let mut correct = 0;
+    for f in FILES.iter().filter(|f| **f != "test-final.tsv") {
+        let held = triage::evaluate_file_held_out(f);
+        assert_eq!(held.critical_missed, 0, "{f}: critical reports below urgent with the file left out");
+        raised += held.raised;
+        total += held.total;
+        correct += held.urgency_correct;
+    }
+    let urgency = correct as f64 / total as f64;
+    println!("left out one file at a time: {total} examples, urgency {:.1}%, ordinary raised to urgent: {raised}", 100.0 * urgency);
+    assert!(urgency >= 0.92, "held-out urgency {urgency:.3} below 0.92");
 }
