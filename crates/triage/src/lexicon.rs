@@ -28,9 +28,20 @@ const CRITICAL: &[(Category, &[&str])] = &[
         "kitchen fire", "house fire", "flat fire", "apartment fire", "electrical fire", "grease fire", "chip pan fire", "car fire", "bin fire", "building fire", "fire on ", "fire broke out", "set fire", "poured petrol", "poured gasoline", "petrol over", "gasoline over", "bare wire", "power line down", "power line is down", "downed line", "wire is down", "cable is down",
         "threatened", "threatens", "threatening to", "gun", "machete", "axe", "stabbing", "kill you", "kill me", "kill him", "kill her", "going to kill", "assault", "beat up", "beating up", "domestic violence",
         "child is gone", "kid is missing", "son is missing", "daughter is missing",
+        // Threats and intent to harm, arson and accelerants (after round 10): told as a threat to
+        // a home or a person, not only as a weapon in hand.
+        "泼油", "泼了油", "浇油", "浇了油", "泼了一地油", "泼了一桶油", "泼了酒精", "浇了酒精", "放把火", "放一把火", "一把火烧", "烧了你", "烧了他", "烧了她", "烧了我家", "烧死你", "烧死他",
+        "同归于尽", "扬言报复", "要报复", "说要报复", "报复你", "报复我", "报复他", "报复她", "砍死", "捅死", "要砍", "要捅", "要弄死", "弄死你", "弄死他", "弄死她", "弄死我", "杀了你", "杀了他", "杀了她", "杀了我", "杀你全家", "要你命", "要他命", "要她命",
+        "不想活", "活不下去", "不活了", "活着没意思", "活着没劲", "不如死了", "寻短见", "想死", "遗书", "喝农药", "喝了农药", "喝了药", "吞了药", "吃了一瓶", "吃了一整瓶", "吃了好多安眠药", "安眠药", "上吊", "跳河", "站在楼顶", "站在天台", "天台边", "楼顶边",
+        "will burn", "going to burn", "gonna burn", "burn down", "burn the house", "burn our", "burn your", "burn my", "set fire to", "set on fire", "doused", "poured oil", "poured fuel", "threatened to", "going to hurt", "gonna hurt", "will hurt", "going to stab", "gonna kill", "will kill", "kill us",
+        "want to die", "wants to die", "end his life", "end her life", "end my life", "end it all", "hurt himself", "hurt herself", "hurting himself", "hurting herself", "cutting herself", "cutting himself", "took a lot of pills", "took all her pills", "took all his pills", "going to jump", "threatening to jump", "on the ledge", "on the roof edge",
+        // Fire seen rather than named.
+        "一片红光", "红光冲天", "映红", "火光冲天", "还在烧", "正在烧", "一直在烧", "烧得很旺", "烧得好旺", "越烧越", "red glow", "orange glow", "glow of a fire", "still burning",
+        // Someone heard in danger.
+        "惨叫", "喊救命", "撕心裂肺", "screaming for", "screams for help", "heard a scream", "heard screaming",
     ]),
     (Care, &[
-        "摔倒", "跌倒", "摔了,", "摔了一跤", "跌了一跤", "磕破", "求救", "嘴歪", "话说不清", "话都说不清", "话也说不清", "口齿不清", "好久没动", "没动静", "喊他也不", "也不应", "喊了没反应", "报纸堆", "人不见了", "滑了一跤", "起不了身", "骨折", "腿好像断", "滑倒", "倒在地上", "倒地", "起不来", "爬不起来", "晕倒", "昏倒", "昏迷", "不省人事",
+        "摔倒", "跌倒", "摔了,", "摔了一跤", "跌了一跤", "磕破", "求救", "嘴歪", "话说不清", "话都说不清", "话也说不清", "口齿不清", "好久没动", "没动静", "喊他也不", "也不应", "喊了没反应", "报纸堆", "人不见了", "滑了一跤", "起不了身", "腿好像断", "滑倒", "倒在地上", "倒地", "起不来", "爬不起来", "晕倒", "昏倒", "昏迷", "不省人事",
         "没有反应", "人没反应", "叫他没反应", "喊他没反应", "都没反应", "叫不醒", "喊不醒", "摇不醒", "拍不醒", "弄不醒", "叫不应", "喊不应", "不省人事", "口吐白沫", "抽搐", "翻白眼", "休克", "没呼吸", "没心跳", "迷迷糊糊", "滚下来", "摔下来", "跌下来",
         "流血", "流了好多血", "出了好多血", "满头是血", "满脸是血", "一地血", "血流不止", "头破", "呼救", "救救",
         "未应门", "没应门", "不应门", "无人应门", "无人应答", "没人答应", "没气了", "没有呼吸", "呼吸困难", "喘不上气", "心脏病发", "犯心脏病", "心脏病犯", "憋紫", "嘴都紫", "嘴唇都紫", "脸都紫", "嘴发紫", "嘴唇紫", "抽过去", "背过气", "晕厥", "厥过去", "半边身子", "半身不能动", "身子不能动", "含含糊糊", "嘴唇发紫", "脸发紫", "噎住", "卡住了喉咙", "卡在喉咙", "卡嗓子", "choking", "choked", "中风", "大出血", "救命",
@@ -42,9 +53,9 @@ const CRITICAL: &[(Category, &[&str])] = &[
         "help me!", "help us!", "screaming for help", "calling for help", "crying for help", "shouting for help", "no answer at",
         "passed out", "fainted", "blacked out", "isn't breathing", "stopped breathing", "not conscious", "having a seizure", "seizure", "heart attack", "a stroke", "overdose",
         "fell down", "has fallen", "took a fall", "had a fall", "on the floor and", "lying on the floor", "can't move", "cannot move", "hit her head", "is bleeding", "lots of blood",
-        "grandma is missing", "grandpa is missing", "mother is missing", "father is missing", "dementia", "no one has seen", "nobody has seen",
+        "grandma is missing", "grandpa is missing", "mother is missing", "father is missing", "no one has seen", "nobody has seen",
     ]),
-    (Municipal, &["掉进", "fell into"]),
+    (Municipal, &["fell into"]),
     (Repair, &[
         "困在电梯", "电梯困人", "困人", "被困", "困住", "关在电梯", "卡在电梯", "电梯里出不来", "关在里面", "关着", "里面有人", "里面有个", "里面有两", "人出不来",
         "trapped", "stuck in the lift", "stuck in the elevator", "stuck inside", "stuck in lift", "someone is stuck",
@@ -152,12 +163,12 @@ const URGENT: &[(Category, &[&str])] = &[
     ]),
     (Sanitation, &["往外溢", "往外冒", "脏水", "污水井", "堆成山", "污水外溢", "污水流", "漫到", "冒污水", "化粪池", "溢出来", "漫出来", "针头", "sewage"]),
     (Safety, &[
-        "让我转账", "要我转账", "叫我转账", "转账", "转钱", "安全账户", "还没挂", "汇款", "汇钱", "转走", "atm", "frozen", "打钱", "手术费", "高空抛物", "砸在", "砸到", "验证码", "冒充", "自称", "被骗了", "转完", "汽油", "锁死", "拧门", "咬伤", "撬开",
+        "让我转账", "要我转账", "叫我转账", "转账", "转钱", "安全账户", "还没挂", "汇款", "汇钱", "转走", "atm", "打钱", "手术费", "高空抛物", "砸在", "砸到", "验证码", "冒充", "自称", "被骗了", "转完", "汽油", "锁死", "拧门", "咬伤", "撬开",
         "transfer money", "scam call", "needs money", "send money", "gift card", "chained shut", "locked shut", "bitten",
     ]),
     (Care, &["拉肚子", "拉了一整天", "连口热水", "发高烧", "高烧", "发烧", "烧到", "39度", "三十九度", "没人给", "今天没人", "取暖器坏", "冰凉", "这么冷", "冻得", "零下", "没法取暖", "不能取暖", "没暖气", "暖气坏", "暖气不热", "头晕得厉害", "透析", "heating is broken", "no heating", "freezing"]),
-    (Living, &["没有吃的", "没吃的", "没东西吃", "胰岛素", "药吃完", "今天吃完", "用完了", "退烧药", "no food"]),
-    (Dispute, &["打起来", "推搡", "推推搡搡", "动手了", "往我家流", "流到我家", "敲门就是不开", "往我家灌", "不开门", "往下流", "淌水", "门都不开", "不肯关", "won't open the door"]),
+    (Living, &["没有吃的", "没吃的", "没东西吃", "胰岛素", "药吃完", "今天吃完", "用完了", "退烧药", "饿着", "挨饿", "断粮", "断顿", "没饭吃", "吃的都没有", "no food"]),
+    (Dispute, &["打起来", "推搡", "推推搡搡", "动手了", "往我家流", "流到我家", "敲门就是不开", "往我家灌", "不开门", "往下流", "淌水", "门都不开", "不肯关", "把门堵", "门堵死", "门被堵", "won't open the door"]),
 ];
 
 /// The safety floor: families of words that plausibly describe a danger to life. None of them
@@ -171,7 +182,7 @@ const FLOOR: &[(Category, &[&str], &[&str])] = &[
         &["灭火器", "消防", "防火", "火车", "火锅", "上火", "火腿", "火龙果", "打火", "点火", "火柴", "烟头", "烟花", "烟雾报警", "烟感", "烧烤", "熏", "烟味全", "烟全", "抽烟", "火气", "发火", "恼火", "着火以后", "着过火", "烧坏", "烧了几", "不出火", "黑灯瞎火", "熄火", "fire exit", "fire extinguisher", "fire door", "fire drill", "firework", "smoke alarm", "smoke detector", "smoking", "cigarette"]),
     // Gas, however it is spelled.
     (Safety, &["煤气", "燃气", "天然气", "煤汽", "燃汽", "天燃气", "液化气", "气罐", "瓦斯", "臭鸡蛋", "gas"],
-        &["燃气灶", "燃气费", "燃气卡", "煤气卡", "气费", "缴", "充值", "报警器", "报警装置", "换煤气罐", "热水器", "停气", "检修", "通知", "补贴", "改造", "申请", "gas stove", "gas bill", "gas card", "gas cooker", "detector", "gas station"]),
+        &["燃气灶", "燃气费", "燃气卡", "煤气卡", "气费", "缴", "充值", "报警器", "报警装置", "换煤气罐", "热水器", "停气", "检修", "通知", "补贴", "改造", "申请", "查燃气", "查煤气", "查天然气", "燃气公司", "燃气检查", "检查燃气", "gas company", "gas inspection", "checking the gas", "gas stove", "gas bill", "gas card", "gas cooker", "detector", "gas station"]),
     // A person hurt, collapsed or unresponsive.
     (Care, &["血", "晕", "昏", "不醒", "抽搐", "呼吸", "摔倒", "摔了", "跌倒", "跌了", "滚下", "磕", "起不来", "倒在地", "倒在厕所", "倒在卫生间", "倒在厨房", "倒在床", "倒在门口", "倒在楼", "倒在路", "倒在家", "倒在屋", "没反应", "bleed", "blood", "faint", "unconscious", "breath", "fell", "fallen", "collapse", "not moving", "won't wake"],
         &["血压", "血糖", "验血", "献血", "抽血", "晕车", "头晕", "摔过", "跌倒过", "防摔", "防跌", "摔坏", "摔碎", "磕碰", "按钮", "刷卡", "电梯", "app", "小程序", "物业", "报修", "反映", "投诉", "没反应过来", "fell off", "fell out", "blood pressure", "blood test"]),
@@ -216,7 +227,7 @@ const WISH: &[&str] = &[
 /// Words that say something is wrong now, or ask for a service, so a wish is a request.
 const DEFECT: &[&str] = &[
     "坏", "漏", "堵", "不亮", "破", "太多", "太吵", "太脏", "臭", "尽快", "赶紧", "快点", "修", "没人管", "乱", "不通", "丢了", "老是", "总是",
-    "帮忙", "帮我", "帮一下", "看看", "上门看", "申请", "给我家", "不方便", "不便", "胸闷", "不舒服", "熏黑", "重新刷", "多得", "不得了",
+    "帮忙", "帮我", "帮一下", "叫人", "清掉", "清走", "拉走", "看看", "上门看", "申请", "给我家", "不方便", "不便", "胸闷", "不舒服", "熏黑", "重新刷", "多得", "不得了",
     "清一下", "堆了", "不好用", "不灵", "不脱水", "不工作", "不行了", "派人", "陪一下", "介绍", "成灾", "喷点药", "喷药", "消杀",
     "送上门", "送到家", "能不能办", "换一下", "还是老的", "找个", "推一下", "志愿者", "不制冷", "不制热", "不加热", "不转", "想找人", "想请人", "找人", "适老化", "探访", "助浴", "上门护理", "改造",
     // A question asks for information, not for a change.
@@ -253,7 +264,7 @@ const THANKS: &[&str] = &["谢谢", "感谢", "感激", "多谢", "道谢", "道
 /// 摔倒 …" is history, but "上个月装的热水器, 现在一家人头疼恶心" is not.
 const PAST: &[&str] = &[
     "上次", "上回", "以前", "之前", "去年", "上个月", "上周", "前两天", "前几天", "曾经", "那次", "中风后", "摔伤后", "后遗症", "前段时间",
-    "那天", "那晚", "当时", "last time", "last year", "last month", "last week", "before",
+    "那天", "那晚", "当时", "的事", "那件事", "last time", "last year", "last month", "last week", "before",
 ];
 /// Words that say it is over, for the whole report.
 const OVER: &[&str] = &["已经扑灭", "已经灭了", "找回", "多亏", "看过了", "没有漏", "已经处理", "修好了", "解决了", "找到了", "办好了", "追回", "处理得", "处理好了", "处理完", "及时处理",
@@ -330,6 +341,9 @@ const HARMLESS: &[&str] = &[
     "叫不开门", "维修基金", "差点摔", "差点跌", "差点滑倒", "险些摔", "nearly fell",
     "no smell of gas", "won't light", "smoke alarm", "smoke detector", "fell off",
     "fire safety", "fire drill", "防走失",
+    // After round 10: a hypothetical "if it ever caught fire", a wheelchair that cannot get over a
+    // step, a question about opening hours, grass up to the knee, an idiom.
+    "着起火来", "真起火来", "真要着", "真要是着", "烧起来可", "开不开门", "长到膝盖", "长到小腿", "no idea", "差点掉进", "险些掉进", "差点掉下去",
 ];
 
 fn find<'a>(text: &str, cues: &'a [&'a str]) -> Vec<&'a str> {
@@ -355,7 +369,9 @@ const ALARMS: &[&str] = &["燃气报警器", "煤气报警器", "烟雾报警器
 
 /// Removes the harmless phrases.
 pub fn defuse(norm: &str) -> String {
-    let mut text = norm.to_string();
+    // "不是没电的那种短声" says the battery is not the reason ("是不是没电了" asks whether it is).
+    let mut text = if norm.contains("是不是没电") { norm.to_string() } else { norm.replace("不是没电", " ").replace("不是电池", " ") };
+    text = text.replace("not the battery", " ").replace("not a low battery", " ");
     // Before the harmless phrases go, as they include "电池没电". Only an alarm with a flat
     // battery near it is neutralised: a phone running flat elsewhere in the report does not
     // silence a gas alarm that is sounding.
@@ -403,7 +419,7 @@ struct Concept {
 }
 
 /// Words that make a failure hypothetical or denied: "担心掉下来", "还没掉", "没人被关".
-const HYPOTHETICAL: &[&str] = &["担心", "怕", "万一", "会不会", "还没", "没有", "不会", "防止", "以免", "如果", "要是", "小心", "might", "could", "worried", "in case", "not "];
+const HYPOTHETICAL: &[&str] = &["担心", "怕", "万一", "哪天", "一旦", "肯定要", "肯定会", "迟早", "早晚会", "容易", "会不会", "还没", "没有", "不会", "防止", "以免", "如果", "要是", "小心", "might", "could", "worried", "in case", "not "];
 
 /// People who can collapse, be hurt or go missing.
 const PERSON: &[&str] = &[
@@ -437,7 +453,7 @@ const CRITICAL_CONCEPTS: &[Concept] = &[
     // A head injury that bleeds.
     Concept { category: Care, things: &["头", "脑袋", "额头", "脸上", "后脑", "head", "face"], failures: &["血", "磕破", "破了", "裂了", "blood", "bleeding", "cut open"], window: 6, unless: &["血压", "血糖", "blood pressure"] },
     // Smoke pouring out, however it is told.
-    Concept { category: Safety, things: &["烟"], failures: &["冒", "往外", "滚滚", "一大片", "黑乎乎", "弥漫", "全是", "好大", "很大", "呛得", "睁不开", "往楼上", "窜", "蹿", "冲出"], window: 6, unless: &[] },
+    Concept { category: Safety, things: &["烟"], failures: &["冒", "往外", "滚滚", "一大片", "黑乎乎", "弥漫", "全是", "好大", "很大", "呛得", "睁不开", "往楼上", "窜", "蹿", "冲出"], window: 6, unless: &["烧香", "烧纸", "香火", "烧烤", "油烟", "天天", "每天", "经常", "老是", "总是"] },
     Concept { category: Safety, things: &["smoke"], failures: &["coming", "pouring", "billowing", "thick", "black", "everywhere", "filling", "out of"], window: 8, unless: &[] },
     // Something catching fire: 着了 after something that burns, not 睡着了 or 找着了.
     Concept { category: Safety, things: &["家着了", "户着了", "屋着了", "房着了", "楼着了", "锅着了", "线着了", "帘着了", "车着了", "板着了", "子着了", "突然着了", "都着了", "全着了", "又着了", "就着了", "给着了", "烧着", "点着了"],
@@ -447,13 +463,29 @@ const CRITICAL_CONCEPTS: &[Concept] = &[
     // An elder not seen for days who does not answer.
     Concept { category: Care, things: &["没下楼", "没出门", "没露面", "没见人", "没见着", "没看见", "没见到", "没人影", "没出来"], failures: &["敲门", "电话", "关机", "打不通", "没人接", "不接", "没人应", "不应", "报纸", "牛奶", "快递"], window: 14, unless: &[] },
     // People inside a stuck lift.
-    Concept { category: Repair, things: &["电梯", "lift", "elevator"], failures: &["在里面", "人在里", "被关", "卡在半", "卡在中间", "半中间", "层中间", "楼中间", "between floors", "inside"], window: 14, unless: &["里面没人", "没人在里", "里头没人", "nobody inside", "no one inside", "empty"] },
+    Concept { category: Repair, things: &["电梯", "lift", "elevator"], failures: &["在里面", "人在里", "在里头", "在里边", "人在里头", "被关", "卡在半", "卡在中间", "半中间", "层中间", "楼中间", "between floors", "inside"], window: 14, unless: &["里面没人", "没人在里", "里头没人", "nobody inside", "no one inside", "empty"] },
     // Threats of violence.
-    Concept { category: Safety, things: &["棍", "棒", "刀", "斧", "砖头", "铁锹", "锤"], failures: &["抡", "挥", "拎着", "拿着", "举着", "追", "砍", "打人", "打谁", "要打"], window: 8, unless: &[] },
-    Concept { category: Safety, things: &["要打人", "要打我", "要打你", "要打他", "要打她", "打谁", "打死", "弄死", "捅", "踹门", "踹我家", "砸我家", "杀了"], failures: &["说", "喊", "骂", "嚷", "威胁", "扬言"], window: 10, unless: &[] },
+    Concept { category: Safety, things: &["棍", "棒", "刀", "斧", "砖头", "铁锹", "锤", "枪", "弩", "匕首", "硫酸", "酒瓶", "gun", "knife", "machete", "bat ", "crossbow", "axe", "hammer"],
+        failures: &["抡", "挥", "拎着", "拿着", "举着", "握着", "揣着", "别着", "对着", "指着", "比划", "追", "砍", "打人", "打谁", "要打", "堵在", "守在", "wielding", "waving", "pointing", "holding", "carrying", "chasing", "with a"], window: 8, unless: &["菜刀磨", "磨刀", "刀片", "水枪", "玩具", "toy", "water gun", "nail gun"] },
+    Concept { category: Safety, things: &["要打人", "要打我", "要打你", "要打他", "要打她", "打谁", "打死", "弄死", "捅", "踹门", "踹我家", "砸我家", "杀了", "报复", "弄你", "收拾你", "废了你", "kill", "hurt you", "stab", "get you"], failures: &["说", "喊", "骂", "嚷", "威胁", "扬言", "留话", "留言", "留了", "纸条", "放话", "发消息", "短信", "等着", "今晚", "said", "says", "shouting", "yelling", "told", "note", "message", "tonight", "threat"], window: 12, unless: &[] },
     // Petrol or another accelerant poured, or with a threat: a fire about to be set.
     Concept { category: Safety, things: &["汽油", "柴油", "酒精", "天那水", "香蕉水", "稀料", "petrol", "gasoline", "lighter fluid", "accelerant"],
         failures: &["泼", "浇", "洒", "倒在", "倒了", "倒满", "点火", "点着", "要点", "点了", "说要", "打火机", "威胁", "扬言", "同归于尽", "烧", "poured", "pouring", "splash", "douse", "soak", "threat", "lighter", "set fire", "burn"], window: 14, unless: &[] },
+    // Oil or another liquid poured at a door: an accelerant, whatever it is called.
+    Concept { category: Safety, things: &["泼", "浇"], failures: &["油", "液体", "汽油", "柴油", "酒精", "稀料"], window: 8, unless: &["油漆", "火上浇油", "浇花", "浇水", "油烟"] },
+    // A threat to set a home or a person on fire: a word of intent before burning or lighting.
+    Concept { category: Safety, things: &["要点", "要烧", "想点", "想烧", "去点", "去烧", "就点", "就烧"],
+        failures: &["我", "你", "他", "她", "房", "家", "屋", "楼", "车"], window: 2, unless: &["烧水", "烧饭", "烧菜", "烧香", "烧纸", "烧烤", "需要点", "要点儿", "要点时间", "要点钱", "要点吃"] },
+    Concept { category: Safety, things: &["把房子", "把屋子", "把你家", "把我家", "把他家", "把她家", "把楼", "把这栋楼"],
+        failures: &["点了", "烧了", "给点", "给烧", "点着", "烧掉", "烧光"], window: 4, unless: &[] },
+    // Something that burns has been lit: `把窗帘点了`, `被子烧起来`.
+    Concept { category: Safety, things: &["窗帘", "被子", "床单", "床垫", "沙发", "衣服", "纸箱", "柜子", "垃圾桶", "杂物", "草垛", "干草", "帘子", "curtain", "sofa", "mattress", "bedding"],
+        failures: &["点了", "点着", "烧起来", "烧着", "在烧", "着起来", "着了", "燃起来", "caught", "alight", "burning", "lit"], window: 6, unless: &["差点", "没点", "没着"] },
+    // A child or an elder in a place where they can fall, drown or suffocate.
+    Concept { category: Safety, things: &["小孩", "孩子", "儿子", "女儿", "男孩", "女孩", "宝宝", "孙子", "孙女", "child", " kid", "toddler", "baby", " boy", " girl"],
+        failures: &["锁在车里", "关在车里", "困在车里", "留在车里", "车里没人", "窗台上", "爬上窗", "阳台外", "栏杆外", "翻过栏杆", "翻出阳台", "卡住了头", "头卡在", "卡在栏杆", "掉进", "掉下去", "掉到", "在水里", "locked in the car", "left in the car", "in a hot car", "window ledge", "on the ledge", "over the railing", "over the balcony", "hanging from", "head stuck"], window: 12, unless: &["差点", "险些", "担心", "怕", "万一", "防止", "护栏", "装个", "装防护", "建议"] },
+    Concept { category: Municipal, things: &["有人", "人掉", "老人", "大爷", "大妈", "孩子", "小孩", "行人", "他", "她", "someone", "a man", "a woman", "a child"],
+        failures: &["掉进", "掉到井", "掉下去了", "摔进", "跌进", "fell into", "fell down a", "fell in"], window: 10, unless: &["差点", "险些", "almost", "nearly"] },
     // A fire and people getting out.
     Concept { category: Safety, things: &["火", "烟", "fire", "smoke", "flames"], failures: &["疏散", "撤离", "逃生", "往外跑", "往楼下跑", "跑下楼", "跑出来", "逃出来", "evacuat", "escap", "getting out", "get out", "run out", "running out", "fled"], window: 30,
         unless: &[] },
@@ -461,8 +493,8 @@ const CRITICAL_CONCEPTS: &[Concept] = &[
     Concept { category: Care, things: &["地上", "地板", "坐在地", "躺在地", "floor", "ground"],
         failures: &["起不来", "起不了", "站不起", "爬不起", "扶不起", "扶不动", "抱不起", "抱不动", "拉不起", "拽不起", "使不上劲", "使不上力", "没力气", "动不了", "can't get up", "cannot get up", "unable to get up", "can't stand", "can't lift", "cannot lift", "can't get him up", "can't get her up", "can't pick him up", "can't pick her up"], window: 16, unless: &[] },
     // A confused elder or one with dementia who has gone out and not come back.
-    Concept { category: Care, things: &["糊涂", "痴呆", "失智", "认知症", "阿尔茨海默", "记性不好", "不认路", "dementia", "confused", "alzheimer"],
-        failures: &["出去了", "出门了", "跑出去", "走出去", "自己出去", "自己出门", "没回", "没找到", "没找着", "找不到", "不见", "走丢", "走失", "wandered", "went out", "left the house", "left home", "not back", "hasn't come back", "missing", "can't find", "not found"], window: 30,
+    Concept { category: Care, things: &["糊涂", "痴呆", "失智", "认知症", "阿尔茨海默", "记性不好", "不认路", "不认得路", "不认识路", "认不得路", "不记得路", "找不到家", "dementia", "confused", "alzheimer"],
+        failures: &["出去了", "出门了", "跑出去", "走出去", "走出小区", "走出了", "出了小区", "自己出去", "自己出门", "没回", "没找到", "没找着", "找不到", "不见", "走丢", "走失", "wandered", "went out", "left the house", "left home", "not back", "hasn't come back", "missing", "can't find", "not found"], window: 30,
         unless: &["防走失", "日托", "想问", "申请", "办理", "经常", "老是", "总是", "每次", "怎么办", "day care", "often", "always"] },
     // A burning smell from a flat nobody answers, or through a door.
     Concept { category: Safety, things: &["糊味", "糊的味", "烧糊", "烧东西的味", "焦味", "burnt", "burning"],
@@ -475,7 +507,7 @@ const SOUNDING: &[&str] = &["响", "在叫", "一直叫", "叫个不停", "叫�
 
 /// An alarm that went off by mistake, is being tested or asked about, or whose battery is flat
 /// (which `defuse` has turned into `报警装置`).
-const ALARM_FALSE: &[&str] = &["误报", "没信号", "离线", "offline", "电池", "没电", "充电", "battery", "charge", "演练", "drill", "by mistake", "false alarm", "she's fine", "he's fine", "人好好的", "没事", "测试", "test", "怎么关", "how do i turn", "how to turn", "申请", "怎么用", "怎么充", "apply"];
+const ALARM_FALSE: &[&str] = &["误报", "原来是", "不响了", "没响了", "没报警", "turned out", "it was just", "没信号", "离线", "offline", "电池", "没电", "充电", "battery", "charge", "演练", "drill", "by mistake", "false alarm", "she's fine", "he's fine", "人好好的", "没事", "测试", "test", "怎么关", "how do i turn", "how to turn", "申请", "怎么用", "怎么充", "apply"];
 const ALARM_HARMLESS: &[&str] = &["报警装置", "alarm button", "报警按钮", "一键报警"];
 
 /// Alarms that mean a life is at risk when they sound, and symptoms of poisoning: critical.
@@ -555,7 +587,7 @@ const MISSING: &[&str] = &["走丢", "走失", "不见了", "找不到", "没回
 
 /// Fraud in progress or money just lost: a scam, money, and now.
 const FRAUD: &[&str] = &["骗", "pretending", "impersonat", "冒充", "自称", "假的", "假冒", "安全账户", "投资", "导师", "扫码", "扫了个码", "领红包", "刷单", "返利", "客服", "公安", "警察", "海关", "检察院", "出车祸", "出事了", "涉嫌", "洗钱", "冻结", "中奖", "中了奖", "领奖", "退款", "理赔", "诱导", "fake", "refund", "prize", "lottery", "won a", "scam", "police", "customs", "officer", "jail", "frozen", "arrested"];
-const MONEY: &[&str] = &["钱", "验证码", "密码", "pin", "password", "转账", "汇", "取", "存款", "罚款", "付款", "卡里", "银行", "万", "块", "手续费", "保证金", "交费", "交钱", "money", "pay", "paid", "fee", "transfer", "bank", "atm", "fine", "gift card", "wire", "cash"];
+const MONEY: &[&str] = &["钱", "验证码", "密码", "pin", "password", "转账", "汇", "取", "存款", "罚款", "付款", "卡里", "银行", "万", "块", "手续费", "保证金", "交费", "交钱", "yuan", "rmb", "dollars", "money", "pay", "paid", "fee", "transfer", "bank", "atm", "fine", "gift card", "wire", "cash"];
 const IN_PROGRESS: &[&str] = &["现在", "正在", "正要", "正准备", "正跟", "马上", "要去", "出门了", "拦", "还没挂", "还在通话", "没了", "被转走", "少了", "一下子", "刚", "已经转", "转了", "right now", "about to", "on the phone", "video call", "on a call", "now", "just lost", "just sent", "just realised", "just realized", "transferred", "blocked me", "still here", "still in", "just paid", "just gave", "已在银行", "在银行", "还在她家", "还在他家", "还在家里", "人还在"];
 const FRAUD_AVERTED: &[&str] = &["挂了", "挂断", "没转", "没给", "没上当", "还好", "hung up", "didn't", "did not"];
 
@@ -566,6 +598,22 @@ const SCAM_MONEY: &[&str] = &["转账", "转钱", "安全账户", "汇款", "汇
 const PLANNED: &[&str] = &["明天", "后天", "下周", "礼拜", "星期", "下个月", "next week", "tomorrow", "planned", "scheduled", "计划", "预计", "检修", "维保", "几点到几点"];
 /// Cues about supply or lifts, which a planned outage explains.
 const OUTAGE: &[&str] = &["停", "没电", "断电", "没水", "断水", "电梯", "power", "water", "outage", "lift", "elevator"];
+
+/// Words right before a danger that imagine it rather than report it: "万一有人晕倒", "哪天着火".
+const IMAGINED: &[&str] = &["万一", "哪天", "一旦", "如果", "要是", "以免", "防止", "免得", "容易", "肯定要", "肯定会", "迟早", "早晚会", "if ", "in case"];
+
+/// Whether every occurrence of `cue` is imagined ("万一着火", "哪天着火").
+fn only_imagined(text: &str, cue: &str) -> bool {
+    let mut any = false;
+    for (i, _) in text.match_indices(cue) {
+        let before: String = text[..i].chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+        if !IMAGINED.iter().any(|h| before.contains(h)) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
 
 /// Whether every occurrence of `cue` is hypothetical or denied ("担心掉下来").
 fn only_hypothetical(text: &str, cue: &str) -> bool {
@@ -676,6 +724,8 @@ const NET_NOW: &[&str] = &["现在", "刚才", "刚刚", "正在", "突然", "�
 const NET_HARMLESS: &[&str] = &[
     "吵死", "烦死", "熏死", "臭死", "恶心死", "热死", "冷死", "累死", "急死", "气死", "笑死", "堵死", "卡死", "锁死", "死角", "死胡同", "死老鼠", "死鱼", "死了好多", "死了很多", "死猫", "死狗", "死鸟", "死虫", "树死", "草死",
     "倒垃圾", "倒在一起", "乱倒", "偷倒", "倒建筑", "倒伏", "倒是", "倒车", "倒闭", "倒掉", "倒水", "倒了好几", "倒过", "没人倒", "倒霉", "绊倒过",
+    "呛死", "晒死", "渴死", "忙死",
+    "咬坏", "咬烂", "咬穿", "咬了个洞", "炸辣椒", "炸鱼", "油炸", "炸东西", "炸串", "炸丸子", "炸酱",
     "摔门", "地摔", "门摔", "防摔", "防跌", "摔坏", "摔碎", "摔过", "跌倒过", "摔东西",
     "听不见", "看不见", "装听不见", "水带不见", "困难", "困了", "犯困", "困扰", "救护站", "急救培训", "急救知识", "救生", "消毒", "毒蚊", "杀虫", "杀蟑", "灭鼠", "蚊子咬", "虫咬", "狗咬",
     "社区电话", "居委", "物业", "网格员电话", "热线", "客服", "办事", "不接单", "紫外线", "紫色", "割草", "割韭菜",
@@ -684,7 +734,7 @@ const NET_HARMLESS: &[&str] = &[
 
 /// Contexts that show a kernel or absence word near them is ordinary: the community's own phone
 /// not answered, a form to apply for, rubbish dumped, an appliance that cannot lift or suck.
-const NET_CONTEXT: &[&str] = &["社区电话", "居委", "物业", "热线", "客服", "办事", "网格员电话", "申请", "补贴", "想问", "咨询", "办理", "去哪里办", "去哪办", "怎么弄", "吸不动", "拎不动", "拿不动", "搬不动", "垃圾", "office", "hotline", "apply"];
+const NET_CONTEXT: &[&str] = &["社区电话", "居委", "物业", "热线", "客服", "办事", "网格员电话", "申请", "补贴", "想问", "咨询", "办理", "去哪里办", "去哪办", "怎么弄", "吸不动", "拎不动", "拿不动", "搬不动", "垃圾", "天天", "每天", "每晚", "经常", "老是", "总是", "office", "hotline", "apply", "every day", "every night"];
 
 /// The danger net's cues: a report the rules leave `normal` is raised to `urgent` (never
 /// further, and never from `low`) if it has a kernel word beside a person or a word of the
@@ -779,7 +829,7 @@ fn concept_hits_in(text: &str, concepts: &'static [Concept], local: bool) -> Vec
 }
 
 /// Clauses that deny a cue ("没闻到什么味道", "里面没人"): removed up to the end of the clause.
-const DENIALS: &[&str] = &["无人被", "没有人员", "无人员", "无人受伤", "没人受伤", "nothing smells", "no one hurt", "nobody hurt", "no one was hurt", "nobody was hurt", "没闻到", "没有闻到", "闻不到", "没什么味", "没有味", "没味道", "没有异味", "没有人被", "没人被", "没人关", "没有人关", "没人困", "没人在里", "无人被困", "no smell", "doesn't smell", "can't smell", "nobody inside", "no one inside", "nobody trapped", "no one trapped", "nobody is trapped", "no one is trapped"];
+const DENIALS: &[&str] = &["无人被", "没有人员", "无人员", "无人受伤", "没人受伤", "nothing smells", "no one hurt", "nobody hurt", "no one was hurt", "nobody was hurt", "没闻到", "没有闻到", "闻不到", "没什么味", "没有味", "没味道", "没有异味", "没有人被", "没人被", "没着火", "没有着火", "没起火", "没冒烟", "没有冒烟", "没人关", "没有人关", "没人困", "没人在里", "无人被困", "no smell", "doesn't smell", "can't smell", "nobody inside", "no one inside", "nobody trapped", "no one trapped", "nobody is trapped", "no one is trapped"];
 
 fn strip_denials(text: &str) -> String {
     let mut out = text.to_string();
@@ -824,6 +874,10 @@ pub fn urgency(norm: &str) -> UrgencyDecision {
     if ["想给", "给我", "给他", "给她", "帮我"].iter().any(|w| text.contains(w)) {
         suggestion.retain(|w| !["弄个", "搞个"].contains(w));
     }
+    // A grid worker's "建议安排清理" asks for a case to be handled: a request, not an idea.
+    if ["建议安排", "建议派", "建议尽快", "建议上门", "建议及时"].iter().any(|w| text.contains(w)) {
+        suggestion.retain(|w| *w != "建议");
+    }
     let defect = !find(&text, DEFECT).is_empty() || cannot(&text);
     let wish = if defect { Vec::new() } else { find(&text, WISH) };
     let mut praise = praise;
@@ -832,6 +886,8 @@ pub fn urgency(norm: &str) -> UrgencyDecision {
     }
 
     let mut critical = find_grouped(&text, CRITICAL);
+    // "纸箱哪天着火", "万一有人晕倒": a danger imagined, not told. A worry (`担心他摔倒了`) still counts.
+    critical.retain(|(_, p)| !only_imagined(&text, p));
     // Water reaching electricity is a repair inside a building, municipal outdoors (rule 5),
     // even when it sparks: the water is what has to be dealt with.
     let water = mask(&text, WATER_ELECTRIC_HARMLESS);
@@ -865,6 +921,11 @@ pub fn urgency(norm: &str) -> UrgencyDecision {
         critical.extend(shock_hits(&text));
     }
     urgent.extend(concept_hits(&text, URGENT_CONCEPTS));
+    // A wheelchair that cannot get over a step or a threshold asks for an adaptation (normal/care),
+    // not a broken door.
+    if ["轮椅", "台阶", "门槛", "坡道", "wheelchair"].iter().any(|w| text.contains(w)) {
+        urgent.retain(|(_, p)| !["进不去", "出不去", "进不了", "出不了"].iter().any(|w| p.contains(w)));
+    }
     critical.extend(critical_concept_hits(&mask(&text, ALARM_HARMLESS), ALARM_CONCEPTS));
     let poisoning = critical_concept_hits(&mask(&text, ALARM_HARMLESS), std::slice::from_ref(&POISONING));
     let poisoned = !poisoning.is_empty();
@@ -919,7 +980,9 @@ pub fn urgency(norm: &str) -> UrgencyDecision {
     // praise hides one told before it ("老人摔倒了起不来 … 非常感谢"): it speaks of the
     // danger, not of a proposal.
     let wish_only = suggestion.is_empty() && praise.is_empty() && !wish.is_empty();
-    let idea = !suggestion.is_empty() || (!wish.is_empty() && !(wish_only && !critical.is_empty())) || !praise.is_empty();
+    // A danger in a hypothetical clause (`我担心冬天有老人烧炭出事 能不能宣传一下`) is the topic of the wish.
+    let told = critical.iter().any(|(_, p)| !hypothetical_clause(norm, p));
+    let idea = !suggestion.is_empty() || (!wish.is_empty() && !(wish_only && told)) || !praise.is_empty();
     // Only a critical cue counts here (the floor's words are too loose: `燃气安全宣传 … 建议`),
     // and not one in a hypothetical clause (`万一哪天着火`), nor in a report that says it is over.
     let first = |words: &[&str]| words.iter().map(|w| cue_at(&text, w).0).min().unwrap_or(usize::MAX);

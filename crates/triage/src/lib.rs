@@ -302,6 +302,7 @@ const VALIDATION_6: &str = include_str!("../data/validation-6.tsv");
 const VALIDATION_7: &str = include_str!("../data/validation-7.tsv");
 const VALIDATION_8: &str = include_str!("../data/validation-8.tsv");
 const VALIDATION_9: &str = include_str!("../data/validation-9.tsv");
+const VALIDATION_10: &str = include_str!("../data/validation-10.tsv");
 const TEST: &str = include_str!("../data/test-final.tsv");
 
 fn parse(name: &'static str, source: &'static str, split: impl Fn(usize) -> Split) -> impl Iterator<Item = Example> {
@@ -328,6 +329,7 @@ pub fn examples() -> &'static [Example] {
             .chain(parse("validation-7.tsv", VALIDATION_7, |_| Split::Validation))
             .chain(parse("validation-8.tsv", VALIDATION_8, |_| Split::Validation))
             .chain(parse("validation-9.tsv", VALIDATION_9, |_| Split::Validation))
+            .chain(parse("validation-10.tsv", VALIDATION_10, |_| Split::Validation))
             .chain(parse("test-final.tsv", TEST, |_| Split::Test))
             .collect()
     });
@@ -647,6 +649,48 @@ mod tests {
         ] {
             assert_eq!(classify(text).urgency, urgency, "{text}: {:?}", classify(text).reasons);
         }
+    }
+
+    /// The families broadened after round 10 (none of these is in the data files): threats and
+    /// intent to harm, arson and accelerants, weapons, self-harm, people in danger told by what is
+    /// seen or heard, children in peril; and the look-alikes that must stay ordinary.
+    #[test]
+    fn threats_arson_self_harm_and_what_is_seen_or_heard_are_critical() {
+        for text in [
+            "楼下那个人说今晚要烧了我们这栋楼",
+            "前夫在门口喊要砍死我",
+            "隔壁男的喝多了扬言要报复 拎着一桶汽油",
+            "有人往我家门上浇了一桶不明液体",
+            "他说活着没意思 把自己关在屋里不开门",
+            "我女儿发消息说不想活了 现在联系不上",
+            "楼上一直有女人惨叫",
+            "楼道里有人拿着枪比划",
+            "My neighbour said he will burn our house down tonight",
+            "He is standing on the roof edge and says he wants to die",
+            "There's a red glow in the window of the empty flat next door",
+            "I heard a woman screaming for help upstairs",
+            "孩子一个人锁在车里 车停在太阳底下",
+            "a toddler is locked in the car in the car park, it's hot",
+            "楼顶上一片红光",
+            "被子烧起来了",
+        ] {
+            let t = classify(text);
+            assert_eq!(t.urgency, Urgency::Critical, "{text}: {:?}", t.reasons);
+        }
+        for text in [
+            "需要点时间处理 麻烦师傅明天来",
+            "邻居天天炸辣椒 呛死了",
+            "他家小孩天天在楼道尖叫 吵得不行",
+            "给我妈点了外卖 能帮忙送上去吗",
+            "燃气公司的人来查燃气 是真的吗",
+            "楼下烧烤的烟飘进我家",
+            "my grandpa has dementia, is there any day care center near us",
+            "残疾人家里门槛太高 轮椅进不去 能不能帮忙改造一下",
+        ] {
+            let t = classify(text);
+            assert_eq!(t.urgency, Urgency::Normal, "{text}: {:?}", t.reasons);
+        }
+        assert_eq!(classify("建议小区装个监控 防止有人放火").urgency, Urgency::Low);
     }
 
     #[test]

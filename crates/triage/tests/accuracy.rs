@@ -21,7 +21,7 @@ fn report(name: &str, split: Split) -> triage::Accuracy {
 /// The files, in the order they were written. "models trained without it" retrains the naive
 /// Bayes models without the file (and without any example of the same text): an honest check
 /// of the learned part; the lexicon has seen every file but the test set.
-const FILES: [&str; 11] = ["examples.tsv", "validation-1.tsv", "validation-2.tsv", "validation-3.tsv", "validation-4.tsv", "validation-5.tsv", "validation-6.tsv", "validation-7.tsv", "validation-8.tsv", "validation-9.tsv", "test-final.tsv"];
+const FILES: [&str; 12] = ["examples.tsv", "validation-1.tsv", "validation-2.tsv", "validation-3.tsv", "validation-4.tsv", "validation-5.tsv", "validation-6.tsv", "validation-7.tsv", "validation-8.tsv", "validation-9.tsv", "validation-10.tsv", "test-final.tsv"];
 
 #[test]
 fn per_file_figures() {
@@ -71,9 +71,11 @@ fn the_labelled_set_is_big_and_covers_every_label() {
 /// - round 8: urgency 92.3 %, category 95.3 %, 1 critical report below urgent;
 /// - round 9: urgency 95.0 %, category 96.3 %, 2 critical reports below urgent (a missing
 ///   eight-year-old described without the word "missing", and an English threat to kill);
-/// - round 10 (`test-final.tsv`, untouched since): urgency 91.7 %, category 95.0 %, 1 critical
-///   report below urgent (a threat to set a flat on fire after oil was poured at its door).
-/// Rounds 5–9 are now validation files (`validation-5.tsv` … `validation-9.tsv`).
+/// - round 10: urgency 91.7 %, category 95.0 %, 1 critical report below urgent (a threat to set
+///   a flat on fire after oil was poured at its door);
+/// - round 11 (`test-final.tsv`, untouched since): urgency 94.0 %, category 94.7 %, 1 critical
+///   report below urgent (a threat to come with others and attack "tomorrow").
+/// Rounds 5–10 are now validation files (`validation-5.tsv` … `validation-10.tsv`).
 /// The accuracy targets are met on every fresh set; **the rule that no critical report is
 /// ranked below urgent is not**: 1–2 of 45–61 critical reports per fresh set. These floors keep
 /// the measured figures from slipping (and fail if a critical miss is added); they are not the
@@ -86,21 +88,21 @@ fn test_set_accuracy_does_not_slip() {
     let acc = report("test", Split::Test);
     let urgency = acc.urgency_correct as f64 / acc.total as f64;
     let category = acc.category_correct as f64 / acc.total as f64;
-    assert!(urgency >= 0.915, "urgency accuracy {urgency:.3} fell below the measured 0.917");
-    assert!(category >= 0.95, "category accuracy {category:.3} fell below the measured 0.95 (target 0.85)");
+    assert!(urgency >= 0.94, "urgency accuracy {urgency:.3} fell below the measured 0.94");
+    assert!(category >= 0.945, "category accuracy {category:.3} fell below the measured 0.947 (target 0.85)");
     assert!(acc.critical_missed <= 1, "{} critical test reports ranked below urgent (measured: 1)", acc.critical_missed);
 }
 
-/// On the examples that shaped the classifier (measured 98.5 % urgency and 98.8 % category
-/// with `validation-9.tsv` folded in), the target is met with room to spare. These are not a
+/// On the examples that shaped the classifier (measured 99.2 % urgency and 98.7 % category
+/// with `validation-10.tsv` folded in), the target is met with room to spare. These are not a
 /// measure of accuracy on unseen reports: the lexicon was written against their errors.
 #[test]
 fn validation_accuracy_meets_the_target() {
     let acc = evaluate(Split::Validation);
     let urgency = acc.urgency_correct as f64 / acc.total as f64;
     let category = acc.category_correct as f64 / acc.total as f64;
-    assert!(urgency >= 0.984, "validation urgency {urgency:.4} fell below the measured 0.985");
-    assert!(category >= 0.987, "validation category {category:.4} fell below the measured 0.9878");
+    assert!(urgency >= 0.991, "validation urgency {urgency:.4} fell below the measured 0.992");
+    assert!(category >= 0.986, "validation category {category:.4} fell below the measured 0.9866");
     assert_eq!(acc.critical_missed, 0);
 }
 
