@@ -191,14 +191,19 @@ const FLOOR: &[(Category, &[&str], &[&str])] = &[
         &["社区电话", "物业电话", "居委", "热线", "网格员", "客服", "办公室", "漏", "装修", "office", "hotline"]),
     // Someone missing.
     (Safety, &["走丢", "走失", "不见了", "人不见", "失踪", "找不到", "没回来", "没回家", "missing", "can't find", "cannot find", "wandered off", "disappeared", "didn't come home"],
-        &["猫", "狗", "泰迪", "宠物", "鸟", "快递", "钥匙", "井盖", "篦子", "盖子", "水带", "车", "找不到人", "找不到地方", "找不到哪", "找不到在哪", "pet", "dog", "cat", "parcel", "key", "manhole", "cover", "poodle"]),
+        &["猫", "狗", "泰迪", "宠物", "鸟", "快递", "钥匙", "井盖", "篦子", "盖子", "水带", "车", "找不到人", "找不到地方", "找不到哪", "找不到在哪", "外卖", "快递员", "小哥", "送餐", "骑手", "楼号", "门牌", "pet", "dog", "cat", "parcel", "key", "manhole", "cover", "poodle"]),
     // A cry for help, a threat, violence, a live wire.
-    (Safety, &["救命", "救救", "呼救", "help!", "sos", "打人", "打起来", "动手", "刀", "砸门", "砸东西", "威胁", "漏电", "触电", "电到", "电线掉", "电线断", "fight", "attack", "weapon", "threat", "shock", "live wire"],
-        &["刀片", "菜刀磨", "磨刀", "剪刀"]),
+    (Safety, &["救命", "救救", "呼救", "help!", "sos", "打人", "打起来", "动手", "刀", "砸门", "砸东西", "威胁", "漏电", "触电", "电到", "电线掉", "电线断", "砍", "杀", "捅", "放话", "扬言", "fight", "attack", "weapon", "threat", "shock", "live wire", "kill", "stab"],
+        &["刀片", "菜刀磨", "磨刀", "剪刀", "砍树", "砍掉", "砍了树", "砍伐", "砍价", "砍一刀", "杀虫", "杀毒", "杀蟑", "杀菌", "秒杀", "杀价", "消杀", "杀一下", "统一杀", "杀一杀", "蟑螂", "老鼠", "蚊子", "虫", "捅下水", "捅马桶", "捅一下", "捅开", "捅娄子", "kill bugs", "pest", "killer", "skill"]),
     // Wires hanging loose, which may be live; a charging cable is a different matter.
     (Safety, &["电线垂", "电线耷拉", "电线掉", "电线露", "线头露", "wire hanging", "wires hanging", "cable hanging", "wires dangling", "wire dangling", "loose wire", "exposed cable", "sparks", "spark", "arcing", "crackling"],
         &["充电", "飞线", "charging", "charger"]),
 ];
+
+/// Which of the floor's families (in `FLOOR`'s order) describe harm to a person, violence or a
+/// threat, fire, or a missing or unresponsive person: the guard (`guard_hits`) keeps a report
+/// that tells one of them in the present at least urgent whatever else it says.
+const FLOOR_PROTECTED: [bool; 7] = [true, false, true, true, true, true, false];
 
 /// Cue phrases that describe sparks or flashes, which water reaching electricity explains.
 const SPARK_WORDS: &[&str] = &["火星", "火花", "冒火", "打火", "spark", "arcing", "flash"];
@@ -403,7 +408,19 @@ pub fn defuse(norm: &str) -> String {
     for h in HARMLESS {
         text = text.replace(h, " ");
     }
-    strip_denials(&text)
+    // A pet named shortly before a word for missing is a lost pet (`狗昨天晚上走丢了`), not a
+    // missing person: the missing word is masked there only.
+    let chars: Vec<char> = text.chars().collect();
+    let pets: Vec<(usize, usize)> = ["狗", "猫", "泰迪", "宠物", "鹦鹉", "兔子", "dog", "cat ", "puppy", "kitten"].iter().flat_map(|p| positions(&chars, p)).collect();
+    let mut masked = chars.clone();
+    for w in ["走丢", "丢了", "跑丢", "不见了", "找不到", "missing", "lost"] {
+        for (s, e) in positions(&chars, w) {
+            if pets.iter().any(|(_, pe)| *pe <= s && s <= pe + 8) {
+                masked[s..e].iter_mut().for_each(|c| *c = ' ');
+            }
+        }
+    }
+    strip_denials(&masked.into_iter().collect::<String>())
 }
 
 /// A concept: something that matters (`things`) and a failure of it (`failures`) within
@@ -446,7 +463,7 @@ const CRITICAL_CONCEPTS: &[Concept] = &[
         unless: &["漏", "装修", "吵", "噪音", "物业", "客服", "居委", "网格员电话", "热线", "社区电话", "办公室", "office", "hotline"] },
     // A missing child: a child and a word for missing.
     Concept { category: Safety, things: &["小孩", "孩子", "儿子", "女儿", "男孩", "女孩", "宝宝", "闺女", "孙子", "孙女", "外孙", " son", "daughter", "child", " kid", " boy", " girl", "toddler", "baby"],
-        failures: &["走丢", "走失", "不见了", "人不见", "找不到了", "找不到他", "找不到她", "找不到人", "到处找不到", "哪都找不到", "都找不到", "没回来", "没回家", "没到家", "失踪", "没找到", "没找着", "一转眼", "missing", "got lost", "is lost", "lost my", "can't find", "cannot find", "can not find", "wandered off", "disappeared", "didn't come home", "hasn't come home", "not come home", "hasn't come back", "didn't come back", "找遍", "到处找", "is gone", "looked everywhere", "searched everywhere"], window: 10, unless: &["找回", "找到了"] },
+        failures: &["走丢", "走失", "不见了", "人不见", "找不到了", "找不到他", "找不到她", "找不到人", "到处找不到", "哪都找不到", "都找不到", "没回来", "没回家", "没到家", "失踪", "没找到", "没找着", "一转眼", "missing", "got lost", "is lost", "lost my", "can't find", "cannot find", "can not find", "wandered off", "disappeared", "didn't come home", "hasn't come home", "not come home", "hasn't come back", "didn't come back", "didnt come home", "didnt come back", "hasnt come home", "hasnt come back", "never came home", "never came back", "not home yet", "didn't get home", "didnt get home", "找遍", "到处找", "is gone", "looked everywhere", "searched everywhere"], window: 10, unless: &["找回", "找到了"] },
     // A missing elder or other adult.
     Concept { category: Care, things: &["老人", "老爷爷", "老奶奶", "老头", "老太", "大爷", "大妈", "奶奶", "爷爷", "姥姥", "姥爷", "外婆", "外公", "我爸", "我妈", "老伴", "老公", "老婆", "痴呆", "糊涂", "mum", "mom", "dad", "father", "mother", "grandma", "grandpa", "grandmother", "grandfather", "husband", "wife", "elderly", "old man", "old lady", "old woman", "dementia"],
         failures: &["走丢", "走失", "不见了", "人不见", "找不到了", "找不到他", "找不到她", "找不到人", "到处找不到", "哪都找不到", "都找不到", "没回来", "没回家", "失踪", "没找到", "没找着", "missing", "can't find", "cannot find", "wandered off", "disappeared", "didn't come home", "hasn't come home", "hasn't come back", "didn't come back", "not come back", "not found", "haven't found", "找遍", "到处找", "is gone", "looked everywhere", "searched everywhere"], window: 16, unless: &["找回", "找到了"] },
@@ -464,10 +481,20 @@ const CRITICAL_CONCEPTS: &[Concept] = &[
     Concept { category: Care, things: &["没下楼", "没出门", "没露面", "没见人", "没见着", "没看见", "没见到", "没人影", "没出来"], failures: &["敲门", "电话", "关机", "打不通", "没人接", "不接", "没人应", "不应", "报纸", "牛奶", "快递"], window: 14, unless: &[] },
     // People inside a stuck lift.
     Concept { category: Repair, things: &["电梯", "lift", "elevator"], failures: &["在里面", "人在里", "在里头", "在里边", "人在里头", "被关", "卡在半", "卡在中间", "半中间", "层中间", "楼中间", "between floors", "inside"], window: 14, unless: &["里面没人", "没人在里", "里头没人", "nobody inside", "no one inside", "empty"] },
+    // A lift that dropped or lurched, or people inside a lift whose doors will not open, told
+    // further apart (after round 11: "电梯咣一下往下掉了一截 … 我跟孩子在里面 门扒不开").
+    Concept { category: Repair, things: &["电梯", "轿厢", "lift", "elevator"], failures: &["往下掉", "掉了一截", "往下坠", "下坠", "坠了", "往下滑", "溜梯", "溜车", "冲顶", "蹲底", "猛地一沉", "往下一沉", "往下冲", "dropped", "plunged", "fell several", "fell a floor", "free fall"], window: 10, unless: &["广告", "按钮", "button"] },
+    Concept { category: Repair, things: &["电梯", "轿厢", "lift", "elevator"], failures: &["我在里面", "在里面", "在里头", "人在里", "扒不开", "出不来", "stuck in", "trapped", "can't get out"], window: 30, unless: &["里面没人", "没人在里", "里头没人", "空的", "空着", "下不来", "师傅在里", "维修", "nobody inside", "no one inside", "empty"] },
+    // Moaning or crying out behind a door, or a door locked from inside where someone lives alone or
+    // does not answer (after round 11: "独居的大爷家里有哼哼的声音 门从里面反锁了").
+    Concept { category: Care, things: &["哼哼", "呻吟", "哼唧", "喊疼", "叫疼", "喊痛", "哎哟", "哎呦", "哀嚎", "哀叫", "moaning", "groaning", "crying out", "whimper"],
+        failures: &["独居", "一个人", "老人", "大爷", "大妈", "奶奶", "爷爷", "老太", "老头", "反锁", "门", "没人应", "不开门", "不应", "alone", "door", "elderly", "old man", "old lady", "old woman"], window: 24, unless: &["装修", "吵", "噪音", "noise"] },
+    Concept { category: Care, things: &["反锁", "从里面锁", "锁着门", "locked from inside", "locked from the inside", "bolted from inside"],
+        failures: &["独居", "一个人住", "老人", "大爷", "大妈", "奶奶", "爷爷", "老太", "老头", "没人应", "不应", "不开门", "没反应", "没动静", "没声音", "哼", "呻吟", "lives alone", "elderly", "no answer", "not answering", "moaning", "groaning"], window: 24, unless: &["钥匙", "开锁", "锁匠", "忘带", "key", "locksmith"] },
     // Threats of violence.
     Concept { category: Safety, things: &["棍", "棒", "刀", "斧", "砖头", "铁锹", "锤", "枪", "弩", "匕首", "硫酸", "酒瓶", "gun", "knife", "machete", "bat ", "crossbow", "axe", "hammer"],
-        failures: &["抡", "挥", "拎着", "拿着", "举着", "握着", "揣着", "别着", "对着", "指着", "比划", "追", "砍", "打人", "打谁", "要打", "堵在", "守在", "wielding", "waving", "pointing", "holding", "carrying", "chasing", "with a"], window: 8, unless: &["菜刀磨", "磨刀", "刀片", "水枪", "玩具", "toy", "water gun", "nail gun"] },
-    Concept { category: Safety, things: &["要打人", "要打我", "要打你", "要打他", "要打她", "打谁", "打死", "弄死", "捅", "踹门", "踹我家", "砸我家", "杀了", "报复", "弄你", "收拾你", "废了你", "kill", "hurt you", "stab", "get you"], failures: &["说", "喊", "骂", "嚷", "威胁", "扬言", "留话", "留言", "留了", "纸条", "放话", "发消息", "短信", "等着", "今晚", "said", "says", "shouting", "yelling", "told", "note", "message", "tonight", "threat"], window: 12, unless: &[] },
+        failures: &["抡", "挥", "拎着", "拿着", "举着", "握着", "揣着", "别着", "对着", "指着", "比划", "追", "砍", "打人", "打谁", "要打", "堵在", "守在", "掏出", "掏了", "亮出", "亮了", "拔出", "拔了", "抽出", "摸出", "pulled out", "pulled a", "took out", "drew a", "wielding", "waving", "pointing", "holding", "carrying", "chasing", "with a"], window: 8, unless: &["菜刀磨", "磨刀", "刀片", "水枪", "玩具", "toy", "water gun", "nail gun"] },
+    Concept { category: Safety, things: &["要打人", "要打我", "要打你", "要打他", "要打她", "打谁", "打死", "弄死", "捅", "踹门", "踹我家", "砸我家", "杀了", "报复", "弄你", "收拾你", "废了你", "砍我", "砍你", "砍他", "砍她", "砍死", "砍人", "打断你", "打断他", "卸你", "kill", "hurt you", "stab", "get you"], failures: &["说", "喊", "骂", "嚷", "威胁", "扬言", "留话", "留言", "留了", "纸条", "放话", "发消息", "短信", "等着", "今晚", "明天", "明晚", "改天", "带人", "said", "says", "shouting", "yelling", "told", "note", "message", "tonight", "threat"], window: 12, unless: &["下水", "马桶", "管道", "疏通", "通一下", "堵", "蜂窝", "马蜂"] },
     // Petrol or another accelerant poured, or with a threat: a fire about to be set.
     Concept { category: Safety, things: &["汽油", "柴油", "酒精", "天那水", "香蕉水", "稀料", "petrol", "gasoline", "lighter fluid", "accelerant"],
         failures: &["泼", "浇", "洒", "倒在", "倒了", "倒满", "点火", "点着", "要点", "点了", "说要", "打火机", "威胁", "扬言", "同归于尽", "烧", "poured", "pouring", "splash", "douse", "soak", "threat", "lighter", "set fire", "burn"], window: 14, unless: &[] },
@@ -521,7 +548,11 @@ const ALARM_CONCEPTS: &[Concept] = &[
         window: 14, unless: ALARM_FALSE },
     // Any alarm sounding while the person inside does not answer.
     Concept { category: Care, things: &["报警", "警报", "alarm", "detector"],
-        failures: &["没人应", "没人接", "不接", "没人开门", "敲门没人", "没人开", "家里没人", "不开门", "没反应", "没有反应", "无应答", "没应答", "无回应", "没回应", "联系不上", "打不通", "关机", "not answering", "isn't answering", "not picking up", "isn't picking up", "no answer", "nobody answers", "no one answers", "won't answer", "doesn't answer", "can't reach", "cannot reach", "no response", "nobody home", "no one home", "nobody's home"],
+        failures: &["没人应", "没人接", "不接", "没人开门", "敲门没人", "没人开", "家里没人", "好像没人", "没人在家", "屋里没人", "人不在家", "不在家", "不开门", "没反应", "没有反应", "无应答", "没应答", "无回应", "没回应", "联系不上", "打不通", "关机", "not answering", "isn't answering", "not picking up", "isn't picking up", "no answer", "nobody answers", "no one answers", "won't answer", "doesn't answer", "can't reach", "cannot reach", "no response", "nobody home", "no one home", "nobody's home"],
+        window: 30, unless: ALARM_FALSE },
+    // Any alarm sounding beside a strange smell or burning (after round 11).
+    Concept { category: Safety, things: &["报警器", "警报", "alarm", "detector"],
+        failures: &["怪味", "异味", "味道", "臭味", "糊味", "焦味", "烟", "smell", "smoke", "burning"],
         window: 30, unless: ALARM_FALSE },
 ];
 
@@ -583,7 +614,7 @@ const URGENT_CONCEPTS: &[Concept] = &[
 
 /// A child, and words for someone missing.
 const CHILD: &[&str] = &["小孩", "孩子", "儿子", "女儿", "男孩", "女孩", "宝宝", "闺女", "child", "son", "daughter", "kid", "boy", "girl"];
-const MISSING: &[&str] = &["走丢", "走失", "不见了", "找不到", "没回来", "没回家", "没到家", "失踪", "missing", "can't find", "didn't come home"];
+const MISSING: &[&str] = &["走丢", "走失", "不见了", "找不到", "没回来", "没回家", "没到家", "失踪", "missing", "can't find", "didn't come home", "didnt come home", "hasnt come home", "never came home"];
 
 /// Fraud in progress or money just lost: a scam, money, and now.
 const FRAUD: &[&str] = &["骗", "pretending", "impersonat", "冒充", "自称", "假的", "假冒", "安全账户", "投资", "导师", "扫码", "扫了个码", "领红包", "刷单", "返利", "客服", "公安", "警察", "海关", "检察院", "出车祸", "出事了", "涉嫌", "洗钱", "冻结", "中奖", "中了奖", "领奖", "退款", "理赔", "诱导", "fake", "refund", "prize", "lottery", "won a", "scam", "police", "customs", "officer", "jail", "frozen", "arrested"];
@@ -662,13 +693,32 @@ fn sentences(text: &str) -> impl Iterator<Item = &str> {
 /// so a harmless word elsewhere in a report cannot hide a danger. Water and electrical
 /// equipment in one sentence, and any alarm sounding, belong to the floor too.
 fn floor_hits(text: &str, norm: &str) -> Vec<(Category, String)> {
+    floor_hits_where(text, norm, |_| true, true)
+}
+
+/// The floor's hits in the families the guard protects (`FLOOR_PROTECTED`).
+fn protected_floor_hits(text: &str, norm: &str) -> Vec<(Category, String)> {
+    floor_hits_where(text, norm, |i| FLOOR_PROTECTED[i], false)
+}
+
+fn floor_hits_where(text: &str, norm: &str, family: impl Fn(usize) -> bool, concepts: bool) -> Vec<(Category, String)> {
     let mut hits = Vec::new();
-    for (cat, words, harmless) in FLOOR {
-        let masks: Vec<&str> = harmless.iter().copied().filter(|h| words.iter().any(|w| h.contains(w))).collect();
-        // A harmless use that `defuse` already removed (`抽烟`, `检修`) counts for the whole text.
-        if harmless.iter().any(|h| norm.contains(h) && !text.contains(h)) {
+    let norm_chars: Vec<char> = norm.chars().collect();
+    for (i, (cat, words, harmless)) in FLOOR.iter().enumerate() {
+        if !family(i) {
             continue;
         }
+        let masks: Vec<&str> = harmless.iter().copied().filter(|h| words.iter().any(|w| h.contains(w))).collect();
+        // A harmless use that `defuse` already removed (`抽烟`, `检修`) hides the family's words
+        // near where it stood in the report as written, not the whole report (it used to: a
+        // cigarette anywhere switched the fire family off).
+        let removed: Vec<(usize, usize)> =
+            harmless.iter().filter(|h| norm.contains(*h) && !text.contains(*h)).flat_map(|h| positions(&norm_chars, h)).collect();
+        let removed_near = |w: &str| {
+            let found = positions(&norm_chars, w);
+            let reach = if w.is_ascii() { FLOOR_CONTEXT * 3 } else { FLOOR_CONTEXT };
+            !removed.is_empty() && !found.is_empty() && found.iter().all(|(s, e)| removed.iter().any(|(hs, he)| he + reach >= *s && *hs <= e + reach))
+        };
         // Positions of harmless uses are found before they are masked: `抽烟` explains `烟味`.
         let context = harmless;
         let unmasked: Vec<char> = text.chars().collect();
@@ -679,11 +729,14 @@ fn floor_hits(text: &str, norm: &str) -> Vec<(Category, String)> {
             context.iter().any(|h| positions(&unmasked, h).into_iter().any(|(hs, he)| he + w >= s && hs <= e + w))
         };
         let hit = find(&masked, words).into_iter().find(|w| {
-            positions(&chars, w).into_iter().any(|(s, e)| !hypothetical_at(&chars, s) && !near_context(s, e, w.is_ascii()))
+            !removed_near(w) && positions(&chars, w).into_iter().any(|(s, e)| !hypothetical_at(&chars, s) && !near_context(s, e, w.is_ascii()))
         });
         if let Some(w) = hit {
             hits.push((*cat, w.to_string()));
         }
+    }
+    if !concepts {
+        return hits;
     }
     hits.extend(critical_concept_hits(&mask(text, ALARM_HARMLESS), FLOOR_CONCEPTS));
     let water = mask(text, WATER_ELECTRIC_HARMLESS);
@@ -727,7 +780,7 @@ const NET_HARMLESS: &[&str] = &[
     "呛死", "晒死", "渴死", "忙死",
     "咬坏", "咬烂", "咬穿", "咬了个洞", "炸辣椒", "炸鱼", "油炸", "炸东西", "炸串", "炸丸子", "炸酱",
     "摔门", "地摔", "门摔", "防摔", "防跌", "摔坏", "摔碎", "摔过", "跌倒过", "摔东西",
-    "听不见", "看不见", "装听不见", "水带不见", "困难", "困了", "犯困", "困扰", "救护站", "急救培训", "急救知识", "救生", "消毒", "毒蚊", "杀虫", "杀蟑", "灭鼠", "蚊子咬", "虫咬", "狗咬",
+    "听不见", "看不见", "装听不见", "水带不见", "困难", "困了", "犯困", "困扰", "救护站", "急救培训", "急救知识", "救生", "消毒", "毒蚊", "杀虫", "杀蟑", "杀一下", "统一杀", "杀一杀", "砍树", "砍掉", "砍价", "灭鼠", "蚊子咬", "虫咬", "狗咬",
     "社区电话", "居委", "物业", "网格员电话", "热线", "客服", "办事", "不接单", "紫外线", "紫色", "割草", "割韭菜",
     "dead battery", "dead bulb", "dead light", "dead rat", "dead bird", "dead tree", "dead plant", "battery is dying", "battery dying", "lost my key", "lost my card", "lost cat", "lost dog", "is gone off", "gone up", "gone down", "gone bad",
 ];
@@ -841,6 +894,57 @@ fn strip_denials(text: &str) -> String {
         }
     }
     out
+}
+
+/// Words that make a danger the topic of an idea or a question rather than an event: a talk, a
+/// training, a campaign (`能不能宣传一下一氧化碳中毒`, `建议组织一次急救培训`).
+const TOPIC: &[&str] = &["宣传", "培训", "讲座", "科普", "普及", "知识", "演练", "演习", "教大家", "课", "awareness", "training", "workshop", "lecture", "a talk", "drill", "course"];
+
+/// Words that tell a threat as spoken or sent, which keeps it a present danger even when it
+/// names a later time or reads like a conditional (`放话说明天带人来砍我`, `said he would kill`).
+const SPOKEN: &[&str] = &["说", "放话", "扬言", "威胁", "留话", "留言", "纸条", "发消息", "短信", "喊", "骂", "said", "says", "told", "threat", "yelling", "shouting", "message", "note"];
+
+/// Whether the clause (as `hypothetical_clause` cuts it) that holds `phrase` has one of `words`.
+fn clause_has(norm: &str, phrase: &str, words: &[&str]) -> bool {
+    let key = phrase.split('…').next().unwrap_or(phrase).trim();
+    let Some(i) = norm.find(key).filter(|_| !key.is_empty()) else { return false };
+    let stop = |c: char| matches!(c, ',' | '，' | '。' | '.' | '!' | '?' | ' ' | ';' | '、' | '！' | '？' | '；');
+    let start = norm[..i].rfind(stop).map(|j| j + 1).unwrap_or(0);
+    let end = norm[i..].find(stop).map(|j| i + j).unwrap_or(norm.len());
+    let clause = if key.is_ascii() { sentences(norm).find(|s| s.contains(key)).unwrap_or(&norm[start..end]) } else { &norm[start..end] };
+    words.iter().any(|w| clause.contains(w))
+}
+
+/// Words beside a danger that make it the subject of an idea: equipment to install, steps to post,
+/// what would happen (`小孩摔了不疼`).
+const IDEA_CONTEXT: &[&str] = &["装", "铺", "贴", "配", "设", "报警器", "手环", "步骤", "时的", "的时候", "不疼", "不会", "install", "fit ", "put up", "sign"];
+
+/// Critical cues outside the guard's families: gas, alarms and electricity are dangers to life too,
+/// but an idea about them (`建议装个燃气报警器`) names them without any event.
+const UNGUARDED: &[&str] = &["煤气", "燃气", "天然气", "煤汽", "燃汽", "液化气", "瓦斯", "气罐", "漏气", "泄漏", "嘶", "臭鸡蛋", "报警", "警报", "一氧化碳", "炭", "煤炉", "中毒", "电", "插", "开关", "线", "gas", "alarm", "detector", "carbon", "hiss", "rotten", "wire", "socket", "shock", "spark", "arcing", "electr"];
+/// Critical repair cues the guard keeps: someone trapped.
+const TRAPPED: &[&str] = &["困", "关在", "卡在", "里面", "里头", "里边", "出不来", "扒不开", "trapped", "stuck", "inside", "shut in", "locked in", "can't get out"];
+
+/// The guard: cues of harm to a person, violence or a threat, fire, a weapon, or a missing,
+/// unresponsive or trapped person (every critical cue, and the floor's families of the same
+/// kinds) that the report tells as happening, not as history (`present`), imagined in a
+/// hypothetical clause (`万一哪天着火`), or named as the topic of a talk or training. A threat
+/// told as spoken is present even in a conditional clause or with a later time. No path that
+/// lowers a report (an idea, praise or thanks; a planned time; a habit; a battery; a drill)
+/// takes a report with a guarded cue below urgent.
+fn guarded(norm: &str, cues: &[(Category, String)]) -> Vec<(Category, String)> {
+    cues.iter()
+        .filter(|(c, p)| match c {
+            Care => true,
+            Safety => !UNGUARDED.iter().any(|w| p.contains(w)),
+            _ => TRAPPED.iter().any(|w| p.contains(w)),
+        })
+        .filter(|(_, p)| {
+            let threat = VIOLENCE.iter().chain(["杀", "砍", "捅", "放火", "烧", "kill", "burn", "hurt", "stab"].iter()).any(|v| p.contains(v)) && clause_has(norm, p, SPOKEN);
+            (threat || !hypothetical_clause(norm, p)) && !clause_has(norm, p, TOPIC)
+        })
+        .cloned()
+        .collect()
 }
 
 /// What decided the urgency.
@@ -958,6 +1062,7 @@ pub fn urgency(norm: &str) -> UrgencyDecision {
     // can take it away: only an idea, thanks, a danger told as history, or a denial can.
     let floor = floor_hits(&text, norm);
     urgent.extend(floor.iter().cloned());
+    let protected_floor = protected_floor_hits(&text, norm);
 
     // A danger told as history is ordinary unless the report says it is happening now. A time
     // word (`上次`, `以前`) takes only the cues in its scope into the past; a word that says it
@@ -974,6 +1079,9 @@ pub fn urgency(norm: &str) -> UrgencyDecision {
     };
     let critical = present(&critical);
     let urgent = present(&urgent);
+    // The guard (see `guarded`): what no path below may take under urgent.
+    let guard_critical = guarded(norm, &critical);
+    let guard = if guard_critical.is_empty() { guarded(norm, &present(&protected_floor)) } else { guard_critical.clone() };
 
     // An idea, praise, or thanks for something over is not an emergency whatever it mentions.
     // A wish alone ("我觉得", "希望") does not hide a present life-safety cue, and no idea or
@@ -981,17 +1089,21 @@ pub fn urgency(norm: &str) -> UrgencyDecision {
     // danger, not of a proposal.
     let wish_only = suggestion.is_empty() && praise.is_empty() && !wish.is_empty();
     // A danger in a hypothetical clause (`我担心冬天有老人烧炭出事 能不能宣传一下`) is the topic of the wish.
-    let told = critical.iter().any(|(_, p)| !hypothetical_clause(norm, p));
+    let told = critical.iter().any(|(_, p)| !hypothetical_clause(norm, p) && !clause_has(norm, p, TOPIC));
     let idea = !suggestion.is_empty() || (!wish.is_empty() && !(wish_only && told)) || !praise.is_empty();
     // Only a critical cue counts here (the floor's words are too loose: `燃气安全宣传 … 建议`),
     // and not one in a hypothetical clause (`万一哪天着火`), nor in a report that says it is over.
     let first = |words: &[&str]| words.iter().map(|w| cue_at(&text, w).0).min().unwrap_or(usize::MAX);
-    let danger_before = |at: usize| !over && critical.iter().any(|(_, p)| cue_at(&text, p).0 < at && !hypothetical_clause(norm, p));
+    let danger_before = |at: usize| !over && critical.iter().any(|(_, p)| cue_at(&text, p).0 < at && !hypothetical_clause(norm, p) && !clause_has(norm, p, TOPIC));
     let idea_first = !danger_before(first(&[suggestion.as_slice(), wish.as_slice(), praise.as_slice()].concat()));
     // Thanks for something over stays low, unless a present danger is told before the thanks
     // or in words of the present (`谢谢上次帮忙, 我爸刚才又摔倒了`).
     let thanks_over = !thanks.is_empty() && past && (critical.is_empty() || over || (find(&text, PRESENT).is_empty() && !danger_before(first(&thanks))));
-    if ((idea && idea_first) || thanks_over) && !now {
+    // An idea is not an event: a guarded cue in the clause that makes the proposal, or beside
+    // equipment to install or instructions to post (`建议给独居老人装跌倒报警器`), is its topic.
+    let idea_words: Vec<&str> = [suggestion.as_slice(), wish.as_slice(), praise.as_slice(), IDEA_CONTEXT].concat();
+    let guard_event: Vec<(Category, String)> = guard.iter().filter(|(_, p)| !clause_has(norm, p, &idea_words)).cloned().collect();
+    if ((idea && idea_first) || thanks_over) && !now && guard_event.is_empty() {
         let cue = suggestion.first().or(wish.first()).or(praise.first()).or(thanks.first()).copied().unwrap_or_default();
         return decided(Urgency::Low, &[(Suggestion, cue)]);
     }
@@ -1013,6 +1125,9 @@ pub fn urgency(norm: &str) -> UrgencyDecision {
     }
     if !urgent.is_empty() {
         return decided(Urgency::Urgent, &urgent);
+    }
+    if !guard.is_empty() {
+        return decided(Urgency::Urgent, &guard);
     }
     // Thanks opening a message is gratitude; thanks closing a request is politeness.
     let opens_with_thanks = THANKS.iter().any(|t| text.trim_start().starts_with(t));

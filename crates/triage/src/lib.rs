@@ -6,7 +6,9 @@
 //! a fixed order of precedence — a life-safety cue always wins, and a report that is about the
 //! past or says thanks is not an emergency now; a safety floor of broad danger words, applied
 //! after every filter that can drop a cue and switched off only near a harmless use, keeps
-//! any plausible danger to life at least urgent — with a naive Bayes tie-breaker that lifts a
+//! any plausible danger to life at least urgent, and a guard keeps harm to a person, a threat,
+//! fire, a weapon or a missing, unresponsive or trapped person told in the present at least
+//! urgent whatever idea, thanks, time or habit words surround it — with a naive Bayes tie-breaker that lifts a
 //! report no rule matched to urgent when it reads overwhelmingly like the urgent and critical
 //! examples; and under both a danger net (broad short danger words beside a person or a word
 //! of the present, or a weak one confirmed by a critical-versus-rest model) that raises only
@@ -303,6 +305,7 @@ const VALIDATION_7: &str = include_str!("../data/validation-7.tsv");
 const VALIDATION_8: &str = include_str!("../data/validation-8.tsv");
 const VALIDATION_9: &str = include_str!("../data/validation-9.tsv");
 const VALIDATION_10: &str = include_str!("../data/validation-10.tsv");
+const VALIDATION_11: &str = include_str!("../data/validation-11.tsv");
 const TEST: &str = include_str!("../data/test-final.tsv");
 
 fn parse(name: &'static str, source: &'static str, split: impl Fn(usize) -> Split) -> impl Iterator<Item = Example> {
@@ -330,6 +333,7 @@ pub fn examples() -> &'static [Example] {
             .chain(parse("validation-8.tsv", VALIDATION_8, |_| Split::Validation))
             .chain(parse("validation-9.tsv", VALIDATION_9, |_| Split::Validation))
             .chain(parse("validation-10.tsv", VALIDATION_10, |_| Split::Validation))
+            .chain(parse("validation-11.tsv", VALIDATION_11, |_| Split::Validation))
             .chain(parse("test-final.tsv", TEST, |_| Split::Test))
             .collect()
     });
@@ -691,6 +695,40 @@ mod tests {
             assert_eq!(t.urgency, Urgency::Normal, "{text}: {:?}", t.reasons);
         }
         assert_eq!(classify("建议小区装个监控 防止有人放火").urgency, Urgency::Low);
+    }
+
+    /// The guard (after round 11; none of these is in the data files): no path that lowers a
+    /// report (a later time, a habit, an idea, praise or thanks, a conditional) takes harm to a
+    /// person, a threat, fire, a weapon, or a missing, unresponsive or trapped person below
+    /// urgent; and the round-11 patterns by concept: a threat for later, a weapon drawn, an
+    /// alarm with nobody home, a child not home, moaning behind a locked door, a lift that dropped.
+    #[test]
+    fn the_guard_keeps_present_harm_at_least_urgent() {
+        for text in [
+            "对门那个男的说后天找几个人来捅死我 最近每天都在楼下等我",
+            "前男友发消息说今晚过来弄死我",
+            "He told me he would stab me tomorrow if I call the police again",
+            "建议物业管一下 楼下有人拿刀追人",
+            "谢谢你们上次帮忙 那个人又拎着斧头在楼道里转",
+            "希望社区重视一下 隔壁天天打老婆 刚才又在打",
+            "两个人在停车场吵架 其中一个亮出了匕首",
+            "my daughter is 10 and she hasnt come home from school, it's 7pm",
+            "楼上的报警器响了半个钟头 敲门也没人在家 还有股烧焦的味道",
+            "独居的老太太屋里传来呻吟声 敲门不应",
+            "电梯突然往下坠了好几层 卡住了 我妈一个人在里面",
+        ] {
+            let t = classify(text);
+            assert!(t.urgency >= Urgency::Urgent, "{text}: {:?} {:?}", t.urgency, t.reasons);
+        }
+        for (text, urgency) in [
+            ("建议给独居老人统一装跌倒报警器", Urgency::Low),
+            ("能不能宣传一下冬天烧炭取暖容易一氧化碳中毒", Urgency::Low),
+            ("物业说明天来砍树", Urgency::Normal),
+            ("家里蟑螂太多了 想找人统一杀一下", Urgency::Normal),
+        ] {
+            let t = classify(text);
+            assert_eq!(t.urgency, urgency, "{text}: {:?}", t.reasons);
+        }
     }
 
     #[test]

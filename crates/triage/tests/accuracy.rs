@@ -21,7 +21,7 @@ fn report(name: &str, split: Split) -> triage::Accuracy {
 /// The files, in the order they were written. "models trained without it" retrains the naive
 /// Bayes models without the file (and without any example of the same text): an honest check
 /// of the learned part; the lexicon has seen every file but the test set.
-const FILES: [&str; 12] = ["examples.tsv", "validation-1.tsv", "validation-2.tsv", "validation-3.tsv", "validation-4.tsv", "validation-5.tsv", "validation-6.tsv", "validation-7.tsv", "validation-8.tsv", "validation-9.tsv", "validation-10.tsv", "test-final.tsv"];
+const FILES: [&str; 13] = ["examples.tsv", "validation-1.tsv", "validation-2.tsv", "validation-3.tsv", "validation-4.tsv", "validation-5.tsv", "validation-6.tsv", "validation-7.tsv", "validation-8.tsv", "validation-9.tsv", "validation-10.tsv", "validation-11.tsv", "test-final.tsv"];
 
 #[test]
 fn per_file_figures() {
@@ -73,14 +73,15 @@ fn the_labelled_set_is_big_and_covers_every_label() {
 ///   eight-year-old described without the word "missing", and an English threat to kill);
 /// - round 10: urgency 91.7 %, category 95.0 %, 1 critical report below urgent (a threat to set
 ///   a flat on fire after oil was poured at its door);
-/// - round 11 (`test-final.tsv`, untouched since): urgency 94.0 %, category 94.7 %, 1 critical
-///   report below urgent (a threat to come with others and attack "tomorrow").
-/// Rounds 5–10 are now validation files (`validation-5.tsv` … `validation-10.tsv`).
-/// The accuracy targets are met on every fresh set; **the rule that no critical report is
-/// ranked below urgent is not**: 1–2 of 45–61 critical reports per fresh set. These floors keep
-/// the measured figures from slipping (and fail if a critical miss is added); they are not the
-/// requirement. The filer's "danger right now" tick on the report form makes a case critical
-/// whatever the triage reads.
+/// - round 11: urgency 94.0 %, category 94.7 %, 1 critical report below urgent (a threat to come
+///   with others and attack "tomorrow");
+/// - round 12 (`test-final.tsv`, 301 reports, untouched since): urgency 93.0 %, category 95.0 %,
+///   **no critical report below urgent** (7 of its 57 critical reports ranked urgent).
+/// Rounds 5–11 are now validation files (`validation-5.tsv` … `validation-11.tsv`).
+/// All three bars hold on round 12; on each of the seven fresh sets before it, 1–2 critical
+/// reports fell below urgent, so a clean set is evidence, not proof, that none ever will. These
+/// floors keep the measured figures from slipping. The filer's "danger right now" tick on the
+/// report form makes a case critical whatever the triage reads.
 #[test]
 fn test_set_accuracy_does_not_slip() {
     report("train", Split::Train);
@@ -88,21 +89,21 @@ fn test_set_accuracy_does_not_slip() {
     let acc = report("test", Split::Test);
     let urgency = acc.urgency_correct as f64 / acc.total as f64;
     let category = acc.category_correct as f64 / acc.total as f64;
-    assert!(urgency >= 0.94, "urgency accuracy {urgency:.3} fell below the measured 0.94");
-    assert!(category >= 0.945, "category accuracy {category:.3} fell below the measured 0.947 (target 0.85)");
-    assert!(acc.critical_missed <= 1, "{} critical test reports ranked below urgent (measured: 1)", acc.critical_missed);
+    assert!(urgency >= 0.93, "urgency accuracy {urgency:.3} fell below the measured 0.930");
+    assert!(category >= 0.95, "category accuracy {category:.3} fell below the measured 0.950 (target 0.85)");
+    assert_eq!(acc.critical_missed, 0, "a critical test report was ranked below urgent");
 }
 
-/// On the examples that shaped the classifier (measured 99.2 % urgency and 98.7 % category
-/// with `validation-10.tsv` folded in), the target is met with room to spare. These are not a
+/// On the examples that shaped the classifier (measured 98.9 % urgency and 98.3 % category
+/// with `validation-11.tsv` folded in and the guard added; 98.4 % category after the lost-pet fix), the target is met with room to spare. These are not a
 /// measure of accuracy on unseen reports: the lexicon was written against their errors.
 #[test]
 fn validation_accuracy_meets_the_target() {
     let acc = evaluate(Split::Validation);
     let urgency = acc.urgency_correct as f64 / acc.total as f64;
     let category = acc.category_correct as f64 / acc.total as f64;
-    assert!(urgency >= 0.991, "validation urgency {urgency:.4} fell below the measured 0.992");
-    assert!(category >= 0.986, "validation category {category:.4} fell below the measured 0.9866");
+    assert!(urgency >= 0.989, "validation urgency {urgency:.4} fell below the measured 0.989");
+    assert!(category >= 0.983, "validation category {category:.4} fell below the measured 0.984");
     assert_eq!(acc.critical_missed, 0);
 }
 
