@@ -124,6 +124,7 @@ pub async fn record(state: &AppState, rating_id: i64, case_id: i64, rating: &Rat
         .bind(format!("{} {}", rating.satisfaction.code(), note).trim().to_string())
         .execute(&mut *tx)
         .await?;
+    let community_id: i64 = sqlx::query_scalar("SELECT community_id FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
     if !rating.solved {
         let current: String = sqlx::query_scalar("SELECT state FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
         let state_now = State::parse(&current).unwrap_or(State::Closed);
@@ -139,11 +140,9 @@ pub async fn record(state: &AppState, rating_id: i64, case_id: i64, rating: &Rat
                 .bind(comment)
                 .execute(&mut *tx)
                 .await?;
-            let community_id: i64 = sqlx::query_scalar("SELECT community_id FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
             crate::service::restart_result_clock(state, &mut tx, now, case_id, community_id).await?;
         }
     }
-    let community_id: i64 = sqlx::query_scalar("SELECT community_id FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
     crate::ledger::forget(&mut tx, community_id);
     tx.commit().await
 }

@@ -402,10 +402,12 @@ struct CaseRow {
     anonymous: bool,
     /// The registry resident a staff-side report was filed for.
     resident: Option<i64>,
+    /// Kept off the public ledger.
+    private: bool,
 }
 
 async fn load(state: &AppState, id: i64) -> AppResult<CaseRow> {
-    let r = sqlx::query("SELECT community_id, state, author_user_id, anonymous, resident_id FROM cases WHERE id = $1")
+    let r = sqlx::query("SELECT community_id, state, author_user_id, anonymous, resident_id, private FROM cases WHERE id = $1")
         .bind(id)
         .fetch_optional(&state.db.pool)
         .await?
@@ -416,7 +418,17 @@ async fn load(state: &AppState, id: i64) -> AppResult<CaseRow> {
         author: r.get(2),
         anonymous: r.get::<i64, _>(3) != 0,
         resident: r.get(4),
+        private: r.get::<i64, _>(5) != 0,
     })
+}
+
+/// A case a staff member of its community acts on; to anyone else it does not exist.
+async fn load_for_staff(state: &AppState, p: &Principal, id: i64) -> AppResult<CaseRow> {
+    let case = load(state, id).await?;
+    if !p.can(case.community_id, &CASES_HANDLE) {
+        return Err(AppError::NotFound);
+    }
+    Ok(case)
 }
 
 /// Who is moving a case.
@@ -537,9 +549,8 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
             }
         }
     }
-    let private: i64 = sqlx::query_scalar("SELECT private FROM cases WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
     // Followers are members of the public: a private case tells them nothing.
-    if by_staff && private == 0 {
+    if by_staff && !case.private {
         let followers: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1 ORDER BY user_id")
             .bind(id)
             .fetch_all(&mut *tx)
@@ -645,10 +656,7 @@ pub struct Wait {
 
 /// Starts or ends a wait on the resident. While waiting, the clocks stand still.
 pub async fn wait(state: &AppState, p: &Principal, id: i64, w: &Wait) -> AppResult<CaseView> {
-    let case = load(state, id).await?;
-    if !p.can(case.community_id, &CASES_HANDLE) {
-        return Err(AppError::NotFound);
-    }
+    let case = load_for_staff(state, p, id).await?;
     let note = kernel::validate::at_most("note", &w.note, 1000)?;
     if case.state.has_result() {
         return Err(AppError::field("waiting", "case_move_not_allowed"));
@@ -685,10 +693,7 @@ pub struct Visibility {
 
 /// Keeps a case off the public ledger, or puts it back (staff). On the timeline.
 pub async fn set_visibility(state: &AppState, p: &Principal, id: i64, v: &Visibility) -> AppResult<CaseView> {
-    let case = load(state, id).await?;
-    if !p.can(case.community_id, &CASES_HANDLE) {
-        return Err(AppError::NotFound);
-    }
+    let case = load_for_staff(state, p, id).await?;
     let note = kernel::validate::at_most("note", &v.note, 500)?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
@@ -711,10 +716,7 @@ pub struct Assign {
 
 /// Reassigns a case. The first owner stays on record as accountable.
 pub async fn assign(state: &AppState, p: &Principal, id: i64, a: &Assign) -> AppResult<CaseView> {
-    let case = load(state, id).await?;
-    if !p.can(case.community_id, &CASES_HANDLE) {
-        return Err(AppError::NotFound);
-    }
+    let case = load_for_staff(state, p, id).await?;
     let note = kernel::validate::at_most("note", &a.note, 1000)?;
     let eligible: Option<i64> = sqlx::query_scalar("SELECT user_id FROM memberships WHERE community_id = $1 AND user_id = $2 AND role IN ('staff', 'admin', 'grid_worker') LIMIT 1")
         .bind(case.community_id)
@@ -750,10 +752,7 @@ pub struct Reclassify {
 /// Overrides the triage. A new urgency sets new due times from the filing time under the
 /// matching service level; the override stays on the timeline with who and why.
 pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify) -> AppResult<CaseView> {
-    let case = load(state, id).await?;
-    if !p.can(case.community_id, &CASES_HANDLE) {
-        return Err(AppError::NotFound);
-    }
+    let case = load_for_staff(state, p, id).await?;
     // A finished case's clocks are history: the published rates must not be rewritten.
     if case.state.has_result() {
         return Err(AppError::field("urgency", "case_move_not_allowed"));

@@ -585,24 +585,13 @@ async fn staff_act(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, 
 
 /// Blurs the ticked cells of a photo, or hides it (staff, without JavaScript: a grid of boxes
 /// over the photo).
-async fn staff_redact(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(photo_id): ApiPath<i64>, body: axum::body::Bytes) -> AppResult<Response> {
-    let pairs: Vec<(String, String)> = serde_urlencoded_pairs(&body);
-    let cells = pairs.iter().filter(|(k, _)| k == "cell").filter_map(|(_, v)| v.parse().ok()).collect();
-    let hidden = pairs.iter().any(|(k, _)| k == "hidden");
-    let case_id: i64 = pairs.iter().find(|(k, _)| k == "case").and_then(|(_, v)| v.parse().ok()).ok_or(AppError::NotFound)?;
+async fn staff_redact(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(photo_id): ApiPath<i64>, req: axum::extract::Request) -> AppResult<Response> {
+    let form = kernel::web::page_form(req, "", 0, 0, state.config.body_limit).await?;
+    let cells = form.values("cell").iter().filter_map(|v| v.parse().ok()).collect();
+    let hidden = form.has("hidden");
+    let case_id: i64 = form.get("case").parse().map_err(|_| AppError::NotFound)?;
     let result = crate::photos::redact(&state, &user, photo_id, &crate::photos::Redaction { cells, hidden }).await.map(|_| ());
     after_staff_action(&state, ctx, &user, case_id, result).await
-}
-
-/// Form pairs in order, repeated names kept (checkboxes).
-fn serde_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
-    body.split(|b| *b == b'&')
-        .filter_map(|kv| {
-            let kv = std::str::from_utf8(kv).ok()?;
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            Some((kernel::web::url_decode(k), kernel::web::url_decode(v)))
-        })
-        .collect()
 }
 
 #[derive(Template)]
@@ -880,9 +869,9 @@ async fn settings_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: Us
     Ok(render(&settings_view(&state, ctx, &user, q.c.as_deref(), q.saved.is_some(), None).await?))
 }
 
-async fn settings_save(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, body: axum::body::Bytes) -> AppResult<Response> {
-    let pairs = serde_urlencoded_pairs(&body);
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+async fn settings_save(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, req: axum::extract::Request) -> AppResult<Response> {
+    let form = kernel::web::page_form(req, "", 0, 0, state.config.body_limit).await?;
+    let get = |k: &str| form.get(k).trim().to_string();
     let slug = get("c");
     let community = staff_community(&state, &user, Some(slug.as_str())).await?;
     let mut s = crate::policy::settings(&state, &user, community.id).await?;
@@ -896,13 +885,13 @@ async fn settings_save(AxState(state): AxState<AppState>, ctx: PageCtx, user: Us
                 category: None,
                 first_response_minutes: minutes(format!("first_{}", u.code()))?,
                 result_minutes: minutes(format!("result_{}", u.code()))?,
-                working_hours: pairs.iter().any(|(k, _)| *k == format!("hours_{}", u.code())),
+                working_hours: form.has(&format!("hours_{}", u.code())),
             });
         }
-        s.duty_roster = pairs
-            .iter()
-            .filter(|(k, _)| k == "duty")
-            .filter_map(|(_, v)| v.split_once(':'))
+        s.duty_roster = form
+            .values("duty")
+            .into_iter()
+            .filter_map(|v| v.split_once(':'))
             .filter_map(|(d, u)| Some(crate::policy::Duty { weekday: d.parse().ok()?, user_id: u.parse().ok()? }))
             .collect();
         let lines = |k: &str, working: bool| {

@@ -113,7 +113,15 @@ async fn check_csrf(req: Request, token: &str, path: &str, body_limit: usize) ->
 }
 
 fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
-    std::str::from_utf8(body).ok()?.split('&').filter_map(|kv| kv.split_once('=')).find_map(|(k, v)| (k == name).then(|| url_decode(v)))
+    form_pairs(std::str::from_utf8(body).ok()?).find_map(|(k, v)| (k == name).then_some(v))
+}
+
+/// The decoded `(name, value)` pairs of an urlencoded body, in order, repeated names kept.
+fn form_pairs(body: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    body.split('&').filter(|kv| !kv.is_empty()).map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (url_decode(k), url_decode(v))
+    })
 }
 
 /// Percent-encodes a query-string value.
@@ -383,16 +391,8 @@ pub async fn page_form(req: Request, file_field: &str, max_files: usize, limit: 
         return multipart_form(mp, file_field, max_files, limit).await;
     }
     let bytes = axum::body::to_bytes(req.into_body(), text_limit).await.map_err(|_| AppError::PayloadTooLarge)?;
-    let fields = std::str::from_utf8(&bytes)
-        .map_err(|_| AppError::bad_request("malformed_form", "the form is not UTF-8"))?
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (url_decode(k), url_decode(v))
-        })
-        .collect();
-    Ok(MultipartForm { fields, files: Vec::new() })
+    let body = std::str::from_utf8(&bytes).map_err(|_| AppError::bad_request("malformed_form", "the form is not UTF-8"))?;
+    Ok(MultipartForm { fields: form_pairs(body).collect(), files: Vec::new() })
 }
 
 /// The most an upload route lets through before the handler applies the configured limit.
