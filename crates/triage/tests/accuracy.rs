@@ -24,32 +24,6 @@ fn report(name: &str, split: Split) -> triage::Accuracy {
 const FILES: [&str; 13] = ["examples.tsv", "validation-1.tsv", "validation-2.tsv", "validation-3.tsv", "validation-4.tsv", "validation-5.tsv", "validation-6.tsv", "validation-7.tsv", "validation-8.tsv", "validation-9.tsv", "validation-10.tsv", "validation-11.tsv", "test-final.tsv"];
 
 #[test]
-fn per_file_figures() {
-    for f in FILES {
-        let acc = triage::evaluate_file(f);
-        let held = triage::evaluate_file_held_out(f);
-        println!(
-            "per file {f:<18} {:>3} examples, urgency {:.1}%, category {:.1}%, critical below urgent: {}; models trained without it: urgency {:.1}%, category {:.1}%, critical below urgent: {}, ordinary raised to urgent: {}",
-            acc.total,
-            100.0 * acc.urgency_correct as f64 / acc.total as f64,
-            100.0 * acc.category_correct as f64 / acc.total as f64,
-            acc.critical_missed,
-            100.0 * held.urgency_correct as f64 / held.total as f64,
-            100.0 * held.category_correct as f64 / held.total as f64,
-            held.critical_missed,
-            held.raised
-        );
-        // What the safety floor costs: ordinary reports ranked urgent or critical.
-        for (text, expected, got) in &held.errors {
-            let ordinary = expected.starts_with("normal/") || expected.starts_with("low/");
-            if ordinary && (got.starts_with("urgent/") || got.starts_with("critical/")) {
-                println!("  {f}: raised {expected:<20} got {got:<20} {text}");
-            }
-        }
-    }
-}
-
-#[test]
 fn the_labelled_set_is_big_and_covers_every_label() {
     let all = examples();
     assert!(all.len() >= 300, "{} examples", all.len());
@@ -119,17 +93,44 @@ fn no_critical_report_that_shaped_the_classifier_is_ranked_below_urgent() {
     assert!(missed.is_empty(), "critical reports ranked below urgent: {missed:#?}");
 }
 
-/// The danger net, cross-validated: with the learned models (the danger net's among them)
-/// trained without each file in turn, no critical report of any file that shaped the
-/// classifier ranks below urgent. The lexicon, the net's cues among it, saw every file, so this
-/// checks the learned part and the cues together, not recall on unseen wording.
+/// Every file's figures, with the models trained with it and without it, and the danger net
+/// cross-validated: with the learned models (the danger net's among them) trained without each
+/// file in turn, no critical report of any file that shaped the classifier ranks below urgent,
+/// and every file, the test set included, meets the accuracy bars. The lexicon, the net's cues
+/// among it, saw every file but the test set, so this checks the learned part and the cues
+/// together, not recall on unseen wording. One pass: each file's models are trained once.
 #[test]
 fn no_critical_report_ranks_below_urgent_with_each_file_left_out() {
     let mut raised = 0;
     let mut total = 0;
     let mut correct = 0;
-    for f in FILES.iter().filter(|f| **f != "test-final.tsv") {
+    for f in FILES {
+        let acc = triage::evaluate_file(f);
         let held = triage::evaluate_file_held_out(f);
+        let urgency = held.urgency_correct as f64 / held.total as f64;
+        let category = held.category_correct as f64 / held.total as f64;
+        println!(
+            "per file {f:<18} {:>3} examples, urgency {:.1}%, category {:.1}%, critical below urgent: {}; models trained without it: urgency {:.1}%, category {:.1}%, critical below urgent: {}, ordinary raised to urgent: {}",
+            acc.total,
+            100.0 * acc.urgency_correct as f64 / acc.total as f64,
+            100.0 * acc.category_correct as f64 / acc.total as f64,
+            acc.critical_missed,
+            100.0 * urgency,
+            100.0 * category,
+            held.critical_missed,
+            held.raised
+        );
+        // What the safety floor costs: ordinary reports ranked urgent or critical.
+        for (text, expected, got) in &held.errors {
+            let ordinary = expected.starts_with("normal/") || expected.starts_with("low/");
+            if ordinary && (got.starts_with("urgent/") || got.starts_with("critical/")) {
+                println!("  {f}: raised {expected:<20} got {got:<20} {text}");
+            }
+        }
+        assert!(urgency >= 0.90 && category >= 0.85, "{f}: urgency {urgency:.3}, category {category:.3} with the models trained without it");
+        if f == "test-final.tsv" {
+            continue;
+        }
         assert_eq!(held.critical_missed, 0, "{f}: critical reports below urgent with the file left out");
         raised += held.raised;
         total += held.total;
