@@ -12,6 +12,7 @@ mod open311;
 pub mod photos;
 pub mod policy;
 pub mod rating;
+pub mod reach;
 pub mod service;
 mod web;
 
@@ -164,6 +165,11 @@ CREATE TABLE calendar_days (
     id: "cases_0005_private",
     sql: r#"
 ALTER TABLE cases ADD COLUMN private BIGINT NOT NULL DEFAULT 0;
+"#,
+}, Migration {
+    id: "cases_0006_triage_pending",
+    sql: r#"
+ALTER TABLE cases ADD COLUMN triage_pending BIGINT NOT NULL DEFAULT 0 CHECK (triage_pending IN (0, 1));
 "#,
 }];
 

@@ -90,23 +90,66 @@ pub async fn prepare(state: &AppState, uploads: Vec<Upload>) -> AppResult<Vec<Re
             AppError::Validation(vec![FieldError::new("photos", "file_type").arg("types", "jpg, png, webp")])
         })?;
         let Upload { name, bytes } = u;
-        let (bytes, prepared) = tokio::task::spawn_blocking(move || {
+        let (bytes, prepared) = picture::off_thread(move || {
             let p = picture::prepare(&bytes);
             (bytes, p)
         })
         .await
-        .map_err(AppError::internal)?;
-        let prepared = prepared.map_err(|_| AppError::field("photos", "image_unreadable"))?;
-        out.push(Ready { name, original: bytes, kind, prepared });
+        .map_err(picture_error)?;
+        out.push(Ready { name, original: bytes, kind, prepared: prepared.map_err(picture_error)? });
     }
     Ok(out)
 }
 
-/// Puts prepared photos in the blob store and attaches them to a case, in the caller's
-/// transaction. `uploaded_by` is `None` for an anonymous report.
-/// `hidden` keeps them off the public ledger until staff have looked at them.
+/// Where a photo's case stands, from a row with its `building_id`, `entered_by` and
+/// `assignee_user_id`.
+fn whereabouts(r: &sqlx::any::AnyRow) -> AppResult<crate::reach::Whereabouts> {
+    Ok(crate::reach::Whereabouts { building: r.try_get("building_id")?, entered_by: r.try_get("entered_by")?, assignee: r.try_get("assignee_user_id")? })
+}
+
+/// What a resident is told when a photo cannot be used.
+fn picture_error(e: picture::PictureError) -> AppError {
+    match e {
+        picture::PictureError::TooLarge => AppError::Validation(vec![FieldError::new("photos", "image_too_large")]),
+        picture::PictureError::Busy => AppError::TooManyRequests { retry_after_s: 5 },
+        picture::PictureError::Unreadable(_) => AppError::field("photos", "image_unreadable"),
+    }
+}
+
+/// Photos whose bytes are in the blob store, ready to be recorded on a case.
+pub struct Stored {
+    name: String,
+    kind: Kind,
+    original: (String, usize),
+    shown: (String, usize),
+    thumb: (String, usize),
+    width: u32,
+    height: u32,
+}
+
+/// Puts prepared photos in the blob store, before the write transaction that records them (no
+/// network I/O while holding the writer, ADR 002). An anonymous report keeps no original: the
+/// phone's file carries EXIF (the owner's name, the GPS position) and a file name that can say
+/// who took it, so the shown copy, re-encoded without metadata, stands in for it.
+pub async fn store(state: &AppState, photos: &[Ready], anonymous: bool) -> AppResult<Vec<Stored>> {
+    let mut out = Vec::with_capacity(photos.len());
+    for p in photos {
+        let shown = (files::service::put_bytes(state, &p.prepared.shown).await?, p.prepared.shown.len());
+        let thumb = (files::service::put_bytes(state, &p.prepared.thumb).await?, p.prepared.thumb.len());
+        let (original, name, kind) = if anonymous {
+            (shown.clone(), "photo.jpg".to_string(), Kind::Jpeg)
+        } else {
+            ((files::service::put_bytes(state, &p.original).await?, p.original.len()), p.name.clone(), p.kind)
+        };
+        out.push(Stored { name, kind, original, shown, thumb, width: p.prepared.width, height: p.prepared.height });
+    }
+    Ok(out)
+}
+
+/// Attaches stored photos to a case, in the caller's transaction. `uploaded_by` is `None` for an
+/// anonymous report. `hidden` keeps them off the public ledger until staff have looked at them.
 #[allow(clippy::too_many_arguments)]
-pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_id: i64, uploaded_by: Option<i64>, stage: Stage, hidden: bool, photos: &[Ready]) -> AppResult<()> {
+pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_id: i64, uploaded_by: Option<i64>, stage: Stage, hidden: bool, photos: &[Stored]) -> AppResult<()> {
     if photos.is_empty() {
         return Ok(());
     }
@@ -121,13 +164,10 @@ pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_
     }
     for p in photos {
         let base = NewBlob { key: "", kind: Kind::Jpeg, size: 0, name: &p.name, community_id: Some(community_id), uploaded_by, purpose: "case_photo" };
-        let original_key = files::service::put_bytes(state, &p.original).await?;
-        let shown_key = files::service::put_bytes(state, &p.prepared.shown).await?;
-        let thumb_key = files::service::put_bytes(state, &p.prepared.thumb).await?;
-        let original = files::service::insert(tx, now, &NewBlob { key: &original_key, kind: p.kind, size: p.original.len(), ..base }).await?;
+        let original = files::service::insert(tx, now, &NewBlob { key: &p.original.0, kind: p.kind, size: p.original.1, ..base }).await?;
         // What may be shown carries no name from the phone (it can hold a date or a person's name).
-        let shown = files::service::insert(tx, now, &NewBlob { key: &shown_key, size: p.prepared.shown.len(), name: "photo.jpg", ..base }).await?;
-        let thumb = files::service::insert(tx, now, &NewBlob { key: &thumb_key, size: p.prepared.thumb.len(), name: "photo.jpg", ..base }).await?;
+        let shown = files::service::insert(tx, now, &NewBlob { key: &p.shown.0, size: p.shown.1, name: "photo.jpg", ..base }).await?;
+        let thumb = files::service::insert(tx, now, &NewBlob { key: &p.thumb.0, size: p.thumb.1, name: "photo.jpg", ..base }).await?;
         sqlx::query(
             "INSERT INTO case_photos (case_id, stage, original_blob_id, shown_blob_id, thumb_blob_id, width, height, created_at, hidden) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -137,8 +177,8 @@ pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_
         .bind(original.id)
         .bind(shown.id)
         .bind(thumb.id)
-        .bind(i64::from(p.prepared.width))
-        .bind(i64::from(p.prepared.height))
+        .bind(i64::from(p.width))
+        .bind(i64::from(p.height))
         .bind(now)
         .bind(hidden as i64)
         .execute(&mut **tx)
@@ -214,7 +254,7 @@ impl Variant {
 pub async fn serve(state: &AppState, viewer: Option<&Principal>, follow_token: Option<&str>, photo_id: i64, variant: Variant) -> AppResult<axum::response::Response> {
     let r = sqlx::query(
         "SELECT p.original_blob_id, p.shown_blob_id, p.thumb_blob_id, p.hidden, c.community_id, c.author_user_id, c.first_response_at, c.state, \
-         c.follow_token_hash, c.private \
+         c.follow_token_hash, c.private, c.building_id, c.entered_by, c.assignee_user_id \
          FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.id = $1",
     )
     .bind(photo_id)
@@ -222,7 +262,10 @@ pub async fn serve(state: &AppState, viewer: Option<&Principal>, follow_token: O
     .await?
     .ok_or(AppError::NotFound)?;
     let community_id: i64 = r.get(4);
-    let staff = viewer.is_some_and(|v| v.can(community_id, &crate::service::CASES_HANDLE));
+    let staff = match viewer {
+        Some(v) => crate::reach::covers(state, v, community_id, whereabouts(&r)?).await?,
+        None => false,
+    };
     let author = viewer.is_some_and(|v| v.user_id.is_some() && v.user_id == r.get::<Option<i64>, _>(5))
         || follow_token.is_some_and(|t| t.len() <= 64 && Some(kernel::crypto::hash_token(t)) == r.get::<Option<String>, _>(8));
     let public = r.get::<i64, _>(3) == 0 && r.get::<Option<i64>, _>(6).is_some() && r.get::<String, _>(7) != "withdrawn" && r.get::<i64, _>(9) == 0;
@@ -257,13 +300,16 @@ pub struct Redaction {
 /// Redacts a photo: the shown photo and its thumbnail are made again from the original with the
 /// cells blurred. Recorded on the case's timeline.
 pub async fn redact(state: &AppState, p: &Principal, photo_id: i64, red: &Redaction) -> AppResult<Photo> {
-    let r = sqlx::query("SELECT p.case_id, c.community_id, p.original_blob_id FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.id = $1")
-        .bind(photo_id)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let r = sqlx::query(
+        "SELECT p.case_id, c.community_id, p.original_blob_id, c.building_id, c.entered_by, c.assignee_user_id \
+         FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.id = $1",
+    )
+    .bind(photo_id)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
     let (case_id, community_id, original): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
-    if !p.can(community_id, &crate::service::CASES_HANDLE) {
+    if !crate::reach::covers(state, p, community_id, whereabouts(&r)?).await? {
         return Err(AppError::NotFound);
     }
     if red.cells.iter().any(|&c| c >= GRID * GRID) {
@@ -274,7 +320,7 @@ pub async fn redact(state: &AppState, p: &Principal, photo_id: i64, red: &Redact
     cells_sorted.dedup();
     let bytes = files::service::bytes(state, original).await?;
     let c2 = cells_sorted.clone();
-    let prepared = tokio::task::spawn_blocking(move || picture::redact(&bytes, &c2)).await.map_err(AppError::internal)?.map_err(AppError::internal)?;
+    let prepared = picture::off_thread(move || picture::redact(&bytes, &c2)).await.map_err(picture_error)?.map_err(AppError::internal)?;
     let shown_key = files::service::put_bytes(state, &prepared.shown).await?;
     let thumb_key = files::service::put_bytes(state, &prepared.thumb).await?;
     let now = state.now();
@@ -306,14 +352,14 @@ pub async fn redact(state: &AppState, p: &Principal, photo_id: i64, red: &Redact
 
 /// Adds photos to an existing case: the named author or staff before the result, staff with it.
 pub async fn add(state: &AppState, p: &Principal, case_id: i64, stage: Stage, uploads: Vec<Upload>) -> AppResult<Vec<Photo>> {
-    let r = sqlx::query("SELECT community_id, author_user_id, first_response_at FROM cases WHERE id = $1")
+    let r = sqlx::query("SELECT community_id, author_user_id, first_response_at, building_id, entered_by, assignee_user_id FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(&state.db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
     let community_id: i64 = r.get(0);
     let responded = r.get::<Option<i64>, _>(2).is_some();
-    let staff = p.can(community_id, &crate::service::CASES_HANDLE);
+    let staff = crate::reach::covers(state, p, community_id, whereabouts(&r)?).await?;
     let author = p.user_id.is_some() && p.user_id == r.get::<Option<i64>, _>(1);
     if !staff && !(author && stage == Stage::Before) {
         return Err(if author { AppError::Forbidden } else { AppError::NotFound });
@@ -322,6 +368,7 @@ pub async fn add(state: &AppState, p: &Principal, case_id: i64, stage: Stage, up
         return Err(AppError::field("photos", "required"));
     }
     let ready = prepare(state, uploads).await?;
+    let ready = store(state, &ready, false).await?;
     let mut tx = state.db.begin_write().await?;
     // The public sees photos once staff have looked at them: ones the filer adds after the first
     // response stay hidden until staff show them (with the redaction form).

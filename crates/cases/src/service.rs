@@ -126,6 +126,8 @@ pub struct CaseView {
     pub paused_since: Option<i64>,
     /// Kept off the public ledger and Open311.
     pub private: bool,
+    /// For staff: the classifier could not read the report; a person must classify it.
+    pub triage_pending: bool,
     /// Photos, before and after.
     pub photos: Vec<Photo>,
     /// Urgency.
@@ -155,22 +157,72 @@ fn parse_urgency(s: &str) -> AppResult<Urgency> {
     Urgency::parse(s).ok_or_else(|| AppError::internal(format!("stored urgency {s}")))
 }
 
-/// The case already filed with this idempotency key, if any.
-pub async fn filed_with_key(state: &AppState, community_id: i64, key: &str) -> AppResult<Option<i64>> {
+/// An idempotency key as stored: scoped to whoever sent it (a user, or anonymous senders), so
+/// a key someone else used neither finds their case nor stops this report. An anonymous
+/// filing's key names nobody, whoever is logged in.
+fn scoped_key(filer: Option<&Principal>, anonymous: bool, key: &str) -> String {
+    match filer.and_then(|p| p.user_id).filter(|_| !anonymous) {
+        Some(uid) => format!("u{uid}:{key}"),
+        None => format!("a:{key}"),
+    }
+}
+
+/// The private link of an anonymous case filed with an idempotency key: derived from the key,
+/// so a retry of the same filing gets the same link back (the key is the sender's secret).
+fn follow_token_for(state: &AppState, community_id: i64, scoped_key: &str) -> String {
+    state.cipher.blind_index(&format!("case-follow:{community_id}:{scoped_key}"))
+}
+
+/// The case already filed by this sender with this idempotency key, if any.
+pub async fn filed_with_key(state: &AppState, filer: Option<&Principal>, anonymous: bool, community_id: i64, key: &str) -> AppResult<Option<i64>> {
     Ok(sqlx::query_scalar("SELECT id FROM cases WHERE community_id = $1 AND idempotency_key = $2")
         .bind(community_id)
-        .bind(key.trim())
+        .bind(scoped_key(filer, anonymous, key.trim()))
         .fetch_optional(&state.db.pool)
         .await?)
+}
+
+/// The answer given to the filing that stored `key`, for a retry of it. The same key with other
+/// words is not a retry: it is refused, so the new report is not silently dropped.
+async fn earlier_filing(state: &AppState, community_id: i64, key: &str, text: &str) -> AppResult<Option<Filed>> {
+    let existing = sqlx::query("SELECT id, urgency, category, text, anonymous FROM cases WHERE community_id = $1 AND idempotency_key = $2")
+        .bind(community_id)
+        .bind(key)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let Some(r) = existing else { return Ok(None) };
+    if r.get::<String, _>(3) != text {
+        return Err(AppError::field("idempotency_key", "key_reused"));
+    }
+    let category = r.get::<String, _>(2);
+    Ok(Some(Filed {
+        id: r.get(0),
+        urgency: parse_urgency(r.get::<String, _>(1).as_str())?,
+        category: Category::parse(&category).ok_or_else(|| AppError::internal(format!("stored category {category}")))?,
+        follow_token: (r.get::<i64, _>(4) != 0).then(|| follow_token_for(state, community_id, key)),
+    }))
+}
+
+/// Classifies a report. Filing never depends on the classifier: when it fails, the report is
+/// filed urgent and marked for staff to classify, and the failure is logged and counted.
+fn triage_or_fallback(metrics: &kernel::metrics::Metrics, text: &str, classify: impl Fn(&str) -> Result<triage::Triage, triage::Failure>) -> (triage::Triage, bool) {
+    match classify(text) {
+        Ok(t) => (t, false),
+        Err(failure) => {
+            metrics.triage_failures.inc();
+            tracing::error!(error = %failure.0, chars = text.chars().count(), "triage failed; the report is filed urgent for staff to classify");
+            (triage::unclassified(), true)
+        }
+    }
 }
 
 /// Files a case in community `community_id` with its photos. `filer` is `None` for a visitor
 /// who is not logged in (then the case must be anonymous).
 pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64, new: &NewCase, photos: &[Ready]) -> AppResult<Filed> {
-    let text = kernel::validate::required("text", &new.text, 2000)?;
+    let text = kernel::validate::required_multiline("text", &new.text, 2000)?;
     let place = kernel::validate::at_most("place", &new.place, 100)?;
     let key = match new.idempotency_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
-        Some(k) => Some(kernel::validate::at_most("idempotency_key", k, 100)?.to_string()),
+        Some(k) => Some(scoped_key(filer, new.anonymous, kernel::validate::at_most("idempotency_key", k, 100)?)),
         None => None,
     };
     let source = new.source.unwrap_or(Source::Resident);
@@ -186,18 +238,8 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
         return Err(AppError::Unauthorized);
     }
     if let Some(k) = &key {
-        let existing = sqlx::query("SELECT id, urgency, category FROM cases WHERE community_id = $1 AND idempotency_key = $2")
-            .bind(community_id)
-            .bind(k)
-            .fetch_optional(&state.db.pool)
-            .await?;
-        if let Some(r) = existing {
-            return Ok(Filed {
-                id: r.get(0),
-                urgency: parse_urgency(r.get::<String, _>(1).as_str())?,
-                category: Category::parse(r.get::<String, _>(2).as_str()).unwrap_or(Category::Suggestion),
-                follow_token: None,
-            });
+        if let Some(filed) = earlier_filing(state, community_id, k, text).await? {
+            return Ok(filed);
         }
     }
     let mut building_id = new.building_id;
@@ -245,7 +287,7 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
         entered_by = filer.and_then(|p| p.user_id);
         author = if new.anonymous { None } else { user };
     }
-    let mut t = triage::classify(text);
+    let (mut t, triage_pending) = triage_or_fallback(&state.metrics, text, triage::try_classify);
     if new.danger_now && t.urgency != Urgency::Critical {
         // A person who says lives are at risk is believed; staff can correct it afterwards.
         t.urgency = Urgency::Critical;
@@ -256,13 +298,17 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
     let first_due = crate::policy::due(state, community_id, now, sla.first_response_ms, sla.working_hours).await?;
     let result_due = crate::policy::due(state, community_id, now, sla.result_ms, sla.working_hours).await?;
     let assignee = crate::policy::route(state, community_id, t.category, building_id).await?;
-    let follow_token = new.anonymous.then(|| random_token(24));
+    let follow_token = new.anonymous.then(|| match &key {
+        Some(k) => follow_token_for(state, community_id, k),
+        None => random_token(24),
+    });
+    let photos = crate::photos::store(state, photos, new.anonymous).await?;
     let mut tx = state.db.begin_write().await?;
-    let id: i64 = sqlx::query_scalar(
+    let id: Result<i64, sqlx::Error> = sqlx::query_scalar(
         "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
          triage_reasons, state, first_response_due, result_due, idempotency_key, created_at, updated_at, unit_id, lat_e6, lng_e6, resident_id, \
-         entered_by, owner_user_id, assignee_user_id, private) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $21, $22) RETURNING id",
+         entered_by, owner_user_id, assignee_user_id, private, triage_pending) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23) RETURNING id",
     )
     .bind(community_id)
     .bind(source.code())
@@ -288,12 +334,26 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
     // Care for elders and the disabled is about a person: off the public ledger unless staff
     // decide otherwise.
     .bind((t.category == Category::Care) as i64)
+    .bind(triage_pending as i64)
     .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| AppError::from(e).on_conflict("idempotency_key", "taken"))?;
+    .await;
+    let id = match id {
+        Ok(id) => id,
+        Err(e) => {
+            let e = AppError::from(e).on_conflict("idempotency_key", "taken");
+            // A parallel retry of the same filing stored the key first: answer as it was answered.
+            if let (Some(k), AppError::Conflict { .. }) = (&key, &e) {
+                drop(tx);
+                if let Some(filed) = earlier_filing(state, community_id, k, text).await? {
+                    return Ok(filed);
+                }
+            }
+            return Err(e);
+        }
+    };
     event(&mut tx, id, now, None, "filed", Some(State::New), "").await?;
     // An anonymous report's photos record no uploader.
-    crate::photos::attach(state, &mut tx, id, community_id, if new.anonymous { None } else { filer.and_then(|p| p.user_id) }, Stage::Before, false, photos).await?;
+    crate::photos::attach(state, &mut tx, id, community_id, if new.anonymous { None } else { filer.and_then(|p| p.user_id) }, Stage::Before, false, &photos).await?;
     enqueue_clocks(&mut tx, now, id, &[("first_response", now, first_due), ("result", now, result_due)]).await?;
     if let Some(a) = assignee {
         alert(&mut tx, now, community_id, id, &[a], "case_assigned", "filed", &[], Channel::Inbox).await?;
@@ -371,6 +431,7 @@ async fn alert(tx: &mut WriteTx, now: i64, community_id: i64, case_id: i64, user
                 to: if ch == Channel::Sms { s.get(1) } else { String::new() },
                 template,
                 params: params.clone(),
+                secret_params: &[],
                 link: Some(format!("/console/cases/{case_id}")),
                 locale,
                 idempotency_key: format!("{template}:{case_id}:{key}:{user_id}:{}", ch.code()),
@@ -404,28 +465,44 @@ struct CaseRow {
     resident: Option<i64>,
     /// Kept off the public ledger.
     private: bool,
+    /// Where it stands, for who may handle it.
+    whereabouts: crate::reach::Whereabouts,
 }
 
 async fn load(state: &AppState, id: i64) -> AppResult<CaseRow> {
-    let r = sqlx::query("SELECT community_id, state, author_user_id, anonymous, resident_id, private FROM cases WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let r = sqlx::query(
+        "SELECT community_id, state, author_user_id, anonymous, resident_id, private, building_id, entered_by, assignee_user_id FROM cases WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let stored_state: String = r.try_get("state")?;
     Ok(CaseRow {
-        community_id: r.get(0),
-        state: State::parse(r.get::<String, _>(1).as_str()).ok_or_else(|| AppError::internal("stored state"))?,
-        author: r.get(2),
-        anonymous: r.get::<i64, _>(3) != 0,
-        resident: r.get(4),
-        private: r.get::<i64, _>(5) != 0,
+        community_id: r.try_get("community_id")?,
+        state: State::parse(&stored_state).ok_or_else(|| AppError::internal(format!("stored state {stored_state}")))?,
+        author: r.try_get("author_user_id")?,
+        anonymous: r.try_get::<i64, _>("anonymous")? != 0,
+        resident: r.try_get("resident_id")?,
+        private: r.try_get::<i64, _>("private")? != 0,
+        whereabouts: crate::reach::Whereabouts {
+            building: r.try_get("building_id")?,
+            entered_by: r.try_get("entered_by")?,
+            assignee: r.try_get("assignee_user_id")?,
+        },
     })
 }
 
-/// A case a staff member of its community acts on; to anyone else it does not exist.
+/// Whether `p` may handle `case` (staff of its community; a grid worker within their grids).
+async fn within_reach(state: &AppState, p: &Principal, case: &CaseRow) -> AppResult<bool> {
+    crate::reach::covers(state, p, case.community_id, case.whereabouts).await
+}
+
+/// A case a staff member of its community acts on (a grid worker: one within their grids); to
+/// anyone else it does not exist.
 async fn load_for_staff(state: &AppState, p: &Principal, id: i64) -> AppResult<CaseRow> {
     let case = load(state, id).await?;
-    if !p.can(case.community_id, &CASES_HANDLE) {
+    if !within_reach(state, p, &case).await? {
         return Err(AppError::NotFound);
     }
     Ok(case)
@@ -443,9 +520,13 @@ pub enum Mover<'a> {
 /// sent with a resolution (staff only).
 pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, photos: &[Ready]) -> AppResult<CaseView> {
     let case = load(state, id).await?;
-    let note = kernel::validate::at_most("note", &m.note, 1000)?;
+    let note = kernel::validate::at_most_multiline("note", &m.note, 1000)?;
+    let staff = match &mover {
+        Mover::Person(p) => within_reach(state, p, &case).await?,
+        Mover::FollowToken => false,
+    };
     let (allowed, actor, by_staff) = match &mover {
-        Mover::Person(p) if p.can(case.community_id, &CASES_HANDLE) => (case.state.staff_moves(), p.user_id, true),
+        Mover::Person(p) if staff => (case.state.staff_moves(), p.user_id, true),
         Mover::Person(p) if p.user_id.is_some() && p.user_id == case.author => (case.state.author_moves(), None, false),
         Mover::Person(_) => return Err(AppError::NotFound),
         Mover::FollowToken => (case.state.author_moves(), None, false),
@@ -466,6 +547,7 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
         return Err(AppError::field("photos", "invalid_choice"));
     }
     let parent = if m.to == State::Duplicate { Some(merge_target(state, id, case.community_id, m.parent_id).await?) } else { None };
+    let photos = crate::photos::store(state, photos, false).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let stamp = match m.to {
@@ -496,7 +578,7 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
         restart_result_clock(state, &mut tx, now, id, case.community_id).await?;
     }
     if !photos.is_empty() {
-        crate::photos::attach(state, &mut tx, id, case.community_id, actor, Stage::After, false, photos).await?;
+        crate::photos::attach(state, &mut tx, id, case.community_id, actor, Stage::After, false, &photos).await?;
     }
     if let Some(parent) = parent {
         merge(&mut tx, now, id, parent, case.author, actor).await?;
@@ -541,6 +623,8 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
                     to: if channel == Channel::Sms { phone.clone() } else { String::new() },
                     template,
                     params,
+                    // The rating link's token opens the rating without a login.
+                    secret_params: if template == "case_rate" { &["link"] } else { &[] },
                     link,
                     locale,
                     idempotency_key: format!("{template}:{event_id}:{}", channel.code()),
@@ -564,6 +648,7 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
                 to: String::new(),
                 template: "case_update",
                 params: vec![("case", id.to_string()), ("state", label)],
+                secret_params: &[],
                 link: Some(format!("/ledger#case-{id}")),
                 locale: Locale::ZhCn,
                 idempotency_key: format!("case_update:{event_id}:follower:{follower}"),
@@ -657,7 +742,7 @@ pub struct Wait {
 /// Starts or ends a wait on the resident. While waiting, the clocks stand still.
 pub async fn wait(state: &AppState, p: &Principal, id: i64, w: &Wait) -> AppResult<CaseView> {
     let case = load_for_staff(state, p, id).await?;
-    let note = kernel::validate::at_most("note", &w.note, 1000)?;
+    let note = kernel::validate::at_most_multiline("note", &w.note, 1000)?;
     if case.state.has_result() {
         return Err(AppError::field("waiting", "case_move_not_allowed"));
     }
@@ -694,7 +779,7 @@ pub struct Visibility {
 /// Keeps a case off the public ledger, or puts it back (staff). On the timeline.
 pub async fn set_visibility(state: &AppState, p: &Principal, id: i64, v: &Visibility) -> AppResult<CaseView> {
     let case = load_for_staff(state, p, id).await?;
-    let note = kernel::validate::at_most("note", &v.note, 500)?;
+    let note = kernel::validate::at_most_multiline("note", &v.note, 500)?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE cases SET private = $1, updated_at = $2 WHERE id = $3").bind(v.private as i64).bind(now).bind(id).execute(&mut *tx).await?;
@@ -717,7 +802,7 @@ pub struct Assign {
 /// Reassigns a case. The first owner stays on record as accountable.
 pub async fn assign(state: &AppState, p: &Principal, id: i64, a: &Assign) -> AppResult<CaseView> {
     let case = load_for_staff(state, p, id).await?;
-    let note = kernel::validate::at_most("note", &a.note, 1000)?;
+    let note = kernel::validate::at_most_multiline("note", &a.note, 1000)?;
     let eligible: Option<i64> = sqlx::query_scalar("SELECT user_id FROM memberships WHERE community_id = $1 AND user_id = $2 AND role IN ('staff', 'admin', 'grid_worker') LIMIT 1")
         .bind(case.community_id)
         .bind(a.user_id)
@@ -757,7 +842,7 @@ pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify
     if case.state.has_result() {
         return Err(AppError::field("urgency", "case_move_not_allowed"));
     }
-    let reason = kernel::validate::required("reason", &r.reason, 500)?;
+    let reason = kernel::validate::required_multiline("reason", &r.reason, 500)?;
     let (old_u, old_c, created, first_at, paused_ms, old_first_due, old_result_due): (String, String, i64, Option<i64>, i64, i64, i64) = sqlx::query_as(
         "SELECT urgency, category, created_at, first_response_at, paused_ms, first_response_due, result_due FROM cases WHERE id = $1",
     )
@@ -777,7 +862,7 @@ pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify
     // Care is about a person: a case that becomes care leaves the public ledger.
     let to_care = r.category == Category::Care && old_c != "care";
     sqlx::query(&format!(
-        "UPDATE cases SET urgency = $1, category = $2, first_response_due = $3, result_due = $4, updated_at = $5{} WHERE id = $6",
+        "UPDATE cases SET urgency = $1, category = $2, first_response_due = $3, result_due = $4, updated_at = $5, triage_pending = 0{} WHERE id = $6",
         if to_care { ", private = 1" } else { "" }
     ))
     .bind(r.urgency.code())
@@ -825,7 +910,7 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
         "SELECT c.id, c.community_id, c.source, c.anonymous, u.display_name, c.text, c.place, c.building_id, c.urgency, c.category, \
          c.triage_reasons, c.state, c.first_response_due, c.result_due, c.first_response_at, c.resolved_at, c.created_at, \
          b.name, c.unit_id, un.name, c.lat_e6, c.lng_e6, r.name, eb.display_name, c.assignee_user_id, asg.display_name, own.display_name, \
-         c.escalation_level, c.parent_case_id, c.paused_at, c.private \
+         c.escalation_level, c.parent_case_id, c.paused_at, c.private, c.triage_pending \
          FROM cases c LEFT JOIN users u ON u.id = c.author_user_id LEFT JOIN buildings b ON b.id = c.building_id \
          LEFT JOIN units un ON un.id = c.unit_id LEFT JOIN residents r ON r.id = c.resident_id LEFT JOIN users eb ON eb.id = c.entered_by \
          LEFT JOIN users asg ON asg.id = c.assignee_user_id LEFT JOIN users own ON own.id = c.owner_user_id WHERE 1 = 1{}",
@@ -873,6 +958,7 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
             parent_id: r.get(28),
             paused_since: paused,
             private: r.get::<i64, _>(30) != 0,
+            triage_pending: staff && r.get::<i64, _>(31) != 0,
             photos: photos.iter().filter(|(c, _)| *c == id).map(|(_, p)| p.clone()).collect(),
             urgency: parse_urgency(r.get::<String, _>(8).as_str())?,
             category: Category::parse(r.get::<String, _>(9).as_str()).unwrap_or(Category::Suggestion),
@@ -902,10 +988,16 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
     Ok(out)
 }
 
+/// A case as staff see it, for someone who may handle it; to anyone else it does not exist.
+pub async fn read_as_staff(state: &AppState, p: &Principal, id: i64) -> AppResult<CaseView> {
+    load_for_staff(state, p, id).await?;
+    view(state, id, true).await
+}
+
 /// A case for a logged-in reader: staff of its community, or its named author.
 pub async fn read(state: &AppState, p: &Principal, id: i64) -> AppResult<CaseView> {
     let case = load(state, id).await?;
-    if p.can(case.community_id, &CASES_HANDLE) {
+    if within_reach(state, p, &case).await? {
         return view(state, id, true).await;
     }
     if p.user_id.is_some() && p.user_id == case.author {
@@ -931,10 +1023,12 @@ pub async fn by_follow_token(state: &AppState, token: &str) -> AppResult<i64> {
 /// `assignee` narrows it to the cases of one person.
 pub async fn queue(state: &AppState, p: &Principal, community_id: i64, assignee: Option<i64>, after_rank: Option<i64>, limit: i64) -> AppResult<Vec<CaseView>> {
     p.require(community_id, &CASES_HANDLE)?;
-    let only = assignee.map(|a| format!(" AND assignee_user_id = {a}")).unwrap_or_default();
+    let reach = crate::reach::of(state, p, community_id).await?.ok_or(AppError::Forbidden)?.sql("c");
+    let only = assignee.map(|a| format!(" AND c.assignee_user_id = {a}")).unwrap_or_default();
+    // Critical first; then reports the classifier could not read, which need a person to classify them.
     let ids: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT id FROM cases WHERE community_id = $1 AND state NOT IN ('closed', 'duplicate', 'not_ours', 'withdrawn'){only} \
-         ORDER BY CASE WHEN urgency = 'critical' THEN 0 ELSE 1 END, CASE WHEN state IN ('resolved', 'verified') THEN 1 ELSE 0 END, \
+        "SELECT c.id FROM cases c WHERE c.community_id = $1 AND c.state NOT IN ('closed', 'duplicate', 'not_ours', 'withdrawn'){only}{reach} \
+         ORDER BY CASE WHEN urgency = 'critical' THEN 0 ELSE 1 END, triage_pending DESC, CASE WHEN state IN ('resolved', 'verified') THEN 1 ELSE 0 END, \
          CASE WHEN state = 'new' THEN first_response_due ELSE result_due END, id LIMIT $2 OFFSET $3"
     ))
     .bind(community_id)
@@ -1014,4 +1108,22 @@ pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &st
     let template = if step >= 2 { "case_escalated_head" } else { "case_breached" };
     alert(&mut tx, now, community_id, case_id, &to, template, &format!("{clock}:{stage}:{current_due}"), &[("clock", clock.to_string())], Channel::Sms).await?;
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_the_classifier_fails_on_is_filed_urgent_for_staff_to_classify_and_counted() {
+        let metrics = kernel::metrics::Metrics::default();
+        let (t, pending) = triage_or_fallback(&metrics, "楼道里有很浓的臭鸡蛋味", |_| Err(triage::Failure("byte index 3 is not a char boundary".into())));
+        assert!(pending);
+        assert!(t.urgency >= Urgency::Urgent);
+        assert_eq!(metrics.triage_failures.get(), 1);
+        assert!(metrics.render(&[]).contains("linli_triage_failures_total 1"));
+        let (t, pending) = triage_or_fallback(&metrics, "楼道里有很浓的臭鸡蛋味", triage::try_classify);
+        assert!(!pending && t.urgency >= Urgency::Urgent);
+        assert_eq!(metrics.triage_failures.get(), 1);
+    }
 }

@@ -254,7 +254,7 @@ async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer,
     };
     // Before filing, show open cases like this one so people can follow instead of duplicating
     // (unless this very form was filed already: a resubmission goes straight to its case).
-    let already = service::filed_with_key(&state, community.id, &as_sent.key).await?;
+    let already = service::filed_with_key(&state, viewer.0.as_deref(), new.anonymous, community.id, &as_sent.key).await?;
     if let Some(id) = already {
         // An anonymous filing's private link was shown once; the home page says it was received.
         return Ok(see_other(&if quick { format!("/console/cases/{id}") } else if new.anonymous { "/?filed=1".to_string() } else { format!("/cases/{id}") }));
@@ -503,10 +503,7 @@ impl StaffCasePage {
 }
 
 async fn staff_case_view(state: &AppState, ctx: PageCtx, user: &User, id: i64, error: Option<String>) -> AppResult<StaffCasePage> {
-    let case = service::read(state, user, id).await?;
-    if !user.can(case.community_id, &service::CASES_HANDLE) {
-        return Err(AppError::NotFound);
-    }
+    let case = service::read_as_staff(state, user, id).await?;
     let moves = case.state.staff_moves().to_vec();
     let people = sqlx::query_as(
         "SELECT DISTINCT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \

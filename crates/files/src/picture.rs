@@ -12,8 +12,13 @@ pub const SHOWN_SIDE: u32 = 1600;
 pub const THUMB_SIDE: u32 = 320;
 /// A photo is divided into a `GRID` × `GRID` grid of cells for redaction.
 pub const GRID: u32 = 4;
-/// Decoding refuses images with more pixels than this (a decompression bomb is not a photo).
-const MAX_PIXELS: u64 = 50_000_000;
+/// Decoding refuses images with more pixels than this: a phone's photo has 12–24 million (a
+/// 6000 × 4000 sensor); a decompression bomb of a few kilobytes can claim billions.
+pub const MAX_PIXELS: u64 = 24_000_000;
+/// The most memory one decoder may ask for.
+const MAX_DECODE_BYTES: u64 = 160 * 1024 * 1024;
+/// Decodings that may wait for a free worker; one more is refused as busy.
+const MAX_WAITING: usize = 8;
 
 /// A photo ready to be shown: JPEG bytes without metadata.
 #[derive(Debug, Clone)]
@@ -37,10 +42,42 @@ pub enum PictureError {
     /// Too many pixels.
     #[error("image too large")]
     TooLarge,
+    /// Every picture worker is busy and the queue is full: try again shortly.
+    #[error("picture workers busy")]
+    Busy,
+}
+
+/// Runs picture work (decoding, scaling, redaction) off the async threads, at most one job per
+/// CPU at a time and at most [`MAX_WAITING`] waiting, so that a burst of large uploads costs a
+/// bounded amount of CPU and memory and the rest of the server keeps answering.
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, PictureError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::LazyLock;
+    static WORKERS: LazyLock<tokio::sync::Semaphore> =
+        LazyLock::new(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())));
+    static WAITING: AtomicUsize = AtomicUsize::new(0);
+    let permit = match WORKERS.try_acquire() {
+        Ok(permit) => permit,
+        Err(_) => {
+            if WAITING.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+                WAITING.fetch_sub(1, Ordering::SeqCst);
+                return Err(PictureError::Busy);
+            }
+            let permit = WORKERS.acquire().await;
+            WAITING.fetch_sub(1, Ordering::SeqCst);
+            permit.map_err(|_| PictureError::Busy)?
+        }
+    };
+    let out = tokio::task::spawn_blocking(work).await.map_err(|e| PictureError::Unreadable(e.to_string()));
+    drop(permit);
+    out
 }
 
 fn decode(bytes: &[u8]) -> Result<DynamicImage, PictureError> {
-    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| PictureError::Unreadable(e.to_string()))?;
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| PictureError::Unreadable(e.to_string()))?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|e| PictureError::Unreadable(e.to_string()))?;
     let (w, h) = decoder.dimensions();
     if u64::from(w) * u64::from(h) > MAX_PIXELS {
@@ -169,6 +206,42 @@ mod tests {
         };
         assert!(spread(2, 2) < 40, "redacted cell is flat");
         assert!(spread(50, 50) > 100, "the rest is untouched");
+    }
+
+    #[test]
+    fn a_tiny_file_that_claims_fifty_million_pixels_is_refused_before_decoding() {
+        // 7000 × 7000 of one colour compresses to a few hundred kilobytes of PNG.
+        let img = image::GrayImage::from_pixel(7000, 7000, image::Luma([200]));
+        let mut png = Vec::new();
+        img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        assert!(png.len() < 400_000, "{} bytes", png.len());
+        let started = std::time::Instant::now();
+        assert!(matches!(prepare(&png), Err(PictureError::TooLarge)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "refused from the header, {:?}", started.elapsed());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn picture_work_is_bounded_and_refuses_when_the_queue_is_full() {
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let hold = std::sync::Arc::new(std::sync::Mutex::new(hold));
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut running = Vec::new();
+        for _ in 0..workers + MAX_WAITING {
+            let hold = hold.clone();
+            running.push(tokio::spawn(off_thread(move || {
+                let _ = hold.lock().unwrap().recv_timeout(std::time::Duration::from_secs(10));
+            })));
+        }
+        // Let every job take a worker or a place in the queue.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(matches!(off_thread(|| ()).await, Err(PictureError::Busy)), "one more than the queue holds is refused");
+        for _ in 0..workers + MAX_WAITING {
+            let _ = release.send(());
+        }
+        for r in running {
+            assert!(r.await.unwrap().is_ok());
+        }
+        assert!(off_thread(|| ()).await.is_ok(), "free again");
     }
 
     #[test]

@@ -59,8 +59,12 @@ pub struct Metrics {
     pub jobs_retried: Counter,
     /// Jobs dead-lettered.
     pub jobs_dead: Counter,
+    /// Passwords checked with argon2 (logins and password changes, refusals included).
+    pub password_checks: Counter,
     /// Failed logins.
     pub login_failures: Counter,
+    /// Reports the classifier failed on (filed all the same, for staff to classify).
+    pub triage_failures: Counter,
 }
 
 impl Metrics {
@@ -89,7 +93,9 @@ impl Metrics {
         counter(&mut out, "linli_jobs_done_total", "Background jobs completed.", self.jobs_done.get());
         counter(&mut out, "linli_jobs_retried_total", "Background job attempts that failed and were rescheduled.", self.jobs_retried.get());
         counter(&mut out, "linli_jobs_dead_total", "Background jobs dead-lettered.", self.jobs_dead.get());
+        counter(&mut out, "linli_password_checks_total", "Passwords checked with argon2.", self.password_checks.get());
         counter(&mut out, "linli_login_failures_total", "Failed login attempts.", self.login_failures.get());
+        counter(&mut out, "linli_triage_failures_total", "Reports the classifier failed on, filed for staff to classify.", self.triage_failures.get());
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }

@@ -280,15 +280,27 @@ const HYPOTHETICAL_CLAUSE: &[&str] = &["万一", "担心", "怕", "如果", "要
 
 /// Whether the clause of `norm` that holds the cue is hypothetical.
 fn hypothetical_clause(norm: &str, phrase: &str) -> bool {
+    clause_has(norm, phrase, HYPOTHETICAL_CLAUSE)
+}
+
+/// The clause of `norm` that holds the first occurrence of `phrase` (for `thing…failure`, of its
+/// thing): from the punctuation mark before it to the one after it. English clauses run over
+/// spaces, so for an English phrase it is the whole sentence. Cuts only on character boundaries.
+fn clause_of<'a>(norm: &'a str, phrase: &str) -> Option<&'a str> {
     let key = phrase.split('…').next().unwrap_or(phrase).trim();
-    let Some(i) = norm.find(key).filter(|_| !key.is_empty()) else { return false };
+    if key.is_empty() {
+        return None;
+    }
+    let i = norm.find(key)?;
+    if key.is_ascii() {
+        if let Some(sentence) = sentences(norm).find(|s| s.contains(key)) {
+            return Some(sentence);
+        }
+    }
     let stop = |c: char| matches!(c, ',' | '，' | '。' | '.' | '!' | '?' | ' ' | ';' | '、' | '！' | '？' | '；');
-    let start = norm[..i].rfind(stop).map(|j| j + 1).unwrap_or(0);
+    let start = norm[..i].char_indices().rev().find(|(_, c)| stop(*c)).map(|(j, c)| j + c.len_utf8()).unwrap_or(0);
     let end = norm[i..].find(stop).map(|j| i + j).unwrap_or(norm.len());
-    let clause = &norm[start..end];
-    // English clauses run over spaces: take the sentence.
-    let clause = if key.is_ascii() { sentences(norm).find(|s| s.contains(key)).unwrap_or(clause) } else { clause };
-    HYPOTHETICAL_CLAUSE.iter().any(|h| clause.contains(h))
+    Some(&norm[start..end])
 }
 
 /// How far (in characters, three times as far for English words) a time word reaches forward.
@@ -906,13 +918,7 @@ const SPOKEN: &[&str] = &["说", "放话", "扬言", "威胁", "留话", "留言
 
 /// Whether the clause (as `hypothetical_clause` cuts it) that holds `phrase` has one of `words`.
 fn clause_has(norm: &str, phrase: &str, words: &[&str]) -> bool {
-    let key = phrase.split('…').next().unwrap_or(phrase).trim();
-    let Some(i) = norm.find(key).filter(|_| !key.is_empty()) else { return false };
-    let stop = |c: char| matches!(c, ',' | '，' | '。' | '.' | '!' | '?' | ' ' | ';' | '、' | '！' | '？' | '；');
-    let start = norm[..i].rfind(stop).map(|j| j + 1).unwrap_or(0);
-    let end = norm[i..].find(stop).map(|j| i + j).unwrap_or(norm.len());
-    let clause = if key.is_ascii() { sentences(norm).find(|s| s.contains(key)).unwrap_or(&norm[start..end]) } else { &norm[start..end] };
-    words.iter().any(|w| clause.contains(w))
+    clause_of(norm, phrase).is_some_and(|clause| words.iter().any(|w| clause.contains(w)))
 }
 
 /// Words beside a danger that make it the subject of an idea: equipment to install, steps to post,

@@ -209,6 +209,33 @@ pub fn classify(text: &str) -> Triage {
     classify_with(&MODELS, text)
 }
 
+/// The classifier failed on a report; the message says how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure(pub String);
+
+/// Classifies a report, turning any failure of the classifier into an error instead of a
+/// panic, so that a caller can still keep the report (see [`unclassified`]).
+pub fn try_classify(text: &str) -> Result<Triage, Failure> {
+    std::panic::catch_unwind(|| classify(text)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "classifier panicked".to_string());
+        Failure(message)
+    })
+}
+
+/// What a report is taken to be when the classifier could not read it: urgent, so that
+/// someone looks at it soon, under `consult` until staff classify it.
+pub fn unclassified() -> Triage {
+    Triage {
+        urgency: Urgency::Urgent,
+        category: Category::Consult,
+        reasons: vec![Reason { phrase: "triage_failed".into(), supports: "urgency:urgent".into() }],
+    }
+}
+
 /// The rules and the tie-breaker, before the danger net.
 fn pre_net(models: &Models, norm: &str) -> lexicon::UrgencyDecision {
     let norm = norm.to_string();
