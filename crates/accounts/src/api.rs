@@ -8,7 +8,7 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use kernel::auth::{Membership, User, SESSION_COOKIE, SESSION_TTL_MS};
 use kernel::i18n::Locale;
-use kernel::web::{set_cookie, ApiJson};
+use kernel::web::{set_cookie, ApiJson, ClientIp};
 use kernel::{AppError, AppResult, AppState};
 use serde::{Deserialize, Serialize};
 
@@ -93,11 +93,13 @@ async fn logged_in_response(state: &AppState, logged: service::LoggedIn) -> AppR
     Ok(res)
 }
 
-/// Logs in with phone and password; sets the session cookie. Five failures lock the number for 15 minutes.
+/// Logs in with phone and password; sets the session cookie. Five tries per number from one
+/// source (twenty from all) in 15 minutes, then 429 until the 15 minutes are over; SMS codes
+/// still work.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = PasswordLogin,
     responses((status = 200, body = Me), (status = 422, body = kernel::web::ErrorBody), (status = 429, body = kernel::web::ErrorBody)))]
-async fn login(State(state): State<AppState>, headers: HeaderMap, ApiJson(body): ApiJson<PasswordLogin>) -> AppResult<Response> {
-    let logged = service::password_login(&state, &body.phone, &body.password, user_agent(&headers)).await?;
+async fn login(State(state): State<AppState>, source: ClientIp, headers: HeaderMap, ApiJson(body): ApiJson<PasswordLogin>) -> AppResult<Response> {
+    let logged = service::password_login(&state, &body.phone, &body.password, &source, user_agent(&headers)).await?;
     logged_in_response(&state, logged).await
 }
 

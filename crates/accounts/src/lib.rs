@@ -28,6 +28,16 @@ CREATE TABLE login_codes (
 );
 CREATE INDEX login_codes_phone_idx ON login_codes (phone, created_at);
 "#,
+}, Migration {
+    id: "accounts_0002_password_budgets",
+    // The table now counts password checks per budget (taken before each check) instead of
+    // failures with a separate lock; counts in the old shape are dropped.
+    sql: r#"
+DELETE FROM login_throttle;
+ALTER TABLE login_throttle DROP COLUMN locked_until;
+ALTER TABLE login_throttle RENAME COLUMN failures TO checks;
+CREATE INDEX login_throttle_window_idx ON login_throttle (window_start);
+"#,
 }];
 
 /// The accounts capability.

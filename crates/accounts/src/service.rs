@@ -1,18 +1,28 @@
 //! Accounts: users, logins by password or SMS code, throttling and lockout, preferences.
 
 use kernel::auth::{create_session, Role};
-use kernel::crypto::{hash_password, hash_token, random_digits, verify_password, PhoneNumber};
-use kernel::db::WriteTx;
+use kernel::crypto::{hash_password_async, hash_token, random_digits, verify_password_async, PhoneNumber};
+use kernel::db::{Backend, WriteTx};
 use kernel::error::{AppError, AppResult, FieldError};
 use kernel::i18n::Locale;
 use kernel::state::AppState;
+use kernel::web::ClientIp;
 use notify::{Channel, Message};
 use sqlx::Row;
 
-/// Failed attempts allowed within [`WINDOW_MS`] before a phone number is locked.
-pub const MAX_FAILURES: i64 = 5;
-/// Window in which failures are counted, and how long a lock lasts.
+/// Password checks one phone number may have from one source within [`WINDOW_MS`].
+pub const CHECKS_PER_SOURCE: i64 = 5;
+/// Password checks one phone number may have from all sources together within [`WINDOW_MS`]:
+/// bounds a guesser spread over many addresses. Spending it locks the password path only; the
+/// owner can still log in with an SMS code.
+pub const CHECKS_PER_PHONE: i64 = 20;
+/// Current passwords one user may give when changing the password, within [`WINDOW_MS`].
+pub const CHECKS_PER_CHANGE: i64 = 5;
+/// Window in which password checks are counted, from the first one; a spent budget stays
+/// spent until its window ends.
 pub const WINDOW_MS: i64 = 15 * 60_000;
+/// Wrong tries an SMS code survives.
+pub const CODE_TRIES: i64 = 5;
 /// How long an SMS code stays valid.
 pub const CODE_TTL_MS: i64 = 5 * 60_000;
 /// Minimum gap between two codes sent to one number.
@@ -46,90 +56,138 @@ pub fn check_password(pw: &str) -> AppResult<()> {
     Ok(())
 }
 
-async fn check_not_locked(state: &AppState, key: &str) -> AppResult<()> {
-    let locked: Option<Option<i64>> = sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key = $1")
-        .bind(key)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    if let Some(Some(until)) = locked {
-        let now = state.now();
-        if until > now {
-            return Err(AppError::TooManyRequests { retry_after_s: (until - now + 999) / 1000 });
+/// At most `limit` password checks for one subject in a window of [`WINDOW_MS`] from the first.
+struct Budget {
+    /// Hash of the subject, so the table holds no phone numbers or addresses.
+    key: String,
+    limit: i64,
+}
+
+impl Budget {
+    fn new(subject: &str, limit: i64) -> Self {
+        Budget { key: hash_token(subject), limit }
+    }
+
+    /// Per number and source, and per number across all sources.
+    fn login(phone: &PhoneNumber, source: &ClientIp) -> [Budget; 2] {
+        [
+            Budget::new(&format!("login:{}:{}", phone.as_str(), source.0), CHECKS_PER_SOURCE),
+            Budget::new(&format!("login:{}", phone.as_str()), CHECKS_PER_PHONE),
+        ]
+    }
+
+    fn password_change(user_id: i64) -> [Budget; 1] {
+        [Budget::new(&format!("change:{user_id}"), CHECKS_PER_CHANGE)]
+    }
+}
+
+/// A check taken from budgets: how many the emptiest has left, and when its window ends.
+struct Taken {
+    left: i64,
+    retry_after_s: i64,
+}
+
+impl Taken {
+    /// The answer to a wrong password: `wrong`, or 429 when this was the last check allowed.
+    fn refusal(&self, wrong: AppError) -> AppError {
+        if self.left > 0 {
+            wrong
+        } else {
+            AppError::TooManyRequests { retry_after_s: self.retry_after_s }
         }
     }
-    Ok(())
 }
 
-/// Counts a failure; the fifth within the window locks the key.
-async fn record_failure(state: &AppState, key: &str) -> AppResult<()> {
-    state.metrics.login_failures.inc();
+fn seconds_until(until: i64, now: i64) -> i64 {
+    ((until - now + 999) / 1000).max(1)
+}
+
+/// Takes one password check from every budget in one write transaction, before the password
+/// is verified, so parallel attempts cannot all pass a count made before any was recorded; a
+/// spent budget refuses with 429 until its window ends and takes nothing from the others.
+/// Rows of ended windows are purged in the same write, so numbers tried once do not pile up.
+async fn take_check(state: &AppState, budgets: &[Budget]) -> AppResult<Taken> {
     let now = state.now();
+    let ended = now - WINDOW_MS;
     let mut tx = state.db.begin_write().await?;
-    let row = sqlx::query("SELECT failures, window_start FROM login_throttle WHERE key = $1")
-        .bind(key)
+    // PostgreSQL: rows another attempt is holding are left for the next purge, so purges never wait.
+    let purge = match state.db.backend {
+        Backend::Sqlite => "DELETE FROM login_throttle WHERE key IN (SELECT key FROM login_throttle WHERE window_start <= $1 LIMIT 1000)",
+        Backend::Postgres => {
+            "DELETE FROM login_throttle WHERE key IN (SELECT key FROM login_throttle WHERE window_start <= $1 LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+        }
+    };
+    sqlx::query(purge).bind(ended).execute(&mut *tx).await?;
+    let mut taken = Taken { left: i64::MAX, retry_after_s: 0 };
+    for b in budgets {
+        // Counts up while the window lasts and checks are left; a window that ended starts over.
+        let row = sqlx::query(
+            "INSERT INTO login_throttle (key, checks, window_start) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+             checks = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.checks + 1 END, \
+             window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END \
+             WHERE login_throttle.window_start <= $3 OR login_throttle.checks < $4 \
+             RETURNING checks, window_start",
+        )
+        .bind(&b.key)
+        .bind(now)
+        .bind(ended)
+        .bind(b.limit)
         .fetch_optional(&mut *tx)
         .await?;
-    let (failures, window_start) = match row {
-        Some(r) if now - r.get::<i64, _>(1) < WINDOW_MS => (r.get::<i64, _>(0) + 1, r.get::<i64, _>(1)),
-        _ => (1, now),
-    };
-    let locked_until = (failures >= MAX_FAILURES).then_some(now + WINDOW_MS);
-    let (failures, window_start) = if locked_until.is_some() { (0, now) } else { (failures, window_start) };
-    sqlx::query(
-        "INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, \
-         locked_until = COALESCE(excluded.locked_until, login_throttle.locked_until)",
-    )
-    .bind(key)
-    .bind(failures)
-    .bind(window_start)
-    .bind(locked_until)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    if let Some(until) = locked_until {
-        return Err(AppError::TooManyRequests { retry_after_s: (until - now) / 1000 });
+        let Some(row) = row else {
+            let start: i64 = sqlx::query_scalar("SELECT window_start FROM login_throttle WHERE key = $1").bind(&b.key).fetch_one(&mut *tx).await?;
+            // Dropping the transaction rolls back the checks taken from earlier budgets.
+            return Err(AppError::TooManyRequests { retry_after_s: seconds_until(start + WINDOW_MS, now) });
+        };
+        let left = b.limit - row.get::<i64, _>(0);
+        if left < taken.left {
+            taken = Taken { left, retry_after_s: seconds_until(row.get::<i64, _>(1) + WINDOW_MS, now) };
+        }
     }
-    Ok(())
+    tx.commit().await?;
+    Ok(taken)
 }
 
-async fn clear_failures(state: &AppState, key: &str) -> AppResult<()> {
+/// A right password gives the budgets back.
+async fn clear_checks(state: &AppState, budgets: &[Budget]) -> AppResult<()> {
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(&mut *tx).await?;
+    for b in budgets {
+        sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(&b.key).execute(&mut *tx).await?;
+    }
     tx.commit().await
 }
 
-/// Logs in with phone and password. Wrong phone and wrong password fail alike.
-pub async fn password_login(state: &AppState, phone: &str, password: &str, user_agent: &str) -> AppResult<LoggedIn> {
+/// One argon2 verification, whether or not there is a hash to check against (see
+/// [`verify_password_async`]), counted in the metrics.
+async fn password_matches(state: &AppState, password: &str, stored: Option<&str>) -> AppResult<bool> {
+    state.metrics.password_checks.inc();
+    verify_password_async(password, stored).await
+}
+
+/// Logs in with phone and password. Wrong phone and wrong password fail alike, in the same
+/// time. Each attempt takes a check from the number's budgets first (see [`take_check`]).
+pub async fn password_login(state: &AppState, phone: &str, password: &str, source: &ClientIp, user_agent: &str) -> AppResult<LoggedIn> {
     let phone = parse_phone(phone)?;
     if password.is_empty() {
         return Err(AppError::field("password", "required"));
     }
-    let key = format!("phone:{}", phone.as_str());
-    check_not_locked(state, &key).await?;
+    let budgets = Budget::login(&phone, source);
+    let taken = take_check(state, &budgets).await?;
     let row = sqlx::query("SELECT id, password_hash FROM users WHERE phone = $1")
         .bind(phone.as_str())
         .fetch_optional(&state.db.pool)
         .await?;
-    let user_id = match row {
-        Some(r) => {
-            let hash: Option<String> = r.get(1);
-            let ok = hash.as_deref().is_some_and(|h| verify_password(password, h));
-            ok.then(|| r.get::<i64, _>(0))
-        }
-        None => {
-            // Spend the same effort as a real check, so timing does not reveal who is registered.
-            static DUMMY: std::sync::LazyLock<String> =
-                std::sync::LazyLock::new(|| hash_password("not-a-real-password").unwrap_or_default());
-            let _ = verify_password(password, &DUMMY);
-            None
-        }
+    let (user_id, stored) = match row {
+        Some(r) => (Some(r.get::<i64, _>(0)), r.get::<Option<String>, _>(1)),
+        None => (None, None),
     };
-    let Some(user_id) = user_id else {
-        record_failure(state, &key).await?;
-        return Err(AppError::field("password", "login_failed"));
+    let matched = password_matches(state, password, stored.as_deref()).await?;
+    let Some(user_id) = user_id.filter(|_| matched) else {
+        state.metrics.login_failures.inc();
+        return Err(taken.refusal(AppError::field("password", "login_failed")));
     };
-    clear_failures(state, &key).await?;
+    clear_checks(state, &budgets).await?;
     let token = create_session(state, user_id, user_agent).await?;
     Ok(LoggedIn { token, user_id })
 }
@@ -138,8 +196,6 @@ pub async fn password_login(state: &AppState, phone: &str, password: &str, user_
 /// the same answer, so the form does not reveal who is registered.
 pub async fn request_code(state: &AppState, phone: &str) -> AppResult<()> {
     let phone = parse_phone(phone)?;
-    let key = format!("phone:{}", phone.as_str());
-    check_not_locked(state, &key).await?;
     let now = state.now();
     let recent: Vec<i64> = sqlx::query_scalar("SELECT created_at FROM login_codes WHERE phone = $1 AND created_at > $2 ORDER BY created_at DESC")
         .bind(phone.as_str())
@@ -177,6 +233,7 @@ pub async fn request_code(state: &AppState, phone: &str) -> AppResult<()> {
             to: phone.as_str().to_string(),
             template: "login_code",
             params: vec![("code", code), ("minutes", (CODE_TTL_MS / 60_000).to_string())],
+            secret_params: &["code"],
             link: None,
             locale: Locale::parse(user.get::<String, _>(1).as_str()).unwrap_or_default(),
             idempotency_key: format!("login_code:{id}"),
@@ -187,15 +244,15 @@ pub async fn request_code(state: &AppState, phone: &str) -> AppResult<()> {
 }
 
 /// Logs in with a code from [`request_code`]. A code works once, for five minutes, and five
-/// wrong tries use it up.
+/// wrong tries use it up; with at most [`CODES_PER_HOUR`] codes that bounds the guesses, so this
+/// path does not share the password budgets (an attacker who spends those does not lock the
+/// owner out).
 pub async fn code_login(state: &AppState, phone: &str, code: &str, user_agent: &str) -> AppResult<LoggedIn> {
     let phone = parse_phone(phone)?;
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AppError::field("code", "code_format"));
     }
-    let key = format!("phone:{}", phone.as_str());
-    check_not_locked(state, &key).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let row = sqlx::query(
@@ -210,7 +267,7 @@ pub async fn code_login(state: &AppState, phone: &str, code: &str, user_agent: &
         .fetch_optional(&mut *tx)
         .await?;
     let matched = match &row {
-        Some(r) if r.get::<i64, _>(2) < MAX_FAILURES => {
+        Some(r) if r.get::<i64, _>(2) < CODE_TRIES => {
             r.get::<String, _>(1) == hash_token(&format!("{}:{code}", phone.as_str()))
         }
         _ => false,
@@ -219,7 +276,6 @@ pub async fn code_login(state: &AppState, phone: &str, code: &str, user_agent: &
         (Some(r), Some(uid), true) => {
             sqlx::query("UPDATE login_codes SET used_at = $1 WHERE id = $2").bind(now).bind(r.get::<i64, _>(0)).execute(&mut *tx).await?;
             tx.commit().await?;
-            clear_failures(state, &key).await?;
             let token = create_session(state, uid, user_agent).await?;
             Ok(LoggedIn { token, user_id: uid })
         }
@@ -228,7 +284,7 @@ pub async fn code_login(state: &AppState, phone: &str, code: &str, user_agent: &
                 sqlx::query("UPDATE login_codes SET attempts = attempts + 1 WHERE id = $1").bind(r.get::<i64, _>(0)).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            record_failure(state, &key).await?;
+            state.metrics.login_failures.inc();
             Err(AppError::field("code", "code_wrong"))
         }
     }
@@ -256,7 +312,7 @@ pub async fn create_user(tx: &mut WriteTx, now: i64, new: &NewUser<'_>) -> AppRe
     let hash = match new.password {
         Some(pw) => {
             check_password(pw)?;
-            Some(hash_password(pw)?)
+            Some(hash_password_async(pw).await?)
         }
         None => None,
     };
@@ -296,12 +352,13 @@ pub async fn grant(tx: &mut WriteTx, now: i64, user_id: i64, community_id: i64, 
 pub async fn create_admin(state: &AppState, phone: &str, name: &str, password: &str) -> AppResult<i64> {
     let phone = parse_phone(phone)?;
     check_password(password)?;
+    let hash = hash_password_async(password).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let id = match user_by_phone(&mut tx, &phone).await? {
         Some(id) => {
             sqlx::query("UPDATE users SET is_superadmin = 1, password_hash = $1, updated_at = $2 WHERE id = $3")
-                .bind(hash_password(password)?)
+                .bind(hash)
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
@@ -329,24 +386,34 @@ pub async fn set_preferences(state: &AppState, user_id: i64, locale: Option<Loca
     Ok(())
 }
 
-/// Changes a password after checking the current one.
+/// Changes a password after checking the current one (an account without one, SMS-only, sets
+/// its first). Current passwords spend a budget as logins do. The change ends every session of
+/// the user, so whoever is logged in elsewhere is out; the caller starts a new one for the
+/// person who made it.
 pub async fn change_password(state: &AppState, user_id: i64, current: &str, new: &str) -> AppResult<()> {
+    check_password(new)?;
     let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_one(&state.db.pool)
         .await?;
     if let Some(stored) = stored {
-        if !verify_password(current, &stored) {
-            return Err(AppError::field("current_password", "login_failed"));
+        let budget = Budget::password_change(user_id);
+        let taken = take_check(state, &budget).await?;
+        if !password_matches(state, current, Some(&stored)).await? {
+            return Err(taken.refusal(AppError::field("current_password", "login_failed")));
         }
+        clear_checks(state, &budget).await?;
     }
-    check_password(new)?;
+    let hash = hash_password_async(new).await?;
     let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-        .bind(hash_password(new)?)
+        .bind(hash)
         .bind(state.now())
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await
+    kernel::auth::end_all_sessions(&mut tx, user_id).await?;
+    tx.commit().await?;
+    state.sessions.invalidate_user(user_id);
+    Ok(())
 }

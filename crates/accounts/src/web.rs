@@ -3,13 +3,13 @@
 use crate::service;
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use kernel::auth::{Viewer, SESSION_COOKIE, SESSION_TTL_MS};
 use kernel::i18n::Locale;
-use kernel::web::{render, render_status, safe_next, see_other, set_cookie, ApiQuery, PageCtx, WebForm, ELDER_COOKIE, LANG_COOKIE};
+use kernel::web::{render, render_status, safe_next, see_other, set_cookie, ApiQuery, ClientIp, PageCtx, WebForm, ELDER_COOKIE, LANG_COOKIE};
 use kernel::{AppError, AppResult, AppState};
 use serde::Deserialize;
 
@@ -81,7 +81,15 @@ fn form_error(ctx: PageCtx, form: &LoginForm, mode: &'static str, err: AppError)
         error: Some(message),
         notice: None,
     };
-    render_status(status, &page)
+    with_retry_after(render_status(status, &page), &err)
+}
+
+/// A form shown again after a 429 says when to try again, as the API does.
+fn with_retry_after(mut res: Response, err: &AppError) -> Response {
+    if let AppError::TooManyRequests { retry_after_s } = err {
+        res.headers_mut().insert(header::RETRY_AFTER, (*retry_after_s).into());
+    }
+    res
 }
 
 fn logged_in(state: &AppState, token: &str, next: Option<&str>) -> Response {
@@ -90,8 +98,8 @@ fn logged_in(state: &AppState, token: &str, next: Option<&str>) -> Response {
     res
 }
 
-async fn login_password(State(state): State<AppState>, ctx: PageCtx, headers: HeaderMap, WebForm(form): WebForm<LoginForm>) -> Response {
-    match service::password_login(&state, &form.phone, &form.password, user_agent(&headers)).await {
+async fn login_password(State(state): State<AppState>, ctx: PageCtx, source: ClientIp, headers: HeaderMap, WebForm(form): WebForm<LoginForm>) -> Response {
+    match service::password_login(&state, &form.phone, &form.password, &source, user_agent(&headers)).await {
         Ok(l) => logged_in(&state, &l.token, form.next.as_deref()),
         Err(e) => form_error(ctx, &form, "password", e),
     }
@@ -164,8 +172,13 @@ struct PasswordPage {
     done: bool,
 }
 
-async fn password_page(ctx: PageCtx, _user: kernel::auth::User) -> Response {
-    render(&PasswordPage { ctx, error: None, done: false })
+#[derive(Debug, Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn password_page(ctx: PageCtx, _user: kernel::auth::User, ApiQuery(q): ApiQuery<DoneQuery>) -> Response {
+    render(&PasswordPage { ctx, error: None, done: q.done.is_some() })
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,12 +187,18 @@ struct PasswordForm {
     new_password: String,
 }
 
-async fn change_password(State(state): State<AppState>, ctx: PageCtx, user: kernel::auth::User, WebForm(form): WebForm<PasswordForm>) -> AppResult<Response> {
-    match service::change_password(&state, user.person()?, &form.current_password, &form.new_password).await {
-        Ok(()) => Ok(render(&PasswordPage { ctx, error: None, done: true })),
-        Err(e @ AppError::Validation(_)) => {
-            let msg = e.fields().first().map(|f| f.message(ctx.tr.0)).unwrap_or_default();
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &PasswordPage { ctx, error: Some(msg), done: false }))
+/// Changes the password. Every session of the user ends with it; this browser gets a new one
+/// and is sent on to the confirmation, whose forms then carry the new session's CSRF token.
+async fn change_password(State(state): State<AppState>, ctx: PageCtx, user: kernel::auth::User, headers: HeaderMap, WebForm(form): WebForm<PasswordForm>) -> AppResult<Response> {
+    let uid = user.person()?;
+    match service::change_password(&state, uid, &form.current_password, &form.new_password).await {
+        Ok(()) => {
+            let token = kernel::auth::create_session(&state, uid, user_agent(&headers)).await?;
+            Ok(logged_in(&state, &token, Some("/me/password?done=1")))
+        }
+        Err(e @ (AppError::Validation(_) | AppError::TooManyRequests { .. })) => {
+            let msg = e.fields().first().map(|f| f.message(ctx.tr.0)).unwrap_or_else(|| e.message(ctx.tr.0));
+            Ok(with_retry_after(render_status(e.status(), &PasswordPage { ctx, error: Some(msg), done: false }), &e))
         }
         Err(e) => Err(e),
     }

@@ -209,6 +209,13 @@ pub async fn end_session(state: &AppState, token: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Ends every session of `user_id` inside `tx` (after a password change); the caller forgets
+/// the cached ones with [`SessionCache::invalidate_user`] once `tx` commits.
+pub async fn end_all_sessions(tx: &mut crate::db::WriteTx, user_id: i64) -> AppResult<()> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Loads a user's principal (memberships included).
 pub async fn load_user(state: &AppState, user_id: i64) -> AppResult<Option<Principal>> {
     let Some(row) = sqlx::query(

@@ -50,6 +50,10 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Maximum database connections.
     pub db_max_connections: u32,
+    /// Header through which a reverse proxy names the client's address (e.g. `X-Forwarded-For`,
+    /// whose last entry is taken, or `X-Real-IP`); empty means the connection's own address.
+    /// Set it only when every request passes through that proxy: clients can write the header.
+    pub client_ip_header: String,
 }
 
 impl Default for Config {
@@ -76,6 +80,7 @@ impl Default for Config {
             run_jobs: true,
             secure_cookies: false,
             db_max_connections: 16,
+            client_ip_header: String::new(),
         }
     }
 }
@@ -134,6 +139,7 @@ impl Config {
         env_field!("LINLI_RUN_JOBS", run_jobs, parse);
         env_field!("LINLI_SECURE_COOKIES", secure_cookies, parse);
         env_field!("LINLI_DB_MAX_CONNECTIONS", db_max_connections, parse);
+        env_field!("LINLI_CLIENT_IP_HEADER", client_ip_header, str);
         Ok(())
     }
 

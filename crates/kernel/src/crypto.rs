@@ -47,6 +47,47 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Checks a password against a stored hash, or against a stand-in when there is none (an
+/// unknown number, an SMS-only account, a damaged hash): every path costs one argon2
+/// verification, so how long a refusal takes does not tell who is registered.
+fn verify_password_or_stand_in(password: &str, stored: Option<&str>) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    static STAND_IN: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| hash_password("not-a-real-password").expect("argon2 hashes"));
+    let real = stored.and_then(|s| PasswordHash::new(s).ok());
+    let target = match &real {
+        Some(h) => h.clone(),
+        None => PasswordHash::new(&STAND_IN).expect("stand-in hash parses"),
+    };
+    let matched = argon2::Argon2::default().verify_password(password.as_bytes(), &target).is_ok();
+    matched && real.is_some()
+}
+
+/// argon2 is deliberately slow (tens of milliseconds of one core): it runs on the blocking
+/// pool, at most one computation per CPU, so a flood of logins queues here instead of
+/// starving the async workers that answer every other request.
+async fn on_argon2_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    static PERMITS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map(usize::from).unwrap_or(1))
+    });
+    let _permit = PERMITS.acquire().await.map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
+}
+
+/// [`hash_password`] off the async workers; every caller outside tests uses this one.
+pub async fn hash_password_async(password: &str) -> AppResult<String> {
+    let password = password.to_string();
+    on_argon2_pool(move || hash_password(&password)).await?
+}
+
+/// Checks a password off the async workers. `stored` is the account's hash, `None` when there
+/// is no account or no password: that still costs one verification (against a stand-in) and
+/// answers `false`.
+pub async fn verify_password_async(password: &str, stored: Option<&str>) -> AppResult<bool> {
+    let (password, stored) = (password.to_string(), stored.map(str::to_string));
+    on_argon2_pool(move || verify_password_or_stand_in(&password, stored.as_deref())).await
+}
+
 /// Encrypts and blind-indexes sensitive fields with keys derived from the configured secret.
 #[derive(Clone)]
 pub struct FieldCipher {
@@ -243,5 +284,15 @@ mod tests {
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong", &h));
+    }
+
+    #[tokio::test]
+    async fn async_checks_refuse_missing_and_damaged_hashes() {
+        let h = hash_password_async("correct horse").await.unwrap();
+        assert!(verify_password_async("correct horse", Some(&h)).await.unwrap());
+        assert!(!verify_password_async("wrong", Some(&h)).await.unwrap());
+        // The stand-in's own password opens nothing.
+        assert!(!verify_password_async("not-a-real-password", None).await.unwrap());
+        assert!(!verify_password_async("not-a-real-password", Some("$argon2id$damaged")).await.unwrap());
     }
 }

@@ -529,6 +529,37 @@ impl<S: Send + Sync> FromRequestParts<S> for ReqLocale {
     }
 }
 
+/// Where a request comes from, for per-source limits: the connection's address, or the last
+/// address in the header named by `client_ip_header` when a reverse proxy sets one. An IPv6
+/// address stands for its /64, the block one subscriber is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+impl ClientIp {
+    fn from_parts(parts: &axum::http::request::Parts, header_name: &str) -> Self {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let forwarded = (!header_name.is_empty())
+            .then(|| parts.headers.get_all(header_name).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).last())
+            .flatten()
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
+        match forwarded.or(peer).map(|ip| ip.to_canonical()) {
+            Some(std::net::IpAddr::V6(v6)) => {
+                let s = v6.segments();
+                ClientIp(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]))
+            }
+            Some(ip) => ClientIp(ip.to_string()),
+            None => ClientIp("unknown".into()),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp::from_parts(parts, &state.config.client_ip_header))
+    }
+}
+
 /// Renders a template into an HTML response.
 pub fn render<T: Template>(page: &T) -> Response {
     match page.render() {
@@ -577,6 +608,26 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/me")), "/me");
+    }
+
+    #[test]
+    fn client_ip_comes_from_the_proxy_header_only_when_configured() {
+        let parts = |peer: &str, xff: Option<&str>| {
+            let mut req = axum::http::Request::builder();
+            if let Some(v) = xff {
+                req = req.header("x-forwarded-for", v);
+            }
+            let (mut parts, ()) = req.body(()).unwrap().into_parts();
+            parts.extensions.insert(axum::extract::ConnectInfo(peer.parse::<std::net::SocketAddr>().unwrap()));
+            parts
+        };
+        let p = parts("10.0.0.1:5000", Some("203.0.113.9, 198.51.100.7"));
+        assert_eq!(ClientIp::from_parts(&p, "").0, "10.0.0.1", "the header is ignored unless trusted");
+        assert_eq!(ClientIp::from_parts(&p, "x-forwarded-for").0, "198.51.100.7", "the proxy's own entry, the last one");
+        assert_eq!(ClientIp::from_parts(&parts("10.0.0.1:5000", Some("garbage")), "x-forwarded-for").0, "10.0.0.1");
+        let v6 = parts("[2001:db8:1:2:3:4:5:6]:443", None);
+        assert_eq!(ClientIp::from_parts(&v6, "").0, "2001:db8:1:2::/64");
+        assert_eq!(ClientIp::from_parts(&parts("[::ffff:192.0.2.1]:443", None), "").0, "192.0.2.1");
     }
 
     #[test]

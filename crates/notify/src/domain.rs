@@ -50,6 +50,10 @@ pub struct Message {
     pub template: &'static str,
     /// Placeholder values.
     pub params: Vec<(&'static str, String)>,
+    /// Names of the params that are secrets (a login code, a link with a token): the outbox
+    /// keeps them only until the message is delivered or dead-lettered, then they read
+    /// [`SCRUBBED`], and the message's link goes too.
+    pub secret_params: &'static [&'static str],
     /// Link the message points to (inbox).
     pub link: Option<String>,
     /// Language to render in.
@@ -65,4 +69,16 @@ pub fn render(template: &str, locale: kernel::i18n::Locale, params: &[(String, S
         kernel::i18n::tf(locale, &format!("msg.{template}.title"), &args),
         kernel::i18n::tf(locale, &format!("msg.{template}.body"), &args),
     )
+}
+
+/// What a secret param reads once its message is delivered or dead-lettered.
+pub const SCRUBBED: &str = "•••";
+
+/// `params` as the outbox keeps them after delivery: the values named in `secret` replaced
+/// by [`SCRUBBED`].
+pub fn scrub(params: &serde_json::Map<String, serde_json::Value>, secret: &[&str]) -> serde_json::Map<String, serde_json::Value> {
+    params
+        .iter()
+        .map(|(k, v)| (k.clone(), if secret.contains(&k.as_str()) { serde_json::Value::String(SCRUBBED.into()) } else { v.clone() }))
+        .collect()
 }

@@ -47,6 +47,17 @@ CREATE TABLE inbox (
 );
 CREATE INDEX inbox_user_idx ON inbox (user_id, id);
 "#,
+}, Migration {
+    id: "notify_0002_secret_params",
+    // Login codes and rating links were kept in clear after delivery; those already sent or
+    // dead-lettered lose them now, those waiting are marked so delivery removes them.
+    sql: r#"
+ALTER TABLE outbox ADD COLUMN secret_params TEXT NOT NULL DEFAULT '';
+UPDATE outbox SET secret_params = 'code' WHERE template = 'login_code';
+UPDATE outbox SET secret_params = 'link' WHERE template = 'case_rate';
+UPDATE outbox SET params = '{"code":"•••"}' WHERE template = 'login_code' AND state IN ('sent', 'dead');
+UPDATE outbox SET params = '{"link":"•••"}', link = NULL WHERE template = 'case_rate' AND state IN ('sent', 'dead');
+"#,
 }];
 
 /// The notifications capability.

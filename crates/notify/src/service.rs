@@ -1,7 +1,7 @@
 //! The outbox: every message the platform sends is written here in the caller's transaction,
 //! then delivered by a job with retries. Inbox messages land at once.
 
-use crate::domain::{render, Channel, Message};
+use crate::domain::{render, scrub, Channel, Message};
 use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
 use kernel::i18n::Locale;
@@ -27,12 +27,18 @@ pub async fn send(tx: &mut WriteTx, now: i64, msg: &Message) -> AppResult<i64> {
     }
     let params: serde_json::Map<String, serde_json::Value> =
         msg.params.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect();
-    let state = if msg.channel == Channel::Inbox { "sent" } else { "pending" };
+    let delivered = msg.channel == Channel::Inbox;
+    // An inbox message is delivered as it is queued, so its secrets are never stored.
+    let (params, link) = if delivered && !msg.secret_params.is_empty() {
+        (scrub(&params, msg.secret_params), None)
+    } else {
+        (params, msg.link.as_deref())
+    };
     // A concurrent transaction may queue the same key between the check above and this insert;
     // then its row wins and this one is not queued again.
     let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO outbox (community_id, user_id, channel, recipient, template, params, link, locale, idempotency_key, state, attempts, created_at, sent_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        "INSERT INTO outbox (community_id, user_id, channel, recipient, template, params, secret_params, link, locale, idempotency_key, state, attempts, created_at, sent_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(msg.community_id)
     .bind(msg.user_id)
@@ -40,12 +46,13 @@ pub async fn send(tx: &mut WriteTx, now: i64, msg: &Message) -> AppResult<i64> {
     .bind(&msg.to)
     .bind(msg.template)
     .bind(serde_json::Value::Object(params).to_string())
-    .bind(&msg.link)
+    .bind(msg.secret_params.join(","))
+    .bind(link)
     .bind(msg.locale.tag())
     .bind(&msg.idempotency_key)
-    .bind(state)
+    .bind(if delivered { "sent" } else { "pending" })
     .bind(now)
-    .bind((msg.channel == Channel::Inbox).then_some(now))
+    .bind(delivered.then_some(now))
     .fetch_optional(&mut **tx)
     .await?;
     let Some(id) = inserted else {
@@ -231,7 +238,7 @@ fn mask_email(e: &str) -> String {
 /// Delivers one queued message; called by the job. Already-sent messages are skipped, so a
 /// job that runs twice sends once.
 pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Result<(), String> {
-    let row = sqlx::query("SELECT channel, recipient, template, params, locale, idempotency_key, state FROM outbox WHERE id = $1")
+    let row = sqlx::query("SELECT channel, recipient, template, params, locale, idempotency_key, state, secret_params FROM outbox WHERE id = $1")
         .bind(outbox_id)
         .fetch_optional(&state.db.pool)
         .await
@@ -244,12 +251,14 @@ pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Re
     let channel = Channel::parse(row.get::<String, _>(0).as_str()).ok_or("unknown channel")?;
     let recipient: String = row.get(1);
     let template: String = row.get(2);
-    let params: serde_json::Map<String, serde_json::Value> =
+    let stored: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(row.get::<String, _>(3).as_str()).map_err(|e| e.to_string())?;
     let params: Vec<(String, String)> =
-        params.into_iter().map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string())).collect();
+        stored.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect();
     let locale = Locale::parse(row.get::<String, _>(4).as_str()).unwrap_or_default();
     let key: String = row.get(5);
+    let secret: String = row.get(7);
+    let secret: Vec<&str> = secret.split(',').filter(|s| !s.is_empty()).collect();
     let (title, body) = render(&template, locale, &params);
     let outcome = match channel {
         Channel::Sms => {
@@ -260,6 +269,9 @@ pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Re
         Channel::Inbox => Ok(()),
     };
     let now = state.now();
+    // Secrets are needed until the last attempt; after it they could only leak.
+    let done = outcome.is_ok() || last_attempt;
+    let scrubbed = (done && !secret.is_empty()).then(|| serde_json::Value::Object(scrub(&stored, &secret)).to_string());
     let record = async {
         let mut tx = state.db.begin_write().await?;
         match &outcome {
@@ -278,6 +290,13 @@ pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Re
                     .execute(&mut *tx)
                     .await?;
             }
+        }
+        if let Some(params) = &scrubbed {
+            sqlx::query("UPDATE outbox SET params = $1, link = NULL WHERE id = $2")
+                .bind(params)
+                .bind(outbox_id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await
     };

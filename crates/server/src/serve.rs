@@ -30,7 +30,8 @@ pub async fn start(state: AppState, host: &str, port: u16) -> AppResult<Running>
     let app = crate::app::router(state);
     let mut server_rx = rx;
     let handle = tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        // The peer address feeds per-source limits (kernel::web::ClientIp).
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
             let _ = server_rx.wait_for(|stop| *stop).await;
         });
         if let Err(e) = server.await {

@@ -279,6 +279,7 @@ async fn malformed_requests_to_every_operation_get_4xx_in_the_error_shape() {
         to: String::new(),
         template: "welcome",
         params: vec![("name", "陈主任".into())],
+        secret_params: &[],
         link: None,
         locale: kernel::i18n::Locale::ZhCn,
         idempotency_key: "contract:welcome".into(),

@@ -403,3 +403,21 @@ async fn before_filing_the_resident_sees_the_same_problem_and_can_follow_it() {
     let res = neighbour.post_form("/cases/new", &[("text", "我们楼的门禁坏了"), ("building_id", &building_s), ("key", &key), ("c", ""), ("confirm", "1")]).await;
     assert_eq!(res.status(), 303);
 }
+
+#[tokio::test]
+async fn rating_links_do_not_stay_in_the_outbox() {
+    let w = world().await;
+    let id = file(&w.resident, serde_json::json!({"text": "楼下路灯不亮了"})).await["id"].as_i64().unwrap();
+    resolve(&w, id).await;
+    w.app.run_jobs().await;
+    let token = rating_token(&w);
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT params, link FROM outbox WHERE template = 'case_rate'").fetch_all(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(rows.len(), 2, "a text and the author's inbox");
+    let stored = format!("{rows:?}");
+    assert!(!stored.contains(&token), "{stored}");
+    // The author's own inbox keeps the link, and it works.
+    let inbox = w.resident.json("/api/v1/me/notifications").await;
+    assert!(inbox.to_string().contains(&token));
+    assert_eq!(w.app.client().get(&format!("/r/{token}")).await.status(), 200);
+}

@@ -53,6 +53,7 @@ async fn the_unread_badge_follows_new_and_read_messages() {
         to: String::new(),
         template: "welcome",
         params: vec![("name", "李秀英".into())],
+        secret_params: &[],
         link: None,
         locale: kernel::i18n::Locale::ZhCn,
         idempotency_key: "welcome:1".into(),

@@ -23,6 +23,7 @@ fn sms(to: &str, key: &str) -> Message {
         to: to.into(),
         template: "login_code",
         params: vec![("code", "135790".into()), ("minutes", "5".into())],
+        secret_params: &[],
         link: None,
         locale: Locale::ZhCn,
         idempotency_key: key.into(),

@@ -24,6 +24,7 @@ fn message(channel: Channel, to: &str, key: &str) -> Message {
         to: to.into(),
         template: "login_code",
         params: vec![("code", "246810".into()), ("minutes", "5".into())],
+        secret_params: &["code"],
         link: None,
         locale: Locale::ZhCn,
         idempotency_key: key.into(),
@@ -363,3 +364,57 @@ async fn the_same_key_from_two_transactions_at_once_queues_one_message() {
     assert_eq!(app.run_jobs().await, 1, "one delivery job");
     assert_eq!(gw.calls(), 1);
 }
+
+/// Every outbox row's params and link, as stored.
+async fn stored_outbox(app: &TestApp) -> String {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as("SELECT params, link FROM outbox").fetch_all(&app.state.db.pool).await.unwrap();
+    rows.into_iter().map(|(params, link)| format!("{params} {}\n", link.unwrap_or_default())).collect()
+}
+
+#[tokio::test]
+async fn secrets_leave_the_outbox_once_delivered_or_dead_lettered() {
+    let (app, gw) = app_with_sms().await;
+    let c = app.community("t", "测试社区").await;
+    app.user("13800000090", "陈主任", c, &[Role::Admin]).await;
+    let wang = app.user("13800000001", "王芳", c, &[Role::Resident]).await;
+    let admin = app.login("13800000090").await;
+    let delivered = queue(&app, &Message { community_id: Some(c), ..message(Channel::Sms, "13800000001", "secret:1") }).await;
+    // Waiting to be sent, the code is needed; administrators still never see it.
+    assert!(stored_outbox(&app).await.contains("246810"));
+    let pending = admin.json("/api/v1/admin/outbox?state=pending").await;
+    assert_eq!(pending["items"][0]["id"], delivered);
+    assert!(!pending.to_string().contains("246810"), "{pending}");
+    assert!(!admin.page("/console/outbox?state=pending").await.contains("246810"));
+    app.run_jobs().await;
+    assert!(gw.sent()[0].text.contains("246810"), "the person got it");
+    assert_eq!(outbox_row(&app, delivered).await.0, "sent");
+    let after = stored_outbox(&app).await;
+    assert!(!after.contains("246810") && after.contains("•••") && after.contains("\"minutes\":\"5\""), "only the secret goes: {after}");
+
+    // A message that can never be delivered loses its secret when it is dead-lettered.
+    gw.fail_next(usize::MAX / 2);
+    let dead = queue(&app, &Message { params: vec![("code", "135791".into())], ..message(Channel::Sms, "13800000002", "secret:2") }).await;
+    for attempt in 1..=DEFAULT_MAX_ATTEMPTS {
+        assert!(stored_outbox(&app).await.contains("135791"), "kept for attempt {attempt}");
+        assert_eq!(app.run_jobs().await, 1);
+        app.clock.advance(backoff_ms(attempt));
+    }
+    assert_eq!(outbox_row(&app, dead).await.0, "dead");
+    assert!(!stored_outbox(&app).await.contains("135791"));
+
+    // An inbox message is delivered as it is queued: its secret and link are never stored,
+    // while the person's own inbox has them.
+    let msg = Message {
+        user_id: Some(wang),
+        template: "case_rate",
+        params: vec![("case", "7".into()), ("link", "http://x/r/tok-en_42".into())],
+        secret_params: &["link"],
+        link: Some("/r/tok-en_42".into()),
+        ..message(Channel::Inbox, "", "secret:3")
+    };
+    queue(&app, &msg).await;
+    assert!(!stored_outbox(&app).await.contains("tok-en_42"));
+    let inbox = app.login("13800000001").await.json("/api/v1/me/notifications").await;
+    assert_eq!(inbox["items"][0]["link"], "/r/tok-en_42");
+}
+
