@@ -305,10 +305,7 @@ pub struct NewUser<'a> {
 
 /// Creates a user inside `tx`; a taken phone number is a 409 on `phone`.
 pub async fn create_user(tx: &mut WriteTx, now: i64, new: &NewUser<'_>) -> AppResult<i64> {
-    let name = new.display_name.trim();
-    if name.is_empty() {
-        return Err(AppError::field("display_name", "required"));
-    }
+    let name = kernel::validate::required("display_name", new.display_name, 40)?;
     let hash = match new.password {
         Some(pw) => {
             check_password(pw)?;

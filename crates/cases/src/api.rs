@@ -50,7 +50,7 @@ pub struct TriageRequest {
 #[utoipa::path(post, path = "/api/v1/triage", tag = "cases", request_body = TriageRequest,
     responses((status = 200, body = Triage), (status = 422, body = kernel::web::ErrorBody)))]
 async fn classify(ApiJson(body): ApiJson<TriageRequest>) -> AppResult<Json<Triage>> {
-    let text = kernel::validate::required("text", &body.text, MAX_TEXT)?;
+    let text = kernel::validate::required_multiline("text", &body.text, MAX_TEXT)?;
     Ok(Json(triage::classify(text)))
 }
 
@@ -187,7 +187,7 @@ struct SimilarQuery {
     responses((status = 200, body = Vec<crate::ledger::PublicCase>), (status = 422, body = kernel::web::ErrorBody)))]
 async fn similar(State(state): State<AppState>, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<SimilarQuery>) -> AppResult<Json<Vec<crate::ledger::PublicCase>>> {
     let c = community_id(&state, &slug).await?;
-    let text = kernel::validate::required("text", &q.text, MAX_TEXT)?;
+    let text = kernel::validate::required_multiline("text", &q.text, MAX_TEXT)?;
     Ok(Json(crate::ledger::similar(&state, c, text, q.building_id).await?))
 }
 

@@ -250,7 +250,8 @@ pub fn to_csv(groups: &[(By, Vec<FigureGroup>)]) -> String {
     for (by, rows) in groups {
         for g in rows {
             let f = &g.figures;
-            let key = if g.key.contains([',', '"', '\n']) { format!("\"{}\"", g.key.replace('"', "\"\"")) } else { g.key.clone() };
+            let key = kernel::spreadsheet::formula_safe(&g.key);
+            let key = if key.contains([',', '"', '\n', '\r']) { format!("\"{}\"", key.replace('"', "\"\"")) } else { key.into_owned() };
             out.push_str(&format!(
                 "{},{key},{},{},{},{},{},{},{}\n",
                 by.code(),
@@ -294,7 +295,7 @@ pub fn to_xlsx(groups: &[(By, Vec<FigureGroup>)], locale: kernel::i18n::Locale) 
             let row = (i + 1) as u32;
             let f = &g.figures;
             let key = if *by == By::Category { t(&format!("category.{}", g.key)) } else { g.key.clone() };
-            sheet.write_string(row, 0, &key).map_err(AppError::internal)?;
+            sheet.write_string(row, 0, kernel::spreadsheet::formula_safe(&key)).map_err(AppError::internal)?;
             sheet.write_number(row, 1, f.cases as f64).map_err(AppError::internal)?;
             for (c, v) in [f.response_rate, f.resolution_rate, f.satisfaction_rate, f.on_time_rate].into_iter().enumerate() {
                 if let Some(v) = v {

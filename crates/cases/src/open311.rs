@@ -43,8 +43,16 @@ fn split(resource: &str) -> Option<(&str, Format)> {
 
 type Record = Vec<(&'static str, String)>;
 
+/// Escapes text for an XML element, dropping the characters XML 1.0 cannot hold at all (control
+/// characters other than tab and line breaks, U+FFFE, U+FFFF), so old data cannot break the feed.
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.chars()
+        .filter(|c| matches!(c, '\t' | '\n' | '\r') || !(c.is_ascii_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}')))
+        .collect::<String>()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Renders records as the standard's JSON array or XML list.

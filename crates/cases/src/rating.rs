@@ -102,7 +102,7 @@ pub async fn submit(state: &AppState, token: &str, rating: &Rating) -> AppResult
 
 /// Records the rating `rating_id` of `case_id`.
 pub async fn record(state: &AppState, rating_id: i64, case_id: i64, rating: &Rating) -> AppResult<()> {
-    let comment = kernel::validate::at_most("comment", &rating.comment, 500)?;
+    let comment = kernel::validate::at_most_multiline("comment", &rating.comment, 500)?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let used = sqlx::query("UPDATE case_ratings SET used_at = $1, solved = $2, satisfaction = $3, comment = $4 WHERE id = $5 AND used_at IS NULL")

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod manifest;
 pub mod metrics;
 pub mod migrations;
+pub mod spreadsheet;
 pub mod state;
 pub mod validate;
 pub mod web;

@@ -1,19 +1,62 @@
-//! Checks for free text typed by people, shared by every capability.
+//! Checks for free text typed by people, shared by every capability. Every text a person or an
+//! integration submits goes through one of these, so no capability stores a control character
+//! that would break a page, a CSV line or an XML feed.
 
 use crate::error::FieldError;
 
-/// A required single-line text: trimmed, not empty, at most `max` characters.
+/// A required single-line text: trimmed, not empty, at most `max` characters, no control
+/// characters (a line break or tab inside is refused too).
 pub fn required<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, FieldError> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(FieldError::new(field, "required"));
-    }
-    at_most(field, v, max)
+    checked(field, value, max, true, Lines::One)
 }
 
-/// An optional text: trimmed, at most `max` characters.
+/// An optional single-line text: trimmed, at most `max` characters, no control characters.
 pub fn at_most<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, FieldError> {
+    checked(field, value, max, false, Lines::One)
+}
+
+/// A required text that may run over several lines (a report, a note): as [`required`], but
+/// line breaks and tabs are kept.
+pub fn required_multiline<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, FieldError> {
+    checked(field, value, max, true, Lines::Many)
+}
+
+/// An optional text that may run over several lines: as [`at_most`], but line breaks and tabs
+/// are kept.
+pub fn at_most_multiline<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, FieldError> {
+    checked(field, value, max, false, Lines::Many)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    One,
+    Many,
+}
+
+/// Whether `c` may not be stored in text: C0 controls, DEL and C1 controls (line breaks and
+/// tabs only in multi-line text), and U+FFFE/U+FFFF, which XML 1.0 cannot carry either.
+fn forbidden(c: char, lines: Lines) -> bool {
+    if lines == Lines::Many && matches!(c, '\n' | '\r' | '\t') {
+        return false;
+    }
+    c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// Whether `text` holds a character no text field accepts, even a multi-line one.
+pub fn has_control_character(text: &str) -> bool {
+    text.chars().any(|c| forbidden(c, Lines::Many))
+}
+
+fn checked<'a>(field: &str, value: &'a str, max: usize, required: bool, lines: Lines) -> Result<&'a str, FieldError> {
     let v = value.trim();
+    if required && v.is_empty() {
+        return Err(FieldError::new(field, "required"));
+    }
+    if let Some(c) = v.chars().find(|c| forbidden(*c, lines)) {
+        // A line break in a one-line field is a common paste slip, and says so.
+        let code = if matches!(c, '\n' | '\r' | '\t') { "single_line" } else { "control_character" };
+        return Err(FieldError::new(field, code));
+    }
     if v.chars().count() > max {
         return Err(FieldError::new(field, "too_long").arg("max", max));
     }
@@ -22,11 +65,60 @@ pub fn at_most<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, F
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
     #[test]
     fn counts_characters_not_bytes() {
-        assert_eq!(super::required("name", " 翠微新村 ", 4).unwrap(), "翠微新村");
-        assert_eq!(super::required("name", "翠微新村三", 4).unwrap_err().code, "too_long");
-        assert_eq!(super::required("name", "  ", 4).unwrap_err().code, "required");
-        assert_eq!(super::at_most("notes", "", 4).unwrap(), "");
+        assert_eq!(required("name", " 翠微新村 ", 4).unwrap(), "翠微新村");
+        assert_eq!(required("name", "翠微新村三", 4).unwrap_err().code, "too_long");
+        assert_eq!(required("name", "  ", 4).unwrap_err().code, "required");
+        assert_eq!(at_most("notes", "", 4).unwrap(), "");
+    }
+
+    #[test]
+    fn control_characters_are_refused_and_line_breaks_only_where_text_has_lines() {
+        assert_eq!(required("name", "3\u{1}栋", 40).unwrap_err().code, "control_character");
+        assert_eq!(at_most("name", "a\u{7f}", 40).unwrap_err().code, "control_character");
+        assert_eq!(at_most("name", "a\u{85}b", 40).unwrap_err().code, "control_character");
+        assert_eq!(at_most("name", "a\u{FFFE}", 40).unwrap_err().code, "control_character");
+        assert_eq!(required("name", "3栋\n2单元", 40).unwrap_err().code, "single_line");
+        assert_eq!(required("name", "a\tb", 40).unwrap_err().code, "single_line");
+        assert_eq!(required_multiline("text", "楼道灯坏了\r\n\t三楼", 40).unwrap(), "楼道灯坏了\r\n\t三楼");
+        assert_eq!(at_most_multiline("note", "x\u{0}y", 40).unwrap_err().code, "control_character");
+        // Surrounding white space, line breaks included, is trimmed rather than refused.
+        assert_eq!(required("name", "\n翠微新村\t", 40).unwrap(), "翠微新村");
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_accepted_clean_or_refused_with_a_field_error(s in any::<String>(), max in 0usize..64) {
+            for (lines, outcome) in [
+                (Lines::One, required("f", &s, max)),
+                (Lines::One, at_most("f", &s, max)),
+                (Lines::Many, required_multiline("f", &s, max)),
+                (Lines::Many, at_most_multiline("f", &s, max)),
+            ] {
+                match outcome {
+                    Ok(v) => {
+                        prop_assert!(!v.chars().any(|c| forbidden(c, lines)), "accepted {v:?}");
+                        prop_assert!(!has_control_character(v));
+                        prop_assert!(v.chars().count() <= max);
+                        prop_assert_eq!(v, v.trim());
+                    }
+                    Err(e) => {
+                        prop_assert_eq!(e.field.as_str(), "f");
+                        prop_assert!(["required", "too_long", "control_character", "single_line"].contains(&e.code));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn text_with_a_control_character_inside_is_never_accepted(a in "[a-z翠微]{1,8}", c in prop::sample::select(vec!['\u{0}', '\u{1}', '\u{1b}', '\u{7f}', '\u{80}', '\u{9f}']), b in "[a-z翠微]{1,8}") {
+            let s = format!("{a}{c}{b}");
+            prop_assert_eq!(required("f", &s, 100).unwrap_err().code, "control_character");
+            prop_assert_eq!(at_most_multiline("f", &s, 100).unwrap_err().code, "control_character");
+        }
     }
 }

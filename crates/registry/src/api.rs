@@ -1,9 +1,10 @@
 //! JSON API of the registry.
 
 use crate::domain::{ResidentDraft, Tag};
+use crate::id_reviews::{self, IdNumberReview};
 use crate::members::{self, Grant, Member};
 use crate::service::{self, MyHousehold, Placement, RESIDENTS_READ, STRUCTURE_READ};
-use crate::spreadsheet::{self, Format, ImportReport};
+use crate::spreadsheet::{self, Disclosure, Format, ImportReport};
 use crate::store::{self, Building, Community, Counts, Grid, Household, Resident, ResidentFilter};
 use axum::extract::{Multipart, State};
 use axum::http::{header, StatusCode};
@@ -28,6 +29,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/communities/{slug}/residents/{id}", get(get_resident).patch(update_resident))
         .route("/api/v1/communities/{slug}/residents/{id}/reveal-id", post(reveal_id))
         .route("/api/v1/communities/{slug}/residents/{id}/history", get(history))
+        .route("/api/v1/communities/{slug}/id-number-reviews", get(list_id_reviews))
+        .route("/api/v1/communities/{slug}/id-number-reviews/{id}/resolve", post(resolve_id_review))
         .route("/api/v1/me/household", get(my_household))
         .route("/api/v1/communities/{slug}/members", get(list_members).post(grant_role))
         .route("/api/v1/communities/{slug}/members/{user_id}/{role}", axum::routing::delete(revoke_role))
@@ -234,6 +237,31 @@ async fn history(State(state): State<AppState>, user: User, ApiPath((slug, id)):
     Ok(Json(service::resident_history(&state, &user, &c, id).await?))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ReviewQuery {
+    /// Only those about this resident (as the one the number was entered for, or its holder).
+    resident_id: Option<i64>,
+}
+
+/// ID numbers entered for a resident while registered to another, waiting for staff (staff,
+/// administrators): the number is held on the resident's record but not registered.
+#[utoipa::path(get, path = "/api/v1/communities/{slug}/id-number-reviews", tag = "registry", params(("slug" = String, Path), ReviewQuery),
+    responses((status = 200, body = Vec<IdNumberReview>), (status = 403, body = kernel::web::ErrorBody)))]
+async fn list_id_reviews(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<ReviewQuery>) -> AppResult<Json<Vec<IdNumberReview>>> {
+    let c = service::community(&state, &user, &slug).await?;
+    Ok(Json(id_reviews::open_reviews(&state, &user, &c, q.resident_id).await?))
+}
+
+/// Closes a review once the records are sorted out (staff, administrators).
+#[utoipa::path(post, path = "/api/v1/communities/{slug}/id-number-reviews/{id}/resolve", tag = "registry", params(("slug" = String, Path), ("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = kernel::web::ErrorBody), (status = 404, body = kernel::web::ErrorBody)))]
+async fn resolve_id_review(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, i64)>) -> AppResult<StatusCode> {
+    let c = service::community(&state, &user, &slug).await?;
+    id_reviews::resolve(&state, &user, &c, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Imports residents from an .xlsx or .csv file (multipart field `file`).
 #[utoipa::path(post, path = "/api/v1/communities/{slug}/residents/import", tag = "registry", params(("slug" = String, Path)),
     request_body(content_type = "multipart/form-data", description = "Field `file`: the spreadsheet"),
@@ -247,27 +275,44 @@ async fn import_residents(State(state): State<AppState>, user: User, ReqLocale(l
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct ExportQuery {
+pub(crate) struct ExportQuery {
     /// `xlsx` (default) or `csv`.
-    format: Option<String>,
+    pub(crate) format: Option<String>,
+    /// Asks for full phone and ID numbers, and says why (kept in the access log with every
+    /// resident exported). Staff and administrators only; without it both are masked.
+    pub(crate) purpose: Option<String>,
 }
 
-/// Exports residents (ID numbers masked) as .xlsx or .csv.
+impl ExportQuery {
+    /// The file format asked for.
+    pub(crate) fn format(&self) -> AppResult<Format> {
+        match self.format.as_deref() {
+            None | Some("xlsx") => Ok(Format::Xlsx),
+            Some("csv") => Ok(Format::Csv),
+            Some(_) => Err(AppError::field("format", "invalid_choice")),
+        }
+    }
+    /// Masked, or full for the purpose given (an empty purpose is refused, not ignored).
+    pub(crate) fn disclosure(&self) -> Disclosure<'_> {
+        match self.purpose.as_deref() {
+            None => Disclosure::Masked,
+            Some(purpose) => Disclosure::Full { purpose },
+        }
+    }
+}
+
+/// Exports residents as .xlsx or .csv, phone and ID numbers masked unless `purpose` asks for
+/// them in full.
 #[utoipa::path(get, path = "/api/v1/communities/{slug}/residents/export", tag = "registry", params(("slug" = String, Path), ExportQuery),
-    responses((status = 200, description = "The spreadsheet", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 403, body = kernel::web::ErrorBody)))]
+    responses((status = 200, description = "The spreadsheet", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 403, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
 async fn export_residents(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<ExportQuery>) -> AppResult<Response> {
     let c = service::community(&state, &user, &slug).await?;
-    let format = match q.format.as_deref() {
-        None | Some("xlsx") => Format::Xlsx,
-        Some("csv") => Format::Csv,
-        Some(_) => return Err(AppError::field("format", "invalid_choice")),
-    };
-    export_response(&state, &user, &c, format).await
+    export_response(&state, &user, &c, q.format()?, q.disclosure()).await
 }
 
 /// The export as a download.
-pub async fn export_response(state: &AppState, user: &User, c: &Community, format: Format) -> AppResult<Response> {
-    let bytes = spreadsheet::export(state, user, c, format, false).await?;
+pub async fn export_response(state: &AppState, user: &User, c: &Community, format: Format, disclosure: Disclosure<'_>) -> AppResult<Response> {
+    let bytes = spreadsheet::export(state, user, c, format, disclosure).await?;
     let (ctype, ext) = match format {
         Format::Xlsx => ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
@@ -345,5 +390,5 @@ async fn assign_workers(State(state): State<AppState>, user: User, ApiPath((slug
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(list_members, grant_role, revoke_role, create_grid, assign_workers, list_communities, community_counts, list_grids, list_buildings, create_building, list_households, list_residents,
-    create_resident, get_resident, update_resident, reveal_id, history, import_residents, export_residents, my_household))]
+    create_resident, get_resident, update_resident, reveal_id, history, list_id_reviews, resolve_id_review, import_residents, export_residents, my_household))]
 pub(crate) struct Doc;

@@ -4,7 +4,9 @@
 pub mod api;
 pub mod demo;
 pub mod domain;
+pub mod id_reviews;
 pub mod members;
+pub mod places;
 pub mod service;
 pub mod spreadsheet;
 pub mod store;
@@ -13,9 +15,10 @@ mod web;
 use kernel::db::Migration;
 use kernel::manifest::{Manifest, Tile};
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    id: "registry_0001_structure",
-    sql: r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        id: "registry_0001_structure",
+        sql: r#"
 CREATE TABLE grids (
     id {id},
     community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
@@ -97,7 +100,34 @@ CREATE TABLE family_links (
     PRIMARY KEY (family_user_id, resident_id)
 );
 "#,
-}];
+    },
+    Migration {
+        id: "registry_0002_id_reviews_and_write_quota",
+        sql: r#"
+CREATE TABLE id_number_reviews (
+    id {id},
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    resident_id BIGINT NOT NULL REFERENCES residents (id) ON DELETE CASCADE,
+    holder_id BIGINT REFERENCES residents (id) ON DELETE SET NULL,
+    id_number_idx TEXT NOT NULL,
+    id_number_masked TEXT NOT NULL,
+    entered_by_user_id BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    entered_by_api_key_id BIGINT REFERENCES api_keys (id) ON DELETE SET NULL,
+    created_at BIGINT NOT NULL,
+    resolved_at BIGINT,
+    resolved_by_user_id BIGINT REFERENCES users (id) ON DELETE SET NULL
+);
+CREATE INDEX id_number_reviews_open_idx ON id_number_reviews (community_id, resolved_at);
+CREATE INDEX id_number_reviews_resident_idx ON id_number_reviews (resident_id);
+CREATE INDEX id_number_reviews_holder_idx ON id_number_reviews (holder_id);
+CREATE TABLE resident_write_quota (
+    actor TEXT PRIMARY KEY,
+    window_start BIGINT NOT NULL,
+    writes BIGINT NOT NULL
+);
+"#,
+    },
+];
 
 /// The registry capability.
 pub fn manifest() -> Manifest {

@@ -94,6 +94,18 @@ pub struct Placement {
     pub room: String,
 }
 
+impl Placement {
+    /// The placement trimmed and checked as every text input is: building and room required.
+    pub fn parse(&self) -> Result<Placement, Vec<kernel::FieldError>> {
+        use kernel::validate::{at_most, required};
+        let (building, unit, room) = (required("building", &self.building, 40), at_most("unit", &self.unit, 20), required("room", &self.room, 20));
+        match (building, unit, room) {
+            (Ok(b), Ok(u), Ok(r)) => Ok(Placement { building: b.to_string(), unit: u.to_string(), room: r.to_string() }),
+            (b, u, r) => Err([b.err(), u.err(), r.err()].into_iter().flatten().collect()),
+        }
+    }
+}
+
 /// Finds or creates the building, unit and household for a placement, inside `tx`.
 /// Returns `(household_id, building_created)`.
 pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement, grid_name: Option<&str>) -> AppResult<(i64, bool)> {
@@ -186,12 +198,25 @@ pub async fn ensure_grid(tx: &mut WriteTx, now: i64, community_id: i64, name: &s
         .await?)
 }
 
+/// How an ID number being written is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdStanding {
+    /// The resident's own: indexed, so unique in the community.
+    Registered,
+    /// Registered to `holder` already, and entered by someone who may not see ID numbers:
+    /// kept encrypted and masked but not indexed, until staff review it.
+    AwaitingReview {
+        /// The resident the number is registered to.
+        holder: i64,
+    },
+}
+
 /// The resident's stored fields derived from checked input.
-fn stored_fields(state: &AppState, input: &ResidentInput) -> (String, Option<i64>, Option<String>, Option<String>, Option<String>) {
+fn stored_fields(state: &AppState, input: &ResidentInput, standing: IdStanding) -> (String, Option<i64>, Option<String>, Option<String>, Option<String>) {
     let gender = input.id_number.as_ref().map(|n| n.gender().to_string()).unwrap_or_default();
     let birth_year = input.id_number.as_ref().map(|n| n.birth_year() as i64);
     let enc = input.id_number.as_ref().map(|n| state.cipher.encrypt(n.as_str()));
-    let idx = input.id_number.as_ref().map(|n| state.cipher.blind_index(n.as_str()));
+    let idx = input.id_number.as_ref().filter(|_| standing == IdStanding::Registered).map(|n| state.cipher.blind_index(n.as_str()));
     let masked = input.id_number.as_ref().map(|n| n.masked());
     (gender, birth_year, enc, idx, masked)
 }
@@ -240,10 +265,22 @@ async fn link_account(tx: &mut WriteTx, now: i64, community_id: i64, resident_id
 }
 
 /// Inserts a resident inside `tx` (no permission check: callers check).
-pub async fn insert_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, household_id: i64, mut input: ResidentInput) -> AppResult<i64> {
+pub async fn insert_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, household_id: i64, input: ResidentInput) -> AppResult<i64> {
+    insert_held(tx, state, actor, community_id, household_id, input, IdStanding::Registered).await
+}
+
+async fn insert_held(
+    tx: &mut WriteTx,
+    state: &AppState,
+    actor: Option<&Principal>,
+    community_id: i64,
+    household_id: i64,
+    mut input: ResidentInput,
+    standing: IdStanding,
+) -> AppResult<i64> {
     with_age_tags(state, &mut input);
     let now = state.now();
-    let (gender, birth_year, enc, idx, masked) = stored_fields(state, &input);
+    let (gender, birth_year, enc, idx, masked) = stored_fields(state, &input, standing);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO residents (community_id, household_id, name, gender, birth_year, phone, id_number_enc, id_number_idx, id_number_masked, relation, notes, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
@@ -287,22 +324,34 @@ fn resident_json(input: &ResidentInput, household_id: i64) -> serde_json::Value 
 }
 
 /// Updates a resident inside `tx`, recording the difference in the audit log.
-pub async fn update_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, id: i64, household_id: i64, before: &serde_json::Value, mut input: ResidentInput) -> AppResult<()> {
-    if input.id_number.is_none() {
-        // An update without an ID number keeps the stored one, and with it the age tags and
-        // an audit entry that does not claim the number was removed.
+#[allow(clippy::too_many_arguments)]
+pub async fn update_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, id: i64, household_id: i64, before: &serde_json::Value, input: ResidentInput) -> AppResult<()> {
+    update_held(tx, state, actor, community_id, id, household_id, before, input, IdStanding::Registered).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn update_held(
+    tx: &mut WriteTx,
+    state: &AppState,
+    actor: Option<&Principal>,
+    community_id: i64,
+    id: i64,
+    household_id: i64,
+    before: &serde_json::Value,
+    mut input: ResidentInput,
+    standing: IdStanding,
+) -> AppResult<()> {
+    let keep_stored = input.id_number.is_none();
+    if keep_stored {
+        // An update without an ID number keeps the stored one as it is held, and with it the
+        // age tags and an audit entry that does not claim the number was removed.
         let enc: Option<String> = sqlx::query_scalar("SELECT id_number_enc FROM residents WHERE id = $1").bind(id).fetch_one(&mut **tx).await?;
         input.id_number = enc.map(|e| state.cipher.decrypt(&e)).transpose()?.and_then(|n| kernel::crypto::IdCardNumber::parse(&n).ok());
     }
     with_age_tags(state, &mut input);
     let now = state.now();
-    let (gender, birth_year, enc, idx, masked) = stored_fields(state, &input);
-    // An update without an ID number keeps the stored one.
     sqlx::query(
-        "UPDATE residents SET household_id = $1, name = $2, phone = $3, relation = $4, notes = $5, updated_at = $6, \
-           gender = CASE WHEN $7 = '' THEN gender ELSE $7 END, birth_year = COALESCE($8, birth_year), \
-           id_number_enc = COALESCE($9, id_number_enc), id_number_idx = COALESCE($10, id_number_idx), id_number_masked = COALESCE($11, id_number_masked) \
-         WHERE id = $12 AND community_id = $13",
+        "UPDATE residents SET household_id = $1, name = $2, phone = $3, relation = $4, notes = $5, updated_at = $6 WHERE id = $7 AND community_id = $8",
     )
     .bind(household_id)
     .bind(&input.name)
@@ -310,15 +359,25 @@ pub async fn update_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&
     .bind(&input.relation)
     .bind(&input.notes)
     .bind(now)
-    .bind(gender)
-    .bind(birth_year)
-    .bind(enc)
-    .bind(idx)
-    .bind(masked)
     .bind(id)
     .bind(community_id)
     .execute(&mut **tx)
     .await?;
+    if !keep_stored {
+        let (gender, birth_year, enc, idx, masked) = stored_fields(state, &input, standing);
+        sqlx::query(
+            "UPDATE residents SET gender = $1, birth_year = $2, id_number_enc = $3, id_number_idx = $4, id_number_masked = $5 WHERE id = $6 AND community_id = $7",
+        )
+        .bind(gender)
+        .bind(birth_year)
+        .bind(enc)
+        .bind(idx)
+        .bind(masked)
+        .bind(id)
+        .bind(community_id)
+        .execute(&mut **tx)
+        .await?;
+    }
     write_tags(tx, id, &input.tags).await?;
     link_account(tx, now, community_id, id, &input).await?;
     tx.forget_after_commit(HOUSEHOLD, None);
@@ -355,14 +414,88 @@ pub async fn resident_snapshot(tx: &mut WriteTx, id: i64) -> AppResult<(i64, ser
     ))
 }
 
+/// Resident creations and edits allowed per person in [`WRITE_WINDOW_MS`] to those who may
+/// not see ID numbers: plenty for a round of door-to-door visits, too few to try thousands of
+/// candidate ID numbers.
+pub const WRITES_PER_WINDOW: i64 = 60;
+/// The window [`WRITES_PER_WINDOW`] is counted in.
+pub const WRITE_WINDOW_MS: i64 = 10 * kernel::clock::MINUTE;
+
+/// Counts one resident write by `p`, or refuses it (429) when the window's quota is used up.
+/// Those who may see ID numbers have nothing to gain from many writes and are not counted.
+async fn count_resident_write(state: &AppState, p: &Principal, community_id: i64) -> AppResult<()> {
+    if p.can(community_id, &ID_REVEAL) {
+        return Ok(());
+    }
+    let actor = match (p.user_id, p.api_key_id) {
+        (Some(u), _) => format!("user:{u}"),
+        (None, Some(k)) => format!("key:{k}"),
+        (None, None) => return Ok(()),
+    };
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    // One statement counts the write in a current window, so two nodes cannot both take the last one.
+    let counted: Option<(i64, i64)> = sqlx::query_as(
+        "UPDATE resident_write_quota SET writes = writes + 1 WHERE actor = $1 AND window_start > $2 RETURNING writes, window_start",
+    )
+    .bind(&actor)
+    .bind(now - WRITE_WINDOW_MS)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let refused = match counted {
+        Some((writes, window_start)) if writes > WRITES_PER_WINDOW => Some(window_start + WRITE_WINDOW_MS - now),
+        Some(_) => None,
+        None => {
+            sqlx::query(
+                "INSERT INTO resident_write_quota (actor, window_start, writes) VALUES ($1, $2, 1) \
+                 ON CONFLICT (actor) DO UPDATE SET window_start = excluded.window_start, writes = 1",
+            )
+            .bind(&actor)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            None
+        }
+    };
+    tx.commit().await?;
+    match refused {
+        Some(wait_ms) => Err(AppError::TooManyRequests { retry_after_s: (wait_ms + 999) / 1000 }),
+        None => Ok(()),
+    }
+}
+
+/// Runs a resident write a second time when it lost a race on a uniqueness constraint (an ID
+/// number registered by another request between the check and the write) and the writer may
+/// not learn of clashes: the second run sees the number registered and holds it for review,
+/// so the answer is the usual one, not a 409.
+async fn retried<T, F, Fut>(p: &Principal, community_id: i64, mut write: F) -> AppResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    match write().await {
+        Err(AppError::Conflict { .. }) if !p.can(community_id, &ID_REVEAL) => write().await,
+        other => other,
+    }
+}
+
 /// Creates a resident from a draft and a placement (staff, admins, or a grid worker in their grid).
 pub async fn create_resident(state: &AppState, p: &Principal, c: &Community, draft: ResidentDraft, at: &Placement) -> AppResult<Resident> {
     p.require(c.id, &RESIDENTS_WRITE)?;
-    let input = draft.parse().map_err(AppError::Validation)?;
+    count_resident_write(state, p, c.id).await?;
+    let (input, at) = match (draft.parse(), at.parse()) {
+        (Ok(input), Ok(at)) => (input, at),
+        (a, b) => return Err(AppError::Validation(a.err().into_iter().chain(b.err()).flatten().collect())),
+    };
     let scope = scope(state, p, c.id).await?;
+    let id = retried(p, c.id, || insert_checked(state, p, c, &input, &at, scope.as_deref())).await?;
+    resident(state, p, c, id).await
+}
+
+async fn insert_checked(state: &AppState, p: &Principal, c: &Community, input: &ResidentInput, at: &Placement, scope: Option<&[i64]>) -> AppResult<i64> {
     let mut tx = state.db.begin_write().await?;
     let (household, created) = place(&mut tx, state.now(), c.id, at, None).await?;
-    if let Some(grids) = &scope {
+    if let Some(grids) = scope {
         let grid: Option<i64> = sqlx::query_scalar("SELECT b.grid_id FROM households h JOIN buildings b ON b.id = h.building_id WHERE h.id = $1")
             .bind(household)
             .fetch_one(&mut *tx)
@@ -371,21 +504,32 @@ pub async fn create_resident(state: &AppState, p: &Principal, c: &Community, dra
             return Err(AppError::field("building", "building_out_of_scope"));
         }
     }
-    let id = insert_resident(&mut tx, state, Some(p), c.id, household, input).await?;
+    let (mut tx, held) = crate::id_reviews::standing(tx, state, p, c, input.id_number.as_ref(), None).await?;
+    let id = insert_held(&mut tx, state, Some(p), c.id, household, input.clone(), held).await?;
+    crate::id_reviews::queue(&mut tx, state, p, c.id, id, held, input.id_number.as_ref()).await?;
     tx.commit().await?;
-    resident(state, p, c, id).await
+    Ok(id)
 }
 
 /// Changes a resident's details (the household stays).
 pub async fn edit_resident(state: &AppState, p: &Principal, c: &Community, id: i64, draft: ResidentDraft) -> AppResult<Resident> {
     p.require(c.id, &RESIDENTS_WRITE)?;
     resident(state, p, c, id).await?;
+    count_resident_write(state, p, c.id).await?;
     let input = draft.parse().map_err(AppError::Validation)?;
+    retried(p, c.id, || update_checked(state, p, c, id, &input)).await?;
+    resident(state, p, c, id).await
+}
+
+async fn update_checked(state: &AppState, p: &Principal, c: &Community, id: i64, input: &ResidentInput) -> AppResult<()> {
     let mut tx = state.db.begin_write().await?;
     let (household, before) = resident_snapshot(&mut tx, id).await?;
-    update_resident(&mut tx, state, Some(p), c.id, id, household, &before, input).await.map_err(|e| e.on_conflict("id_number", "id_number_taken"))?;
-    tx.commit().await?;
-    resident(state, p, c, id).await
+    let (mut tx, held) = crate::id_reviews::standing(tx, state, p, c, input.id_number.as_ref(), Some(id)).await?;
+    update_held(&mut tx, state, Some(p), c.id, id, household, &before, input.clone(), held)
+        .await
+        .map_err(|e| e.on_conflict("id_number", "id_number_taken"))?;
+    crate::id_reviews::queue(&mut tx, state, p, c.id, id, held, input.id_number.as_ref()).await?;
+    tx.commit().await
 }
 
 /// A change in the audit trail.

@@ -4,7 +4,7 @@
 //! its row number and reason while the good rows are kept.
 
 use crate::domain::{ResidentDraft, Tag};
-use crate::service::{self, Placement, IMPORT_EXPORT};
+use crate::service::{self, Placement, ID_REVEAL, IMPORT_EXPORT};
 use crate::store::{self, Community, ResidentFilter};
 use kernel::auth::Principal;
 use kernel::error::{AppError, AppResult};
@@ -94,47 +94,100 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
-const MAX_ROWS: usize = 50_000;
+/// Data rows one import may hold.
+pub const MAX_ROWS: usize = 20_000;
+/// Columns one import may hold (ours are ten; office sheets carry a few more).
+pub const MAX_COLUMNS: usize = 50;
 
+fn too_many_rows() -> AppError {
+    AppError::Validation(vec![kernel::FieldError::new("file", "import_too_many").arg("max", MAX_ROWS)])
+}
+
+fn too_many_columns() -> AppError {
+    AppError::Validation(vec![kernel::FieldError::new("file", "import_too_many_columns").arg("max", MAX_COLUMNS)])
+}
+
+/// The sheet's rows (header first), each cell trimmed and without the apostrophe our exports
+/// put before formula-like text. A sheet past [`MAX_ROWS`] or [`MAX_COLUMNS`] is refused as a
+/// whole, not cut short.
 fn read_rows(bytes: &[u8]) -> AppResult<Vec<Vec<String>>> {
-    match Format::sniff(bytes) {
-        Format::Xlsx => {
-            use calamine::Reader;
-            let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| AppError::bad_request("malformed_upload", e))?;
-            let range = book
-                .worksheet_range_at(0)
-                .ok_or_else(|| AppError::bad_request("malformed_upload", "no worksheet"))?
-                .map_err(|e| AppError::bad_request("malformed_upload", e))?;
-            // Header plus one row more than allowed, so an oversized sheet is refused, not cut.
-            Ok(range
-                .rows()
-                .take(MAX_ROWS + 2)
-                .map(|row| row.iter().map(cell_text).collect())
-                .collect())
-        }
+    let mut rows = match Format::sniff(bytes) {
+        Format::Xlsx => read_xlsx(bytes)?,
         Format::Csv => {
             let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
                 .map_err(|_| AppError::field("file", "csv_not_utf8"))?;
             let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
             let mut rows = Vec::new();
+            // Header plus one row more than allowed, so an oversized sheet is refused, not cut.
             for rec in reader.records().take(MAX_ROWS + 2) {
                 let rec = rec.map_err(|e| AppError::bad_request("malformed_upload", e))?;
+                if rec.len() > MAX_COLUMNS {
+                    return Err(too_many_columns());
+                }
                 rows.push(rec.iter().map(|s| s.trim().to_string()).collect());
             }
-            Ok(rows)
+            rows
+        }
+    };
+    for cell in rows.iter_mut().flatten() {
+        let plain = kernel::spreadsheet::strip_formula_guard(cell);
+        if plain.len() != cell.len() {
+            *cell = plain.to_string();
         }
     }
+    Ok(rows)
 }
 
-fn cell_text(c: &calamine::Data) -> String {
-    use calamine::Data;
+/// Reads the first sheet cell by cell. A sheet's cells may sit anywhere (a 1.6 KB file can
+/// name cell ZZ200000), so nothing here is sized by the sheet's declared dimensions: a filled
+/// cell past the limits refuses the file, and only filled cells are kept.
+fn read_xlsx(bytes: &[u8]) -> AppResult<Vec<Vec<String>>> {
+    use calamine::Reader;
+    let malformed = |e: calamine::XlsxError| AppError::bad_request("malformed_upload", e);
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(malformed)?;
+    let first = book.sheet_names().into_iter().next().ok_or_else(|| AppError::bad_request("malformed_upload", "no worksheet"))?;
+    let mut cells = book.worksheet_cells_reader(&first).map_err(malformed)?;
+    let mut filled: Vec<(usize, usize, String)> = Vec::new();
+    while let Some(cell) = cells.next_cell().map_err(malformed)? {
+        let text = cell_text(cell.get_value());
+        if text.is_empty() {
+            continue;
+        }
+        let (row, col) = cell.get_position();
+        // Header plus one row more than allowed, so an oversized sheet is refused, not cut.
+        if row as usize > MAX_ROWS + 1 {
+            return Err(too_many_rows());
+        }
+        if col as usize >= MAX_COLUMNS {
+            return Err(too_many_columns());
+        }
+        // A sheet may name one cell many times; no more cells than the limits allow are kept.
+        if filled.len() >= (MAX_ROWS + 2) * MAX_COLUMNS {
+            return Err(too_many_rows());
+        }
+        filled.push((row as usize, col as usize, text));
+    }
+    // As a spreadsheet's used range: from the first filled row and column.
+    let (Some(top), Some(left)) = (filled.iter().map(|c| c.0).min(), filled.iter().map(|c| c.1).min()) else { return Ok(Vec::new()) };
+    let bottom = filled.iter().map(|c| c.0).max().unwrap_or(top);
+    let right = filled.iter().map(|c| c.1).max().unwrap_or(left);
+    let mut rows = vec![vec![String::new(); right - left + 1]; bottom - top + 1];
+    for (row, col, text) in filled {
+        rows[row - top][col - left] = text;
+    }
+    Ok(rows)
+}
+
+fn cell_text(c: &calamine::DataRef<'_>) -> String {
+    use calamine::DataRef;
     match c {
-        Data::Empty => String::new(),
-        Data::String(s) => s.trim().to_string(),
+        DataRef::Empty => String::new(),
+        DataRef::String(s) => s.trim().to_string(),
+        DataRef::SharedString(s) => s.trim().to_string(),
         // Phone numbers and rooms typed as numbers come back as floats.
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Int(i) => i.to_string(),
-        other => other.to_string().trim().to_string(),
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        DataRef::Int(i) => i.to_string(),
+        other => calamine::Data::from(other.clone()).to_string().trim().to_string(),
     }
 }
 
@@ -147,7 +200,7 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
         return Err(AppError::field("file", "import_empty"));
     };
     if data.len() > MAX_ROWS {
-        return Err(AppError::Validation(vec![kernel::FieldError::new("file", "import_too_many").arg("max", MAX_ROWS)]));
+        return Err(too_many_rows());
     }
     let columns: Vec<Option<Column>> = header
         .iter()
@@ -181,38 +234,41 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
                 "phone" => Column::Phone,
                 "id_number" => Column::IdNumber,
                 "building" => Column::Building,
+                "unit" => Column::Unit,
                 "room" => Column::Room,
+                "grid" => Column::Grid,
                 "relation" => Column::Relation,
                 "tags" => Column::Tags,
                 _ => Column::Notes,
             };
             COLUMNS.iter().find(|(c, _, _)| *c == col).map(|(_, l, _)| l.to_string()).unwrap_or_default()
         };
-        // Our own export masks ID numbers (`3201**********1234`): such a cell keeps the stored number.
-        let id_number = Some(get(Column::IdNumber)).filter(|n| !n.contains('*')).unwrap_or_default();
+        // Our own export masks phone and ID numbers (`138****5678`, `3201**********1234`): such
+        // a cell keeps the stored number.
+        let masked = |text: String| if text.contains('*') { (String::new(), true) } else { (text, false) };
+        let (id_number, _) = masked(get(Column::IdNumber));
+        let (phone, phone_masked) = masked(get(Column::Phone));
         let draft = ResidentDraft {
             name: get(Column::Name),
-            phone: get(Column::Phone),
+            phone,
             id_number,
             relation: get(Column::Relation),
             tags: vec![get(Column::Tags)],
             notes: get(Column::Notes),
         };
-        let input = match draft.parse() {
-            Ok(input) => input,
-            Err(errs) => {
+        let at = Placement { building: get(Column::Building), unit: get(Column::Unit), room: get(Column::Room) };
+        let grid = get(Column::Grid);
+        let checked = (draft.parse(), at.parse(), kernel::validate::at_most("grid", &grid, 40));
+        let (mut input, at) = match checked {
+            (Ok(input), Ok(at), Ok(_)) => (input, at),
+            (a, b, c) => {
+                let errs = a.err().into_iter().chain(b.err()).flatten().chain(c.err());
                 for e in errs {
                     report.errors.push(RowError { row: row_no, column: header_of(&e.field), reason: e.message(locale) });
                 }
                 continue;
             }
         };
-        let at = Placement { building: get(Column::Building), unit: get(Column::Unit), room: get(Column::Room) };
-        if at.building.trim().is_empty() || at.room.trim().is_empty() {
-            let field = if at.building.trim().is_empty() { "building" } else { "room" };
-            report.errors.push(RowError { row: row_no, column: header_of(field), reason: tf(locale, "error.required", &[]) });
-            continue;
-        }
         let id_index = input.id_number.as_ref().map(|n| state.cipher.blind_index(n.as_str()));
         if let Some(idx) = &id_index {
             if !seen_ids.insert(idx.clone()) {
@@ -220,7 +276,6 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
                 continue;
             }
         }
-        let grid = get(Column::Grid);
         let (household, created) = service::place(&mut tx, now, c.id, &at, Some(&grid)).await?;
         if created {
             report.new_buildings.push(at.building.trim().to_string());
@@ -245,6 +300,10 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
         };
         match existing {
             Some(id) => {
+                if phone_masked {
+                    let stored: String = sqlx::query_scalar("SELECT phone FROM residents WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+                    input.phone = kernel::crypto::PhoneNumber::parse(&stored).ok();
+                }
                 let (_, before) = service::resident_snapshot(&mut tx, id).await?;
                 service::update_resident(&mut tx, state, Some(p), c.id, id, household, &before, input).await?;
                 report.updated += 1;
@@ -259,40 +318,75 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
     Ok(report)
 }
 
-/// Exports every resident of `c` with the import's headers. ID numbers are masked unless
-/// `full_id_numbers` is set, which only the operator's command line does.
-pub async fn export(state: &AppState, p: &Principal, c: &Community, format: Format, full_id_numbers: bool) -> AppResult<Vec<u8>> {
+/// How much of phone and ID numbers an export shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disclosure<'a> {
+    /// Masked (`138****5678`, `3201**********1234`), as every page shows them.
+    Masked,
+    /// In full, for a stated purpose: needs the permission to see ID numbers, and every
+    /// resident in the file is written to the access log with the purpose.
+    Full {
+        /// Why the full numbers are needed (required, at most 100 characters).
+        purpose: &'a str,
+    },
+}
+
+/// The access log's field for a resident in a full export.
+pub const FULL_EXPORT_FIELD: &str = "export:phone,id_number";
+
+/// Exports every resident of `c` with the import's headers, phone and ID numbers masked
+/// unless a full export is asked for with a purpose. Text that a spreadsheet would read as a
+/// formula is written behind an apostrophe.
+pub async fn export(state: &AppState, p: &Principal, c: &Community, format: Format, disclosure: Disclosure<'_>) -> AppResult<Vec<u8>> {
     p.require(c.id, &IMPORT_EXPORT)?;
+    let purpose = match disclosure {
+        Disclosure::Masked => None,
+        Disclosure::Full { purpose } => {
+            p.require(c.id, &ID_REVEAL)?;
+            Some(kernel::validate::required("purpose", purpose, 100)?)
+        }
+    };
     let mut rows: Vec<Vec<String>> = vec![COLUMNS.iter().map(|(_, h, _)| h.to_string()).collect()];
+    let mut exported: Vec<i64> = Vec::new();
     let mut after = None;
     loop {
         let page = store::residents(state, c.id, &ResidentFilter::default(), None, after, 1000).await?;
         let more = page.len() > 1000;
         for r in page.iter().take(1000) {
-            let (phone, id_number, unit, room, building, grid) = export_details(state, r.id, full_id_numbers).await?;
+            let (phone, id_number, unit, room, building, grid) = export_details(state, r.id, purpose.is_some()).await?;
             rows.push(vec![
                 r.name.clone(),
-                phone,
+                if purpose.is_some() || phone.is_empty() { phone } else { kernel::crypto::mask_phone(&phone) },
                 id_number.unwrap_or_else(|| r.id_number.clone()),
                 building,
                 unit,
                 room,
                 r.relation.clone(),
-                r.tags.iter().map(|t| kernel::i18n::t(Locale::ZhCn, &t.label_key()).to_string()).collect::<Vec<_>>().join("、"),
+                tag_words(&r.tags),
                 grid,
                 r.notes.clone(),
             ]);
+            exported.push(r.id);
         }
         after = page.get(999).map(|r| r.id);
         if !more {
             break;
         }
     }
+    if let Some(purpose) = purpose {
+        let mut tx = state.db.begin_write().await?;
+        let now = state.now();
+        for id in &exported {
+            kernel::audit::record_access(&mut tx, now, p, c.id, "resident", *id, FULL_EXPORT_FIELD, purpose).await?;
+        }
+        tx.commit().await?;
+    }
+    let cells = rows.iter().map(|row| row.iter().map(|v| kernel::spreadsheet::formula_safe(v)));
     match format {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-            for row in &rows {
-                w.write_record(row).map_err(AppError::internal)?;
+            for row in cells {
+                w.write_record(row.map(|v| v.into_owned())).map_err(AppError::internal)?;
             }
             w.into_inner().map_err(AppError::internal)
         }
@@ -301,8 +395,8 @@ pub async fn export(state: &AppState, p: &Principal, c: &Community, format: Form
             let sheet = book.add_worksheet();
             sheet.set_name("居民").map_err(AppError::internal)?;
             let text = rust_xlsxwriter::Format::new().set_num_format("@");
-            for (r, row) in rows.iter().enumerate() {
-                for (col, value) in row.iter().enumerate() {
+            for (r, row) in cells.enumerate() {
+                for (col, value) in row.enumerate() {
                     sheet.write_string_with_format(r as u32, col as u16, value, &text).map_err(AppError::internal)?;
                 }
             }

@@ -2,8 +2,9 @@
 
 use crate::api::ResidentQuery;
 use crate::domain::{ResidentDraft, Tag};
+use crate::id_reviews::{self, IdNumberReview};
 use crate::service::{self, AuditEntry, MyHousehold, Placement, ID_REVEAL, IMPORT_EXPORT, RESIDENTS_READ, RESIDENTS_WRITE, STRUCTURE_READ, STRUCTURE_WRITE};
-use crate::spreadsheet::{self, Format, ImportReport};
+use crate::spreadsheet::{self, Disclosure, Format, ImportReport};
 use crate::store::{self, Building, BuildingOption, Community, Counts, Grid, Household, Resident};
 use askama::Template;
 use axum::extract::{Multipart, State};
@@ -27,7 +28,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/buildings", get(buildings_page).post(create_building))
         .route("/console/households", get(households_page))
         .route("/console/import", get(import_page).post(import_upload).layer(axum::extract::DefaultBodyLimit::max(kernel::web::UPLOAD_CEILING)))
-        .route("/console/export", get(export_file))
+        .route("/console/export", get(export_file).post(export_full))
+        .route("/console/residents/{id}/id-reviews/{review}/resolve", post(resolve_id_review))
 }
 
 /// `?c=slug` picks the community; otherwise the first where the viewer works.
@@ -171,6 +173,8 @@ struct ResidentPage {
     tags: Vec<Tag>,
     errors: Vec<(String, String)>,
     saved: bool,
+    /// Open ID-number reviews about this resident (only for those who may see ID numbers).
+    id_reviews: Vec<IdNumberReview>,
 }
 
 impl ResidentPage {
@@ -192,8 +196,11 @@ async fn load_resident_page(state: &AppState, ctx: PageCtx, user: &User, slug: O
     let community = console_community(state, user, slug).await?;
     let r = service::resident(state, user, &community, id).await?;
     let history = service::resident_history(state, user, &community, id).await?;
+    let can_reveal = user.can(community.id, &ID_REVEAL);
+    let id_reviews = if can_reveal { id_reviews::open_reviews(state, user, &community, Some(id)).await? } else { Vec::new() };
     Ok(ResidentPage {
-        can_reveal: user.can(community.id, &ID_REVEAL),
+        can_reveal,
+        id_reviews,
         can_write: user.can(community.id, &RESIDENTS_WRITE),
         ctx,
         community,
@@ -450,12 +457,22 @@ struct ImportPage {
     community: Community,
     report: Option<ImportReport>,
     error: Option<String>,
+    can_export_full: bool,
+}
+
+impl ImportPage {
+    /// The page for `user`, with an import's report or a refusal's reason (its first field's).
+    fn new(ctx: PageCtx, user: &User, community: Community, report: Option<ImportReport>, error: Option<&AppError>) -> Self {
+        let error = error.map(|e| e.fields().first().map(|f| f.message(ctx.tr.0)).unwrap_or_else(|| e.message(ctx.tr.0)));
+        let can_export_full = user.can(community.id, &ID_REVEAL);
+        ImportPage { ctx, community, report, error, can_export_full }
+    }
 }
 
 async fn import_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
     let community = console_community(&state, &user, q.c.as_deref()).await?;
     user.require(community.id, &IMPORT_EXPORT)?;
-    Ok(render(&ImportPage { ctx, community, report: None, error: None }))
+    Ok(render(&ImportPage::new(ctx, &user, community, None, None)))
 }
 
 async fn import_upload(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>, multipart: Multipart) -> AppResult<Response> {
@@ -466,11 +483,9 @@ async fn import_upload(State(state): State<AppState>, ctx: PageCtx, user: User, 
         Err(e) => Err(e),
     };
     match result {
-        Ok(report) => Ok(render(&ImportPage { ctx, community, report: Some(report), error: None })),
+        Ok(report) => Ok(render(&ImportPage::new(ctx, &user, community, Some(report), None))),
         Err(e @ (AppError::Validation(_) | AppError::BadRequest { .. } | AppError::PayloadTooLarge)) => {
-            let msg = e.fields().first().map(|f| f.message(ctx.tr.0)).unwrap_or_else(|| e.message(ctx.tr.0));
-            let status = e.status();
-            Ok(render_status(status, &ImportPage { ctx, community, report: None, error: Some(msg) }))
+            Ok(render_status(e.status(), &ImportPage::new(ctx, &user, community, None, Some(&e))))
         }
         Err(e) => Err(e),
     }
@@ -482,8 +497,39 @@ struct ExportQuery {
     format: Option<String>,
 }
 
+/// The masked export, from the links on the import page.
 async fn export_file(State(state): State<AppState>, user: User, ApiQuery(q): ApiQuery<ExportQuery>) -> AppResult<Response> {
     let community = console_community(&state, &user, q.c.as_deref()).await?;
     let format = if q.format.as_deref() == Some("csv") { Format::Csv } else { Format::Xlsx };
-    crate::api::export_response(&state, &user, &community, format).await
+    crate::api::export_response(&state, &user, &community, format, Disclosure::Masked).await
+}
+
+/// The full export: a form (so the purpose stays out of addresses and logs), refused back to
+/// the import page when the purpose is missing.
+async fn export_full(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(form): WebForm<crate::api::ExportQuery>) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    let purpose = form.purpose.as_deref().unwrap_or("");
+    let result = match form.format() {
+        Ok(format) => crate::api::export_response(&state, &user, &community, format, Disclosure::Full { purpose }).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Err(e @ AppError::Validation(_)) => Ok(render_status(e.status(), &ImportPage::new(ctx, &user, community, None, Some(&e)))),
+        other => other,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ResolveForm {}
+
+async fn resolve_id_review(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath((id, review)): ApiPath<(i64, i64)>,
+    ApiQuery(q): ApiQuery<CommunityQuery>,
+    WebForm(_): WebForm<ResolveForm>,
+) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    id_reviews::resolve(&state, &user, &community, review).await?;
+    Ok(see_other(&format!("/console/residents/{id}?c={}", community.slug)))
 }

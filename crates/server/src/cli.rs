@@ -113,7 +113,8 @@ pub enum Transfer {
         /// Community slug.
         #[arg(long)]
         community: String,
-        /// Export full ID numbers instead of masked ones (export only; handle the file with care).
+        /// Export full phone and ID numbers instead of masked ones (export only; written to the
+        /// access log; handle the file with care).
         #[arg(long)]
         full_id_numbers: bool,
     },
@@ -261,7 +262,12 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             let format = registry::spreadsheet::Format::from_path(&path).ok_or_else(|| AppError::internal("the file name must end in .xlsx or .csv"))?;
             let state = state(cfg).await?;
             let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
-            let bytes = registry::spreadsheet::export(&state, &operator(), &c, format, full_id_numbers).await?;
+            let disclosure = if full_id_numbers {
+                registry::spreadsheet::Disclosure::Full { purpose: "linli export --full-id-numbers" }
+            } else {
+                registry::spreadsheet::Disclosure::Masked
+            };
+            let bytes = registry::spreadsheet::export(&state, &operator(), &c, format, disclosure).await?;
             std::fs::write(&file, bytes).map_err(|e| AppError::internal(format!("{}: {e}", file.display())))?;
             println!("exported to {}", file.display());
         }
