@@ -68,14 +68,8 @@ impl BlobStore {
                 if tokio::fs::try_exists(&path).await.unwrap_or(false) {
                     return Ok(());
                 }
-                let dir = path.parent().expect("blob path has a parent");
-                tokio::fs::create_dir_all(dir).await.map_err(|e| StoreError(format!("{}: {e}", dir.display())))?;
-                // Write then rename, so a crash never leaves a half-written blob under its key.
-                let tmp = dir.join(format!(".{key}.{}", kernel::crypto::random_token(6)));
-                tokio::fs::write(&tmp, bytes).await.map_err(|e| StoreError(format!("{}: {e}", tmp.display())))?;
-                let f = tokio::fs::File::open(&tmp).await.map_err(|e| StoreError(e.to_string()))?;
-                f.sync_all().await.map_err(|e| StoreError(e.to_string()))?;
-                tokio::fs::rename(&tmp, &path).await.map_err(|e| StoreError(e.to_string()))
+                let (key, bytes) = (key.to_string(), bytes.to_vec());
+                tokio::task::spawn_blocking(move || write_local(&path, &key, &bytes)).await.map_err(|e| StoreError(e.to_string()))?
             }
             BlobStore::S3(s) => {
                 let res = s3_request(s, reqwest::Method::PUT, &format!("/{}/{key}", s.bucket), bytes.to_vec()).await?;
@@ -131,7 +125,12 @@ impl BlobStore {
     /// Creates the bucket if it does not exist (S3), or the directory (local).
     pub async fn ensure_ready(&self) -> Result<(), StoreError> {
         match self {
-            BlobStore::Local(root) => tokio::fs::create_dir_all(root).await.map_err(|e| StoreError(format!("{}: {e}", root.display()))),
+            BlobStore::Local(root) => {
+                let root = root.clone();
+                tokio::task::spawn_blocking(move || kernel::owner_only::create_dir_all(&root).map_err(|e| StoreError(format!("{}: {e}", root.display()))))
+                    .await
+                    .map_err(|e| StoreError(e.to_string()))?
+            }
             BlobStore::S3(s) => {
                 let head = s3_request(s, reqwest::Method::HEAD, &format!("/{}", s.bucket), Vec::new()).await?;
                 if head.status().is_success() {
@@ -146,6 +145,19 @@ impl BlobStore {
             }
         }
     }
+}
+
+/// Writes a local blob for the owner alone (directories 0700, file 0600), under a temporary
+/// name first and then renamed, so a crash never leaves a half-written blob under its key.
+fn write_local(path: &std::path::Path, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let failed = |p: &std::path::Path, e: std::io::Error| StoreError(format!("{}: {e}", p.display()));
+    let dir = path.parent().expect("blob path has a parent");
+    kernel::owner_only::create_dir_all(dir).map_err(|e| failed(dir, e))?;
+    let tmp = dir.join(format!(".{key}.{}", kernel::crypto::random_token(6)));
+    let mut f = kernel::owner_only::create_new(&tmp).map_err(|e| failed(&tmp, e))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| failed(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| failed(path, e))
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -249,6 +261,24 @@ mod tests {
         store.delete(&key).await.unwrap();
         assert_eq!(store.get(&key).await.unwrap(), None);
         assert!(store.get("../../etc/passwd").await.is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn local_blobs_are_private_to_the_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = std::env::temp_dir().join(format!("linli-blobs-{}", kernel::crypto::random_token(6)));
+        let store = BlobStore::Local(dir.join("blobs"));
+        store.ensure_ready().await.unwrap();
+        assert_eq!(mode(&dir.join("blobs")), 0o700);
+        let key = content_key(b"a photo");
+        store.put(&key, b"a photo").await.unwrap();
+        let path = BlobStore::local_path(&dir.join("blobs"), &key);
+        assert_eq!(mode(&path), 0o600, "the blob");
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        assert_eq!(mode(path.parent().unwrap().parent().unwrap()), 0o700);
         let _ = std::fs::remove_dir_all(dir);
     }
 

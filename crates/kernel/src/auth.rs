@@ -265,12 +265,10 @@ async fn principal_for_session(state: &AppState, token: &str) -> AppResult<Optio
     Ok(Some(p))
 }
 
-/// The principal behind an API key, if the key is valid.
+/// The principal behind an API key, if the key is valid. Read from the database every time (one
+/// lookup by a unique index), not cached: a key revoked by `linli apikey revoke`, from another
+/// process or node, is refused from the next request on.
 pub async fn principal_for_api_key(state: &AppState, token: &str) -> AppResult<Option<Arc<Principal>>> {
-    let key = format!("apikey:{}", hash_token(token));
-    if let Some(p) = state.sessions.get(&key) {
-        return Ok(Some(p));
-    }
     let row = sqlx::query("SELECT id, name, community_id, role FROM api_keys WHERE token_hash = $1 AND revoked_at IS NULL")
         .bind(hash_token(token))
         .fetch_optional(&state.db.pool)
@@ -287,7 +285,6 @@ pub async fn principal_for_api_key(state: &AppState, token: &str) -> AppResult<O
         superadmin: false,
         memberships: vec![Membership { community_id: row.get(2), role }],
     });
-    state.sessions.put(key, p.clone());
     Ok(Some(p))
 }
 
@@ -316,13 +313,64 @@ pub async fn create_api_key(
     Ok((id, token))
 }
 
+/// An API key as an operator sees it (never the token).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKeySummary {
+    /// Key id.
+    pub id: i64,
+    /// What the key is for.
+    pub name: String,
+    /// Slug of the community the key acts in.
+    pub community: String,
+    /// Role the key acts with.
+    pub role: String,
+    /// When it was created (epoch ms).
+    pub created_at: i64,
+    /// When it was revoked (epoch ms), if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// Every API key, oldest first.
+pub async fn list_api_keys(state: &AppState) -> AppResult<Vec<ApiKeySummary>> {
+    let rows = sqlx::query(
+        "SELECT k.id, k.name, c.slug, k.role, k.created_at, k.revoked_at FROM api_keys k JOIN communities c ON c.id = k.community_id ORDER BY k.id",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ApiKeySummary { id: r.get(0), name: r.get(1), community: r.get(2), role: r.get(3), created_at: r.get(4), revoked_at: r.get(5) })
+        .collect())
+}
+
+/// Revokes a key; it is refused from the next request on. `Ok(false)` when no key has that id;
+/// revoking a revoked key keeps its first revocation time.
+pub async fn revoke_api_key(state: &AppState, id: i64) -> AppResult<bool> {
+    let mut tx = state.db.begin_write().await?;
+    let found: Option<i64> = sqlx::query_scalar("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING id")
+        .bind(state.now())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(found.is_some())
+}
+
+/// Whether callers of `path` may authenticate with a bearer API key: the JSON API and Open311.
+/// Pages are for people with a session; a key sent to a page is ignored.
+pub fn accepts_api_keys(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/open311/")
+}
+
 /// The principal resolved for this request, if any (set by the auth middleware).
 #[derive(Debug, Clone, Default)]
 pub struct Viewer(pub Option<Arc<Principal>>);
 
-/// Resolves the principal from the session cookie or a bearer API key.
+/// Resolves the principal from the session cookie, or from a bearer API key on the paths that
+/// [`accepts_api_keys`] (elsewhere the `Authorization` header is ignored).
 pub async fn resolve(state: &AppState, parts: &Parts) -> AppResult<Viewer> {
-    if let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    let header = parts.headers.get(axum::http::header::AUTHORIZATION).filter(|_| accepts_api_keys(parts.uri.path()));
+    if let Some(auth) = header.and_then(|v| v.to_str().ok()) {
         let token = auth.strip_prefix("Bearer ").ok_or(AppError::Unauthorized)?.trim();
         return match principal_for_api_key(state, token).await? {
             Some(p) => Ok(Viewer(Some(p))),

@@ -21,6 +21,9 @@ pub struct Config {
     pub base_url: String,
     /// Emit JSON log lines instead of human-readable ones.
     pub log_json: bool,
+    /// Bearer token a scraper must send to read `/metrics`. Empty means `/metrics` answers only
+    /// requests from this machine (loopback) that did not come through a proxy.
+    pub metrics_token: String,
     /// Maximum size of an ordinary request body, in bytes.
     pub body_limit: usize,
     /// Maximum size of an upload, in bytes.
@@ -66,6 +69,7 @@ impl Default for Config {
             secret_key: String::new(),
             base_url: String::new(),
             log_json: false,
+            metrics_token: String::new(),
             body_limit: 256 * 1024,
             upload_limit: 10 * 1024 * 1024,
             sms_gateway_url: String::new(),
@@ -125,6 +129,7 @@ impl Config {
         env_field!("LINLI_SECRET_KEY", secret_key, str);
         env_field!("LINLI_BASE_URL", base_url, str);
         env_field!("LINLI_LOG_JSON", log_json, parse);
+        env_field!("LINLI_METRICS_TOKEN", metrics_token, str);
         env_field!("LINLI_BODY_LIMIT", body_limit, parse);
         env_field!("LINLI_UPLOAD_LIMIT", upload_limit, parse);
         env_field!("LINLI_SMS_GATEWAY_URL", sms_gateway_url, str);
@@ -169,28 +174,27 @@ impl Config {
             }
             return Ok(self.secret_key.clone());
         }
-        let path = self.data_dir.join("secret.key");
+        let path = self.secret_key_file();
         if let Ok(existing) = std::fs::read_to_string(&path) {
+            crate::owner_only::restrict(&path).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
             return Ok(existing.trim().to_string());
         }
-        std::fs::create_dir_all(&self.data_dir)
+        crate::owner_only::create_dir_all(&self.data_dir)
             .map_err(|e| ConfigError(format!("{}: {e}", self.data_dir.display())))?;
         let key = crate::crypto::random_token(32);
         write_private(&path, &key).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
         Ok(key)
     }
+
+    /// Where a generated secret key is kept.
+    pub fn secret_key_file(&self) -> PathBuf {
+        self.data_dir.join("secret.key")
+    }
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)?.write_all(contents.as_bytes())
+    crate::owner_only::create_new(path)?.write_all(contents.as_bytes())
 }
 
 #[cfg(test)]

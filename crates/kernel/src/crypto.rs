@@ -88,11 +88,13 @@ pub async fn verify_password_async(password: &str, stored: Option<&str>) -> AppR
     on_argon2_pool(move || verify_password_or_stand_in(&password, stored.as_deref())).await
 }
 
-/// Encrypts and blind-indexes sensitive fields with keys derived from the configured secret.
+/// Encrypts and blind-indexes sensitive fields, and signs the server's own tokens, with keys
+/// derived from the configured secret.
 #[derive(Clone)]
 pub struct FieldCipher {
     aead: Aes256Gcm,
     index_key: [u8; 32],
+    signing_key: [u8; 32],
 }
 
 impl std::fmt::Debug for FieldCipher {
@@ -106,7 +108,8 @@ impl FieldCipher {
     pub fn from_secret(secret: &str) -> Self {
         let enc_key = Sha256::digest(format!("linli-field-encryption:{secret}").as_bytes());
         let index_key: [u8; 32] = Sha256::digest(format!("linli-blind-index:{secret}").as_bytes()).into();
-        Self { aead: Aes256Gcm::new_from_slice(&enc_key).expect("32-byte key"), index_key }
+        let signing_key: [u8; 32] = Sha256::digest(format!("linli-signing:{secret}").as_bytes()).into();
+        Self { aead: Aes256Gcm::new_from_slice(&enc_key).expect("32-byte key"), index_key, signing_key }
     }
 
     /// Encrypts `plain` into `v1:<base64(nonce || ciphertext)>`.
@@ -139,6 +142,22 @@ impl FieldCipher {
         mac.update(value.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
+
+    /// A MAC of `value` for one `purpose` (base64url): only a holder of the secret can make it,
+    /// so a token carrying it was issued by this deployment. Purposes keep one token from
+    /// passing for another.
+    pub fn sign(&self, purpose: &str, value: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.signing_key).expect("hmac key");
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+}
+
+/// Compares two secrets in time that depends only on their length.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A mainland China resident ID number (18 characters, ISO 7064 check digit).
@@ -276,6 +295,16 @@ mod tests {
         assert_eq!(c.decrypt(&a).unwrap(), "320102195001011234");
         assert!(FieldCipher::from_secret("another secret entirely!").decrypt(&a).is_err());
         assert_eq!(c.blind_index("x"), c.blind_index("x"));
+    }
+
+    #[test]
+    fn signatures_depend_on_secret_purpose_and_value() {
+        let c = FieldCipher::from_secret("a test secret of enough length");
+        assert_eq!(c.sign("p", "v"), c.sign("p", "v"));
+        assert_ne!(c.sign("p", "v"), c.sign("q", "v"));
+        assert_ne!(c.sign("p", "v"), c.sign("p", "w"));
+        assert_ne!(c.sign("p", "v"), FieldCipher::from_secret("another secret entirely!").sign("p", "v"));
+        assert!(same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("abc", "ab"));
     }
 
     #[test]

@@ -111,18 +111,14 @@ impl Db {
             }
             _ => url.to_string(),
         };
-        if backend == Backend::Sqlite {
+        // A read-only file (a backup being checked) cannot switch its journal mode.
+        let read_only = url.contains("mode=ro");
+        if backend == Backend::Sqlite && !read_only {
             if let Some(path) = url.strip_prefix("sqlite://").and_then(|p| p.split('?').next()) {
-                if let Some(parent) = std::path::Path::new(path).parent() {
-                    if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(AppError::internal)?;
-                    }
-                }
+                prepare_private_sqlite_file(std::path::Path::new(path)).map_err(|e| AppError::internal(format!("{path}: {e}")))?;
             }
         }
         let opts = AnyConnectOptions::from_str(&url).map_err(AppError::internal)?;
-        // A read-only file (a backup being checked) cannot switch its journal mode.
-        let read_only = url.contains("mode=ro");
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
@@ -237,6 +233,27 @@ impl Db {
     pub async fn ping(&self) -> AppResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+/// Creates the database file (and its directory) for the owner alone before SQLite opens it:
+/// SQLite gives the `-wal` and `-shm` files it makes the database file's mode. A database
+/// from an earlier version has group and other access taken away.
+fn prepare_private_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::owner_only::create_dir_all(parent)?;
+    }
+    match crate::owner_only::create_new(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.as_os_str().to_owned();
+                file.push(suffix);
+                crate::owner_only::restrict(std::path::Path::new(&file))?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 

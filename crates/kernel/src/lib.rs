@@ -15,6 +15,8 @@ pub mod jobs;
 pub mod manifest;
 pub mod metrics;
 pub mod migrations;
+pub mod owner_only;
+pub mod secret_key;
 pub mod spreadsheet;
 pub mod state;
 pub mod validate;

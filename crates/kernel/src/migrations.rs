@@ -1,4 +1,5 @@
-//! The kernel's own tables: tenancy, accounts, sessions, keys, jobs and the two logs.
+//! The kernel's own tables: tenancy, accounts, sessions, keys, jobs, the two logs and the
+//! fingerprint of the secret key.
 
 use crate::db::Migration;
 
@@ -91,5 +92,14 @@ CREATE TABLE access_log (
     purpose TEXT NOT NULL
 );
 CREATE INDEX access_subject_idx ON access_log (subject, subject_id);
+"#,
+}, Migration {
+    id: "kernel_0002_secret_key_check",
+    sql: r#"
+CREATE TABLE secret_key_check (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    fingerprint TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
 "#,
 }];

@@ -2,6 +2,7 @@
 //! extractors that turn malformed input into 4xx, pagination, static assets and page context.
 
 use crate::auth::{Principal, Viewer};
+use crate::crypto::FieldCipher;
 use crate::error::{AppError, AppResult, ErrorMark, FieldError};
 use crate::i18n::{Locale, Tr};
 use crate::state::AppState;
@@ -10,12 +11,14 @@ use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Cookie holding the anti-CSRF token (double-submit: forms echo it in `_csrf`).
+/// Cookie carrying the browser's current anti-CSRF token, the value forms echo in `_csrf`
+/// (ADR 009). The server does not trust it: a logged-in browser's token is derived from its
+/// session, an anonymous one's must carry the server's signature.
 pub const CSRF_COOKIE: &str = "linli_csrf";
 /// Cookie holding the chosen language for visitors who are not logged in.
 pub const LANG_COOKIE: &str = "linli_lang";
@@ -41,9 +44,40 @@ pub fn set_cookie(name: &str, value: &str, max_age_s: i64, secure: bool) -> Head
         .expect("cookie header")
 }
 
-/// The CSRF token of this request (existing cookie or a fresh one).
+/// The CSRF token forms must carry on this request (see [`csrf_token`]).
 #[derive(Debug, Clone)]
 pub struct CsrfToken(pub String);
+
+/// The CSRF token a browser's forms must carry. Logged in: `s.` and a MAC of the session
+/// token, so it changes with every session and a planted value is worthless. Not logged in:
+/// the `a.<nonce>.<MAC>` the browser holds if this server signed it, else a fresh one.
+pub fn csrf_token(cipher: &FieldCipher, session: Option<&str>, held: Option<&str>) -> String {
+    match session {
+        Some(session) => format!("s.{}", cipher.sign("csrf-session", session)),
+        None => held.filter(|t| is_issued_anonymous_token(cipher, t)).map(str::to_string).unwrap_or_else(|| {
+            let nonce = crate::crypto::random_token(18);
+            format!("a.{nonce}.{}", cipher.sign("csrf-anonymous", &nonce))
+        }),
+    }
+}
+
+fn is_issued_anonymous_token(cipher: &FieldCipher, token: &str) -> bool {
+    match token.strip_prefix("a.").and_then(|rest| rest.split_once('.')) {
+        Some((nonce, mac)) => crate::crypto::same_secret(mac, &cipher.sign("csrf-anonymous", nonce)),
+        None => false,
+    }
+}
+
+/// A session this response starts (`Some(token)`) or ends (`Some("")`), from its `Set-Cookie`.
+fn session_set_by(res: &Response) -> Option<String> {
+    let prefix = format!("{}=", crate::auth::SESSION_COOKIE);
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(prefix.as_str()))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+}
 
 /// The language chosen for this request.
 #[derive(Debug, Clone, Copy)]
@@ -76,13 +110,21 @@ fn csrf_exempt(path: &str) -> bool {
     path.starts_with("/open311/") || path.starts_with("/r/")
 }
 
-async fn check_csrf(req: Request, token: &str, path: &str, body_limit: usize) -> AppResult<Request> {
+/// Lets an unsafe request through only with the expected `token` (in `X-CSRF-Token`, `_csrf`
+/// in the query string or an urlencoded body) or as a JSON API call; `by_key` requests (an API
+/// key authenticated them, so no browser cookie is involved) and exempt paths pass.
+async fn check_csrf(req: Request, token: &str, path: &str, body_limit: usize, by_key: bool) -> AppResult<Request> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe || csrf_exempt(path) || req.headers().contains_key(header::AUTHORIZATION) {
+    if safe || csrf_exempt(path) || by_key {
         return Ok(req);
     }
+    // Browsers say when a request comes from another site's page; no token makes that right.
+    if req.headers().get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site") {
+        return Err(AppError::bad_request("csrf_failed", "a cross-site request"));
+    }
+    let matches = |t: Option<&str>| t.is_some_and(|t| crate::crypto::same_secret(t, token));
     let header_token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
-    if header_token == Some(token) {
+    if matches(header_token) {
         return Ok(req);
     }
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
@@ -90,7 +132,7 @@ async fn check_csrf(req: Request, token: &str, path: &str, body_limit: usize) ->
         .uri()
         .query()
         .and_then(|q| q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "_csrf").map(|(_, v)| url_decode(v)));
-    if query_token.as_deref() == Some(token) {
+    if matches(query_token.as_deref()) {
         return Ok(req);
     }
     if is_api(path) {
@@ -105,7 +147,7 @@ async fn check_csrf(req: Request, token: &str, path: &str, body_limit: usize) ->
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, body_limit).await.map_err(|_| AppError::PayloadTooLarge)?;
         let found = form_urlencoded_value(&bytes, "_csrf");
-        if found.as_deref() == Some(token) {
+        if matches(found.as_deref()) {
             return Ok(Request::from_parts(parts, Body::from(bytes)));
         }
     }
@@ -144,22 +186,32 @@ pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> R
     let (mut parts, body) = req.into_parts();
     let viewer = crate::auth::resolve(&state, &parts).await;
     let locale = choose_locale(&parts.headers, viewer.as_ref().unwrap_or(&Viewer(None)), is_api(&path));
-    let existing_csrf = cookie(&parts.headers, CSRF_COOKIE).filter(|t| t.len() >= 20).map(str::to_string);
-    let csrf = existing_csrf.clone().unwrap_or_else(|| crate::crypto::random_token(24));
+    let principal = viewer.as_ref().ok().and_then(|v| v.0.as_ref());
+    let by_key = principal.is_some_and(|p| p.api_key_id.is_some());
+    // The session that logged this viewer in, if a session did (not an API key).
+    let session = principal.filter(|p| p.api_key_id.is_none()).and_then(|_| cookie(&parts.headers, crate::auth::SESSION_COOKIE));
+    let held = cookie(&parts.headers, CSRF_COOKIE).map(str::to_string);
+    let csrf = csrf_token(&state.cipher, session, held.as_deref());
     parts.extensions.insert(CsrfToken(csrf.clone()));
     parts.extensions.insert(ReqLocale(locale));
     let mut res = match viewer {
         Err(e) => e.into_response(),
         Ok(viewer) => {
             parts.extensions.insert(viewer);
-            match check_csrf(Request::from_parts(parts, body), &csrf, &path, state.config.body_limit).await {
+            match check_csrf(Request::from_parts(parts, body), &csrf, &path, state.config.body_limit, by_key).await {
                 Ok(req) => next.run(req).await,
                 Err(e) => e.into_response(),
             }
         }
     };
-    if existing_csrf.is_none() && !is_api(&path) {
-        res.headers_mut().append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, &csrf, 365 * 86_400, state.config.secure_cookies));
+    // Keep the cookie in step with the token forms need: at once when this response logs in or
+    // out (API logins too), and on pages whenever the browser holds another value.
+    let carried = match session_set_by(&res) {
+        Some(new_session) => Some(csrf_token(&state.cipher, Some(new_session.as_str()).filter(|s| !s.is_empty()), None)),
+        None => (!is_api(&path) && held.as_deref() != Some(csrf.as_str())).then_some(csrf),
+    };
+    if let Some(token) = carried {
+        res.headers_mut().append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, &token, 365 * 86_400, state.config.secure_cookies));
     }
     let res = render_error(res, &path, &query, locale);
     let status = res.status();
@@ -198,8 +250,8 @@ fn error_from_status(status: StatusCode) -> AppError {
 
 fn render_error(res: Response, path: &str, query: &str, locale: Locale) -> Response {
     let status = res.status();
-    // Open311 answers errors in its own standard shape.
-    if !(status.is_client_error() || status.is_server_error()) || path.starts_with("/open311/") {
+    // Open311 answers errors in its own standard shape; `/metrics` answers scrapers in plain text.
+    if !(status.is_client_error() || status.is_server_error()) || path.starts_with("/open311/") || path == "/metrics" {
         return res;
     }
     // Pages that render their own error (a form shown again with messages) are left alone.
@@ -212,7 +264,7 @@ fn render_error(res: Response, path: &str, query: &str, locale: Locale) -> Respo
         (status, axum::Json(err.to_json(locale))).into_response()
     } else if matches!(*err, AppError::Unauthorized) {
         let next = urlencoding::encode(&format!("{path}{query}")).into_owned();
-        Redirect::to(&format!("/login?next={next}")).into_response()
+        see_other(&format!("/login?next={next}"))
     } else {
         let page = ErrorPage { tr: Tr(locale), status: status.as_u16(), message: err.message(locale) };
         (status, Html(page.render().unwrap_or_else(|_| err.message(locale)))).into_response()
@@ -577,17 +629,44 @@ pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Response {
     res
 }
 
-/// Redirect after a successful form post (303 See Other).
+/// Redirect after a successful form post (303 See Other). Characters a `Location` header
+/// cannot carry as they are (non-ASCII) are percent-encoded; a target that still cannot be a
+/// header value (control characters) goes to `/` instead of failing the request.
 pub fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
+    let location = HeaderValue::from_str(&encode_non_ascii(to)).unwrap_or(HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
-/// A `next=` target is only followed when it stays on this site.
+/// Percent-encodes every byte outside ASCII, leaving the rest of a URL as it is.
+fn encode_non_ascii(s: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii() {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// A `next=` target (already decoded) is only followed when it is a path on this site: one
+/// leading `/` not followed by `/` or `\`, and no backslash, control character or white space
+/// anywhere (browsers drop tabs and newlines and read `\` as `/`, which would turn
+/// `/\t/evil.example` into another origin). Anything else goes to `/`.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n) if is_site_path(n) => n,
         _ => "/",
     }
+}
+
+fn is_site_path(n: &str) -> bool {
+    let mut chars = n.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !n.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
 }
 
 #[cfg(test)]
@@ -605,9 +684,56 @@ mod tests {
 
     #[test]
     fn next_must_stay_on_site() {
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/me")), "/me");
+        for evil in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example/x",
+            "/\n/evil.example",
+            "/x\r\nSet-Cookie:a=b",
+            "\u{0}",
+            "/a\u{0}b",
+            "/a b",
+            "/a\u{3000}b",
+            "/a\u{85}b",
+            "/ok/..\\evil",
+            "",
+            "me",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(safe_next(Some(evil)), "/", "{evil:?}");
+        }
+        for good in ["/", "/me", "/console/residents?c=renjia&q=%E5%BC%A0", "/ledger/南京人家", "/cases/new#top"] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn csrf_tokens_are_the_servers_and_bound_to_the_session() {
+        let cipher = FieldCipher::from_secret("a test secret of enough length");
+        let anonymous = csrf_token(&cipher, None, None);
+        assert_eq!(csrf_token(&cipher, None, Some(&anonymous)), anonymous, "a token the server signed is kept");
+        for planted in ["planted-by-someone-else-0123456789", "a.nonce.made-up-signature", "a.only-a-nonce", ""] {
+            assert_ne!(csrf_token(&cipher, None, Some(planted)), planted, "{planted:?}");
+        }
+        let elsewhere = csrf_token(&FieldCipher::from_secret("another secret entirely!"), None, None);
+        assert_ne!(csrf_token(&cipher, None, Some(&elsewhere)), elsewhere, "signed with another key");
+        let session = csrf_token(&cipher, Some("session-one"), Some(&anonymous));
+        assert_eq!(session, csrf_token(&cipher, Some("session-one"), Some("anything held")), "the cookie does not matter");
+        assert_ne!(session, csrf_token(&cipher, Some("session-two"), None));
+        assert_ne!(session, anonymous);
+    }
+
+    #[test]
+    fn see_other_never_fails() {
+        let location = |to: &str| see_other(to).headers()[header::LOCATION].to_str().unwrap().to_string();
+        assert_eq!(see_other("/me").status(), StatusCode::SEE_OTHER);
+        assert_eq!(location("/me?x=1"), "/me?x=1");
+        assert_eq!(location("/ledger/南京"), "/ledger/%E5%8D%97%E4%BA%AC");
+        assert_eq!(location("/x\r\nSet-Cookie: a=b"), "/");
+        assert_eq!(location("/\u{0}"), "/");
     }
 
     #[test]

@@ -382,3 +382,9 @@ pub async fn counts(state: &AppState, community_id: i64) -> AppResult<Counts> {
         renters: r.get(6),
     })
 }
+
+/// One stored encrypted ID number, if any: at start the server checks that its secret key
+/// still decrypts the data (`kernel::secret_key::check`).
+pub async fn any_encrypted_id_number(db: &kernel::db::Db) -> AppResult<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT id_number_enc FROM residents WHERE id_number_enc IS NOT NULL LIMIT 1").fetch_optional(&db.pool).await?)
+}

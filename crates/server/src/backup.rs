@@ -16,7 +16,12 @@ pub async fn backup(state: &AppState, file: &Path) -> AppResult<()> {
         return Err(AppError::internal(format!("{} already exists", file.display())));
     }
     let target = std::path::absolute(file).map_err(AppError::internal)?;
-    sqlx::query("VACUUM INTO $1").bind(target.to_string_lossy().to_string()).execute(&state.db.pool).await?;
+    // VACUUM INTO fills an empty file; made here first, it is the owner's alone (0600).
+    kernel::owner_only::create_new(&target).map_err(|e| AppError::internal(format!("{}: {e}", target.display())))?;
+    if let Err(e) = sqlx::query("VACUUM INTO $1").bind(target.to_string_lossy().to_string()).execute(&state.db.pool).await {
+        let _ = std::fs::remove_file(&target);
+        return Err(e.into());
+    }
     Ok(())
 }
 
@@ -39,15 +44,34 @@ pub async fn restore(cfg: &Config, file: &Path) -> AppResult<()> {
     }
     let db = Path::new(&db_path);
     if db.exists() {
+        checkpoint(&db_path).await?;
         let aside = format!("{db_path}.before-restore-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
         std::fs::rename(db, &aside).map_err(AppError::internal)?;
+        // Whatever the checkpoint left in the log goes with the copy, where SQLite looks for it.
         for ext in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{db_path}{ext}"));
+            let log = format!("{db_path}{ext}");
+            if Path::new(&log).exists() {
+                std::fs::rename(&log, format!("{aside}{ext}")).map_err(AppError::internal)?;
+            }
         }
     }
-    if let Some(parent) = db.parent() {
-        std::fs::create_dir_all(parent).map_err(AppError::internal)?;
+    if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+        kernel::owner_only::create_dir_all(parent).map_err(AppError::internal)?;
     }
     std::fs::copy(file, db).map_err(AppError::internal)?;
+    kernel::owner_only::restrict(db).map_err(AppError::internal)?;
+    Ok(())
+}
+
+/// Moves every write in the old database's write-ahead log into its file, so the copy kept
+/// aside holds the last acknowledged writes on its own (a killed server leaves them in the
+/// log). A checkpoint that cannot finish means a server still has the database open.
+async fn checkpoint(db_path: &str) -> AppResult<()> {
+    let old = kernel::db::Db::connect(&format!("sqlite://{db_path}"), 1).await?;
+    let busy: Result<i64, sqlx::Error> = sqlx::query_scalar("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&old.pool).await;
+    old.pool.close().await;
+    if busy? != 0 {
+        return Err(AppError::internal(format!("{db_path} is in use: stop the server before restoring")));
+    }
     Ok(())
 }

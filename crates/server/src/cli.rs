@@ -1,5 +1,5 @@
 //! The command line: `linli serve`, `demo`, `migrate`, `admin create`, `import`/`export`
-//! residents, `backup`/`restore` and `apikey create`.
+//! residents, `backup`/`restore` and `apikey create`/`list`/`revoke`.
 
 use clap::{Args, Parser, Subcommand};
 use kernel::auth::{Principal, Role};
@@ -134,6 +134,13 @@ pub enum ApiKeyAction {
         /// Role the key acts with.
         #[arg(long, default_value = "staff")]
         role: String,
+    },
+    /// List every key: id, name, community, role, created, revoked.
+    List,
+    /// Revoke a key by its id; requests with it are refused from then on.
+    Revoke {
+        /// The key's id (from `apikey list`).
+        id: i64,
     },
 }
 
@@ -286,6 +293,21 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
             let (id, token) = kernel::auth::create_api_key(&state, &name, c.id, role, None).await?;
             println!("API key {id} for {name} ({}):\n{token}\nStore it now: it is not shown again.", role.code());
+        }
+        Command::Apikey { action: ApiKeyAction::List } => {
+            let state = state(cfg).await?;
+            println!("{:>5}  {:<24} {:<20} {:<12} {:<17} revoked", "id", "name", "community", "role", "created");
+            for k in kernel::auth::list_api_keys(&state).await? {
+                let revoked = k.revoked_at.map(kernel::clock::format_local).unwrap_or_else(|| "-".into());
+                println!("{:>5}  {:<24} {:<20} {:<12} {:<17} {revoked}", k.id, k.name, k.community, k.role, kernel::clock::format_local(k.created_at));
+            }
+        }
+        Command::Apikey { action: ApiKeyAction::Revoke { id } } => {
+            let state = state(cfg).await?;
+            if !kernel::auth::revoke_api_key(&state, id).await? {
+                return Err(AppError::internal(format!("no API key {id} (see `linli apikey list`)")));
+            }
+            println!("API key {id} revoked");
         }
     }
     Ok(())

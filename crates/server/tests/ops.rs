@@ -202,18 +202,35 @@ fn linli(args: &[&str]) -> Command {
 
 /// Runs a `linli` command to completion (bounded), asserting success; returns its stdout.
 async fn run_cli(args: &[&str], envs: &[(&str, &str)]) -> String {
+    let out = run_cli_output(args, envs, Key::Configured).await;
+    assert!(out.status.success(), "linli {}: {}\n{}", args.join(" "), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Where a `linli` process gets its secret key.
+#[derive(Clone, Copy)]
+enum Key {
+    /// `LINLI_SECRET_KEY` is set to the tests' key.
+    Configured,
+    /// Not configured: the key is read from (or generated into) `<data>/secret.key`.
+    FromDataDir,
+}
+
+/// Runs a `linli` command to completion (bounded), whatever its outcome.
+async fn run_cli_output(args: &[&str], envs: &[(&str, &str)], key: Key) -> std::process::Output {
     let mut cmd = linli(args);
+    if let Key::FromDataDir = key {
+        cmd.env_remove("LINLI_SECRET_KEY");
+    }
     for (k, v) in envs {
         cmd.env(k, v);
     }
     let label = args.join(" ");
-    let out = tokio::time::timeout(Duration::from_secs(30), tokio::task::spawn_blocking(move || cmd.output()))
+    tokio::time::timeout(Duration::from_secs(30), tokio::task::spawn_blocking(move || cmd.output()))
         .await
         .unwrap_or_else(|_| panic!("linli {label} took over 30 s"))
         .unwrap()
-        .unwrap();
-    assert!(out.status.success(), "linli {label}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        .unwrap()
 }
 
 /// A `linli serve` or `linli demo` process; killed on drop.
@@ -226,11 +243,20 @@ struct Server {
 impl Server {
     /// Starts `linli <command> --port P --data DIR` and waits until `/readyz` answers.
     async fn start(command: &str, data: &Path) -> Server {
+        Self::start_with_key(command, data, Key::Configured).await
+    }
+
+    /// [`Server::start`], with the secret key from where `key` says.
+    async fn start_with_key(command: &str, data: &Path, key: Key) -> Server {
         for _ in 0..3 {
             let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             let log = data.with_extension(format!("{command}-{port}.log"));
             let out = std::fs::File::create(&log).unwrap();
-            let child = linli(&[command, "--port", &port.to_string(), "--data", data.to_str().unwrap()])
+            let mut cmd = linli(&[command, "--port", &port.to_string(), "--data", data.to_str().unwrap()]);
+            if let Key::FromDataDir = key {
+                cmd.env_remove("LINLI_SECRET_KEY");
+            }
+            let child = cmd
                 .stdin(Stdio::null())
                 .stdout(out.try_clone().unwrap())
                 .stderr(out)
@@ -463,5 +489,198 @@ async fn sigterm_stops_a_serving_process_cleanly() {
     let started = Instant::now();
     server.stop().await;
     assert!(started.elapsed() < Duration::from_secs(10));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The number of sessions in a database file opened on its own (copied without its `-wal`);
+/// none when even the table is still only in the log.
+async fn sessions_in_file_alone(file: &Path) -> i64 {
+    let dir = file.parent().unwrap().parent().unwrap().join(format!("alone-{}", kernel::crypto::random_token(6)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("linli.db");
+    std::fs::copy(file, &copy).unwrap();
+    let db = kernel::db::Db::connect(&format!("sqlite://{}", copy.display()), 1).await.unwrap();
+    let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sessions'").fetch_one(&db.pool).await.unwrap();
+    let n: i64 = if tables == 0 { 0 } else { sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(&db.pool).await.unwrap() };
+    db.pool.close().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_keeps_the_last_writes_in_the_copy_it_sets_aside() {
+    if !sqlite_only("restore_keeps_the_last_writes_in_the_copy_it_sets_aside") {
+        return;
+    }
+    let root = scratch("aside");
+    let (data, snapshot) = (root.join("data"), root.join("snapshot.db"));
+    let data_arg = data.to_str().unwrap();
+    run_cli(&["admin", "create", "--phone", "13800000009", "--name", "运维", "--data", data_arg], &[("LINLI_ADMIN_PASSWORD", "ops-password-1")]).await;
+    run_cli(&["backup", snapshot.to_str().unwrap(), "--data", data_arg], &[]).await;
+
+    // Five acknowledged logins (five session rows), then the process dies without a checkpoint.
+    let mut server = Server::start("serve", &data).await;
+    for _ in 0..5 {
+        login(&server.base, ("13800000009", "ops-password-1")).await;
+    }
+    signal(&server.pid(), "-KILL");
+    server.wait_exit(Duration::from_secs(10)).await.expect("killed");
+    assert_eq!(sessions_in_file_alone(&data.join("linli.db")).await, 0, "the last writes are in the log, not yet in the file");
+
+    let out = run_cli(&["restore", snapshot.to_str().unwrap(), "--data", data_arg], &[]).await;
+    assert!(out.contains("restored"), "{out}");
+    let aside: Vec<PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name.starts_with("linli.db.before-restore-") && !name.ends_with("-wal") && !name.ends_with("-shm")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "one copy set aside: {aside:?}");
+    assert_eq!(sessions_in_file_alone(&aside[0]).await, 5, "the copy set aside holds every acknowledged write on its own");
+    assert_eq!(sessions_in_file_alone(&data.join("linli.db")).await, 0, "the restored database is the snapshot");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[tokio::test]
+async fn the_server_refuses_a_secret_key_that_does_not_open_the_data() {
+    let app = TestApp::start().await;
+    let c = app.community("renjia", "南京人家社区").await;
+    app.user("13800000104", "社区工作者", c, &[kernel::auth::Role::Staff]).await;
+    let staff = app.login("13800000104").await;
+    let id = kernel::crypto::IdCardNumber::with_check_digit("32010219500101123");
+    let body = json!({"name": "张建国", "id_number": id.as_str(), "building": "翠微新村 3栋", "unit": "2单元", "room": "301"});
+    assert_eq!(staff.post_json("/api/v1/communities/renjia/residents", &body).await.status(), 201);
+
+    let start_with_key = |secret: &str| {
+        let mut config = app.state.config.clone();
+        config.secret_key = secret.into();
+        linli::build_state(config, Arc::new(app.clock.clone()))
+    };
+    let err = start_with_key("another-secret-key-0123456789").await.err().expect("another key is refused").to_string();
+    assert!(err.contains("encrypted with another secret key") && err.contains("secret.key") && err.contains("LINLI_SECRET_KEY"), "{err}");
+
+    // Data from before the key's fingerprint was kept: a stored ID number must decrypt.
+    sqlx::query("DELETE FROM secret_key_check").execute(&app.state.db.pool).await.unwrap();
+    assert!(start_with_key("another-secret-key-0123456789").await.is_err(), "refused on the sample too");
+    let same = start_with_key(&app.state.config.secret_key.clone()).await.expect("the data's own key");
+    same.db.pool.close().await;
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM secret_key_check").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(kept, 1, "the fingerprint is kept again");
+    assert_eq!(staff.get("/api/v1/communities/renjia/residents").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_restore_without_its_secret_key_refuses_to_start() {
+    if !sqlite_only("a_restore_without_its_secret_key_refuses_to_start") {
+        return;
+    }
+    let root = scratch("key");
+    let (original, restored, snapshot) = (root.join("original"), root.join("restored"), root.join("snapshot.db"));
+    let admin = [("LINLI_ADMIN_PASSWORD", "ops-password-1")];
+    let out = run_cli_output(&["admin", "create", "--phone", "13800000009", "--data", original.to_str().unwrap()], &admin, Key::FromDataDir).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(original.join("secret.key").exists(), "a key was generated");
+    let out = run_cli_output(&["backup", snapshot.to_str().unwrap(), "--data", original.to_str().unwrap()], &[], Key::FromDataDir).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    run_cli(&["restore", snapshot.to_str().unwrap(), "--data", restored.to_str().unwrap()], &[]).await;
+
+    // Without the key, or with another one, the server says what is missing and does not start.
+    for (label, key) in [("no key", Key::FromDataDir), ("another key", Key::Configured)] {
+        let out = run_cli_output(&["migrate", "--data", restored.to_str().unwrap()], &[], key).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{label}: started anyway");
+        assert!(stderr.contains("was encrypted with another secret key") && stderr.contains("put its secret.key back or set LINLI_SECRET_KEY"), "{label}: {stderr}");
+        assert!(!restored.join("secret.key").exists(), "{label}: no new key is left behind");
+    }
+    // With its key back it starts, and the data is there.
+    std::fs::copy(original.join("secret.key"), restored.join("secret.key")).unwrap();
+    let server = Server::start_with_key("serve", &restored, Key::FromDataDir).await;
+    login(&server.base, ("13800000009", "ops-password-1")).await;
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn data_files_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    if !sqlite_only("data_files_are_the_owners_alone") {
+        return;
+    }
+    let root = scratch("modes");
+    let (data, snapshot, other) = (root.join("data"), root.join("snapshot.db"), root.join("other"));
+    let data_arg = data.to_str().unwrap();
+    let admin = [("LINLI_ADMIN_PASSWORD", "ops-password-1")];
+    let out = run_cli_output(&["admin", "create", "--phone", "13800000009", "--data", data_arg], &admin, Key::FromDataDir).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let server = Server::start_with_key("serve", &data, Key::FromDataDir).await;
+    login(&server.base, ("13800000009", "ops-password-1")).await;
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&data.join("blobs")), 0o700, "the blob directory");
+    for file in ["secret.key", "linli.db", "linli.db-wal", "linli.db-shm"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file} while serving");
+    }
+    let out = run_cli_output(&["backup", snapshot.to_str().unwrap(), "--data", data_arg], &[], Key::FromDataDir).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&snapshot), 0o600, "the backup");
+    server.stop().await;
+
+    run_cli(&["restore", snapshot.to_str().unwrap(), "--data", other.to_str().unwrap()], &[]).await;
+    assert_eq!(mode(&other), 0o700, "a directory made by restore");
+    assert_eq!(mode(&other.join("linli.db")), 0o600, "the restored database");
+
+    // A directory an earlier version left open to everyone is closed at the next start.
+    let set = |p: PathBuf, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    set(data.clone(), 0o755);
+    for file in ["secret.key", "linli.db"] {
+        set(data.join(file), 0o644);
+    }
+    let out = run_cli_output(&["migrate", "--data", data_arg], &[], Key::FromDataDir).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&data), 0o700);
+    for file in ["secret.key", "linli.db"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file} after a start");
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_are_listed_and_revoked_from_the_command_line() {
+    if !sqlite_only("api_keys_are_listed_and_revoked_from_the_command_line") {
+        return;
+    }
+    let root = scratch("keys");
+    let data = root.join("data");
+    let data_arg = data.to_str().unwrap();
+    let server = Server::start("demo", &data).await;
+    let out = run_cli(&["apikey", "create", "--community", DEMO, "--name", "区级平台", "--data", data_arg], &[]).await;
+    let token = out.lines().find(|l| l.starts_with("lk_")).unwrap_or_else(|| panic!("no key printed: {out}")).to_string();
+    let id: i64 = out.split_whitespace().nth(2).and_then(|w| w.parse().ok()).unwrap_or_else(|| panic!("no id printed: {out}"));
+    let http = reqwest::Client::new();
+    let read = || http.get(format!("{}/api/v1/communities/{DEMO}", server.base)).bearer_auth(&token).send();
+    assert_eq!(read().await.unwrap().status(), 200);
+
+    let listed = run_cli(&["apikey", "list", "--data", data_arg], &[]).await;
+    let line = listed.lines().find(|l| l.contains("区级平台")).unwrap_or_else(|| panic!("{listed}"));
+    assert!(line.trim_start().starts_with(&id.to_string()) && line.contains(DEMO) && line.contains("staff") && line.ends_with(" -"), "{line}");
+    assert!(!listed.contains(&token), "the list never shows a token");
+
+    let out = run_cli(&["apikey", "revoke", &id.to_string(), "--data", data_arg], &[]).await;
+    assert!(out.contains("revoked"), "{out}");
+    // The serving process was not told: it refuses the key from its very next request.
+    assert_eq!(read().await.unwrap().status(), 401);
+    let listed = run_cli(&["apikey", "list", "--data", data_arg], &[]).await;
+    let line = listed.lines().find(|l| l.contains("区级平台")).unwrap();
+    assert!(!line.ends_with(" -"), "the list shows when it was revoked: {line}");
+    let out = run_cli_output(&["apikey", "revoke", "99999", "--data", data_arg], &[], Key::Configured).await;
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no API key 99999"));
+    server.stop().await;
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -7,7 +7,7 @@
 //! residents read/write = staff, admin, grid_worker (their grids only); reveal ID and
 //! import/export = staff, admin; outbox = admin. Someone without a role in the community
 //! gets 404 (the community is hidden), nobody logged in gets 401 on the API and a 303 to
-//! the login page on pages.
+//! the login page on pages. API keys work on the API only; a revoked key is refused at once.
 
 use kernel::auth::Role;
 use reqwest::Method;
@@ -41,12 +41,13 @@ const EXPECTED: &[(&str, [u16; 12])] = &[
     ("community counts",     [403, 403, 200, 200, 200, 403, 403, 200, 404, 401, 200, 200]),
     ("read outbox",          [403, 403, 403, 403, 403, 403, 403, 200, 403, 401, 403, 403]),
     // The console opens on the first community where the viewer may see the structure;
-    // `other_community` sees their own.
-    ("page /console",        [403, 403, 200, 200, 200, 403, 403, 200, 200, 303, 200, 200]),
-    ("page /console?c=",     [403, 403, 200, 200, 200, 403, 403, 200, 404, 303, 200, 200]),
-    ("page residents",       [403, 403, 200, 200, 403, 403, 403, 200, 404, 303, 200, 200]),
-    ("page resident",        [403, 403, 200, 200, 403, 403, 403, 200, 404, 303, 200, 404]),
-    ("page import",          [403, 403, 403, 200, 403, 403, 403, 200, 404, 303, 200, 403]),
+    // `other_community` sees their own. Keys are for the API: a page treats a request with a
+    // key and no session as anonymous.
+    ("page /console",        [403, 403, 200, 200, 200, 403, 403, 200, 200, 303, 303, 303]),
+    ("page /console?c=",     [403, 403, 200, 200, 200, 403, 403, 200, 404, 303, 303, 303]),
+    ("page residents",       [403, 403, 200, 200, 403, 403, 403, 200, 404, 303, 303, 303]),
+    ("page resident",        [403, 403, 200, 200, 403, 403, 403, 200, 404, 303, 303, 303]),
+    ("page import",          [403, 403, 403, 200, 403, 403, 403, 200, 404, 303, 303, 303]),
 ];
 
 /// Someone making requests: a browser session, an integration key, or nobody.
@@ -202,4 +203,31 @@ async fn each_role_can_do_exactly_what_it_should() {
     let key_gw = &actors[11];
     let (_, _, list) = key_gw.send(&app, Method::GET, &format!("{BASE}/residents"), Body::None).await;
     assert_eq!(serde_json::from_str::<Value>(&list).unwrap()["items"], json!([]));
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_at_once() {
+    let app = TestApp::start().await;
+    let c = app.community("renjia", "南京人家社区").await;
+    let (id, token) = kernel::auth::create_api_key(&app.state, "区级平台", c, Role::Staff, None).await.unwrap();
+    let (other_id, other_token) = kernel::auth::create_api_key(&app.state, "巡查终端", c, Role::GridWorker, None).await.unwrap();
+    let client = app.client();
+    let get = |path: String, token: String| {
+        let req = client.http.get(app.url(&path)).bearer_auth(token);
+        async move { req.send().await.unwrap() }
+    };
+    // Used once, so anything that remembers keys has this one in hand.
+    assert_eq!(get(format!("{BASE}/residents"), token.clone()).await.status(), 200);
+
+    assert!(kernel::auth::revoke_api_key(&app.state, id).await.unwrap());
+    let res = get(format!("{BASE}/residents"), token.clone()).await;
+    assert_eq!(res.status(), 401, "the revoked key, on its very next request");
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "unauthorized");
+    assert_eq!(get(format!("{BASE}/buildings"), other_token).await.status(), 200, "other keys keep working");
+
+    let keys = kernel::auth::list_api_keys(&app.state).await.unwrap();
+    let listed: Vec<(i64, &str, Option<i64>)> = keys.iter().map(|k| (k.id, k.name.as_str(), k.revoked_at)).collect();
+    assert_eq!(listed, [(id, "区级平台", Some(testkit::T0)), (other_id, "巡查终端", None)]);
+    assert_eq!(keys[0].community, "renjia");
+    assert!(!kernel::auth::revoke_api_key(&app.state, other_id + 100).await.unwrap(), "an unknown id is reported");
 }
