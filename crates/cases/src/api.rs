@@ -49,9 +49,9 @@ pub struct TriageRequest {
 /// Open to everyone: the intake form shows it before a case is submitted.
 #[utoipa::path(post, path = "/api/v1/triage", tag = "cases", request_body = TriageRequest,
     responses((status = 200, body = Triage), (status = 422, body = kernel::web::ErrorBody)))]
-async fn classify(ApiJson(body): ApiJson<TriageRequest>) -> AppResult<Json<Triage>> {
+async fn classify(State(state): State<AppState>, ApiJson(body): ApiJson<TriageRequest>) -> AppResult<Json<Triage>> {
     let text = kernel::validate::required_multiline("text", &body.text, MAX_TEXT)?;
-    Ok(Json(triage::classify(text)))
+    Ok(Json(service::triage(&state, text).0))
 }
 
 async fn community_id(state: &AppState, slug: &str) -> AppResult<i64> {
@@ -62,9 +62,9 @@ async fn community_id(state: &AppState, slug: &str) -> AppResult<i64> {
 /// answer carries the private link that is the only way back to them.
 #[utoipa::path(post, path = "/api/v1/communities/{slug}/cases", tag = "cases", params(("slug" = String, Path)), request_body = NewCase,
     responses((status = 201, body = Filed), (status = 401, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
-async fn file(State(state): State<AppState>, viewer: Viewer, ApiPath(slug): ApiPath<String>, ApiJson(body): ApiJson<NewCase>) -> AppResult<(StatusCode, Json<Filed>)> {
+async fn file(State(state): State<AppState>, viewer: Viewer, from: kernel::web::ClientIp, ApiPath(slug): ApiPath<String>, ApiJson(body): ApiJson<NewCase>) -> AppResult<(StatusCode, Json<Filed>)> {
     let c = community_id(&state, &slug).await?;
-    let filed = service::file(&state, viewer.0.as_deref(), c, &body, &[]).await?;
+    let filed = service::file(&state, viewer.0.as_deref(), &from, c, &body, &[]).await?;
     Ok((StatusCode::CREATED, Json(filed)))
 }
 

@@ -483,7 +483,7 @@ async fn load_public(state: &AppState, community_id: i64, conditions: &str, befo
 /// Open cases like a new report — same category, and the same building when one is given —
 /// so the resident can follow one instead of filing the same thing again.
 pub async fn similar(state: &AppState, community_id: i64, text: &str, building_id: Option<i64>) -> AppResult<Vec<PublicCase>> {
-    let category = triage::classify(text).category;
+    let category = crate::service::triage(state, text).0.category;
     let building = if building_id.is_some() { " AND c.building_id = $3" } else { "" };
     let sql = format!(
         "SELECT c.id FROM cases c WHERE c.community_id = $1 AND c.category = $2{building} \

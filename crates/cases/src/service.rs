@@ -10,6 +10,7 @@ use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
 use kernel::i18n::Locale;
 use kernel::state::AppState;
+use kernel::web::ClientIp;
 use notify::{Channel, Message};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -203,6 +204,12 @@ async fn earlier_filing(state: &AppState, community_id: i64, key: &str, text: &s
     }))
 }
 
+/// Classifies a report as filing does: the triage, and whether it fell back because the
+/// classifier failed (then staff must classify it).
+pub fn triage(state: &AppState, text: &str) -> (triage::Triage, bool) {
+    triage_or_fallback(&state.metrics, text, triage::try_classify)
+}
+
 /// Classifies a report. Filing never depends on the classifier: when it fails, the report is
 /// filed urgent and marked for staff to classify, and the failure is logged and counted.
 fn triage_or_fallback(metrics: &kernel::metrics::Metrics, text: &str, classify: impl Fn(&str) -> Result<triage::Triage, triage::Failure>) -> (triage::Triage, bool) {
@@ -216,9 +223,14 @@ fn triage_or_fallback(metrics: &kernel::metrics::Metrics, text: &str, classify: 
     }
 }
 
+/// Reports one network address may file without an account, per hour: enough for a household
+/// or a community centre's Wi-Fi, not for a script.
+pub const VISITOR_REPORTS: kernel::quota::Budget = kernel::quota::Budget { name: "visitor_report", limit: 20, window_ms: 3_600_000 };
+
 /// Files a case in community `community_id` with its photos. `filer` is `None` for a visitor
-/// who is not logged in (then the case must be anonymous).
-pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64, new: &NewCase, photos: &[Ready]) -> AppResult<Filed> {
+/// who is not logged in (then the case must be anonymous, and `from`, the visitor's address,
+/// spends one of [`VISITOR_REPORTS`]; a retry of a filing spends nothing).
+pub async fn file(state: &AppState, filer: Option<&Principal>, from: &ClientIp, community_id: i64, new: &NewCase, photos: &[Ready]) -> AppResult<Filed> {
     let text = kernel::validate::required_multiline("text", &new.text, 2000)?;
     let place = kernel::validate::at_most("place", &new.place, 100)?;
     let key = match new.idempotency_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
@@ -241,6 +253,9 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
         if let Some(filed) = earlier_filing(state, community_id, k, text).await? {
             return Ok(filed);
         }
+    }
+    if filer.is_none() {
+        kernel::quota::spend(state, &VISITOR_REPORTS, &from.0).await?;
     }
     let mut building_id = new.building_id;
     if let Some(u) = new.unit_id {
@@ -287,7 +302,7 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
         entered_by = filer.and_then(|p| p.user_id);
         author = if new.anonymous { None } else { user };
     }
-    let (mut t, triage_pending) = triage_or_fallback(&state.metrics, text, triage::try_classify);
+    let (mut t, triage_pending) = triage(state, text);
     if new.danger_now && t.urgency != Urgency::Critical {
         // A person who says lives are at risk is believed; staff can correct it afterwards.
         t.urgency = Urgency::Critical;

@@ -205,7 +205,7 @@ fn form_error(ctx: &PageCtx, e: &AppError) -> String {
 
 /// The resident's report (and the grid worker's quick entry): a multipart form with up to nine
 /// photos. A failed check shows the form again as sent (photos must be chosen again).
-async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer, req: axum::extract::Request) -> AppResult<Response> {
+async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer, from: kernel::web::ClientIp, req: axum::extract::Request) -> AppResult<Response> {
     let form = kernel::web::page_form(req, "photos", crate::photos::MAX_PHOTOS, state.config.upload_limit, state.config.body_limit).await?;
     let (form, files) = uploads(form);
     let quick = form.has("quick");
@@ -270,7 +270,7 @@ async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer,
         Err(e @ AppError::Validation(_)) => return report_error(&state, ctx, &community, as_sent, e).await,
         Err(e) => return Err(e),
     };
-    match service::file(&state, viewer.0.as_deref(), community.id, &new, &photos).await {
+    match service::file(&state, viewer.0.as_deref(), &from, community.id, &new, &photos).await {
         Ok(filed) => Ok(match filed.follow_token {
             Some(token) => see_other(&format!("/cases/follow/{token}?new=1")),
             None if quick => see_other(&format!("/console/cases/{}", filed.id)),
@@ -470,10 +470,21 @@ impl StaffCasePage {
     }
     fn reasons(&self) -> String {
         let said = self.ctx.tr.t("cases.danger_reason");
+        let failed = self.ctx.tr.t("cases.triage_pending");
         self.case
             .reasons
             .as_array()
-            .map(|a| a.iter().filter_map(|r| r["phrase"].as_str()).map(|p| if p == "danger_now" { said } else { p }).collect::<Vec<_>>().join("、"))
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["phrase"].as_str())
+                    .map(|p| match p {
+                        "danger_now" => said,
+                        "triage_failed" => failed,
+                        _ => p,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("、")
+            })
             .unwrap_or_default()
     }
     fn event_label(&self, e: &service::Event) -> String {

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod migrations;
 pub mod owner_only;
+pub mod quota;
 pub mod secret_key;
 pub mod spreadsheet;
 pub mod state;

@@ -102,4 +102,15 @@ CREATE TABLE secret_key_check (
     created_at BIGINT NOT NULL
 );
 "#,
+}, Migration {
+    id: "kernel_0003_quotas",
+    sql: r#"
+CREATE TABLE quotas (
+    key TEXT PRIMARY KEY,
+    window_start BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used BIGINT NOT NULL
+);
+CREATE INDEX quotas_expiry_idx ON quotas (expires_at);
+"#,
 }];

@@ -102,7 +102,7 @@ CREATE TABLE family_links (
 "#,
     },
     Migration {
-        id: "registry_0002_id_reviews_and_write_quota",
+        id: "registry_0002_id_number_reviews",
         sql: r#"
 CREATE TABLE id_number_reviews (
     id {id},
@@ -120,11 +120,6 @@ CREATE TABLE id_number_reviews (
 CREATE INDEX id_number_reviews_open_idx ON id_number_reviews (community_id, resolved_at);
 CREATE INDEX id_number_reviews_resident_idx ON id_number_reviews (resident_id);
 CREATE INDEX id_number_reviews_holder_idx ON id_number_reviews (holder_id);
-CREATE TABLE resident_write_quota (
-    actor TEXT PRIMARY KEY,
-    window_start BIGINT NOT NULL,
-    writes BIGINT NOT NULL
-);
 "#,
     },
 ];

@@ -414,12 +414,10 @@ pub async fn resident_snapshot(tx: &mut WriteTx, id: i64) -> AppResult<(i64, ser
     ))
 }
 
-/// Resident creations and edits allowed per person in [`WRITE_WINDOW_MS`] to those who may
-/// not see ID numbers: plenty for a round of door-to-door visits, too few to try thousands of
-/// candidate ID numbers.
-pub const WRITES_PER_WINDOW: i64 = 60;
-/// The window [`WRITES_PER_WINDOW`] is counted in.
-pub const WRITE_WINDOW_MS: i64 = 10 * kernel::clock::MINUTE;
+/// Resident creations and edits allowed per person in ten minutes to those who may not see ID
+/// numbers: plenty for a round of door-to-door visits, too few to try thousands of candidate
+/// ID numbers.
+pub const RESIDENT_WRITES: kernel::quota::Budget = kernel::quota::Budget { name: "resident_write", limit: 60, window_ms: 10 * kernel::clock::MINUTE };
 
 /// Counts one resident write by `p`, or refuses it (429) when the window's quota is used up.
 /// Those who may see ID numbers have nothing to gain from many writes and are not counted.
@@ -432,36 +430,7 @@ async fn count_resident_write(state: &AppState, p: &Principal, community_id: i64
         (None, Some(k)) => format!("key:{k}"),
         (None, None) => return Ok(()),
     };
-    let now = state.now();
-    let mut tx = state.db.begin_write().await?;
-    // One statement counts the write in a current window, so two nodes cannot both take the last one.
-    let counted: Option<(i64, i64)> = sqlx::query_as(
-        "UPDATE resident_write_quota SET writes = writes + 1 WHERE actor = $1 AND window_start > $2 RETURNING writes, window_start",
-    )
-    .bind(&actor)
-    .bind(now - WRITE_WINDOW_MS)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let refused = match counted {
-        Some((writes, window_start)) if writes > WRITES_PER_WINDOW => Some(window_start + WRITE_WINDOW_MS - now),
-        Some(_) => None,
-        None => {
-            sqlx::query(
-                "INSERT INTO resident_write_quota (actor, window_start, writes) VALUES ($1, $2, 1) \
-                 ON CONFLICT (actor) DO UPDATE SET window_start = excluded.window_start, writes = 1",
-            )
-            .bind(&actor)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            None
-        }
-    };
-    tx.commit().await?;
-    match refused {
-        Some(wait_ms) => Err(AppError::TooManyRequests { retry_after_s: (wait_ms + 999) / 1000 }),
-        None => Ok(()),
-    }
+    kernel::quota::spend(state, &RESIDENT_WRITES, &actor).await
 }
 
 /// Runs a resident write a second time when it lost a race on a uniqueness constraint (an ID

@@ -260,3 +260,26 @@ async fn an_anonymous_report_keeps_no_original_photo_nor_its_file_name() {
     let names: Vec<String> = sqlx::query_scalar("SELECT original_name FROM blobs WHERE purpose = 'case_photo'").fetch_all(&w.app.state.db.pool).await.unwrap();
     assert!(names.iter().all(|n| n == "photo.jpg"), "{names:?}");
 }
+
+#[tokio::test]
+async fn visitors_without_an_account_file_a_bounded_number_of_reports_per_address() {
+    let (w, _, _) = world().await;
+    let visitor = w.app.client();
+    let limit = cases::service::VISITOR_REPORTS.limit;
+    for i in 0..limit {
+        file(&visitor, json!({"text": format!("小区后门第{i}次有人乱倒垃圾"), "anonymous": true, "idempotency_key": format!("visitor-{i}")})).await;
+    }
+    let res = visitor.post_json("/api/v1/communities/renjia/cases", &json!({"text": "再报一次", "anonymous": true})).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // A retry of a report already filed still gets its answer.
+    let again = file(&visitor, json!({"text": "小区后门第0次有人乱倒垃圾", "anonymous": true, "idempotency_key": "visitor-0"})).await;
+    assert!(again["follow_token"].is_string());
+    // Residents who are logged in are not counted, even when they file anonymously.
+    file(&w.resident, json!({"text": "楼道里有人抽烟", "anonymous": true})).await;
+    // The next hour, the address may file again.
+    w.app.clock.advance(cases::service::VISITOR_REPORTS.window_ms);
+    file(&visitor, json!({"text": "又有人乱倒垃圾", "anonymous": true})).await;
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM quotas").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(rows, 1, "ended windows are purged");
+}

@@ -1,0 +1,41 @@
+//! Budgets of actions per subject and window — reports filed without an account per network
+//! address, for one — counted in the database, so that every node of a deployment counts alike
+//! and a burst of parallel requests cannot overdraw a budget.
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// How many times an action may be taken per subject within a window.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// What is counted, e.g. `anonymous_report`; part of the stored key.
+    pub name: &'static str,
+    /// Actions allowed per window.
+    pub limit: i64,
+    /// The window, in milliseconds, from the first action counted in it.
+    pub window_ms: i64,
+}
+
+/// Spends one action of `budget` for `subject` (an address, a user id), or refuses with 429 and
+/// the seconds until the window ends. The count and the check are one statement, so parallel
+/// requests cannot both take the last action. Windows that ended are purged as it goes.
+pub async fn spend(state: &AppState, budget: &Budget, subject: &str) -> AppResult<()> {
+    let now = state.now();
+    let key = format!("{}:{subject}", budget.name);
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("DELETE FROM quotas WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+    let (used, expires_at): (i64, i64) = sqlx::query_as(
+        "INSERT INTO quotas (key, window_start, expires_at, used) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (key) DO UPDATE SET used = quotas.used + 1 RETURNING used, expires_at",
+    )
+    .bind(&key)
+    .bind(now)
+    .bind(now + budget.window_ms)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if used > budget.limit {
+        return Err(AppError::TooManyRequests { retry_after_s: ((expires_at - now) + 999) / 1000 });
+    }
+    Ok(())
+}
