@@ -64,7 +64,8 @@ async fn community_id(state: &AppState, slug: &str) -> AppResult<i64> {
     responses((status = 201, body = Filed), (status = 401, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
 async fn file(State(state): State<AppState>, viewer: Viewer, from: kernel::web::ClientIp, ApiPath(slug): ApiPath<String>, ApiJson(body): ApiJson<NewCase>) -> AppResult<(StatusCode, Json<Filed>)> {
     let c = community_id(&state, &slug).await?;
-    let filed = service::file(&state, viewer.0.as_deref(), &from, c, &body, &[]).await?;
+    service::admit(&state, viewer.0.as_deref(), &from, c, &body).await?;
+    let filed = service::file(&state, viewer.0.as_deref(), c, &body, &[]).await?;
     Ok((StatusCode::CREATED, Json(filed)))
 }
 

@@ -391,7 +391,6 @@ struct PostRequest {
 async fn post_request(
     AxState(state): AxState<AppState>,
     Path(resource): Path<String>,
-    from: kernel::web::ClientIp,
     form: Result<Form<PostRequest>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Some(("requests", format)) = split(&resource) else { return error(Format::Json, StatusCode::NOT_FOUND, "unknown resource") };
@@ -427,7 +426,7 @@ async fn post_request(
         idempotency_key: None,
         danger_now: false,
     };
-    match service::file(&state, Some(&principal), &from, community, &new, &[]).await {
+    match service::file(&state, Some(&principal), community, &new, &[]).await {
         Ok(filed) => respond(
             StatusCode::CREATED,
             format,

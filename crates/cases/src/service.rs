@@ -162,10 +162,17 @@ fn parse_urgency(s: &str) -> AppResult<Urgency> {
 /// a key someone else used neither finds their case nor stops this report. An anonymous
 /// filing's key names nobody, whoever is logged in.
 fn scoped_key(filer: Option<&Principal>, anonymous: bool, key: &str) -> String {
-    match filer.and_then(|p| p.user_id).filter(|_| !anonymous) {
-        Some(uid) => format!("u{uid}:{key}"),
-        None => format!("a:{key}"),
+    match (filer.and_then(|p| p.user_id).filter(|_| !anonymous), filer.and_then(|p| p.api_key_id)) {
+        (Some(uid), _) => format!("u{uid}:{key}"),
+        (None, Some(api_key)) => format!("k{api_key}:{key}"),
+        (None, None) => format!("a:{key}"),
     }
+}
+
+/// How a scoped key is kept: a keyed hash, so that the database (even with the secret key)
+/// does not hold what would rebuild an anonymous case's private link.
+fn stored_key(state: &AppState, scoped: &str) -> String {
+    state.cipher.blind_index(&format!("case-key:{scoped}"))
 }
 
 /// The private link of an anonymous case filed with an idempotency key: derived from the key,
@@ -178,7 +185,7 @@ fn follow_token_for(state: &AppState, community_id: i64, scoped_key: &str) -> St
 pub async fn filed_with_key(state: &AppState, filer: Option<&Principal>, anonymous: bool, community_id: i64, key: &str) -> AppResult<Option<i64>> {
     Ok(sqlx::query_scalar("SELECT id FROM cases WHERE community_id = $1 AND idempotency_key = $2")
         .bind(community_id)
-        .bind(scoped_key(filer, anonymous, key.trim()))
+        .bind(stored_key(state, &scoped_key(filer, anonymous, key.trim())))
         .fetch_optional(&state.db.pool)
         .await?)
 }
@@ -188,7 +195,7 @@ pub async fn filed_with_key(state: &AppState, filer: Option<&Principal>, anonymo
 async fn earlier_filing(state: &AppState, community_id: i64, key: &str, text: &str) -> AppResult<Option<Filed>> {
     let existing = sqlx::query("SELECT id, urgency, category, text, anonymous FROM cases WHERE community_id = $1 AND idempotency_key = $2")
         .bind(community_id)
-        .bind(key)
+        .bind(stored_key(state, key))
         .fetch_optional(&state.db.pool)
         .await?;
     let Some(r) = existing else { return Ok(None) };
@@ -227,10 +234,24 @@ fn triage_or_fallback(metrics: &kernel::metrics::Metrics, text: &str, classify: 
 /// or a community centre's Wi-Fi, not for a script.
 pub const VISITOR_REPORTS: kernel::quota::Budget = kernel::quota::Budget { name: "visitor_report", limit: 20, window_ms: 3_600_000 };
 
+/// Admits a report from a visitor who is not logged in, before any costly work on it (decoding
+/// its photos, filing it): their address spends one of [`VISITOR_REPORTS`], unless the report
+/// is a retry of one already filed. Everyone logged in is admitted as they are.
+pub async fn admit(state: &AppState, filer: Option<&Principal>, from: &ClientIp, community_id: i64, new: &NewCase) -> AppResult<()> {
+    if filer.is_some() {
+        return Ok(());
+    }
+    if let Some(key) = new.idempotency_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        if filed_with_key(state, None, true, community_id, key).await?.is_some() {
+            return Ok(());
+        }
+    }
+    kernel::quota::spend(state, &VISITOR_REPORTS, &from.0).await
+}
+
 /// Files a case in community `community_id` with its photos. `filer` is `None` for a visitor
-/// who is not logged in (then the case must be anonymous, and `from`, the visitor's address,
-/// spends one of [`VISITOR_REPORTS`]; a retry of a filing spends nothing).
-pub async fn file(state: &AppState, filer: Option<&Principal>, from: &ClientIp, community_id: i64, new: &NewCase, photos: &[Ready]) -> AppResult<Filed> {
+/// who is not logged in (then the case must be anonymous, and [`admit`] must have let it in).
+pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64, new: &NewCase, photos: &[Ready]) -> AppResult<Filed> {
     let text = kernel::validate::required_multiline("text", &new.text, 2000)?;
     let place = kernel::validate::at_most("place", &new.place, 100)?;
     let key = match new.idempotency_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
@@ -253,9 +274,6 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, from: &ClientIp, 
         if let Some(filed) = earlier_filing(state, community_id, k, text).await? {
             return Ok(filed);
         }
-    }
-    if filer.is_none() {
-        kernel::quota::spend(state, &VISITOR_REPORTS, &from.0).await?;
     }
     let mut building_id = new.building_id;
     if let Some(u) = new.unit_id {
@@ -338,7 +356,7 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, from: &ClientIp, 
     .bind(serde_json::to_string(&t.reasons).map_err(AppError::internal)?)
     .bind(first_due)
     .bind(result_due)
-    .bind(&key)
+    .bind(key.as_deref().map(|k| stored_key(state, k)))
     .bind(now)
     .bind(new.unit_id)
     .bind(point.map(|p| p.0))
@@ -561,7 +579,10 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
     if !photos.is_empty() && !(by_staff && m.to == State::Resolved) {
         return Err(AppError::field("photos", "invalid_choice"));
     }
-    let parent = if m.to == State::Duplicate { Some(merge_target(state, id, case.community_id, m.parent_id).await?) } else { None };
+    let parent = match (&mover, m.to) {
+        (Mover::Person(p), State::Duplicate) => Some(merge_target(state, p, id, case.community_id, m.parent_id).await?),
+        _ => None,
+    };
     let photos = crate::photos::store(state, photos, false).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
@@ -687,13 +708,23 @@ pub(crate) async fn restart_result_clock(state: &AppState, tx: &mut WriteTx, now
 }
 
 /// The open case a duplicate is merged into: in the same community, not itself, not finished.
-async fn merge_target(state: &AppState, id: i64, community_id: i64, parent_id: Option<i64>) -> AppResult<i64> {
+/// The case a duplicate is merged into: an open case of the same community that the mover may
+/// handle too. Any other answers alike, so it tells nothing of cases out of reach.
+async fn merge_target(state: &AppState, mover: &Principal, id: i64, community_id: i64, parent_id: Option<i64>) -> AppResult<i64> {
     let parent = parent_id.ok_or_else(|| AppError::field("parent_id", "required"))?;
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT community_id, state FROM cases WHERE id = $1").bind(parent).fetch_optional(&state.db.pool).await?;
-    match row {
-        Some((c, st)) if c == community_id && parent != id && !State::parse(&st).is_some_and(State::is_final) => Ok(parent),
-        _ => Err(AppError::field("parent_id", "case_merge_target")),
+    let refused = || AppError::field("parent_id", "case_merge_target");
+    if parent == id {
+        return Err(refused());
     }
+    let target = match load(state, parent).await {
+        Ok(target) => target,
+        Err(AppError::NotFound) => return Err(refused()),
+        Err(e) => return Err(e),
+    };
+    if target.community_id != community_id || target.state.is_final() || !within_reach(state, mover, &target).await? {
+        return Err(refused());
+    }
+    Ok(parent)
 }
 
 /// Merges a duplicate into its parent: the duplicate's followers, and its named author, follow
@@ -1001,6 +1032,11 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
         });
     }
     Ok(out)
+}
+
+/// Checks that `p` may handle case `id`; to anyone else it does not exist.
+pub async fn ensure_within_reach(state: &AppState, p: &Principal, id: i64) -> AppResult<()> {
+    load_for_staff(state, p, id).await.map(|_| ())
 }
 
 /// A case as staff see it, for someone who may handle it; to anyone else it does not exist.

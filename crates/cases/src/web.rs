@@ -254,10 +254,10 @@ async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer,
     };
     // Before filing, show open cases like this one so people can follow instead of duplicating
     // (unless this very form was filed already: a resubmission goes straight to its case).
-    let already = service::filed_with_key(&state, viewer.0.as_deref(), new.anonymous, community.id, &as_sent.key).await?;
+    // An anonymous filing is answered by the service, which gives its private link back.
+    let already = if new.anonymous { None } else { service::filed_with_key(&state, viewer.0.as_deref(), false, community.id, &as_sent.key).await? };
     if let Some(id) = already {
-        // An anonymous filing's private link was shown once; the home page says it was received.
-        return Ok(see_other(&if quick { format!("/console/cases/{id}") } else if new.anonymous { "/?filed=1".to_string() } else { format!("/cases/{id}") }));
+        return Ok(see_other(&if quick { format!("/console/cases/{id}") } else { format!("/cases/{id}") }));
     }
     if !quick && !form.has("confirm") && !new.text.trim().is_empty() {
         let similar = crate::ledger::similar(&state, community.id, new.text.trim(), new.building_id).await?;
@@ -265,12 +265,15 @@ async fn submit(AxState(state): AxState<AppState>, ctx: PageCtx, viewer: Viewer,
             return Ok(render(&form_page(&state, ctx, &community, as_sent, None, similar, false).await?));
         }
     }
+    if let Err(e) = service::admit(&state, viewer.0.as_deref(), &from, community.id, &new).await {
+        return report_error(&state, ctx, &community, as_sent, e).await;
+    }
     let photos = match crate::photos::prepare(&state, files).await {
         Ok(p) => p,
         Err(e @ AppError::Validation(_)) => return report_error(&state, ctx, &community, as_sent, e).await,
         Err(e) => return Err(e),
     };
-    match service::file(&state, viewer.0.as_deref(), &from, community.id, &new, &photos).await {
+    match service::file(&state, viewer.0.as_deref(), community.id, &new, &photos).await {
         Ok(filed) => Ok(match filed.follow_token {
             Some(token) => see_other(&format!("/cases/follow/{token}?new=1")),
             None if quick => see_other(&format!("/console/cases/{}", filed.id)),
@@ -552,6 +555,8 @@ async fn staff_move(AxState(state): AxState<AppState>, ctx: PageCtx, user: User,
         let to = State::parse(form.get("to")).ok_or_else(|| AppError::field("to", "invalid_choice"))?;
         let parent_id = form.get("parent_id").trim().trim_start_matches('#').parse().ok();
         let m = Move { to, note: form.get("note").to_string(), parent_id };
+        // Photos are decoded only for someone who may handle the case.
+        service::ensure_within_reach(&state, &user, id).await?;
         let photos = crate::photos::prepare(&state, files).await?;
         service::move_case(&state, Mover::Person(&user), id, &m, &photos).await.map(|_| ())
     }

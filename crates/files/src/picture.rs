@@ -51,26 +51,11 @@ pub enum PictureError {
 /// CPU at a time and at most [`MAX_WAITING`] waiting, so that a burst of large uploads costs a
 /// bounded amount of CPU and memory and the rest of the server keeps answering.
 pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, PictureError> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::LazyLock;
-    static WORKERS: LazyLock<tokio::sync::Semaphore> =
-        LazyLock::new(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())));
-    static WAITING: AtomicUsize = AtomicUsize::new(0);
-    let permit = match WORKERS.try_acquire() {
-        Ok(permit) => permit,
-        Err(_) => {
-            if WAITING.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-                WAITING.fetch_sub(1, Ordering::SeqCst);
-                return Err(PictureError::Busy);
-            }
-            let permit = WORKERS.acquire().await;
-            WAITING.fetch_sub(1, Ordering::SeqCst);
-            permit.map_err(|_| PictureError::Busy)?
-        }
-    };
-    let out = tokio::task::spawn_blocking(work).await.map_err(|e| PictureError::Unreadable(e.to_string()));
-    drop(permit);
-    out
+    static WORKERS: std::sync::LazyLock<kernel::workers::Workers> = std::sync::LazyLock::new(|| kernel::workers::Workers::per_cpu(MAX_WAITING));
+    WORKERS.run(work).await.map_err(|e| match e {
+        kernel::workers::Refused::Busy => PictureError::Busy,
+        kernel::workers::Refused::Failed(why) => PictureError::Unreadable(why),
+    })
 }
 
 fn decode(bytes: &[u8]) -> Result<DynamicImage, PictureError> {

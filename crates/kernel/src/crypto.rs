@@ -67,11 +67,11 @@ fn verify_password_or_stand_in(password: &str, stored: Option<&str>) -> bool {
 /// pool, at most one computation per CPU, so a flood of logins queues here instead of
 /// starving the async workers that answer every other request.
 async fn on_argon2_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
-    static PERMITS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
-        tokio::sync::Semaphore::new(std::thread::available_parallelism().map(usize::from).unwrap_or(1))
-    });
-    let _permit = PERMITS.acquire().await.map_err(AppError::internal)?;
-    tokio::task::spawn_blocking(work).await.map_err(AppError::internal)
+    static ARGON2: std::sync::LazyLock<crate::workers::Workers> = std::sync::LazyLock::new(|| crate::workers::Workers::per_cpu(64));
+    ARGON2.run(work).await.map_err(|e| match e {
+        crate::workers::Refused::Busy => AppError::TooManyRequests { retry_after_s: 5 },
+        crate::workers::Refused::Failed(why) => AppError::internal(why),
+    })
 }
 
 /// [`hash_password`] off the async workers; every caller outside tests uses this one.

@@ -21,6 +21,7 @@ pub mod secret_key;
 pub mod spreadsheet;
 pub mod state;
 pub mod validate;
+pub mod workers;
 pub mod web;
 
 pub use error::{AppError, AppResult, FieldError};

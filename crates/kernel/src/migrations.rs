@@ -107,7 +107,6 @@ CREATE TABLE secret_key_check (
     sql: r#"
 CREATE TABLE quotas (
     key TEXT PRIMARY KEY,
-    window_start BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     used BIGINT NOT NULL
 );

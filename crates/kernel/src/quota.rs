@@ -21,15 +21,16 @@ pub struct Budget {
 /// requests cannot both take the last action. Windows that ended are purged as it goes.
 pub async fn spend(state: &AppState, budget: &Budget, subject: &str) -> AppResult<()> {
     let now = state.now();
-    let key = format!("{}:{subject}", budget.name);
+    // Only a hash of the subject and when its window ends are kept: an address with the time
+    // of its first action could tie an anonymous report to its sender.
+    let key = crate::crypto::hash_token(&format!("{}:{subject}", budget.name));
     let mut tx = state.db.begin_write().await?;
     sqlx::query("DELETE FROM quotas WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
     let (used, expires_at): (i64, i64) = sqlx::query_as(
-        "INSERT INTO quotas (key, window_start, expires_at, used) VALUES ($1, $2, $3, 1) \
+        "INSERT INTO quotas (key, expires_at, used) VALUES ($1, $2, 1) \
          ON CONFLICT (key) DO UPDATE SET used = quotas.used + 1 RETURNING used, expires_at",
     )
     .bind(&key)
-    .bind(now)
     .bind(now + budget.window_ms)
     .fetch_one(&mut *tx)
     .await?;
