@@ -255,39 +255,35 @@ pub async fn code_login(state: &AppState, phone: &str, code: &str, user_agent: &
     }
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    let row = sqlx::query(
-        "SELECT id, code_hash, attempts FROM login_codes WHERE phone = $1 AND used_at IS NULL AND expires_at > $2 ORDER BY id DESC LIMIT 1",
+    // The try is counted before the code is compared, in one statement: parallel guesses at one
+    // code cannot get more than CODE_TRIES comparisons between them, on either database.
+    let reserved: Option<(i64, String)> = sqlx::query_as(
+        "UPDATE login_codes SET attempts = attempts + 1 WHERE id = (SELECT id FROM login_codes WHERE phone = $1 AND used_at IS NULL AND expires_at > $2 \
+         ORDER BY id DESC LIMIT 1) AND attempts < $3 RETURNING id, code_hash",
     )
     .bind(phone.as_str())
     .bind(now)
+    .bind(CODE_TRIES)
     .fetch_optional(&mut *tx)
     .await?;
     let user_id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE phone = $1")
         .bind(phone.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-    let matched = match &row {
-        Some(r) if r.get::<i64, _>(2) < CODE_TRIES => {
-            r.get::<String, _>(1) == hash_token(&format!("{}:{code}", phone.as_str()))
-        }
-        _ => false,
-    };
-    match (row, user_id, matched) {
-        (Some(r), Some(uid), true) => {
-            sqlx::query("UPDATE login_codes SET used_at = $1 WHERE id = $2").bind(now).bind(r.get::<i64, _>(0)).execute(&mut *tx).await?;
-            tx.commit().await?;
+    let matched = reserved.as_ref().filter(|(_, hash)| *hash == hash_token(&format!("{}:{code}", phone.as_str()))).map(|(id, _)| *id);
+    if let (Some(code_id), Some(uid)) = (matched, user_id) {
+        // A code logs in once, however many right guesses arrive together.
+        let used = sqlx::query("UPDATE login_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL").bind(now).bind(code_id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        if used == 1 {
             let token = create_session(state, uid, user_agent).await?;
-            Ok(LoggedIn { token, user_id: uid })
+            return Ok(LoggedIn { token, user_id: uid });
         }
-        (row, _, _) => {
-            if let Some(r) = row {
-                sqlx::query("UPDATE login_codes SET attempts = attempts + 1 WHERE id = $1").bind(r.get::<i64, _>(0)).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            state.metrics.login_failures.inc();
-            Err(AppError::field("code", "code_wrong"))
-        }
+    } else {
+        tx.commit().await?;
     }
+    state.metrics.login_failures.inc();
+    Err(AppError::field("code", "code_wrong"))
 }
 
 /// A new account's details.
