@@ -1,0 +1,217 @@
+//! The needs express's pages: the report form, the author's pages, the staff console and the public
+//! ledger, one module each; shared helpers live here.
+
+mod console;
+mod ledger;
+mod report;
+mod resident;
+
+use console::*;
+use ledger::*;
+use report::*;
+use resident::*;
+
+use crate::domain::State;
+use crate::service::{self, CaseView, Move, Mover, NewCase};
+use askama::Template;
+use axum::extract::State as AxState;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use kernel::auth::{User, Viewer};
+use kernel::web::{render, render_status, see_other, ApiPath, ApiQuery, PageCtx, WebForm};
+use kernel::{AppError, AppResult, AppState};
+use serde::Deserialize;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        // Photos come with the report: the upload limit applies per photo while reading.
+        .route(
+            "/cases/new",
+            get(new_page)
+                .post(submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    kernel::web::UPLOAD_CEILING,
+                )),
+        )
+        .route("/me/cases", get(my_cases))
+        .route("/cases/{id}", get(case_page))
+        .route("/cases/{id}/moves", post(author_move))
+        .route("/cases/{id}/follow", post(follow_case))
+        .route("/cases/follow/{token}", get(follow_page))
+        .route("/cases/follow/{token}/moves", post(follow_move))
+        .route("/r/{token}", get(rate_page).post(rate_submit))
+        .route("/cases/follow/{token}/rate", post(follow_rate))
+        .route("/ledger", get(ledger_home))
+        .route("/ledger/{slug}", get(ledger_page))
+        .route("/console/cases", get(queue_page))
+        .route("/console/cases/{id}", get(staff_case_page))
+        // After photos come with a resolution.
+        .route(
+            "/console/cases/{id}/moves",
+            post(staff_move).layer(axum::extract::DefaultBodyLimit::max(
+                kernel::web::UPLOAD_CEILING,
+            )),
+        )
+        .route("/console/cases/{id}/act", post(staff_act))
+        .route("/console/case-photos/{id}/redact", post(staff_redact))
+        .route("/console/cases/quick", get(quick_page))
+        .route(
+            "/console/cases/settings",
+            get(settings_page).post(settings_save),
+        )
+        .route("/case-photos/{id}/{variant}", get(photo))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct CommunityQuery {
+    c: Option<String>,
+    followed: Option<String>,
+}
+
+/// The community a report goes to: `?c=slug`, else the viewer's first community, else the only one.
+pub(super) async fn target_community(
+    state: &AppState,
+    viewer: &Viewer,
+    slug: Option<&str>,
+) -> AppResult<kernel::community::Community> {
+    let found = match slug.filter(|s| !s.is_empty()) {
+        Some(slug) => kernel::community::by_slug(state, slug).await?,
+        None => {
+            kernel::community::default_for(
+                state,
+                &viewer
+                    .0
+                    .as_ref()
+                    .map(|p| p.community_ids())
+                    .unwrap_or_default(),
+            )
+            .await?
+        }
+    };
+    found.ok_or(AppError::NotFound)
+}
+
+/// A choice of place: a building, or a unit (entrance) of it.
+pub(crate) struct PlaceChoice {
+    /// `b12` or `u34`.
+    value: String,
+    label: String,
+    /// A unit, shown indented under its building.
+    unit: bool,
+}
+
+/// The community's buildings and their units, for a place picker that works without JavaScript.
+pub(super) async fn places(state: &AppState, community_id: i64) -> AppResult<Vec<PlaceChoice>> {
+    let rows: Vec<(i64, String, Option<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT b.id, b.name, u.id, u.name FROM buildings b LEFT JOIN units u ON u.building_id = b.id WHERE b.community_id = $1 ORDER BY b.id, u.id",
+    )
+    .bind(community_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut out = Vec::new();
+    let mut last = None;
+    for (b, name, u, unit) in rows {
+        if last != Some(b) {
+            out.push(PlaceChoice {
+                value: format!("b{b}"),
+                label: name.clone(),
+                unit: false,
+            });
+            last = Some(b);
+        }
+        if let (Some(u), Some(unit)) = (u, unit) {
+            out.push(PlaceChoice {
+                value: format!("u{u}"),
+                label: format!("{name} {unit}"),
+                unit: true,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a place choice into (building, unit).
+pub(super) fn parse_place(v: &str) -> (Option<i64>, Option<i64>) {
+    match v.split_at_checked(1) {
+        Some(("b", id)) => (id.parse().ok(), None),
+        Some(("u", id)) => (None, id.parse().ok()),
+        // An old form may still send a bare building id.
+        _ => (v.parse().ok(), None),
+    }
+}
+
+/// Turns uploaded files into photos to prepare.
+pub(super) fn uploads(
+    form: kernel::web::MultipartForm,
+) -> (kernel::web::MultipartForm, Vec<crate::photos::Upload>) {
+    let mut form = form;
+    let files = std::mem::take(&mut form.files);
+    (
+        form,
+        files
+            .into_iter()
+            .map(|f| crate::photos::Upload {
+                name: f.name,
+                bytes: f.bytes,
+            })
+            .collect(),
+    )
+}
+
+pub(super) fn form_error(ctx: &PageCtx, e: &AppError) -> String {
+    e.fields()
+        .first()
+        .map(|f| f.message(ctx.tr.0))
+        .unwrap_or_else(|| e.message(ctx.tr.0))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct PhotoQuery {
+    /// An anonymous author's private link token.
+    t: Option<String>,
+}
+
+/// A photo of a case, as the viewer may see it.
+pub(super) async fn photo(
+    AxState(state): AxState<AppState>,
+    viewer: Viewer,
+    ApiPath((id, variant)): ApiPath<(i64, String)>,
+    ApiQuery(q): ApiQuery<PhotoQuery>,
+) -> AppResult<Response> {
+    let variant = crate::photos::Variant::parse(&variant).ok_or(AppError::NotFound)?;
+    crate::photos::serve(&state, viewer.0.as_deref(), q.t.as_deref(), id, variant).await
+}
+
+/// The community a staff page is about: `?c=slug`, else the first the viewer handles cases in.
+pub(super) async fn staff_community(
+    state: &AppState,
+    user: &User,
+    slug: Option<&str>,
+) -> AppResult<kernel::community::Community> {
+    kernel::community::all(state, None)
+        .await?
+        .into_iter()
+        .find(|c| {
+            slug.is_none_or(|want| want.is_empty() || want == c.slug)
+                && user.can(c.id, &service::CASES_HANDLE)
+        })
+        .ok_or(AppError::Forbidden)
+}
+
+pub(super) fn clock_badge(
+    ctx: &PageCtx,
+    clock: crate::domain::ClockState,
+) -> (String, &'static str) {
+    use crate::domain::ClockState::*;
+    let (key, class) = match clock {
+        OnTrack => ("clock.on_track", "ok"),
+        AtRisk => ("clock.at_risk", "warn"),
+        Breached => ("clock.breached", "bad"),
+        Met => ("clock.met", "ok"),
+        MetLate => ("clock.met_late", "warn"),
+        Paused => ("clock.paused", "muted"),
+    };
+    (ctx.tr.t(key).to_string(), class)
+}

@@ -1,0 +1,240 @@
+//! The author's pages: my reports, a case, the private link, moves and the rating.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "cases/mine.html")]
+pub(super) struct MinePage {
+    ctx: PageCtx,
+    cases: Vec<CaseView>,
+}
+
+pub(super) async fn my_cases(
+    AxState(state): AxState<AppState>,
+    ctx: PageCtx,
+    user: User,
+) -> AppResult<Response> {
+    let cases = service::mine(&state, user.person()?).await?;
+    Ok(render(&MinePage { ctx, cases }))
+}
+
+#[derive(Template)]
+#[template(path = "cases/case.html")]
+pub(super) struct CasePage {
+    ctx: PageCtx,
+    case: CaseView,
+    /// Where the author's buttons post to.
+    moves_url: String,
+    /// The private link, shown right after an anonymous filing.
+    follow_link: Option<String>,
+    /// Where an anonymous author rates the result, when a rating is open.
+    rate_url: Option<String>,
+}
+
+impl CasePage {
+    fn can_withdraw(&self) -> bool {
+        self.case.state.author_moves().contains(&State::Withdrawn)
+    }
+    fn can_reopen(&self) -> bool {
+        self.case.state.author_moves().contains(&State::InProgress)
+    }
+    fn event_label(&self, e: &service::Event) -> String {
+        match e.state {
+            Some(s) if e.kind != "clock_warning" && e.kind != "clock_breached" => {
+                self.ctx.label("case_state", s.code())
+            }
+            _ => self.ctx.tr.t(&format!("case_event.{}", e.kind)).to_string(),
+        }
+    }
+}
+
+pub(super) async fn case_page(
+    AxState(state): AxState<AppState>,
+    ctx: PageCtx,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Response> {
+    let case = service::read(&state, &user, id).await?;
+    Ok(render(&CasePage {
+        ctx,
+        case,
+        moves_url: format!("/cases/{id}/moves"),
+        follow_link: None,
+        rate_url: None,
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct FollowQuery {
+    new: Option<String>,
+}
+
+pub(super) async fn follow_page(
+    AxState(state): AxState<AppState>,
+    ctx: PageCtx,
+    ApiPath(token): ApiPath<String>,
+    ApiQuery(q): ApiQuery<FollowQuery>,
+) -> AppResult<Response> {
+    let id = service::by_follow_token(&state, &token).await?;
+    let mut case = service::view(&state, id, false).await?;
+    // The anonymous author sees their photos through the private link, before they are public.
+    for p in &mut case.photos {
+        p.url = format!("{}?t={token}", p.url);
+        p.thumb_url = format!("{}?t={token}", p.thumb_url);
+    }
+    let link = format!("/cases/follow/{token}");
+    let follow_link = q.new.is_some().then(|| format!("{}{link}", state.base_url));
+    let rate_url = crate::rating::open_for_case(&state, id)
+        .await?
+        .map(|_| format!("{link}/rate"));
+    Ok(render(&CasePage {
+        ctx,
+        case,
+        moves_url: format!("{link}/moves"),
+        follow_link,
+        rate_url,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct MoveForm {
+    to: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub(super) fn parse_move(form: &MoveForm) -> AppResult<Move> {
+    let to = State::parse(&form.to).ok_or_else(|| AppError::field("to", "invalid_choice"))?;
+    Ok(Move {
+        to,
+        note: form.note.clone(),
+        parent_id: None,
+    })
+}
+
+pub(super) async fn author_move(
+    AxState(state): AxState<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+    WebForm(form): WebForm<MoveForm>,
+) -> AppResult<Response> {
+    service::move_case(&state, Mover::Person(&user), id, &parse_move(&form)?, &[]).await?;
+    Ok(see_other(&format!("/cases/{id}")))
+}
+
+pub(super) async fn follow_move(
+    AxState(state): AxState<AppState>,
+    ApiPath(token): ApiPath<String>,
+    WebForm(form): WebForm<MoveForm>,
+) -> AppResult<Response> {
+    let id = service::by_follow_token(&state, &token).await?;
+    service::move_case(&state, Mover::FollowToken, id, &parse_move(&form)?, &[]).await?;
+    Ok(see_other(&format!("/cases/follow/{token}")))
+}
+
+#[derive(Template)]
+#[template(path = "cases/rate.html")]
+pub(super) struct RatePage {
+    ctx: PageCtx,
+    action: String,
+    text: String,
+    done: bool,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RateForm {
+    solved: String,
+    satisfaction: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub(super) fn parse_rating(form: &RateForm) -> AppResult<crate::rating::Rating> {
+    let satisfaction = crate::rating::Satisfaction::parse(&form.satisfaction)
+        .ok_or_else(|| AppError::field("satisfaction", "invalid_choice"))?;
+    Ok(crate::rating::Rating {
+        solved: form.solved == "1",
+        satisfaction,
+        comment: form.comment.clone(),
+    })
+}
+
+pub(super) fn rating_error_page(ctx: PageCtx, e: AppError) -> AppResult<Response> {
+    match e {
+        AppError::Conflict { code, .. } => {
+            let message = ctx.tr.t(&format!("error.{code}")).to_string();
+            Ok(render_status(
+                StatusCode::GONE,
+                &RatePage {
+                    ctx,
+                    action: String::new(),
+                    text: String::new(),
+                    done: false,
+                    error: Some(message),
+                },
+            ))
+        }
+        other => Err(other),
+    }
+}
+
+pub(super) async fn rate_page(
+    AxState(state): AxState<AppState>,
+    ctx: PageCtx,
+    ApiPath(token): ApiPath<String>,
+) -> AppResult<Response> {
+    match crate::rating::open(&state, &token).await {
+        Ok((_, case_id)) => {
+            let text = service::view(&state, case_id, false).await?.text;
+            Ok(render(&RatePage {
+                ctx,
+                action: format!("/r/{token}"),
+                text,
+                done: false,
+                error: None,
+            }))
+        }
+        Err(e) => rating_error_page(ctx, e),
+    }
+}
+
+pub(super) async fn rate_submit(
+    AxState(state): AxState<AppState>,
+    ctx: PageCtx,
+    ApiPath(token): ApiPath<String>,
+    WebForm(form): WebForm<RateForm>,
+) -> AppResult<Response> {
+    match crate::rating::submit(&state, &token, &parse_rating(&form)?).await {
+        Ok(()) => Ok(render(&RatePage {
+            ctx,
+            action: String::new(),
+            text: String::new(),
+            done: true,
+            error: None,
+        })),
+        Err(e) => rating_error_page(ctx, e),
+    }
+}
+
+pub(super) async fn follow_rate(
+    AxState(state): AxState<AppState>,
+    ApiPath(token): ApiPath<String>,
+    WebForm(form): WebForm<RateForm>,
+) -> AppResult<Response> {
+    let case_id = service::by_follow_token(&state, &token).await?;
+    let rating_id = crate::rating::open_for_case(&state, case_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::rating::record(&state, rating_id, case_id, &parse_rating(&form)?).await?;
+    Ok(see_other(&format!("/cases/follow/{token}")))
+}
+
+pub(super) async fn follow_case(
+    AxState(state): AxState<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Response> {
+    crate::ledger::follow(&state, user.person()?, id).await?;
+    Ok(see_other("/cases/new?followed=1"))
+}
