@@ -1,5 +1,6 @@
 //! The edges to the outside world: an HTTP SMS gateway and an SMTP relay.
 
+use crate::domain::{Failure, FailureReason};
 use kernel::config::Config;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -19,9 +20,9 @@ fn client() -> &'static reqwest::Client {
 
 /// Posts one text message to the gateway: `{"to", "text", "idempotency_key"}` with the same
 /// key in an `Idempotency-Key` header, so a retry after a lost answer is not sent twice.
-pub async fn send_sms(cfg: &Config, to: &str, text: &str, key: &str) -> Result<(), String> {
+pub async fn send_sms(cfg: &Config, to: &str, text: &str, key: &str) -> Result<(), Failure> {
     match cfg.sms_gateway_url.as_str() {
-        "" => Err("no SMS gateway configured (sms_gateway_url)".into()),
+        "" => Err(FailureReason::SmsNotConfigured.with("sms_gateway_url")),
         "log" => {
             tracing::info!(to, text, "SMS (log sink)");
             Ok(())
@@ -34,11 +35,11 @@ pub async fn send_sms(cfg: &Config, to: &str, text: &str, key: &str) -> Result<(
             if !cfg.sms_gateway_token.is_empty() {
                 req = req.bearer_auth(&cfg.sms_gateway_token);
             }
-            let res = req.send().await.map_err(|e| format!("gateway unreachable: {e}"))?;
+            let res = req.send().await.map_err(|e| FailureReason::SmsUnreachable.with(e.to_string()))?;
             if res.status().is_success() {
                 Ok(())
             } else {
-                Err(format!("gateway answered {}", res.status()))
+                Err(FailureReason::SmsRefused.with(res.status().to_string()))
             }
         }
     }
@@ -46,15 +47,15 @@ pub async fn send_sms(cfg: &Config, to: &str, text: &str, key: &str) -> Result<(
 
 /// Sends one plain-text e-mail through an SMTP relay (no authentication; the relay is expected
 /// on the local network, as is usual on an intranet). `now` (epoch ms) dates the message.
-pub async fn send_email(cfg: &Config, to: &str, subject: &str, body: &str, key: &str, now: i64) -> Result<(), String> {
+pub async fn send_email(cfg: &Config, to: &str, subject: &str, body: &str, key: &str, now: i64) -> Result<(), Failure> {
     if cfg.smtp_addr.is_empty() {
-        return Err("no SMTP relay configured (smtp_addr)".into());
+        return Err(FailureReason::EmailNotConfigured.with("smtp_addr"));
     }
     if to.contains(['\r', '\n']) || cfg.smtp_from.contains(['\r', '\n']) {
-        return Err("invalid address".into());
+        return Err(FailureReason::EmailAddressInvalid.with(""));
     }
     let fut = async {
-        let stream = TcpStream::connect(&cfg.smtp_addr).await.map_err(|e| format!("smtp connect: {e}"))?;
+        let stream = TcpStream::connect(&cfg.smtp_addr).await.map_err(|e| FailureReason::EmailUnreachable.with(e.to_string()))?;
         let (r, mut w) = stream.into_split();
         let mut r = BufReader::new(r);
         expect(&mut r, 220).await?;
@@ -83,7 +84,7 @@ pub async fn send_email(cfg: &Config, to: &str, subject: &str, body: &str, key: 
         let _ = w.write_all(b"QUIT\r\n").await;
         Ok(())
     };
-    tokio::time::timeout(Duration::from_secs(20), fut).await.map_err(|_| "smtp timeout".to_string())?
+    tokio::time::timeout(Duration::from_secs(20), fut).await.map_err(|_| FailureReason::EmailTimeout.with(""))?
 }
 
 fn base64_encode(bytes: &[u8]) -> String {
@@ -96,22 +97,22 @@ async fn command(
     r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
     line: &str,
     code: u16,
-) -> Result<(), String> {
-    w.write_all(line.as_bytes()).await.map_err(|e| format!("smtp write: {e}"))?;
+) -> Result<(), Failure> {
+    w.write_all(line.as_bytes()).await.map_err(|e| FailureReason::EmailUnreachable.with(e.to_string()))?;
     expect(r, code).await
 }
 
-async fn expect(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, code: u16) -> Result<(), String> {
+async fn expect(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, code: u16) -> Result<(), Failure> {
     loop {
         let mut line = String::new();
-        if r.read_line(&mut line).await.map_err(|e| format!("smtp read: {e}"))? == 0 {
-            return Err("smtp connection closed".into());
+        if r.read_line(&mut line).await.map_err(|e| FailureReason::EmailUnreachable.with(e.to_string()))? == 0 {
+            return Err(FailureReason::EmailUnreachable.with("connection closed"));
         }
-        let got: u16 = line.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| format!("smtp: bad reply {line:?}"))?;
+        let got: u16 = line.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| FailureReason::EmailRefused.with(line.trim_end()))?;
         if line.as_bytes().get(3) == Some(&b'-') {
             continue;
         }
-        return if got == code { Ok(()) } else { Err(format!("smtp: expected {code}, got {}", line.trim_end())) };
+        return if got == code { Ok(()) } else { Err(FailureReason::EmailRefused.with(line.trim_end())) };
     }
 }
 

@@ -63,7 +63,7 @@ pub async fn send(tx: &mut WriteTx, now: i64, msg: &Message) -> AppResult<i64> {
     };
     if msg.channel == Channel::Inbox {
         let params: Vec<(String, String)> = msg.params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        let (title, body) = render(msg.template, msg.locale, &params);
+        let (title, body) = render(msg.template, Channel::Inbox, msg.locale, &params);
         sqlx::query("INSERT INTO inbox (user_id, outbox_id, title, body, link, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(msg.user_id)
             .bind(id)
@@ -95,29 +95,53 @@ pub struct InboxItem {
     pub created_at: i64,
     /// When it was read (epoch ms), if read.
     pub read_at: Option<i64>,
+    /// The kind of message (its template), which names its link in words.
+    #[serde(skip)]
+    pub template: Option<String>,
 }
+
+impl InboxItem {
+    /// The link, when it is a path on this site (the only kind a message is given).
+    pub fn local_link(&self) -> Option<&str> {
+        self.link.as_deref().filter(|l| kernel::web::safe_next(Some(l)) == *l)
+    }
+}
+
+fn inbox_item(r: sqlx::any::AnyRow) -> InboxItem {
+    InboxItem {
+        id: r.get("id"),
+        title: r.get("title"),
+        body: r.get("body"),
+        link: r.get("link"),
+        created_at: r.get("created_at"),
+        read_at: r.get("read_at"),
+        template: r.get("template"),
+    }
+}
+
+const INBOX_COLUMNS: &str = "SELECT i.id, i.title, i.body, i.link, i.created_at, i.read_at, o.template FROM inbox i LEFT JOIN outbox o ON o.id = i.outbox_id";
 
 /// A page of a user's inbox, newest first.
 pub async fn inbox(state: &AppState, user_id: i64, after: Option<i64>, limit: i64) -> AppResult<Vec<InboxItem>> {
-    let rows = sqlx::query(
-        "SELECT id, title, body, link, created_at, read_at FROM inbox WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-    )
-    .bind(user_id)
-    .bind(after.unwrap_or(i64::MAX))
-    .bind(limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| InboxItem {
-            id: r.get(0),
-            title: r.get(1),
-            body: r.get(2),
-            link: r.get(3),
-            created_at: r.get(4),
-            read_at: r.get(5),
-        })
-        .collect())
+    let rows = sqlx::query(&format!("{INBOX_COLUMNS} WHERE i.user_id = $1 AND i.id < $2 ORDER BY i.id DESC LIMIT $3"))
+        .bind(user_id)
+        .bind(after.unwrap_or(i64::MAX))
+        .bind(limit + 1)
+        .fetch_all(&state.db.pool)
+        .await?;
+    Ok(rows.into_iter().map(inbox_item).collect())
+}
+
+/// Opens one of the user's messages: it is read from now on. Someone else's is not found.
+pub async fn open(state: &AppState, user_id: i64, id: i64) -> AppResult<InboxItem> {
+    mark_read(state, user_id, Some(id)).await?;
+    let row = sqlx::query(&format!("{INBOX_COLUMNS} WHERE i.id = $1 AND i.user_id = $2"))
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(inbox_item(row))
 }
 
 const UNREAD: &str = "notify.unread";
@@ -259,7 +283,7 @@ pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Re
     let key: String = row.get(5);
     let secret: String = row.get(7);
     let secret: Vec<&str> = secret.split(',').filter(|s| !s.is_empty()).collect();
-    let (title, body) = render(&template, locale, &params);
+    let (title, body) = render(&template, channel, locale, &params);
     let outcome = match channel {
         Channel::Sms => {
             let sign = kernel::i18n::t(locale, "msg.sms_signature");
@@ -285,7 +309,7 @@ pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Re
             Err(e) => {
                 sqlx::query("UPDATE outbox SET state = $1, attempts = attempts + 1, last_error = $2 WHERE id = $3")
                     .bind(if last_attempt { "dead" } else { "failed" })
-                    .bind(e)
+                    .bind(e.to_string())
                     .bind(outbox_id)
                     .execute(&mut *tx)
                     .await?;
@@ -301,5 +325,5 @@ pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Re
         tx.commit().await
     };
     record.await.map_err(|e: AppError| e.to_string())?;
-    outcome
+    outcome.map_err(|e| e.to_string())
 }
