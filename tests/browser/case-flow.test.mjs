@@ -95,15 +95,18 @@ describe('the needs express, end to end', () => {
 
   it('the resident rates it with the one-tap link', { timeout: TEST_TIMEOUT }, async (t) => {
     if (!resolved) return t.skip('the case was not resolved');
-    // The rating link reaches the inbox through the outbox worker: look for it for a while.
-    let href = null;
-    for (let i = 0; i < 40 && !href; i++) {
+    // The rating invitation reaches the inbox through the outbox worker: look for it for a while.
+    let invitation = null;
+    for (let i = 0; i < 40 && !invitation; i++) {
       await open(resident, '/me/notifications');
-      href = await resident.locator('a[href^="/r/"]').first().getAttribute('href').catch(() => null);
-      if (!href) await resident.waitForTimeout(500);
+      invitation = await resident.locator('a[data-kind="case_rate"]').first().getAttribute('href').catch(() => null);
+      if (!invitation) await resident.waitForTimeout(500);
     }
-    assert.ok(href, 'a rating link arrived in the notifications');
-    await open(resident, href);
+    assert.ok(invitation, 'a rating invitation arrived in the notifications');
+    // Its link passes through the inbox (which marks it read) to the one-tap rating page.
+    await open(resident, invitation);
+    const href = pathOf(resident);
+    assert.match(href, /^\/r\//, `the invitation led to ${href}`);
     await resident.check('input[name=solved][value="1"]');
     await resident.check('input[name=satisfaction][value=satisfied]');
     await resident.fill('#comment', '修得很快,谢谢');

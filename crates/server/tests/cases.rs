@@ -254,7 +254,7 @@ async fn staff_work_the_queue_on_the_console_pages() {
     let res = w.staff.post_form(&format!("/console/cases/{id}/moves"), &[("to", "resolved"), ("note", "已救出,电梯停用检修")]).await;
     assert_eq!(res.status(), 303);
     let page = w.staff.page(&format!("/console/cases/{id}")).await;
-    assert!(page.contains("已办结,待核查") && page.contains("按时"));
+    assert!(page.contains("已办结，待核查") && page.contains("按时"));
     // Residents have no console.
     assert_eq!(w.resident.get("/console/cases").await.status(), 403);
 }

@@ -220,9 +220,9 @@ async fn email_goes_through_a_real_smtp_conversation_in_utf8() {
             .find_map(|l| l.split_once(": ").filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_string()))
             .unwrap_or_else(|| panic!("no {name} header in {head}"))
     };
-    let (title, text) = notify::domain::render("welcome", Locale::ZhCn, &[("name".into(), "王芳".into())]);
+    let (title, text) = notify::domain::render("welcome", Channel::Email, Locale::ZhCn, &[("name".into(), "王芳".into())]);
     assert_eq!(title, "欢迎使用邻里");
-    assert!(text.contains("王芳,您好"), "{text}");
+    assert!(text.contains("王芳，您好"), "{text}");
     let subject = header("Subject");
     let encoded = subject.strip_prefix("=?UTF-8?B?").and_then(|s| s.strip_suffix("?=")).unwrap_or_else(|| panic!("{subject}"));
     assert_eq!(b64(encoded), title);
@@ -273,7 +273,7 @@ async fn inbox_messages_appear_at_once_and_can_be_read() {
     let first = client.json("/api/v1/me/notifications?limit=2").await;
     let items = first["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
-    assert_eq!(items[0]["body"].as_str().unwrap(), notify::domain::render("welcome", Locale::ZhCn, &[("name".into(), "王芳3".into())]).1, "newest first");
+    assert_eq!(items[0]["body"].as_str().unwrap(), notify::domain::render("welcome", Channel::Inbox, Locale::ZhCn, &[("name".into(), "王芳3".into())]).1, "newest first");
     assert_eq!(items[1]["title"], "欢迎使用邻里");
     assert_eq!(items[0]["link"], "/me");
     assert!(items.iter().all(|i| i["read_at"].is_null()));
@@ -288,7 +288,7 @@ async fn inbox_messages_appear_at_once_and_can_be_read() {
     assert!(!all.to_string().contains("李明"));
 
     let page = client.page("/me/notifications").await;
-    assert!(page.contains("王芳3,您好") && page.contains("王芳1,您好"), "{page}");
+    assert!(page.contains("王芳3，您好") && page.contains("王芳1，您好"), "{page}");
     assert!(!page.contains("李明"));
 
     // Mark one read.
@@ -418,3 +418,131 @@ async fn secrets_leave_the_outbox_once_delivered_or_dead_lettered() {
     assert_eq!(inbox["items"][0]["link"], "/r/tok-en_42");
 }
 
+
+/// The text a person reads on a page: tags, attributes, scripts and styles left out.
+fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        rest = &rest[open..];
+        let skip_to = ["script", "style"].iter().find(|t| rest[1..].starts_with(*t)).map(|t| format!("</{t}>"));
+        rest = match skip_to {
+            Some(close) => rest.find(&close).map(|end| &rest[end + close.len()..]).unwrap_or(""),
+            None => rest.find('>').map(|end| &rest[end + 1..]).unwrap_or(""),
+        };
+        text.push(' ');
+    }
+    text.push_str(rest);
+    text
+}
+
+/// Codes that name things inside the program and must never reach a reader.
+const RAW_CODES: &[&str] = &["case_rate", "case_update", "case_at_risk", "login_code", "first_response", "sms", "inbox"];
+
+/// Fails when `text` shows a code; a Chinese page shows no lower-case ASCII word at all
+/// (`dead`, `welcome`, `email` …).
+fn assert_words_only(text: &str, what: &str, chinese: bool) {
+    let words: Vec<&str> = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).collect();
+    let raw: Vec<&&str> = words
+        .iter()
+        .filter(|w| RAW_CODES.contains(w) || w.contains('_') || (chinese && w.len() >= 3 && w.bytes().all(|b| b.is_ascii_lowercase())))
+        .collect();
+    assert!(raw.is_empty(), "{what} shows the codes {raw:?}:\n{text}");
+}
+
+#[tokio::test]
+async fn the_outbox_and_the_inbox_show_words_not_codes() {
+    let (app, gw) = app_with_sms().await;
+    let c = app.community("t", "测试社区").await;
+    app.user("13800000090", "陈主任", c, &[Role::Admin]).await;
+    let wang = app.user("13800000001", "王芳", c, &[Role::Resident]).await;
+    // A rating invitation by text that the gateway keeps refusing, and the same in the inbox.
+    gw.fail_next(usize::MAX / 2);
+    let rate = |channel, key: &str| Message {
+        community_id: Some(c),
+        user_id: Some(wang),
+        template: "case_rate",
+        params: vec![("case", "7".into()), ("link", "http://linli.example/r/tok-en_7".into())],
+        secret_params: &["link"],
+        link: (channel == Channel::Inbox).then(|| "/r/tok-en_7".to_string()),
+        ..message(channel, if channel == Channel::Sms { "13800000001" } else { "" }, key)
+    };
+    let sms = queue(&app, &rate(Channel::Sms, "words:sms")).await;
+    queue(&app, &rate(Channel::Inbox, "words:inbox")).await;
+    queue(&app, &Message { community_id: Some(c), user_id: Some(wang), template: "case_update", params: vec![("case", "7".into()), ("state", "处理中".into())], secret_params: &[], link: Some("/cases/7".into()), ..message(Channel::Inbox, "", "words:update") }).await;
+    for attempt in 1..=DEFAULT_MAX_ATTEMPTS {
+        app.run_jobs().await;
+        app.clock.advance(backoff_ms(attempt));
+    }
+    assert_eq!(outbox_row(&app, sms).await.0, "dead");
+
+    let admin = app.login("13800000090").await;
+    let dead = visible_text(&admin.page("/console/outbox?state=dead").await);
+    assert!(dead.contains("短信") && dead.contains("评价邀请") && dead.contains("短信网关拒绝发送") && dead.contains("503"), "{dead}");
+    assert_words_only(&dead, "the dead letters", true);
+    let sent = visible_text(&admin.page("/console/outbox?state=sent").await);
+    assert!(sent.contains("站内消息") && sent.contains("评价邀请") && sent.contains("进展通知"), "{sent}");
+    assert_words_only(&sent, "the sent messages", true);
+    admin.post_form("/prefs/lang", &[("lang", "en"), ("next", "/")]).await;
+    let english = visible_text(&admin.page("/console/outbox?state=dead").await);
+    assert!(english.contains("Text message") && english.contains("Rating invitation") && english.contains("refused"), "{english}");
+    assert_words_only(&english, "the dead letters in English", false);
+
+    // The inbox names each link in words and never prints the address.
+    let resident = app.login("13800000001").await;
+    let html = resident.page("/me/notifications").await;
+    let inbox = visible_text(&html);
+    assert!(inbox.contains("去评价") && inbox.contains("查看反映") && inbox.contains("请在 7 天内评价"), "{inbox}");
+    assert!(!inbox.contains("/r/") && !inbox.contains("/cases/7") && !inbox.contains("http"), "{inbox}");
+    assert!(!inbox.contains("案件"), "a report is called 反映 or 问题: {inbox}");
+    assert_words_only(&inbox, "the inbox", true);
+}
+
+#[tokio::test]
+async fn opening_a_message_marks_it_read_without_javascript() {
+    let app = TestApp::start().await;
+    let c = app.community("t", "测试社区").await;
+    let wang = app.user("13800000001", "王芳", c, &[Role::Resident]).await;
+    let li = app.user("13800000002", "李明", c, &[Role::Resident]).await;
+    let update = queue(&app, &Message { community_id: Some(c), user_id: Some(wang), template: "case_update", params: vec![("case", "7".into()), ("state", "处理中".into())], link: Some("/cases/7".into()), secret_params: &[], ..message(Channel::Inbox, "", "open:1") }).await;
+    let welcome = queue(&app, &Message { user_id: Some(wang), template: "welcome", params: vec![("name", "王芳".into())], secret_params: &[], ..message(Channel::Inbox, "", "open:2") }).await;
+    queue(&app, &Message { user_id: Some(li), template: "welcome", params: vec![("name", "李明".into())], secret_params: &[], ..message(Channel::Inbox, "", "open:3") }).await;
+    let client = app.login("13800000001").await;
+    let ids: Vec<i64> = client.json("/api/v1/me/notifications").await["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    let (welcome_id, update_id) = (ids[0], ids[1]);
+    assert!(update < welcome);
+    let unread = |client: testkit::Client| async move {
+        client.json("/api/v1/me/notifications").await["items"].as_array().unwrap().iter().filter(|i| i["read_at"].is_null()).map(|i| i["id"].as_i64().unwrap()).collect::<Vec<_>>()
+    };
+    let page = client.page("/me/notifications").await;
+    assert!(page.contains("2 条未读"), "{page}");
+    assert!(page.contains(&format!("href=\"/me/notifications/{update_id}/open\"")) && page.contains(&format!("href=\"/me/notifications/{welcome_id}\"")), "{page}");
+
+    // Following a message's link from the inbox reads it on the way.
+    let res = client.get(&format!("/me/notifications/{update_id}/open")).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/cases/7");
+    assert_eq!(unread(client.clone()).await, vec![welcome_id]);
+    // Opening one shows it whole and reads it.
+    let opened = client.page(&format!("/me/notifications/{welcome_id}")).await;
+    assert!(opened.contains("王芳，您好") && opened.contains("欢迎使用邻里"), "{opened}");
+    assert!(unread(client.clone()).await.is_empty());
+    assert!(!client.page("/me/notifications").await.contains("条未读"));
+    // Opening it again is no error; a message without a link opens as itself.
+    assert_eq!(client.get(&format!("/me/notifications/{welcome_id}")).await.status(), 200);
+    let res = client.get(&format!("/me/notifications/{welcome_id}/open")).await;
+    assert_eq!(res.headers()["location"], format!("/me/notifications/{welcome_id}").as_str());
+
+    // Someone else's message, or none, is not found and stays unread.
+    let li_client = app.login("13800000002").await;
+    let li_id = li_client.json("/api/v1/me/notifications").await["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(client.get(&format!("/me/notifications/{li_id}")).await.status(), 404);
+    assert_eq!(client.get(&format!("/me/notifications/{li_id}/open")).await.status(), 404);
+    assert_eq!(client.get("/me/notifications/abc").await.status(), 404);
+    assert_eq!(unread(li_client).await, vec![li_id]);
+    // A visitor is asked to log in.
+    let res = app.client().get(&format!("/me/notifications/{welcome_id}")).await;
+    assert_eq!(res.status(), 303);
+    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login"));
+}
