@@ -208,7 +208,9 @@ pub async fn request_code(state: &AppState, phone: &str) -> AppResult<()> {
         }
     }
     if recent.len() as i64 >= CODES_PER_HOUR {
-        return Err(AppError::TooManyRequests { retry_after_s: 3600 });
+        // Another code may go once the oldest of the hour's codes is an hour old.
+        let oldest = recent.get(CODES_PER_HOUR as usize - 1).copied().unwrap_or(now);
+        return Err(AppError::TooManyRequests { retry_after_s: ((oldest + 3_600_000 - now) + 999).max(1000) / 1000 });
     }
     let user = sqlx::query("SELECT id, locale FROM users WHERE phone = $1")
         .bind(phone.as_str())
@@ -338,6 +340,17 @@ pub async fn grant(tx: &mut WriteTx, now: i64, user_id: i64, community_id: i64, 
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Takes `role` in `community_id` away (no-op when not held).
+pub async fn revoke(tx: &mut WriteTx, user_id: i64, community_id: i64, role: Role) -> AppResult<()> {
+    sqlx::query("DELETE FROM memberships WHERE user_id = $1 AND community_id = $2 AND role = $3")
+        .bind(user_id)
+        .bind(community_id)
+        .bind(role.code())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

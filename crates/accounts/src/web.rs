@@ -64,10 +64,24 @@ fn user_agent(headers: &HeaderMap) -> &str {
     headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
-fn form_error(ctx: PageCtx, form: &LoginForm, mode: &'static str, err: AppError) -> Response {
-    let message = match err.fields().first() {
-        Some(f) => f.message(ctx.tr.0),
-        None => err.message(ctx.tr.0),
+/// When an SMS code may be asked for again, in words: how long from now, and the time of day.
+pub fn code_wait(tr: kernel::i18n::Tr, now_ms: i64, retry_after_s: i64) -> String {
+    let wait = if retry_after_s >= 60 {
+        kernel::i18n::tf(tr.0, "login.wait_minutes", &[("m", (retry_after_s / 60).to_string()), ("s", (retry_after_s % 60).to_string())])
+    } else {
+        kernel::i18n::tf(tr.0, "login.wait_seconds", &[("s", retry_after_s.max(1).to_string())])
+    };
+    let at = kernel::clock::format_local(now_ms + retry_after_s * 1000);
+    let time = at.rsplit(' ').next().unwrap_or(&at).to_string();
+    kernel::i18n::tf(tr.0, "login.code_wait", &[("wait", wait), ("time", time)])
+}
+
+fn form_error(ctx: PageCtx, form: &LoginForm, mode: &'static str, err: AppError, now_ms: i64) -> Response {
+    let message = match (err.fields().first(), &err) {
+        (Some(f), _) => f.message(ctx.tr.0),
+        // Asking for another code too soon: say when it can be sent.
+        (None, AppError::TooManyRequests { retry_after_s }) if mode == "sms" && form.code.is_empty() => code_wait(ctx.tr, now_ms, *retry_after_s),
+        (None, _) => err.message(ctx.tr.0),
     };
     let status = err.status();
     if matches!(err, AppError::Internal(_)) {
@@ -101,7 +115,7 @@ fn logged_in(state: &AppState, token: &str, next: Option<&str>) -> Response {
 async fn login_password(State(state): State<AppState>, ctx: PageCtx, source: ClientIp, headers: HeaderMap, WebForm(form): WebForm<LoginForm>) -> Response {
     match service::password_login(&state, &form.phone, &form.password, &source, user_agent(&headers)).await {
         Ok(l) => logged_in(&state, &l.token, form.next.as_deref()),
-        Err(e) => form_error(ctx, &form, "password", e),
+        Err(e) => form_error(ctx, &form, "password", e, state.now()),
     }
 }
 
@@ -112,14 +126,14 @@ async fn send_code(State(state): State<AppState>, ctx: PageCtx, WebForm(form): W
             let next = safe_next(form.next.as_deref()).to_string();
             render(&LoginPage { ctx, next, phone: form.phone, mode: "sms", error: None, notice })
         }
-        Err(e) => form_error(ctx, &form, "sms", e),
+        Err(e) => form_error(ctx, &form, "sms", e, state.now()),
     }
 }
 
 async fn login_sms(State(state): State<AppState>, ctx: PageCtx, headers: HeaderMap, WebForm(form): WebForm<LoginForm>) -> Response {
     match service::code_login(&state, &form.phone, &form.code, user_agent(&headers)).await {
         Ok(l) => logged_in(&state, &l.token, form.next.as_deref()),
-        Err(e) => form_error(ctx, &form, "sms", e),
+        Err(e) => form_error(ctx, &form, "sms", e, state.now()),
     }
 }
 

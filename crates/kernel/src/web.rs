@@ -545,6 +545,25 @@ impl PageCtx {
     pub fn when(&self, ms: &i64) -> String {
         crate::clock::format_local(*ms)
     }
+/// One link of the console navigation, shown to whoever holds its permission in some
+/// community: the permission its page's handler checks, so nobody is shown a door that answers 403.
+#[derive(Debug, Clone, Copy)]
+pub struct NavEntry {
+    /// Link target.
+    pub href: &'static str,
+    /// Catalogue key of the label.
+    pub label: &'static str,
+    /// The permission the page requires.
+    pub permission: &'static crate::auth::Permission,
+}
+
+static CONSOLE_NAV: std::sync::OnceLock<Vec<NavEntry>> = std::sync::OnceLock::new();
+
+/// Sets the console navigation once, when the application is composed.
+pub fn set_console_nav(entries: Vec<NavEntry>) {
+    let _ = CONSOLE_NAV.set(entries);
+}
+
     /// Whether the viewer administers a community (or the deployment).
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.superadmin || u.memberships.iter().any(|m| m.role == crate::auth::Role::Admin))
@@ -583,6 +602,22 @@ impl<S: Send + Sync> FromRequestParts<S> for ReqLocale {
 
 /// Where a request comes from, for per-source limits: the connection's address, or the last
 /// address in the header named by `client_ip_header` when a reverse proxy sets one. An IPv6
+    /// Whether the viewer holds `perm` in any community.
+    pub fn may(&self, perm: &crate::auth::Permission) -> bool {
+        self.user.as_ref().is_some_and(|u| u.superadmin || u.memberships.iter().any(|m| perm.roles.contains(&m.role)))
+    }
+    /// The console links the viewer may open, in order.
+    pub fn console_nav(&self) -> Vec<NavEntry> {
+        CONSOLE_NAV.get().map(|all| all.iter().filter(|e| self.may(e.permission)).copied().collect()).unwrap_or_default()
+    }
+    /// Whether the viewer may open any console page.
+    pub fn has_console(&self) -> bool {
+        !self.console_nav().is_empty()
+    }
+    /// Whether the viewer holds `role` in any community.
+    pub fn holds(&self, role: &str) -> bool {
+        self.user.as_ref().is_some_and(|u| u.memberships.iter().any(|m| m.role.code() == role))
+    }
 /// address stands for its /64, the block one subscriber is given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIp(pub String);

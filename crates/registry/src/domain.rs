@@ -123,9 +123,30 @@ pub struct ResidentDraft {
     /// Staff notes.
     #[serde(default)]
     pub notes: String,
+    /// On an edit: remove the stored mobile number (an empty `phone` keeps it).
+    #[serde(default)]
+    pub clear_phone: bool,
+    /// On an edit: remove the stored ID number (an empty `id_number` keeps it).
+    #[serde(default)]
+    pub clear_id_number: bool,
+}
+
+/// What an edit does with a stored sensitive field it was sent empty: forms show such fields
+/// masked, never filled in, so an empty one means "unchanged" unless its 清除 box was ticked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Clearing {
+    /// Remove the mobile number.
+    pub phone: bool,
+    /// Remove the ID number.
+    pub id_number: bool,
 }
 
 impl ResidentDraft {
+    /// Which stored fields this draft asks to remove (only those it sends empty).
+    pub fn clearing(&self) -> Clearing {
+        Clearing { phone: self.clear_phone && self.phone.trim().is_empty(), id_number: self.clear_id_number && self.id_number.trim().is_empty() }
+    }
+
     /// Validates every field, collecting all problems at once.
     pub fn parse(self) -> Result<ResidentInput, Vec<FieldError>> {
         use kernel::validate::{at_most, at_most_multiline, required};

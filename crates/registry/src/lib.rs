@@ -4,6 +4,7 @@
 pub mod api;
 pub mod demo;
 pub mod domain;
+pub mod family;
 pub mod id_reviews;
 pub mod members;
 pub mod places;
@@ -122,6 +123,24 @@ CREATE INDEX id_number_reviews_resident_idx ON id_number_reviews (resident_id);
 CREATE INDEX id_number_reviews_holder_idx ON id_number_reviews (holder_id);
 "#,
     },
+    Migration {
+        id: "registry_0003_family_consent_phone_search",
+        sql: r#"
+ALTER TABLE family_links ADD COLUMN status TEXT NOT NULL DEFAULT 'confirmed' CHECK (status IN ('requested', 'confirmed', 'ended'));
+ALTER TABLE family_links ADD COLUMN requested_at BIGINT;
+ALTER TABLE family_links ADD COLUMN confirmed_at BIGINT;
+ALTER TABLE family_links ADD COLUMN confirmed_by_user_id BIGINT REFERENCES users (id) ON DELETE SET NULL;
+ALTER TABLE family_links ADD COLUMN confirmed_how TEXT CHECK (confirmed_how IN ('in_person', 'online', 'recorded'));
+ALTER TABLE family_links ADD COLUMN ended_at BIGINT;
+ALTER TABLE family_links ADD COLUMN ended_by_user_id BIGINT REFERENCES users (id) ON DELETE SET NULL;
+UPDATE family_links SET requested_at = created_at, confirmed_at = created_at, confirmed_how = 'recorded' WHERE status = 'confirmed';
+CREATE INDEX family_links_resident_idx ON family_links (resident_id, status);
+ALTER TABLE residents ADD COLUMN phone_last4 TEXT NOT NULL DEFAULT '';
+UPDATE residents SET phone_last4 = SUBSTR(phone, LENGTH(phone) - 3) WHERE LENGTH(phone) >= 4;
+CREATE INDEX residents_phone_idx ON residents (community_id, phone);
+CREATE INDEX residents_phone_last4_idx ON residents (community_id, phone_last4);
+"#,
+    },
 ];
 
 /// The registry capability.
@@ -139,6 +158,7 @@ pub fn manifest() -> Manifest {
             service::RESIDENTS_WRITE,
             service::ID_REVEAL,
             service::IMPORT_EXPORT,
+            family::FAMILY_CONFIRM,
             members::MEMBERS_READ,
             members::MEMBERS_WRITE,
         ],

@@ -1,7 +1,7 @@
 //! Registry use cases: every read and write checks the caller's permission here, and grid
 //! workers only ever see the buildings of their own grids.
 
-use crate::domain::{ResidentDraft, ResidentInput, Tag};
+use crate::domain::{Clearing, ResidentDraft, ResidentInput, Tag};
 use crate::store::{self, Community, Resident};
 use kernel::audit;
 use kernel::auth::{Permission, Principal, Role};
@@ -282,8 +282,8 @@ async fn insert_held(
     let now = state.now();
     let (gender, birth_year, enc, idx, masked) = stored_fields(state, &input, standing);
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO residents (community_id, household_id, name, gender, birth_year, phone, id_number_enc, id_number_idx, id_number_masked, relation, notes, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+        "INSERT INTO residents (community_id, household_id, name, gender, birth_year, phone, id_number_enc, id_number_idx, id_number_masked, relation, notes, created_at, updated_at, phone_last4) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id",
     )
     .bind(community_id)
     .bind(household_id)
@@ -297,6 +297,7 @@ async fn insert_held(
     .bind(&input.relation)
     .bind(&input.notes)
     .bind(now)
+    .bind(phone_last4(&input))
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| AppError::from(e).on_conflict("id_number", "id_number_taken"))?;
@@ -305,6 +306,12 @@ async fn insert_held(
     tx.forget_after_commit(HOUSEHOLD, None);
     audit::record_change(tx, now, actor, Some(community_id), "resident", id, "create", &resident_json(&input, household_id)).await?;
     Ok(id)
+}
+
+/// The last four digits of the mobile number, kept beside it so staff can find a resident by
+/// what people say on the phone ("尾号 5678") through an index.
+fn phone_last4(input: &ResidentInput) -> String {
+    input.phone.as_ref().map(|p| p.as_str()).map(|p| p[p.len().saturating_sub(4)..].to_string()).unwrap_or_default()
 }
 
 /// What the audit log keeps of a resident: never the ID number itself.
@@ -325,8 +332,9 @@ fn resident_json(input: &ResidentInput, household_id: i64) -> serde_json::Value 
 
 /// Updates a resident inside `tx`, recording the difference in the audit log.
 #[allow(clippy::too_many_arguments)]
+/// Empty phone and ID numbers keep the stored ones.
 pub async fn update_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, id: i64, household_id: i64, before: &serde_json::Value, input: ResidentInput) -> AppResult<()> {
-    update_held(tx, state, actor, community_id, id, household_id, before, input, IdStanding::Registered).await
+    update_held(tx, state, actor, community_id, id, household_id, before, input, IdStanding::Registered, Clearing::default()).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -340,8 +348,14 @@ async fn update_held(
     before: &serde_json::Value,
     mut input: ResidentInput,
     standing: IdStanding,
+    clear: Clearing,
 ) -> AppResult<()> {
-    let keep_stored = input.id_number.is_none();
+    if input.phone.is_none() && !clear.phone {
+        // Forms show the number masked, never filled in: sent empty, it stays as stored.
+        let stored: String = sqlx::query_scalar("SELECT phone FROM residents WHERE id = $1").bind(id).fetch_one(&mut **tx).await?;
+        input.phone = kernel::crypto::PhoneNumber::parse(&stored).ok();
+    }
+    let keep_stored = input.id_number.is_none() && !clear.id_number;
     if keep_stored {
         // An update without an ID number keeps the stored one as it is held, and with it the
         // age tags and an audit entry that does not claim the number was removed.
@@ -351,7 +365,7 @@ async fn update_held(
     with_age_tags(state, &mut input);
     let now = state.now();
     sqlx::query(
-        "UPDATE residents SET household_id = $1, name = $2, phone = $3, relation = $4, notes = $5, updated_at = $6 WHERE id = $7 AND community_id = $8",
+        "UPDATE residents SET household_id = $1, name = $2, phone = $3, relation = $4, notes = $5, updated_at = $6, phone_last4 = $9 WHERE id = $7 AND community_id = $8",
     )
     .bind(household_id)
     .bind(&input.name)
@@ -361,6 +375,7 @@ async fn update_held(
     .bind(now)
     .bind(id)
     .bind(community_id)
+    .bind(phone_last4(&input))
     .execute(&mut **tx)
     .await?;
     if !keep_stored {
@@ -485,16 +500,17 @@ pub async fn edit_resident(state: &AppState, p: &Principal, c: &Community, id: i
     p.require(c.id, &RESIDENTS_WRITE)?;
     resident(state, p, c, id).await?;
     count_resident_write(state, p, c.id).await?;
+    let clear = draft.clearing();
     let input = draft.parse().map_err(AppError::Validation)?;
-    retried(p, c.id, || update_checked(state, p, c, id, &input)).await?;
+    retried(p, c.id, || update_checked(state, p, c, id, &input, clear)).await?;
     resident(state, p, c, id).await
 }
 
-async fn update_checked(state: &AppState, p: &Principal, c: &Community, id: i64, input: &ResidentInput) -> AppResult<()> {
+async fn update_checked(state: &AppState, p: &Principal, c: &Community, id: i64, input: &ResidentInput, clear: Clearing) -> AppResult<()> {
     let mut tx = state.db.begin_write().await?;
     let (household, before) = resident_snapshot(&mut tx, id).await?;
     let (mut tx, held) = crate::id_reviews::standing(tx, state, p, c, input.id_number.as_ref(), Some(id)).await?;
-    update_held(&mut tx, state, Some(p), c.id, id, household, &before, input.clone(), held)
+    update_held(&mut tx, state, Some(p), c.id, id, household, &before, input.clone(), held, clear)
         .await
         .map_err(|e| e.on_conflict("id_number", "id_number_taken"))?;
     crate::id_reviews::queue(&mut tx, state, p, c.id, id, held, input.id_number.as_ref()).await?;

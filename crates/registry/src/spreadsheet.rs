@@ -255,6 +255,7 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
             relation: get(Column::Relation),
             tags: vec![get(Column::Tags)],
             notes: get(Column::Notes),
+            ..Default::default()
         };
         let at = Placement { building: get(Column::Building), unit: get(Column::Unit), room: get(Column::Room) };
         let grid = get(Column::Grid);

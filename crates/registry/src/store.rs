@@ -293,8 +293,7 @@ pub async fn residents(
         sql.push_str(&format!(" AND h.building_id = $[i{}]", ids.len() - 1));
     }
     if let Some(q) = filter.q.as_deref() {
-        texts.push(format!("%{}%", q.trim().replace(['%', '_'], "")));
-        sql.push_str(&format!(" AND r.name LIKE $[t{}]", texts.len() - 1));
+        sql.push_str(&search_sql(q, &mut texts));
     }
     if let Some(t) = filter.tag {
         texts.push(t.code().to_string());
@@ -318,6 +317,33 @@ pub async fn residents(
     }
     let rows = query.fetch_all(&state.db.pool).await?;
     Ok(rows.iter().map(resident_from).collect())
+}
+
+/// The condition for a search box's words: a whole mobile number finds its resident, four
+/// digits the residents whose number ends so (or whose room is so numbered); any other words
+/// are looked for in the name and, each of them, in the address (`3栋 2单元 301`).
+fn search_sql(q: &str, texts: &mut Vec<String>) -> String {
+    let q = q.trim();
+    let param = |texts: &mut Vec<String>, value: String| {
+        texts.push(value);
+        format!("$[t{}]", texts.len() - 1)
+    };
+    let digits = q.chars().all(|c| c.is_ascii_digit());
+    if digits && q.len() == 11 {
+        return format!(" AND r.phone = {}", param(texts, q.to_string()));
+    }
+    let words: Vec<String> = q.split_whitespace().map(|w| format!("%{}%", w.replace(['%', '_', '\\'], ""))).filter(|w| w != "%%").collect();
+    if words.is_empty() {
+        return String::new();
+    }
+    let address = "(COALESCE(b.name, '') || ' ' || COALESCE(u.name, '') || ' ' || COALESCE(h.room, ''))";
+    let in_address: Vec<String> = words.iter().map(|w| format!("{address} LIKE {}", param(texts, w.clone()))).collect();
+    let mut any = vec![format!("r.name LIKE {}", param(texts, format!("%{}%", q.replace(['%', '_', '\\'], ""))))];
+    any.push(format!("({})", in_address.join(" AND ")));
+    if digits && q.len() == 4 {
+        any.push(format!("r.phone_last4 = {}", param(texts, q.to_string())));
+    }
+    format!(" AND ({})", any.join(" OR "))
 }
 
 /// One resident, with the grid of their building (for scope checks).

@@ -2,6 +2,7 @@
 
 use crate::api::ResidentQuery;
 use crate::domain::{ResidentDraft, Tag};
+use crate::family;
 use crate::id_reviews::{self, IdNumberReview};
 use crate::service::{self, AuditEntry, MyHousehold, Placement, ID_REVEAL, IMPORT_EXPORT, RESIDENTS_READ, RESIDENTS_WRITE, STRUCTURE_READ, STRUCTURE_WRITE};
 use crate::spreadsheet::{self, Disclosure, Format, ImportReport};
@@ -30,6 +31,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/import", get(import_page).post(import_upload).layer(axum::extract::DefaultBodyLimit::max(kernel::web::UPLOAD_CEILING)))
         .route("/console/export", get(export_file).post(export_full))
         .route("/console/residents/{id}/id-reviews/{review}/resolve", post(resolve_id_review))
+        .route("/console/residents/{id}/family/{user}/confirm", post(staff_confirm_family))
+        .route("/console/residents/{id}/family/{user}/end", post(staff_end_family))
+        .route("/me/family/request", post(request_family))
+        .route("/me/family/{user}/{resident}/confirm", post(elder_confirm_family))
+        .route("/me/family/{user}/{resident}/end", post(end_family))
 }
 
 /// `?c=slug` picks the community; otherwise the first where the viewer works.
@@ -55,6 +61,10 @@ fn tag_label(ctx: &PageCtx, t: &Tag) -> String {
 struct MePage {
     ctx: PageCtx,
     household: Option<std::sync::Arc<MyHousehold>>,
+    /// Bindings family members asked for or hold with me.
+    family: Vec<family::Link>,
+    /// What was just done, as a catalogue key.
+    notice: Option<&'static str>,
 }
 
 impl MePage {
@@ -63,9 +73,79 @@ impl MePage {
     }
 }
 
-async fn me_page(State(state): State<AppState>, ctx: PageCtx, user: User) -> AppResult<Response> {
-    let household = service::my_household(&state, user.person()?).await?;
-    Ok(render(&MePage { ctx, household }))
+#[derive(Debug, Default, Deserialize)]
+struct NoticeQuery {
+    done: Option<String>,
+}
+
+/// The notice for `?done=` after a binding was confirmed or ended.
+fn family_notice(done: Option<&str>) -> Option<&'static str> {
+    match done? {
+        "confirmed" => Some("family.confirmed_notice"),
+        "ended" => Some("family.ended_notice"),
+        _ => None,
+    }
+}
+
+async fn me_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<NoticeQuery>) -> AppResult<Response> {
+    let uid = user.person()?;
+    let household = service::my_household(&state, uid).await?;
+    let family = family::links_of_login(&state, uid).await?;
+    Ok(render(&MePage { ctx, household, family, notice: family_notice(q.done.as_deref()) }))
+}
+
+#[derive(Debug, Deserialize)]
+struct FamilyRequestForm {
+    #[serde(default)]
+    elder: String,
+    #[serde(default)]
+    relation: String,
+}
+
+/// A binding request from the family page. The answer is the page's own, the same whoever
+/// the number belongs to; a refusal (a malformed number, too many requests) is shown there.
+async fn request_family(State(state): State<AppState>, user: User, WebForm(form): WebForm<FamilyRequestForm>) -> AppResult<Response> {
+    match family::request(&state, &user, &form.elder, &form.relation).await {
+        Ok(()) => Ok(see_other("/family?requested=1")),
+        Err(e @ (AppError::Validation(_) | AppError::TooManyRequests { .. })) => {
+            let code = e.fields().first().map(|f| f.code).unwrap_or(if matches!(e, AppError::TooManyRequests { .. }) { "too_many_requests" } else { "invalid" });
+            let wait = match e {
+                AppError::TooManyRequests { retry_after_s } => retry_after_s,
+                _ => 0,
+            };
+            let field = e.fields().first().map(|f| f.field.clone()).unwrap_or_default();
+            Ok(see_other(&format!("/family?refused={code}&field={field}&wait={wait}&relation={}", urlencode(&form.relation))))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct EmptyForm {}
+
+async fn elder_confirm_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(i64, i64)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+    family::confirm_by_elder(&state, &user, family_user, resident).await?;
+    Ok(see_other("/me?done=confirmed#family"))
+}
+
+/// Ends a binding from either side's page: the family member goes back to the family page, the
+/// elder to her own.
+async fn end_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(i64, i64)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+    family::end(&state, &user, family_user, resident).await?;
+    Ok(see_other(if user.user_id == Some(family_user) { "/family?ended=1" } else { "/me?done=ended#family" }))
+}
+
+async fn staff_confirm_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(i64, i64)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    family::confirm_in_person(&state, &user, &community, family_user, id).await?;
+    Ok(see_other(&format!("/console/residents/{id}?c={}#family", community.slug)))
+}
+
+async fn staff_end_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(i64, i64)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+    let community = console_community(&state, &user, q.c.as_deref()).await?;
+    family::links_of_resident(&state, &user, &community, id).await?;
+    family::end(&state, &user, family_user, id).await?;
+    Ok(see_other(&format!("/console/residents/{id}?c={}#family", community.slug)))
 }
 
 #[derive(Template)]
@@ -182,13 +262,48 @@ impl ResidentPage {
         tag_label(&self.ctx, t)
     }
     fn has_tag(&self, t: &Tag) -> bool {
+    /// Family bindings asked for or held.
+    family: Vec<family::Link>,
+    can_confirm_family: bool,
         self.r.tags.contains(t)
     }
-    fn changes(&self, e: &AuditEntry) -> String {
-        e.changes
-            .as_object()
-            .map(|m| m.keys().map(|k| self.ctx.tr.t(&format!("field.{k}")).to_string()).collect::<Vec<_>>().join("、"))
-            .unwrap_or_default()
+    /// The hint under a masked field: what is stored, kept unless changed.
+    fn kept(&self, value: &str) -> String {
+        kernel::i18n::tf(self.ctx.tr.0, "resident.kept_hint", &[("value", value.to_string())])
+    }
+    /// Who made a change: their name, or where it came from when nobody logged in did.
+    fn actor(&self, e: &AuditEntry) -> String {
+        if e.actor.is_empty() { self.ctx.tr.t("history.system").to_string() } else { e.actor.clone() }
+    }
+    /// What a change did, field by field: `手机号：138****5678 → （空）`. Tags and consent
+    /// are shown in words; sensitive fields were kept masked in the trail.
+    fn changes(&self, e: &AuditEntry) -> Vec<(String, String)> {
+        let Some(m) = e.changes.as_object() else { return Vec::new() };
+        let shown = |k: &str, v: &serde_json::Value| -> String {
+            match v {
+                serde_json::Value::Null => self.ctx.tr.t("history.empty").to_string(),
+                serde_json::Value::String(s) if s.is_empty() => self.ctx.tr.t("history.empty").to_string(),
+                serde_json::Value::String(s) if k == "consent" => self.ctx.tr.t(&format!("family.how.{s}")).to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) if k == "tags" => {
+                    let words: Vec<String> = items.iter().filter_map(|t| t.as_str()).filter_map(Tag::parse).map(|t| tag_label(&self.ctx, &t)).collect();
+                    if words.is_empty() { self.ctx.tr.t("history.empty").to_string() } else { words.join("、") }
+                }
+                other => other.to_string(),
+            }
+        };
+        m.iter()
+            .filter(|(k, _)| k.as_str() != "household_id")
+            .map(|(k, v)| {
+                let label = self.ctx.tr.t(&format!("field.{k}")).to_string();
+                let text = match v.as_array().filter(|pair| pair.len() == 2 && e.action != "create") {
+                    Some(pair) if pair[0].is_null() => shown(k, &pair[1]),
+                    Some(pair) => format!("{} → {}", shown(k, &pair[0]), shown(k, &pair[1])),
+                    None => shown(k, v),
+                };
+                (label, text)
+            })
+            .collect()
     }
 }
 
@@ -205,7 +320,10 @@ async fn load_resident_page(state: &AppState, ctx: PageCtx, user: &User, slug: O
         ctx,
         community,
         r,
+    let family = family::links_of_resident(state, user, &community, id).await?;
         history,
+        family,
+        can_confirm_family: user.can(community.id, &family::FAMILY_CONFIRM),
         revealed: None,
         tags: Tag::ALL.to_vec(),
         errors: Vec::new(),
@@ -256,6 +374,10 @@ struct ResidentForm {
     room: String,
 }
 
+    clear_phone: Option<String>,
+    #[serde(default)]
+    clear_id_number: Option<String>,
+    #[serde(default)]
 fn form_tags(raw: &str) -> Vec<String> {
     raw.split('&')
         .filter_map(|kv| kv.split_once('='))
@@ -276,7 +398,16 @@ fn field_errors(ctx: &PageCtx, e: &AppError) -> Vec<(String, String)> {
 async fn edit_resident(State(state): State<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<CommunityQuery>, body: String) -> AppResult<Response> {
     let form: ResidentForm = serde_urlencoded_form(&body)?;
     let community = console_community(&state, &user, q.c.as_deref()).await?;
-    let draft = ResidentDraft { name: form.name, phone: form.phone, id_number: form.id_number, relation: form.relation, tags: form_tags(&body), notes: form.notes };
+    let draft = ResidentDraft {
+        name: form.name,
+        phone: form.phone,
+        id_number: form.id_number,
+        relation: form.relation,
+        tags: form_tags(&body),
+        notes: form.notes,
+        clear_phone: form.clear_phone.is_some(),
+        clear_id_number: form.clear_id_number.is_some(),
+    };
     match service::edit_resident(&state, &user, &community, id, draft).await {
         Ok(_) => {
             let mut page = load_resident_page(&state, ctx, &user, Some(&community.slug), id).await?;
@@ -345,6 +476,7 @@ async fn create_resident(State(state): State<AppState>, ctx: PageCtx, user: User
             let scope = service::scope(&state, &user, community.id).await?;
             let buildings = store::building_options(&state, community.id, scope.as_deref()).await?;
             let errors = field_errors(&ctx, &e);
+        ..Default::default()
             let values = body
                 .split('&')
                 .filter_map(|kv| kv.split_once('='))

@@ -492,7 +492,7 @@ async fn editing_a_resident_is_in_their_history_with_who_and_what() {
 
     // The console page shows the entry with the actor's name.
     let page = staff.page(&format!("/console/residents/{}?c=renjia", zhang["id"])).await;
-    assert!(page.contains("李主任 · 修改"), "history on the page");
+    assert!(page.contains("<strong>修改</strong>") && page.contains("李主任") && page.contains("户主 → 本人"), "history on the page, with who and what");
 
     // A bad edit changes nothing and is explained per field.
     let res = staff.patch_json(&url, &json!({"name": "", "phone": "12", "tags": ["飞行员"]})).await;

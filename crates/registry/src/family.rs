@@ -1,0 +1,395 @@
+//! Family bindings (家属绑定): a family member asks to be bound to an elder registered in the
+//! community, and the binding holds only once the elder consents — online on her own 我的
+//! page, or in person to staff, who confirm it on the console. Who confirmed, when and how is
+//! kept, every step is in the resident's audit trail, and either side may end it.
+//!
+//! A request answers alike whether or not anyone is registered under the number given, and
+//! requests are rate-limited, so the form tells nobody who lives where.
+
+use crate::store::Community;
+use kernel::audit;
+use kernel::auth::{Permission, Principal, Role};
+use kernel::crypto::{IdCardNumber, PhoneNumber};
+use kernel::error::{AppError, AppResult};
+use kernel::state::AppState;
+use serde::Serialize;
+use sqlx::Row;
+
+/// Confirm a binding the elder agreed to in person, or end one, from the console.
+pub const FAMILY_CONFIRM: Permission =
+    Permission { name: "registry.family.confirm", roles: &[Role::Staff, Role::Admin, Role::GridWorker] };
+
+/// Binding requests one person may send per day: enough for a family, too few to probe the
+/// registry for who is registered.
+pub const FAMILY_REQUESTS: kernel::quota::Budget = kernel::quota::Budget { name: "family_request", limit: 10, window_ms: 24 * 3_600_000 };
+
+/// Where a binding stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Asked for by the family member; grants nothing yet.
+    Requested,
+    /// Agreed to by the elder.
+    Confirmed,
+    /// Ended (or declined) by either side or by staff.
+    Ended,
+}
+
+impl Status {
+    /// Stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Requested => "requested",
+            Status::Confirmed => "confirmed",
+            Status::Ended => "ended",
+        }
+    }
+    fn parse(code: &str) -> Status {
+        match code {
+            "requested" => Status::Requested,
+            "confirmed" => Status::Confirmed,
+            _ => Status::Ended,
+        }
+    }
+}
+
+/// How the elder's consent was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consent {
+    /// Said in person to staff, who confirmed it on the console.
+    InPerson,
+    /// Confirmed by the elder herself, logged in.
+    Online,
+    /// Recorded in the registry before consent was kept (older bindings).
+    Recorded,
+}
+
+impl Consent {
+    /// Stored code (also the catalogue suffix under `family.how.`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Consent::InPerson => "in_person",
+            Consent::Online => "online",
+            Consent::Recorded => "recorded",
+        }
+    }
+    fn parse(code: &str) -> Option<Consent> {
+        [Consent::InPerson, Consent::Online, Consent::Recorded].into_iter().find(|c| c.code() == code)
+    }
+}
+
+/// A binding between a family member's login and a registered resident.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    /// The family member's user id.
+    pub family_user_id: i64,
+    /// The family member's name.
+    pub family_name: String,
+    /// The family member's phone, masked.
+    pub family_phone: String,
+    /// The elder's resident id.
+    pub resident_id: i64,
+    /// The elder's name.
+    pub resident_name: String,
+    /// What the family member is to the elder (儿子, 女儿 …).
+    pub relation: String,
+    /// Where it stands.
+    pub status: Status,
+    /// Asked for at (epoch ms).
+    pub requested_at: Option<i64>,
+    /// Consent given at (epoch ms).
+    pub confirmed_at: Option<i64>,
+    /// Who confirmed it (the elder herself, or the staff member).
+    pub confirmed_by: Option<String>,
+    /// How consent was given.
+    pub confirmed_how: Option<Consent>,
+}
+
+impl Link {
+    /// Catalogue key of how consent was given (`family.how.online` …), or empty.
+    pub fn how_key(&self) -> String {
+        self.confirmed_how.map(|h| format!("family.how.{}", h.code())).unwrap_or_default()
+    }
+    /// Whether the binding is still waiting for the elder.
+    pub fn is_requested(&self) -> bool {
+        self.status == Status::Requested
+    }
+}
+
+/// An elder a family member is bound to (confirmed).
+#[derive(Debug, Clone, Serialize)]
+pub struct Elder {
+    /// Resident id.
+    pub resident_id: i64,
+    /// Community.
+    pub community_id: i64,
+    /// Name.
+    pub name: String,
+    /// The family member's relation to her.
+    pub relation: String,
+    /// Her own login, if she has one.
+    pub user_id: Option<i64>,
+}
+
+const LINK_COLUMNS: &str = "f.family_user_id, fu.display_name, fu.phone, f.resident_id, r.name, f.relation, f.status, f.requested_at, \
+     f.confirmed_at, cu.display_name, f.confirmed_how \
+     FROM family_links f JOIN users fu ON fu.id = f.family_user_id JOIN residents r ON r.id = f.resident_id \
+     LEFT JOIN users cu ON cu.id = f.confirmed_by_user_id";
+
+fn link_from(r: &sqlx::any::AnyRow) -> Link {
+    Link {
+        family_user_id: r.get(0),
+        family_name: r.get(1),
+        family_phone: kernel::crypto::mask_phone(&r.get::<String, _>(2)),
+        resident_id: r.get(3),
+        resident_name: r.get(4),
+        relation: r.get(5),
+        status: Status::parse(&r.get::<String, _>(6)),
+        requested_at: r.get(7),
+        confirmed_at: r.get(8),
+        confirmed_by: r.get(9),
+        confirmed_how: r.get::<Option<String>, _>(10).as_deref().and_then(Consent::parse),
+    }
+}
+
+/// The confirmed family members (user ids) of a resident: who hears about her cases, and
+/// later her alarms. Unconfirmed and ended bindings count for nothing.
+pub async fn family_of(conn: &mut sqlx::AnyConnection, resident_id: i64) -> AppResult<Vec<i64>> {
+    Ok(sqlx::query_scalar("SELECT family_user_id FROM family_links WHERE resident_id = $1 AND status = 'confirmed' ORDER BY family_user_id")
+        .bind(resident_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The resident record of a login, if the community registered it.
+pub async fn resident_of_login(conn: &mut sqlx::AnyConnection, user_id: i64) -> AppResult<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT id FROM residents WHERE user_id = $1 ORDER BY id LIMIT 1").bind(user_id).fetch_optional(conn).await?)
+}
+
+const ELDER_COLUMNS: &str = "SELECT r.id, r.community_id, r.name, f.relation, r.user_id FROM family_links f JOIN residents r ON r.id = f.resident_id";
+
+fn elder_from(r: &sqlx::any::AnyRow) -> Elder {
+    Elder { resident_id: r.get(0), community_id: r.get(1), name: r.get(2), relation: r.get(3), user_id: r.get(4) }
+}
+
+/// The elders a person is bound to (confirmed bindings only), in the order they were bound.
+pub async fn elders_of(state: &AppState, user_id: i64) -> AppResult<Vec<Elder>> {
+    let rows = sqlx::query(&format!("{ELDER_COLUMNS} WHERE f.family_user_id = $1 AND f.status = 'confirmed' ORDER BY f.confirmed_at, r.id"))
+        .bind(user_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    Ok(rows.iter().map(elder_from).collect())
+}
+
+/// The elder `resident_id` if `user_id` is bound to her by a confirmed binding; `None` otherwise.
+pub async fn bound(state: &AppState, user_id: i64, resident_id: i64) -> AppResult<Option<Elder>> {
+    let row = sqlx::query(&format!("{ELDER_COLUMNS} WHERE f.family_user_id = $1 AND f.resident_id = $2 AND f.status = 'confirmed'"))
+        .bind(user_id)
+        .bind(resident_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    Ok(row.as_ref().map(elder_from))
+}
+
+/// Who a request names: the elder's mobile or ID number.
+fn parse_elder(who: &str) -> Result<Result<PhoneNumber, IdCardNumber>, kernel::FieldError> {
+    let who = kernel::validate::required("elder", who, 30)?;
+    let compact: String = who.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    if let Ok(p) = PhoneNumber::parse(&compact) {
+        return Ok(Ok(p));
+    }
+    IdCardNumber::parse(&compact).map(Err).map_err(|_| kernel::FieldError::new("elder", "family_elder_format"))
+}
+
+/// Asks to be bound to the elder registered under `who` (mobile or ID number) as `relation`.
+/// The answer is the same whether or not she is registered, or was asked before: only she
+/// (or staff, with her in person) can tell, by confirming.
+pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str) -> AppResult<()> {
+    let uid = p.person()?;
+    let (elder, relation) = match (parse_elder(who), kernel::validate::required("relation", relation, 20)) {
+        (Ok(e), Ok(r)) => (e, r.to_string()),
+        (e, r) => return Err(AppError::Validation([e.err(), r.err()].into_iter().flatten().collect())),
+    };
+    kernel::quota::spend(state, &FAMILY_REQUESTS, &format!("user:{uid}")).await?;
+    let found: Vec<(i64, i64, Option<i64>)> = match &elder {
+        Ok(phone) => sqlx::query_as("SELECT id, community_id, user_id FROM residents WHERE phone = $1 ORDER BY id")
+            .bind(phone.as_str())
+            .fetch_all(&state.db.pool)
+            .await?,
+        Err(id_number) => sqlx::query_as("SELECT id, community_id, user_id FROM residents WHERE id_number_idx = $1 ORDER BY id")
+            .bind(state.cipher.blind_index(id_number.as_str()))
+            .fetch_all(&state.db.pool)
+            .await?,
+    };
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    for (resident, community, login) in found.into_iter().filter(|(_, _, login)| *login != Some(uid)) {
+        // A confirmed binding stays as it is; anything else becomes a fresh request.
+        let asked = sqlx::query(
+            "INSERT INTO family_links (family_user_id, resident_id, relation, created_at, status, requested_at) VALUES ($1, $2, $3, $4, 'requested', $4) \
+             ON CONFLICT (family_user_id, resident_id) DO UPDATE SET status = 'requested', relation = $3, requested_at = $4, confirmed_at = NULL, \
+             confirmed_by_user_id = NULL, confirmed_how = NULL, ended_at = NULL, ended_by_user_id = NULL WHERE family_links.status <> 'confirmed'",
+        )
+        .bind(uid)
+        .bind(resident)
+        .bind(&relation)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if asked > 0 {
+            let what = serde_json::json!({"family": [null, p.display_name], "relation": [null, relation]});
+            audit::record_change(&mut tx, now, Some(p), Some(community), "resident", resident, "family_requested", &what).await?;
+            let _ = login;
+        }
+    }
+    tx.commit().await
+}
+
+/// Bindings asked for or held with the resident record of `user_id` (her own 我的 page).
+pub async fn links_of_login(state: &AppState, user_id: i64) -> AppResult<Vec<Link>> {
+    let rows = sqlx::query(&format!("SELECT {LINK_COLUMNS} WHERE r.user_id = $1 AND f.status <> 'ended' ORDER BY f.requested_at, f.family_user_id"))
+        .bind(user_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    Ok(rows.iter().map(link_from).collect())
+}
+
+/// Bindings asked for or held with a resident, for staff (permission and grid scope checked).
+pub async fn links_of_resident(state: &AppState, p: &Principal, c: &Community, resident_id: i64) -> AppResult<Vec<Link>> {
+    crate::service::resident(state, p, c, resident_id).await?;
+    let rows = sqlx::query(&format!("SELECT {LINK_COLUMNS} WHERE f.resident_id = $1 AND f.status <> 'ended' ORDER BY f.requested_at, f.family_user_id"))
+        .bind(resident_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    Ok(rows.iter().map(link_from).collect())
+}
+
+/// The binding's row as it stands: `(status, community, the elder's login)`.
+async fn load(conn: &mut sqlx::AnyConnection, family_user_id: i64, resident_id: i64) -> AppResult<(Status, i64, Option<i64>)> {
+    let row = sqlx::query("SELECT f.status, r.community_id, r.user_id FROM family_links f JOIN residents r ON r.id = f.resident_id WHERE f.family_user_id = $1 AND f.resident_id = $2")
+        .bind(family_user_id)
+        .bind(resident_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((Status::parse(&row.get::<String, _>(0)), row.get(1), row.get(2)))
+}
+
+/// The elder, logged in, agrees to a request made to her.
+pub async fn confirm_by_elder(state: &AppState, p: &Principal, family_user_id: i64, resident_id: i64) -> AppResult<()> {
+    let uid = p.person()?;
+    let (status, community, login) = load(&mut *state.db.pool.acquire().await?, family_user_id, resident_id).await?;
+    if login != Some(uid) || status != Status::Requested {
+        return Err(AppError::NotFound);
+    }
+    confirm(state, p, family_user_id, resident_id, community, Consent::Online).await
+}
+
+/// Staff confirm a request the elder agreed to in person (permission and grid scope checked).
+pub async fn confirm_in_person(state: &AppState, p: &Principal, c: &Community, family_user_id: i64, resident_id: i64) -> AppResult<()> {
+    p.require(c.id, &FAMILY_CONFIRM)?;
+    crate::service::resident(state, p, c, resident_id).await?;
+    let (status, community, _) = load(&mut *state.db.pool.acquire().await?, family_user_id, resident_id).await?;
+    if status != Status::Requested || community != c.id {
+        return Err(AppError::NotFound);
+    }
+    confirm(state, p, family_user_id, resident_id, community, Consent::InPerson).await
+}
+
+async fn confirm(state: &AppState, p: &Principal, family_user_id: i64, resident_id: i64, community: i64, how: Consent) -> AppResult<()> {
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let done = sqlx::query(
+        "UPDATE family_links SET status = 'confirmed', confirmed_at = $1, confirmed_by_user_id = $2, confirmed_how = $3 \
+         WHERE family_user_id = $4 AND resident_id = $5 AND status = 'requested'",
+    )
+    .bind(now)
+    .bind(p.user_id)
+    .bind(how.code())
+    .bind(family_user_id)
+    .bind(resident_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if done == 0 {
+        return Err(AppError::Conflict { field: "family".into(), code: "family_changed" });
+    }
+    accounts::service::grant(&mut tx, now, family_user_id, community, Role::Family).await?;
+    let name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1").bind(family_user_id).fetch_one(&mut *tx).await?;
+    let what = serde_json::json!({"family": [null, name], "consent": [null, how.code()]});
+    audit::record_change(&mut tx, now, Some(p), Some(community), "resident", resident_id, "family_confirmed", &what).await?;
+    tx.commit().await?;
+    state.sessions.invalidate_user(family_user_id);
+    Ok(())
+}
+
+/// Ends (or declines) a binding: the family member, the elder herself, or staff within reach.
+pub async fn end(state: &AppState, p: &Principal, family_user_id: i64, resident_id: i64) -> AppResult<()> {
+    let uid = p.user_id;
+    let (status, community, login) = load(&mut *state.db.pool.acquire().await?, family_user_id, resident_id).await?;
+    let side = uid == Some(family_user_id) || (login.is_some() && login == uid);
+    if !side {
+        // Staff of the elder's community, within their grids; to anyone else it does not exist.
+        let c = kernel::community::all(state, Some(&[community])).await?.pop().ok_or(AppError::NotFound)?;
+        if !p.can(c.id, &FAMILY_CONFIRM) || crate::service::resident(state, p, &c, resident_id).await.is_err() {
+            return Err(AppError::NotFound);
+        }
+    }
+    if status == Status::Ended {
+        return Ok(());
+    }
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("UPDATE family_links SET status = 'ended', ended_at = $1, ended_by_user_id = $2 WHERE family_user_id = $3 AND resident_id = $4")
+        .bind(now)
+        .bind(uid)
+        .bind(family_user_id)
+        .bind(resident_id)
+        .execute(&mut *tx)
+        .await?;
+    // The family role goes with the last binding in the community.
+    let left: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM family_links f JOIN residents r ON r.id = f.resident_id WHERE f.family_user_id = $1 AND r.community_id = $2 AND f.status = 'confirmed'",
+    )
+    .bind(family_user_id)
+    .bind(community)
+    .fetch_one(&mut *tx)
+    .await?;
+    if left == 0 {
+        accounts::service::revoke(&mut tx, family_user_id, community, Role::Family).await?;
+    }
+    let name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1").bind(family_user_id).fetch_one(&mut *tx).await?;
+    let action = if status == Status::Requested { "family_declined" } else { "family_ended" };
+    audit::record_change(&mut tx, now, Some(p), Some(community), "resident", resident_id, action, &serde_json::json!({"family": [name, null]})).await?;
+    tx.commit().await?;
+    state.sessions.invalidate_user(family_user_id);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever is typed as the elder's number is either understood or refused with a
+        /// field error the form can translate.
+        #[test]
+        fn any_elder_text_is_parsed_or_refused(who in "\\PC{0,40}") {
+            match parse_elder(&who) {
+                Ok(_) => {}
+                Err(e) => prop_assert_eq!(e.field.as_str(), "elder"),
+            }
+        }
+    }
+
+    #[test]
+    fn phone_and_id_numbers_are_told_apart() {
+        assert!(matches!(parse_elder("139 0000 0006"), Ok(Ok(_))));
+        assert!(matches!(parse_elder(IdCardNumber::with_check_digit("32010219560312042").as_str()), Ok(Err(_))));
+        assert_eq!(parse_elder("李秀英").unwrap_err().code, "family_elder_format");
+        assert_eq!(parse_elder("").unwrap_err().code, "required");
+    }
+}
