@@ -207,7 +207,11 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         notes: "子女在外地工作,每月需办理医保报销".into(),
     };
     let li_id = service::insert_resident(&mut tx, state, None, c, household, li).await?;
-    sqlx::query("INSERT INTO family_links (family_user_id, resident_id, relation, created_at) VALUES ($1, $2, $3, $4)")
+    // Her son was bound when she registered at the centre, before consent was recorded.
+    sqlx::query(
+        "INSERT INTO family_links (family_user_id, resident_id, relation, created_at, status, requested_at, confirmed_at, confirmed_how) \
+         VALUES ($1, $2, $3, $4, 'confirmed', $4, $4, 'recorded')",
+    )
         .bind(uid(Role::Family))
         .bind(li_id)
         .bind("儿子")

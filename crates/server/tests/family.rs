@@ -1,0 +1,199 @@
+//! Families: a family member asks to be bound to an elder, she consents (online, or in person
+//! to staff), and from then on the family member sees her reports and their progress, reports
+//! for her and hears about her cases. Nothing before consent, nothing of anyone else, and the
+//! request form tells nobody who is registered.
+
+use kernel::auth::Role;
+use serde_json::{json, Value};
+use testkit::{Client, TestApp};
+
+const BASE: &str = "/api/v1/communities/renjia";
+
+struct World {
+    app: TestApp,
+    staff: Client,
+    /// 李秀英, 76, with a login.
+    elder: Client,
+    elder_resident: i64,
+    /// 张伟, her son.
+    son: Client,
+    son_id: i64,
+    /// 陈静, another elder, and her case.
+    other_case: i64,
+}
+
+async fn resident(staff: &Client, name: &str, phone: &str, room: &str) -> i64 {
+    let body = json!({"name": name, "phone": phone, "relation": "户主", "building": "翠微新村 3栋", "unit": "1单元", "room": room});
+    let res = staff.post_json(&format!("{BASE}/residents"), &body).await;
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+async fn file(client: &Client, body: Value) -> i64 {
+    let res = client.post_json(&format!("{BASE}/cases"), &body).await;
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+async fn world() -> World {
+    let app = TestApp::start().await;
+    let c = app.community("renjia", "南京人家社区").await;
+    app.user("13900000001", "周晓梅", c, &[Role::Staff]).await;
+    app.user("13900000006", "李秀英", c, &[Role::Resident]).await;
+    app.user("13900000009", "陈静", c, &[Role::Resident]).await;
+    // The son lives elsewhere: a login, no role in the community yet.
+    let son_id = app.user("13900000007", "张伟", c, &[]).await;
+    let staff = app.login("13900000001").await;
+    let elder_resident = resident(&staff, "李秀英", "13900000006", "202").await;
+    resident(&staff, "陈静", "13900000009", "203").await;
+    let other = app.login("13900000009").await;
+    let other_case = file(&other, json!({"text": "家里水管漏水，请物业来看看"})).await;
+    let elder = app.login("13900000006").await;
+    let son = app.login("13900000007").await;
+    World { app, staff, elder, elder_resident, son, son_id, other_case }
+}
+
+/// Asks for a binding on the family page's form; returns where it goes and the page there.
+async fn ask(client: &Client, elder: &str, relation: &str) -> (String, String) {
+    let res = client.post_form("/me/family/request", &[("elder", elder), ("relation", relation)]).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    let page = client.page(&to).await;
+    let main = page[page.find("<main").unwrap()..page.find("</main>").unwrap()].to_string();
+    (to, main)
+}
+
+#[tokio::test]
+async fn a_request_grants_nothing_and_answers_alike_for_anyone() {
+    let w = world().await;
+    let (to_known, known) = ask(&w.son, "13900000006", "儿子").await;
+    let (to_unknown, unknown) = ask(&w.son, "13911112222", "儿子").await;
+    let unknown_id = kernel::crypto::IdCardNumber::with_check_digit("11010119560312042");
+    let (to_id, by_id) = ask(&w.son, unknown_id.as_str(), "儿子").await;
+    assert_eq!(to_known, to_unknown);
+    assert_eq!(to_known, to_id);
+    assert_eq!(known, unknown, "the answer is the same whether or not the elder is registered");
+    assert_eq!(known, by_id);
+    assert!(known.contains("申请已提交"));
+
+    // Unconfirmed: the son sees nothing of her and may not report for her.
+    assert!(!known.contains("李秀英"));
+    let res = w.son.post_json(&format!("{BASE}/cases"), &json!({"text": "我妈家的灯坏了", "resident_id": w.elder_resident})).await;
+    assert_eq!(res.status(), 422, "no binding, no reporting for her");
+    let elder_case = file(&w.elder, json!({"text": "楼道灯坏了，晚上看不见"})).await;
+    assert_eq!(w.son.get(&format!("/family/cases/{elder_case}")).await.status(), 404);
+
+    // She sees the request on her page; a malformed number is explained, not an oracle.
+    let mine = w.elder.page("/me").await;
+    assert!(mine.contains("张伟") && mine.contains("申请绑定为您的家属"), "the elder sees who asks");
+    let res = w.son.post_form("/me/family/request", &[("elder", "李秀英"), ("relation", "儿子")]).await;
+    let page = w.son.page(res.headers()["location"].to_str().unwrap()).await;
+    assert!(page.contains("请填写 11 位手机号或 18 位身份证号"), "a malformed number says why");
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn requests_are_rate_limited() {
+    let w = world().await;
+    for i in 0..10 {
+        ask(&w.son, &format!("139111100{i:02}"), "儿子").await;
+    }
+    let (_, page) = ask(&w.son, "13900000006", "儿子").await;
+    assert!(page.contains("分钟后再试"), "the eleventh request in a day is refused with the wait: {page}");
+    let mine = w.elder.page("/me").await;
+    assert!(!mine.contains("张伟"), "a refused request reaches nobody");
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn once_she_consents_her_son_sees_her_cases_reports_for_her_and_hears_about_them() {
+    let w = world().await;
+    let own = file(&w.elder, json!({"text": "楼道灯坏了，晚上看不见"})).await;
+    ask(&w.son, "13900000006", "儿子").await;
+    // She agrees on her own page.
+    let res = w.elder.post_form(&format!("/me/family/{}/{}/confirm", w.son_id, w.elder_resident), &[]).await;
+    assert_eq!(res.status(), 303);
+    let mine = w.elder.page("/me").await;
+    assert!(mine.contains("本人在线确认"), "how she consented is shown");
+    // The console records it: who, when, how.
+    let record = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
+    assert!(record.contains("家属绑定已确认") && record.contains("本人在线确认") && record.contains("张伟"));
+
+    // Her reports and their progress, and no one else's.
+    let family = w.son.page("/family").await;
+    assert!(family.contains("李秀英") && family.contains("楼道灯坏了"));
+    assert!(!family.contains("水管漏水"), "another elder's case is not shown");
+    assert_eq!(w.son.get(&format!("/family/cases/{}", w.other_case)).await.status(), 404);
+    let res = w.staff.post_json(&format!("/api/v1/cases/{own}/moves"), &json!({"to": "acknowledged", "note": "已联系物业，明天上午换灯"})).await;
+    assert_eq!(res.status(), 200);
+    let case = w.son.page(&format!("/family/cases/{own}")).await;
+    assert!(case.contains("已联系物业，明天上午换灯"), "the progress she would see");
+
+    // He hears about her case as she does.
+    let inbox = w.son.json("/api/v1/me/notifications").await;
+    let links: Vec<&str> = inbox["items"].as_array().unwrap().iter().filter_map(|m| m["link"].as_str()).collect();
+    assert!(links.contains(&format!("/family/cases/{own}").as_str()), "{inbox}");
+
+    // He reports for her: the case is hers, he is its author, and he follows it.
+    let for_her = file(&w.son, json!({"text": "我妈家的门锁坏了，关不上", "resident_id": w.elder_resident})).await;
+    let row: (Option<i64>, Option<i64>) = sqlx::query_as("SELECT resident_id, author_user_id FROM cases WHERE id = $1").bind(for_her).fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(row, (Some(w.elder_resident), Some(w.son_id)));
+    assert!(w.son.page("/family").await.contains("门锁坏了"));
+    // Not for another elder.
+    let chen: i64 = sqlx::query_scalar("SELECT id FROM residents WHERE name = '陈静'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    let res = w.son.post_json(&format!("{BASE}/cases"), &json!({"text": "陈阿姨家漏水", "resident_id": chen})).await;
+    assert_eq!(res.status(), 422);
+
+    // She ends it: he sees nothing and hears nothing more.
+    let res = w.elder.post_form(&format!("/me/family/{}/{}/end", w.son_id, w.elder_resident), &[]).await;
+    assert_eq!(res.status(), 303);
+    assert!(!w.son.page("/family").await.contains("楼道灯坏了"));
+    assert_eq!(w.son.get(&format!("/family/cases/{own}")).await.status(), 404);
+    let before = w.son.json("/api/v1/me/notifications").await["items"].as_array().unwrap().len();
+    w.staff.post_json(&format!("/api/v1/cases/{own}/moves"), &json!({"to": "resolved", "note": "灯已换好"})).await;
+    assert_eq!(w.son.json("/api/v1/me/notifications").await["items"].as_array().unwrap().len(), before);
+    let record = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
+    assert!(record.contains("家属绑定已解除"));
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_confirm_a_binding_she_agreed_to_in_person() {
+    let w = world().await;
+    ask(&w.son, "13900000006", "儿子").await;
+    let page = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
+    assert!(page.contains("等待确认") && page.contains("张伟"));
+    let res = w.staff.post_form(&format!("/console/residents/{}/family/{}/confirm?c=renjia", w.elder_resident, w.son_id), &[]).await;
+    assert_eq!(res.status(), 303);
+    let page = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
+    assert!(page.contains("本人到社区当面同意") && page.contains("周晓梅"), "who confirmed and how");
+    assert!(w.son.page("/family").await.contains("李秀英"));
+    // The son now holds the family role: the navigation offers the family page.
+    assert!(w.son.page("/").await.contains("href=\"/family\""));
+    // A resident may not confirm for someone else.
+    let other = w.app.login("13900000009").await;
+    let res = other.post_form(&format!("/me/family/{}/{}/confirm", w.son_id, w.elder_resident), &[]).await;
+    assert_eq!(res.status(), 404);
+    // He ends it himself.
+    let res = w.son.post_form(&format!("/me/family/{}/{}/end", w.son_id, w.elder_resident), &[]).await;
+    assert_eq!(res.status(), 303);
+    assert!(!w.son.page("/family").await.contains("李秀英"));
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn whatever_is_typed_into_the_request_is_answered_in_words() {
+    let w = world().await;
+    let long = "一".repeat(40);
+    for (elder, relation) in [("", ""), ("😀👨‍👩‍👧", "儿子"), ("13900000006", "\u{0007}儿子"), ("139０００００００6", "女儿（长女）"), (long.as_str(), long.as_str()), ("e\u{301}", "a\u{301}\u{302}")] {
+        let res = w.son.post_form("/me/family/request", &[("elder", elder), ("relation", relation)]).await;
+        assert_eq!(res.status(), 303, "{elder:?} {relation:?}");
+        let page = w.son.page(res.headers()["location"].to_str().unwrap()).await;
+        assert!(!page.contains("error."), "no raw code on the page");
+    }
+    w.app.stop().await;
+}
