@@ -241,7 +241,23 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
         if asked > 0 {
             let what = serde_json::json!({"family": [null, p.display_name], "relation": [null, relation]});
             audit::record_change(&mut tx, now, Some(p), Some(community), "resident", resident, "family_requested", &what).await?;
-            let _ = login;
+            if let Some(elder) = login {
+                // She hears of it in her inbox, and answers on her own page.
+                let locale: String = sqlx::query_scalar("SELECT locale FROM users WHERE id = $1").bind(elder).fetch_one(&mut *tx).await?;
+                let msg = notify::Message {
+                    community_id: Some(community),
+                    user_id: Some(elder),
+                    channel: notify::Channel::Inbox,
+                    to: String::new(),
+                    template: "family_request",
+                    params: vec![("name", p.display_name.clone()), ("relation", relation.clone())],
+                    secret_params: &[],
+                    link: Some("/me#family".into()),
+                    locale: kernel::i18n::Locale::parse(&locale).unwrap_or_default(),
+                    idempotency_key: format!("family_request:{uid}:{resident}:{now}"),
+                };
+                notify::service::send(&mut tx, now, &msg).await?;
+            }
         }
     }
     tx.commit().await

@@ -90,6 +90,10 @@ async fn a_request_grants_nothing_and_answers_alike_for_anyone() {
     // She sees the request on her page; a malformed number is explained, not an oracle.
     let mine = w.elder.page("/me").await;
     assert!(mine.contains("张伟") && mine.contains("申请绑定为您的家属"), "the elder sees who asks");
+    let inbox = w.elder.json("/api/v1/me/notifications").await;
+    let asked: Vec<&Value> = inbox["items"].as_array().unwrap().iter().filter(|m| m["link"] == "/me#family").collect();
+    assert_eq!(asked.len(), 1, "she is told once, in her inbox: {inbox}");
+    assert!(asked[0]["title"].as_str().unwrap().contains("张伟"));
     let res = w.son.post_form("/me/family/request", &[("elder", "李秀英"), ("relation", "儿子")]).await;
     let page = w.son.page(res.headers()["location"].to_str().unwrap()).await;
     assert!(page.contains("请填写 11 位手机号或 18 位身份证号"), "a malformed number says why");
