@@ -539,7 +539,11 @@ async fn opening_a_message_marks_it_read_without_javascript() {
     let li_id = li_client.json("/api/v1/me/notifications").await["items"][0]["id"].as_i64().unwrap();
     assert_eq!(client.get(&format!("/me/notifications/{li_id}")).await.status(), 404);
     assert_eq!(client.get(&format!("/me/notifications/{li_id}/open")).await.status(), 404);
-    assert_eq!(client.get("/me/notifications/abc").await.status(), 404);
+    for odd in ["abc", "-1", "0", "1.5", "99999999999999999999999", "%EF%BC%91%EF%BC%92", "%F0%9F%98%80", "1%00", "%E2%80%AE7"] {
+        for path in [format!("/me/notifications/{odd}"), format!("/me/notifications/{odd}/open")] {
+            assert_eq!(client.get(&path).await.status(), 404, "{path}");
+        }
+    }
     assert_eq!(unread(li_client).await, vec![li_id]);
     // A visitor is asked to log in.
     let res = app.client().get(&format!("/me/notifications/{welcome_id}")).await;
