@@ -37,8 +37,9 @@
     if (form && window.localStorage) {
       var fields = ['key', 'text', 'place', 'building_id', 'resident_phone', 'lat', 'long'];
       var saved = JSON.parse(localStorage.getItem(DRAFT) || 'null');
+      // The key stays the page's own (it is in the address, so Back finds the filed report).
       if (saved && form.elements.text && !form.elements.text.value) {
-        fields.forEach(function (n) { if (form.elements[n] && saved[n] != null) form.elements[n].value = saved[n]; });
+        fields.forEach(function (n) { if (n !== 'key' && form.elements[n] && saved[n] != null) form.elements[n].value = saved[n]; });
       }
       var save = function () {
         var d = {};
@@ -49,4 +50,16 @@
       form.addEventListener('submit', save);
     }
   } catch (e) { /* storage unavailable: the form still works */ }
+  // "Copy link": the private link of an anonymous report, copied in one tap where the browser
+  // allows it (without this the link is plain text to select).
+  Array.prototype.forEach.call(document.querySelectorAll('[data-copy]'), function (btn) {
+    var source = document.getElementById(btn.getAttribute('data-copy'));
+    if (!source || !navigator.clipboard) return;
+    btn.hidden = false;
+    btn.addEventListener('click', function () {
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        btn.textContent = btn.getAttribute('data-done');
+      }, function () { /* the link stays selectable */ });
+    });
+  });
 })();

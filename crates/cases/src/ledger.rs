@@ -60,7 +60,11 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
     }
     v.sort_unstable();
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2
+    })
 }
 
 /// One case's facts that the figures are made of.
@@ -74,6 +78,8 @@ struct FigureRow {
     state: State,
     category: String,
     grid: Option<String>,
+    /// The grid's place in natural order (see [`natural_key`]).
+    grid_order: Option<(u64, i64)>,
 }
 
 /// Cached ledger reads (figures and plan), per community: kept for the read cache's TTL,
@@ -106,9 +112,12 @@ async fn facts(state: &AppState, community_id: i64) -> AppResult<std::sync::Arc<
     Ok(f)
 }
 
-async fn figure_rows(state: &AppState, community_id: i64) -> AppResult<(Vec<FigureRow>, Vec<(i64, Option<i64>, Option<String>)>)> {
+async fn figure_rows(
+    state: &AppState,
+    community_id: i64,
+) -> AppResult<(Vec<FigureRow>, Vec<(i64, Option<i64>, Option<String>)>)> {
     let rows = sqlx::query(
-        "SELECT c.id, c.created_at, c.first_response_due, c.first_response_at, c.result_due, c.resolved_at, c.state, c.category, g.name \
+        "SELECT c.id, c.created_at, c.first_response_due, c.first_response_at, c.result_due, c.resolved_at, c.state, c.category, g.name, g.id \
          FROM cases c LEFT JOIN buildings b ON b.id = c.building_id LEFT JOIN grids g ON g.id = b.grid_id WHERE c.community_id = $1",
     )
     .bind(community_id)
@@ -124,6 +133,9 @@ async fn figure_rows(state: &AppState, community_id: i64) -> AppResult<(Vec<Figu
         resolved_at: r.get(5),
         state: State::parse(r.get::<String, _>(6).as_str()).unwrap_or(State::New),
         category: r.get(7),
+        grid_order: r
+            .get::<Option<String>, _>(8)
+            .map(|n| (natural_key(&n), r.get::<Option<i64>, _>(9).unwrap_or_default())),
         grid: r.get(8),
     })
     .collect();
@@ -136,7 +148,11 @@ async fn figure_rows(state: &AppState, community_id: i64) -> AppResult<(Vec<Figu
     Ok((rows, rated))
 }
 
-fn compute(now: i64, rows: &[&FigureRow], rated: &[&(i64, Option<i64>, Option<String>)]) -> Figures {
+fn compute(
+    now: i64,
+    rows: &[&FigureRow],
+    rated: &[&(i64, Option<i64>, Option<String>)],
+) -> Figures {
     let (mut due_or_given, mut in_time, mut with_result, mut result_in_time) = (0, 0, 0, 0);
     let (mut first_times, mut result_times) = (Vec::new(), Vec::new());
     for r in rows {
@@ -161,7 +177,10 @@ fn compute(now: i64, rows: &[&FigureRow], rated: &[&(i64, Option<i64>, Option<St
         }
     }
     let solved = rated.iter().filter(|r| r.1 == Some(1)).count() as i64;
-    let satisfied = rated.iter().filter(|r| matches!(r.2.as_deref(), Some("satisfied" | "basic"))).count() as i64;
+    let satisfied = rated
+        .iter()
+        .filter(|r| matches!(r.2.as_deref(), Some("satisfied" | "basic")))
+        .count() as i64;
     Figures {
         cases: rows.len() as i64,
         response_rate: ratio(in_time, due_or_given),
@@ -176,7 +195,11 @@ fn compute(now: i64, rows: &[&FigureRow], rated: &[&(i64, Option<i64>, Option<St
 /// The figures of a community, computed from its cases and ratings.
 pub async fn figures(state: &AppState, community_id: i64) -> AppResult<Figures> {
     let f = facts(state, community_id).await?;
-    Ok(compute(state.now(), &f.rows.iter().collect::<Vec<_>>(), &f.rated.iter().collect::<Vec<_>>()))
+    Ok(compute(
+        state.now(),
+        &f.rows.iter().collect::<Vec<_>>(),
+        &f.rated.iter().collect::<Vec<_>>(),
+    ))
 }
 
 /// How figures are broken down.
@@ -218,11 +241,16 @@ pub async fn breakdown(state: &AppState, community_id: i64, by: By) -> AppResult
     let f = facts(state, community_id).await?;
     let (rows, rated) = (&f.rows, &f.rated);
     let key = |r: &FigureRow| match by {
-        By::Month => crate::domain::local_date(r.created).format("%Y-%m").to_string(),
+        By::Month => crate::domain::local_date(r.created)
+            .format("%Y-%m")
+            .to_string(),
         By::Grid => r.grid.clone().unwrap_or_default(),
         By::Category => r.category.clone(),
     };
-    let mut groups: std::collections::BTreeMap<String, (Vec<&FigureRow>, Vec<&(i64, Option<i64>, Option<String>)>)> = Default::default();
+    let mut groups: std::collections::BTreeMap<
+        String,
+        (Vec<&FigureRow>, Vec<&(i64, Option<i64>, Option<String>)>),
+    > = Default::default();
     let mut key_of = std::collections::HashMap::new();
     for r in rows {
         let k = key(r);
@@ -235,41 +263,156 @@ pub async fn breakdown(state: &AppState, community_id: i64, by: By) -> AppResult
         }
     }
     let now = state.now();
-    let mut out: Vec<FigureGroup> = groups.into_iter().map(|(key, (cases, rated))| FigureGroup { figures: compute(now, &cases, &rated), key }).collect();
-    if by == By::Month {
-        out.reverse();
+    let order: std::collections::HashMap<&str, (u64, i64)> = rows
+        .iter()
+        .filter_map(|r| Some((r.grid.as_deref()?, r.grid_order?)))
+        .collect();
+    let mut out: Vec<FigureGroup> = groups
+        .into_iter()
+        .map(|(key, (cases, rated))| FigureGroup {
+            figures: compute(now, &cases, &rated),
+            key,
+        })
+        .collect();
+    match by {
+        By::Month => out.reverse(),
+        // Grids in their natural order (第一, 第二 … 第十), cases with no grid last.
+        By::Grid => out.sort_by_key(|g| {
+            (
+                g.key.is_empty(),
+                order.get(g.key.as_str()).copied().unwrap_or((u64::MAX, i64::MAX)),
+            )
+        }),
+        By::Category => {}
     }
     Ok(out)
 }
 
+/// A name's place in natural order: the first number in it, in digits or Chinese numerals
+/// (第一网格 1, 第十二网格 12, 3号楼 3); names without one come after, by the caller's tie-break.
+pub fn natural_key(name: &str) -> u64 {
+    fn digit(c: char) -> Option<u64> {
+        match c {
+            '0'..='9' => c.to_digit(10).map(u64::from),
+            '０'..='９' => Some(c as u64 - '０' as u64),
+            '零' | '〇' => Some(0),
+            '一' => Some(1),
+            '二' | '两' => Some(2),
+            '三' => Some(3),
+            '四' => Some(4),
+            '五' => Some(5),
+            '六' => Some(6),
+            '七' => Some(7),
+            '八' => Some(8),
+            '九' => Some(9),
+            _ => None,
+        }
+    }
+    let chars: Vec<char> = name.chars().collect();
+    let Some(start) = chars
+        .iter()
+        .position(|c| digit(*c).is_some() || matches!(c, '十' | '百'))
+    else {
+        return u64::MAX;
+    };
+    let run: Vec<char> = chars[start..]
+        .iter()
+        .copied()
+        .take_while(|c| digit(*c).is_some() || matches!(c, '十' | '百'))
+        .take(12)
+        .collect();
+    if run.iter().all(|c| c.is_ascii_digit() || ('０'..='９').contains(c)) {
+        return run.iter().fold(0u64, |n, c| n.saturating_mul(10).saturating_add(digit(*c).unwrap_or(0)));
+    }
+    // Chinese numerals: 十二 = 12, 二十 = 20, 二十三 = 23, 一百零五 = 105.
+    let (mut total, mut current) = (0u64, 0u64);
+    for c in run {
+        match c {
+            '十' => {
+                total += current.max(1) * 10;
+                current = 0;
+            }
+            '百' => {
+                total += current.max(1) * 100;
+                current = 0;
+            }
+            c => current = current * 10 + digit(c).unwrap_or(0),
+        }
+    }
+    total + current
+}
+
+/// The community's grids as (id, name), in natural order.
+pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<(i64, String)>> {
+    Ok(choices(state, community_id).await?.1.clone())
+}
+
+/// A breakdown's key as a person reads it: a category's name, 未分网格 for no grid.
+pub fn key_label(by: By, key: &str, locale: kernel::i18n::Locale) -> String {
+    match by {
+        By::Category => kernel::i18n::t(locale, &format!("category.{key}")).to_string(),
+        _ if key.is_empty() => kernel::i18n::t(locale, "ledger.no_grid").to_string(),
+        _ => key.to_string(),
+    }
+}
+
+/// A rate as a whole percentage (`87%`), or "" when there is nothing to rate.
+pub fn percent(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_default()
+}
+
 /// The breakdowns as CSV (one table, a `by` column first), for spreadsheets and reports.
-pub fn to_csv(groups: &[(By, Vec<FigureGroup>)]) -> String {
-    let mut out = String::from("\u{feff}by,key,cases,response_rate,resolution_rate,satisfaction_rate,on_time_rate,median_first_response_minutes,median_result_minutes\n");
-    let opt = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
+pub fn to_csv(groups: &[(By, Vec<FigureGroup>)], locale: kernel::i18n::Locale) -> String {
+    let t = |k: &str| kernel::i18n::t(locale, k).to_string();
+    let cell = |v: &str| {
+        let v = kernel::spreadsheet::formula_safe(v);
+        if v.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.into_owned()
+        }
+    };
+    let headers = [
+        t("ledger.breakdown"),
+        t("ledger.group"),
+        t("ledger.cases"),
+        t("ledger.response_rate"),
+        t("ledger.resolution_rate"),
+        t("ledger.satisfaction_rate"),
+        t("ledger.on_time_rate"),
+        t("ledger.median_first_minutes"),
+        t("ledger.median_result_minutes"),
+    ];
+    let mut out = String::from("\u{feff}");
+    out.push_str(&headers.iter().map(|h| cell(h)).collect::<Vec<_>>().join(","));
+    out.push('\n');
     let opt_i = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
     for (by, rows) in groups {
         for g in rows {
             let f = &g.figures;
-            let key = kernel::spreadsheet::formula_safe(&g.key);
-            let key = if key.contains([',', '"', '\n', '\r']) { format!("\"{}\"", key.replace('"', "\"\"")) } else { key.into_owned() };
-            out.push_str(&format!(
-                "{},{key},{},{},{},{},{},{},{}\n",
-                by.code(),
-                f.cases,
-                opt(f.response_rate),
-                opt(f.resolution_rate),
-                opt(f.satisfaction_rate),
-                opt(f.on_time_rate),
+            let line = [
+                t(&format!("ledger.by_{}", by.code())),
+                key_label(*by, &g.key, locale),
+                f.cases.to_string(),
+                percent(f.response_rate),
+                percent(f.resolution_rate),
+                percent(f.satisfaction_rate),
+                percent(f.on_time_rate),
                 opt_i(f.median_first_response_minutes),
-                opt_i(f.median_result_minutes)
-            ));
+                opt_i(f.median_result_minutes),
+            ];
+            out.push_str(&line.iter().map(|v| cell(v)).collect::<Vec<_>>().join(","));
+            out.push('\n');
         }
     }
     out
 }
 
 /// The breakdowns as an XLSX workbook, one sheet each, with headers in `locale`.
-pub fn to_xlsx(groups: &[(By, Vec<FigureGroup>)], locale: kernel::i18n::Locale) -> AppResult<Vec<u8>> {
+pub fn to_xlsx(
+    groups: &[(By, Vec<FigureGroup>)],
+    locale: kernel::i18n::Locale,
+) -> AppResult<Vec<u8>> {
     use rust_xlsxwriter::{Format, Workbook};
     let t = |k: &str| kernel::i18n::t(locale, k).to_string();
     let mut book = Workbook::new();
@@ -277,7 +420,9 @@ pub fn to_xlsx(groups: &[(By, Vec<FigureGroup>)], locale: kernel::i18n::Locale) 
     let bold = Format::new().set_bold();
     for (by, rows) in groups {
         let sheet = book.add_worksheet();
-        sheet.set_name(t(&format!("ledger.by_{}", by.code()))).map_err(AppError::internal)?;
+        sheet
+            .set_name(t(&format!("ledger.by_{}", by.code())))
+            .map_err(AppError::internal)?;
         let headers = [
             t(&format!("ledger.by_{}", by.code())),
             t("ledger.cases"),
@@ -285,26 +430,47 @@ pub fn to_xlsx(groups: &[(By, Vec<FigureGroup>)], locale: kernel::i18n::Locale) 
             t("ledger.resolution_rate"),
             t("ledger.satisfaction_rate"),
             t("ledger.on_time_rate"),
-            t("ledger.median_first"),
-            t("ledger.median_result"),
+            t("ledger.median_first_minutes"),
+            t("ledger.median_result_minutes"),
         ];
         for (c, h) in headers.iter().enumerate() {
-            sheet.write_string_with_format(0, c as u16, h, &bold).map_err(AppError::internal)?;
+            sheet
+                .write_string_with_format(0, c as u16, h, &bold)
+                .map_err(AppError::internal)?;
         }
         for (i, g) in rows.iter().enumerate() {
             let row = (i + 1) as u32;
             let f = &g.figures;
-            let key = if *by == By::Category { t(&format!("category.{}", g.key)) } else { g.key.clone() };
-            sheet.write_string(row, 0, kernel::spreadsheet::formula_safe(&key)).map_err(AppError::internal)?;
-            sheet.write_number(row, 1, f.cases as f64).map_err(AppError::internal)?;
-            for (c, v) in [f.response_rate, f.resolution_rate, f.satisfaction_rate, f.on_time_rate].into_iter().enumerate() {
+            let key = key_label(*by, &g.key, locale);
+            sheet
+                .write_string(row, 0, kernel::spreadsheet::formula_safe(&key))
+                .map_err(AppError::internal)?;
+            sheet
+                .write_number(row, 1, f.cases as f64)
+                .map_err(AppError::internal)?;
+            for (c, v) in [
+                f.response_rate,
+                f.resolution_rate,
+                f.satisfaction_rate,
+                f.on_time_rate,
+            ]
+            .into_iter()
+            .enumerate()
+            {
                 if let Some(v) = v {
-                    sheet.write_number_with_format(row, (c + 2) as u16, v, &pct).map_err(AppError::internal)?;
+                    sheet
+                        .write_number_with_format(row, (c + 2) as u16, v, &pct)
+                        .map_err(AppError::internal)?;
                 }
             }
-            for (c, v) in [f.median_first_response_minutes, f.median_result_minutes].into_iter().enumerate() {
+            for (c, v) in [f.median_first_response_minutes, f.median_result_minutes]
+                .into_iter()
+                .enumerate()
+            {
                 if let Some(v) = v {
-                    sheet.write_number(row, (c + 6) as u16, v as f64).map_err(AppError::internal)?;
+                    sheet
+                        .write_number(row, (c + 6) as u16, v as f64)
+                        .map_err(AppError::internal)?;
                 }
             }
         }
@@ -320,6 +486,8 @@ pub struct PlanBuilding {
     pub id: i64,
     /// Name.
     pub name: String,
+    /// The compound (小区) it stands in.
+    pub estate: String,
     /// Position on the plan (0–1000).
     pub x: i64,
     /// Position on the plan (0–1000).
@@ -333,16 +501,29 @@ pub async fn plan(state: &AppState, community_id: i64) -> AppResult<Vec<PlanBuil
     if let Some(p) = state.db.reads.get::<Vec<PlanBuilding>>(PLAN, community_id) {
         return Ok(p.as_ref().clone());
     }
-    let rows: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT b.id, b.name, b.plan_x, b.plan_y, (SELECT COUNT(*) FROM cases c WHERE c.building_id = b.id AND c.private = 0 \
+    let rows: Vec<(i64, String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT b.id, b.name, b.estate, b.plan_x, b.plan_y, (SELECT COUNT(*) FROM cases c WHERE c.building_id = b.id AND c.private = 0 \
          AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred')) \
          FROM buildings b WHERE b.community_id = $1 AND b.plan_x IS NOT NULL AND b.plan_y IS NOT NULL ORDER BY b.id",
     )
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?;
-    let plan: Vec<PlanBuilding> = rows.into_iter().map(|(id, name, x, y, open_cases)| PlanBuilding { id, name, x, y, open_cases }).collect();
-    state.db.reads.put(PLAN, community_id, std::sync::Arc::new(plan.clone()));
+    let plan: Vec<PlanBuilding> = rows
+        .into_iter()
+        .map(|(id, name, estate, x, y, open_cases)| PlanBuilding {
+            id,
+            name,
+            estate,
+            x,
+            y,
+            open_cases,
+        })
+        .collect();
+    state
+        .db
+        .reads
+        .put(PLAN, community_id, std::sync::Arc::new(plan.clone()));
     Ok(plan)
 }
 
@@ -350,12 +531,24 @@ const CHOICES: &str = "cases.ledger_choices";
 
 /// The buildings and grids the ledger can be narrowed to, as (id, name); cached for the read
 /// cache's TTL (they change rarely, through the registry).
-pub async fn choices(state: &AppState, community_id: i64) -> AppResult<std::sync::Arc<(Vec<(i64, String)>, Vec<(i64, String)>)>> {
+pub async fn choices(
+    state: &AppState,
+    community_id: i64,
+) -> AppResult<std::sync::Arc<(Vec<(i64, String)>, Vec<(i64, String)>)>> {
     if let Some(c) = state.db.reads.get(CHOICES, community_id) {
         return Ok(c);
     }
-    let buildings = sqlx::query_as("SELECT id, name FROM buildings WHERE community_id = $1 ORDER BY id").bind(community_id).fetch_all(&state.db.pool).await?;
-    let grids = sqlx::query_as("SELECT id, name FROM grids WHERE community_id = $1 ORDER BY id").bind(community_id).fetch_all(&state.db.pool).await?;
+    let buildings =
+        sqlx::query_as("SELECT id, name FROM buildings WHERE community_id = $1 ORDER BY id")
+            .bind(community_id)
+            .fetch_all(&state.db.pool)
+            .await?;
+    let mut grids: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM grids WHERE community_id = $1 ORDER BY id")
+            .bind(community_id)
+            .fetch_all(&state.db.pool)
+            .await?;
+    grids.sort_by_key(|(id, name)| (natural_key(name), *id));
     let c = std::sync::Arc::new((buildings, grids));
     state.db.reads.put(CHOICES, community_id, c.clone());
     Ok(c)
@@ -392,12 +585,15 @@ impl Filter {
         let mut out = String::new();
         match self.status.as_deref().filter(|s| !s.is_empty()) {
             None => {}
-            Some("open") => out.push_str(" AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred')"),
+            Some("open") => out.push_str(
+                " AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred')",
+            ),
             Some("done") => out.push_str(" AND c.state IN ('resolved', 'verified', 'closed')"),
             Some(_) => return Err(AppError::field("status", "invalid_choice")),
         }
         if let Some(c) = self.category.as_deref().filter(|s| !s.is_empty()) {
-            let c = Category::parse(c).ok_or_else(|| AppError::field("category", "invalid_choice"))?;
+            let c =
+                Category::parse(c).ok_or_else(|| AppError::field("category", "invalid_choice"))?;
             out.push_str(&format!(" AND c.category = '{}'", c.code()));
         }
         if let Some(b) = self.building_id {
@@ -407,17 +603,48 @@ impl Filter {
             out.push_str(&format!(" AND b.grid_id = {g}"));
         }
         if let Some(m) = self.month.as_deref().filter(|s| !s.is_empty()) {
-            let start = chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| AppError::field("month", "invalid_date"))?;
-            let end = start.checked_add_months(chrono::Months::new(1)).unwrap_or(start);
-            let ms = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default() - crate::domain::LOCAL_OFFSET;
-            out.push_str(&format!(" AND c.created_at >= {} AND c.created_at < {}", ms(start), ms(end)));
+            let start = chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+                .map_err(|_| AppError::field("month", "invalid_date"))?;
+            let end = start
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(start);
+            let ms = |d: chrono::NaiveDate| {
+                d.and_hms_opt(0, 0, 0)
+                    .map(|t| t.and_utc().timestamp_millis())
+                    .unwrap_or_default()
+                    - crate::domain::LOCAL_OFFSET
+            };
+            out.push_str(&format!(
+                " AND c.created_at >= {} AND c.created_at < {}",
+                ms(start),
+                ms(end)
+            ));
         }
         Ok(out)
     }
 }
 
+/// How many cases matching `filter` are kept off the list (private: care cases and those staff
+/// marked so) while counted in the figures (ADR 008).
+pub async fn private_count(state: &AppState, community_id: i64, filter: &Filter) -> AppResult<i64> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM cases c LEFT JOIN buildings b ON b.id = c.building_id \
+         WHERE c.community_id = $1 AND c.state <> 'withdrawn' AND c.private = 1{}",
+        filter.sql()?
+    ))
+    .bind(community_id)
+    .fetch_one(&state.db.pool)
+    .await?)
+}
+
 /// A page of the public ledger, newest first.
-pub async fn cases(state: &AppState, community_id: i64, filter: &Filter, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
+pub async fn cases(
+    state: &AppState,
+    community_id: i64,
+    filter: &Filter,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<PublicCase>> {
     // The first page as everyone first sees it is cached with the figures.
     let first_page = before.is_none() && filter.is_empty() && limit <= 200;
     let key = community_id * 1000 + limit;
@@ -428,17 +655,32 @@ pub async fn cases(state: &AppState, community_id: i64, filter: &Filter, before:
     }
     let page = load_cases(state, community_id, filter, before, limit).await?;
     if first_page {
-        state.db.reads.put(FIRST_PAGE, key, std::sync::Arc::new(page.clone()));
+        state
+            .db
+            .reads
+            .put(FIRST_PAGE, key, std::sync::Arc::new(page.clone()));
     }
     Ok(page)
 }
 
-async fn load_cases(state: &AppState, community_id: i64, filter: &Filter, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
+async fn load_cases(
+    state: &AppState,
+    community_id: i64,
+    filter: &Filter,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<PublicCase>> {
     load_public(state, community_id, &filter.sql()?, before, limit).await
 }
 
 /// Public cases matching `conditions` (SQL built from checked values only), newest first.
-async fn load_public(state: &AppState, community_id: i64, conditions: &str, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
+async fn load_public(
+    state: &AppState,
+    community_id: i64,
+    conditions: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<PublicCase>> {
     let rows = sqlx::query(&format!(
         "SELECT c.id, c.category, c.urgency, b.name, c.state, c.created_at, c.first_response_at FROM cases c LEFT JOIN buildings b ON b.id = c.building_id \
          WHERE c.community_id = $1 AND c.id < $2 AND c.state <> 'withdrawn' AND c.private = 0{conditions} ORDER BY c.id DESC LIMIT $3"
@@ -456,16 +698,25 @@ async fn load_public(state: &AppState, community_id: i64, conditions: &str, befo
     .fetch_all(&state.db.pool)
     .await?;
     // Photos go public once staff have responded (and could redact or hide them).
-    let responded: Vec<i64> = rows.iter().filter(|r| r.get::<Option<i64>, _>(6).is_some()).map(|r| r.get(0)).collect();
+    let responded: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.get::<Option<i64>, _>(6).is_some())
+        .map(|r| r.get(0))
+        .collect();
     let photos = crate::photos::of_cases(state, &responded, true).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
             let id: i64 = r.get(0);
             PublicCase {
-                photos: photos.iter().filter(|(c, _)| *c == id).map(|(_, p)| p.clone()).collect(),
+                photos: photos
+                    .iter()
+                    .filter(|(c, _)| *c == id)
+                    .map(|(_, p)| p.clone())
+                    .collect(),
                 id,
-                category: Category::parse(r.get::<String, _>(1).as_str()).unwrap_or(Category::Suggestion),
+                category: Category::parse(r.get::<String, _>(1).as_str())
+                    .unwrap_or(Category::Suggestion),
                 urgency: Urgency::parse(r.get::<String, _>(2).as_str()).unwrap_or(Urgency::Normal),
                 building: r.get(3),
                 state: State::parse(r.get::<String, _>(4).as_str()).unwrap_or(State::New),
@@ -473,37 +724,146 @@ async fn load_public(state: &AppState, community_id: i64, conditions: &str, befo
                 steps: steps
                     .iter()
                     .filter(|e| e.get::<i64, _>(0) == id)
-                    .filter_map(|e| State::parse(e.get::<String, _>(2).as_str()).map(|s| (e.get::<i64, _>(1), s)))
+                    .filter_map(|e| {
+                        State::parse(e.get::<String, _>(2).as_str())
+                            .map(|s| (e.get::<i64, _>(1), s))
+                    })
                     .collect(),
             }
         })
         .collect())
 }
 
-/// Open cases like a new report — same category, and the same building when one is given —
+/// An open case like a new report, with what the public may know that tells whether it is the
+/// same problem: its category, building and unit, state, progress, public photos, and how many
+/// people follow it — never its words, its author or anything of a private case.
+#[derive(Debug, Clone, Serialize)]
+pub struct Similar {
+    /// The case as the public ledger shows it.
+    pub case: PublicCase,
+    /// Its unit (entrance), if it is tied to one.
+    pub unit: Option<String>,
+    /// In the very unit of the new report.
+    pub same_unit: bool,
+    /// People following it.
+    pub followers: i64,
+    /// The reader follows it already.
+    pub followed: bool,
+}
+
+/// Open cases like a new report, as the public ledger shows them (see [`suggestions`]).
+pub async fn similar(
+    state: &AppState,
+    community_id: i64,
+    text: &str,
+    building_id: Option<i64>,
+) -> AppResult<Vec<PublicCase>> {
+    Ok(suggestions(state, community_id, text, building_id, None, None)
+        .await?
+        .into_iter()
+        .map(|s| s.case)
+        .collect())
+}
+
+/// Open cases like a new report — the same category in the same building (the building of the
+/// chosen unit, that unit's cases first), or anywhere in the community when no place is given —
 /// so the resident can follow one instead of filing the same thing again.
-pub async fn similar(state: &AppState, community_id: i64, text: &str, building_id: Option<i64>) -> AppResult<Vec<PublicCase>> {
+pub async fn suggestions(
+    state: &AppState,
+    community_id: i64,
+    text: &str,
+    building_id: Option<i64>,
+    unit_id: Option<i64>,
+    reader: Option<i64>,
+) -> AppResult<Vec<Similar>> {
+    let building_id = match unit_id {
+        Some(u) => sqlx::query_scalar::<_, i64>(
+            "SELECT u.building_id FROM units u JOIN buildings b ON b.id = u.building_id WHERE u.id = $1 AND b.community_id = $2",
+        )
+        .bind(u)
+        .bind(community_id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .or(building_id),
+        None => building_id,
+    };
     let category = crate::service::triage(state, text).0.category;
     let building = if building_id.is_some() { " AND c.building_id = $3" } else { "" };
     let sql = format!(
-        "SELECT c.id FROM cases c WHERE c.community_id = $1 AND c.category = $2{building} \
-         AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred') ORDER BY c.id DESC LIMIT 5"
+        "SELECT c.id, c.unit_id, un.name FROM cases c LEFT JOIN units un ON un.id = c.unit_id WHERE c.community_id = $1 AND c.category = $2{building} \
+         AND c.private = 0 AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred') ORDER BY c.id DESC LIMIT 20"
     );
-    let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(community_id).bind(category.code());
+    let mut q = sqlx::query(&sql).bind(community_id).bind(category.code());
     if let Some(b) = building_id {
         q = q.bind(b);
     }
-    let ids = q.fetch_all(&state.db.pool).await?;
+    let mut rows: Vec<(i64, Option<i64>, Option<String>)> = q
+        .fetch_all(&state.db.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    // The same unit first, then the newest.
+    rows.sort_by_key(|(id, unit, _)| (unit.is_none() || *unit != unit_id || unit_id.is_none(), -id));
+    rows.truncate(5);
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    load_public(state, community_id, &kernel::db::and_in("c.id", Some(&ids)), None, 5).await
+    let cases = load_public(state, community_id, &kernel::db::and_in("c.id", Some(&ids)), None, 5).await?;
+    let follows = sqlx::query(&format!(
+        "SELECT case_id, user_id FROM case_followers WHERE 1 = 1{}",
+        kernel::db::and_in("case_id", Some(&ids))
+    ))
+    .fetch_all(&state.db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, unit, unit_name)| {
+            let case = cases.iter().find(|c| c.id == id)?.clone();
+            let of_case = follows.iter().filter(|f| f.get::<i64, _>(0) == id);
+            Some(Similar {
+                case,
+                unit: unit_name,
+                same_unit: unit.is_some() && unit == unit_id,
+                followers: of_case.clone().count() as i64,
+                followed: reader.is_some() && of_case.clone().any(|f| Some(f.get::<i64, _>(1)) == reader),
+            })
+        })
+        .collect())
+}
+
+/// The cases a person follows that the public may still see, most recently followed first.
+pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCase>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT c.id, c.community_id FROM case_followers f JOIN cases c ON c.id = f.case_id WHERE f.user_id = $1 \
+         ORDER BY f.created_at DESC, c.id DESC LIMIT 100",
+    )
+    .bind(user_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut communities: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    communities.sort_unstable();
+    communities.dedup();
+    let mut found = Vec::new();
+    for c in communities {
+        let ids: Vec<i64> = rows.iter().filter(|r| r.1 == c).map(|r| r.0).collect();
+        found.extend(load_public(state, c, &kernel::db::and_in("c.id", Some(&ids)), None, 100).await?);
+    }
+    Ok(rows
+        .iter()
+        .filter_map(|(id, _)| found.iter().find(|p| p.id == *id).cloned())
+        .collect())
 }
 
 /// Follows a case: its progress reaches the follower's inbox.
 pub async fn follow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<()> {
     // Only what the public ledger shows can be followed.
-    let row: Option<(String, i64)> = sqlx::query_as("SELECT state, private FROM cases WHERE id = $1").bind(case_id).fetch_optional(&state.db.pool).await?;
+    let row: Option<(String, i64)> =
+        sqlx::query_as("SELECT state, private FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
     match row {
         Some((st, private)) if st != "withdrawn" && private == 0 => {}
         _ => return Err(kernel::AppError::NotFound),
@@ -520,10 +880,17 @@ pub async fn follow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<(
 
 /// Stops following a case (no error when not following it; 404 when there is no such case).
 pub async fn unfollow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<()> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = $1").bind(case_id).fetch_optional(&state.db.pool).await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
     exists.ok_or(kernel::AppError::NotFound)?;
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("DELETE FROM case_followers WHERE case_id = $1 AND user_id = $2").bind(case_id).bind(user_id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM case_followers WHERE case_id = $1 AND user_id = $2")
+        .bind(case_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await
 }
 
@@ -536,5 +903,34 @@ mod tests {
         assert_eq!(super::median(vec![]), None);
         assert_eq!(super::ratio(2, 3), Some(0.667));
         assert_eq!(super::ratio(0, 0), None);
+    }
+
+    #[test]
+    fn grids_sort_by_their_number_not_their_characters() {
+        let mut names = ["第三网格", "第十二网格", "第一网格", "第四网格", "第二网格", "东区", "第10网格"];
+        names.sort_by_key(|n| (super::natural_key(n), n.to_string()));
+        assert_eq!(names, ["第一网格", "第二网格", "第三网格", "第四网格", "第10网格", "第十二网格", "东区"]);
+        assert_eq!(super::natural_key("二十三"), 23);
+        assert_eq!(super::natural_key("一百零五号"), 105);
+        assert_eq!(super::percent(Some(0.867)), "87%");
+        assert_eq!(super::percent(None), "");
+    }
+
+    #[test]
+    fn the_csv_speaks_the_readers_language() {
+        use kernel::i18n::Locale;
+        let groups = vec![(
+            super::By::Grid,
+            vec![
+                super::FigureGroup { key: "第一网格".into(), figures: super::Figures { cases: 2, satisfaction_rate: Some(0.5), ..Default::default() } },
+                super::FigureGroup { key: String::new(), figures: super::Figures { cases: 1, ..Default::default() } },
+            ],
+        )];
+        let zh = super::to_csv(&groups, Locale::ZhCn);
+        assert!(zh.starts_with("\u{feff}分项统计,"), "{zh}");
+        assert!(zh.contains("按网格,第一网格,2,,,50%,"), "{zh}");
+        assert!(zh.contains("按网格,未分网格,1,"), "{zh}");
+        let en = super::to_csv(&groups, Locale::En);
+        assert!(en.contains("Grid,No grid,1,") && !en.contains("satisfaction_rate"), "{en}");
     }
 }

@@ -7,6 +7,8 @@
 pub mod api;
 mod demo;
 pub mod domain;
+pub mod family;
+pub mod draft;
 pub mod ledger;
 mod open311;
 pub mod photos;
@@ -19,13 +21,14 @@ mod web;
 use async_trait::async_trait;
 use kernel::db::Migration;
 use kernel::jobs::{JobFailure, JobHandler, JobRun};
-use kernel::manifest::{Manifest, Tile};
+use kernel::manifest::{Figure, Manifest, Tile};
 use kernel::state::AppState;
 use std::sync::Arc;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    id: "cases_0001_cases",
-    sql: r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        id: "cases_0001_cases",
+        sql: r#"
 CREATE TABLE cases (
     id {id},
     community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
@@ -64,9 +67,10 @@ CREATE TABLE case_events (
 );
 CREATE INDEX case_events_case_idx ON case_events (case_id, id);
 "#,
-}, Migration {
-    id: "cases_0002_ratings",
-    sql: r#"
+    },
+    Migration {
+        id: "cases_0002_ratings",
+        sql: r#"
 CREATE TABLE case_ratings (
     id {id},
     case_id BIGINT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
@@ -80,9 +84,10 @@ CREATE TABLE case_ratings (
 );
 CREATE INDEX case_ratings_case_idx ON case_ratings (case_id);
 "#,
-}, Migration {
-    id: "cases_0003_followers",
-    sql: r#"
+    },
+    Migration {
+        id: "cases_0003_followers",
+        sql: r#"
 CREATE TABLE case_followers (
     case_id BIGINT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
     user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -92,9 +97,10 @@ CREATE TABLE case_followers (
 CREATE INDEX case_followers_user_idx ON case_followers (user_id);
 CREATE INDEX cases_similar_idx ON cases (community_id, category, state);
 "#,
-}, Migration {
-    id: "cases_0004_photos_places_assignment",
-    sql: r#"
+    },
+    Migration {
+        id: "cases_0004_photos_places_assignment",
+        sql: r#"
 ALTER TABLE cases ADD COLUMN unit_id BIGINT REFERENCES units (id) ON DELETE SET NULL;
 ALTER TABLE cases ADD COLUMN lat_e6 BIGINT;
 ALTER TABLE cases ADD COLUMN lng_e6 BIGINT;
@@ -161,29 +167,104 @@ CREATE TABLE calendar_days (
     PRIMARY KEY (community_id, day)
 );
 "#,
-}, Migration {
-    id: "cases_0005_private",
-    sql: r#"
+    },
+    Migration {
+        id: "cases_0005_private",
+        sql: r#"
 ALTER TABLE cases ADD COLUMN private BIGINT NOT NULL DEFAULT 0;
 "#,
-}, Migration {
-    id: "cases_0006_triage_pending",
-    sql: r#"
+    },
+    Migration {
+        id: "cases_0006_triage_pending",
+        sql: r#"
 ALTER TABLE cases ADD COLUMN triage_pending BIGINT NOT NULL DEFAULT 0 CHECK (triage_pending IN (0, 1));
 "#,
-}];
+    },
+    Migration {
+        id: "cases_0007_report_drafts",
+        sql: r#"
+CREATE TABLE case_drafts (
+    key_hash TEXT PRIMARY KEY,
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    author_tag TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    photos TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX case_drafts_expiry_idx ON case_drafts (expires_at);
+"#,
+    },
+];
 
 /// Checks a case's clock when its warning or escalation time comes.
 struct ClockCheck;
 
 #[async_trait]
 impl JobHandler for ClockCheck {
-    async fn run(&self, state: &AppState, payload: serde_json::Value, _run: JobRun) -> Result<(), JobFailure> {
-        let id = payload["case_id"].as_i64().ok_or_else(|| JobFailure("payload without case_id".into()))?;
+    async fn run(
+        &self,
+        state: &AppState,
+        payload: serde_json::Value,
+        _run: JobRun,
+    ) -> Result<(), JobFailure> {
+        let id = payload["case_id"]
+            .as_i64()
+            .ok_or_else(|| JobFailure("payload without case_id".into()))?;
         let clock = payload["clock"].as_str().unwrap_or("result");
         let stage = payload["stage"].as_str().unwrap_or("breach");
-        service::check_clock(state, id, clock, stage, payload["due"].as_i64(), payload["start"].as_i64()).await.map_err(|e| JobFailure(e.to_string()))
+        service::check_clock(
+            state,
+            id,
+            clock,
+            stage,
+            payload["due"].as_i64(),
+            payload["start"].as_i64(),
+        )
+        .await
+        .map_err(|e| JobFailure(e.to_string()))
     }
+}
+
+/// The console overview's case figures: open, overdue, due today and this month's satisfaction,
+/// over the cases the viewer may handle, each leading to the queue narrowed to it.
+async fn console_figures(
+    state: &AppState,
+    p: &kernel::auth::Principal,
+    community: &kernel::community::Community,
+) -> kernel::AppResult<Vec<Figure>> {
+    let Some(w) = service::workload(state, p, community.id).await? else {
+        return Ok(Vec::new());
+    };
+    let queue = format!("/console/cases?c={}", community.slug);
+    Ok(vec![
+        Figure {
+            label: "console.cases_open",
+            value: w.open.to_string(),
+            href: queue.clone(),
+            tone: "",
+        },
+        Figure {
+            label: "console.cases_overdue",
+            value: w.overdue.to_string(),
+            href: format!("{queue}&overdue=1"),
+            tone: if w.overdue > 0 { "bad" } else { "" },
+        },
+        Figure {
+            label: "console.cases_due_today",
+            value: w.due_today.to_string(),
+            href: queue,
+            tone: if w.due_today > 0 { "warn" } else { "" },
+        },
+        Figure {
+            label: "console.satisfaction_month",
+            value: Some(ledger::percent(w.satisfaction_this_month))
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "—".into()),
+            href: format!("/ledger/{}", community.slug),
+            tone: "",
+        },
+    ])
 }
 
 /// The cases capability.
@@ -193,17 +274,37 @@ pub fn manifest() -> Manifest {
         migrations: MIGRATIONS,
         api: api::router,
         web: || web::router().merge(open311::router()),
-        jobs: || vec![(service::CLOCK_JOB, Arc::new(ClockCheck) as Arc<dyn JobHandler>)],
+        jobs: || {
+            vec![(
+                service::CLOCK_JOB,
+                Arc::new(ClockCheck) as Arc<dyn JobHandler>,
+            )]
+        },
         permissions: &[service::CASES_HANDLE, policy::CASES_CONFIGURE],
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
         demo_seed: Some(|state, ctx| Box::pin(demo::seed(state, ctx))),
         personal_data: Some(|state, user_id| {
-            Box::pin(async move { Ok(serde_json::to_value(service::mine(state, user_id).await?).unwrap_or_default()) })
+            Box::pin(async move {
+                Ok(serde_json::to_value(service::mine(state, user_id).await?).unwrap_or_default())
+            })
         }),
         tiles: &[
-            Tile { href: "/cases/new", label: "cases.report", icon: "✎" },
-            Tile { href: "/me/cases", label: "cases.mine", icon: "☰" },
-            Tile { href: "/ledger", label: "ledger.title", icon: "▤" },
+            Tile {
+                href: "/cases/new",
+                label: "cases.report",
+                icon: "✎",
+            },
+            Tile {
+                href: "/me/cases",
+                label: "cases.mine",
+                icon: "☰",
+            },
+            Tile {
+                href: "/ledger",
+                label: "ledger.title",
+                icon: "▤",
+            },
         ],
+        console_figures: Some(|state, p, c| Box::pin(console_figures(state, p, c))),
     }
 }

@@ -78,7 +78,11 @@ pub struct Upload {
 /// upload limit). The decoding runs off the async threads.
 pub async fn prepare(state: &AppState, uploads: Vec<Upload>) -> AppResult<Vec<Ready>> {
     if uploads.len() > MAX_PHOTOS {
-        return Err(AppError::Validation(vec![FieldError::new("photos", "too_many_files").arg("max", MAX_PHOTOS.to_string())]));
+        return Err(AppError::Validation(vec![FieldError::new(
+            "photos",
+            "too_many_files",
+        )
+        .arg("max", MAX_PHOTOS.to_string())]));
     }
     let limit = state.config.upload_limit;
     let mut out = Vec::with_capacity(uploads.len());
@@ -86,9 +90,13 @@ pub async fn prepare(state: &AppState, uploads: Vec<Upload>) -> AppResult<Vec<Re
         if u.bytes.len() > limit {
             return Err(AppError::PayloadTooLarge);
         }
-        let kind = files::content::sniff(&u.bytes).filter(|k| matches!(k, Kind::Jpeg | Kind::Png | Kind::Webp)).ok_or_else(|| {
-            AppError::Validation(vec![FieldError::new("photos", "file_type").arg("types", "jpg, png, webp")])
-        })?;
+        let kind = files::content::sniff(&u.bytes)
+            .filter(|k| matches!(k, Kind::Jpeg | Kind::Png | Kind::Webp))
+            .ok_or_else(|| {
+                AppError::Validation(vec![
+                    FieldError::new("photos", "file_type").arg("types", "jpg, png, webp")
+                ])
+            })?;
         let Upload { name, bytes } = u;
         let (bytes, prepared) = picture::off_thread(move || {
             let p = picture::prepare(&bytes);
@@ -96,7 +104,12 @@ pub async fn prepare(state: &AppState, uploads: Vec<Upload>) -> AppResult<Vec<Re
         })
         .await
         .map_err(picture_error)?;
-        out.push(Ready { name, original: bytes, kind, prepared: prepared.map_err(picture_error)? });
+        out.push(Ready {
+            name,
+            original: bytes,
+            kind,
+            prepared: prepared.map_err(picture_error)?,
+        });
     }
     Ok(out)
 }
@@ -104,27 +117,66 @@ pub async fn prepare(state: &AppState, uploads: Vec<Upload>) -> AppResult<Vec<Re
 /// Where a photo's case stands, from a row with its `building_id`, `entered_by` and
 /// `assignee_user_id`.
 fn whereabouts(r: &sqlx::any::AnyRow) -> AppResult<crate::reach::Whereabouts> {
-    Ok(crate::reach::Whereabouts { building: r.try_get("building_id")?, entered_by: r.try_get("entered_by")?, assignee: r.try_get("assignee_user_id")? })
+    Ok(crate::reach::Whereabouts {
+        building: r.try_get("building_id")?,
+        entered_by: r.try_get("entered_by")?,
+        assignee: r.try_get("assignee_user_id")?,
+    })
 }
 
 /// What a resident is told when a photo cannot be used.
 fn picture_error(e: picture::PictureError) -> AppError {
     match e {
-        picture::PictureError::TooLarge => AppError::Validation(vec![FieldError::new("photos", "image_too_large")]),
+        picture::PictureError::TooLarge => {
+            AppError::Validation(vec![FieldError::new("photos", "image_too_large")])
+        }
         picture::PictureError::Busy => AppError::TooManyRequests { retry_after_s: 5 },
         picture::PictureError::Unreadable(_) => AppError::field("photos", "image_unreadable"),
     }
 }
 
-/// Photos whose bytes are in the blob store, ready to be recorded on a case.
+/// Photos whose bytes are in the blob store, ready to be recorded on a case (or kept with a
+/// report's draft until it is filed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stored {
     name: String,
+    #[serde(with = "kind_mime")]
     kind: Kind,
     original: (String, usize),
     shown: (String, usize),
     thumb: (String, usize),
     width: u32,
     height: u32,
+}
+
+mod kind_mime {
+    use files::Kind;
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(k: &Kind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(k.mime())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+        let m = String::deserialize(d)?;
+        Kind::from_mime(&m).ok_or_else(|| serde::de::Error::custom("kind"))
+    }
+}
+
+impl Stored {
+    /// The photo as an anonymous report keeps it: the shown copy, without metadata, stands in
+    /// for the original (see [`store`]).
+    pub fn without_original(self) -> Stored {
+        Stored {
+            name: "photo.jpg".into(),
+            kind: Kind::Jpeg,
+            original: self.shown.clone(),
+            ..self
+        }
+    }
+}
+
+/// The error for more than [`MAX_PHOTOS`] photos.
+pub fn too_many() -> AppError {
+    AppError::Validation(vec![FieldError::new("photos", "too_many_files").arg("max", MAX_PHOTOS.to_string())])
 }
 
 /// Puts prepared photos in the blob store, before the write transaction that records them (no
@@ -134,14 +186,35 @@ pub struct Stored {
 pub async fn store(state: &AppState, photos: &[Ready], anonymous: bool) -> AppResult<Vec<Stored>> {
     let mut out = Vec::with_capacity(photos.len());
     for p in photos {
-        let shown = (files::service::put_bytes(state, &p.prepared.shown).await?, p.prepared.shown.len());
-        let thumb = (files::service::put_bytes(state, &p.prepared.thumb).await?, p.prepared.thumb.len());
+        let shown = (
+            files::service::put_bytes(state, &p.prepared.shown).await?,
+            p.prepared.shown.len(),
+        );
+        let thumb = (
+            files::service::put_bytes(state, &p.prepared.thumb).await?,
+            p.prepared.thumb.len(),
+        );
         let (original, name, kind) = if anonymous {
             (shown.clone(), "photo.jpg".to_string(), Kind::Jpeg)
         } else {
-            ((files::service::put_bytes(state, &p.original).await?, p.original.len()), p.name.clone(), p.kind)
+            (
+                (
+                    files::service::put_bytes(state, &p.original).await?,
+                    p.original.len(),
+                ),
+                p.name.clone(),
+                p.kind,
+            )
         };
-        out.push(Stored { name, kind, original, shown, thumb, width: p.prepared.width, height: p.prepared.height });
+        out.push(Stored {
+            name,
+            kind,
+            original,
+            shown,
+            thumb,
+            width: p.prepared.width,
+            height: p.prepared.height,
+        });
     }
     Ok(out)
 }
@@ -149,25 +222,77 @@ pub async fn store(state: &AppState, photos: &[Ready], anonymous: bool) -> AppRe
 /// Attaches stored photos to a case, in the caller's transaction. `uploaded_by` is `None` for an
 /// anonymous report. `hidden` keeps them off the public ledger until staff have looked at them.
 #[allow(clippy::too_many_arguments)]
-pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_id: i64, uploaded_by: Option<i64>, stage: Stage, hidden: bool, photos: &[Stored]) -> AppResult<()> {
+pub async fn attach(
+    state: &AppState,
+    tx: &mut WriteTx,
+    case_id: i64,
+    community_id: i64,
+    uploaded_by: Option<i64>,
+    stage: Stage,
+    hidden: bool,
+    photos: &[Stored],
+) -> AppResult<()> {
     if photos.is_empty() {
         return Ok(());
     }
     let now = state.now();
-    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_photos WHERE case_id = $1 AND stage = $2")
-        .bind(case_id)
-        .bind(stage.code())
-        .fetch_one(&mut **tx)
-        .await?;
+    let existing: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM case_photos WHERE case_id = $1 AND stage = $2")
+            .bind(case_id)
+            .bind(stage.code())
+            .fetch_one(&mut **tx)
+            .await?;
     if existing as usize + photos.len() > MAX_PHOTOS {
-        return Err(AppError::Validation(vec![FieldError::new("photos", "too_many_files").arg("max", MAX_PHOTOS.to_string())]));
+        return Err(AppError::Validation(vec![FieldError::new(
+            "photos",
+            "too_many_files",
+        )
+        .arg("max", MAX_PHOTOS.to_string())]));
     }
     for p in photos {
-        let base = NewBlob { key: "", kind: Kind::Jpeg, size: 0, name: &p.name, community_id: Some(community_id), uploaded_by, purpose: "case_photo" };
-        let original = files::service::insert(tx, now, &NewBlob { key: &p.original.0, kind: p.kind, size: p.original.1, ..base }).await?;
+        let base = NewBlob {
+            key: "",
+            kind: Kind::Jpeg,
+            size: 0,
+            name: &p.name,
+            community_id: Some(community_id),
+            uploaded_by,
+            purpose: "case_photo",
+        };
+        let original = files::service::insert(
+            tx,
+            now,
+            &NewBlob {
+                key: &p.original.0,
+                kind: p.kind,
+                size: p.original.1,
+                ..base
+            },
+        )
+        .await?;
         // What may be shown carries no name from the phone (it can hold a date or a person's name).
-        let shown = files::service::insert(tx, now, &NewBlob { key: &p.shown.0, size: p.shown.1, name: "photo.jpg", ..base }).await?;
-        let thumb = files::service::insert(tx, now, &NewBlob { key: &p.thumb.0, size: p.thumb.1, name: "photo.jpg", ..base }).await?;
+        let shown = files::service::insert(
+            tx,
+            now,
+            &NewBlob {
+                key: &p.shown.0,
+                size: p.shown.1,
+                name: "photo.jpg",
+                ..base
+            },
+        )
+        .await?;
+        let thumb = files::service::insert(
+            tx,
+            now,
+            &NewBlob {
+                key: &p.thumb.0,
+                size: p.thumb.1,
+                name: "photo.jpg",
+                ..base
+            },
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO case_photos (case_id, stage, original_blob_id, shown_blob_id, thumb_blob_id, width, height, created_at, hidden) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -188,11 +313,18 @@ pub async fn attach(state: &AppState, tx: &mut WriteTx, case_id: i64, community_
 }
 
 fn cells(stored: &str) -> Vec<u32> {
-    stored.split(',').filter_map(|c| c.trim().parse().ok()).collect()
+    stored
+        .split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect()
 }
 
 /// The photos of several cases, by case id. `public` leaves out hidden photos.
-pub async fn of_cases(state: &AppState, case_ids: &[i64], public: bool) -> AppResult<Vec<(i64, Photo)>> {
+pub async fn of_cases(
+    state: &AppState,
+    case_ids: &[i64],
+    public: bool,
+) -> AppResult<Vec<(i64, Photo)>> {
     if case_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -211,7 +343,11 @@ pub async fn of_cases(state: &AppState, case_ids: &[i64], public: bool) -> AppRe
                 r.get(0),
                 Photo {
                     id,
-                    stage: if r.get::<String, _>(2) == "after" { Stage::After } else { Stage::Before },
+                    stage: if r.get::<String, _>(2) == "after" {
+                        Stage::After
+                    } else {
+                        Stage::Before
+                    },
                     url: format!("/case-photos/{id}/shown"),
                     thumb_url: format!("/case-photos/{id}/thumb"),
                     width: r.get(3),
@@ -251,7 +387,13 @@ impl Variant {
 /// shown photo and thumbnail; the public sees them once the case has had its first response
 /// (staff have looked at it), unless the photo is hidden or the case withdrawn.
 /// `follow_token` is an anonymous author's private link token: it shows them their own photos.
-pub async fn serve(state: &AppState, viewer: Option<&Principal>, follow_token: Option<&str>, photo_id: i64, variant: Variant) -> AppResult<axum::response::Response> {
+pub async fn serve(
+    state: &AppState,
+    viewer: Option<&Principal>,
+    follow_token: Option<&str>,
+    photo_id: i64,
+    variant: Variant,
+) -> AppResult<axum::response::Response> {
     let r = sqlx::query(
         "SELECT p.original_blob_id, p.shown_blob_id, p.thumb_blob_id, p.hidden, c.community_id, c.author_user_id, c.first_response_at, c.state, \
          c.follow_token_hash, c.private, c.building_id, c.entered_by, c.assignee_user_id \
@@ -266,9 +408,15 @@ pub async fn serve(state: &AppState, viewer: Option<&Principal>, follow_token: O
         Some(v) => crate::reach::covers(state, v, community_id, whereabouts(&r)?).await?,
         None => false,
     };
-    let author = viewer.is_some_and(|v| v.user_id.is_some() && v.user_id == r.get::<Option<i64>, _>(5))
-        || follow_token.is_some_and(|t| t.len() <= 64 && Some(kernel::crypto::hash_token(t)) == r.get::<Option<String>, _>(8));
-    let public = r.get::<i64, _>(3) == 0 && r.get::<Option<i64>, _>(6).is_some() && r.get::<String, _>(7) != "withdrawn" && r.get::<i64, _>(9) == 0;
+    let author = viewer
+        .is_some_and(|v| v.user_id.is_some() && v.user_id == r.get::<Option<i64>, _>(5))
+        || follow_token.is_some_and(|t| {
+            t.len() <= 64 && Some(kernel::crypto::hash_token(t)) == r.get::<Option<String>, _>(8)
+        });
+    let public = r.get::<i64, _>(3) == 0
+        && r.get::<Option<i64>, _>(6).is_some()
+        && r.get::<String, _>(7) != "withdrawn"
+        && r.get::<i64, _>(9) == 0;
     let allowed = match variant {
         Variant::Original => staff,
         _ => staff || author || public,
@@ -299,7 +447,12 @@ pub struct Redaction {
 
 /// Redacts a photo: the shown photo and its thumbnail are made again from the original with the
 /// cells blurred. Recorded on the case's timeline.
-pub async fn redact(state: &AppState, p: &Principal, photo_id: i64, red: &Redaction) -> AppResult<Photo> {
+pub async fn redact(
+    state: &AppState,
+    p: &Principal,
+    photo_id: i64,
+    red: &Redaction,
+) -> AppResult<Photo> {
     let r = sqlx::query(
         "SELECT p.case_id, c.community_id, p.original_blob_id, c.building_id, c.entered_by, c.assignee_user_id \
          FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.id = $1",
@@ -320,14 +473,43 @@ pub async fn redact(state: &AppState, p: &Principal, photo_id: i64, red: &Redact
     cells_sorted.dedup();
     let bytes = files::service::bytes(state, original).await?;
     let c2 = cells_sorted.clone();
-    let prepared = picture::off_thread(move || picture::redact(&bytes, &c2)).await.map_err(picture_error)?.map_err(AppError::internal)?;
+    let prepared = picture::off_thread(move || picture::redact(&bytes, &c2))
+        .await
+        .map_err(picture_error)?
+        .map_err(AppError::internal)?;
     let shown_key = files::service::put_bytes(state, &prepared.shown).await?;
     let thumb_key = files::service::put_bytes(state, &prepared.thumb).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    let base = NewBlob { key: "", kind: Kind::Jpeg, size: 0, name: "photo.jpg", community_id: Some(community_id), uploaded_by: p.user_id, purpose: "case_photo" };
-    let shown = files::service::insert(&mut tx, now, &NewBlob { key: &shown_key, size: prepared.shown.len(), ..base }).await?;
-    let thumb = files::service::insert(&mut tx, now, &NewBlob { key: &thumb_key, size: prepared.thumb.len(), ..base }).await?;
+    let base = NewBlob {
+        key: "",
+        kind: Kind::Jpeg,
+        size: 0,
+        name: "photo.jpg",
+        community_id: Some(community_id),
+        uploaded_by: p.user_id,
+        purpose: "case_photo",
+    };
+    let shown = files::service::insert(
+        &mut tx,
+        now,
+        &NewBlob {
+            key: &shown_key,
+            size: prepared.shown.len(),
+            ..base
+        },
+    )
+    .await?;
+    let thumb = files::service::insert(
+        &mut tx,
+        now,
+        &NewBlob {
+            key: &thumb_key,
+            size: prepared.thumb.len(),
+            ..base
+        },
+    )
+    .await?;
     let stored: Vec<String> = cells_sorted.iter().map(u32::to_string).collect();
     sqlx::query("UPDATE case_photos SET shown_blob_id = $1, thumb_blob_id = $2, hidden = $3, redacted_cells = $4 WHERE id = $5")
         .bind(shown.id)
@@ -337,7 +519,11 @@ pub async fn redact(state: &AppState, p: &Principal, photo_id: i64, red: &Redact
         .bind(photo_id)
         .execute(&mut *tx)
         .await?;
-    let note = if red.hidden { format!("#{photo_id} hidden") } else { format!("#{photo_id}") };
+    let note = if red.hidden {
+        format!("#{photo_id} hidden")
+    } else {
+        format!("#{photo_id}")
+    };
     sqlx::query("INSERT INTO case_events (case_id, at, actor_user_id, kind, state, note) VALUES ($1, $2, $3, 'photo_redacted', NULL, $4)")
         .bind(case_id)
         .bind(now)
@@ -347,11 +533,22 @@ pub async fn redact(state: &AppState, p: &Principal, photo_id: i64, red: &Redact
         .await?;
     crate::ledger::forget(&mut tx, community_id);
     tx.commit().await?;
-    of_cases(state, &[case_id], false).await?.into_iter().map(|(_, ph)| ph).find(|ph| ph.id == photo_id).ok_or(AppError::NotFound)
+    of_cases(state, &[case_id], false)
+        .await?
+        .into_iter()
+        .map(|(_, ph)| ph)
+        .find(|ph| ph.id == photo_id)
+        .ok_or(AppError::NotFound)
 }
 
 /// Adds photos to an existing case: the named author or staff before the result, staff with it.
-pub async fn add(state: &AppState, p: &Principal, case_id: i64, stage: Stage, uploads: Vec<Upload>) -> AppResult<Vec<Photo>> {
+pub async fn add(
+    state: &AppState,
+    p: &Principal,
+    case_id: i64,
+    stage: Stage,
+    uploads: Vec<Upload>,
+) -> AppResult<Vec<Photo>> {
     let r = sqlx::query("SELECT community_id, author_user_id, first_response_at, building_id, entered_by, assignee_user_id FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(&state.db.pool)
@@ -362,7 +559,11 @@ pub async fn add(state: &AppState, p: &Principal, case_id: i64, stage: Stage, up
     let staff = crate::reach::covers(state, p, community_id, whereabouts(&r)?).await?;
     let author = p.user_id.is_some() && p.user_id == r.get::<Option<i64>, _>(1);
     if !staff && !(author && stage == Stage::Before) {
-        return Err(if author { AppError::Forbidden } else { AppError::NotFound });
+        return Err(if author {
+            AppError::Forbidden
+        } else {
+            AppError::NotFound
+        });
     }
     if uploads.is_empty() {
         return Err(AppError::field("photos", "required"));
@@ -372,8 +573,22 @@ pub async fn add(state: &AppState, p: &Principal, case_id: i64, stage: Stage, up
     let mut tx = state.db.begin_write().await?;
     // The public sees photos once staff have looked at them: ones the filer adds after the first
     // response stay hidden until staff show them (with the redaction form).
-    attach(state, &mut tx, case_id, community_id, p.user_id, stage, !staff && responded, &ready).await?;
+    attach(
+        state,
+        &mut tx,
+        case_id,
+        community_id,
+        p.user_id,
+        stage,
+        !staff && responded,
+        &ready,
+    )
+    .await?;
     crate::ledger::forget(&mut tx, community_id);
     tx.commit().await?;
-    Ok(of_cases(state, &[case_id], false).await?.into_iter().map(|(_, ph)| ph).collect())
+    Ok(of_cases(state, &[case_id], false)
+        .await?
+        .into_iter()
+        .map(|(_, ph)| ph)
+        .collect())
 }

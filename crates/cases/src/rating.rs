@@ -36,7 +36,13 @@ impl Satisfaction {
     }
     /// Parses a form value.
     pub fn parse(s: &str) -> Option<Self> {
-        [Satisfaction::Satisfied, Satisfaction::Basic, Satisfaction::Unsatisfied].into_iter().find(|x| x.code() == s)
+        [
+            Satisfaction::Satisfied,
+            Satisfaction::Basic,
+            Satisfaction::Unsatisfied,
+        ]
+        .into_iter()
+        .find(|x| x.code() == s)
     }
 }
 
@@ -71,16 +77,24 @@ pub async fn open(state: &AppState, token: &str) -> AppResult<(i64, i64)> {
     if token.len() > 64 {
         return Err(AppError::NotFound);
     }
-    let r = sqlx::query("SELECT id, case_id, expires_at, used_at FROM case_ratings WHERE token_hash = $1")
-        .bind(hash_token(token))
-        .fetch_optional(&state.db.pool)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let r = sqlx::query(
+        "SELECT id, case_id, expires_at, used_at FROM case_ratings WHERE token_hash = $1",
+    )
+    .bind(hash_token(token))
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
     if r.get::<Option<i64>, _>(3).is_some() {
-        return Err(AppError::Conflict { field: "token".into(), code: "rating_used" });
+        return Err(AppError::Conflict {
+            field: "token".into(),
+            code: "rating_used",
+        });
     }
     if r.get::<i64, _>(2) < state.now() {
-        return Err(AppError::Conflict { field: "token".into(), code: "rating_expired" });
+        return Err(AppError::Conflict {
+            field: "token".into(),
+            code: "rating_expired",
+        });
     }
     Ok((r.get(0), r.get(1)))
 }
@@ -94,6 +108,38 @@ pub async fn open_for_case(state: &AppState, case_id: i64) -> AppResult<Option<i
         .await?)
 }
 
+/// A rating as a timeline step records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Noted {
+    /// How satisfied, when the note names it.
+    pub satisfaction: Option<Satisfaction>,
+    /// Whether it was said to be solved.
+    pub solved: bool,
+    /// What was added.
+    pub comment: String,
+}
+
+/// Reads a rating step's note (`<satisfaction> [未解决:]<comment>`), so it is shown in words.
+pub fn read_note(note: &str) -> Noted {
+    let (first, rest) = note.split_once(' ').unwrap_or((note, ""));
+    let (satisfaction, rest) = match Satisfaction::parse(first) {
+        Some(s) => (Some(s), rest),
+        None => (None, note),
+    };
+    let (solved, comment) = match rest.strip_prefix(NOT_SOLVED) {
+        Some(c) => (false, c),
+        None => (true, rest),
+    };
+    Noted {
+        satisfaction,
+        solved,
+        comment: comment.trim().to_string(),
+    }
+}
+
+/// Marks a rating that says the problem is not solved, in its step's note.
+const NOT_SOLVED: &str = "未解决:";
+
 /// Records a rating through its link; "not solved" reopens the case. A link works once.
 pub async fn submit(state: &AppState, token: &str, rating: &Rating) -> AppResult<()> {
     let (rating_id, case_id) = open(state, token).await?;
@@ -101,7 +147,12 @@ pub async fn submit(state: &AppState, token: &str, rating: &Rating) -> AppResult
 }
 
 /// Records the rating `rating_id` of `case_id`.
-pub async fn record(state: &AppState, rating_id: i64, case_id: i64, rating: &Rating) -> AppResult<()> {
+pub async fn record(
+    state: &AppState,
+    rating_id: i64,
+    case_id: i64,
+    rating: &Rating,
+) -> AppResult<()> {
     let comment = kernel::validate::at_most_multiline("comment", &rating.comment, 500)?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
@@ -115,18 +166,27 @@ pub async fn record(state: &AppState, rating_id: i64, case_id: i64, rating: &Rat
         .await?
         .rows_affected();
     if used == 0 {
-        return Err(AppError::Conflict { field: "token".into(), code: "rating_used" });
+        return Err(AppError::Conflict {
+            field: "token".into(),
+            code: "rating_used",
+        });
     }
-    let note = format!("{}{}", if rating.solved { "" } else { "未解决:" }, comment);
+    let note = format!("{}{}", if rating.solved { "" } else { NOT_SOLVED }, comment);
     sqlx::query("INSERT INTO case_events (case_id, at, actor_user_id, kind, state, note) VALUES ($1, $2, NULL, 'rated', NULL, $3)")
         .bind(case_id)
         .bind(now)
         .bind(format!("{} {}", rating.satisfaction.code(), note).trim().to_string())
         .execute(&mut *tx)
         .await?;
-    let community_id: i64 = sqlx::query_scalar("SELECT community_id FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
+    let community_id: i64 = sqlx::query_scalar("SELECT community_id FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_one(&mut *tx)
+        .await?;
     if !rating.solved {
-        let current: String = sqlx::query_scalar("SELECT state FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
+        let current: String = sqlx::query_scalar("SELECT state FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_one(&mut *tx)
+            .await?;
         let state_now = State::parse(&current).unwrap_or(State::Closed);
         if state_now.author_moves().contains(&State::InProgress) {
             sqlx::query("UPDATE cases SET state = 'in_progress', resolved_at = NULL, updated_at = $1 WHERE id = $2")
@@ -140,7 +200,8 @@ pub async fn record(state: &AppState, rating_id: i64, case_id: i64, rating: &Rat
                 .bind(comment)
                 .execute(&mut *tx)
                 .await?;
-            crate::service::restart_result_clock(state, &mut tx, now, case_id, community_id).await?;
+            crate::service::restart_result_clock(state, &mut tx, now, case_id, community_id)
+                .await?;
         }
     }
     crate::ledger::forget(&mut tx, community_id);

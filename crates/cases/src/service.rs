@@ -3,6 +3,7 @@
 //! to its author, who follows it with a private token instead.
 
 use crate::domain::{clock_state_paused, ClockState, Source, State};
+use chrono::Datelike;
 use crate::photos::{Photo, Ready, Stage};
 use kernel::auth::{Permission, Principal, Role};
 use kernel::crypto::{hash_token, random_token};
@@ -17,7 +18,10 @@ use sqlx::Row;
 use triage::{Category, Urgency};
 
 /// Handle cases: see the queue, respond, resolve.
-pub const CASES_HANDLE: Permission = Permission { name: "cases.handle", roles: &[Role::Staff, Role::Admin, Role::GridWorker] };
+pub const CASES_HANDLE: Permission = Permission {
+    name: "cases.handle",
+    roles: &[Role::Staff, Role::Admin, Role::GridWorker],
+};
 
 /// Job kind that checks a case's clock when it is due for a warning or a breach.
 pub const CLOCK_JOB: &str = "cases.clock";
@@ -162,7 +166,10 @@ fn parse_urgency(s: &str) -> AppResult<Urgency> {
 /// a key someone else used neither finds their case nor stops this report. An anonymous
 /// filing's key names nobody, whoever is logged in.
 fn scoped_key(filer: Option<&Principal>, anonymous: bool, key: &str) -> String {
-    match (filer.and_then(|p| p.user_id).filter(|_| !anonymous), filer.and_then(|p| p.api_key_id)) {
+    match (
+        filer.and_then(|p| p.user_id).filter(|_| !anonymous),
+        filer.and_then(|p| p.api_key_id),
+    ) {
         (Some(uid), _) => format!("u{uid}:{key}"),
         (None, Some(api_key)) => format!("k{api_key}:{key}"),
         (None, None) => format!("a:{key}"),
@@ -178,21 +185,45 @@ fn stored_key(state: &AppState, scoped: &str) -> String {
 /// The private link of an anonymous case filed with an idempotency key: derived from the key,
 /// so a retry of the same filing gets the same link back (the key is the sender's secret).
 fn follow_token_for(state: &AppState, community_id: i64, scoped_key: &str) -> String {
-    state.cipher.blind_index(&format!("case-follow:{community_id}:{scoped_key}"))
+    state
+        .cipher
+        .blind_index(&format!("case-follow:{community_id}:{scoped_key}"))
 }
 
 /// The case already filed by this sender with this idempotency key, if any.
-pub async fn filed_with_key(state: &AppState, filer: Option<&Principal>, anonymous: bool, community_id: i64, key: &str) -> AppResult<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM cases WHERE community_id = $1 AND idempotency_key = $2")
-        .bind(community_id)
-        .bind(stored_key(state, &scoped_key(filer, anonymous, key.trim())))
-        .fetch_optional(&state.db.pool)
-        .await?)
+pub async fn filed_with_key(
+    state: &AppState,
+    filer: Option<&Principal>,
+    anonymous: bool,
+    community_id: i64,
+    key: &str,
+) -> AppResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM cases WHERE community_id = $1 AND idempotency_key = $2")
+            .bind(community_id)
+            .bind(stored_key(state, &scoped_key(filer, anonymous, key.trim())))
+            .fetch_optional(&state.db.pool)
+            .await?,
+    )
+}
+
+/// The private link of the anonymous report filed with `key`, if there is one: the key is the
+/// sender's secret, from which the link was derived.
+pub async fn anonymous_link(state: &AppState, community_id: i64, key: &str) -> AppResult<Option<String>> {
+    let scoped = scoped_key(None, true, key.trim());
+    Ok(filed_with_key(state, None, true, community_id, key)
+        .await?
+        .map(|_| format!("/cases/follow/{}", follow_token_for(state, community_id, &scoped))))
 }
 
 /// The answer given to the filing that stored `key`, for a retry of it. The same key with other
 /// words is not a retry: it is refused, so the new report is not silently dropped.
-async fn earlier_filing(state: &AppState, community_id: i64, key: &str, text: &str) -> AppResult<Option<Filed>> {
+async fn earlier_filing(
+    state: &AppState,
+    community_id: i64,
+    key: &str,
+    text: &str,
+) -> AppResult<Option<Filed>> {
     let existing = sqlx::query("SELECT id, urgency, category, text, anonymous FROM cases WHERE community_id = $1 AND idempotency_key = $2")
         .bind(community_id)
         .bind(stored_key(state, key))
@@ -206,7 +237,8 @@ async fn earlier_filing(state: &AppState, community_id: i64, key: &str, text: &s
     Ok(Some(Filed {
         id: r.get(0),
         urgency: parse_urgency(r.get::<String, _>(1).as_str())?,
-        category: Category::parse(&category).ok_or_else(|| AppError::internal(format!("stored category {category}")))?,
+        category: Category::parse(&category)
+            .ok_or_else(|| AppError::internal(format!("stored category {category}")))?,
         follow_token: (r.get::<i64, _>(4) != 0).then(|| follow_token_for(state, community_id, key)),
     }))
 }
@@ -219,7 +251,11 @@ pub fn triage(state: &AppState, text: &str) -> (triage::Triage, bool) {
 
 /// Classifies a report. Filing never depends on the classifier: when it fails, the report is
 /// filed urgent and marked for staff to classify, and the failure is logged and counted.
-fn triage_or_fallback(metrics: &kernel::metrics::Metrics, text: &str, classify: impl Fn(&str) -> Result<triage::Triage, triage::Failure>) -> (triage::Triage, bool) {
+fn triage_or_fallback(
+    metrics: &kernel::metrics::Metrics,
+    text: &str,
+    classify: impl Fn(&str) -> Result<triage::Triage, triage::Failure>,
+) -> (triage::Triage, bool) {
     match classify(text) {
         Ok(t) => (t, false),
         Err(failure) => {
@@ -232,17 +268,35 @@ fn triage_or_fallback(metrics: &kernel::metrics::Metrics, text: &str, classify: 
 
 /// Reports one network address may file without an account, per hour: enough for a household
 /// or a community centre's Wi-Fi, not for a script.
-pub const VISITOR_REPORTS: kernel::quota::Budget = kernel::quota::Budget { name: "visitor_report", limit: 20, window_ms: 3_600_000 };
+pub const VISITOR_REPORTS: kernel::quota::Budget = kernel::quota::Budget {
+    name: "visitor_report",
+    limit: 20,
+    window_ms: 3_600_000,
+};
 
 /// Admits a report from a visitor who is not logged in, before any costly work on it (decoding
 /// its photos, filing it): their address spends one of [`VISITOR_REPORTS`], unless the report
 /// is a retry of one already filed. Everyone logged in is admitted as they are.
-pub async fn admit(state: &AppState, filer: Option<&Principal>, from: &ClientIp, community_id: i64, new: &NewCase) -> AppResult<()> {
+pub async fn admit(
+    state: &AppState,
+    filer: Option<&Principal>,
+    from: &ClientIp,
+    community_id: i64,
+    new: &NewCase,
+) -> AppResult<()> {
     if filer.is_some() {
         return Ok(());
     }
-    if let Some(key) = new.idempotency_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
-        if filed_with_key(state, None, true, community_id, key).await?.is_some() {
+    if let Some(key) = new
+        .idempotency_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        if filed_with_key(state, None, true, community_id, key)
+            .await?
+            .is_some()
+        {
             return Ok(());
         }
     }
@@ -251,11 +305,39 @@ pub async fn admit(state: &AppState, filer: Option<&Principal>, from: &ClientIp,
 
 /// Files a case in community `community_id` with its photos. `filer` is `None` for a visitor
 /// who is not logged in (then the case must be anonymous, and [`admit`] must have let it in).
-pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64, new: &NewCase, photos: &[Ready]) -> AppResult<Filed> {
+pub async fn file(
+    state: &AppState,
+    filer: Option<&Principal>,
+    community_id: i64,
+    new: &NewCase,
+    photos: &[Ready],
+) -> AppResult<Filed> {
+    file_with_kept(state, filer, community_id, new, photos, Vec::new()).await
+}
+
+/// Files a case as [`file`] does, with `kept` photos (already stored with the report's draft,
+/// see [`crate::draft`]) before the new ones; the draft of the report's key ends with it.
+pub async fn file_with_kept(
+    state: &AppState,
+    filer: Option<&Principal>,
+    community_id: i64,
+    new: &NewCase,
+    photos: &[Ready],
+    kept: Vec<crate::photos::Stored>,
+) -> AppResult<Filed> {
     let text = kernel::validate::required_multiline("text", &new.text, 2000)?;
     let place = kernel::validate::at_most("place", &new.place, 100)?;
-    let key = match new.idempotency_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
-        Some(k) => Some(scoped_key(filer, new.anonymous, kernel::validate::at_most("idempotency_key", k, 100)?)),
+    let key = match new
+        .idempotency_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        Some(k) => Some(scoped_key(
+            filer,
+            new.anonymous,
+            kernel::validate::at_most("idempotency_key", k, 100)?,
+        )),
         None => None,
     };
     let source = new.source.unwrap_or(Source::Resident);
@@ -263,7 +345,12 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
     if source != Source::Resident && !staff_side {
         return Err(AppError::field("source", "invalid_choice"));
     }
-    if new.resident_id.is_some() && (!staff_side || new.anonymous) {
+    // Family bound to an elder (a confirmed binding) may report for her too.
+    let for_family = match new.resident_id {
+        Some(r) if !staff_side => crate::family::may_file_for(state, filer, community_id, r).await?,
+        _ => false,
+    };
+    if new.resident_id.is_some() && ((!staff_side && !for_family) || new.anonymous) {
         // Filing for a named resident and keeping them anonymous cannot both hold.
         return Err(AppError::field("resident_id", "invalid_choice"));
     }
@@ -289,53 +376,86 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
         building_id = Some(b);
     }
     if let Some(b) = building_id {
-        let ok: Option<i64> = sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1 AND community_id = $2")
-            .bind(b)
-            .bind(community_id)
-            .fetch_optional(&state.db.pool)
-            .await?;
+        let ok: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1 AND community_id = $2")
+                .bind(b)
+                .bind(community_id)
+                .fetch_optional(&state.db.pool)
+                .await?;
         ok.ok_or_else(|| AppError::field("building_id", "not_found_ref"))?;
     }
     let point = match (new.lat, new.long) {
         (None, None) => None,
-        (Some(lat), Some(long)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&long) => {
+        (Some(lat), Some(long))
+            if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&long) =>
+        {
             Some(((lat * 1e6).round() as i64, (long * 1e6).round() as i64))
         }
         _ => return Err(AppError::field("lat", "out_of_range")),
     };
     // Filed for a resident: their account (if any) follows the case as its author.
-    let mut author = if new.anonymous { None } else { filer.and_then(|p| p.user_id) };
+    let mut author = if new.anonymous {
+        None
+    } else {
+        filer.and_then(|p| p.user_id)
+    };
     let mut entered_by = None;
     if staff_side && source != Source::Resident {
         entered_by = filer.and_then(|p| p.user_id);
         author = None;
     }
     if let Some(r) = new.resident_id {
-        let row: Option<Option<i64>> = sqlx::query_scalar("SELECT user_id FROM residents WHERE id = $1 AND community_id = $2")
-            .bind(r)
-            .bind(community_id)
-            .fetch_optional(&state.db.pool)
-            .await?;
+        let row: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT user_id FROM residents WHERE id = $1 AND community_id = $2")
+                .bind(r)
+                .bind(community_id)
+                .fetch_optional(&state.db.pool)
+                .await?;
         let user = row.ok_or_else(|| AppError::field("resident_id", "not_found_ref"))?;
-        entered_by = filer.and_then(|p| p.user_id);
-        author = if new.anonymous { None } else { user };
+        // Family reporting for an elder stay its author; staff hand it to the resident's account.
+        if !for_family {
+            entered_by = filer.and_then(|p| p.user_id);
+            author = if new.anonymous { None } else { user };
+        }
     }
     let (mut t, triage_pending) = triage(state, text);
     if new.danger_now && t.urgency != Urgency::Critical {
         // A person who says lives are at risk is believed; staff can correct it afterwards.
         t.urgency = Urgency::Critical;
-        t.reasons.insert(0, triage::Reason { phrase: "danger_now".into(), supports: "urgency:critical".into() });
+        t.reasons.insert(
+            0,
+            triage::Reason {
+                phrase: "danger_now".into(),
+                supports: "urgency:critical".into(),
+            },
+        );
     }
     let sla = crate::policy::sla_for(state, community_id, t.urgency, t.category).await?;
     let now = state.now();
-    let first_due = crate::policy::due(state, community_id, now, sla.first_response_ms, sla.working_hours).await?;
-    let result_due = crate::policy::due(state, community_id, now, sla.result_ms, sla.working_hours).await?;
+    let first_due = crate::policy::due(
+        state,
+        community_id,
+        now,
+        sla.first_response_ms,
+        sla.working_hours,
+    )
+    .await?;
+    let result_due =
+        crate::policy::due(state, community_id, now, sla.result_ms, sla.working_hours).await?;
     let assignee = crate::policy::route(state, community_id, t.category, building_id).await?;
     let follow_token = new.anonymous.then(|| match &key {
         Some(k) => follow_token_for(state, community_id, k),
         None => random_token(24),
     });
-    let photos = crate::photos::store(state, photos, new.anonymous).await?;
+    if kept.len() + photos.len() > crate::photos::MAX_PHOTOS {
+        return Err(crate::photos::too_many());
+    }
+    let mut stored: Vec<crate::photos::Stored> = kept
+        .into_iter()
+        .map(|p| if new.anonymous { p.without_original() } else { p })
+        .collect();
+    stored.extend(crate::photos::store(state, photos, new.anonymous).await?);
+    let photos = stored;
     let mut tx = state.db.begin_write().await?;
     let id: Result<i64, sqlx::Error> = sqlx::query_scalar(
         "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
@@ -385,11 +505,48 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
         }
     };
     event(&mut tx, id, now, None, "filed", Some(State::New), "").await?;
+    if let Some(k) = new.idempotency_key.as_deref().filter(|k| !k.trim().is_empty()) {
+        crate::draft::end(&mut tx, state, community_id, k).await?;
+    }
     // An anonymous report's photos record no uploader.
-    crate::photos::attach(state, &mut tx, id, community_id, if new.anonymous { None } else { filer.and_then(|p| p.user_id) }, Stage::Before, false, &photos).await?;
-    enqueue_clocks(&mut tx, now, id, &[("first_response", now, first_due), ("result", now, result_due)]).await?;
+    crate::photos::attach(
+        state,
+        &mut tx,
+        id,
+        community_id,
+        if new.anonymous {
+            None
+        } else {
+            filer.and_then(|p| p.user_id)
+        },
+        Stage::Before,
+        false,
+        &photos,
+    )
+    .await?;
+    enqueue_clocks(
+        &mut tx,
+        now,
+        id,
+        &[
+            ("first_response", now, first_due),
+            ("result", now, result_due),
+        ],
+    )
+    .await?;
     if let Some(a) = assignee {
-        alert(&mut tx, now, community_id, id, &[a], "case_assigned", "filed", &[], Channel::Inbox).await?;
+        alert(
+            &mut tx,
+            now,
+            community_id,
+            id,
+            &[a],
+            "case_assigned",
+            "filed",
+            &[],
+            Channel::Inbox,
+        )
+        .await?;
     }
     if t.urgency == Urgency::Critical {
         // The staff on duty hear at once, by text, wherever they are.
@@ -397,11 +554,27 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
         on_duty.extend(assignee);
         on_duty.sort_unstable();
         on_duty.dedup();
-        alert(&mut tx, now, community_id, id, &on_duty, "case_critical", "filed", &[("text", text.chars().take(40).collect())], Channel::Sms).await?;
+        alert(
+            &mut tx,
+            now,
+            community_id,
+            id,
+            &on_duty,
+            "case_critical",
+            "filed",
+            &[("text", text.chars().take(40).collect())],
+            Channel::Sms,
+        )
+        .await?;
     }
     crate::ledger::forget(&mut tx, community_id);
     tx.commit().await?;
-    Ok(Filed { id, urgency: t.urgency, category: t.category, follow_token })
+    Ok(Filed {
+        id,
+        urgency: t.urgency,
+        category: t.category,
+        follow_token,
+    })
 }
 
 /// Enqueues the first check of each clock: a warning when a fifth of its time is left. Each check
@@ -409,14 +582,27 @@ pub async fn file(state: &AppState, filer: Option<&Principal>, community_id: i64
 /// on duty) at the due time, then a further escalation (to the community head) when half the
 /// time again has passed. Each check carries the due time it was made for: when the clock moves
 /// (a wait, a new urgency) a new chain starts and the old one ends at its next check (ADR 007).
-pub(crate) async fn enqueue_clocks(tx: &mut WriteTx, now: i64, id: i64, clocks: &[(&str, i64, i64)]) -> AppResult<()> {
+pub(crate) async fn enqueue_clocks(
+    tx: &mut WriteTx,
+    now: i64,
+    id: i64,
+    clocks: &[(&str, i64, i64)],
+) -> AppResult<()> {
     for &(clock, start, due) in clocks {
         enqueue_check(tx, now, id, clock, "warn", start, due).await?;
     }
     Ok(())
 }
 
-async fn enqueue_check(tx: &mut WriteTx, now: i64, id: i64, clock: &str, stage: &str, start: i64, due: i64) -> AppResult<()> {
+async fn enqueue_check(
+    tx: &mut WriteTx,
+    now: i64,
+    id: i64,
+    clock: &str,
+    stage: &str,
+    start: i64,
+    due: i64,
+) -> AppResult<()> {
     let span = (due - start).max(1);
     let at = match stage {
         "warn" => due - span / 5,
@@ -428,7 +614,15 @@ async fn enqueue_check(tx: &mut WriteTx, now: i64, id: i64, clock: &str, stage: 
     Ok(())
 }
 
-async fn event(tx: &mut WriteTx, case_id: i64, at: i64, actor: Option<i64>, kind: &str, state: Option<State>, note: &str) -> AppResult<i64> {
+async fn event(
+    tx: &mut WriteTx,
+    case_id: i64,
+    at: i64,
+    actor: Option<i64>,
+    kind: &str,
+    state: Option<State>,
+    note: &str,
+) -> AppResult<i64> {
     Ok(sqlx::query_scalar("INSERT INTO case_events (case_id, at, actor_user_id, kind, state, note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
         .bind(case_id)
         .bind(at)
@@ -443,25 +637,53 @@ async fn event(tx: &mut WriteTx, case_id: i64, at: i64, actor: Option<i64>, kind
 /// Messages `users` about a case (in the inbox, and by `channel`). `key` makes the message
 /// unique (a retry of the same alert sends nothing new).
 #[allow(clippy::too_many_arguments)]
-async fn alert(tx: &mut WriteTx, now: i64, community_id: i64, case_id: i64, users: &[i64], template: &'static str, key: &str, params: &[(&'static str, String)], channel: Channel) -> AppResult<()> {
+async fn alert(
+    tx: &mut WriteTx,
+    now: i64,
+    community_id: i64,
+    case_id: i64,
+    users: &[i64],
+    template: &'static str,
+    key: &str,
+    params: &[(&'static str, String)],
+    channel: Channel,
+) -> AppResult<()> {
     if users.is_empty() {
         return Ok(());
     }
-    let people = sqlx::query(&format!("SELECT id, phone, locale FROM users WHERE 1 = 1{} ORDER BY id", kernel::db::and_in("id", Some(users))))
-        .fetch_all(&mut **tx)
-        .await?;
+    let people = sqlx::query(&format!(
+        "SELECT id, phone, locale FROM users WHERE 1 = 1{} ORDER BY id",
+        kernel::db::and_in("id", Some(users))
+    ))
+    .fetch_all(&mut **tx)
+    .await?;
     for s in people {
         let user_id: i64 = s.get(0);
         let locale = Locale::parse(s.get::<String, _>(2).as_str()).unwrap_or_default();
-        let mut params: Vec<(&'static str, String)> = params.to_vec();
+        // A clock is named in the reader's words (首次响应, 办结), not by its code.
+        let mut params: Vec<(&'static str, String)> = params
+            .iter()
+            .map(|(k, v)| match *k {
+                "clock" => (*k, kernel::i18n::t(locale, &format!("clock_name.{v}")).to_string()),
+                _ => (*k, v.clone()),
+            })
+            .collect();
         params.push(("case", case_id.to_string()));
-        let channels: &[Channel] = if channel == Channel::Inbox { &[Channel::Inbox] } else { &[Channel::Inbox, channel] };
+        let channels: &[Channel] = if channel == Channel::Inbox {
+            &[Channel::Inbox]
+        } else {
+            &[Channel::Inbox, channel]
+        };
         for &ch in channels {
             let msg = Message {
                 community_id: Some(community_id),
                 user_id: Some(user_id),
                 channel: ch,
-                to: if ch == Channel::Sms { s.get(1) } else { String::new() },
+                to: if ch == Channel::Sms {
+                    s.get(1)
+                } else {
+                    String::new()
+                },
                 template,
                 params: params.clone(),
                 secret_params: &[],
@@ -513,7 +735,8 @@ async fn load(state: &AppState, id: i64) -> AppResult<CaseRow> {
     let stored_state: String = r.try_get("state")?;
     Ok(CaseRow {
         community_id: r.try_get("community_id")?,
-        state: State::parse(&stored_state).ok_or_else(|| AppError::internal(format!("stored state {stored_state}")))?,
+        state: State::parse(&stored_state)
+            .ok_or_else(|| AppError::internal(format!("stored state {stored_state}")))?,
         author: r.try_get("author_user_id")?,
         anonymous: r.try_get::<i64, _>("anonymous")? != 0,
         resident: r.try_get("resident_id")?,
@@ -551,7 +774,13 @@ pub enum Mover<'a> {
 
 /// Moves a case, checking who may make the move and what it needs. `photos` are "after" photos
 /// sent with a resolution (staff only).
-pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, photos: &[Ready]) -> AppResult<CaseView> {
+pub async fn move_case(
+    state: &AppState,
+    mover: Mover<'_>,
+    id: i64,
+    m: &Move,
+    photos: &[Ready],
+) -> AppResult<CaseView> {
     let case = load(state, id).await?;
     let note = kernel::validate::at_most_multiline("note", &m.note, 1000)?;
     let staff = match &mover {
@@ -560,14 +789,19 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
     };
     let (allowed, actor, by_staff) = match &mover {
         Mover::Person(p) if staff => (case.state.staff_moves(), p.user_id, true),
-        Mover::Person(p) if p.user_id.is_some() && p.user_id == case.author => (case.state.author_moves(), None, false),
+        Mover::Person(p) if p.user_id.is_some() && p.user_id == case.author => {
+            (case.state.author_moves(), None, false)
+        }
         Mover::Person(_) => return Err(AppError::NotFound),
         Mover::FollowToken => (case.state.author_moves(), None, false),
     };
     if !allowed.contains(&m.to) {
-        return Err(AppError::Validation(vec![kernel::FieldError::new("to", "case_move_not_allowed")
-            .arg("from", case.state.code())
-            .arg("to", m.to.code())]));
+        return Err(AppError::Validation(vec![kernel::FieldError::new(
+            "to",
+            "case_move_not_allowed",
+        )
+        .arg("from", case.state.code())
+        .arg("to", m.to.code())]));
     }
     if by_staff && matches!(m.to, State::Acknowledged | State::Referred) && note.is_empty() {
         return Err(AppError::field("note", "required"));
@@ -580,7 +814,9 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
         return Err(AppError::field("photos", "invalid_choice"));
     }
     let parent = match (&mover, m.to) {
-        (Mover::Person(p), State::Duplicate) => Some(merge_target(state, p, id, case.community_id, m.parent_id).await?),
+        (Mover::Person(p), State::Duplicate) => {
+            Some(merge_target(state, p, id, case.community_id, m.parent_id).await?)
+        }
         _ => None,
     };
     let photos = crate::photos::store(state, photos, false).await?;
@@ -596,17 +832,22 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
     };
     // Any move ends a wait on the resident; the pause is settled first so its time is not counted.
     settle_pause(&mut tx, now, id).await?;
-    let moved = sqlx::query(&format!("UPDATE cases SET state = $2, updated_at = $1{stamp} WHERE id = $3 AND state = $4"))
-        .bind(now)
-        .bind(m.to.code())
-        .bind(id)
-        .bind(case.state.code())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let moved = sqlx::query(&format!(
+        "UPDATE cases SET state = $2, updated_at = $1{stamp} WHERE id = $3 AND state = $4"
+    ))
+    .bind(now)
+    .bind(m.to.code())
+    .bind(id)
+    .bind(case.state.code())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if moved == 0 {
         // Someone else moved it in the meantime.
-        return Err(AppError::Conflict { field: "to".into(), code: "case_changed" });
+        return Err(AppError::Conflict {
+            field: "to".into(),
+            code: "case_changed",
+        });
     }
     let kind = if by_staff { "moved" } else { "author_moved" };
     let event_id = event(&mut tx, id, now, actor, kind, Some(m.to), note).await?;
@@ -614,12 +855,26 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
         restart_result_clock(state, &mut tx, now, id, case.community_id).await?;
     }
     if !photos.is_empty() {
-        crate::photos::attach(state, &mut tx, id, case.community_id, actor, Stage::After, false, &photos).await?;
+        crate::photos::attach(
+            state,
+            &mut tx,
+            id,
+            case.community_id,
+            actor,
+            Stage::After,
+            false,
+            &photos,
+        )
+        .await?;
     }
     if let Some(parent) = parent {
         merge(&mut tx, now, id, parent, case.author, actor).await?;
     }
-    let rating_token = if m.to == State::Resolved { Some(crate::rating::issue(&mut tx, now, id).await?) } else { None };
+    let rating_token = if m.to == State::Resolved {
+        Some(crate::rating::issue(&mut tx, now, id).await?)
+    } else {
+        None
+    };
     // The named author hears about every step in the inbox (anonymous authors follow their
     // private link); the first response and the result also go by text, to the author's phone or,
     // for a report filed for a resident without an account, to the resident's phone in the
@@ -636,18 +891,36 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
         if let Some((user_id, phone, locale)) = reader {
             let locale = Locale::parse(&locale).unwrap_or_default();
             let label = kernel::i18n::t(locale, &format!("case_state.{}", m.to.code())).to_string();
-            let mut messages: Vec<(Channel, &'static str, Vec<(&'static str, String)>, Option<String>)> = Vec::new();
+            let mut messages: Vec<(
+                Channel,
+                &'static str,
+                Vec<(&'static str, String)>,
+                Option<String>,
+            )> = Vec::new();
             let update = vec![("case", id.to_string()), ("state", label)];
             if user_id.is_some() {
-                messages.push((Channel::Inbox, "case_update", update.clone(), Some(format!("/cases/{id}"))));
+                messages.push((
+                    Channel::Inbox,
+                    "case_update",
+                    update.clone(),
+                    Some(format!("/cases/{id}")),
+                ));
             }
             if m.to == State::Acknowledged {
                 messages.push((Channel::Sms, "case_update", update, None));
             }
             if let Some(token) = &rating_token {
-                let params = vec![("case", id.to_string()), ("link", format!("{}/r/{token}", state.base_url))];
+                let params = vec![
+                    ("case", id.to_string()),
+                    ("link", format!("{}/r/{token}", state.base_url)),
+                ];
                 if user_id.is_some() {
-                    messages.push((Channel::Inbox, "case_rate", params.clone(), Some(format!("/r/{token}"))));
+                    messages.push((
+                        Channel::Inbox,
+                        "case_rate",
+                        params.clone(),
+                        Some(format!("/r/{token}")),
+                    ));
                 }
                 messages.push((Channel::Sms, "case_rate", params, None));
             }
@@ -656,11 +929,19 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
                     community_id: Some(case.community_id),
                     user_id,
                     channel,
-                    to: if channel == Channel::Sms { phone.clone() } else { String::new() },
+                    to: if channel == Channel::Sms {
+                        phone.clone()
+                    } else {
+                        String::new()
+                    },
                     template,
                     params,
                     // The rating link's token opens the rating without a login.
-                    secret_params: if template == "case_rate" { &["link"] } else { &[] },
+                    secret_params: if template == "case_rate" {
+                        &["link"]
+                    } else {
+                        &[]
+                    },
                     link,
                     locale,
                     idempotency_key: format!("{template}:{event_id}:{}", channel.code()),
@@ -669,14 +950,36 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
             }
         }
     }
+    // Family bound to the resident hear about every step as the author does.
+    if by_staff && !case.anonymous {
+        let label = kernel::i18n::t(Locale::ZhCn, &format!("case_state.{}", m.to.code())).to_string();
+        for reader in crate::family::readers(&mut tx, case.resident, case.author).await? {
+            let msg = Message {
+                community_id: Some(case.community_id),
+                user_id: Some(reader),
+                channel: Channel::Inbox,
+                to: String::new(),
+                template: "family_case_update",
+                params: vec![("case", id.to_string()), ("state", label.clone())],
+                secret_params: &[],
+                link: Some(format!("/family/cases/{id}")),
+                locale: Locale::ZhCn,
+                idempotency_key: format!("case_update:{event_id}:family:{reader}"),
+            };
+            notify::service::send(&mut tx, now, &msg).await?;
+        }
+    }
     // Followers are members of the public: a private case tells them nothing.
     if by_staff && !case.private {
-        let followers: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1 ORDER BY user_id")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
+        let followers: Vec<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM case_followers WHERE case_id = $1 ORDER BY user_id",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
         for follower in followers.into_iter().filter(|f| Some(*f) != case.author) {
-            let label = kernel::i18n::t(Locale::ZhCn, &format!("case_state.{}", m.to.code())).to_string();
+            let label =
+                kernel::i18n::t(Locale::ZhCn, &format!("case_state.{}", m.to.code())).to_string();
             let msg = Message {
                 community_id: Some(case.community_id),
                 user_id: Some(follower),
@@ -699,18 +1002,45 @@ pub async fn move_case(state: &AppState, mover: Mover<'_>, id: i64, m: &Move, ph
 
 /// A reopened case ("not solved") gets a new result clock of its service level's length, from now,
 /// with its checks.
-pub(crate) async fn restart_result_clock(state: &AppState, tx: &mut WriteTx, now: i64, id: i64, community_id: i64) -> AppResult<()> {
-    let (u, c): (String, String) = sqlx::query_as("SELECT urgency, category FROM cases WHERE id = $1").bind(id).fetch_one(&mut **tx).await?;
-    let sla = crate::policy::sla_for(state, community_id, parse_urgency(&u)?, Category::parse(&c).unwrap_or(Category::Suggestion)).await?;
-    let due = crate::policy::due(state, community_id, now, sla.result_ms, sla.working_hours).await?;
-    sqlx::query("UPDATE cases SET result_due = $1 WHERE id = $2").bind(due).bind(id).execute(&mut **tx).await?;
+pub(crate) async fn restart_result_clock(
+    state: &AppState,
+    tx: &mut WriteTx,
+    now: i64,
+    id: i64,
+    community_id: i64,
+) -> AppResult<()> {
+    let (u, c): (String, String) =
+        sqlx::query_as("SELECT urgency, category FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let sla = crate::policy::sla_for(
+        state,
+        community_id,
+        parse_urgency(&u)?,
+        Category::parse(&c).unwrap_or(Category::Suggestion),
+    )
+    .await?;
+    let due =
+        crate::policy::due(state, community_id, now, sla.result_ms, sla.working_hours).await?;
+    sqlx::query("UPDATE cases SET result_due = $1 WHERE id = $2")
+        .bind(due)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     enqueue_clocks(tx, now, id, &[("result", now, due)]).await
 }
 
 /// The open case a duplicate is merged into: in the same community, not itself, not finished.
 /// The case a duplicate is merged into: an open case of the same community that the mover may
 /// handle too. Any other answers alike, so it tells nothing of cases out of reach.
-async fn merge_target(state: &AppState, mover: &Principal, id: i64, community_id: i64, parent_id: Option<i64>) -> AppResult<i64> {
+async fn merge_target(
+    state: &AppState,
+    mover: &Principal,
+    id: i64,
+    community_id: i64,
+    parent_id: Option<i64>,
+) -> AppResult<i64> {
     let parent = parent_id.ok_or_else(|| AppError::field("parent_id", "required"))?;
     let refused = || AppError::field("parent_id", "case_merge_target");
     if parent == id {
@@ -721,7 +1051,10 @@ async fn merge_target(state: &AppState, mover: &Principal, id: i64, community_id
         Err(AppError::NotFound) => return Err(refused()),
         Err(e) => return Err(e),
     };
-    if target.community_id != community_id || target.state.is_final() || !within_reach(state, mover, &target).await? {
+    if target.community_id != community_id
+        || target.state.is_final()
+        || !within_reach(state, mover, &target).await?
+    {
         return Err(refused());
     }
     Ok(parent)
@@ -729,9 +1062,24 @@ async fn merge_target(state: &AppState, mover: &Principal, id: i64, community_id
 
 /// Merges a duplicate into its parent: the duplicate's followers, and its named author, follow
 /// the parent from now on; both timelines say so.
-async fn merge(tx: &mut WriteTx, now: i64, id: i64, parent: i64, author: Option<i64>, actor: Option<i64>) -> AppResult<()> {
-    sqlx::query("UPDATE cases SET parent_case_id = $1 WHERE id = $2").bind(parent).bind(id).execute(&mut **tx).await?;
-    let mut movers: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1").bind(id).fetch_all(&mut **tx).await?;
+async fn merge(
+    tx: &mut WriteTx,
+    now: i64,
+    id: i64,
+    parent: i64,
+    author: Option<i64>,
+    actor: Option<i64>,
+) -> AppResult<()> {
+    sqlx::query("UPDATE cases SET parent_case_id = $1 WHERE id = $2")
+        .bind(parent)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    let mut movers: Vec<i64> =
+        sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
     movers.extend(author);
     for user in movers {
         sqlx::query("INSERT INTO case_followers (case_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (case_id, user_id) DO NOTHING")
@@ -741,7 +1089,10 @@ async fn merge(tx: &mut WriteTx, now: i64, id: i64, parent: i64, author: Option<
             .execute(&mut **tx)
             .await?;
     }
-    sqlx::query("DELETE FROM case_followers WHERE case_id = $1").bind(id).execute(&mut **tx).await?;
+    sqlx::query("DELETE FROM case_followers WHERE case_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     event(tx, parent, now, actor, "merged_in", None, &format!("#{id}")).await?;
     Ok(())
 }
@@ -754,9 +1105,15 @@ async fn settle_pause(tx: &mut WriteTx, now: i64, id: i64) -> AppResult<()> {
     .bind(id)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((Some(paused_at), first_due, result_due, first_at, created, st)) = row else { return Ok(()) };
+    let Some((Some(paused_at), first_due, result_due, first_at, created, st)) = row else {
+        return Ok(());
+    };
     let waited = (now - paused_at).max(0);
-    let first_due_new = if first_at.is_none() { first_due + waited } else { first_due };
+    let first_due_new = if first_at.is_none() {
+        first_due + waited
+    } else {
+        first_due
+    };
     sqlx::query("UPDATE cases SET paused_at = NULL, paused_ms = paused_ms + $1, first_response_due = $2, result_due = $3 WHERE id = $4")
         .bind(waited)
         .bind(first_due_new)
@@ -798,9 +1155,19 @@ pub async fn wait(state: &AppState, p: &Principal, id: i64, w: &Wait) -> AppResu
         if note.is_empty() {
             return Err(AppError::field("note", "required"));
         }
-        let n = sqlx::query("UPDATE cases SET paused_at = $1, updated_at = $1 WHERE id = $2 AND paused_at IS NULL").bind(now).bind(id).execute(&mut *tx).await?.rows_affected();
+        let n = sqlx::query(
+            "UPDATE cases SET paused_at = $1, updated_at = $1 WHERE id = $2 AND paused_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if n == 0 {
-            return Err(AppError::Conflict { field: "waiting".into(), code: "case_changed" });
+            return Err(AppError::Conflict {
+                field: "waiting".into(),
+                code: "case_changed",
+            });
         }
         event(&mut tx, id, now, p.user_id, "waiting", None, note).await?;
     } else {
@@ -823,13 +1190,36 @@ pub struct Visibility {
 }
 
 /// Keeps a case off the public ledger, or puts it back (staff). On the timeline.
-pub async fn set_visibility(state: &AppState, p: &Principal, id: i64, v: &Visibility) -> AppResult<CaseView> {
+pub async fn set_visibility(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    v: &Visibility,
+) -> AppResult<CaseView> {
     let case = load_for_staff(state, p, id).await?;
     let note = kernel::validate::at_most_multiline("note", &v.note, 500)?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("UPDATE cases SET private = $1, updated_at = $2 WHERE id = $3").bind(v.private as i64).bind(now).bind(id).execute(&mut *tx).await?;
-    event(&mut tx, id, now, p.user_id, if v.private { "made_private" } else { "made_public" }, None, note).await?;
+    sqlx::query("UPDATE cases SET private = $1, updated_at = $2 WHERE id = $3")
+        .bind(v.private as i64)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    event(
+        &mut tx,
+        id,
+        now,
+        p.user_id,
+        if v.private {
+            "made_private"
+        } else {
+            "made_public"
+        },
+        None,
+        note,
+    )
+    .await?;
     crate::ledger::forget(&mut tx, case.community_id);
     tx.commit().await?;
     view(state, id, true).await
@@ -864,7 +1254,18 @@ pub async fn assign(state: &AppState, p: &Principal, id: i64, a: &Assign) -> App
         .execute(&mut *tx)
         .await?;
     let event_id = event(&mut tx, id, now, p.user_id, "assigned", None, note).await?;
-    alert(&mut tx, now, case.community_id, id, &[a.user_id], "case_assigned", &format!("e{event_id}"), &[], Channel::Inbox).await?;
+    alert(
+        &mut tx,
+        now,
+        case.community_id,
+        id,
+        &[a.user_id],
+        "case_assigned",
+        &format!("e{event_id}"),
+        &[],
+        Channel::Inbox,
+    )
+    .await?;
     tx.commit().await?;
     view(state, id, true).await
 }
@@ -882,7 +1283,12 @@ pub struct Reclassify {
 
 /// Overrides the triage. A new urgency sets new due times from the filing time under the
 /// matching service level; the override stays on the timeline with who and why.
-pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify) -> AppResult<CaseView> {
+pub async fn reclassify(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    r: &Reclassify,
+) -> AppResult<CaseView> {
     let case = load_for_staff(state, p, id).await?;
     // A finished case's clocks are history: the published rates must not be rewritten.
     if case.state.has_result() {
@@ -900,9 +1306,27 @@ pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify
     // the resident; a met first response keeps its due time.
     let first_due = match first_at {
         Some(_) => old_first_due,
-        None => crate::policy::due(state, case.community_id, created, sla.first_response_ms, sla.working_hours).await? + paused_ms,
+        None => {
+            crate::policy::due(
+                state,
+                case.community_id,
+                created,
+                sla.first_response_ms,
+                sla.working_hours,
+            )
+            .await?
+                + paused_ms
+        }
     };
-    let result_due = crate::policy::due(state, case.community_id, created, sla.result_ms, sla.working_hours).await? + paused_ms;
+    let result_due = crate::policy::due(
+        state,
+        case.community_id,
+        created,
+        sla.result_ms,
+        sla.working_hours,
+    )
+    .await?
+        + paused_ms;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     // Care is about a person: a case that becomes care leaves the public ledger.
@@ -919,7 +1343,11 @@ pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    let note = format!("{old_u}/{old_c} → {}/{}: {reason}", r.urgency.code(), r.category.code());
+    let note = format!(
+        "{old_u}/{old_c} → {}/{}: {reason}",
+        r.urgency.code(),
+        r.category.code()
+    );
     event(&mut tx, id, now, p.user_id, "reclassified", None, &note).await?;
     // New checks only for clocks whose due time moved; the old chains end at their next check.
     let mut clocks = Vec::new();
@@ -932,7 +1360,18 @@ pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify
     enqueue_clocks(&mut tx, now, id, &clocks).await?;
     if r.urgency == Urgency::Critical && old_u != "critical" {
         let on_duty = crate::policy::on_duty(&mut tx, case.community_id, now).await?;
-        alert(&mut tx, now, case.community_id, id, &on_duty, "case_critical", "reclassified", &[("text", String::new())], Channel::Sms).await?;
+        alert(
+            &mut tx,
+            now,
+            case.community_id,
+            id,
+            &on_duty,
+            "case_critical",
+            "reclassified",
+            &[("text", String::new())],
+            Channel::Sms,
+        )
+        .await?;
     }
     crate::ledger::forget(&mut tx, case.community_id);
     tx.commit().await?;
@@ -941,11 +1380,22 @@ pub async fn reclassify(state: &AppState, p: &Principal, id: i64, r: &Reclassify
 
 /// The case as staff (`staff = true`) or its author sees it.
 pub async fn view(state: &AppState, id: i64, staff: bool) -> AppResult<CaseView> {
-    views(state, &[id], staff).await?.pop().ok_or(AppError::NotFound)
+    views(state, &[id], staff)
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)
 }
 
 /// The timeline entries a filer sees.
-const RESIDENT_EVENTS: &[&str] = &["filed", "moved", "author_moved", "waiting", "resumed", "rated", "merged_in"];
+const RESIDENT_EVENTS: &[&str] = &[
+    "filed",
+    "moved",
+    "author_moved",
+    "waiting",
+    "resumed",
+    "rated",
+    "merged_in",
+];
 
 /// Several cases, in the order of `ids`, in three queries whatever their number.
 pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<CaseView>> {
@@ -956,7 +1406,7 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
         "SELECT c.id, c.community_id, c.source, c.anonymous, u.display_name, c.text, c.place, c.building_id, c.urgency, c.category, \
          c.triage_reasons, c.state, c.first_response_due, c.result_due, c.first_response_at, c.resolved_at, c.created_at, \
          b.name, c.unit_id, un.name, c.lat_e6, c.lng_e6, r.name, eb.display_name, c.assignee_user_id, asg.display_name, own.display_name, \
-         c.escalation_level, c.parent_case_id, c.paused_at, c.private, c.triage_pending \
+         c.escalation_level, c.parent_case_id, c.paused_at, c.private, c.triage_pending, r.user_id, c.author_user_id, c.entered_by \
          FROM cases c LEFT JOIN users u ON u.id = c.author_user_id LEFT JOIN buildings b ON b.id = c.building_id \
          LEFT JOIN units un ON un.id = c.unit_id LEFT JOIN residents r ON r.id = c.resident_id LEFT JOIN users eb ON eb.id = c.entered_by \
          LEFT JOIN users asg ON asg.id = c.assignee_user_id LEFT JOIN users own ON own.id = c.owner_user_id WHERE 1 = 1{}",
@@ -974,11 +1424,15 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
     let now = state.now();
     let mut out = Vec::with_capacity(rows.len());
     for &id in ids {
-        let Some(r) = rows.iter().find(|r| r.get::<i64, _>(0) == id) else { continue };
+        let Some(r) = rows.iter().find(|r| r.get::<i64, _>(0) == id) else {
+            continue;
+        };
         let created: i64 = r.get(16);
         let anonymous = r.get::<i64, _>(3) != 0;
         let paused: Option<i64> = r.get(29);
         let staff_only = |v: Option<String>| if staff { v } else { None };
+        let state = State::parse(r.get::<String, _>(11).as_str())
+            .ok_or_else(|| AppError::internal("stored state"))?;
         out.push(CaseView {
             id,
             community_id: r.get(1),
@@ -995,8 +1449,20 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
                 (Some(a), Some(b)) => Some((a as f64 / 1e6, b as f64 / 1e6)),
                 _ => None,
             },
-            for_resident: if anonymous { None } else { staff_only(r.get(22)) },
-            entered_by: staff_only(r.get(23)),
+            // Someone who reports for themself is not shown as reporting "for" or "entering"
+            // it for themself.
+            for_resident: if anonymous
+                || r.get::<Option<i64>, _>(32).is_some_and(|u| Some(u) == r.get::<Option<i64>, _>(34))
+            {
+                None
+            } else {
+                staff_only(r.get(22))
+            },
+            entered_by: if r.get::<Option<i64>, _>(34).is_some_and(|u| Some(u) == r.get::<Option<i64>, _>(33)) {
+                None
+            } else {
+                staff_only(r.get(23))
+            },
             assignee_id: if staff { r.get(24) } else { None },
             assignee: staff_only(r.get(25)),
             owner: staff_only(r.get(26)),
@@ -1005,15 +1471,22 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
             paused_since: paused,
             private: r.get::<i64, _>(30) != 0,
             triage_pending: staff && r.get::<i64, _>(31) != 0,
-            photos: photos.iter().filter(|(c, _)| *c == id).map(|(_, p)| p.clone()).collect(),
+            photos: photos
+                .iter()
+                .filter(|(c, _)| *c == id)
+                .map(|(_, p)| p.clone())
+                .collect(),
             urgency: parse_urgency(r.get::<String, _>(8).as_str())?,
-            category: Category::parse(r.get::<String, _>(9).as_str()).unwrap_or(Category::Suggestion),
+            category: Category::parse(r.get::<String, _>(9).as_str())
+                .unwrap_or(Category::Suggestion),
             reasons: serde_json::from_str(r.get::<String, _>(10).as_str()).unwrap_or_default(),
-            state: State::parse(r.get::<String, _>(11).as_str()).ok_or_else(|| AppError::internal("stored state"))?,
+            state,
             first_response_due: r.get(12),
             result_due: r.get(13),
-            first_response_clock: clock_state_paused(created, r.get(12), r.get(14), paused, now),
-            result_clock: clock_state_paused(created, r.get(13), r.get(15), paused, now),
+            first_response_clock: clock_state_paused(created, r.get(12), r.get(14), paused, now)
+                .for_case(state),
+            result_clock: clock_state_paused(created, r.get(13), r.get(15), paused, now)
+                .for_case(state),
             created_at: created,
             events: events
                 .iter()
@@ -1026,7 +1499,11 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
                     kind: e.get(2),
                     state: e.get::<Option<String>, _>(3).and_then(|s| State::parse(&s)),
                     note: e.get(4),
-                    by: if e.get::<Option<i64>, _>(5).is_some() { "staff".into() } else { "filer_or_system".into() },
+                    by: if e.get::<Option<i64>, _>(5).is_some() {
+                        "staff".into()
+                    } else {
+                        "filer_or_system".into()
+                    },
                 })
                 .collect(),
         });
@@ -1057,6 +1534,12 @@ pub async fn read(state: &AppState, p: &Principal, id: i64) -> AppResult<CaseVie
     Err(AppError::NotFound)
 }
 
+/// Whether `p` filed case `id` under their name (and so may rate it and move it as its author).
+pub async fn is_author(state: &AppState, p: &Principal, id: i64) -> AppResult<bool> {
+    let case = load(state, id).await?;
+    Ok(p.user_id.is_some() && p.user_id == case.author)
+}
+
 /// The case behind an anonymous author's private link.
 pub async fn by_follow_token(state: &AppState, token: &str) -> AppResult<i64> {
     if token.len() > 64 {
@@ -1069,33 +1552,221 @@ pub async fn by_follow_token(state: &AppState, token: &str) -> AppResult<i64> {
         .ok_or(AppError::NotFound)
 }
 
-/// The staff queue: open cases, critical first, then those still being worked on before those
-/// waiting for the on-site check or closing, each by the nearest due time.
-/// `assignee` narrows it to the cases of one person.
-pub async fn queue(state: &AppState, p: &Principal, community_id: i64, assignee: Option<i64>, after_rank: Option<i64>, limit: i64) -> AppResult<Vec<CaseView>> {
+/// What the staff queue can be narrowed to; every part is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    /// One state.
+    pub state: Option<State>,
+    /// One category.
+    pub category: Option<Category>,
+    /// The cases of one grid's buildings.
+    pub grid_id: Option<i64>,
+    /// Only cases tied to no building (their place is not known).
+    pub no_building: bool,
+    /// The cases of one person.
+    pub assignee: Option<i64>,
+    /// Only cases with a clock past due.
+    pub overdue: bool,
+    /// Finished cases (closed, merged, not ours, withdrawn) too.
+    pub finished: bool,
+    /// A case number (`12` or `#12`), or words from the report or its place.
+    pub text: String,
+}
+
+impl QueueFilter {
+    /// The SQL conditions, with the text pattern to bind as `$4` (values are checked and
+    /// inlined as numbers or known codes only).
+    fn sql(&self, now: i64) -> (String, Option<String>) {
+        let mut out = String::new();
+        match self.state {
+            Some(st) => out.push_str(&format!(" AND c.state = '{}'", st.code())),
+            None if !self.finished => out.push_str(
+                " AND c.state NOT IN ('closed', 'duplicate', 'not_ours', 'withdrawn')",
+            ),
+            None => {}
+        }
+        if let Some(c) = self.category {
+            out.push_str(&format!(" AND c.category = '{}'", c.code()));
+        }
+        if let Some(g) = self.grid_id {
+            out.push_str(&format!(
+                " AND c.building_id IN (SELECT b.id FROM buildings b WHERE b.grid_id = {g})"
+            ));
+        }
+        if self.no_building {
+            out.push_str(" AND c.building_id IS NULL");
+        }
+        if let Some(a) = self.assignee {
+            out.push_str(&format!(" AND c.assignee_user_id = {a}"));
+        }
+        if self.overdue {
+            out.push_str(&format!(
+                " AND c.paused_at IS NULL AND c.state NOT IN ('resolved', 'verified', 'closed', 'duplicate', 'not_ours', 'withdrawn') \
+                 AND ((c.first_response_at IS NULL AND c.first_response_due < {now}) OR (c.resolved_at IS NULL AND c.result_due < {now}))"
+            ));
+        }
+        let text = self.text.trim();
+        if text.is_empty() {
+            return (out, None);
+        }
+        let number = text
+            .trim_start_matches(['#', '＃'])
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0);
+        let pattern = format!(
+            "%{}%",
+            text.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let words = "LOWER(c.text) LIKE $4 ESCAPE '\\' OR LOWER(c.place) LIKE $4 ESCAPE '\\'";
+        match number {
+            Some(n) => out.push_str(&format!(" AND (c.id = {n} OR {words})")),
+            None => out.push_str(&format!(" AND ({words})")),
+        }
+        (out, Some(pattern))
+    }
+}
+
+/// The staff queue: open cases (finished ones too on request), critical first, then those
+/// still being worked on before those waiting for the on-site check or closing, each by the
+/// nearest due time; only what the person may handle (`crate::reach`), narrowed by `filter`.
+pub async fn queue(
+    state: &AppState,
+    p: &Principal,
+    community_id: i64,
+    filter: &QueueFilter,
+    after_rank: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<CaseView>> {
     p.require(community_id, &CASES_HANDLE)?;
-    let reach = crate::reach::of(state, p, community_id).await?.ok_or(AppError::Forbidden)?.sql("c");
-    let only = assignee.map(|a| format!(" AND c.assignee_user_id = {a}")).unwrap_or_default();
+    let reach = crate::reach::of(state, p, community_id)
+        .await?
+        .ok_or(AppError::Forbidden)?
+        .sql("c");
+    let (only, pattern) = filter.sql(state.now());
     // Critical first; then reports the classifier could not read, which need a person to classify them.
-    let ids: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT c.id FROM cases c WHERE c.community_id = $1 AND c.state NOT IN ('closed', 'duplicate', 'not_ours', 'withdrawn'){only}{reach} \
-         ORDER BY CASE WHEN urgency = 'critical' THEN 0 ELSE 1 END, triage_pending DESC, CASE WHEN state IN ('resolved', 'verified') THEN 1 ELSE 0 END, \
+    let sql = format!(
+        "SELECT c.id FROM cases c WHERE c.community_id = $1{only}{reach} \
+         ORDER BY CASE WHEN c.state IN ('closed', 'duplicate', 'not_ours', 'withdrawn') THEN 1 ELSE 0 END, \
+         CASE WHEN urgency = 'critical' THEN 0 ELSE 1 END, triage_pending DESC, CASE WHEN state IN ('resolved', 'verified') THEN 1 ELSE 0 END, \
          CASE WHEN state = 'new' THEN first_response_due ELSE result_due END, id LIMIT $2 OFFSET $3"
+    );
+    let mut q = sqlx::query_scalar::<_, i64>(&sql)
+        .bind(community_id)
+        .bind(limit + 1)
+        .bind(after_rank.unwrap_or(0));
+    if let Some(pattern) = pattern {
+        q = q.bind(pattern);
+    }
+    let ids = q.fetch_all(&state.db.pool).await?;
+    views(state, &ids, true).await
+}
+
+/// The figures at the top of the console: open cases, those past due, those due today and
+/// this month's satisfaction, over the cases the person may handle.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Workload {
+    /// Open cases.
+    pub open: i64,
+    /// Open cases with a clock past due.
+    pub overdue: i64,
+    /// Open cases with a clock due before local midnight (and not yet past due).
+    pub due_today: i64,
+    /// Satisfied or basically satisfied ÷ rated, for ratings given this local month.
+    pub satisfaction_this_month: Option<f64>,
+}
+
+/// The console's figures for `p` in `community_id` (none for someone who handles no cases).
+pub async fn workload(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Option<Workload>> {
+    let Some(reach) = crate::reach::of(state, p, community_id).await? else {
+        return Ok(None);
+    };
+    let reach = reach.sql("c");
+    let now = state.now();
+    let day = crate::domain::local_date(now);
+    let midnight = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_millis())
+            .unwrap_or_default()
+            - crate::domain::LOCAL_OFFSET
+    };
+    let tomorrow = midnight(day.succ_opt().unwrap_or(day));
+    let month_start = midnight(day.with_day(1).unwrap_or(day));
+    let rows = sqlx::query(&format!(
+        "SELECT c.state, c.first_response_at, c.first_response_due, c.resolved_at, c.result_due, c.paused_at \
+         FROM cases c WHERE c.community_id = $1 AND c.state NOT IN ('resolved', 'verified', 'closed', 'duplicate', 'not_ours', 'withdrawn'){reach}"
     ))
     .bind(community_id)
-    .bind(limit + 1)
-    .bind(after_rank.unwrap_or(0))
     .fetch_all(&state.db.pool)
     .await?;
-    views(state, &ids, true).await
+    let mut w = Workload {
+        open: rows.len() as i64,
+        ..Workload::default()
+    };
+    for r in &rows {
+        if r.get::<Option<i64>, _>(5).is_some() {
+            continue;
+        }
+        // The clock that runs: the first response until given, then the result.
+        let due = if r.get::<Option<i64>, _>(1).is_none() {
+            r.get::<i64, _>(2)
+        } else {
+            r.get::<i64, _>(4)
+        };
+        if due < now {
+            w.overdue += 1;
+        } else if due < tomorrow {
+            w.due_today += 1;
+        }
+    }
+    let rated: Vec<Option<String>> = sqlx::query_scalar(&format!(
+        "SELECT r.satisfaction FROM case_ratings r JOIN cases c ON c.id = r.case_id \
+         WHERE c.community_id = $1 AND r.used_at IS NOT NULL AND r.used_at >= $2{reach}"
+    ))
+    .bind(community_id)
+    .bind(month_start)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let satisfied = rated
+        .iter()
+        .filter(|s| matches!(s.as_deref(), Some("satisfied" | "basic")))
+        .count();
+    w.satisfaction_this_month = (!rated.is_empty()).then(|| satisfied as f64 / rated.len() as f64);
+    Ok(Some(w))
+}
+
+/// The service level a report of `urgency` is promised before it is classified: the
+/// community's policy for that urgency whatever the category, else the default.
+pub async fn promised(state: &AppState, community_id: i64, urgency: Urgency) -> AppResult<crate::domain::Sla> {
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT first_response_minutes, result_minutes, working_hours FROM sla_policies WHERE community_id = $1 AND urgency = $2 AND category = ''",
+    )
+    .bind(community_id)
+    .bind(urgency.code())
+    .fetch_optional(&state.db.pool)
+    .await?;
+    Ok(match row {
+        Some((first, result, working)) => crate::domain::Sla {
+            first_response_ms: first * kernel::clock::MINUTE,
+            result_ms: result * kernel::clock::MINUTE,
+            working_hours: working != 0,
+        },
+        None => crate::domain::default_sla(urgency),
+    })
 }
 
 /// The cases a person filed under their name, newest first.
 pub async fn mine(state: &AppState, user_id: i64) -> AppResult<Vec<CaseView>> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE author_user_id = $1 ORDER BY id DESC LIMIT 100")
-        .bind(user_id)
-        .fetch_all(&state.db.pool)
-        .await?;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM cases WHERE author_user_id = $1 ORDER BY id DESC LIMIT 100",
+    )
+    .bind(user_id)
+    .fetch_all(&state.db.pool)
+    .await?;
     views(state, &ids, false).await
 }
 
@@ -1103,7 +1774,14 @@ pub async fn mine(state: &AppState, user_id: i64) -> AppResult<Vec<CaseView>> {
 /// assigned) when a fifth of the time is left; at a breach the case escalates to the staff on
 /// duty, and if it is still unmet when half its time again has passed, to the community head —
 /// by text as well as in the inbox, on the timeline. A met, paused or moved clock does nothing.
-pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &str, due: Option<i64>, start: Option<i64>) -> AppResult<()> {
+pub async fn check_clock(
+    state: &AppState,
+    case_id: i64,
+    clock: &str,
+    stage: &str,
+    due: Option<i64>,
+    start: Option<i64>,
+) -> AppResult<()> {
     let Some(r) = sqlx::query(
         "SELECT community_id, first_response_at, resolved_at, state, first_response_due, result_due, paused_at, assignee_user_id, escalation_level \
          FROM cases WHERE id = $1",
@@ -1116,7 +1794,10 @@ pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &st
     };
     let st = State::parse(r.get::<String, _>(3).as_str()).unwrap_or(State::Closed);
     let (stopped, current_due) = match clock {
-        "first_response" => (r.get::<Option<i64>, _>(1).is_some() || st.is_final(), r.get::<i64, _>(4)),
+        "first_response" => (
+            r.get::<Option<i64>, _>(1).is_some() || st.is_final(),
+            r.get::<i64, _>(4),
+        ),
         _ => (st.has_result(), r.get::<i64, _>(5)),
     };
     if stopped || r.get::<Option<i64>, _>(6).is_some() || due.is_some_and(|d| d != current_due) {
@@ -1133,7 +1814,18 @@ pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &st
             Some(a) => vec![a],
             None => crate::policy::on_duty(&mut tx, community_id, now).await?,
         };
-        alert(&mut tx, now, community_id, case_id, &to, "case_at_risk", &format!("{clock}:{current_due}"), &[("clock", clock.to_string())], Channel::Inbox).await?;
+        alert(
+            &mut tx,
+            now,
+            community_id,
+            case_id,
+            &to,
+            "case_at_risk",
+            &format!("{clock}:{current_due}"),
+            &[("clock", clock.to_string())],
+            Channel::Inbox,
+        )
+        .await?;
         if let Some(start) = start {
             enqueue_check(&mut tx, now, case_id, clock, "breach", start, current_due).await?;
         }
@@ -1149,15 +1841,49 @@ pub async fn check_clock(state: &AppState, case_id: i64, clock: &str, stage: &st
     // to the community head (the case's level is the highest step any of its clocks reached).
     let step = if stage == "breach" { 1 } else { 2 };
     if step > level {
-        sqlx::query("UPDATE cases SET escalation_level = $1 WHERE id = $2 AND escalation_level < $1").bind(step).bind(case_id).execute(&mut *tx).await?;
-        event(&mut tx, case_id, now, None, "escalated", None, &format!("{clock}:{step}")).await?;
+        sqlx::query(
+            "UPDATE cases SET escalation_level = $1 WHERE id = $2 AND escalation_level < $1",
+        )
+        .bind(step)
+        .bind(case_id)
+        .execute(&mut *tx)
+        .await?;
+        event(
+            &mut tx,
+            case_id,
+            now,
+            None,
+            "escalated",
+            None,
+            &format!("{clock}:{step}"),
+        )
+        .await?;
     }
-    let mut to = if step >= 2 { crate::policy::heads(&mut tx, community_id).await? } else { crate::policy::on_duty(&mut tx, community_id, now).await? };
+    let mut to = if step >= 2 {
+        crate::policy::heads(&mut tx, community_id).await?
+    } else {
+        crate::policy::on_duty(&mut tx, community_id, now).await?
+    };
     to.extend(assignee);
     to.sort_unstable();
     to.dedup();
-    let template = if step >= 2 { "case_escalated_head" } else { "case_breached" };
-    alert(&mut tx, now, community_id, case_id, &to, template, &format!("{clock}:{stage}:{current_due}"), &[("clock", clock.to_string())], Channel::Sms).await?;
+    let template = if step >= 2 {
+        "case_escalated_head"
+    } else {
+        "case_breached"
+    };
+    alert(
+        &mut tx,
+        now,
+        community_id,
+        case_id,
+        &to,
+        template,
+        &format!("{clock}:{stage}:{current_due}"),
+        &[("clock", clock.to_string())],
+        Channel::Sms,
+    )
+    .await?;
     tx.commit().await
 }
 
@@ -1168,12 +1894,20 @@ mod tests {
     #[test]
     fn a_report_the_classifier_fails_on_is_filed_urgent_for_staff_to_classify_and_counted() {
         let metrics = kernel::metrics::Metrics::default();
-        let (t, pending) = triage_or_fallback(&metrics, "楼道里有很浓的臭鸡蛋味", |_| Err(triage::Failure("byte index 3 is not a char boundary".into())));
+        let (t, pending) =
+            triage_or_fallback(&metrics, "楼道里有很浓的臭鸡蛋味", |_| {
+                Err(triage::Failure(
+                    "byte index 3 is not a char boundary".into(),
+                ))
+            });
         assert!(pending);
         assert!(t.urgency >= Urgency::Urgent);
         assert_eq!(metrics.triage_failures.get(), 1);
-        assert!(metrics.render(&[]).contains("linli_triage_failures_total 1"));
-        let (t, pending) = triage_or_fallback(&metrics, "楼道里有很浓的臭鸡蛋味", triage::try_classify);
+        assert!(metrics
+            .render(&[])
+            .contains("linli_triage_failures_total 1"));
+        let (t, pending) =
+            triage_or_fallback(&metrics, "楼道里有很浓的臭鸡蛋味", triage::try_classify);
         assert!(!pending && t.urgency >= Urgency::Urgent);
         assert_eq!(metrics.triage_failures.get(), 1);
     }

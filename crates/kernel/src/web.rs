@@ -110,6 +110,15 @@ fn csrf_exempt(path: &str) -> bool {
     path.starts_with("/open311/") || path.starts_with("/r/")
 }
 
+/// Forms that keep what was typed when the session behind them lapsed: a post to one of these
+/// carrying a session's token but no session goes on, marked [`SessionLapsed`], so its handler
+/// can keep the draft and ask for a login instead of losing it (it must file nothing).
+const KEEPS_LAPSED_DRAFTS: &[&str] = &["/cases/new"];
+
+/// Marks a request whose form was filled by a logged-in person whose session has since ended.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLapsed;
+
 /// Lets an unsafe request through only with the expected `token` (in `X-CSRF-Token`, `_csrf`
 /// in the query string or an urlencoded body) or as a JSON API call; `by_key` requests (an API
 /// key authenticated them, so no browser cookie is involved) and exempt paths pass.
@@ -133,6 +142,12 @@ async fn check_csrf(req: Request, token: &str, path: &str, body_limit: usize, by
         .query()
         .and_then(|q| q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == "_csrf").map(|(_, v)| url_decode(v)));
     if matches(query_token.as_deref()) {
+        return Ok(req);
+    }
+    // No session now (the expected token is an anonymous one), but the form was a session's.
+    if KEEPS_LAPSED_DRAFTS.contains(&path) && token.starts_with("a.") && query_token.as_deref().is_some_and(|t| t.starts_with("s.")) {
+        let mut req = req;
+        req.extensions_mut().insert(SessionLapsed);
         return Ok(req);
     }
     if is_api(path) {

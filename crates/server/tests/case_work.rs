@@ -168,7 +168,7 @@ async fn only_real_images_and_at_most_nine_are_taken() {
 async fn a_report_with_photos_is_filed_from_the_page_and_resolved_with_an_after_photo() {
     let w = world().await;
     let (_, _, unit) = grid_building(&w).await;
-    let page = w.resident.page("/cases/new").await;
+    let page = w.resident.page("/cases/new?k=form-1").await;
     assert!(page.contains("enctype=\"multipart/form-data\"") && page.contains(&format!("value=\"u{unit}\"")));
     let token = w.resident.csrf().await;
     let form = reqwest::multipart::Form::new()
@@ -659,7 +659,7 @@ async fn a_filer_who_says_lives_are_in_danger_is_believed() {
     assert_eq!(case["first_response_due"].as_i64().unwrap() - case["created_at"].as_i64().unwrap(), 15 * MINUTE);
     w.app.run_jobs().await;
     assert!(w.sms.sent().iter().any(|t| t.to == "13800000001"), "the staff on duty get a text");
-    let page = w.resident.page("/cases/new").await;
+    let page = w.resident.page("/cases/new?k=form-2").await;
     assert!(page.contains("name=\"danger_now\"") && page.contains("href=\"tel:119\""));
 }
 

@@ -2,6 +2,7 @@
 //! ledger, one module each; shared helpers live here.
 
 mod console;
+mod family;
 mod ledger;
 mod report;
 mod resident;
@@ -39,6 +40,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/moves", post(author_move))
         .route("/cases/{id}/follow", post(follow_case))
+        .route("/cases/{id}/rate", post(author_rate))
         .route("/cases/follow/{token}", get(follow_page))
         .route("/cases/follow/{token}/moves", post(follow_move))
         .route("/r/{token}", get(rate_page).post(rate_submit))
@@ -62,12 +64,7 @@ pub(crate) fn router() -> Router<AppState> {
             get(settings_page).post(settings_save),
         )
         .route("/case-photos/{id}/{variant}", get(photo))
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(super) struct CommunityQuery {
-    c: Option<String>,
-    followed: Option<String>,
+        .merge(family::router())
 }
 
 /// The community a report goes to: `?c=slug`, else the viewer's first community, else the only one.
@@ -212,6 +209,7 @@ pub(super) fn clock_badge(
         Met => ("clock.met", "ok"),
         MetLate => ("clock.met_late", "warn"),
         Paused => ("clock.paused", "muted"),
+        Ended => ("clock.ended", "muted"),
     };
     (ctx.tr.t(key).to_string(), class)
 }

@@ -1,6 +1,12 @@
 //! The report form: a resident's report (by name or anonymously) and the grid worker's quick entry.
+//!
+//! The form's idempotency key is in its address (`/cases/new?k=…`), so Back after filing comes
+//! to the same key and shows the report as filed instead of a blank form that files it again.
+//! Whatever the form comes back for — open cases like it, a mistake to mend, a lapsed session —
+//! its words and photos are kept with that key ([`crate::draft`]) and never chosen again.
 
 use super::*;
+use crate::draft::{self, Fields};
 
 #[derive(Template)]
 #[template(path = "cases/new.html")]
@@ -11,34 +17,126 @@ pub(super) struct NewPage {
     places: Vec<PlaceChoice>,
     /// The grid worker's quick entry (on behalf of a resident or the community).
     quick: bool,
+    /// The elders a family member may report for (为谁反映).
+    elders: Vec<registry::family::Elder>,
     resident_phone: String,
     key: String,
-    text: String,
-    place: String,
-    anonymous: bool,
+    fields: Fields,
+    /// Photos already kept with this report's draft.
+    photos_kept: usize,
+    /// Names the logged-in author (see [`draft::author_tag`]).
+    author_tag: String,
     error: Option<String>,
     /// Open cases like this one, shown before filing ("已有人反映").
-    similar: Vec<crate::ledger::PublicCase>,
-    place_choice: String,
-    followed: bool,
+    similar: Vec<crate::ledger::Similar>,
+    /// The case just followed from this form.
+    followed: Option<i64>,
+    /// The real service levels: (first reply, result) for a report, first reply with danger.
+    promise: String,
+    /// This form was filed already: where its case is.
+    filed_url: Option<String>,
+    /// The session lapsed: where to log in and come back to the kept draft.
+    relogin: Option<String>,
 }
 
 impl NewPage {
-    fn is_place(&self, value: &str) -> bool {
-        self.place_choice == value
+    fn is_for(&self, resident: &i64) -> bool {
+        self.fields.for_resident == Some(*resident)
     }
+    fn is_place(&self, value: &str) -> bool {
+        self.fields.place_choice == value
+    }
+    fn photos_kept_text(&self) -> String {
+        self.ctx.tr.n("cases.photos_kept", self.photos_kept)
+    }
+    fn suggestion_facts(&self, s: &crate::ledger::Similar) -> String {
+        let mut out = self.ctx.label("category", s.case.category.code());
+        if let Some(b) = &s.case.building {
+            out.push_str(" · ");
+            out.push_str(b);
+            if let Some(u) = &s.unit {
+                out.push(' ');
+                out.push_str(u);
+            }
+        }
+        out
+    }
+    fn filed_ago(&self, s: &crate::ledger::Similar) -> String {
+        kernel::i18n::tf(
+            self.ctx.tr.0,
+            "cases.similar_filed",
+            &[("when", self.ctx.when(&s.case.created_at)), ("n", s.followers.to_string())],
+        )
+    }
+    fn latest_step(&self, s: &crate::ledger::Similar) -> String {
+        match s.case.steps.last() {
+            Some((at, st)) => format!("{} {}", self.ctx.when(at), self.ctx.label("case_state", st.code())),
+            None => String::new(),
+        }
+    }
+}
+
+/// A service level in words: "2 小时", "15 分钟", "3 天".
+pub(super) fn span(ctx: &PageCtx, ms: i64) -> String {
+    let minutes = ms / kernel::clock::MINUTE;
+    if minutes % (60 * 24) == 0 && minutes >= 60 * 48 {
+        ctx.tr.n("cases.days", minutes / (60 * 24))
+    } else if minutes % 60 == 0 {
+        ctx.tr.n("ledger.hours", minutes / 60)
+    } else {
+        ctx.tr.n("ledger.minutes", minutes)
+    }
+}
+
+/// The promise on the form, from the community's service levels.
+async fn promise(state: &AppState, ctx: &PageCtx, community_id: i64) -> AppResult<String> {
+    let normal = service::promised(state, community_id, triage::Urgency::Normal).await?;
+    let danger = service::promised(state, community_id, triage::Urgency::Critical).await?;
+    Ok(kernel::i18n::tf(
+        ctx.tr.0,
+        "cases.promise_levels",
+        &[
+            ("first", span(ctx, normal.first_response_ms)),
+            ("result", span(ctx, normal.result_ms)),
+            ("danger", span(ctx, danger.first_response_ms)),
+        ],
+    ))
 }
 
 /// The report form, empty or as submitted.
 pub(super) struct FormState {
     slug: String,
     key: String,
-    text: String,
-    place: String,
-    anonymous: bool,
-    place_choice: String,
+    fields: Fields,
     quick: bool,
     resident_phone: String,
+    photos_kept: usize,
+}
+
+impl FormState {
+    fn empty(slug: String, key: String, quick: bool, anonymous: bool) -> FormState {
+        FormState {
+            slug,
+            key,
+            fields: Fields {
+                anonymous,
+                ..Fields::default()
+            },
+            quick,
+            resident_phone: String::new(),
+            photos_kept: 0,
+        }
+    }
+}
+
+/// What else the form page shows.
+#[derive(Default)]
+pub(super) struct Extras {
+    error: Option<String>,
+    similar: Vec<crate::ledger::Similar>,
+    followed: Option<i64>,
+    filed_url: Option<String>,
+    relogin: Option<String>,
 }
 
 pub(super) async fn form_page(
@@ -46,57 +144,150 @@ pub(super) async fn form_page(
     ctx: PageCtx,
     community: &kernel::community::Community,
     form: FormState,
-    error: Option<String>,
-    similar: Vec<crate::ledger::PublicCase>,
-    followed: bool,
+    extras: Extras,
 ) -> AppResult<NewPage> {
+    let author_tag = ctx
+        .user
+        .as_ref()
+        .and_then(|u| u.user_id)
+        .filter(|_| !form.quick)
+        .map(|id| draft::author_tag(state, id))
+        .unwrap_or_default();
+    let elders = match ctx.user.as_ref().and_then(|u| u.user_id).filter(|_| !form.quick) {
+        Some(uid) => registry::family::elders_of(state, uid).await?.into_iter().filter(|e| e.community_id == community.id).collect(),
+        None => Vec::new(),
+    };
     Ok(NewPage {
+        elders,
         places: places(state, community.id).await?,
+        promise: promise(state, &ctx, community.id).await?,
         quick: form.quick,
         resident_phone: form.resident_phone,
-        place_choice: form.place_choice,
         ctx,
         community: community.name.clone(),
         slug: form.slug,
         key: form.key,
-        text: form.text,
-        place: form.place,
-        anonymous: form.anonymous,
-        error,
-        similar,
-        followed,
+        fields: form.fields,
+        photos_kept: form.photos_kept,
+        author_tag,
+        error: extras.error,
+        similar: extras.similar,
+        followed: extras.followed,
+        filed_url: extras.filed_url,
+        relogin: extras.relogin,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct NewQuery {
+    c: Option<String>,
+    /// The form's idempotency key.
+    k: Option<String>,
+    /// Show open cases like the kept draft ("已有人反映").
+    step: Option<String>,
+    /// The case just followed from the step.
+    followed: Option<i64>,
+    /// Family reporting for an elder: her resident id, chosen on the family page.
+    #[serde(rename = "for")]
+    for_resident: Option<i64>,
+}
+
+/// What the keyed form shows besides the form: the similar step, and a case just followed.
+#[derive(Clone, Copy, Default)]
+struct Step {
+    similar: bool,
+    followed: Option<i64>,
+    /// The elder chosen on the family page, for a fresh form.
+    for_resident: Option<i64>,
+}
+
+/// A key as the form may carry it: short, plain characters.
+fn usable_key(k: Option<&str>) -> Option<&str> {
+    k.filter(|k| !k.is_empty() && k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
+/// Where the report filed with this form's key is, for this viewer, if it was filed.
+async fn filed_url(state: &AppState, viewer: Option<&kernel::auth::Principal>, community_id: i64, key: &str, quick: bool) -> AppResult<Option<String>> {
+    // Answered as the filing was: with the case's page (or its private link, shown again).
+    Ok(match service::filed_with_key(state, viewer, false, community_id, key).await? {
+        Some(id) if quick => Some(format!("/console/cases/{id}")),
+        Some(id) => Some(format!("/cases/{id}")),
+        None => service::anonymous_link(state, community_id, key)
+            .await?
+            .map(|link| format!("{link}?new=1")),
+    })
+}
+
+/// The form for the key in its address (the page first sends a browser without one to a fresh
+/// key): filled in again from the key's draft, or "filed" when the key was used.
+#[allow(clippy::too_many_arguments)]
+async fn keyed_form(
+    state: &AppState,
+    ctx: PageCtx,
+    viewer: Option<&kernel::auth::Principal>,
+    community: &kernel::community::Community,
+    slug: String,
+    key: &str,
+    quick: bool,
+    step: Step,
+) -> AppResult<Response> {
+    let mut form = FormState::empty(slug, key.to_string(), quick, viewer.is_none());
+    form.fields.for_resident = step.for_resident;
+    let mut extras = Extras::default();
+    let reader = viewer.and_then(|p| p.user_id);
+    if let Some(url) = filed_url(state, viewer, community.id, key, quick).await? {
+        extras.filed_url = Some(url);
+    } else if let Some(kept) = draft::load(state, community.id, key).await? {
+        // A draft goes back to the logged-in person who wrote it, or to a visitor's own form.
+        let mine = match viewer.and_then(|p| p.user_id) {
+            Some(uid) => kept.author_tag == draft::author_tag(state, uid) || kept.author_tag.is_empty(),
+            None => kept.author_tag.is_empty(),
+        };
+        if mine {
+            form.fields = kept.fields;
+            form.photos_kept = kept.photos;
+            if viewer.is_none() {
+                form.fields.anonymous = true;
+            }
+            if step.similar && !quick {
+                let (building_id, unit_id) = parse_place(&form.fields.place_choice);
+                extras.similar =
+                    crate::ledger::suggestions(state, community.id, form.fields.text.trim(), building_id, unit_id, reader).await?;
+                extras.followed = step.followed;
+            }
+        }
+    }
+    let mut res = render(&form_page(state, ctx, community, form, extras).await?);
+    // Back comes to the server again, which knows whether the key was used.
+    res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+fn keyed_address(base: &str, slug: &str, key: &str) -> String {
+    if slug.is_empty() {
+        format!("{base}?k={key}")
+    } else {
+        format!("{base}?c={}&k={key}", kernel::web::url_encode(slug))
+    }
 }
 
 pub(super) async fn new_page(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
     viewer: Viewer,
-    ApiQuery(q): ApiQuery<CommunityQuery>,
+    ApiQuery(q): ApiQuery<NewQuery>,
 ) -> AppResult<Response> {
-    let community = target_community(&state, &viewer, q.c.as_deref()).await?;
-    let form = FormState {
-        slug: q.c.unwrap_or_default(),
-        key: kernel::crypto::random_token(12),
-        text: String::new(),
-        place: String::new(),
-        anonymous: viewer.0.is_none(),
-        place_choice: String::new(),
-        quick: false,
-        resident_phone: String::new(),
+    let slug = q.c.clone().unwrap_or_default();
+    let Some(key) = usable_key(q.k.as_deref()) else {
+        let fresh = keyed_address("/cases/new", &slug, &kernel::crypto::random_token(12));
+        return Ok(see_other(&match q.for_resident {
+            Some(r) => format!("{fresh}&for={r}"),
+            None => fresh,
+        }));
     };
-    Ok(render(
-        &form_page(
-            &state,
-            ctx,
-            &community,
-            form,
-            None,
-            Vec::new(),
-            q.followed.is_some(),
-        )
-        .await?,
-    ))
+    let community = target_community(&state, &viewer, q.c.as_deref()).await?;
+    let step = Step { similar: q.step.is_some(), followed: q.followed, for_resident: q.for_resident };
+    keyed_form(&state, ctx, viewer.0.as_deref(), &community, slug, key, false, step).await
 }
 
 /// The grid worker's quick entry on foot: photo, place, a few words, for a resident or for the
@@ -105,26 +296,16 @@ pub(super) async fn quick_page(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
     user: User,
-    ApiQuery(q): ApiQuery<CommunityQuery>,
+    ApiQuery(q): ApiQuery<NewQuery>,
 ) -> AppResult<Response> {
     let community = staff_community(&state, &user, q.c.as_deref()).await?;
-    let form = FormState {
-        slug: community.slug.clone(),
-        key: kernel::crypto::random_token(12),
-        text: String::new(),
-        place: String::new(),
-        anonymous: false,
-        place_choice: String::new(),
-        quick: true,
-        resident_phone: String::new(),
-    };
-    Ok(render(
-        &form_page(&state, ctx, &community, form, None, Vec::new(), false).await?,
-    ))
+    let fresh = kernel::crypto::random_token(12);
+    let key = usable_key(q.k.as_deref()).unwrap_or(&fresh);
+    keyed_form(&state, ctx, Some(&user.0), &community, community.slug.clone(), key, true, Step::default()).await
 }
 
 /// The resident's report (and the grid worker's quick entry): a multipart form with up to nine
-/// photos. A failed check shows the form again as sent (photos must be chosen again).
+/// photos, which are kept with the report's draft as soon as they arrive.
 pub(super) async fn submit(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
@@ -132,6 +313,7 @@ pub(super) async fn submit(
     from: kernel::web::ClientIp,
     req: axum::extract::Request,
 ) -> AppResult<Response> {
+    let lapsed = req.extensions().get::<kernel::web::SessionLapsed>().is_some();
     let form = kernel::web::page_form(
         req,
         "photos",
@@ -142,30 +324,129 @@ pub(super) async fn submit(
     .await?;
     let (form, files) = uploads(form);
     let quick = form.has("quick");
-    let community = if quick {
+    let author_tag = form.get("by").to_string();
+    // Filled in by someone logged in who is not any more: file nothing, keep it, ask them in.
+    let lapsed = lapsed || (viewer.0.is_none() && !author_tag.is_empty()) || (quick && viewer.0.is_none());
+    let community = if quick && !lapsed {
         let user = viewer.0.as_ref().ok_or(AppError::Unauthorized)?;
         staff_community(&state, &User(user.clone()), Some(form.get("c"))).await?
     } else {
-        target_community(
-            &state,
-            &viewer,
-            Some(form.get("c")).filter(|c| !c.is_empty()),
-        )
-        .await?
+        target_community(&state, &viewer, Some(form.get("c")).filter(|c| !c.is_empty())).await?
+    };
+    let key = match usable_key(Some(form.get("key"))) {
+        Some(k) => k.to_string(),
+        None => return Err(AppError::field("key", "invalid")),
     };
     let (building_id, unit_id) = parse_place(form.get("building_id"));
-    let as_sent = FormState {
-        slug: form.get("c").to_string(),
-        key: form.get("key").to_string(),
+    let fields = Fields {
         text: form.get("text").to_string(),
         place: form.get("place").to_string(),
-        anonymous: form.has("anonymous") || viewer.0.is_none(),
         place_choice: form.get("building_id").to_string(),
+        danger_now: form.has("danger_now"),
+        // The author's own choice, kept as it was when the session lapsed.
+        anonymous: form.has("anonymous") || (viewer.0.is_none() && !lapsed),
+        lat: form.get("lat").trim().to_string(),
+        long: form.get("long").trim().to_string(),
+        for_resident: form.get("for_resident").parse().ok().filter(|_| !quick),
+    };
+    let mut as_sent = FormState {
+        slug: form.get("c").to_string(),
+        key: key.clone(),
+        fields: fields.clone(),
         quick,
         resident_phone: form.get("resident_phone").trim().to_string(),
+        photos_kept: 0,
     };
+    let new = NewCase {
+        text: fields.text.clone(),
+        place: fields.place.clone(),
+        building_id,
+        unit_id,
+        lat: fields.lat.parse().ok(),
+        long: fields.long.parse().ok(),
+        resident_id: fields.for_resident,
+        anonymous: fields.anonymous && !quick,
+        source: quick.then_some(crate::domain::Source::GridWorker),
+        idempotency_key: Some(key.clone()),
+        danger_now: fields.danger_now,
+    };
+    // This very form was filed already: a resubmission goes straight to its case.
+    if !lapsed {
+        if let Some(url) = filed_url(&state, viewer.0.as_deref(), community.id, &key, quick).await? {
+            return Ok(see_other(&url));
+        }
+    }
+    // The photos that came with this sending join the draft at once: whatever happens next,
+    // nobody chooses them again. A visitor's photos are admitted (their quota spent) first.
+    let mut admitted = false;
+    if !files.is_empty() {
+        if viewer.0.is_none() {
+            if let Err(e) = service::admit(&state, None, &from, community.id, &new).await {
+                return report_error(&state, ctx, &community, as_sent, e).await;
+            }
+            admitted = true;
+        }
+        let stored = match crate::photos::prepare(&state, files).await {
+            Ok(p) => crate::photos::store(&state, &p, new.anonymous || lapsed).await?,
+            Err(e @ AppError::Validation(_)) => return report_error(&state, ctx, &community, as_sent, e).await,
+            Err(e) => return Err(e),
+        };
+        let tag = if lapsed { &author_tag } else { &own_tag(&state, &viewer, quick) };
+        match draft::keep(&state, community.id, &key, &fields, tag, stored).await {
+            Ok(n) => as_sent.photos_kept = n,
+            Err(e @ AppError::Validation(_)) => return report_error(&state, ctx, &community, as_sent, e).await,
+            Err(e) => return Err(e),
+        }
+    } else {
+        let tag = if lapsed { author_tag.clone() } else { own_tag(&state, &viewer, quick) };
+        if lapsed || form.has("follow") {
+            if let Err(e) = draft::keep(&state, community.id, &key, &fields, &tag, Vec::new()).await {
+                return report_error(&state, ctx, &community, as_sent, e).await;
+            }
+        }
+        as_sent.photos_kept = draft::photos(&state, community.id, &key).await?.len();
+    }
+    if lapsed {
+        let back = if quick {
+            keyed_address("/console/cases/quick", &as_sent.slug, &key)
+        } else {
+            keyed_address("/cases/new", &as_sent.slug, &key)
+        };
+        let extras = Extras {
+            relogin: Some(format!("/login?next={}", kernel::web::url_encode(&back))),
+            ..Extras::default()
+        };
+        return Ok(render(&form_page(&state, ctx, &community, as_sent, extras).await?));
+    }
+    let reader = viewer.0.as_ref().and_then(|p| p.user_id);
+    // The step is shown from the keyed address (the draft holds the form), so Back and reload
+    // never send the form again.
+    let step_address = |followed: Option<i64>| {
+        let mut to = format!("{}&step=similar", keyed_address("/cases/new", &as_sent.slug, &key));
+        if let Some(id) = followed {
+            to.push_str(&format!("&followed={id}"));
+        }
+        to
+    };
+    // Following one of the open cases like it instead: nothing is filed; the form stays as it was.
+    if let Some(follow) = form.get("follow").parse::<i64>().ok().filter(|_| !quick) {
+        let user = viewer.0.as_ref().ok_or(AppError::Unauthorized)?;
+        crate::ledger::follow(&state, User(user.clone()).person()?, follow).await?;
+        return Ok(see_other(&step_address(Some(follow))));
+    }
+    // Before filing, show open cases like this one so people can follow instead of duplicating —
+    // never when someone is in danger: that goes straight through.
+    if !quick && !form.has("confirm") && !new.danger_now && !new.text.trim().is_empty() {
+        let similar = crate::ledger::suggestions(&state, community.id, new.text.trim(), building_id, unit_id, reader).await?;
+        if !similar.is_empty() {
+            if let Err(e) = draft::keep(&state, community.id, &key, &fields, &own_tag(&state, &viewer, quick), Vec::new()).await {
+                return report_error(&state, ctx, &community, as_sent, e).await;
+            }
+            return Ok(see_other(&step_address(None)));
+        }
+    }
     // On behalf of a resident: found by their phone number in the registry.
-    let mut resident_id = None;
+    let mut new = new;
     if quick && !as_sent.resident_phone.is_empty() {
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM residents WHERE community_id = $1 AND phone = $2 ORDER BY id LIMIT 1",
@@ -175,74 +456,19 @@ pub(super) async fn submit(
         .fetch_optional(&state.db.pool)
         .await?;
         match found {
-            Some(r) => resident_id = Some(r),
+            Some(r) => new.resident_id = Some(r),
             None => {
-                return report_error(
-                    &state,
-                    ctx,
-                    &community,
-                    as_sent,
-                    AppError::field("resident_phone", "not_found_ref"),
-                )
-                .await
+                return report_error(&state, ctx, &community, as_sent, AppError::field("resident_phone", "not_found_ref")).await
             }
         }
     }
-    let new = NewCase {
-        text: as_sent.text.clone(),
-        place: as_sent.place.clone(),
-        building_id,
-        unit_id,
-        lat: form.get("lat").parse().ok(),
-        long: form.get("long").parse().ok(),
-        resident_id,
-        anonymous: as_sent.anonymous && !quick,
-        source: quick.then_some(crate::domain::Source::GridWorker),
-        idempotency_key: Some(as_sent.key.clone()),
-        danger_now: form.has("danger_now"),
-    };
-    // Before filing, show open cases like this one so people can follow instead of duplicating
-    // (unless this very form was filed already: a resubmission goes straight to its case).
-    // An anonymous filing is answered by the service, which gives its private link back.
-    let already = if new.anonymous {
-        None
-    } else {
-        service::filed_with_key(
-            &state,
-            viewer.0.as_deref(),
-            false,
-            community.id,
-            &as_sent.key,
-        )
-        .await?
-    };
-    if let Some(id) = already {
-        return Ok(see_other(&if quick {
-            format!("/console/cases/{id}")
-        } else {
-            format!("/cases/{id}")
-        }));
-    }
-    if !quick && !form.has("confirm") && !new.text.trim().is_empty() {
-        let similar =
-            crate::ledger::similar(&state, community.id, new.text.trim(), new.building_id).await?;
-        if !similar.is_empty() {
-            return Ok(render(
-                &form_page(&state, ctx, &community, as_sent, None, similar, false).await?,
-            ));
+    if !admitted {
+        if let Err(e) = service::admit(&state, viewer.0.as_deref(), &from, community.id, &new).await {
+            return report_error(&state, ctx, &community, as_sent, e).await;
         }
     }
-    if let Err(e) = service::admit(&state, viewer.0.as_deref(), &from, community.id, &new).await {
-        return report_error(&state, ctx, &community, as_sent, e).await;
-    }
-    let photos = match crate::photos::prepare(&state, files).await {
-        Ok(p) => p,
-        Err(e @ AppError::Validation(_)) => {
-            return report_error(&state, ctx, &community, as_sent, e).await
-        }
-        Err(e) => return Err(e),
-    };
-    match service::file(&state, viewer.0.as_deref(), community.id, &new, &photos).await {
+    let kept = draft::photos(&state, community.id, &key).await?;
+    match service::file_with_kept(&state, viewer.0.as_deref(), community.id, &new, &[], kept).await {
         Ok(filed) => Ok(match filed.follow_token {
             Some(token) => see_other(&format!("/cases/follow/{token}?new=1")),
             None if quick => see_other(&format!("/console/cases/{}", filed.id)),
@@ -253,6 +479,17 @@ pub(super) async fn submit(
     }
 }
 
+/// The author tag of the logged-in person sending a resident's form ("" for a visitor).
+fn own_tag(state: &AppState, viewer: &Viewer, quick: bool) -> String {
+    viewer
+        .0
+        .as_ref()
+        .and_then(|p| p.user_id)
+        .filter(|_| !quick)
+        .map(|id| draft::author_tag(state, id))
+        .unwrap_or_default()
+}
+
 /// The report form again, as sent, with what went wrong.
 pub(super) async fn report_error(
     state: &AppState,
@@ -261,7 +498,7 @@ pub(super) async fn report_error(
     as_sent: FormState,
     e: AppError,
 ) -> AppResult<Response> {
-    let error = Some(form_error(&ctx, &e));
-    let page = form_page(state, ctx, community, as_sent, error, Vec::new(), false).await?;
+    let extras = Extras { error: Some(form_error(&ctx, &e)), ..Extras::default() };
+    let page = form_page(state, ctx, community, as_sent, extras).await?;
     Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }

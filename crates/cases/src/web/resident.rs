@@ -7,6 +7,25 @@ use super::*;
 pub(super) struct MinePage {
     ctx: PageCtx,
     cases: Vec<CaseView>,
+    /// Cases the person follows, as the public ledger shows them.
+    followed: Vec<crate::ledger::PublicCase>,
+}
+
+impl MinePage {
+    fn due_shown(&self, c: &CaseView) -> bool {
+        clocks_shown(c)
+    }
+    fn latest_step(&self, c: &crate::ledger::PublicCase) -> String {
+        match c.steps.last() {
+            Some((at, st)) => format!("{} {}", self.ctx.when(at), self.ctx.label("case_state", st.code())),
+            None => String::new(),
+        }
+    }
+}
+
+/// Whether a case's clocks still mean something to its author: not once it is done.
+pub(super) fn clocks_shown(case: &CaseView) -> bool {
+    !case.state.has_result()
 }
 
 pub(super) async fn my_cases(
@@ -15,7 +34,8 @@ pub(super) async fn my_cases(
     user: User,
 ) -> AppResult<Response> {
     let cases = service::mine(&state, user.person()?).await?;
-    Ok(render(&MinePage { ctx, cases }))
+    let followed = crate::ledger::followed(&state, user.person()?).await?;
+    Ok(render(&MinePage { ctx, cases, followed }))
 }
 
 #[derive(Template)]
@@ -27,8 +47,10 @@ pub(super) struct CasePage {
     moves_url: String,
     /// The private link, shown right after an anonymous filing.
     follow_link: Option<String>,
-    /// Where an anonymous author rates the result, when a rating is open.
+    /// Where the author rates the result, when a rating is open.
     rate_url: Option<String>,
+    /// Just filed: what the resident is promised, from the case's own clocks.
+    filed_notice: Option<String>,
 }
 
 impl CasePage {
@@ -38,6 +60,9 @@ impl CasePage {
     fn can_reopen(&self) -> bool {
         self.case.state.author_moves().contains(&State::InProgress)
     }
+    fn clocks_shown(&self) -> bool {
+        clocks_shown(&self.case)
+    }
     fn event_label(&self, e: &service::Event) -> String {
         match e.state {
             Some(s) if e.kind != "clock_warning" && e.kind != "clock_breached" => {
@@ -46,6 +71,39 @@ impl CasePage {
             _ => self.ctx.tr.t(&format!("case_event.{}", e.kind)).to_string(),
         }
     }
+    /// What a step says, in words (a rating's stored codes translated).
+    fn event_note(&self, e: &service::Event) -> String {
+        if e.kind == "clock_warning" || e.kind == "clock_breached" {
+            return String::new();
+        }
+        if e.kind == "rated" {
+            let r = crate::rating::read_note(&e.note);
+            let tr = self.ctx.tr.0;
+            let mut head = r.satisfaction.map(|s| self.ctx.label("rate", s.code())).unwrap_or_default();
+            if !r.solved {
+                head = kernel::i18n::tf(tr, "rate.noted_not_solved", &[("rating", head)]);
+            }
+            return match (head.is_empty(), r.comment.is_empty()) {
+                (_, true) => head,
+                (true, false) => r.comment,
+                (false, false) => kernel::i18n::tf(tr, "rate.noted_comment", &[("rating", head), ("comment", r.comment)]),
+            };
+        }
+        e.note.clone()
+    }
+}
+
+/// What a new case's author was promised: its own first-reply time, from its urgency's level.
+fn filed_notice(ctx: &PageCtx, case: &CaseView) -> String {
+    kernel::i18n::tf(
+        ctx.tr.0,
+        "cases.filed_promise",
+        &[
+            ("urgency", ctx.label("urgency", case.urgency.code())),
+            ("span", super::report::span(ctx, case.first_response_due - case.created_at)),
+            ("when", ctx.when(&case.first_response_due)),
+        ],
+    )
 }
 
 pub(super) async fn case_page(
@@ -55,12 +113,27 @@ pub(super) async fn case_page(
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Response> {
     let case = service::read(&state, &user, id).await?;
+    let author = service::is_author(&state, &user, id).await?;
+    let rate_url = if author {
+        crate::rating::open_for_case(&state, id)
+            .await?
+            .map(|_| format!("/cases/{id}/rate"))
+    } else {
+        None
+    };
+    // Until the first reply, the author sees what they were promised.
+    let filed_notice = if author && case.state == State::New {
+        Some(filed_notice(&ctx, &case))
+    } else {
+        None
+    };
     Ok(render(&CasePage {
         ctx,
         case,
         moves_url: format!("/cases/{id}/moves"),
         follow_link: None,
-        rate_url: None,
+        rate_url,
+        filed_notice,
     }))
 }
 
@@ -87,12 +160,14 @@ pub(super) async fn follow_page(
     let rate_url = crate::rating::open_for_case(&state, id)
         .await?
         .map(|_| format!("{link}/rate"));
+    let filed_notice = (case.state == State::New).then(|| filed_notice(&ctx, &case));
     Ok(render(&CasePage {
         ctx,
         case,
         moves_url: format!("{link}/moves"),
         follow_link,
         rate_url,
+        filed_notice,
     }))
 }
 
@@ -144,7 +219,9 @@ pub(super) struct RatePage {
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RateForm {
+    #[serde(default)]
     solved: String,
+    #[serde(default)]
     satisfaction: String,
     #[serde(default)]
     comment: String,
@@ -230,11 +307,28 @@ pub(super) async fn follow_rate(
     Ok(see_other(&format!("/cases/follow/{token}")))
 }
 
+/// The named author rates the result on the case's own page.
+pub(super) async fn author_rate(
+    AxState(state): AxState<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+    WebForm(form): WebForm<RateForm>,
+) -> AppResult<Response> {
+    if !service::is_author(&state, &user, id).await? {
+        return Err(AppError::NotFound);
+    }
+    let rating_id = crate::rating::open_for_case(&state, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::rating::record(&state, rating_id, id, &parse_rating(&form)?).await?;
+    Ok(see_other(&format!("/cases/{id}#progress")))
+}
+
 pub(super) async fn follow_case(
     AxState(state): AxState<AppState>,
     user: User,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Response> {
     crate::ledger::follow(&state, user.person()?, id).await?;
-    Ok(see_other("/cases/new?followed=1"))
+    Ok(see_other("/me/cases#followed"))
 }
