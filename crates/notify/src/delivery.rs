@@ -22,7 +22,7 @@ fn client() -> &'static reqwest::Client {
 /// key in an `Idempotency-Key` header, so a retry after a lost answer is not sent twice.
 pub async fn send_sms(cfg: &Config, to: &str, text: &str, key: &str) -> Result<(), Failure> {
     match cfg.sms_gateway_url.as_str() {
-        "" => Err(FailureReason::SmsNotConfigured.with("sms_gateway_url")),
+        "" => Err(FailureReason::SmsNotConfigured.with("")),
         "log" => {
             tracing::info!(to, text, "SMS (log sink)");
             Ok(())
@@ -49,7 +49,7 @@ pub async fn send_sms(cfg: &Config, to: &str, text: &str, key: &str) -> Result<(
 /// on the local network, as is usual on an intranet). `now` (epoch ms) dates the message.
 pub async fn send_email(cfg: &Config, to: &str, subject: &str, body: &str, key: &str, now: i64) -> Result<(), Failure> {
     if cfg.smtp_addr.is_empty() {
-        return Err(FailureReason::EmailNotConfigured.with("smtp_addr"));
+        return Err(FailureReason::EmailNotConfigured.with(""));
     }
     if to.contains(['\r', '\n']) || cfg.smtp_from.contains(['\r', '\n']) {
         return Err(FailureReason::EmailAddressInvalid.with(""));

@@ -550,3 +550,31 @@ async fn opening_a_message_marks_it_read_without_javascript() {
     assert_eq!(res.status(), 303);
     assert!(res.headers()["location"].to_str().unwrap().starts_with("/login"));
 }
+
+#[tokio::test]
+async fn a_missed_clock_reaches_staff_in_words() {
+    let app = TestApp::start().await;
+    let c = app.community("t", "测试社区").await;
+    app.user("13800000090", "陈主任", c, &[Role::Admin]).await;
+    app.user("13800000091", "周晓梅", c, &[Role::Staff]).await;
+    app.user("13800000001", "王芳", c, &[Role::Resident]).await;
+    let resident = app.login("13800000001").await;
+    let res = resident.post_json("/api/v1/communities/t/cases", &serde_json::json!({"text": "楼道里堆了很多纸箱，挡住了消防通道"})).await;
+    assert_eq!(res.status(), 201);
+    // Nobody answers: the first response is warned of, then missed and escalated by text.
+    for _ in 0..3 {
+        app.clock.advance(kernel::clock::HOUR);
+        app.run_jobs().await;
+    }
+    let staff = app.login("13800000091").await;
+    let inbox = staff.json("/api/v1/me/notifications").await;
+    assert!(inbox["items"].as_array().unwrap().len() >= 2, "a warning and a breach: {inbox}");
+    let page = visible_text(&staff.page("/me/notifications").await);
+    assert!(page.contains("超时"), "{page}");
+    assert_words_only(&page, "the staff member's inbox", true);
+    let admin = app.login("13800000090").await;
+    for state in ["sent", "pending", "failed", "dead"] {
+        let page = visible_text(&admin.page(&format!("/console/outbox?state={state}")).await);
+        assert_words_only(&page, &format!("the outbox ({state})"), true);
+    }
+}
