@@ -95,7 +95,7 @@ struct OutboxRow {
 
 impl OutboxRow {
     fn new(ctx: &PageCtx, e: crate::service::OutboxEntry) -> Self {
-        let recipient = if e.channel == "inbox" { ctx.tr.t("notify.recipient_inbox").to_string() } else { e.recipient };
+        let recipient = if e.channel == crate::Channel::Inbox.code() { ctx.tr.t("notify.recipient_inbox").to_string() } else { e.recipient };
         OutboxRow {
             created_at: e.created_at,
             channel: ctx.label("notify.channel", &e.channel),
