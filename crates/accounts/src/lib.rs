@@ -65,5 +65,6 @@ pub fn manifest() -> Manifest {
             })
         }),
         tiles: &[],
+        console_figures: None,
     }
 }

@@ -27,13 +27,21 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/communities/{slug}/ledger", get(ledger))
         .route("/api/v1/communities/{slug}/cases/similar", get(similar))
         .route("/api/v1/cases/{id}/follow", post(follow).delete(unfollow))
-        .route("/api/v1/cases/{id}/photos", post(add_photos).layer(axum::extract::DefaultBodyLimit::max(kernel::web::UPLOAD_CEILING)))
+        .route(
+            "/api/v1/cases/{id}/photos",
+            post(add_photos).layer(axum::extract::DefaultBodyLimit::max(
+                kernel::web::UPLOAD_CEILING,
+            )),
+        )
         .route("/api/v1/case-photos/{id}/redaction", post(redact))
         .route("/api/v1/cases/{id}/wait", post(wait))
         .route("/api/v1/cases/{id}/assignment", post(assign))
         .route("/api/v1/cases/{id}/visibility", post(visibility))
         .route("/api/v1/cases/{id}/triage", post(reclassify))
-        .route("/api/v1/communities/{slug}/case-settings", get(settings).put(replace_settings))
+        .route(
+            "/api/v1/communities/{slug}/case-settings",
+            get(settings).put(replace_settings),
+        )
         .route("/api/v1/communities/{slug}/ledger/figures", get(figures))
         .route("/api/v1/communities/{slug}/ledger/plan", get(plan))
 }
@@ -49,20 +57,32 @@ pub struct TriageRequest {
 /// Open to everyone: the intake form shows it before a case is submitted.
 #[utoipa::path(post, path = "/api/v1/triage", tag = "cases", request_body = TriageRequest,
     responses((status = 200, body = Triage), (status = 422, body = kernel::web::ErrorBody)))]
-async fn classify(State(state): State<AppState>, ApiJson(body): ApiJson<TriageRequest>) -> AppResult<Json<Triage>> {
+async fn classify(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TriageRequest>,
+) -> AppResult<Json<Triage>> {
     let text = kernel::validate::required_multiline("text", &body.text, MAX_TEXT)?;
     Ok(Json(service::triage(&state, text).0))
 }
 
 async fn community_id(state: &AppState, slug: &str) -> AppResult<i64> {
-    Ok(kernel::community::by_slug(state, slug).await?.ok_or(AppError::NotFound)?.id)
+    Ok(kernel::community::by_slug(state, slug)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .id)
 }
 
 /// Files a case. Named cases need a login; anonymous ones may be filed by anyone, and the
 /// answer carries the private link that is the only way back to them.
 #[utoipa::path(post, path = "/api/v1/communities/{slug}/cases", tag = "cases", params(("slug" = String, Path)), request_body = NewCase,
     responses((status = 201, body = Filed), (status = 401, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
-async fn file(State(state): State<AppState>, viewer: Viewer, from: kernel::web::ClientIp, ApiPath(slug): ApiPath<String>, ApiJson(body): ApiJson<NewCase>) -> AppResult<(StatusCode, Json<Filed>)> {
+async fn file(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    from: kernel::web::ClientIp,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<NewCase>,
+) -> AppResult<(StatusCode, Json<Filed>)> {
     let c = community_id(&state, &slug).await?;
     service::admit(&state, viewer.0.as_deref(), &from, c, &body).await?;
     let filed = service::file(&state, viewer.0.as_deref(), c, &body, &[]).await?;
@@ -91,20 +111,34 @@ async fn queue(
     let assignee = match f.assignee.as_deref() {
         None | Some("") => None,
         Some("me") => Some(user.person()?),
-        Some(id) => Some(id.parse().map_err(|_| AppError::field("assignee", "invalid_choice"))?),
+        Some(id) => Some(
+            id.parse()
+                .map_err(|_| AppError::field("assignee", "invalid_choice"))?,
+        ),
     };
     // The queue's order is by clocks, not ids: the cursor is the position in it.
     let offset = q.after()?.unwrap_or(0);
-    let mut rows = service::queue(&state, &user, c, assignee, Some(offset), limit).await?;
+    let filter = service::QueueFilter {
+        assignee,
+        ..Default::default()
+    };
+    let mut rows = service::queue(&state, &user, c, &filter, Some(offset), limit).await?;
     let next_cursor = (rows.len() as i64 > limit).then(|| encode_cursor(offset + limit));
     rows.truncate(limit as usize);
-    Ok(Json(Page { items: rows, next_cursor }))
+    Ok(Json(Page {
+        items: rows,
+        next_cursor,
+    }))
 }
 
 /// One case, for staff of its community or its named author.
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody)))]
-async fn read(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<Json<CaseView>> {
+async fn read(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<CaseView>> {
     Ok(Json(service::read(&state, &user, id).await?))
 }
 
@@ -113,8 +147,15 @@ async fn read(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i6
 #[utoipa::path(post, path = "/api/v1/cases/{id}/moves", tag = "cases", params(("id" = i64, Path)), request_body = Move,
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 409, body = kernel::web::ErrorBody),
                (status = 422, body = kernel::web::ErrorBody)))]
-async fn move_case(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(m): ApiJson<Move>) -> AppResult<Json<CaseView>> {
-    Ok(Json(service::move_case(&state, Mover::Person(&user), id, &m, &[]).await?))
+async fn move_case(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(m): ApiJson<Move>,
+) -> AppResult<Json<CaseView>> {
+    Ok(Json(
+        service::move_case(&state, Mover::Person(&user), id, &m, &[]).await?,
+    ))
 }
 
 /// The cases I filed under my name.
@@ -127,7 +168,10 @@ async fn mine(State(state): State<AppState>, user: User) -> AppResult<Json<Vec<C
 /// An anonymous case, through its private link.
 #[utoipa::path(get, path = "/api/v1/cases/follow/{token}", tag = "cases", params(("token" = String, Path)),
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody)))]
-async fn follow_page_doc(State(state): State<AppState>, ApiPath(token): ApiPath<String>) -> AppResult<Json<CaseView>> {
+async fn follow_page_doc(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+) -> AppResult<Json<CaseView>> {
     let id = service::by_follow_token(&state, &token).await?;
     Ok(Json(service::view(&state, id, false).await?))
 }
@@ -135,16 +179,26 @@ async fn follow_page_doc(State(state): State<AppState>, ApiPath(token): ApiPath<
 /// Withdraws or reopens an anonymous case through its private link.
 #[utoipa::path(post, path = "/api/v1/cases/follow/{token}/moves", tag = "cases", params(("token" = String, Path)), request_body = Move,
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
-async fn follow_move(State(state): State<AppState>, ApiPath(token): ApiPath<String>, ApiJson(m): ApiJson<Move>) -> AppResult<Json<CaseView>> {
+async fn follow_move(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    ApiJson(m): ApiJson<Move>,
+) -> AppResult<Json<CaseView>> {
     let id = service::by_follow_token(&state, &token).await?;
-    Ok(Json(service::move_case(&state, Mover::FollowToken, id, &m, &[]).await?))
+    Ok(Json(
+        service::move_case(&state, Mover::FollowToken, id, &m, &[]).await?,
+    ))
 }
 
 /// Rates a resolved case through the one-time link sent to its author (no login needed).
 /// "Not solved" reopens the case.
 #[utoipa::path(post, path = "/api/v1/ratings/{token}", tag = "cases", params(("token" = String, Path)), request_body = crate::rating::Rating,
     responses((status = 204), (status = 404, body = kernel::web::ErrorBody), (status = 409, body = kernel::web::ErrorBody)))]
-async fn rate(State(state): State<AppState>, ApiPath(token): ApiPath<String>, ApiJson(r): ApiJson<crate::rating::Rating>) -> AppResult<StatusCode> {
+async fn rate(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    ApiJson(r): ApiJson<crate::rating::Rating>,
+) -> AppResult<StatusCode> {
     crate::rating::submit(&state, &token, &r).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -171,7 +225,10 @@ async fn ledger(
     let c = community_id(&state, &slug).await?;
     let limit = q.limit()?;
     let rows = crate::ledger::cases(&state, c, &filter, q.after()?, limit).await?;
-    Ok(Json(Ledger { figures: crate::ledger::figures(&state, c).await?, cases: Page::from_rows(rows, limit, |r| r.id) }))
+    Ok(Json(Ledger {
+        figures: crate::ledger::figures(&state, c).await?,
+        cases: Page::from_rows(rows, limit, |r| r.id),
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -186,16 +243,26 @@ struct SimilarQuery {
 /// Open cases like a report being written ("已有人反映 — 关注它?"), as the public ledger shows them.
 #[utoipa::path(get, path = "/api/v1/communities/{slug}/cases/similar", tag = "cases", params(("slug" = String, Path), SimilarQuery),
     responses((status = 200, body = Vec<crate::ledger::PublicCase>), (status = 422, body = kernel::web::ErrorBody)))]
-async fn similar(State(state): State<AppState>, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<SimilarQuery>) -> AppResult<Json<Vec<crate::ledger::PublicCase>>> {
+async fn similar(
+    State(state): State<AppState>,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<SimilarQuery>,
+) -> AppResult<Json<Vec<crate::ledger::PublicCase>>> {
     let c = community_id(&state, &slug).await?;
     let text = kernel::validate::required_multiline("text", &q.text, MAX_TEXT)?;
-    Ok(Json(crate::ledger::similar(&state, c, text, q.building_id).await?))
+    Ok(Json(
+        crate::ledger::similar(&state, c, text, q.building_id).await?,
+    ))
 }
 
 /// Follows a case: its progress reaches my inbox.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/follow", tag = "cases", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = kernel::web::ErrorBody)))]
-async fn follow(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
+async fn follow(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<StatusCode> {
     crate::ledger::follow(&state, user.person()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -203,7 +270,11 @@ async fn follow(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<
 /// Stops following a case.
 #[utoipa::path(delete, path = "/api/v1/cases/{id}/follow", tag = "cases", params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = kernel::web::ErrorBody)))]
-async fn unfollow(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
+async fn unfollow(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<StatusCode> {
     crate::ledger::unfollow(&state, user.person()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -229,9 +300,29 @@ async fn add_photos(
     ApiQuery(q): ApiQuery<PhotoQuery>,
     multipart: axum::extract::Multipart,
 ) -> AppResult<(StatusCode, Json<Vec<crate::photos::Photo>>)> {
-    let form = kernel::web::multipart_form(multipart, "photos", crate::photos::MAX_PHOTOS, state.config.upload_limit).await?;
-    let uploads = form.files.into_iter().map(|f| crate::photos::Upload { name: f.name, bytes: f.bytes }).collect();
-    let photos = crate::photos::add(&state, &user, id, q.stage.unwrap_or(crate::photos::Stage::Before), uploads).await?;
+    let form = kernel::web::multipart_form(
+        multipart,
+        "photos",
+        crate::photos::MAX_PHOTOS,
+        state.config.upload_limit,
+    )
+    .await?;
+    let uploads = form
+        .files
+        .into_iter()
+        .map(|f| crate::photos::Upload {
+            name: f.name,
+            bytes: f.bytes,
+        })
+        .collect();
+    let photos = crate::photos::add(
+        &state,
+        &user,
+        id,
+        q.stage.unwrap_or(crate::photos::Stage::Before),
+        uploads,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(photos)))
 }
 
@@ -239,7 +330,12 @@ async fn add_photos(
 /// thumbnail are made again from the original, so a redaction can be changed or undone.
 #[utoipa::path(post, path = "/api/v1/case-photos/{id}/redaction", tag = "cases", params(("id" = i64, Path)), request_body = crate::photos::Redaction,
     responses((status = 200, body = crate::photos::Photo), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
-async fn redact(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(r): ApiJson<crate::photos::Redaction>) -> AppResult<Json<crate::photos::Photo>> {
+async fn redact(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<crate::photos::Redaction>,
+) -> AppResult<Json<crate::photos::Photo>> {
     Ok(Json(crate::photos::redact(&state, &user, id, &r).await?))
 }
 
@@ -247,14 +343,24 @@ async fn redact(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<
 #[utoipa::path(post, path = "/api/v1/cases/{id}/wait", tag = "cases", params(("id" = i64, Path)), request_body = service::Wait,
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 409, body = kernel::web::ErrorBody),
                (status = 422, body = kernel::web::ErrorBody)))]
-async fn wait(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(w): ApiJson<service::Wait>) -> AppResult<Json<CaseView>> {
+async fn wait(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(w): ApiJson<service::Wait>,
+) -> AppResult<Json<CaseView>> {
     Ok(Json(service::wait(&state, &user, id, &w).await?))
 }
 
 /// Reassigns a case (staff). The first owner stays accountable.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/assignment", tag = "cases", params(("id" = i64, Path)), request_body = service::Assign,
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
-async fn assign(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(a): ApiJson<service::Assign>) -> AppResult<Json<CaseView>> {
+async fn assign(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(a): ApiJson<service::Assign>,
+) -> AppResult<Json<CaseView>> {
     Ok(Json(service::assign(&state, &user, id, &a).await?))
 }
 
@@ -262,21 +368,35 @@ async fn assign(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<
 /// private.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/visibility", tag = "cases", params(("id" = i64, Path)), request_body = service::Visibility,
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
-async fn visibility(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(v): ApiJson<service::Visibility>) -> AppResult<Json<CaseView>> {
+async fn visibility(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(v): ApiJson<service::Visibility>,
+) -> AppResult<Json<CaseView>> {
     Ok(Json(service::set_visibility(&state, &user, id, &v).await?))
 }
 
 /// Overrides the automatic urgency and category (staff), with a reason kept on the timeline.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/triage", tag = "cases", params(("id" = i64, Path)), request_body = service::Reclassify,
     responses((status = 200, body = CaseView), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
-async fn reclassify(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, ApiJson(r): ApiJson<service::Reclassify>) -> AppResult<Json<CaseView>> {
+async fn reclassify(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<service::Reclassify>,
+) -> AppResult<Json<CaseView>> {
     Ok(Json(service::reclassify(&state, &user, id, &r).await?))
 }
 
 /// How the community runs its cases: service levels, working hours, duty roster, routes.
 #[utoipa::path(get, path = "/api/v1/communities/{slug}/case-settings", tag = "cases", params(("slug" = String, Path)),
     responses((status = 200, body = crate::policy::Settings), (status = 403, body = kernel::web::ErrorBody)))]
-async fn settings(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>) -> AppResult<Json<crate::policy::Settings>> {
+async fn settings(
+    State(state): State<AppState>,
+    user: User,
+    ApiPath(slug): ApiPath<String>,
+) -> AppResult<Json<crate::policy::Settings>> {
     let c = community_id(&state, &slug).await?;
     Ok(Json(crate::policy::settings(&state, &user, c).await?))
 }
@@ -317,19 +437,35 @@ async fn figures(
     use axum::response::IntoResponse;
     let c = community_id(&state, &slug).await?;
     match q.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(crate::ledger::breakdown(&state, c, q.by.unwrap_or(crate::ledger::By::Month)).await?).into_response()),
+        "json" => Ok(Json(
+            crate::ledger::breakdown(&state, c, q.by.unwrap_or(crate::ledger::By::Month)).await?,
+        )
+        .into_response()),
         format @ ("csv" | "xlsx") => {
             let mut all = Vec::new();
             for by in crate::ledger::By::ALL {
                 all.push((by, crate::ledger::breakdown(&state, c, by).await?));
             }
             let (body, mime) = if format == "csv" {
-                (crate::ledger::to_csv(&all).into_bytes(), "text/csv; charset=utf-8")
+                (
+                    crate::ledger::to_csv(&all, tr.0).into_bytes(),
+                    "text/csv; charset=utf-8",
+                )
             } else {
-                (crate::ledger::to_xlsx(&all, tr.0)?, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                (
+                    crate::ledger::to_xlsx(&all, tr.0)?,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                )
             };
             let disposition = format!("attachment; filename=\"ledger-{slug}.{format}\"");
-            Ok(([(axum::http::header::CONTENT_TYPE, mime.to_string()), (axum::http::header::CONTENT_DISPOSITION, disposition)], body).into_response())
+            Ok((
+                [
+                    (axum::http::header::CONTENT_TYPE, mime.to_string()),
+                    (axum::http::header::CONTENT_DISPOSITION, disposition),
+                ],
+                body,
+            )
+                .into_response())
         }
         _ => Err(AppError::field("format", "invalid_choice")),
     }
@@ -338,12 +474,38 @@ async fn figures(
 /// The community plan: buildings with their place and open cases (draws the ledger's map).
 #[utoipa::path(get, path = "/api/v1/communities/{slug}/ledger/plan", tag = "cases", params(("slug" = String, Path)),
     responses((status = 200, body = Vec<crate::ledger::PlanBuilding>), (status = 404, body = kernel::web::ErrorBody)))]
-async fn plan(State(state): State<AppState>, ApiPath(slug): ApiPath<String>) -> AppResult<Json<Vec<crate::ledger::PlanBuilding>>> {
+async fn plan(
+    State(state): State<AppState>,
+    ApiPath(slug): ApiPath<String>,
+) -> AppResult<Json<Vec<crate::ledger::PlanBuilding>>> {
     let c = community_id(&state, &slug).await?;
     Ok(Json(crate::ledger::plan(&state, c).await?))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(classify, file, queue, read, move_case, mine, follow_page_doc, follow_move, rate, ledger, similar, follow, unfollow, add_photos, redact,
-    wait, assign, visibility, reclassify, settings, replace_settings, figures, plan))]
+#[openapi(paths(
+    classify,
+    file,
+    queue,
+    read,
+    move_case,
+    mine,
+    follow_page_doc,
+    follow_move,
+    rate,
+    ledger,
+    similar,
+    follow,
+    unfollow,
+    add_photos,
+    redact,
+    wait,
+    assign,
+    visibility,
+    reclassify,
+    settings,
+    replace_settings,
+    figures,
+    plan
+))]
 pub(crate) struct Doc;

@@ -47,7 +47,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n.max(1)
     }
 }
@@ -65,10 +68,12 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
     .bind(ctx.community_id)
     .fetch_all(&state.db.pool)
     .await?;
-    let staff: Option<i64> = sqlx::query_scalar("SELECT MIN(user_id) FROM memberships WHERE community_id = $1 AND role = 'staff'")
-        .bind(ctx.community_id)
-        .fetch_one(&state.db.pool)
-        .await?;
+    let staff: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(user_id) FROM memberships WHERE community_id = $1 AND role = 'staff'",
+    )
+    .bind(ctx.community_id)
+    .fetch_one(&state.db.pool)
+    .await?;
     if buildings.is_empty() {
         return Ok(());
     }
@@ -76,20 +81,35 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
     for i in 0..CASES {
         // Spread over 90 days; the last few are from the past hour and still open.
         let fresh = i >= CASES - 4;
-        let created = if fresh { now - (CASES - i) as i64 * 10 * MINUTE } else { now - 90 * DAY + (i as i64 * 90 * DAY / CASES as i64) + rng.below(6) as i64 * HOUR };
+        let created = if fresh {
+            now - (CASES - i) as i64 * 10 * MINUTE
+        } else {
+            now - 90 * DAY + (i as i64 * 90 * DAY / CASES as i64) + rng.below(6) as i64 * HOUR
+        };
         let text = REPORTS[rng.below(REPORTS.len() as u64) as usize];
         let t = triage::classify(text);
         let sla = default_sla(t.urgency);
         let (building, worker) = buildings[rng.below(buildings.len() as u64) as usize];
-        let source = ["resident", "resident", "resident", "grid_worker", "phone", "window"][rng.below(6) as usize];
+        let source = [
+            "resident",
+            "resident",
+            "resident",
+            "grid_worker",
+            "phone",
+            "window",
+        ][rng.below(6) as usize];
         let entered_by = match source {
             "grid_worker" => worker,
             "phone" | "window" => staff,
             _ => None,
         };
         let roll = rng.below(100);
-        let first_at = (!fresh && roll < 92).then(|| created + (5 + rng.below(if roll < 80 { 110 } else { 300 })) as i64 * MINUTE);
-        let resolved_at = first_at.filter(|_| roll < 84).map(|f| f + (1 + rng.below(if roll < 70 { 20 } else { 60 })) as i64 * HOUR).filter(|r| *r < now);
+        let first_at = (!fresh && roll < 92)
+            .then(|| created + (5 + rng.below(if roll < 80 { 110 } else { 300 })) as i64 * MINUTE);
+        let resolved_at = first_at
+            .filter(|_| roll < 84)
+            .map(|f| f + (1 + rng.below(if roll < 70 { 20 } else { 60 })) as i64 * HOUR)
+            .filter(|r| *r < now);
         // Older cases are finished; the past week's are still being worked on.
         let recent = now - created < 7 * DAY;
         let state_now = match (first_at, resolved_at) {
@@ -146,8 +166,14 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
             steps.push((r, State::Resolved, "已处理完毕"));
         }
         match state_now {
-            State::Verified | State::Closed => steps.push((resolved_at.unwrap_or(created) + DAY, State::Verified, "网格员现场核查")),
-            State::InProgress => steps.push((first_at.unwrap_or(created) + HOUR, State::InProgress, "")),
+            State::Verified | State::Closed => steps.push((
+                resolved_at.unwrap_or(created) + DAY,
+                State::Verified,
+                "网格员现场核查",
+            )),
+            State::InProgress => {
+                steps.push((first_at.unwrap_or(created) + HOUR, State::InProgress, ""))
+            }
             _ => {}
         }
         if let Some(c) = closed_at {
@@ -187,7 +213,16 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
             .await?;
         }
         if fresh {
-            crate::service::enqueue_clocks(&mut tx, now, id, &[("first_response", created, created + sla.first_response_ms), ("result", created, created + sla.result_ms)]).await?;
+            crate::service::enqueue_clocks(
+                &mut tx,
+                now,
+                id,
+                &[
+                    ("first_response", created, created + sla.first_response_ms),
+                    ("result", created, created + sla.result_ms),
+                ],
+            )
+            .await?;
         }
     }
     tx.commit().await

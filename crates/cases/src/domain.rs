@@ -98,7 +98,10 @@ impl State {
     }
     /// Whether the case is finished one way or another.
     pub fn is_final(self) -> bool {
-        matches!(self, State::Closed | State::Duplicate | State::NotOurs | State::Withdrawn)
+        matches!(
+            self,
+            State::Closed | State::Duplicate | State::NotOurs | State::Withdrawn
+        )
     }
     /// Whether work on the case is done (the result clock has stopped).
     pub fn has_result(self) -> bool {
@@ -109,8 +112,12 @@ impl State {
         use State::*;
         match self {
             New => &[Acknowledged, Duplicate, NotOurs],
-            Acknowledged => &[InProgress, Scheduled, Referred, Resolved, Duplicate, NotOurs],
-            InProgress | Scheduled | Referred => &[InProgress, Scheduled, Referred, Resolved, Duplicate, NotOurs],
+            Acknowledged => &[
+                InProgress, Scheduled, Referred, Resolved, Duplicate, NotOurs,
+            ],
+            InProgress | Scheduled | Referred => &[
+                InProgress, Scheduled, Referred, Resolved, Duplicate, NotOurs,
+            ],
             Resolved => &[Verified, InProgress],
             Verified => &[Closed],
             Closed | Duplicate | NotOurs | Withdrawn => &[],
@@ -143,10 +150,26 @@ pub struct Sla {
 /// (the seed's promise: a first reply within 2 hours, a result within 24), low 2 h / 72 h.
 pub fn default_sla(u: Urgency) -> Sla {
     match u {
-        Urgency::Critical => Sla { first_response_ms: 15 * MINUTE, result_ms: 4 * HOUR, working_hours: false },
-        Urgency::Urgent => Sla { first_response_ms: HOUR, result_ms: 24 * HOUR, working_hours: false },
-        Urgency::Normal => Sla { first_response_ms: 2 * HOUR, result_ms: 24 * HOUR, working_hours: false },
-        Urgency::Low => Sla { first_response_ms: 2 * HOUR, result_ms: 72 * HOUR, working_hours: false },
+        Urgency::Critical => Sla {
+            first_response_ms: 15 * MINUTE,
+            result_ms: 4 * HOUR,
+            working_hours: false,
+        },
+        Urgency::Urgent => Sla {
+            first_response_ms: HOUR,
+            result_ms: 24 * HOUR,
+            working_hours: false,
+        },
+        Urgency::Normal => Sla {
+            first_response_ms: 2 * HOUR,
+            result_ms: 24 * HOUR,
+            working_hours: false,
+        },
+        Urgency::Low => Sla {
+            first_response_ms: 2 * HOUR,
+            result_ms: 72 * HOUR,
+            working_hours: false,
+        },
     }
 }
 
@@ -155,7 +178,9 @@ pub const LOCAL_OFFSET: Millis = 8 * HOUR;
 
 /// The local date of an instant.
 pub fn local_date(at: Millis) -> chrono::NaiveDate {
-    chrono::DateTime::from_timestamp_millis(at + LOCAL_OFFSET).map(|d| d.date_naive()).unwrap_or_default()
+    chrono::DateTime::from_timestamp_millis(at + LOCAL_OFFSET)
+        .map(|d| d.date_naive())
+        .unwrap_or_default()
 }
 
 /// The local weekday of an instant, 1 = Monday … 7 = Sunday.
@@ -177,8 +202,13 @@ pub struct Calendar {
 impl Calendar {
     /// Monday to Friday, 8:30–12:00 and 14:00–17:30: a community office's usual hours.
     pub fn standard() -> Calendar {
-        let windows = (1..=5).flat_map(|d| [(d, 8 * 60 + 30, 12 * 60), (d, 14 * 60, 17 * 60 + 30)]).collect();
-        Calendar { windows, days: Default::default() }
+        let windows = (1..=5)
+            .flat_map(|d| [(d, 8 * 60 + 30, 12 * 60), (d, 14 * 60, 17 * 60 + 30)])
+            .collect();
+        Calendar {
+            windows,
+            days: Default::default(),
+        }
     }
 
     /// The working windows of a local date, as (start, end) instants.
@@ -192,8 +222,16 @@ impl Calendar {
             Some(true) if !self.windows.iter().any(|w| w.0 == weekday) => 1,
             _ => weekday,
         };
-        let midnight = date.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp_millis()).unwrap_or_default() - LOCAL_OFFSET;
-        self.windows.iter().filter(|w| w.0 == pattern_day).map(|w| (midnight + w.1 * MINUTE, midnight + w.2 * MINUTE)).collect()
+        let midnight = date
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc().timestamp_millis())
+            .unwrap_or_default()
+            - LOCAL_OFFSET;
+        self.windows
+            .iter()
+            .filter(|w| w.0 == pattern_day)
+            .map(|w| (midnight + w.1 * MINUTE, midnight + w.2 * MINUTE))
+            .collect()
     }
 
     /// The instant `span` of working time after `start`. Without any working time in the next
@@ -234,15 +272,46 @@ pub enum ClockState {
     Breached,
     /// Stopped while waiting on the resident.
     Paused,
+    /// Not running any more: the case ended (withdrawn, merged, not ours) before it was met.
+    Ended,
+}
+
+impl ClockState {
+    /// How a clock of a case in `state` stands: a case that ended runs no clock.
+    pub fn for_case(self, state: State) -> ClockState {
+        match self {
+            ClockState::OnTrack | ClockState::AtRisk | ClockState::Breached | ClockState::Paused
+                if state.is_final() =>
+            {
+                ClockState::Ended
+            }
+            other => other,
+        }
+    }
+    /// Whether the clock is still counting down.
+    pub fn running(self) -> bool {
+        matches!(self, ClockState::OnTrack | ClockState::AtRisk | ClockState::Breached)
+    }
 }
 
 /// Where a clock stands at `now`: `started` and `due` bound it, `stopped` is when it was met.
-pub fn clock_state(started: Millis, due: Millis, stopped: Option<Millis>, now: Millis) -> ClockState {
+pub fn clock_state(
+    started: Millis,
+    due: Millis,
+    stopped: Option<Millis>,
+    now: Millis,
+) -> ClockState {
     clock_state_paused(started, due, stopped, None, now)
 }
 
 /// Like [`clock_state`], for a case that may be waiting on the resident since `paused_at`.
-pub fn clock_state_paused(started: Millis, due: Millis, stopped: Option<Millis>, paused_at: Option<Millis>, now: Millis) -> ClockState {
+pub fn clock_state_paused(
+    started: Millis,
+    due: Millis,
+    stopped: Option<Millis>,
+    paused_at: Option<Millis>,
+    now: Millis,
+) -> ClockState {
     match stopped {
         None if paused_at.is_some() => ClockState::Paused,
         Some(at) if at <= due => ClockState::Met,
@@ -259,15 +328,30 @@ mod tests {
 
     #[test]
     fn the_seeds_promise_is_the_normal_service_level() {
-        assert_eq!(default_sla(Urgency::Normal), Sla { first_response_ms: 2 * HOUR, result_ms: 24 * HOUR, working_hours: false });
-        assert_eq!(default_sla(Urgency::Critical).first_response_ms, 15 * MINUTE);
+        assert_eq!(
+            default_sla(Urgency::Normal),
+            Sla {
+                first_response_ms: 2 * HOUR,
+                result_ms: 24 * HOUR,
+                working_hours: false
+            }
+        );
+        assert_eq!(
+            default_sla(Urgency::Critical).first_response_ms,
+            15 * MINUTE
+        );
     }
 
     #[test]
     fn working_hours_skip_nights_weekends_and_holidays() {
         let cal = Calendar::standard();
         // Friday 2026-11-27 16:30 local (08:30 UTC): two working hours end Monday 09:30 local.
-        let fri = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap().and_hms_opt(8, 30, 0).unwrap().and_utc().timestamp_millis();
+        let fri = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
+            .unwrap()
+            .and_hms_opt(8, 30, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_millis();
         let due = cal.add(fri, 2 * HOUR);
         assert_eq!(local_date(due).to_string(), "2026-11-30");
         assert_eq!((due + LOCAL_OFFSET) % (24 * HOUR), 9 * HOUR + 30 * MINUTE);
@@ -277,10 +361,16 @@ mod tests {
         // A Monday holiday moves it to Tuesday; a working Saturday pulls it forward.
         let mut holiday = cal.clone();
         holiday.days.insert("2026-11-30".into(), false);
-        assert_eq!(local_date(holiday.add(fri, 2 * HOUR)).to_string(), "2026-12-01");
+        assert_eq!(
+            local_date(holiday.add(fri, 2 * HOUR)).to_string(),
+            "2026-12-01"
+        );
         let mut makeup = cal.clone();
         makeup.days.insert("2026-11-28".into(), true);
-        assert_eq!(local_date(makeup.add(fri, 2 * HOUR)).to_string(), "2026-11-28");
+        assert_eq!(
+            local_date(makeup.add(fri, 2 * HOUR)).to_string(),
+            "2026-11-28"
+        );
         assert_eq!(local_weekday(fri), 5);
         // No working time at all: clock time.
         assert_eq!(Calendar::default().add(fri, HOUR), fri + HOUR);
@@ -289,22 +379,56 @@ mod tests {
     #[test]
     fn clocks_go_from_on_track_to_at_risk_to_breached() {
         let (start, due) = (0, 100 * MINUTE);
-        assert_eq!(clock_state(start, due, None, 10 * MINUTE), ClockState::OnTrack);
-        assert_eq!(clock_state(start, due, None, 81 * MINUTE), ClockState::AtRisk);
-        assert_eq!(clock_state(start, due, None, 101 * MINUTE), ClockState::Breached);
-        assert_eq!(clock_state(start, due, Some(50 * MINUTE), 200 * MINUTE), ClockState::Met);
-        assert_eq!(clock_state(start, due, Some(150 * MINUTE), 200 * MINUTE), ClockState::MetLate);
+        assert_eq!(
+            clock_state(start, due, None, 10 * MINUTE),
+            ClockState::OnTrack
+        );
+        assert_eq!(
+            clock_state(start, due, None, 81 * MINUTE),
+            ClockState::AtRisk
+        );
+        assert_eq!(
+            clock_state(start, due, None, 101 * MINUTE),
+            ClockState::Breached
+        );
+        assert_eq!(
+            clock_state(start, due, Some(50 * MINUTE), 200 * MINUTE),
+            ClockState::Met
+        );
+        assert_eq!(
+            clock_state(start, due, Some(150 * MINUTE), 200 * MINUTE),
+            ClockState::MetLate
+        );
+    }
+
+    #[test]
+    fn a_case_that_ended_runs_no_clock() {
+        assert_eq!(ClockState::Breached.for_case(State::Withdrawn), ClockState::Ended);
+        assert_eq!(ClockState::OnTrack.for_case(State::Duplicate), ClockState::Ended);
+        assert_eq!(ClockState::Met.for_case(State::Withdrawn), ClockState::Met);
+        assert_eq!(ClockState::Breached.for_case(State::InProgress), ClockState::Breached);
+        assert!(!ClockState::Ended.running());
     }
 
     #[test]
     fn only_open_cases_move_and_final_states_are_final() {
         for s in State::ALL {
             if s.is_final() {
-                assert!(s.staff_moves().is_empty() && s.author_moves().is_empty(), "{s:?}");
+                assert!(
+                    s.staff_moves().is_empty() && s.author_moves().is_empty(),
+                    "{s:?}"
+                );
             }
         }
         assert!(State::New.staff_moves().contains(&State::Acknowledged));
-        assert!(!State::New.staff_moves().contains(&State::Resolved), "a first response comes first");
-        assert_eq!(State::Resolved.author_moves(), &[State::InProgress], "not solved reopens");
+        assert!(
+            !State::New.staff_moves().contains(&State::Resolved),
+            "a first response comes first"
+        );
+        assert_eq!(
+            State::Resolved.author_moves(),
+            &[State::InProgress],
+            "not solved reopens"
+        );
     }
 }

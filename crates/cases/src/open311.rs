@@ -47,7 +47,10 @@ type Record = Vec<(&'static str, String)>;
 /// characters other than tab and line breaks, U+FFFE, U+FFFF), so old data cannot break the feed.
 fn escape(s: &str) -> String {
     s.chars()
-        .filter(|c| matches!(c, '\t' | '\n' | '\r') || !(c.is_ascii_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}')))
+        .filter(|c| {
+            matches!(c, '\t' | '\n' | '\r')
+                || !(c.is_ascii_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+        })
         .collect::<String>()
         .replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -56,17 +59,32 @@ fn escape(s: &str) -> String {
 }
 
 /// Renders records as the standard's JSON array or XML list.
-fn respond(status: StatusCode, format: Format, list: &str, item: &str, records: &[Record]) -> Response {
+fn respond(
+    status: StatusCode,
+    format: Format,
+    list: &str,
+    item: &str,
+    records: &[Record],
+) -> Response {
     render(status, format, list, item, records, None)
 }
 
 fn json_record(r: &Record) -> serde_json::Map<String, serde_json::Value> {
-    r.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect()
+    r.iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
+        .collect()
 }
 
 /// Renders records, each optionally with a `notes` list (the history extension: in JSON an
 /// array of objects, in XML `<notes><note>…</note></notes>`).
-fn render(status: StatusCode, format: Format, list: &str, item: &str, records: &[Record], notes: Option<&[Vec<Record>]>) -> Response {
+fn render(
+    status: StatusCode,
+    format: Format,
+    list: &str,
+    item: &str,
+    records: &[Record],
+    notes: Option<&[Vec<Record>]>,
+) -> Response {
     match format {
         Format::Json => {
             let arr: Vec<serde_json::Map<String, serde_json::Value>> = records
@@ -75,7 +93,14 @@ fn render(status: StatusCode, format: Format, list: &str, item: &str, records: &
                 .map(|(i, r)| {
                     let mut obj = json_record(r);
                     if let Some(n) = notes.and_then(|n| n.get(i)) {
-                        obj.insert("notes".into(), serde_json::Value::Array(n.iter().map(|x| serde_json::Value::Object(json_record(x))).collect()));
+                        obj.insert(
+                            "notes".into(),
+                            serde_json::Value::Array(
+                                n.iter()
+                                    .map(|x| serde_json::Value::Object(json_record(x)))
+                                    .collect(),
+                            ),
+                        );
                     }
                     obj
                 })
@@ -103,21 +128,43 @@ fn render(status: StatusCode, format: Format, list: &str, item: &str, records: &
                 out.push_str(&format!("</{item}>"));
             }
             out.push_str(&format!("</{list}>"));
-            (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], out).into_response()
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+                out,
+            )
+                .into_response()
         }
     }
 }
 
 /// The standard's error answer: `[{"code": 404, "description": "…"}]`.
 fn error(format: Format, status: StatusCode, description: &str) -> Response {
-    respond(status, format, "errors", "error", &[vec![("code", status.as_u16().to_string()), ("description", description.to_string())]])
+    respond(
+        status,
+        format,
+        "errors",
+        "error",
+        &[vec![
+            ("code", status.as_u16().to_string()),
+            ("description", description.to_string()),
+        ]],
+    )
 }
 
 async fn jurisdiction(state: &AppState, id: Option<&str>) -> Result<i64, &'static str> {
     let unavailable = |_| "database unavailable";
     match id.filter(|s| !s.is_empty()) {
-        Some(slug) => kernel::community::by_slug(state, slug).await.map_err(unavailable)?.map(|c| c.id).ok_or("unknown jurisdiction_id"),
-        None => match kernel::community::all(state, None).await.map_err(unavailable)?.as_slice() {
+        Some(slug) => kernel::community::by_slug(state, slug)
+            .await
+            .map_err(unavailable)?
+            .map(|c| c.id)
+            .ok_or("unknown jurisdiction_id"),
+        None => match kernel::community::all(state, None)
+            .await
+            .map_err(unavailable)?
+            .as_slice()
+        {
             [one] => Ok(one.id),
             [] => Err("unknown jurisdiction_id"),
             _ => Err("jurisdiction_id is required"),
@@ -127,19 +174,31 @@ async fn jurisdiction(state: &AppState, id: Option<&str>) -> Result<i64, &'stati
 
 fn iso(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.with_timezone(&kernel::clock::shanghai()).format("%Y-%m-%dT%H:%M:%S%:z").to_string())
+        .map(|d| {
+            d.with_timezone(&kernel::clock::shanghai())
+                .format("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
 fn parse_iso(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp_millis())
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.timestamp_millis())
 }
 
 fn service_record(c: Category) -> Record {
     vec![
         ("service_code", c.code().to_string()),
-        ("service_name", t(Locale::ZhCn, &format!("category.{}", c.code())).to_string()),
-        ("description", t(Locale::En, &format!("category.{}", c.code())).to_string()),
+        (
+            "service_name",
+            t(Locale::ZhCn, &format!("category.{}", c.code())).to_string(),
+        ),
+        (
+            "description",
+            t(Locale::En, &format!("category.{}", c.code())).to_string(),
+        ),
         ("metadata", "false".into()),
         ("type", "realtime".into()),
         ("keywords", String::new()),
@@ -154,8 +213,18 @@ fn open_or_closed(s: &str) -> &'static str {
     }
 }
 
-async fn collection(AxState(state): AxState<AppState>, Path(resource): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let Some((name, format)) = split(&resource) else { return error(Format::Json, StatusCode::NOT_FOUND, "unknown resource or format") };
+async fn collection(
+    AxState(state): AxState<AppState>,
+    Path(resource): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some((name, format)) = split(&resource) else {
+        return error(
+            Format::Json,
+            StatusCode::NOT_FOUND,
+            "unknown resource or format",
+        );
+    };
     match name {
         "discovery" => {
             let base = format!("{}/open311/v2/", state.base_url);
@@ -163,17 +232,28 @@ async fn collection(AxState(state): AxState<AppState>, Path(resource): Path<Stri
                 ("changeset", "2026-11-28T00:00:00+08:00".into()),
                 ("contact", "社区服务中心".into()),
                 ("key_service", "linli apikey create".into()),
-                ("specification", "http://wiki.open311.org/GeoReport_v2".into()),
+                (
+                    "specification",
+                    "http://wiki.open311.org/GeoReport_v2".into(),
+                ),
                 ("url", base),
                 ("type", "production".into()),
                 ("formats", "application/json text/xml".into()),
             ];
             respond(StatusCode::OK, format, "discovery", "endpoint", &[record])
         }
-        "services" => match jurisdiction(&state, q.get("jurisdiction_id").map(String::as_str)).await {
-            Ok(_) => respond(StatusCode::OK, format, "services", "service", &Category::ALL.map(service_record)),
-            Err(e) => error(format, StatusCode::NOT_FOUND, e),
-        },
+        "services" => {
+            match jurisdiction(&state, q.get("jurisdiction_id").map(String::as_str)).await {
+                Ok(_) => respond(
+                    StatusCode::OK,
+                    format,
+                    "services",
+                    "service",
+                    &Category::ALL.map(service_record),
+                ),
+                Err(e) => error(format, StatusCode::NOT_FOUND, e),
+            }
+        }
         "requests" => requests(&state, format, &q, None).await,
         "servicerequestupdates" => updates(&state, format, &q).await,
         _ => error(format, StatusCode::NOT_FOUND, "unknown resource"),
@@ -181,15 +261,28 @@ async fn collection(AxState(state): AxState<AppState>, Path(resource): Path<Stri
 }
 
 async fn service_definition(Path(code): Path<String>) -> Response {
-    let Some((code, format)) = split(&code) else { return error(Format::Json, StatusCode::NOT_FOUND, "unknown format") };
+    let Some((code, format)) = split(&code) else {
+        return error(Format::Json, StatusCode::NOT_FOUND, "unknown format");
+    };
     match Category::parse(code) {
         // No service takes extra attributes: the definition is empty.
-        Some(c) => respond(StatusCode::OK, format, "service_definition", "service", &[vec![("service_code", c.code().to_string())]]),
+        Some(c) => respond(
+            StatusCode::OK,
+            format,
+            "service_definition",
+            "service",
+            &[vec![("service_code", c.code().to_string())]],
+        ),
         None => error(format, StatusCode::NOT_FOUND, "unknown service_code"),
     }
 }
 
-async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>, only: Option<i64>) -> Response {
+async fn requests(
+    state: &AppState,
+    format: Format,
+    q: &HashMap<String, String>,
+    only: Option<i64>,
+) -> Response {
     let community = match jurisdiction(state, q.get("jurisdiction_id").map(String::as_str)).await {
         Ok(c) => c,
         Err(e) => return error(format, StatusCode::NOT_FOUND, e),
@@ -204,7 +297,13 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
         for part in list.split(',') {
             match part.trim().parse() {
                 Ok(id) => ids.push(id),
-                Err(_) => return error(format, StatusCode::BAD_REQUEST, "service_request_id must be numbers"),
+                Err(_) => {
+                    return error(
+                        format,
+                        StatusCode::BAD_REQUEST,
+                        "service_request_id must be numbers",
+                    )
+                }
             }
         }
     }
@@ -219,7 +318,13 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
                     binds.push(ms);
                     sql.push_str(&format!(" AND c.created_at {cmp} ${}", binds.len() + 1));
                 }
-                None => return error(format, StatusCode::BAD_REQUEST, "dates must be W3C date-times"),
+                None => {
+                    return error(
+                        format,
+                        StatusCode::BAD_REQUEST,
+                        "dates must be W3C date-times",
+                    )
+                }
             }
         }
     }
@@ -229,15 +334,27 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
     }
     let status = q.get("status").map(String::as_str);
     if status.is_some_and(|s| s != "open" && s != "closed") {
-        return error(format, StatusCode::BAD_REQUEST, "status must be open or closed");
+        return error(
+            format,
+            StatusCode::BAD_REQUEST,
+            "status must be open or closed",
+        );
     }
     // Filters go into the query (before its limit), as known codes only.
     if let Some(c) = code.and_then(Category::parse) {
         sql.push_str(&format!(" AND c.category = '{}'", c.code()));
     }
     if let Some(s) = status {
-        let closed: Vec<String> = State::ALL.iter().filter(|st| st.has_result()).map(|st| format!("'{}'", st.code())).collect();
-        sql.push_str(&format!(" AND c.state {} ({})", if s == "closed" { "IN" } else { "NOT IN" }, closed.join(", ")));
+        let closed: Vec<String> = State::ALL
+            .iter()
+            .filter(|st| st.has_result())
+            .map(|st| format!("'{}'", st.code()))
+            .collect();
+        sql.push_str(&format!(
+            " AND c.state {} ({})",
+            if s == "closed" { "IN" } else { "NOT IN" },
+            closed.join(", ")
+        ));
     }
     sql.push_str(" ORDER BY c.id DESC LIMIT 1000");
     let mut query = sqlx::query(&sql).bind(community);
@@ -246,29 +363,57 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
     }
     let rows = match query.fetch_all(&state.db.pool).await {
         Ok(r) => r,
-        Err(_) => return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable"),
+        Err(_) => {
+            return error(
+                format,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "database unavailable",
+            )
+        }
     };
 
     // Photos once staff have responded, as on the public ledger.
-    let responded: Vec<i64> = rows.iter().filter(|r| r.get::<Option<i64>, _>(9).is_some()).map(|r| r.get(0)).collect();
-    let photos = crate::photos::of_cases(state, &responded, true).await.unwrap_or_default();
+    let responded: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.get::<Option<i64>, _>(9).is_some())
+        .map(|r| r.get(0))
+        .collect();
+    let photos = crate::photos::of_cases(state, &responded, true)
+        .await
+        .unwrap_or_default();
     // Rounded to three decimals (about 100 m): a phone's position may be someone's home, and the
     // public sees places at building level, never a flat.
-    let coordinate = |v: Option<i64>| v.map(|x| format!("{:.3}", x as f64 / 1e6)).unwrap_or_default();
+    let coordinate = |v: Option<i64>| {
+        v.map(|x| format!("{:.3}", x as f64 / 1e6))
+            .unwrap_or_default()
+    };
     let records: Vec<Record> = rows
         .iter()
         .map(|r| {
             let id: i64 = r.get(0);
-            let media = photos.iter().find(|(c, _)| *c == id).map(|(_, p)| format!("{}{}", state.base_url, p.url)).unwrap_or_default();
+            let media = photos
+                .iter()
+                .find(|(c, _)| *c == id)
+                .map(|(_, p)| format!("{}{}", state.base_url, p.url))
+                .unwrap_or_default();
             let category = Category::parse(&r.get::<String, _>(2)).unwrap_or(Category::Suggestion);
             let st: String = r.get(1);
             vec![
                 ("service_request_id", r.get::<i64, _>(0).to_string()),
                 ("status", open_or_closed(&st).to_string()),
-                ("status_notes", t(Locale::ZhCn, &format!("case_state.{st}")).to_string()),
-                ("service_name", t(Locale::ZhCn, &format!("category.{}", category.code())).to_string()),
+                (
+                    "status_notes",
+                    t(Locale::ZhCn, &format!("case_state.{st}")).to_string(),
+                ),
+                (
+                    "service_name",
+                    t(Locale::ZhCn, &format!("category.{}", category.code())).to_string(),
+                ),
                 ("service_code", category.code().to_string()),
-                ("description", t(Locale::ZhCn, &format!("category.{}", category.code())).to_string()),
+                (
+                    "description",
+                    t(Locale::ZhCn, &format!("category.{}", category.code())).to_string(),
+                ),
                 ("agency_responsible", String::new()),
                 ("service_notice", String::new()),
                 ("requested_datetime", iso(r.get(3))),
@@ -287,7 +432,13 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
         return error(format, StatusCode::NOT_FOUND, "unknown service_request_id");
     }
     if q.get("extensions").map(String::as_str) != Some("true") {
-        return respond(StatusCode::OK, format, "service_requests", "request", &records);
+        return respond(
+            StatusCode::OK,
+            format,
+            "service_requests",
+            "request",
+            &records,
+        );
     }
     // The `notes` history extension: each request's state changes, oldest first (the state,
     // never staff's words, which may name people or flats).
@@ -300,7 +451,13 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
     .await
     {
         Ok(e) => e,
-        Err(_) => return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable"),
+        Err(_) => {
+            return error(
+                format,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "database unavailable",
+            )
+        }
     };
     let notes: Vec<Vec<Record>> = ids
         .iter()
@@ -314,14 +471,27 @@ async fn requests(state: &AppState, format: Format, q: &HashMap<String, String>,
                         ("datetime", iso(e.get(1))),
                         ("type", "status_change".to_string()),
                         ("status", open_or_closed(&st).to_string()),
-                        ("summary", t(Locale::ZhCn, &format!("case_state.{st}")).to_string()),
-                        ("description", t(Locale::En, &format!("case_state.{st}")).to_string()),
+                        (
+                            "summary",
+                            t(Locale::ZhCn, &format!("case_state.{st}")).to_string(),
+                        ),
+                        (
+                            "description",
+                            t(Locale::En, &format!("case_state.{st}")).to_string(),
+                        ),
                     ]
                 })
                 .collect()
         })
         .collect();
-    render(StatusCode::OK, format, "service_requests", "request", &records, Some(&notes))
+    render(
+        StatusCode::OK,
+        format,
+        "service_requests",
+        "request",
+        &records,
+        Some(&notes),
+    )
 }
 
 /// FixMyStreet's `servicerequestupdates` extension: every state change of the jurisdiction's
@@ -336,7 +506,13 @@ async fn updates(state: &AppState, format: Format, q: &HashMap<String, String>) 
         if let Some(v) = q.get(param) {
             match parse_iso(v) {
                 Some(ms) => window[i] = ms,
-                None => return error(format, StatusCode::BAD_REQUEST, "dates must be W3C date-times"),
+                None => {
+                    return error(
+                        format,
+                        StatusCode::BAD_REQUEST,
+                        "dates must be W3C date-times",
+                    )
+                }
             }
         }
     }
@@ -349,7 +525,13 @@ async fn updates(state: &AppState, format: Format, q: &HashMap<String, String>) 
     .bind(window[1])
     .fetch_all(&state.db.pool)
     .await;
-    let Ok(rows) = rows else { return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable") };
+    let Ok(rows) = rows else {
+        return error(
+            format,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "database unavailable",
+        );
+    };
     let records: Vec<Record> = rows
         .into_iter()
         .map(|r| {
@@ -360,16 +542,31 @@ async fn updates(state: &AppState, format: Format, q: &HashMap<String, String>) 
                 ("status", open_or_closed(&st).to_string()),
                 ("updated_datetime", iso(r.get(3))),
                 // The state, not staff's note: notes may name people or flats.
-                ("description", t(Locale::ZhCn, &format!("case_state.{st}")).to_string()),
+                (
+                    "description",
+                    t(Locale::ZhCn, &format!("case_state.{st}")).to_string(),
+                ),
                 ("media_url", String::new()),
             ]
         })
         .collect();
-    respond(StatusCode::OK, format, "service_request_updates", "request_update", &records)
+    respond(
+        StatusCode::OK,
+        format,
+        "service_request_updates",
+        "request_update",
+        &records,
+    )
 }
 
-async fn one_request(AxState(state): AxState<AppState>, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let Some((id, format)) = split(&id) else { return error(Format::Json, StatusCode::NOT_FOUND, "unknown format") };
+async fn one_request(
+    AxState(state): AxState<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some((id, format)) = split(&id) else {
+        return error(Format::Json, StatusCode::NOT_FOUND, "unknown format");
+    };
     match id.parse::<i64>() {
         Ok(id) => requests(&state, format, &q, Some(id)).await,
         Err(_) => error(format, StatusCode::NOT_FOUND, "unknown service_request_id"),
@@ -393,8 +590,16 @@ async fn post_request(
     Path(resource): Path<String>,
     form: Result<Form<PostRequest>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Some(("requests", format)) = split(&resource) else { return error(Format::Json, StatusCode::NOT_FOUND, "unknown resource") };
-    let Ok(Form(form)) = form else { return error(format, StatusCode::BAD_REQUEST, "the body must be form-encoded") };
+    let Some(("requests", format)) = split(&resource) else {
+        return error(Format::Json, StatusCode::NOT_FOUND, "unknown resource");
+    };
+    let Ok(Form(form)) = form else {
+        return error(
+            format,
+            StatusCode::BAD_REQUEST,
+            "the body must be form-encoded",
+        );
+    };
     let principal = match form.api_key.as_deref() {
         Some(key) => match kernel::auth::principal_for_api_key(&state, key).await {
             Ok(Some(p)) => p,
@@ -407,14 +612,27 @@ async fn post_request(
         Err(e) => return error(format, StatusCode::NOT_FOUND, e),
     };
     if !principal.community_ids().contains(&community) {
-        return error(format, StatusCode::FORBIDDEN, "the api_key is not for this jurisdiction");
+        return error(
+            format,
+            StatusCode::FORBIDDEN,
+            "the api_key is not for this jurisdiction",
+        );
     }
-    if form.service_code.as_deref().is_some_and(|c| Category::parse(c).is_none()) {
+    if form
+        .service_code
+        .as_deref()
+        .is_some_and(|c| Category::parse(c).is_none())
+    {
         return error(format, StatusCode::BAD_REQUEST, "unknown service_code");
     }
     let new = NewCase {
         text: form.description.unwrap_or_default(),
-        place: form.address_string.unwrap_or_default().chars().take(100).collect(),
+        place: form
+            .address_string
+            .unwrap_or_default()
+            .chars()
+            .take(100)
+            .collect(),
         building_id: None,
         unit_id: None,
         lat: form.lat,
@@ -432,14 +650,20 @@ async fn post_request(
             format,
             "service_requests",
             "request",
-            &[vec![("service_request_id", filed.id.to_string()), ("service_notice", String::new()), ("account_id", String::new())]],
+            &[vec![
+                ("service_request_id", filed.id.to_string()),
+                ("service_notice", String::new()),
+                ("account_id", String::new()),
+            ]],
         ),
         Err(e) => error(format, StatusCode::BAD_REQUEST, &e.message(Locale::En)),
     }
 }
 
 async fn token(Path(token): Path<String>) -> Response {
-    let Some((_, format)) = split(&token) else { return error(Format::Json, StatusCode::NOT_FOUND, "unknown format") };
+    let Some((_, format)) = split(&token) else {
+        return error(Format::Json, StatusCode::NOT_FOUND, "unknown format");
+    };
     // Requests are created at once, so no token ever waits for an id.
     error(format, StatusCode::NOT_FOUND, "unknown token")
 }

@@ -13,7 +13,10 @@ use sqlx::Row;
 use triage::{Category, Urgency};
 
 /// Change how the community runs its cases.
-pub const CASES_CONFIGURE: Permission = Permission { name: "cases.configure", roles: &[Role::Admin] };
+pub const CASES_CONFIGURE: Permission = Permission {
+    name: "cases.configure",
+    roles: &[Role::Admin],
+};
 
 /// A service level as admins set it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -88,9 +91,102 @@ pub struct Settings {
     pub routes: Vec<Route>,
 }
 
+/// The unit a service level is entered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanUnit {
+    /// Minutes.
+    Minutes,
+    /// Hours.
+    Hours,
+    /// Days.
+    Days,
+}
+
+impl SpanUnit {
+    /// Every unit, smallest first.
+    pub const ALL: [SpanUnit; 3] = [SpanUnit::Minutes, SpanUnit::Hours, SpanUnit::Days];
+    /// Code, as a form sends it.
+    pub fn code(self) -> &'static str {
+        match self {
+            SpanUnit::Minutes => "minutes",
+            SpanUnit::Hours => "hours",
+            SpanUnit::Days => "days",
+        }
+    }
+    /// Minutes in one of it.
+    pub fn minutes(self) -> i64 {
+        match self {
+            SpanUnit::Minutes => 1,
+            SpanUnit::Hours => 60,
+            SpanUnit::Days => 60 * 24,
+        }
+    }
+    /// Reads a code.
+    pub fn parse(s: &str) -> Option<SpanUnit> {
+        SpanUnit::ALL.into_iter().find(|u| u.code() == s.trim())
+    }
+}
+
+/// The longest service level: 90 days.
+pub const MAX_SPAN_MINUTES: i64 = 60 * 24 * 90;
+
+/// Reads a service level entered as a number and a unit (`1.5` hours, `3` days) into whole
+/// minutes; `field` names the input in the error. Full-width digits are read too.
+pub fn parse_span(field: &str, number: &str, unit: &str) -> Result<i64, FieldError> {
+    let unit = SpanUnit::parse(unit).ok_or_else(|| FieldError::new(field, "invalid_choice"))?;
+    let number: String = number
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            '．' | '。' => '.',
+            c => c,
+        })
+        .collect();
+    if number.is_empty() {
+        return Err(FieldError::new(field, "required"));
+    }
+    let range = || {
+        FieldError::new(field, "sla_span_range")
+            .arg("max", (MAX_SPAN_MINUTES / SpanUnit::Days.minutes()).to_string())
+    };
+    // At most two decimals, so that what is stored is what was meant.
+    let (whole, frac) = number.split_once('.').unwrap_or((&number, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+        || frac.len() > 2
+        || whole.len() > 9
+    {
+        return Err(FieldError::new(field, "sla_span_number"));
+    }
+    let hundredths = whole.parse::<i64>().unwrap_or(0) * 100
+        + format!("{frac:0<2}").parse::<i64>().unwrap_or(0);
+    let minutes = (hundredths * unit.minutes() + 50) / 100;
+    if !(1..=MAX_SPAN_MINUTES).contains(&minutes) {
+        return Err(range());
+    }
+    Ok(minutes)
+}
+
+/// A service level shown in the largest unit it is a whole number of.
+pub fn span_display(minutes: i64) -> (i64, SpanUnit) {
+    let unit = SpanUnit::ALL
+        .into_iter()
+        .rev()
+        .find(|u| minutes % u.minutes() == 0)
+        .unwrap_or(SpanUnit::Minutes);
+    (minutes / unit.minutes(), unit)
+}
+
 /// The service level for a new case: a policy for its urgency and category, else for its
 /// urgency, else the default.
-pub async fn sla_for(state: &AppState, community_id: i64, urgency: Urgency, category: Category) -> AppResult<Sla> {
+pub async fn sla_for(
+    state: &AppState,
+    community_id: i64,
+    urgency: Urgency,
+    category: Category,
+) -> AppResult<Sla> {
     let rows = sqlx::query(
         "SELECT category, first_response_minutes, result_minutes, working_hours FROM sla_policies \
          WHERE community_id = $1 AND urgency = $2 AND category IN ($3, '')",
@@ -100,9 +196,15 @@ pub async fn sla_for(state: &AppState, community_id: i64, urgency: Urgency, cate
     .bind(category.code())
     .fetch_all(&state.db.pool)
     .await?;
-    let best = rows.iter().max_by_key(|r| !r.get::<String, _>(0).is_empty());
+    let best = rows
+        .iter()
+        .max_by_key(|r| !r.get::<String, _>(0).is_empty());
     Ok(match best {
-        Some(r) => Sla { first_response_ms: r.get::<i64, _>(1) * MINUTE, result_ms: r.get::<i64, _>(2) * MINUTE, working_hours: r.get::<i64, _>(3) != 0 },
+        Some(r) => Sla {
+            first_response_ms: r.get::<i64, _>(1) * MINUTE,
+            result_ms: r.get::<i64, _>(2) * MINUTE,
+            working_hours: r.get::<i64, _>(3) != 0,
+        },
         None => default_sla(urgency),
     })
 }
@@ -113,14 +215,31 @@ pub async fn calendar(state: &AppState, community_id: i64) -> AppResult<Calendar
         .bind(community_id)
         .fetch_all(&state.db.pool)
         .await?;
-    let days: Vec<(String, i64)> = sqlx::query_as("SELECT day, working FROM calendar_days WHERE community_id = $1").bind(community_id).fetch_all(&state.db.pool).await?;
-    let mut cal = if windows.is_empty() { Calendar::standard() } else { Calendar { windows, ..Calendar::default() } };
+    let days: Vec<(String, i64)> =
+        sqlx::query_as("SELECT day, working FROM calendar_days WHERE community_id = $1")
+            .bind(community_id)
+            .fetch_all(&state.db.pool)
+            .await?;
+    let mut cal = if windows.is_empty() {
+        Calendar::standard()
+    } else {
+        Calendar {
+            windows,
+            ..Calendar::default()
+        }
+    };
     cal.days = days.into_iter().map(|(d, w)| (d, w != 0)).collect();
     Ok(cal)
 }
 
 /// The due times of a clock of `span` started at `start` under `sla`.
-pub async fn due(state: &AppState, community_id: i64, start: i64, span: i64, working_hours: bool) -> AppResult<i64> {
+pub async fn due(
+    state: &AppState,
+    community_id: i64,
+    start: i64,
+    span: i64,
+    working_hours: bool,
+) -> AppResult<i64> {
     if !working_hours {
         return Ok(start + span);
     }
@@ -152,13 +271,18 @@ pub async fn settings(state: &AppState, p: &Principal, community_id: i64) -> App
         .into_iter()
         .map(|(weekday, start_minute, end_minute)| WorkWindow { weekday, start_minute, end_minute })
         .collect();
-    let calendar_days = sqlx::query_as::<_, (String, i64)>("SELECT day, working FROM calendar_days WHERE community_id = $1 ORDER BY day")
-        .bind(community_id)
-        .fetch_all(&state.db.pool)
-        .await?
-        .into_iter()
-        .map(|(day, w)| CalendarDay { day, working: w != 0 })
-        .collect();
+    let calendar_days = sqlx::query_as::<_, (String, i64)>(
+        "SELECT day, working FROM calendar_days WHERE community_id = $1 ORDER BY day",
+    )
+    .bind(community_id)
+    .fetch_all(&state.db.pool)
+    .await?
+    .into_iter()
+    .map(|(day, w)| CalendarDay {
+        day,
+        working: w != 0,
+    })
+    .collect();
     let duty_roster = sqlx::query_as::<_, (i64, i64)>("SELECT weekday, user_id FROM duty_roster WHERE community_id = $1 ORDER BY weekday, user_id")
         .bind(community_id)
         .fetch_all(&state.db.pool)
@@ -166,53 +290,93 @@ pub async fn settings(state: &AppState, p: &Principal, community_id: i64) -> App
         .into_iter()
         .map(|(weekday, user_id)| Duty { weekday, user_id })
         .collect();
-    let routes = sqlx::query_as::<_, (String, i64, i64)>("SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 ORDER BY id")
-        .bind(community_id)
-        .fetch_all(&state.db.pool)
-        .await?
-        .into_iter()
-        .map(|(c, g, user_id)| Route { category: Category::parse(&c), grid_id: (g != 0).then_some(g), user_id })
-        .collect();
-    Ok(Settings { sla, work_hours, calendar_days, duty_roster, routes })
+    let routes = sqlx::query_as::<_, (String, i64, i64)>(
+        "SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 ORDER BY id",
+    )
+    .bind(community_id)
+    .fetch_all(&state.db.pool)
+    .await?
+    .into_iter()
+    .map(|(c, g, user_id)| Route {
+        category: Category::parse(&c),
+        grid_id: (g != 0).then_some(g),
+        user_id,
+    })
+    .collect();
+    Ok(Settings {
+        sla,
+        work_hours,
+        calendar_days,
+        duty_roster,
+        routes,
+    })
 }
 
 fn check(s: &Settings) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for (i, p) in s.sla.iter().enumerate() {
-        if !(1..=60 * 24 * 90).contains(&p.first_response_minutes) || !(1..=60 * 24 * 90).contains(&p.result_minutes) {
+        if !(1..=60 * 24 * 90).contains(&p.first_response_minutes)
+            || !(1..=60 * 24 * 90).contains(&p.result_minutes)
+        {
             errors.push(FieldError::new(format!("sla[{i}]"), "out_of_range"));
         } else if p.result_minutes < p.first_response_minutes {
-            errors.push(FieldError::new(format!("sla[{i}].result_minutes"), "sla_result_before_response"));
+            errors.push(FieldError::new(
+                format!("sla[{i}].result_minutes"),
+                "sla_result_before_response",
+            ));
         }
-        if s.sla[..i].iter().any(|q| q.urgency == p.urgency && q.category == p.category) {
+        if s.sla[..i]
+            .iter()
+            .any(|q| q.urgency == p.urgency && q.category == p.category)
+        {
             errors.push(FieldError::new(format!("sla[{i}]"), "duplicate"));
         }
     }
     for (i, w) in s.work_hours.iter().enumerate() {
-        if !(1..=7).contains(&w.weekday) || !(0..=1440).contains(&w.start_minute) || !(0..=1440).contains(&w.end_minute) || w.start_minute >= w.end_minute {
+        if !(1..=7).contains(&w.weekday)
+            || !(0..=1440).contains(&w.start_minute)
+            || !(0..=1440).contains(&w.end_minute)
+            || w.start_minute >= w.end_minute
+        {
             errors.push(FieldError::new(format!("work_hours[{i}]"), "out_of_range"));
-        } else if s.work_hours[..i].iter().any(|o| o.weekday == w.weekday && o.start_minute < w.end_minute && w.start_minute < o.end_minute) {
+        } else if s.work_hours[..i].iter().any(|o| {
+            o.weekday == w.weekday && o.start_minute < w.end_minute && w.start_minute < o.end_minute
+        }) {
             // Overlapping windows would count the same minutes twice.
             errors.push(FieldError::new(format!("work_hours[{i}]"), "duplicate"));
         }
     }
     for (i, d) in s.calendar_days.iter().enumerate() {
         if chrono::NaiveDate::parse_from_str(&d.day, "%Y-%m-%d").is_err() {
-            errors.push(FieldError::new(format!("calendar_days[{i}].day"), "invalid_date"));
+            errors.push(FieldError::new(
+                format!("calendar_days[{i}].day"),
+                "invalid_date",
+            ));
         } else if s.calendar_days[..i].iter().any(|o| o.day == d.day) {
-            errors.push(FieldError::new(format!("calendar_days[{i}].day"), "duplicate"));
+            errors.push(FieldError::new(
+                format!("calendar_days[{i}].day"),
+                "duplicate",
+            ));
         }
     }
     for (i, d) in s.duty_roster.iter().enumerate() {
         if !(1..=7).contains(&d.weekday) {
-            errors.push(FieldError::new(format!("duty_roster[{i}].weekday"), "out_of_range"));
+            errors.push(FieldError::new(
+                format!("duty_roster[{i}].weekday"),
+                "out_of_range",
+            ));
         }
     }
     errors
 }
 
 /// Replaces the settings of a community (admins only), in one transaction, with an audit entry.
-pub async fn replace(state: &AppState, p: &Principal, community_id: i64, s: &Settings) -> AppResult<Settings> {
+pub async fn replace(
+    state: &AppState,
+    p: &Principal,
+    community_id: i64,
+    s: &Settings,
+) -> AppResult<Settings> {
     p.require(community_id, &CASES_CONFIGURE)?;
     let errors = check(s);
     if !errors.is_empty() {
@@ -225,26 +389,50 @@ pub async fn replace(state: &AppState, p: &Principal, community_id: i64, s: &Set
         .await?;
     for (i, d) in s.duty_roster.iter().enumerate() {
         if !staff.contains(&d.user_id) {
-            return Err(AppError::field(format!("duty_roster[{i}].user_id"), "not_found_ref"));
+            return Err(AppError::field(
+                format!("duty_roster[{i}].user_id"),
+                "not_found_ref",
+            ));
         }
     }
-    let grids: Vec<i64> = sqlx::query_scalar("SELECT id FROM grids WHERE community_id = $1").bind(community_id).fetch_all(&state.db.pool).await?;
+    let grids: Vec<i64> = sqlx::query_scalar("SELECT id FROM grids WHERE community_id = $1")
+        .bind(community_id)
+        .fetch_all(&state.db.pool)
+        .await?;
     for (i, r) in s.routes.iter().enumerate() {
         if !staff.contains(&r.user_id) {
-            return Err(AppError::field(format!("routes[{i}].user_id"), "not_found_ref"));
+            return Err(AppError::field(
+                format!("routes[{i}].user_id"),
+                "not_found_ref",
+            ));
         }
         if r.grid_id.is_some_and(|g| !grids.contains(&g)) {
-            return Err(AppError::field(format!("routes[{i}].grid_id"), "not_found_ref"));
+            return Err(AppError::field(
+                format!("routes[{i}].grid_id"),
+                "not_found_ref",
+            ));
         }
-        if s.routes[..i].iter().any(|o| o.category == r.category && o.grid_id == r.grid_id) {
+        if s.routes[..i]
+            .iter()
+            .any(|o| o.category == r.category && o.grid_id == r.grid_id)
+        {
             return Err(AppError::field(format!("routes[{i}]"), "duplicate"));
         }
     }
     let before = settings(state, p, community_id).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    for table in ["sla_policies", "work_hours", "calendar_days", "duty_roster", "case_routes"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE community_id = $1")).bind(community_id).execute(&mut *tx).await?;
+    for table in [
+        "sla_policies",
+        "work_hours",
+        "calendar_days",
+        "duty_roster",
+        "case_routes",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE community_id = $1"))
+            .bind(community_id)
+            .execute(&mut *tx)
+            .await?;
     }
     for x in &s.sla {
         sqlx::query(
@@ -298,16 +486,35 @@ pub async fn replace(state: &AppState, p: &Principal, community_id: i64, s: &Set
     }
     let old = serde_json::to_value(&before).unwrap_or_default();
     let new = serde_json::to_value(s).unwrap_or_default();
-    kernel::audit::record_change(&mut tx, now, Some(p), Some(community_id), "case_settings", community_id, "update", &kernel::audit::diff(&old, &new)).await?;
+    kernel::audit::record_change(
+        &mut tx,
+        now,
+        Some(p),
+        Some(community_id),
+        "case_settings",
+        community_id,
+        "update",
+        &kernel::audit::diff(&old, &new),
+    )
+    .await?;
     tx.commit().await?;
     settings(state, p, community_id).await
 }
 
 /// Who a new case goes to: a route for its category and grid, then for its category in any
 /// grid, then for any category in its grid, then the grid worker of the building's grid.
-pub async fn route(state: &AppState, community_id: i64, category: Category, building_id: Option<i64>) -> AppResult<Option<i64>> {
+pub async fn route(
+    state: &AppState,
+    community_id: i64,
+    category: Category,
+    building_id: Option<i64>,
+) -> AppResult<Option<i64>> {
     let grid: Option<i64> = match building_id {
-        Some(b) => sqlx::query_scalar("SELECT grid_id FROM buildings WHERE id = $1").bind(b).fetch_optional(&state.db.pool).await?.flatten(),
+        Some(b) => sqlx::query_scalar("SELECT grid_id FROM buildings WHERE id = $1")
+            .bind(b)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .flatten(),
         None => None,
     };
     let rows = sqlx::query("SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 AND category IN ($2, '') AND grid_id IN ($3, 0)")
@@ -325,18 +532,29 @@ pub async fn route(state: &AppState, community_id: i64, category: Category, buil
         return Ok(Some(r.get(2)));
     }
     let Some(grid) = grid else { return Ok(None) };
-    Ok(sqlx::query_scalar("SELECT user_id FROM grid_staff WHERE grid_id = $1 ORDER BY user_id LIMIT 1").bind(grid).fetch_optional(&state.db.pool).await?)
+    Ok(sqlx::query_scalar(
+        "SELECT user_id FROM grid_staff WHERE grid_id = $1 ORDER BY user_id LIMIT 1",
+    )
+    .bind(grid)
+    .fetch_optional(&state.db.pool)
+    .await?)
 }
 
 /// The staff on duty on the weekday of `at` (China Standard Time); without a roster for that
 /// day, every staff member.
-pub async fn on_duty(tx: &mut kernel::db::WriteTx, community_id: i64, at: i64) -> AppResult<Vec<i64>> {
+pub async fn on_duty(
+    tx: &mut kernel::db::WriteTx,
+    community_id: i64,
+    at: i64,
+) -> AppResult<Vec<i64>> {
     let weekday = crate::domain::local_weekday(at);
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM duty_roster WHERE community_id = $1 AND weekday = $2 ORDER BY user_id")
-        .bind(community_id)
-        .bind(weekday)
-        .fetch_all(&mut **tx)
-        .await?;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM duty_roster WHERE community_id = $1 AND weekday = $2 ORDER BY user_id",
+    )
+    .bind(community_id)
+    .bind(weekday)
+    .fetch_all(&mut **tx)
+    .await?;
     if !ids.is_empty() {
         return Ok(ids);
     }
@@ -352,4 +570,58 @@ pub async fn heads(tx: &mut kernel::db::WriteTx, community_id: i64) -> AppResult
         .bind(community_id)
         .fetch_all(&mut **tx)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn service_levels_are_entered_in_minutes_hours_or_days() {
+        assert_eq!(parse_span("f", "3", "days"), Ok(4320));
+        assert_eq!(parse_span("f", "1.5", "hours"), Ok(90));
+        assert_eq!(parse_span("f", "１５", "minutes"), Ok(15));
+        assert_eq!(parse_span("f", " 2 ", "hours"), Ok(120));
+        assert_eq!(parse_span("f", "", "hours").unwrap_err().code, "required");
+        assert_eq!(parse_span("f", "0", "hours").unwrap_err().code, "sla_span_range");
+        assert_eq!(parse_span("f", "91", "days").unwrap_err().code, "sla_span_range");
+        assert_eq!(parse_span("f", "-1", "hours").unwrap_err().code, "sla_span_number");
+        assert_eq!(parse_span("f", "1.234", "hours").unwrap_err().code, "sla_span_number");
+        assert_eq!(parse_span("f", "2", "weeks").unwrap_err().code, "invalid_choice");
+        assert_eq!(span_display(4320), (3, SpanUnit::Days));
+        assert_eq!(span_display(120), (2, SpanUnit::Hours));
+        assert_eq!(span_display(15), (15, SpanUnit::Minutes));
+    }
+
+    proptest! {
+        /// Whatever is typed, the answer is whole minutes in range or a translated field error.
+        #[test]
+        fn any_input_is_minutes_in_range_or_a_translated_error(
+            number in prop_oneof![
+                "\\PC{0,40}",
+                "[0-9０-９]{0,12}([.．][0-9]{0,4})?",
+                "[\\u{4e00}-\\u{9fff}，。！？emoji😀\\u{0301}\\u{0000}-\\u{001f}]{0,20}",
+            ],
+            unit in prop_oneof![Just("minutes".to_string()), Just("hours".to_string()), Just("days".to_string()), "\\PC{0,10}"],
+        ) {
+            match parse_span("first_normal", &number, &unit) {
+                Ok(m) => prop_assert!((1..=MAX_SPAN_MINUTES).contains(&m)),
+                Err(e) => {
+                    prop_assert_eq!(e.field.as_str(), "first_normal");
+                    for locale in [kernel::i18n::Locale::ZhCn, kernel::i18n::Locale::En] {
+                        let key = format!("error.{}", e.code);
+                        prop_assert!(kernel::i18n::has(&key), "{}", key);
+                        let message = e.message(locale);
+                        prop_assert!(!message.contains('{'), "{}", message);
+                    }
+                }
+            }
+            // What is shown reads back as the same minutes.
+            if let Ok(m) = parse_span("f", &number, &unit) {
+                let (n, u) = span_display(m);
+                prop_assert_eq!(parse_span("f", &n.to_string(), u.code()), Ok(m));
+            }
+        }
+    }
 }

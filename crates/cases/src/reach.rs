@@ -34,25 +34,40 @@ pub async fn of(state: &AppState, p: &Principal, community_id: i64) -> AppResult
         return Ok(None);
     }
     let buildings = registry::places::buildings_in_reach(state, p, community_id).await?;
-    Ok(Some(Reach { buildings, user: p.user_id }))
+    Ok(Some(Reach {
+        buildings,
+        user: p.user_id,
+    }))
 }
 
 /// Whether `p` may handle a case of `community_id` in these whereabouts.
-pub async fn covers(state: &AppState, p: &Principal, community_id: i64, w: Whereabouts) -> AppResult<bool> {
-    Ok(of(state, p, community_id).await?.is_some_and(|r| r.covers(w)))
+pub async fn covers(
+    state: &AppState,
+    p: &Principal,
+    community_id: i64,
+    w: Whereabouts,
+) -> AppResult<bool> {
+    Ok(of(state, p, community_id)
+        .await?
+        .is_some_and(|r| r.covers(w)))
 }
 
 impl Reach {
     /// Whether a case in these whereabouts is within reach.
     pub fn covers(&self, w: Whereabouts) -> bool {
-        let Some(buildings) = &self.buildings else { return true };
-        w.building.is_some_and(|b| buildings.contains(&b)) || (self.user.is_some() && (w.entered_by == self.user || w.assignee == self.user))
+        let Some(buildings) = &self.buildings else {
+            return true;
+        };
+        w.building.is_some_and(|b| buildings.contains(&b))
+            || (self.user.is_some() && (w.entered_by == self.user || w.assignee == self.user))
     }
 
     /// A condition to add to a query over `cases` (as `alias`) that keeps the cases within reach:
     /// empty for everyone without a limit. Only numbers are written into it.
     pub fn sql(&self, alias: &str) -> String {
-        let Some(buildings) = &self.buildings else { return String::new() };
+        let Some(buildings) = &self.buildings else {
+            return String::new();
+        };
         let mut any = Vec::new();
         if !buildings.is_empty() {
             let list: Vec<String> = buildings.iter().map(i64::to_string).collect();
@@ -76,18 +91,34 @@ mod tests {
 
     #[test]
     fn a_grid_worker_reaches_their_buildings_and_their_own_cases_only() {
-        let r = Reach { buildings: Some(vec![3, 4]), user: Some(7) };
-        let at = |building, entered_by, assignee| Whereabouts { building, entered_by, assignee };
+        let r = Reach {
+            buildings: Some(vec![3, 4]),
+            user: Some(7),
+        };
+        let at = |building, entered_by, assignee| Whereabouts {
+            building,
+            entered_by,
+            assignee,
+        };
         assert!(r.covers(at(Some(3), None, None)));
         assert!(!r.covers(at(Some(5), None, None)));
         assert!(!r.covers(at(None, None, None)));
         assert!(r.covers(at(Some(5), Some(7), None)));
         assert!(r.covers(at(None, None, Some(7))));
-        assert_eq!(r.sql("c"), " AND (c.building_id IN (3,4) OR c.entered_by = 7 OR c.assignee_user_id = 7)");
-        let key = Reach { buildings: Some(vec![]), user: None };
+        assert_eq!(
+            r.sql("c"),
+            " AND (c.building_id IN (3,4) OR c.entered_by = 7 OR c.assignee_user_id = 7)"
+        );
+        let key = Reach {
+            buildings: Some(vec![]),
+            user: None,
+        };
         assert!(!key.covers(at(Some(3), None, None)));
         assert_eq!(key.sql("c"), " AND 1 = 0");
-        let staff = Reach { buildings: None, user: Some(1) };
+        let staff = Reach {
+            buildings: None,
+            user: Some(1),
+        };
         assert!(staff.covers(at(None, None, None)));
         assert_eq!(staff.sql("c"), "");
     }

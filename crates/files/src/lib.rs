@@ -58,5 +58,6 @@ pub fn manifest() -> Manifest {
             })
         }),
         tiles: &[],
+        console_figures: None,
     }
 }

@@ -9,6 +9,7 @@ pub mod community;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod drafts;
 pub mod error;
 pub mod i18n;
 pub mod jobs;

@@ -27,6 +27,24 @@ pub struct Tile {
     pub icon: &'static str,
 }
 
+/// A figure on the console's overview, from one capability (open cases, those overdue …).
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// Catalogue key of the label.
+    pub label: &'static str,
+    /// The figure as shown (`12`, `87%`, `—`).
+    pub value: String,
+    /// Where it leads: the list behind the figure.
+    pub href: String,
+    /// `""`, `warn` or `bad`: how it is marked.
+    pub tone: &'static str,
+}
+
+/// The figures a capability shows on a community's console overview, for the person viewing it
+/// (only what they may see; none when they may see none).
+pub type ConsoleFigures =
+    for<'a> fn(&'a AppState, &'a crate::auth::Principal, &'a crate::community::Community) -> BoxFuture<'a, AppResult<Vec<Figure>>>;
+
 /// Facts earlier seeds hand to later ones.
 #[derive(Debug, Clone, Default)]
 pub struct DemoContext {
@@ -58,4 +76,6 @@ pub struct Manifest {
     pub personal_data: Option<PersonalData>,
     /// Shortcuts on the resident home page.
     pub tiles: &'static [Tile],
+    /// Figures on the console overview.
+    pub console_figures: Option<ConsoleFigures>,
 }

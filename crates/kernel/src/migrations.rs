@@ -112,4 +112,16 @@ CREATE TABLE quotas (
 );
 CREATE INDEX quotas_expiry_idx ON quotas (expires_at);
 "#,
+}, Migration {
+    id: "kernel_0004_form_drafts",
+    sql: r#"
+CREATE TABLE form_drafts (
+    token_hash TEXT PRIMARY KEY,
+    back TEXT NOT NULL,
+    action TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX form_drafts_expiry_idx ON form_drafts (expires_at);
+"#,
 }];

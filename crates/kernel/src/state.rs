@@ -31,6 +31,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Short-lived cache of resolved sessions.
     pub sessions: SessionCache,
+    /// Every capability's console overview figures, in manifest order.
+    pub console_figures: Vec<crate::manifest::ConsoleFigures>,
 
 }
 

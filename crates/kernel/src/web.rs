@@ -203,6 +203,7 @@ pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> R
     let locale = choose_locale(&parts.headers, viewer.as_ref().unwrap_or(&Viewer(None)), is_api(&path));
     let principal = viewer.as_ref().ok().and_then(|v| v.0.as_ref());
     let by_key = principal.is_some_and(|p| p.api_key_id.is_some());
+    let anonymous = principal.is_none();
     // The session that logged this viewer in, if a session did (not an API key).
     let session = principal.filter(|p| p.api_key_id.is_none()).and_then(|_| cookie(&parts.headers, crate::auth::SESSION_COOKIE));
     let held = cookie(&parts.headers, CSRF_COOKIE).map(str::to_string);
@@ -213,9 +214,23 @@ pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> R
         Err(e) => e.into_response(),
         Ok(viewer) => {
             parts.extensions.insert(viewer);
+            // A page form that asks to be kept, sent by nobody logged in with a token that is not
+            // this browser's: its session lapsed. Keep its words and go to log in (it is not acted on).
+            let lapsed = parts.method == Method::POST && anonymous && !is_api(&path) && !csrf_exempt(&path);
+            let query_token = parts.uri.query().and_then(|q| form_pairs(q).find(|(k, _)| k == "_csrf").map(|(_, v)| v));
+            let kept = crate::drafts::wanted(parts.uri.query())
+                .filter(|_| lapsed && !query_token.is_some_and(|t| crate::crypto::same_secret(&t, &csrf)))
+                .filter(|_| !parts.headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site"));
+            if let Some((fields, back)) = kept {
+                match crate::drafts::keep(&state, Request::from_parts(parts, body), fields, back).await {
+                    Ok(res) => res,
+                    Err(e) => e.into_response(),
+                }
+            } else {
             match check_csrf(Request::from_parts(parts, body), &csrf, &path, state.config.body_limit, by_key).await {
                 Ok(req) => next.run(req).await,
                 Err(e) => e.into_response(),
+            }
             }
         }
     };
@@ -530,6 +545,25 @@ impl<T> Page<T> {
     }
 }
 
+/// One link of the console navigation, shown to whoever holds its permission in some
+/// community: the permission its page's handler checks, so nobody is shown a door that answers 403.
+#[derive(Debug, Clone, Copy)]
+pub struct NavEntry {
+    /// Link target.
+    pub href: &'static str,
+    /// Catalogue key of the label.
+    pub label: &'static str,
+    /// The permission the page requires.
+    pub permission: &'static crate::auth::Permission,
+}
+
+static CONSOLE_NAV: std::sync::OnceLock<Vec<NavEntry>> = std::sync::OnceLock::new();
+
+/// Sets the console navigation once, when the application is composed.
+pub fn set_console_nav(entries: Vec<NavEntry>) {
+    let _ = CONSOLE_NAV.set(entries);
+}
+
 /// What every page template needs: translator, viewer, CSRF token, elder mode, path.
 #[derive(Debug, Clone)]
 pub struct PageCtx {
@@ -560,25 +594,6 @@ impl PageCtx {
     pub fn when(&self, ms: &i64) -> String {
         crate::clock::format_local(*ms)
     }
-/// One link of the console navigation, shown to whoever holds its permission in some
-/// community: the permission its page's handler checks, so nobody is shown a door that answers 403.
-#[derive(Debug, Clone, Copy)]
-pub struct NavEntry {
-    /// Link target.
-    pub href: &'static str,
-    /// Catalogue key of the label.
-    pub label: &'static str,
-    /// The permission the page requires.
-    pub permission: &'static crate::auth::Permission,
-}
-
-static CONSOLE_NAV: std::sync::OnceLock<Vec<NavEntry>> = std::sync::OnceLock::new();
-
-/// Sets the console navigation once, when the application is composed.
-pub fn set_console_nav(entries: Vec<NavEntry>) {
-    let _ = CONSOLE_NAV.set(entries);
-}
-
     /// Whether the viewer administers a community (or the deployment).
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.superadmin || u.memberships.iter().any(|m| m.role == crate::auth::Role::Admin))
@@ -586,6 +601,22 @@ pub fn set_console_nav(entries: Vec<NavEntry>) {
     /// Display name of the viewer, or empty.
     pub fn user_name(&self) -> &str {
         self.user.as_ref().map(|u| u.display_name.as_str()).unwrap_or("")
+    }
+    /// Whether the viewer holds `perm` in any community.
+    pub fn may(&self, perm: &crate::auth::Permission) -> bool {
+        self.user.as_ref().is_some_and(|u| u.superadmin || u.memberships.iter().any(|m| perm.roles.contains(&m.role)))
+    }
+    /// The console links the viewer may open, in order.
+    pub fn console_nav(&self) -> Vec<NavEntry> {
+        CONSOLE_NAV.get().map(|all| all.iter().filter(|e| self.may(e.permission)).copied().collect()).unwrap_or_default()
+    }
+    /// Whether the viewer may open any console page.
+    pub fn has_console(&self) -> bool {
+        !self.console_nav().is_empty()
+    }
+    /// Whether the viewer holds `role` in any community.
+    pub fn holds(&self, role: &str) -> bool {
+        self.user.as_ref().is_some_and(|u| u.memberships.iter().any(|m| m.role.code() == role))
     }
     /// Whether the current path is under `prefix` (for the navigation).
     pub fn at(&self, prefix: &str) -> bool {
@@ -617,22 +648,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ReqLocale {
 
 /// Where a request comes from, for per-source limits: the connection's address, or the last
 /// address in the header named by `client_ip_header` when a reverse proxy sets one. An IPv6
-    /// Whether the viewer holds `perm` in any community.
-    pub fn may(&self, perm: &crate::auth::Permission) -> bool {
-        self.user.as_ref().is_some_and(|u| u.superadmin || u.memberships.iter().any(|m| perm.roles.contains(&m.role)))
-    }
-    /// The console links the viewer may open, in order.
-    pub fn console_nav(&self) -> Vec<NavEntry> {
-        CONSOLE_NAV.get().map(|all| all.iter().filter(|e| self.may(e.permission)).copied().collect()).unwrap_or_default()
-    }
-    /// Whether the viewer may open any console page.
-    pub fn has_console(&self) -> bool {
-        !self.console_nav().is_empty()
-    }
-    /// Whether the viewer holds `role` in any community.
-    pub fn holds(&self, role: &str) -> bool {
-        self.user.as_ref().is_some_and(|u| u.memberships.iter().any(|m| m.role.code() == role))
-    }
 /// address stands for its /64, the block one subscriber is given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIp(pub String);

@@ -78,5 +78,6 @@ pub fn manifest() -> Manifest {
             })
         }),
         tiles: &[],
+        console_figures: None,
     }
 }

@@ -156,6 +156,8 @@ struct ConsoleHome {
     counts: Counts,
     grids: Vec<Grid>,
     can_import: bool,
+    /// Other capabilities' figures (open cases …).
+    figures: Vec<kernel::manifest::Figure>,
 }
 
 async fn console_home(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
@@ -164,7 +166,12 @@ async fn console_home(State(state): State<AppState>, ctx: PageCtx, user: User, A
     let counts = store::counts(&state, community.id).await?;
     let grids = store::grids(&state, community.id).await?;
     let can_import = user.can(community.id, &IMPORT_EXPORT);
-    Ok(render(&ConsoleHome { ctx, community, counts, grids, can_import }))
+    // Other capabilities' figures come through their manifests: the registry names none of them.
+    let mut figures = Vec::new();
+    for provide in &state.console_figures {
+        figures.extend(provide(&state, &user, &community).await?);
+    }
+    Ok(render(&ConsoleHome { ctx, community, counts, grids, can_import, figures }))
 }
 
 #[derive(Template)]
@@ -255,6 +262,9 @@ struct ResidentPage {
     saved: bool,
     /// Open ID-number reviews about this resident (only for those who may see ID numbers).
     id_reviews: Vec<IdNumberReview>,
+    /// Family bindings asked for or held.
+    family: Vec<family::Link>,
+    can_confirm_family: bool,
 }
 
 impl ResidentPage {
@@ -262,9 +272,6 @@ impl ResidentPage {
         tag_label(&self.ctx, t)
     }
     fn has_tag(&self, t: &Tag) -> bool {
-    /// Family bindings asked for or held.
-    family: Vec<family::Link>,
-    can_confirm_family: bool,
         self.r.tags.contains(t)
     }
     /// The hint under a masked field: what is stored, kept unless changed.
@@ -313,17 +320,17 @@ async fn load_resident_page(state: &AppState, ctx: PageCtx, user: &User, slug: O
     let history = service::resident_history(state, user, &community, id).await?;
     let can_reveal = user.can(community.id, &ID_REVEAL);
     let id_reviews = if can_reveal { id_reviews::open_reviews(state, user, &community, Some(id)).await? } else { Vec::new() };
+    let family = family::links_of_resident(state, user, &community, id).await?;
     Ok(ResidentPage {
+        family,
+        can_confirm_family: user.can(community.id, &family::FAMILY_CONFIRM),
         can_reveal,
         id_reviews,
         can_write: user.can(community.id, &RESIDENTS_WRITE),
         ctx,
         community,
         r,
-    let family = family::links_of_resident(state, user, &community, id).await?;
         history,
-        family,
-        can_confirm_family: user.can(community.id, &family::FAMILY_CONFIRM),
         revealed: None,
         tags: Tag::ALL.to_vec(),
         errors: Vec::new(),
@@ -367,6 +374,10 @@ struct ResidentForm {
     #[serde(default)]
     notes: String,
     #[serde(default)]
+    clear_phone: Option<String>,
+    #[serde(default)]
+    clear_id_number: Option<String>,
+    #[serde(default)]
     building: String,
     #[serde(default)]
     unit: String,
@@ -374,10 +385,6 @@ struct ResidentForm {
     room: String,
 }
 
-    clear_phone: Option<String>,
-    #[serde(default)]
-    clear_id_number: Option<String>,
-    #[serde(default)]
 fn form_tags(raw: &str) -> Vec<String> {
     raw.split('&')
         .filter_map(|kv| kv.split_once('='))
@@ -469,6 +476,7 @@ async fn create_resident(State(state): State<AppState>, ctx: PageCtx, user: User
         relation: form.relation.clone(),
         tags: form_tags(&body),
         notes: form.notes.clone(),
+        ..Default::default()
     };
     match service::create_resident(&state, &user, &community, draft, &at).await {
         Ok(r) => Ok(see_other(&format!("/console/residents/{}?c={}", r.id, community.slug))),
@@ -476,7 +484,6 @@ async fn create_resident(State(state): State<AppState>, ctx: PageCtx, user: User
             let scope = service::scope(&state, &user, community.id).await?;
             let buildings = store::building_options(&state, community.id, scope.as_deref()).await?;
             let errors = field_errors(&ctx, &e);
-        ..Default::default()
             let values = body
                 .split('&')
                 .filter_map(|kv| kv.split_once('='))

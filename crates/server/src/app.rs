@@ -75,6 +75,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> AppResult<AppSta
         base_url,
         metrics: Metrics::default(),
         sessions: Default::default(),
+        console_figures: manifests().iter().filter_map(|m| m.console_figures).collect(),
     }))
 }
 

@@ -444,7 +444,7 @@ async fn the_ledger_filters_draws_the_plan_and_exports_its_figures() {
     let csv = public.get("/api/v1/communities/renjia/ledger/figures?format=csv").await;
     assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let csv = csv.text().await.unwrap();
-    assert!(csv.contains("by,key,cases,response_rate") && csv.contains("category,sanitation,1,1.000"), "{csv}");
+    assert!(csv.contains("分项统计,分组,反映总数,按时响应率") && csv.contains("按类别,环境卫生,1,100%"), "{csv}");
     let xlsx = public.get("/api/v1/communities/renjia/ledger/figures?format=xlsx").await.bytes().await.unwrap();
     let book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.to_vec())).unwrap();
     use calamine::Reader;

@@ -10,8 +10,15 @@ pub(super) struct QueuePage {
     slug: String,
     cases: Vec<CaseView>,
     next_cursor: Option<String>,
-    /// Only the viewer's own cases.
-    mine: bool,
+    /// The filters as sent, to show them again and carry them to the next page.
+    q: QueueQuery,
+    /// The query string of the filters (without the cursor), `&`-separated.
+    filter_query: String,
+    /// Whether anything narrows the queue.
+    filtered: bool,
+    grids: Vec<(i64, String)>,
+    people: Vec<(i64, String)>,
+    me: i64,
 }
 
 impl QueuePage {
@@ -23,20 +30,109 @@ impl QueuePage {
         };
         clock_badge(&self.ctx, clock)
     }
+    fn states(&self) -> Vec<&'static str> {
+        State::ALL.iter().map(|s| s.code()).collect()
+    }
+    fn categories(&self) -> Vec<&'static str> {
+        triage::Category::ALL.iter().map(|c| c.code()).collect()
+    }
+    fn mine(&self) -> bool {
+        self.q.assignee == "me" || self.q.assignee == self.me.to_string()
+    }
+    fn is(&self, field: &str, v: &str) -> bool {
+        let got = match field {
+            "state" => &self.q.state,
+            "category" => &self.q.category,
+            "grid" => &self.q.grid,
+            _ => &self.q.assignee,
+        };
+        got == v
+    }
+    fn is_id(&self, field: &str, v: &i64) -> bool {
+        self.is(field, &v.to_string())
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub(super) struct QueueQuery {
     c: Option<String>,
     cursor: Option<String>,
+    /// The old "mine" tab: the same as `assignee=me`.
     mine: Option<String>,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    category: String,
+    /// A grid id, or `none` for cases tied to no building.
+    #[serde(default)]
+    grid: String,
+    /// A user id, or `me`.
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    overdue: String,
+    /// Finished cases too.
+    #[serde(default)]
+    closed: String,
+    /// A case number or words.
+    #[serde(default)]
+    q: String,
+}
+
+impl QueueQuery {
+    /// The filter these choices make (unknown values are refused, not ignored).
+    fn filter(&self, me: Option<i64>) -> AppResult<service::QueueFilter> {
+        fn pick(v: &str) -> Option<&str> {
+            Some(v.trim()).filter(|v| !v.is_empty())
+        }
+        Ok(service::QueueFilter {
+            state: pick(&self.state)
+                .map(|v| State::parse(v).ok_or_else(|| AppError::field("state", "invalid_choice")))
+                .transpose()?,
+            category: pick(&self.category)
+                .map(|v| {
+                    triage::Category::parse(v)
+                        .ok_or_else(|| AppError::field("category", "invalid_choice"))
+                })
+                .transpose()?,
+            grid_id: match pick(&self.grid) {
+                None | Some("none") => None,
+                Some(g) => Some(g.parse().map_err(|_| AppError::field("grid", "invalid_choice"))?),
+            },
+            no_building: pick(&self.grid) == Some("none"),
+            assignee: match pick(&self.assignee) {
+                None => None,
+                Some("me") => Some(me.ok_or(AppError::Forbidden)?),
+                Some(a) => Some(a.parse().map_err(|_| AppError::field("assignee", "invalid_choice"))?),
+            },
+            overdue: !self.overdue.is_empty(),
+            finished: !self.closed.is_empty(),
+            text: kernel::validate::at_most("q", &self.q, 100)?.to_string(),
+        })
+    }
+    /// The filters as a query string, each `&name=value`.
+    fn to_query(&self) -> String {
+        [
+            ("state", &self.state),
+            ("category", &self.category),
+            ("grid", &self.grid),
+            ("assignee", &self.assignee),
+            ("overdue", &self.overdue),
+            ("closed", &self.closed),
+            ("q", &self.q),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("&{k}={}", kernel::web::url_encode(v)))
+        .collect()
+    }
 }
 
 pub(super) async fn queue_page(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
     user: User,
-    ApiQuery(q): ApiQuery<QueueQuery>,
+    ApiQuery(mut q): ApiQuery<QueueQuery>,
 ) -> AppResult<Response> {
     let kernel::community::Community {
         id,
@@ -45,23 +141,45 @@ pub(super) async fn queue_page(
         ..
     } = staff_community(&state, &user, q.c.as_deref()).await?;
     let page = kernel::web::PageQuery {
-        cursor: q.cursor,
+        cursor: q.cursor.clone(),
         limit: Some(30),
     };
     let offset = page.after()?.unwrap_or(0);
-    let mine = q.mine.is_some();
-    let assignee = if mine { Some(user.person()?) } else { None };
-    let mut cases = service::queue(&state, &user, id, assignee, Some(offset), 30).await?;
+    if q.mine.is_some() && q.assignee.is_empty() {
+        q.assignee = "me".into();
+    }
+    let me = user.user_id.unwrap_or_default();
+    let filter = q.filter(user.user_id)?;
+    let mut cases = service::queue(&state, &user, id, &filter, Some(offset), 30).await?;
+    let filter_query = q.to_query();
     let next_cursor = (cases.len() > 30).then(|| kernel::web::encode_cursor(offset + 30));
     cases.truncate(30);
+    let grids = crate::ledger::grids(&state, id).await?;
+    let people = handlers(&state, id).await?;
     Ok(render(&QueuePage {
         ctx,
         community,
         slug,
         cases,
         next_cursor,
-        mine,
+        filtered: filter != service::QueueFilter::default(),
+        q,
+        filter_query,
+        grids,
+        people,
+        me,
     }))
+}
+
+/// Staff and grid workers of a community: (user id, name).
+async fn handlers(state: &AppState, community_id: i64) -> AppResult<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT DISTINCT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.community_id = $1 AND m.role IN ('staff', 'admin', 'grid_worker') ORDER BY u.id",
+    )
+    .bind(community_id)
+    .fetch_all(&state.db.pool)
+    .await?)
 }
 
 #[derive(Template)]
@@ -75,6 +193,22 @@ pub(super) struct StaffCasePage {
     people: Vec<(i64, String)>,
     /// 0..16, the cells of the redaction grid.
     cells: Vec<u32>,
+    /// The part of the page just saved, where the notice shows.
+    saved: String,
+    /// What was typed into one form and is shown again: after an error, or after logging in
+    /// again when the session lapsed.
+    prefill: Prefill,
+}
+
+/// A form's words shown again.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Prefill {
+    /// The form: a step's state code (`acknowledged` …) or an action (`assign`, `wait` …).
+    form: String,
+    note: String,
+    parent_id: String,
+    /// Brought back from before a login.
+    restored: bool,
 }
 
 impl StaffCasePage {
@@ -129,6 +263,48 @@ impl StaffCasePage {
     fn open(&self) -> bool {
         !self.case.state.has_result()
     }
+    /// Whether the notice shows in this part of the page.
+    fn saved_in(&self, part: &str) -> bool {
+        self.saved == part
+    }
+    /// The words shown again in a form, if they belong to it.
+    fn note_for(&self, form: &str) -> &str {
+        if self.prefill.form == form {
+            &self.prefill.note
+        } else {
+            ""
+        }
+    }
+    /// Whether a step's form opens by itself: the one shown again, else the first.
+    fn step_open(&self, m: &State) -> bool {
+        if self.moves.iter().any(|s| s.code() == self.prefill.form) {
+            self.prefill.form == m.code()
+        } else {
+            self.moves.first() == Some(m)
+        }
+    }
+    /// A step's hint on what its note must say, if it has one.
+    fn step_hint(&self, m: &State) -> Option<String> {
+        match m {
+            State::Acknowledged | State::Referred | State::Resolved => {
+                Some(self.ctx.label("cases.step_hint", m.code()))
+            }
+            _ => None,
+        }
+    }
+    /// The page the case's forms come back to, and the query that keeps their words should the
+    /// session lapse before they arrive (see `kernel::drafts`).
+    fn keep(&self, fields: &str) -> String {
+        format!(
+            "_csrf={}&_keep={fields}&_back={}",
+            kernel::web::url_encode(&self.ctx.csrf),
+            kernel::web::url_encode(&format!("/console/cases/{}", self.case.id))
+        )
+    }
+    /// Whether the case runs no clock any more (it ended before being met).
+    fn ended(&self) -> bool {
+        self.case.state.is_final()
+    }
 }
 
 pub(super) async fn staff_case_view(
@@ -137,16 +313,12 @@ pub(super) async fn staff_case_view(
     user: &User,
     id: i64,
     error: Option<String>,
+    saved: String,
+    prefill: Prefill,
 ) -> AppResult<StaffCasePage> {
     let case = service::read_as_staff(state, user, id).await?;
     let moves = case.state.staff_moves().to_vec();
-    let people = sqlx::query_as(
-        "SELECT DISTINCT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE m.community_id = $1 AND m.role IN ('staff', 'admin', 'grid_worker') ORDER BY u.id",
-    )
-    .bind(case.community_id)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let people = handlers(state, case.community_id).await?;
     Ok(StaffCasePage {
         ctx,
         case,
@@ -154,30 +326,68 @@ pub(super) async fn staff_case_view(
         error,
         people,
         cells: (0..16).collect(),
+        saved,
+        prefill,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct StaffCaseQuery {
+    /// The part just saved.
+    #[serde(default)]
+    saved: String,
 }
 
 pub(super) async fn staff_case_page(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
     user: User,
+    headers: axum::http::HeaderMap,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<StaffCaseQuery>,
 ) -> AppResult<Response> {
+    // The case is read (and its reach checked) before a draft is taken for it.
+    service::ensure_within_reach(&state, &user, id).await?;
+    let prefill = match kernel::drafts::take(&state, &headers, &format!("/console/cases/{id}")).await? {
+        Some(d) => Prefill {
+            form: if d.action.ends_with("/moves") {
+                d.get("to").to_string()
+            } else {
+                d.get("action").to_string()
+            },
+            note: d.get("note").to_string(),
+            parent_id: d.get("parent_id").to_string(),
+            restored: true,
+        },
+        None => Prefill::default(),
+    };
+    let saved: String = q
+        .saved
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(40)
+        .collect();
     Ok(render(
-        &staff_case_view(&state, ctx, &user, id, None).await?,
+        &staff_case_view(&state, ctx, &user, id, None, saved, prefill).await?,
     ))
 }
 
-/// Shows the staff page again with what went wrong, or goes back to it.
+/// Goes back to the part of the staff page that changed, with a notice; or shows the page
+/// again with what went wrong and the words kept.
 pub(super) async fn after_staff_action(
     state: &AppState,
     ctx: PageCtx,
     user: &User,
     id: i64,
+    part: &str,
+    prefill: Prefill,
     result: AppResult<()>,
 ) -> AppResult<Response> {
     match result {
-        Ok(()) => Ok(see_other(&format!("/console/cases/{id}"))),
+        Ok(()) => Ok(see_other(&format!(
+            "/console/cases/{id}?saved={part}#{}",
+            if part == "step" { "latest" } else { part }
+        ))),
         Err(
             e @ (AppError::Validation(_) | AppError::Conflict { .. } | AppError::PayloadTooLarge),
         ) => {
@@ -185,7 +395,7 @@ pub(super) async fn after_staff_action(
             let status = e.status();
             Ok(render_status(
                 status,
-                &staff_case_view(state, ctx, user, id, Some(msg)).await?,
+                &staff_case_view(state, ctx, user, id, Some(msg), String::new(), prefill).await?,
             ))
         }
         Err(e) => Err(e),
@@ -201,6 +411,7 @@ pub(super) async fn staff_move(
     ApiPath(id): ApiPath<i64>,
     req: axum::extract::Request,
 ) -> AppResult<Response> {
+    let mut prefill = Prefill::default();
     let result = async {
         let form = kernel::web::page_form(
             req,
@@ -211,12 +422,18 @@ pub(super) async fn staff_move(
         )
         .await?;
         let (form, files) = uploads(form);
+        prefill = Prefill {
+            form: form.get("to").to_string(),
+            note: form.get("note").to_string(),
+            parent_id: form.get("parent_id").to_string(),
+            restored: false,
+        };
         let to =
             State::parse(form.get("to")).ok_or_else(|| AppError::field("to", "invalid_choice"))?;
         let parent_id = form
             .get("parent_id")
             .trim()
-            .trim_start_matches('#')
+            .trim_start_matches(['#', '＃'])
             .parse()
             .ok();
         let m = Move {
@@ -232,7 +449,7 @@ pub(super) async fn staff_move(
             .map(|_| ())
     }
     .await;
-    after_staff_action(&state, ctx, &user, id, result).await
+    after_staff_action(&state, ctx, &user, id, "step", prefill, result).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -256,6 +473,7 @@ pub(super) async fn staff_act(
     ApiPath(id): ApiPath<i64>,
     WebForm(form): WebForm<ActForm>,
 ) -> AppResult<Response> {
+    let note_kept = form.note.clone();
     let result = match form.action.as_str() {
         "assign" => match form.user_id.parse() {
             Ok(user_id) => service::assign(
@@ -324,7 +542,18 @@ pub(super) async fn staff_act(
         },
         _ => Err(AppError::field("action", "invalid_choice")),
     };
-    after_staff_action(&state, ctx, &user, id, result).await
+    let part = match form.action.as_str() {
+        "assign" => "assign",
+        "wait" | "resume" => "wait",
+        "private" | "public" => "visibility",
+        _ => "reclassify",
+    };
+    let prefill = Prefill {
+        form: form.action.clone(),
+        note: note_kept,
+        ..Prefill::default()
+    };
+    after_staff_action(&state, ctx, &user, id, part, prefill, result).await
 }
 
 /// Blurs the ticked cells of a photo, or hides it (staff, without JavaScript: a grid of boxes
@@ -352,7 +581,8 @@ pub(super) async fn staff_redact(
     )
     .await
     .map(|_| ());
-    after_staff_action(&state, ctx, &user, case_id, result).await
+    let part = format!("photo-{photo_id}");
+    after_staff_action(&state, ctx, &user, case_id, &part, Prefill::default(), result).await
 }
 
 #[derive(Template)]
@@ -360,8 +590,8 @@ pub(super) async fn staff_redact(
 pub(super) struct SettingsPage {
     ctx: PageCtx,
     slug: String,
-    /// (urgency, first-response minutes, result minutes, working hours) for every urgency.
-    levels: Vec<(&'static str, i64, i64, bool)>,
+    /// Every urgency's service level as shown in the form.
+    levels: Vec<LevelRow>,
     staff: Vec<(i64, String)>,
     roster: Vec<(i64, i64)>,
     holidays: String,
@@ -369,6 +599,16 @@ pub(super) struct SettingsPage {
     can_edit: bool,
     saved: bool,
     error: Option<String>,
+    /// Messages for the form's fields, by field name.
+    field_errors: Vec<(String, String)>,
+}
+
+/// One urgency's service level in the form: each span as a number and a unit.
+pub(super) struct LevelRow {
+    urgency: &'static str,
+    first: (String, &'static str),
+    result: (String, &'static str),
+    working_hours: bool,
 }
 
 impl SettingsPage {
@@ -378,12 +618,41 @@ impl SettingsPage {
     fn weekdays(&self) -> [i64; 7] {
         [1, 2, 3, 4, 5, 6, 7]
     }
+    /// A level's two spans: (field prefix, (number, unit), heading key).
+    fn spans<'a>(&self, l: &'a LevelRow) -> [(&'static str, &'a (String, &'static str), &'static str); 2] {
+        [
+            ("first", &l.first, "case_settings.first_span"),
+            ("result", &l.result, "case_settings.result_span"),
+        ]
+    }
+    fn units(&self) -> [&'static str; 3] {
+        crate::policy::SpanUnit::ALL.map(|u| u.code())
+    }
+    fn field_error(&self, field: &str) -> Option<&str> {
+        self.field_errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
 }
+
+const URGENCIES: [triage::Urgency; 4] = [
+    triage::Urgency::Critical,
+    triage::Urgency::Urgent,
+    triage::Urgency::Normal,
+    triage::Urgency::Low,
+];
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct SettingsQuery {
     c: Option<String>,
     saved: Option<String>,
+}
+
+/// The spans of a level as the form shows them.
+fn span_field(minutes: i64) -> (String, &'static str) {
+    let (n, unit) = crate::policy::span_display(minutes);
+    (n.to_string(), unit.code())
 }
 
 pub(super) async fn settings_view(
@@ -392,39 +661,41 @@ pub(super) async fn settings_view(
     user: &User,
     slug: Option<&str>,
     saved: bool,
-    error: Option<String>,
+    sent: Option<(Vec<LevelRow>, Vec<(String, String)>)>,
 ) -> AppResult<SettingsPage> {
     let community = staff_community(state, user, slug).await?;
     let s = crate::policy::settings(state, user, community.id).await?;
-    let levels = [
-        triage::Urgency::Critical,
-        triage::Urgency::Urgent,
-        triage::Urgency::Normal,
-        triage::Urgency::Low,
-    ]
-    .into_iter()
-    .map(|u| {
-        let d = crate::domain::default_sla(u);
-        match s
-            .sla
-            .iter()
-            .find(|p| p.urgency == u && p.category.is_none())
-        {
-            Some(p) => (
-                u.code(),
-                p.first_response_minutes,
-                p.result_minutes,
-                p.working_hours,
-            ),
-            None => (
-                u.code(),
-                d.first_response_ms / kernel::clock::MINUTE,
-                d.result_ms / kernel::clock::MINUTE,
-                false,
-            ),
-        }
-    })
-    .collect();
+    let (levels, field_errors) = match sent {
+        Some(sent) => sent,
+        None => (
+            URGENCIES
+                .into_iter()
+                .map(|u| {
+                    let d = crate::domain::default_sla(u);
+                    let (first, result, working_hours) = match s
+                        .sla
+                        .iter()
+                        .find(|p| p.urgency == u && p.category.is_none())
+                    {
+                        Some(p) => (p.first_response_minutes, p.result_minutes, p.working_hours),
+                        None => (
+                            d.first_response_ms / kernel::clock::MINUTE,
+                            d.result_ms / kernel::clock::MINUTE,
+                            false,
+                        ),
+                    };
+                    LevelRow {
+                        urgency: u.code(),
+                        first: span_field(first),
+                        result: span_field(result),
+                        working_hours,
+                    }
+                })
+                .collect(),
+            Vec::new(),
+        ),
+    };
+    let error = field_errors.first().map(|_| ctx.tr.t("case_settings.fix_fields").to_string());
     let staff = sqlx::query_as(
         "SELECT DISTINCT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
          WHERE m.community_id = $1 AND m.role IN ('staff', 'admin') ORDER BY u.id",
@@ -455,6 +726,7 @@ pub(super) async fn settings_view(
         working_days: days(true),
         saved,
         error,
+        field_errors,
     })
 }
 
@@ -470,6 +742,51 @@ pub(super) async fn settings_page(
     ))
 }
 
+/// Reads the service levels of the settings form: each span a number and a unit, checked here
+/// so that every message names its own field.
+pub(super) fn read_levels(
+    form: &kernel::web::MultipartForm,
+) -> (Vec<LevelRow>, Vec<crate::policy::SlaPolicy>, Vec<kernel::FieldError>) {
+    let (mut rows, mut levels, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    for u in URGENCIES {
+        let read = |side: &str| {
+            let name = format!("{side}_{}", u.code());
+            let unit = form.get(&format!("{name}_unit"));
+            let shown = (
+                form.get(&name).chars().take(40).collect::<String>(),
+                crate::policy::SpanUnit::parse(unit).unwrap_or(crate::policy::SpanUnit::Minutes).code(),
+            );
+            // A form from before the units were added sends minutes alone.
+            let unit = if unit.is_empty() { "minutes" } else { unit };
+            (crate::policy::parse_span(&name, form.get(&name), unit), shown)
+        };
+        let (first, first_shown) = read("first");
+        let (result, result_shown) = read("result");
+        let working_hours = form.has(&format!("hours_{}", u.code()));
+        rows.push(LevelRow {
+            urgency: u.code(),
+            first: first_shown,
+            result: result_shown,
+            working_hours,
+        });
+        match (first, result) {
+            (Ok(f), Ok(r)) if r < f => errors.push(kernel::FieldError::new(
+                format!("result_{}", u.code()),
+                "sla_result_before_response",
+            )),
+            (Ok(f), Ok(r)) => levels.push(crate::policy::SlaPolicy {
+                urgency: u,
+                category: None,
+                first_response_minutes: f,
+                result_minutes: r,
+                working_hours,
+            }),
+            (f, r) => errors.extend(f.err().into_iter().chain(r.err())),
+        }
+    }
+    (rows, levels, errors)
+}
+
 pub(super) async fn settings_save(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
@@ -481,28 +798,14 @@ pub(super) async fn settings_save(
     let slug = get("c");
     let community = staff_community(&state, &user, Some(slug.as_str())).await?;
     let mut s = crate::policy::settings(&state, &user, community.id).await?;
+    let (rows, levels, errors) = read_levels(&form);
     let result = async {
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
         // The page edits the levels that hold for every category; per-category ones stay.
         s.sla.retain(|p| p.category.is_some());
-        for u in [
-            triage::Urgency::Critical,
-            triage::Urgency::Urgent,
-            triage::Urgency::Normal,
-            triage::Urgency::Low,
-        ] {
-            let minutes = |k: String| {
-                get(&k)
-                    .parse::<i64>()
-                    .map_err(|_| AppError::field(k, "out_of_range"))
-            };
-            s.sla.push(crate::policy::SlaPolicy {
-                urgency: u,
-                category: None,
-                first_response_minutes: minutes(format!("first_{}", u.code()))?,
-                result_minutes: minutes(format!("result_{}", u.code()))?,
-                working_hours: form.has(&format!("hours_{}", u.code())),
-            });
-        }
+        s.sla.extend(levels);
         s.duty_roster = form
             .values("duty")
             .into_iter()
@@ -537,8 +840,19 @@ pub(super) async fn settings_save(
             "/console/cases/settings?c={}&saved=1",
             community.slug
         ))),
-        Err(e @ AppError::Validation(_)) => {
-            let msg = form_error(&ctx, &e);
+        Err(AppError::Validation(errors)) => {
+            // Each message says which field it is about.
+            let field_errors = errors
+                .iter()
+                .map(|e| {
+                    let field = match e.field.split_once('[') {
+                        Some((list, _)) if list == "calendar_days" => "holidays".to_string(),
+                        Some((list, _)) => list.to_string(),
+                        None => e.field.clone(),
+                    };
+                    (field, e.message(ctx.tr.0))
+                })
+                .collect();
             Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &settings_view(
@@ -547,7 +861,7 @@ pub(super) async fn settings_save(
                     &user,
                     Some(community.slug.as_str()),
                     false,
-                    Some(msg),
+                    Some((rows, field_errors)),
                 )
                 .await?,
             ))

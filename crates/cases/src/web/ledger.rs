@@ -17,23 +17,37 @@ pub(super) struct LedgerPage {
     buildings: Vec<(i64, String)>,
     grids: Vec<(i64, String)>,
     plan: Vec<Placed>,
-    /// Height of the plan's view box (its width is 1000).
-    plan_height: i64,
     by: crate::ledger::By,
     groups: Vec<crate::ledger::FigureGroup>,
+    /// Cases matching the filter that are counted but not listed (private).
+    private: i64,
 }
 
 impl LedgerPage {
     fn pct(&self, v: &Option<f64>) -> String {
-        v.map(|x| format!("{:.0}%", x * 100.0))
+        Some(crate::ledger::percent(*v))
+            .filter(|p| !p.is_empty())
             .unwrap_or_else(|| "—".into())
     }
     fn group_label(&self, key: &str) -> String {
-        match self.by {
-            crate::ledger::By::Category => self.ctx.label("category", key),
-            _ if key.is_empty() => self.ctx.tr.t("ledger.no_grid").to_string(),
-            _ => key.to_string(),
+        crate::ledger::key_label(self.by, key, self.ctx.tr.0)
+    }
+    /// The plan's buildings by compound (小区), in plan order.
+    fn compounds(&self) -> Vec<(&str, Vec<&Placed>)> {
+        let mut out: Vec<(&str, Vec<&Placed>)> = Vec::new();
+        for p in &self.plan {
+            match out.iter_mut().find(|(e, _)| *e == p.building.estate.as_str()) {
+                Some((_, list)) => list.push(p),
+                None => out.push((p.building.estate.as_str(), vec![p])),
+            }
         }
+        for (_, list) in &mut out {
+            list.sort_by_key(|p| (crate::ledger::natural_key(&p.label), p.building.id));
+        }
+        out
+    }
+    fn private_note(&self) -> String {
+        self.ctx.tr.n("ledger.private_counted", self.private)
     }
     fn is_status(&self, v: &str) -> bool {
         self.filter.status.as_deref() == Some(v)
@@ -56,10 +70,6 @@ impl LedgerPage {
     fn all_by(&self) -> [crate::ledger::By; 3] {
         crate::ledger::By::ALL
     }
-    /// A building's marker radius: bigger with more open cases.
-    fn radius(&self, p: &Placed) -> i64 {
-        18 + 4 * p.building.open_cases.min(6)
-    }
     fn minutes(&self, v: &Option<i64>) -> String {
         match v {
             None => "—".into(),
@@ -77,43 +87,28 @@ pub(super) async fn ledger_home(
     Ok(see_other(&format!("/ledger/{}", community.slug)))
 }
 
-/// A building drawn on the plan: its place scaled into the view box, and a short label.
+/// A building on the plan: a link to its open cases, labelled within its compound.
 pub(super) struct Placed {
     building: crate::ledger::PlanBuilding,
-    x: i64,
-    y: i64,
+    /// Its name without the compound's (the compound is the heading above it).
     label: String,
 }
 
-/// Scales the buildings' plan positions (any units) into a 1000-wide view box, keeping their
-/// proportions; returns them with the view box's height.
-pub(super) fn lay_out(plan: Vec<crate::ledger::PlanBuilding>) -> (Vec<Placed>, i64) {
-    let (min_x, max_x) = (
-        plan.iter().map(|b| b.x).min().unwrap_or(0),
-        plan.iter().map(|b| b.x).max().unwrap_or(0),
-    );
-    let (min_y, max_y) = (
-        plan.iter().map(|b| b.y).min().unwrap_or(0),
-        plan.iter().map(|b| b.y).max().unwrap_or(0),
-    );
-    let scale = (840.0 / (max_x - min_x).max(1) as f64)
-        .min(600.0 / (max_y - min_y).max(1) as f64)
-        .min(240.0);
-    let placed = plan
-        .into_iter()
+/// The plan's buildings, labelled within their compounds, in plan order (rows, then columns).
+pub(super) fn lay_out(mut plan: Vec<crate::ledger::PlanBuilding>) -> Vec<Placed> {
+    plan.sort_by_key(|b| (b.y, b.x, b.id));
+    plan.into_iter()
         .map(|b| Placed {
-            x: 80 + ((b.x - min_x) as f64 * scale) as i64,
-            y: 70 + ((b.y - min_y) as f64 * scale) as i64,
             label: b
                 .name
-                .split_whitespace()
-                .last()
+                .strip_prefix(b.estate.as_str())
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
                 .unwrap_or(&b.name)
                 .to_string(),
             building: b,
         })
-        .collect();
-    (placed, 150 + ((max_y - min_y) as f64 * scale) as i64)
+        .collect()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -176,8 +171,9 @@ pub(super) async fn ledger_page(
     let page = kernel::web::Page::from_rows(rows, 30, |c| c.id);
     let figures = crate::ledger::figures(&state, id).await?;
     let (buildings, grids) = crate::ledger::choices(&state, id).await?.as_ref().clone();
-    let (plan, plan_height) = lay_out(crate::ledger::plan(&state, id).await?);
+    let plan = lay_out(crate::ledger::plan(&state, id).await?);
     let groups = crate::ledger::breakdown(&state, id, by).await?;
+    let private = crate::ledger::private_count(&state, id, &filter).await?;
     Ok(render(&LedgerPage {
         ctx,
         community,
@@ -190,8 +186,8 @@ pub(super) async fn ledger_page(
         buildings,
         grids,
         plan,
-        plan_height,
         by,
         groups,
+        private,
     }))
 }

@@ -1,0 +1,398 @@
+//! The staff side of the needs express: the queue's filters and search (kept in the address,
+//! within the person's reach), a step that comes back to its part of the page with a notice,
+//! a note kept across a lapsed session for that browser only, service levels in hours and days,
+//! the console overview's case figures, escalation texts that name their clock in words, the
+//! ledger's export in the reader's language, its grids in natural order and its private cases
+//! counted, and a withdrawn case that runs no clock.
+
+use kernel::auth::Role;
+use kernel::clock::{HOUR, MINUTE};
+use serde_json::{json, Value};
+use testkit::{Client, FakeSmsGateway, TestApp};
+
+struct World {
+    app: TestApp,
+    sms: FakeSmsGateway,
+    admin: Client,
+    staff: Client,
+    /// Grid worker of 第一网格.
+    own: Client,
+    resident: Client,
+    /// 第三网格, 第一网格, 第二网格: created out of order on purpose.
+    grids: [i64; 3],
+    /// A building in each of those grids.
+    buildings: [i64; 3],
+}
+
+async fn world() -> World {
+    let sms = FakeSmsGateway::start().await;
+    let url = sms.url.clone();
+    let app = TestApp::start_with(|c| c.sms_gateway_url = url).await;
+    let c = app.community("renjia", "南京人家社区").await;
+    app.user("13800000009", "陈主任", c, &[Role::Admin]).await;
+    app.user("13800000001", "周晓梅", c, &[Role::Staff]).await;
+    let own = app.user("13800000003", "网格员小刘", c, &[Role::GridWorker]).await;
+    let other = app.user("13800000004", "网格员小王", c, &[Role::GridWorker]).await;
+    app.user("13800000006", "李秀英", c, &[Role::Resident]).await;
+    let admin = app.login("13800000009").await;
+    let mut grids = [0; 3];
+    let mut buildings = [0; 3];
+    for (i, (grid, building, worker)) in
+        [("第三网格", "锦绣花园 2栋", other), ("第一网格", "翠微新村 3栋", own), ("第二网格", "南苑小区 6栋", other)].into_iter().enumerate()
+    {
+        let res = admin.post_json("/api/v1/communities/renjia/grids", &json!({"name": grid})).await;
+        assert_eq!(res.status(), 201);
+        grids[i] = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let res = admin.put_json(&format!("/api/v1/communities/renjia/grids/{}/workers", grids[i]), &json!({"user_ids": [worker]})).await;
+        assert!(res.status().is_success());
+        let res = admin.post_json("/api/v1/communities/renjia/buildings", &json!({"name": building, "grid_id": grids[i]})).await;
+        assert_eq!(res.status(), 201);
+        buildings[i] = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        // Placed on the plan (as the registry's plan editor would).
+        sqlx::query("UPDATE buildings SET plan_x = $1, plan_y = 0 WHERE id = $2").bind(i as i64).bind(buildings[i]).execute(&app.state.db.pool).await.unwrap();
+    }
+    World {
+        staff: app.login("13800000001").await,
+        own: app.login("13800000003").await,
+        resident: app.login("13800000006").await,
+        admin,
+        app,
+        sms,
+        grids,
+        buildings,
+    }
+}
+
+async fn file(client: &Client, body: Value) -> i64 {
+    let res = client.post_json("/api/v1/communities/renjia/cases", &body).await;
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+async fn mv(client: &Client, id: i64, to: &str, note: &str) -> u16 {
+    client.post_json(&format!("/api/v1/cases/{id}/moves"), &json!({"to": to, "note": note})).await.status().as_u16()
+}
+
+/// The case numbers a queue page lists, in order.
+fn listed(page: &str) -> Vec<i64> {
+    page.split("data-case=\"").skip(1).filter_map(|s| s.split('"').next()?.parse().ok()).collect()
+}
+
+/// A step form sent as the page sends it (multipart, the token and `_keep` in the address).
+async fn step(client: &Client, id: i64, to: &str, note: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+    let token = client.csrf().await;
+    step_with_token(client, id, &token, to, note, extra).await
+}
+
+async fn step_with_token(client: &Client, id: i64, token: &str, to: &str, note: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new().text("_csrf", token.to_string()).text("to", to.to_string()).text("note", note.to_string());
+    for (k, v) in extra {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    let back = kernel::web::url_encode(&format!("/console/cases/{id}"));
+    let url = format!("{}/console/cases/{id}/moves?_csrf={}&_keep=to,note,parent_id&_back={back}", client.base(), kernel::web::url_encode(token));
+    client.http.post(url).multipart(form).send().await.unwrap()
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_queue_filters_and_searches_in_its_address_within_the_persons_reach() {
+    let w = world().await;
+    let light = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了，晚上看不见", "building_id": w.buildings[1]})).await;
+    let bins = file(&w.resident, json!({"text": "南苑小区垃圾桶满了没人清", "building_id": w.buildings[2]})).await;
+    let parking = file(&w.resident, json!({"text": "小区门口有人乱停车"})).await;
+    let gone = file(&w.resident, json!({"text": "楼下的路灯不亮了"})).await;
+    assert_eq!(mv(&w.resident, gone, "withdrawn", "").await, 200);
+
+    let q = |query: &str| format!("/console/cases?c=renjia{query}");
+    let page = w.staff.page(&q("")).await;
+    let mut open = listed(&page);
+    open.sort();
+    assert_eq!(open, [light, bins, parking], "open cases only by default");
+    assert!(page.contains("data-testid=\"no-place\""), "a case tied to no building is flagged");
+    assert!(page.contains("不明位置"));
+    let all = listed(&w.staff.page(&q("&closed=1")).await);
+    assert!(all.contains(&gone) && all.last() == Some(&gone), "finished cases on request, after the open ones: {all:?}");
+    assert_eq!(listed(&w.staff.page(&q(&format!("&grid={}", w.grids[1]))).await), [light]);
+    assert_eq!(listed(&w.staff.page(&q("&grid=none")).await), [parking]);
+    assert_eq!(listed(&w.staff.page(&q("&category=sanitation")).await), [bins]);
+    assert_eq!(listed(&w.staff.page(&q("&q=%E5%A3%B0%E6%8E%A7%E7%81%AF")).await), [light], "by words (声控灯)");
+    assert_eq!(listed(&w.staff.page(&q(&format!("&q=%23{bins}"))).await), [bins], "by number");
+    assert!(listed(&w.staff.page(&q(&format!("&q={parking}"))).await).contains(&parking), "a bare number finds the case, and words with it");
+    for odd in ["100%25", "_", "%5C", "%F0%9F%98%80", "%E2%80%8B%CC%81"] {
+        let page = w.staff.page(&q(&format!("&q={odd}"))).await;
+        assert!(listed(&page).is_empty(), "{odd}");
+        assert!(page.contains("没有符合条件的案件"), "{odd}");
+    }
+    assert_eq!(w.staff.get(&q(&format!("&q={}", "很".repeat(101)))).await.status(), 422, "past the length limit: translated, not a 500");
+    assert_eq!(w.staff.get(&q("&state=maybe")).await.status(), 422);
+    assert_eq!(listed(&w.staff.page(&q("&state=withdrawn")).await), [gone], "a finished state asked for by name");
+    // The form shows what narrows the list, and the refresh (the same address) keeps it.
+    let page = w.staff.page(&q("&category=repair&q=%E7%81%AF&overdue=1")).await;
+    assert!(page.contains("value=\"灯\"") && page.contains("<option value=\"repair\" selected>") && page.contains("name=\"overdue\" value=\"1\" checked"), "filters shown again");
+    assert!(listed(&page).is_empty(), "nothing overdue yet");
+    w.app.clock.advance(2 * HOUR + MINUTE);
+    assert_eq!(listed(&w.staff.page(&q("&category=repair&q=%E7%81%AF&overdue=1")).await), [light], "past its first-response time");
+    assert!(listed(&w.staff.page(&q("&assignee=me")).await).is_empty(), "none assigned to 周晓梅");
+
+    // A grid worker sees their grid's cases only, whatever the filters ask for.
+    assert_eq!(listed(&w.own.page(&q("")).await), [light]);
+    assert!(listed(&w.own.page(&q(&format!("&grid={}", w.grids[2]))).await).is_empty());
+    assert!(listed(&w.own.page(&q("&q=%E5%9E%83%E5%9C%BE%E6%A1%B6")).await).is_empty(), "垃圾桶 is another grid's");
+    assert!(listed(&w.own.page(&q(&format!("&q={bins}&closed=1"))).await).is_empty());
+    assert!(listed(&w.own.page(&q("&grid=none&closed=1")).await).is_empty());
+
+    // Pages keep the filters: 31 cases without a building, two pages.
+    for i in 0..30 {
+        file(&w.staff, json!({"text": format!("小区东门第{i}盏灯不亮"), "place": "东门"})).await;
+    }
+    let first = w.staff.page(&q("&grid=none")).await;
+    assert_eq!(listed(&first).len(), 30);
+    let next = first.split("class=\"pager\"").nth(1).and_then(|s| s.split("href=\"").nth(1)).and_then(|s| s.split('"').next()).unwrap().replace("&#38;", "&").replace("&amp;", "&");
+    assert!(next.contains("grid=none") && next.contains("cursor="), "{next}");
+    let second = w.staff.page(&next).await;
+    assert_eq!(listed(&second).len(), 1, "the 31st, still without a building");
+}
+
+#[tokio::test]
+async fn a_step_comes_back_to_its_part_with_a_notice_and_shows_only_its_fields() {
+    let w = world().await;
+    let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    assert!(page.contains("id=\"step-acknowledged\"") && page.contains("id=\"step-duplicate\""));
+    assert_eq!(page.matches("name=\"parent_id\"").count(), 1, "only the merge step asks for a case number");
+    assert_eq!(page.matches("name=\"photos\"").count(), 0, "no after photos before a result is possible");
+    assert_eq!(page.matches("不在台账公开").count(), 1, "one control says it");
+
+    // A step without the note it needs: shown again with the words kept.
+    let res = step(&w.staff, id, "duplicate", "和另一件重复了", &[("parent_id", "")]).await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("和另一件重复了") && body.contains("role=\"alert\""), "the note is kept on an error");
+
+    let res = step(&w.staff, id, "acknowledged", "已电话联系李阿姨，明天上午派电工", &[]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), format!("/console/cases/{id}?saved=step#latest"));
+    let page = w.staff.page(&format!("/console/cases/{id}?saved=step")).await;
+    assert!(page.contains("data-testid=\"saved\"") && page.contains("已保存"));
+    assert!(page.contains("id=\"latest\""));
+    assert_eq!(page.matches("name=\"photos\"").count(), 1, "the result step takes photos now");
+    assert!(w.staff.page(&format!("/console/cases/{id}")).await.matches("已保存").count() == 0, "no notice without a save");
+
+    let res = w.staff.post_form(&format!("/console/cases/{id}/act"), &[("action", "wait"), ("note", "等居民约上门时间")]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), format!("/console/cases/{id}?saved=wait#wait"));
+    let page = w.staff.page(&format!("/console/cases/{id}?saved=wait")).await;
+    let wait = page.split("id=\"wait\"").nth(1).unwrap();
+    assert!(wait.split("</form>").next().unwrap().contains("已保存"), "the notice is in the part that changed");
+    assert!(w.staff.page(&format!("/console/cases/{id}?saved=%3Cscript%3E")).await.matches("<script>").count() == 0);
+}
+
+#[tokio::test]
+async fn a_note_sent_as_the_session_lapses_is_kept_for_that_browser_only() {
+    let w = world().await;
+    let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    let old_token = w.staff.csrf().await;
+    assert!(old_token.starts_with("s."), "a logged-in form's token");
+    // The step form's address, as the page writes it.
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    let action = page.split("id=\"step-acknowledged\"").nth(1).unwrap().split("action=\"").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&");
+    assert!(action.contains("_keep=to,note,parent_id") && action.contains(&format!("_back=%2Fconsole%2Fcases%2F{id}")), "{action}");
+    let note = "已电话联系李阿姨，明天上午派电工😀";
+
+    // The browser lost its cookies (or the session ended): the same form, sent by nobody.
+    let browser = w.app.client();
+    let form = reqwest::multipart::Form::new().text("_csrf", old_token.clone()).text("to", "acknowledged").text("note", note);
+    let res = browser.http.post(format!("{}{action}", browser.base())).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), format!("/login?next=%2Fconsole%2Fcases%2F{id}"));
+    assert!(browser.cookie(kernel::drafts::DRAFT_COOKIE).is_some());
+    let state: String = sqlx::query_scalar("SELECT state FROM cases WHERE id = $1").bind(id).fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(state, "new", "a lapsed form is not acted on");
+    let sealed: String = sqlx::query_scalar("SELECT fields FROM form_drafts").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert!(!sealed.contains("李阿姨"), "kept encrypted");
+
+    // Someone else, in another browser, gets nothing.
+    let colleague = w.app.login("13800000009").await;
+    assert!(!colleague.page(&format!("/console/cases/{id}")).await.contains("李阿姨"));
+    // A grid worker of another grid on that browser cannot open the case, and the draft stays.
+    let other = w.app.client();
+    let res = step_with_token(&other, id, &old_token, "acknowledged", "别的网格", &[]).await;
+    assert_eq!(res.status(), 303);
+    let res = other.post_json("/api/v1/auth/login", &json!({"phone": "13800000004", "password": testkit::PASSWORD})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(other.get(&format!("/console/cases/{id}")).await.status(), 404);
+
+    // Back in: the page has the note in the step's form, once.
+    let res = browser.post_json("/api/v1/auth/login", &json!({"phone": "13800000001", "password": testkit::PASSWORD})).await;
+    assert_eq!(res.status(), 200);
+    let page = browser.page(&format!("/console/cases/{id}")).await;
+    assert!(page.contains("data-testid=\"restored\""));
+    let form = page.split("id=\"step-acknowledged\" open").nth(1).expect("that step's form is open");
+    assert!(form.split("</details>").next().unwrap().contains(note), "the note is back in its form");
+    assert!(!browser.page(&format!("/console/cases/{id}")).await.contains(note), "taken once");
+    let res = step(&browser, id, "acknowledged", note, &[]).await;
+    assert_eq!(res.status(), 303, "sent again, it is saved");
+
+    // A form that does not ask to be kept is refused as before, and keeps nothing.
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM form_drafts").fetch_one(&w.app.state.db.pool).await.unwrap();
+    let nobody = w.app.client();
+    let res = nobody.http.post(format!("{}/console/cases/{id}/act", nobody.base())).form(&[("_csrf", old_token.as_str()), ("action", "wait"), ("note", "x")]).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM form_drafts").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn service_levels_are_set_in_hours_and_days_with_errors_in_words() {
+    let w = world().await;
+    let level = |u: &str, first: (&str, &str), result: (&str, &str)| {
+        vec![
+            (format!("first_{u}"), first.0.to_string()),
+            (format!("first_{u}_unit"), first.1.to_string()),
+            (format!("result_{u}"), result.0.to_string()),
+            (format!("result_{u}_unit"), result.1.to_string()),
+        ]
+    };
+    let send = |normal_result: (&'static str, &'static str)| {
+        let mut f = vec![("c".to_string(), "renjia".to_string())];
+        f.extend(level("critical", ("15", "minutes"), ("4", "hours")));
+        f.extend(level("urgent", ("1", "hours"), ("1", "days")));
+        f.extend(level("normal", ("2", "hours"), normal_result));
+        f.extend(level("low", ("1.5", "hours"), ("3", "days")));
+        f
+    };
+    let post = |fields: Vec<(String, String)>| {
+        let admin = w.admin.clone();
+        async move {
+            let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            admin.post_form("/console/cases/settings", &refs).await
+        }
+    };
+    let res = post(send(("3", "days"))).await;
+    assert_eq!(res.status(), 303);
+    let stored: Vec<(String, i64, i64)> = sqlx::query_as("SELECT urgency, first_response_minutes, result_minutes FROM sla_policies ORDER BY urgency").fetch_all(&w.app.state.db.pool).await.unwrap();
+    assert!(stored.contains(&("normal".into(), 120, 4320)) && stored.contains(&("low".into(), 90, 4320)) && stored.contains(&("critical".into(), 15, 240)), "{stored:?}");
+    let page = w.admin.page("/console/cases/settings?c=renjia").await;
+    let normal = page.split("name=\"result_normal\"").nth(1).unwrap();
+    assert!(normal.starts_with(" id=\"result_normal\" inputmode=\"decimal\" maxlength=\"12\" value=\"3\""), "{}", &normal[..80]);
+    assert!(normal.contains("<option value=\"days\" selected>天</option>"));
+
+    for (typed, message) in [
+        (("abc", "days"), "请填写数字，最多两位小数"),
+        (("０", "hours"), "请填写 1 分钟到 90 天之间的时长"),
+        (("91", "days"), "请填写 1 分钟到 90 天之间的时长"),
+        (("1", "minutes"), "办结时限不能短于响应时限"),
+        (("", "days"), "此项必填"),
+        (("2", "weeks"), "请从列表中选择"),
+        (("😀\u{0}\u{301}，", "days"), "请填写数字，最多两位小数"),
+    ] {
+        let res = post(send(typed)).await;
+        assert_eq!(res.status(), 422, "{typed:?}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains(message), "{typed:?}: {message}");
+        assert!(body.contains("aria-invalid=\"true\" aria-describedby=\"result_normal-error\""), "{typed:?}: the field is marked");
+    }
+    let kept: i64 = sqlx::query_scalar("SELECT result_minutes FROM sla_policies WHERE urgency = 'normal'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(kept, 4320, "nothing changes on an error");
+    // Staff read the page, in the same units.
+    assert!(w.staff.page("/console/cases/settings?c=renjia").await.contains("<option value=\"days\" selected>天</option>"));
+}
+
+#[tokio::test]
+async fn the_overview_counts_cases_and_the_escalation_text_names_its_clock() {
+    let w = world().await;
+    let light = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    file(&w.resident, json!({"text": "南苑小区垃圾桶满了没人清", "building_id": w.buildings[2]})).await;
+    let page = w.staff.page("/console?c=renjia").await;
+    let figures = page.split("data-testid=\"console-figures\"").nth(1).expect("the case figures");
+    assert!(figures.contains("<span class=\"icon\">2</span>待办案件"), "open");
+    assert!(figures.contains("<span class=\"icon\">0</span>已超时"));
+    assert!(figures.contains("<span class=\"icon\">2</span>今天到期") || figures.contains("<span class=\"icon\">0</span>今天到期"));
+    assert!(figures.contains("<span class=\"icon\">—</span>本月满意率"), "nothing rated yet");
+    // The grid worker's figures are their grid's.
+    let own = w.own.page("/console?c=renjia").await;
+    if own.contains("console-figures") {
+        assert!(own.contains("<span class=\"icon\">1</span>待办案件"));
+    }
+    w.app.run_jobs().await;
+    w.app.clock.advance(2 * HOUR + MINUTE);
+    w.app.run_jobs().await;
+    let page = w.staff.page("/console?c=renjia").await;
+    let figures = page.split("data-testid=\"console-figures\"").nth(1).unwrap().split("</div>").next().unwrap();
+    assert!(figures.contains("<a class=\"tile bad\" href=\"/console/cases?c=renjia&#38;overdue=1\"><span class=\"icon\">2</span>已超时"), "overdue, leading to the queue: {figures}");
+    let texts: Vec<String> = w.sms.sent().iter().map(|t| t.text.clone()).collect();
+    let breached: Vec<&String> = texts.iter().filter(|t| t.contains(&format!("#{light}"))).collect();
+    assert!(!breached.is_empty(), "{texts:?}");
+    assert!(breached.iter().all(|t| !t.contains("first_response") && !t.contains("result)")), "{breached:?}");
+    assert!(breached.iter().any(|t| t.contains("（首次响应）")), "{breached:?}");
+    let inbox = w.staff.json("/api/v1/me/notifications").await;
+    let bodies = inbox.to_string();
+    assert!(!bodies.contains("first_response") && bodies.contains("首次响应"), "{bodies}");
+}
+
+#[tokio::test]
+async fn the_ledger_speaks_the_readers_language_orders_grids_and_counts_private_cases() {
+    let w = world().await;
+    for b in w.buildings {
+        file(&w.resident, json!({"text": "楼道的声控灯坏了", "building_id": b})).await;
+    }
+    let bins = file(&w.resident, json!({"text": "小区垃圾桶满了没人清"})).await;
+    assert_eq!(mv(&w.staff, bins, "acknowledged", "已安排").await, 200);
+    assert_eq!(mv(&w.staff, bins, "resolved", "已清运").await, 200);
+    file(&w.resident, json!({"text": "我家老人独居，腿脚不便，需要助餐服务"})).await;
+    let public = w.app.client();
+
+    let csv = public.get("/api/v1/communities/renjia/ledger/figures?format=csv").await.text().await.unwrap();
+    let header = csv.lines().next().unwrap();
+    assert_eq!(header, "\u{feff}分项统计,分组,反映总数,按时响应率,解决率,满意率,按时办结率,响应用时中位数（分钟）,办结用时中位数（分钟）");
+    assert!(csv.contains("按类别,环境卫生,1,100%,"), "{csv}");
+    assert!(!csv.contains("sanitation") && !csv.contains("1.000"), "{csv}");
+    let grid_rows: Vec<&str> = csv.lines().filter(|l| l.starts_with("按网格,")).map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(grid_rows, ["第一网格", "第二网格", "第三网格", "未分网格"], "natural order, no blank row");
+    let en = public.http.get(format!("{}/api/v1/communities/renjia/ledger/figures?format=csv", public.base())).header("accept-language", "en").send().await.unwrap().text().await.unwrap();
+    assert!(en.lines().next().unwrap().contains("Group,Cases,Answered in time"), "{en}");
+    assert!(en.contains("Category,Sanitation,1,100%,") && en.contains("Grid,No grid,"), "{en}");
+    let by_grid = public.json("/api/v1/communities/renjia/ledger/figures?by=grid").await;
+    let keys: Vec<&str> = by_grid.as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["第一网格", "第二网格", "第三网格", ""]);
+
+    let page = public.page("/ledger/renjia?by=grid").await;
+    assert!(!page.contains("0.") || !page.contains("response_rate"));
+    let table = page.split("data-testid=\"breakdown\"").nth(1).unwrap();
+    let order: Vec<usize> = ["第一网格", "第二网格", "第三网格", "未分网格"].iter().map(|g| table.find(g).unwrap()).collect();
+    assert!(order.windows(2).all(|p| p[0] < p[1]), "{order:?}");
+    // The plan: every building under its compound's heading, as a link big enough to tap.
+    let plan = page.split("data-testid=\"plan\"").nth(1).unwrap();
+    for compound in ["翠微新村", "南苑小区", "锦绣花园"] {
+        assert!(plan.contains(&format!(">{compound}</h3>")), "{compound}");
+    }
+    assert!(plan.contains("class=\"chip open\""));
+    // Care cases are private and counted: the list says so instead of "no cases".
+    let care = public.page("/ledger/renjia?category=care#cases").await;
+    assert!(care.contains("data-testid=\"private-note\"") && care.contains("另有 1 件"), "the care case is counted");
+    assert!(!care.contains("还没有反映的问题"));
+}
+
+#[tokio::test]
+async fn a_withdrawn_case_runs_no_clock_on_the_staff_side() {
+    let w = world().await;
+    let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    assert_eq!(mv(&w.resident, id, "withdrawn", "已经修好了").await, 200);
+    w.app.clock.advance(30 * HOUR);
+    w.app.run_jobs().await;
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["first_response_clock"], "ended");
+    assert_eq!(case["result_clock"], "ended");
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    let first = page.split("data-testid=\"first-clock\">").nth(1).unwrap().split("</dd>").next().unwrap();
+    assert!(first.contains("已结束，不再计时") && !first.contains("已超时") && !first.contains(":"), "{first}");
+    let queue = w.staff.page("/console/cases?c=renjia&closed=1").await;
+    let row = queue.split(&format!("data-case=\"{id}\"")).nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(row.contains("已结束，不再计时") && !row.contains("已超时"), "{row}");
+}
