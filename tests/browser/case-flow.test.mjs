@@ -52,10 +52,10 @@ describe('the needs express, end to end', () => {
     await resident.selectOption('#building_id', unit);
     await resident.setInputFiles('#photos', { name: 'lamp.png', mimeType: 'image/png', buffer: pngPhoto() });
     await submit(resident, resident.locator('form[enctype="multipart/form-data"] button[type=submit]'));
-    // Open cases like this one may be shown first: file it anyway.
+    // Open cases like this one may be shown first (the photo is kept): file it anyway.
     if (pathOf(resident) === '/cases/new') {
       assert.equal(await resident.locator('[data-testid=similar]').count(), 1, `still on the form: ${await resident.locator('[role=alert]').allInnerTexts()}`);
-      await resident.setInputFiles('#photos', { name: 'lamp.png', mimeType: 'image/png', buffer: pngPhoto() });
+      assert.equal(await resident.locator('[data-testid=photos-kept]').count(), 1, 'the photo is kept, not chosen again');
       await submit(resident, resident.locator('form[enctype="multipart/form-data"] button[type=submit]'));
     }
     const match = pathOf(resident).match(/^\/cases\/(\d+)$/);
