@@ -97,6 +97,7 @@ describe('families, role homes and navigation on a phone', () => {
     assert.equal(await son.locator('[data-role=family]').count(), 1, 'the home has a family section');
     assert.ok((await navLinks(son)).includes('/family'), 'the navigation offers 家人');
     await visit(son, '/me', 'his own page');
+    await visit(son, '/me/data', 'his personal data, readable');
     await visit(son, '/family', 'the family page');
     const elder = son.locator('[data-testid=elder]').filter({ hasText: '李秀英' });
     assert.equal(await elder.count(), 1, 'his mother is listed');
