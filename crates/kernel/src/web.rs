@@ -204,6 +204,11 @@ pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> R
     let principal = viewer.as_ref().ok().and_then(|v| v.0.as_ref());
     let by_key = principal.is_some_and(|p| p.api_key_id.is_some());
     let anonymous = principal.is_none();
+    // The error page keeps the reader's elder mode.
+    let elder = match principal {
+        Some(p) if p.user_id.is_some() => p.elder_mode,
+        _ => cookie(&parts.headers, ELDER_COOKIE) == Some("1"),
+    };
     // The session that logged this viewer in, if a session did (not an API key).
     let session = principal.filter(|p| p.api_key_id.is_none()).and_then(|_| cookie(&parts.headers, crate::auth::SESSION_COOKIE));
     let held = cookie(&parts.headers, CSRF_COOKIE).map(str::to_string);
@@ -243,7 +248,7 @@ pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> R
     if let Some(token) = carried {
         res.headers_mut().append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, &token, 365 * 86_400, state.config.secure_cookies));
     }
-    let res = render_error(res, &path, &query, locale);
+    let res = render_error(res, &path, &query, locale, elder);
     let status = res.status();
     if status.is_server_error() {
         state.metrics.http_server_errors.inc();
@@ -261,6 +266,7 @@ pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> R
 #[template(path = "error.html")]
 struct ErrorPage {
     tr: Tr,
+    elder: bool,
     status: u16,
     message: String,
 }
@@ -278,7 +284,7 @@ fn error_from_status(status: StatusCode) -> AppError {
     }
 }
 
-fn render_error(res: Response, path: &str, query: &str, locale: Locale) -> Response {
+fn render_error(res: Response, path: &str, query: &str, locale: Locale, elder: bool) -> Response {
     let status = res.status();
     // Open311 answers errors in its own standard shape; `/metrics` answers scrapers in plain text.
     if !(status.is_client_error() || status.is_server_error()) || path.starts_with("/open311/") || path == "/metrics" {
@@ -296,7 +302,7 @@ fn render_error(res: Response, path: &str, query: &str, locale: Locale) -> Respo
         let next = urlencoding::encode(&format!("{path}{query}")).into_owned();
         see_other(&format!("/login?next={next}"))
     } else {
-        let page = ErrorPage { tr: Tr(locale), status: status.as_u16(), message: err.message(locale) };
+        let page = ErrorPage { tr: Tr(locale), elder, status: status.as_u16(), message: err.message(locale) };
         (status, Html(page.render().unwrap_or_else(|_| err.message(locale)))).into_response()
     };
     if let Some(v) = res.headers().get(header::RETRY_AFTER) {
