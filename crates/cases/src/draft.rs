@@ -159,6 +159,24 @@ pub async fn photos(state: &AppState, community_id: i64, key: &str) -> AppResult
     stored_photos(state, &key_hash(state, community_id, key)).await
 }
 
+/// Drops the photos kept for `key` (the resident does not want them after all).
+pub async fn drop_photos(state: &AppState, community_id: i64, key: &str) -> AppResult<()> {
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("UPDATE case_drafts SET photos = '[]' WHERE key_hash = $1")
+        .bind(key_hash(state, community_id, key))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// The draft of `key` if `reader` may see it: a logged-in person's own, or a visitor's
+/// (whose key alone is the secret).
+pub async fn readable(state: &AppState, community_id: i64, key: &str, reader: Option<i64>) -> AppResult<Option<Draft>> {
+    Ok(load(state, community_id, key).await?.filter(|d| {
+        d.author_tag.is_empty() || reader.is_some_and(|uid| d.author_tag == author_tag(state, uid))
+    }))
+}
+
 /// Ends the draft of `key` (the report was filed), in the filing's transaction.
 pub async fn end(tx: &mut kernel::db::WriteTx, state: &AppState, community_id: i64, key: &str) -> AppResult<()> {
     sqlx::query("DELETE FROM case_drafts WHERE key_hash = $1")

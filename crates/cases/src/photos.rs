@@ -162,6 +162,14 @@ mod kind_mime {
 }
 
 impl Stored {
+    /// The thumbnail's bytes, read from the blob store (a draft's photo, before it has a row).
+    pub async fn thumbnail(&self, state: &AppState) -> AppResult<Vec<u8>> {
+        files::service::store(&state.config)
+            .get(&self.thumb.0)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or(AppError::NotFound)
+    }
     /// The photo as an anonymous report keeps it: the shown copy, without metadata, stands in
     /// for the original (see [`store`]).
     pub fn without_original(self) -> Stored {

@@ -127,6 +127,14 @@ async fn danger_skips_the_similar_step_and_every_field_survives_it() {
     assert!(page.contains(text) && page.contains("value=\"二楼\"") && page.contains("value=\"32.041000\""));
     assert!(page.contains(&format!("value=\"{unit}\" selected")), "the unit stays chosen");
     assert!(page.contains("已保留 2 张照片"), "the photos are kept");
+    // Shown as thumbnails to the one who wrote it, to nobody else.
+    assert!(page.contains(&format!("/cases/new/kept/1?k={key}")));
+    let res = w.resident.get(&format!("/cases/new/kept/1?k={key}")).await;
+    assert_eq!((res.status().as_u16(), res.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
+    let other = w.app.login("13800000007").await;
+    assert_eq!(other.get(&format!("/cases/new/kept/0?k={key}")).await.status(), 404);
+    assert_eq!(w.app.client().get(&format!("/cases/new/kept/0?k={key}")).await.status(), 404);
+    assert_eq!(w.resident.get(&format!("/cases/new/kept/2?k={key}")).await.status(), 404);
     assert!(!page.contains("王强"), "no names of other people on the step");
     // 继续提交 without choosing the photos again.
     let mut again: Vec<(&str, &str)> = fields.to_vec();
@@ -163,6 +171,10 @@ async fn the_step_matches_the_building_of_the_chosen_unit_and_a_followed_case_is
     assert!(page.contains("data-testid=\"followed\"") && page.contains("已保留 1 张照片"));
     assert!(page.contains("楼道的灯坏了，晚上看不见"), "the words stay");
     assert_eq!(cases_count(&w).await, before);
+    // The kept photo is not wanted after all: filed without it.
+    let res = send(&w.resident, &token, &[("key", &key), ("text", "楼道的灯坏了，晚上看不见"), ("building_id", &unit), ("confirm", "1"), ("drop_kept", "1")], 0).await;
+    let id = case_of(&res);
+    assert_eq!(w.staff.json(&format!("/api/v1/cases/{id}")).await["photos"].as_array().unwrap().len(), 0);
     let mine = w.resident.page("/me/cases").await;
     assert!(!mine.contains("您还没有反映过问题"));
     assert!(mine.contains("我关注的") && mine.contains(&format!("data-case=\"{here}\"")));

@@ -36,6 +36,7 @@ pub(crate) fn router() -> Router<AppState> {
                     kernel::web::UPLOAD_CEILING,
                 )),
         )
+        .route("/cases/new/kept/{n}", get(kept_photo))
         .route("/me/cases", get(my_cases))
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/moves", post(author_move))

@@ -46,6 +46,11 @@ impl NewPage {
     fn is_place(&self, value: &str) -> bool {
         self.fields.place_choice == value
     }
+    /// The addresses of the kept photos' thumbnails.
+    fn kept_urls(&self) -> Vec<String> {
+        let c = if self.slug.is_empty() { String::new() } else { format!("&c={}", kernel::web::url_encode(&self.slug)) };
+        (0..self.photos_kept).map(|n| format!("/cases/new/kept/{n}?k={}{c}", self.key)).collect()
+    }
     fn photos_kept_text(&self) -> String {
         self.ctx.tr.n("cases.photos_kept", self.photos_kept)
     }
@@ -237,13 +242,9 @@ async fn keyed_form(
     let reader = viewer.and_then(|p| p.user_id);
     if let Some(url) = filed_url(state, viewer, community.id, key, quick).await? {
         extras.filed_url = Some(url);
-    } else if let Some(kept) = draft::load(state, community.id, key).await? {
+    } else if let Some(kept) = draft::readable(state, community.id, key, reader).await? {
         // A draft goes back to the logged-in person who wrote it, or to a visitor's own form.
-        let mine = match viewer.and_then(|p| p.user_id) {
-            Some(uid) => kept.author_tag == draft::author_tag(state, uid) || kept.author_tag.is_empty(),
-            None => kept.author_tag.is_empty(),
-        };
-        if mine {
+        {
             form.fields = kept.fields;
             form.photos_kept = kept.photos;
             if viewer.is_none() {
@@ -288,6 +289,32 @@ pub(super) async fn new_page(
     let community = target_community(&state, &viewer, q.c.as_deref()).await?;
     let step = Step { similar: q.step.is_some(), followed: q.followed, for_resident: q.for_resident };
     keyed_form(&state, ctx, viewer.0.as_deref(), &community, slug, key, false, step).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct KeptQuery {
+    c: Option<String>,
+    k: Option<String>,
+}
+
+/// The thumbnail of the `n`-th photo kept with a report's draft, for the form that keeps it.
+pub(super) async fn kept_photo(
+    AxState(state): AxState<AppState>,
+    viewer: Viewer,
+    ApiPath(n): ApiPath<usize>,
+    ApiQuery(q): ApiQuery<KeptQuery>,
+) -> AppResult<Response> {
+    let key = usable_key(q.k.as_deref()).ok_or(AppError::NotFound)?;
+    let community = target_community(&state, &viewer, q.c.as_deref()).await?;
+    let reader = viewer.0.as_ref().and_then(|p| p.user_id);
+    draft::readable(&state, community.id, key, reader).await?.ok_or(AppError::NotFound)?;
+    let photos = draft::photos(&state, community.id, key).await?;
+    let bytes = photos.get(n).ok_or(AppError::NotFound)?.thumbnail(&state).await?;
+    let mut res = axum::response::IntoResponse::into_response(bytes);
+    let headers = res.headers_mut();
+    headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("image/jpeg"));
+    headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("private, no-store"));
+    Ok(res)
 }
 
 /// The grid worker's quick entry on foot: photo, place, a few words, for a resident or for the
@@ -375,6 +402,9 @@ pub(super) async fn submit(
         if let Some(url) = filed_url(&state, viewer.0.as_deref(), community.id, &key, quick).await? {
             return Ok(see_other(&url));
         }
+    }
+    if form.has("drop_kept") {
+        draft::drop_photos(&state, community.id, &key).await?;
     }
     // The photos that came with this sending join the draft at once: whatever happens next,
     // nobody chooses them again. A visitor's photos are admitted (their quota spent) first.
