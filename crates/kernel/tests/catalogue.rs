@@ -51,6 +51,10 @@ fn prose(text: &str) -> String {
     out
 }
 
+fn is_han(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
+}
+
 /// One line per offending key.
 fn offenders(check: impl Fn(&str, &str, &str) -> Option<String>) -> Vec<String> {
     let mut all: Vec<&str> = keys().collect();
@@ -76,7 +80,11 @@ fn every_key_has_both_languages_with_the_same_placeholders() {
 #[test]
 fn chinese_uses_full_width_punctuation() {
     let bad = offenders(|_, zh, _| {
-        let found: String = prose(zh).chars().filter(|c| ASCII_IN_ZH.contains(c)).collect();
+        let text = prose(zh);
+        let mut found: String = text.chars().filter(|c| ASCII_IN_ZH.contains(c)).collect();
+        // A sentence ends in 。, not in a full stop after a Chinese character (".xlsx" is a name).
+        let chars: Vec<char> = text.chars().collect();
+        found.extend(chars.windows(2).filter(|w| is_han(w[0]) && w[1] == '.').map(|_| '.'));
         (!found.is_empty()).then(|| format!("ASCII {found:?} in {zh:?}"))
     });
     assert!(bad.is_empty(), "{} Chinese texts use ASCII punctuation:\n{}", bad.len(), bad.join("\n"));
@@ -87,7 +95,7 @@ fn english_uses_ascii_punctuation_and_no_chinese() {
     let bad = offenders(|_, _, en| {
         let found: String = prose(en)
             .chars()
-            .filter(|c| FULL_WIDTH_IN_EN.contains(c) || ('\u{4e00}'..='\u{9fff}').contains(c))
+            .filter(|&c| FULL_WIDTH_IN_EN.contains(&c) || is_han(c))
             .collect();
         (!found.is_empty()).then(|| format!("{found:?} in {en:?}"))
     });
@@ -100,6 +108,7 @@ fn the_checks_catch_what_they_are_for() {
     for text in ["您好,李秀英", "忘记密码?", "照片(最多 9 张)", "例如:3栋", "谢谢!", "留空;如不修改"] {
         assert!(prose(text).contains(ASCII_IN_ZH), "{text}");
     }
+    assert!(is_han('楼') && !is_han('.') && !is_han('，'));
     // What is not prose passes.
     for text in ["工作时间 8:30–12:00", "共 1,000 户", "点此 {link}", "见 https://example.org/a?b=1,2"] {
         assert!(!prose(text).contains(ASCII_IN_ZH), "{text}: {}", prose(text));
