@@ -200,6 +200,11 @@ mod tests {
             let params = vec![("link".to_string(), "https://example.org/r/x".to_string())];
             let (_, body) = render(t, Channel::Inbox, Locale::ZhCn, &params);
             assert!(!body.contains("https://"), "msg.{t}: the inbox shows its link as words, not {body:?}");
+            // People speak of what they reported (反映, 问题), not of a file (案件).
+            for part in ["title", "body", "inbox", "kind", "action"] {
+                let key = format!("msg.{t}.{part}");
+                assert!(!kernel::i18n::t(Locale::ZhCn, &key).contains("案件"), "{key} says 案件");
+            }
         }
         let params = vec![("case".to_string(), "7".to_string()), ("link".to_string(), "https://example.org/r/x".to_string())];
         assert!(render("case_rate", Channel::Sms, Locale::ZhCn, &params).1.contains("https://example.org/r/x"), "a text spells it out");
