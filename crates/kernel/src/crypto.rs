@@ -168,7 +168,8 @@ impl IdCardNumber {
     /// Validates format, birth date and check digit.
     pub fn parse(input: &str) -> Result<Self, &'static str> {
         let s: String = input.trim().to_ascii_uppercase().chars().filter(|c| !c.is_whitespace()).collect();
-        if s.len() != 18 || !s[..17].bytes().all(|b| b.is_ascii_digit()) {
+        // Eighteen bytes of other scripts are not eighteen characters: check before slicing.
+        if s.len() != 18 || !s.is_ascii() || !s[..17].bytes().all(|b| b.is_ascii_digit()) {
             return Err("id_number_format");
         }
         let last = s.as_bytes()[17];
@@ -272,6 +273,9 @@ mod tests {
         assert_eq!(IdCardNumber::parse(&bad), Err("id_number_checksum"));
         assert_eq!(IdCardNumber::parse("3201021950"), Err("id_number_format"));
         assert_eq!(IdCardNumber::parse("320102195013011230"), Err("id_number_birth"));
+        // Eighteen bytes that are six Chinese characters, or digits with one wide character.
+        assert_eq!(IdCardNumber::parse("身份证号码填"), Err("id_number_format"));
+        assert_eq!(IdCardNumber::parse("320102195001011க"), Err("id_number_format"));
     }
 
     #[test]
