@@ -143,9 +143,14 @@ async function round(resident, mode) {
   assert.equal(await resident.locator('#building_id').inputValue(), unit.value);
   assert.ok(await resident.locator('[data-testid=photos-kept]').isVisible(), 'the photo is kept');
   const kept = resident.locator('[data-testid=photos-kept] img').first();
-  await kept.waitFor();
-  assert.ok(await kept.evaluate((img) => img.complete && img.naturalWidth > 0), 'the kept photo is shown');
+  await kept.scrollIntoViewIfNeeded();
+  const shown = await kept.evaluate((img) => (img.complete ? img.naturalWidth > 0 : new Promise((done) => {
+    img.onload = () => done(img.naturalWidth > 0);
+    img.onerror = () => done(false);
+  })));
+  assert.ok(shown, 'the kept photo is shown');
   await checkPage(resident, `similar step (${mode})`);
+  await screenshot(resident, `journey-${mode}-similar.png`);
   await submit(resident, suggestion.locator('button[name=follow]'));
   assert.ok(await resident.locator('[data-testid=followed]').isVisible(), 'followed');
   assert.equal(await resident.locator('#text').inputValue(), text, 'the words survive following');
