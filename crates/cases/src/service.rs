@@ -44,6 +44,8 @@ pub struct NewCase {
     pub long: Option<f64>,
     /// Staff and grid workers filing for a resident: the resident's registry id (their account,
     /// if any, then follows the case). Without it a staff-side report is filed as the community's.
+    /// Family bound to an elder (a confirmed binding) may name her too: the case is hers, and
+    /// they stay its author.
     pub resident_id: Option<i64>,
     /// File without a name: staff never see who filed it.
     #[serde(default)]

@@ -263,6 +263,30 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
     tx.commit().await
 }
 
+/// Every binding a person is part of, as the family member or as the elder, for their
+/// personal-data download: who, what relation, where it stands and how consent was given.
+pub async fn personal(state: &AppState, user_id: i64) -> AppResult<Vec<serde_json::Value>> {
+    let rows = sqlx::query(&format!("SELECT {LINK_COLUMNS} WHERE f.family_user_id = $1 OR r.user_id = $1 ORDER BY f.created_at"))
+        .bind(user_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(link_from)
+        .map(|l| {
+            let other = if l.family_user_id == user_id { &l.resident_name } else { &l.family_name };
+            serde_json::json!({
+                "name": other,
+                "relation": l.relation,
+                "status": l.status.code(),
+                "requested_at": l.requested_at,
+                "confirmed_at": l.confirmed_at,
+                "consent": l.confirmed_how.map(Consent::code),
+            })
+        })
+        .collect())
+}
+
 /// Bindings asked for or held with the resident record of `user_id` (her own 我的 page).
 pub async fn links_of_login(state: &AppState, user_id: i64) -> AppResult<Vec<Link>> {
     let rows = sqlx::query(&format!("SELECT {LINK_COLUMNS} WHERE r.user_id = $1 AND f.status <> 'ended' ORDER BY f.requested_at, f.family_user_id"))

@@ -166,7 +166,8 @@ pub fn manifest() -> Manifest {
         demo_seed: Some(|state, ctx| Box::pin(demo::seed(state, ctx))),
         personal_data: Some(|state, user_id| {
             Box::pin(async move {
-                let Some(h) = service::my_household(state, user_id).await? else { return Ok(serde_json::Value::Null) };
+                let family = family::personal(state, user_id).await?;
+                let Some(h) = service::my_household(state, user_id).await? else { return Ok(serde_json::json!({ "family": family })) };
                 // The person's own data in full: their ID number is theirs to see.
                 let id_number: Option<String> = sqlx::query_scalar("SELECT id_number_enc FROM residents WHERE id = $1")
                     .bind(h.me.id)
@@ -180,6 +181,7 @@ pub fn manifest() -> Manifest {
                     "phone": phone,
                     "household": h.members.iter().map(|m| serde_json::json!({"name": m.name, "relation": m.relation})).collect::<Vec<_>>(),
                     "community": h.community,
+                    "family": family,
                 }))
             })
         }),

@@ -214,6 +214,8 @@ fn code_words(key: &str) -> Option<&'static str> {
         "tags" => "tag",
         "gender" => "data.gender",
         "locale" => "data.locale",
+        "status" => "family.status",
+        "consent" => "family.how",
         _ => return None,
     })
 }

@@ -176,6 +176,11 @@ async fn staff_confirm_a_binding_she_agreed_to_in_person() {
     let page = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
     assert!(page.contains("本人到社区当面同意") && page.contains("周晓梅"), "who confirmed and how");
     assert!(w.son.page("/family").await.contains("李秀英"));
+    // Both see the binding in their personal data, in words.
+    for (client, other) in [(&w.son, "李秀英"), (&w.elder, "张伟")] {
+        let data = client.page("/me/data").await;
+        assert!(data.contains("家属绑定") && data.contains(other) && data.contains("本人到社区当面同意") && data.contains("已绑定"), "{data}");
+    }
     // The son now holds the family role: the navigation offers the family page.
     assert!(w.son.page("/").await.contains("href=\"/family\""));
     // A resident may not confirm for someone else.
