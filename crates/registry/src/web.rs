@@ -143,7 +143,6 @@ async fn staff_confirm_family(State(state): State<AppState>, user: User, ApiPath
 
 async fn staff_end_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(i64, i64)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
     let community = console_community(&state, &user, q.c.as_deref()).await?;
-    family::links_of_resident(&state, &user, &community, id).await?;
     family::end(&state, &user, family_user, id).await?;
     Ok(see_other(&format!("/console/residents/{id}?c={}#family", community.slug)))
 }

@@ -171,6 +171,14 @@ async fn staff_confirm_a_binding_she_agreed_to_in_person() {
     ask(&w.son, "13900000006", "儿子").await;
     let page = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
     assert!(page.contains("等待确认") && page.contains("张伟"));
+    // A grid worker whose grids do not hold her building can neither confirm nor end it.
+    let c: i64 = sqlx::query_scalar("SELECT id FROM communities WHERE slug = 'renjia'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    w.app.user("13900000002", "刘建军", c, &[Role::GridWorker]).await;
+    let worker = w.app.login("13900000002").await;
+    for step in ["confirm", "end"] {
+        let res = worker.post_form(&format!("/console/residents/{}/family/{}/{step}?c=renjia", w.elder_resident, w.son_id), &[]).await;
+        assert_eq!(res.status(), 404, "{step} out of the worker's grids");
+    }
     let res = w.staff.post_form(&format!("/console/residents/{}/family/{}/confirm?c=renjia", w.elder_resident, w.son_id), &[]).await;
     assert_eq!(res.status(), 303);
     let page = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
