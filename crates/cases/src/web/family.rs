@@ -26,6 +26,12 @@ impl FamilyPage {
     fn me(&self) -> i64 {
         self.ctx.user.as_ref().and_then(|u| u.user_id).unwrap_or(0)
     }
+    fn report_for(&self, elder: &Elder) -> String {
+        kernel::i18n::tf(self.ctx.tr.0, "family.report_for", &[("name", elder.name.clone())])
+    }
+    fn you_are(&self, elder: &Elder) -> String {
+        kernel::i18n::tf(self.ctx.tr.0, "family.you_are", &[("relation", elder.relation.clone())])
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
