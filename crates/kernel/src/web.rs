@@ -224,8 +224,8 @@ pub async fn frame(State(state): State<AppState>, req: Request, next: Next) -> R
             let lapsed = parts.method == Method::POST && anonymous && !is_api(&path) && !csrf_exempt(&path);
             let query_token = parts.uri.query().and_then(|q| form_pairs(q).find(|(k, _)| k == "_csrf").map(|(_, v)| v));
             let kept = crate::drafts::wanted(parts.uri.query())
-                .filter(|_| lapsed && !query_token.is_some_and(|t| crate::crypto::same_secret(&t, &csrf)))
-                .filter(|_| !parts.headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site"));
+                .filter(|_| lapsed && query_token.is_none_or(|t| !crate::crypto::same_secret(&t, &csrf)))
+                .filter(|_| parts.headers.get("sec-fetch-site").is_none_or(|v| v.as_bytes() != b"cross-site"));
             if let Some((fields, back)) = kept {
                 match crate::drafts::keep(&state, Request::from_parts(parts, body), fields, back).await {
                     Ok(res) => res,

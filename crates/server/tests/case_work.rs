@@ -558,7 +558,8 @@ async fn admins_edit_levels_and_the_roster_on_the_console() {
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("role=\"alert\""));
     let page = w.admin.page("/console/cases/settings").await;
-    assert!(page.contains("name=\"first_critical\" inputmode=\"numeric\" value=\"10\""));
+    assert!(page.contains("name=\"first_critical\" id=\"first_critical\" inputmode=\"decimal\" maxlength=\"12\" value=\"10\""));
+    assert!(page.contains("<option value=\"hours\" selected>小时</option>"), "120 minutes shown as 2 hours");
 }
 
 #[tokio::test]

@@ -603,11 +603,14 @@ pub(super) struct SettingsPage {
     field_errors: Vec<(String, String)>,
 }
 
+/// A span as the form shows it: the number typed and its unit's code.
+type Span = (String, &'static str);
+
 /// One urgency's service level in the form: each span as a number and a unit.
 pub(super) struct LevelRow {
     urgency: &'static str,
-    first: (String, &'static str),
-    result: (String, &'static str),
+    first: Span,
+    result: Span,
     working_hours: bool,
 }
 
@@ -619,7 +622,7 @@ impl SettingsPage {
         [1, 2, 3, 4, 5, 6, 7]
     }
     /// A level's two spans: (field prefix, (number, unit), heading key).
-    fn spans<'a>(&self, l: &'a LevelRow) -> [(&'static str, &'a (String, &'static str), &'static str); 2] {
+    fn spans<'a>(&self, l: &'a LevelRow) -> [(&'static str, &'a Span, &'static str); 2] {
         [
             ("first", &l.first, "case_settings.first_span"),
             ("result", &l.result, "case_settings.result_span"),
@@ -649,8 +652,11 @@ pub(super) struct SettingsQuery {
     saved: Option<String>,
 }
 
+/// A settings form sent back with errors: its levels as typed and each field's message.
+type Sent = (Vec<LevelRow>, Vec<(String, String)>);
+
 /// The spans of a level as the form shows them.
-fn span_field(minutes: i64) -> (String, &'static str) {
+fn span_field(minutes: i64) -> Span {
     let (n, unit) = crate::policy::span_display(minutes);
     (n.to_string(), unit.code())
 }
@@ -661,7 +667,7 @@ pub(super) async fn settings_view(
     user: &User,
     slug: Option<&str>,
     saved: bool,
-    sent: Option<(Vec<LevelRow>, Vec<(String, String)>)>,
+    sent: Option<Sent>,
 ) -> AppResult<SettingsPage> {
     let community = staff_community(state, user, slug).await?;
     let s = crate::policy::settings(state, user, community.id).await?;
@@ -846,7 +852,7 @@ pub(super) async fn settings_save(
                 .iter()
                 .map(|e| {
                     let field = match e.field.split_once('[') {
-                        Some((list, _)) if list == "calendar_days" => "holidays".to_string(),
+                        Some(("calendar_days", _)) => "holidays".to_string(),
                         Some((list, _)) => list.to_string(),
                         None => e.field.clone(),
                     };
