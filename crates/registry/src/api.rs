@@ -131,7 +131,7 @@ async fn list_households(State(state): State<AppState>, user: User, ApiPath(slug
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResidentQuery {
-    /// Part of the name.
+    /// Search words: part of the name, a whole mobile number, its last four digits, or words of the address (`3栋 301`).
     pub q: Option<String>,
     /// Tag code, e.g. `living_alone`.
     pub tag: Option<String>,

@@ -222,7 +222,7 @@ pub fn grid_filter_sql(grids: Option<&[i64]>, alias: &str) -> String {
 /// Filters for the resident list.
 #[derive(Debug, Clone, Default)]
 pub struct ResidentFilter {
-    /// Part of the name.
+    /// Search words: name, whole phone, last four digits or address words (see `search_sql`).
     pub q: Option<String>,
     /// Only this tag.
     pub tag: Option<Tag>,
