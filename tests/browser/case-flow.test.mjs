@@ -76,15 +76,17 @@ describe('the needs express, end to end', () => {
     assert.ok((await page.locator('a[href^="/console/cases/"]').count()) >= 1, 'the queue lists open cases');
     await open(page, `/console/cases/${caseId}`);
     assert.ok((await page.locator('main').innerText()).includes(REPORT), 'staff see the report');
-    const moveForm = page.locator(`form[action^="/console/cases/${caseId}/moves"]`);
-    await moveForm.locator('select[name=to]').selectOption('acknowledged');
-    await moveForm.locator('textarea[name=note]').fill('已电话联系居民,今晚安排电工更换灯泡');
-    await submit(page, moveForm.locator('button[type=submit]'));
+    // Each next step is its own small form (a <details> per step).
+    const step = async (to, note, photo) => {
+      const details = page.locator(`#step-${to}`);
+      if (!(await details.evaluate((d) => d.open))) await details.locator('summary').click();
+      await details.locator('textarea[name=note]').fill(note);
+      if (photo) await details.locator('input[type=file]').setInputFiles(photo);
+      await submit(page, details.locator('button[type=submit]'));
+    };
+    await step('acknowledged', '已电话联系居民,今晚安排电工更换灯泡');
     assert.equal(pathOf(page), `/console/cases/${caseId}`);
-    await moveForm.locator('select[name=to]').selectOption('resolved');
-    await moveForm.locator('textarea[name=note]').fill('已更换灯泡,亮了');
-    await moveForm.locator('input[type=file]').setInputFiles({ name: 'after.png', mimeType: 'image/png', buffer: pngPhoto(96, 64, [230, 200, 40]) });
-    await submit(page, moveForm.locator('button[type=submit]'));
+    await step('resolved', '已更换灯泡,亮了', { name: 'after.png', mimeType: 'image/png', buffer: pngPhoto(96, 64, [230, 200, 40]) });
     const state = await page.locator('[data-state]').first().getAttribute('data-state');
     assert.equal(state, 'resolved', `after resolving, the case is ${state}: ${await page.locator('[role=alert]').allInnerTexts()}`);
     assert.equal(await page.locator('[data-testid=photos] .redact img').count(), 2, 'before and after photos, each with its redaction grid');
