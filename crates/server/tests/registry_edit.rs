@@ -224,3 +224,17 @@ async fn asking_for_a_login_code_again_too_soon_says_when() {
     assert!(!page.contains("尝试次数过多"), "not a bare refusal");
     w.app.stop().await;
 }
+
+#[tokio::test]
+async fn any_search_words_are_answered_never_a_server_error() {
+    let w = world().await;
+    let long = "栋".repeat(41);
+    for q in ["３栋（301）！", "😀👨‍👩‍👧", "e\u{301}\u{302}", "\u{0007}5678", "%_\\", "' OR 1=1 --", "5678 ", " 13800005678 ", long.as_str(), "０００６"] {
+        let res = w.staff.get(&format!("{BASE}/residents?q={}", kernel::web::url_encode(q))).await;
+        assert!(matches!(res.status().as_u16(), 200 | 422), "{q:?}: {}", res.status());
+        let page = w.staff.get(&format!("/console/residents?c=renjia&q={}", kernel::web::url_encode(q))).await;
+        assert!(page.status().as_u16() < 500, "{q:?} on the page: {}", page.status());
+    }
+    assert_eq!(found(&w.staff, " 13800005678 ").await, ["李秀英"], "spaces around a number are ignored");
+    w.app.stop().await;
+}
