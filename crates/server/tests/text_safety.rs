@@ -83,8 +83,8 @@ async fn ledger_exports_put_formula_like_names_behind_an_apostrophe() {
     assert_eq!(res.status(), 201);
 
     let csv = app.client().get(&format!("{base}/ledger/figures?format=csv")).await.text().await.unwrap();
-    let line = csv.lines().find(|l| l.starts_with("grid,")).unwrap_or_else(|| panic!("{csv}"));
-    assert!(line.starts_with("grid,\"'=HYPERLINK(\"\"http://x.invalid\"\",\"\"点我\"\")\",1,"), "{line}");
+    let line = csv.lines().find(|l| l.starts_with("按网格,")).unwrap_or_else(|| panic!("{csv}"));
+    assert!(line.starts_with("按网格,\"'=HYPERLINK(\"\"http://x.invalid\"\",\"\"点我\"\")\",1,"), "{line}");
     let bytes = app.client().get(&format!("{base}/ledger/figures?format=xlsx")).await.bytes().await.unwrap().to_vec();
     use calamine::Reader;
     let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
