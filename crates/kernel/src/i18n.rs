@@ -104,6 +104,14 @@ impl Tr {
     pub fn n(&self, key: &str, n: impl std::fmt::Display) -> String {
         tf(self.0, key, &[("n", n.to_string())])
     }
+    /// Translates `key` filling one placeholder `{name}` with `value`.
+    pub fn arg(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
+        tf(self.0, key, &[(name, value.to_string())])
+    }
+    /// Items as a list in running text: `甲、乙、丙` in Chinese, `a, b, c` in English.
+    pub fn list<S: AsRef<str>>(&self, items: &[S]) -> String {
+        items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(self.t("list.separator"))
+    }
     /// The locale tag, for `<html lang>`.
     pub fn lang(&self) -> &'static str {
         self.0.tag()

@@ -293,7 +293,7 @@ impl ResidentPage {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Array(items) if k == "tags" => {
                     let words: Vec<String> = items.iter().filter_map(|t| t.as_str()).filter_map(Tag::parse).map(|t| tag_label(&self.ctx, &t)).collect();
-                    if words.is_empty() { self.ctx.tr.t("history.empty").to_string() } else { words.join("、") }
+                    if words.is_empty() { self.ctx.tr.t("history.empty").to_string() } else { self.ctx.tr.list(&words) }
                 }
                 other => other.to_string(),
             }

@@ -236,7 +236,7 @@ fn value_words(ctx: &PageCtx, key: &str, v: &serde_json::Value) -> String {
             None => s.clone(),
         },
         serde_json::Value::Array(a) if a.is_empty() => none(),
-        serde_json::Value::Array(a) => a.iter().map(|x| if x.is_object() { item_words(ctx, x) } else { value_words(ctx, key, x) }).collect::<Vec<_>>().join("、"),
+        serde_json::Value::Array(a) => ctx.tr.list(&a.iter().map(|x| if x.is_object() { item_words(ctx, x) } else { value_words(ctx, key, x) }).collect::<Vec<_>>()),
         serde_json::Value::Object(_) => item_words(ctx, v),
     }
 }

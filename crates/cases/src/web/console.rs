@@ -225,17 +225,21 @@ impl StaffCasePage {
             .reasons
             .as_array()
             .map(|a| {
-                a.iter()
+                let words = a
+                    .iter()
                     .filter_map(|r| r["phrase"].as_str())
                     .map(|p| match p {
                         "danger_now" => said,
                         "triage_failed" => failed,
                         _ => p,
                     })
-                    .collect::<Vec<_>>()
-                    .join("、")
+                    .collect::<Vec<_>>();
+                self.ctx.tr.list(&words)
             })
             .unwrap_or_default()
+    }
+    fn event_note(&self, e: &service::Event) -> String {
+        super::event_note(&self.ctx, e)
     }
     fn event_label(&self, e: &service::Event) -> String {
         match e.state {

@@ -82,6 +82,9 @@ struct FamilyCasePage {
 }
 
 impl FamilyCasePage {
+    fn event_note(&self, e: &service::Event) -> String {
+        super::event_note(&self.ctx, e)
+    }
     fn event_label(&self, e: &service::Event) -> String {
         match e.state {
             Some(s) => self.ctx.label("case_state", s.code()),

@@ -46,6 +46,11 @@ impl LedgerPage {
         }
         out
     }
+    /// A plan building's name for screen readers: the building and its open cases.
+    fn chip_label(&self, p: &Placed) -> String {
+        let open = self.ctx.tr.n("ledger.open_cases", p.building.open_cases);
+        kernel::i18n::tf(self.ctx.tr.0, "ledger.building_label", &[("building", p.building.name.clone()), ("open", open)])
+    }
     fn private_note(&self) -> String {
         self.ctx.tr.n("ledger.private_counted", self.private)
     }

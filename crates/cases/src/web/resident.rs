@@ -71,25 +71,8 @@ impl CasePage {
             _ => self.ctx.tr.t(&format!("case_event.{}", e.kind)).to_string(),
         }
     }
-    /// What a step says, in words (a rating's stored codes translated).
     fn event_note(&self, e: &service::Event) -> String {
-        if e.kind == "clock_warning" || e.kind == "clock_breached" {
-            return String::new();
-        }
-        if e.kind == "rated" {
-            let r = crate::rating::read_note(&e.note);
-            let tr = self.ctx.tr.0;
-            let mut head = r.satisfaction.map(|s| self.ctx.label("rate", s.code())).unwrap_or_default();
-            if !r.solved {
-                head = kernel::i18n::tf(tr, "rate.noted_not_solved", &[("rating", head)]);
-            }
-            return match (head.is_empty(), r.comment.is_empty()) {
-                (_, true) => head,
-                (true, false) => r.comment,
-                (false, false) => kernel::i18n::tf(tr, "rate.noted_comment", &[("rating", head), ("comment", r.comment)]),
-            };
-        }
-        e.note.clone()
+        super::event_note(&self.ctx, e)
     }
 }
 
