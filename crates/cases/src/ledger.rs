@@ -50,7 +50,7 @@ pub struct Figures {
     pub median_result_minutes: Option<i64>,
 }
 
-fn ratio(part: i64, whole: i64) -> Option<f64> {
+pub(crate) fn ratio(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 / whole as f64 * 1000.0).round() / 1000.0)
 }
 
@@ -361,7 +361,8 @@ pub fn percent(v: Option<f64>) -> String {
     v.map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_default()
 }
 
-/// The breakdowns as CSV (one table, a `by` column first), for spreadsheets and reports.
+/// The breakdowns as CSV (one table, a `by` column first, the figures in the order the page
+/// shows them), for spreadsheets and reports.
 pub fn to_csv(groups: &[(By, Vec<FigureGroup>)], locale: kernel::i18n::Locale) -> String {
     let t = |k: &str| kernel::i18n::t(locale, k).to_string();
     let cell = |v: &str| {
@@ -377,9 +378,9 @@ pub fn to_csv(groups: &[(By, Vec<FigureGroup>)], locale: kernel::i18n::Locale) -
         t("ledger.group"),
         t("ledger.cases"),
         t("ledger.response_rate"),
+        t("ledger.on_time_rate"),
         t("ledger.resolution_rate"),
         t("ledger.satisfaction_rate"),
-        t("ledger.on_time_rate"),
         t("ledger.median_first_minutes"),
         t("ledger.median_result_minutes"),
     ];
@@ -395,9 +396,9 @@ pub fn to_csv(groups: &[(By, Vec<FigureGroup>)], locale: kernel::i18n::Locale) -
                 key_label(*by, &g.key, locale),
                 f.cases.to_string(),
                 percent(f.response_rate),
+                percent(f.on_time_rate),
                 percent(f.resolution_rate),
                 percent(f.satisfaction_rate),
-                percent(f.on_time_rate),
                 opt_i(f.median_first_response_minutes),
                 opt_i(f.median_result_minutes),
             ];
@@ -427,9 +428,9 @@ pub fn to_xlsx(
             t(&format!("ledger.by_{}", by.code())),
             t("ledger.cases"),
             t("ledger.response_rate"),
+            t("ledger.on_time_rate"),
             t("ledger.resolution_rate"),
             t("ledger.satisfaction_rate"),
-            t("ledger.on_time_rate"),
             t("ledger.median_first_minutes"),
             t("ledger.median_result_minutes"),
         ];
@@ -450,9 +451,9 @@ pub fn to_xlsx(
                 .map_err(AppError::internal)?;
             for (c, v) in [
                 f.response_rate,
+                f.on_time_rate,
                 f.resolution_rate,
                 f.satisfaction_rate,
-                f.on_time_rate,
             ]
             .into_iter()
             .enumerate()
@@ -790,19 +791,38 @@ pub async fn suggestions(
     let category = crate::service::triage(state, text).0.category;
     let building = if building_id.is_some() { " AND c.building_id = $3" } else { "" };
     let sql = format!(
-        "SELECT c.id, c.unit_id, un.name FROM cases c LEFT JOIN units un ON un.id = c.unit_id WHERE c.community_id = $1 AND c.category = $2{building} \
+        "SELECT c.id, c.unit_id, un.name, c.author_user_id, r.user_id AS subject FROM cases c LEFT JOIN units un ON un.id = c.unit_id \
+         LEFT JOIN residents r ON r.id = c.resident_id AND c.anonymous = 0 WHERE c.community_id = $1 AND c.category = $2{building} \
          AND c.private = 0 AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred') ORDER BY c.id DESC LIMIT 20"
     );
     let mut q = sqlx::query(&sql).bind(community_id).bind(category.code());
     if let Some(b) = building_id {
         q = q.bind(b);
     }
+    // The reader's own reports (filed by her or for her) are not offered back to her.
+    let own = |r: &sqlx::any::AnyRow| {
+        reader.is_some()
+            && (r.get::<Option<i64>, _>("author_user_id") == reader || r.get::<Option<i64>, _>("subject") == reader)
+    };
     let mut rows: Vec<(i64, Option<i64>, Option<String>)> = q
         .fetch_all(&state.db.pool)
         .await?
         .iter()
+        .filter(|r| !own(r))
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
+    // Nor those she follows already.
+    if let Some(reader) = reader {
+        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        let followed: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT case_id FROM case_followers WHERE user_id = $1{}",
+            kernel::db::and_in("case_id", Some(&ids))
+        ))
+        .bind(reader)
+        .fetch_all(&state.db.pool)
+        .await?;
+        rows.retain(|r| !followed.contains(&r.0));
+    }
     // The same unit first, then the newest.
     rows.sort_by_key(|(id, unit, _)| (unit.is_none() || *unit != unit_id || unit_id.is_none(), -id));
     rows.truncate(5);
@@ -837,7 +857,8 @@ pub async fn suggestions(
 pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCase>> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT c.id, c.community_id FROM case_followers f JOIN cases c ON c.id = f.case_id WHERE f.user_id = $1 \
-         ORDER BY f.created_at DESC, c.id DESC LIMIT 100",
+         AND (c.author_user_id IS NULL OR c.author_user_id <> $1) \
+         AND NOT EXISTS (SELECT 1 FROM residents r WHERE r.id = c.resident_id AND r.user_id = $1 AND c.anonymous = 0) ORDER BY f.created_at DESC, c.id DESC LIMIT 100",
     )
     .bind(user_id)
     .fetch_all(&state.db.pool)
@@ -856,16 +877,20 @@ pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCas
         .collect())
 }
 
-/// Follows a case: its progress reaches the follower's inbox.
+/// Follows a case: its progress reaches the follower's inbox. Following one's own report does
+/// nothing: its author hears about it already.
 pub async fn follow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<()> {
     // Only what the public ledger shows can be followed.
-    let row: Option<(String, i64)> =
-        sqlx::query_as("SELECT state, private FROM cases WHERE id = $1")
-            .bind(case_id)
-            .fetch_optional(&state.db.pool)
-            .await?;
+    let row: Option<(String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT c.state, c.private, c.author_user_id, r.user_id FROM cases c \
+         LEFT JOIN residents r ON r.id = c.resident_id AND c.anonymous = 0 WHERE c.id = $1",
+    )
+    .bind(case_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
     match row {
-        Some((st, private)) if st != "withdrawn" && private == 0 => {}
+        Some((_, _, author, subject)) if author == Some(user_id) || subject == Some(user_id) => return Ok(()),
+        Some((st, private, _, _)) if st != "withdrawn" && private == 0 => {}
         _ => return Err(kernel::AppError::NotFound),
     }
     let mut tx = state.db.begin_write().await?;

@@ -751,6 +751,23 @@ async fn load(state: &AppState, id: i64) -> AppResult<CaseRow> {
     })
 }
 
+/// The login of the resident a named case was filed for, if she has one: the person it is for,
+/// who follows and rates it as its author does (whoever filed it for her).
+async fn subject_login(state: &AppState, case: &CaseRow) -> AppResult<Option<i64>> {
+    let Some(resident) = case.resident.filter(|_| !case.anonymous) else { return Ok(None) };
+    let user: Option<Option<i64>> = sqlx::query_scalar("SELECT user_id FROM residents WHERE id = $1")
+        .bind(resident)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    Ok(user.flatten())
+}
+
+/// Whether `p` is the named author of `case` or the resident it was filed for.
+async fn speaks_for(state: &AppState, p: &Principal, case: &CaseRow) -> AppResult<bool> {
+    let Some(uid) = p.user_id else { return Ok(false) };
+    Ok(case.author == Some(uid) || subject_login(state, case).await? == Some(uid))
+}
+
 /// Whether `p` may handle `case` (staff of its community; a grid worker within their grids).
 async fn within_reach(state: &AppState, p: &Principal, case: &CaseRow) -> AppResult<bool> {
     crate::reach::covers(state, p, case.community_id, case.whereabouts).await
@@ -789,9 +806,16 @@ pub async fn move_case(
         Mover::Person(p) => within_reach(state, p, &case).await?,
         Mover::FollowToken => false,
     };
+    let author = match &mover {
+        Mover::Person(p) if !staff => speaks_for(state, p, &case).await?,
+        _ => false,
+    };
+    // A report filed for a resident with a login speaks to her first (the rating is hers);
+    // whoever filed it for her hears as her family.
+    let subject = subject_login(state, &case).await?;
     let (allowed, actor, by_staff) = match &mover {
         Mover::Person(p) if staff => (case.state.staff_moves(), p.user_id, true),
-        Mover::Person(p) if p.user_id.is_some() && p.user_id == case.author => {
+        Mover::Person(_) if author => {
             (case.state.author_moves(), None, false)
         }
         Mover::Person(_) => return Err(AppError::NotFound),
@@ -804,6 +828,17 @@ pub async fn move_case(
         )
         .arg("from", case.state.code())
         .arg("to", m.to.code())]));
+    }
+    // A step to the state the case is already in adds a note: nothing moves, no clock changes,
+    // and the resident (and family) read the note, not another "now in progress".
+    if by_staff && m.to == case.state {
+        if note.is_empty() {
+            return Err(AppError::field("note", "required"));
+        }
+        if !photos.is_empty() {
+            return Err(AppError::field("photos", "invalid_choice"));
+        }
+        return add_note(state, id, &case, actor, note).await;
     }
     if by_staff && matches!(m.to, State::Acknowledged | State::Referred) && note.is_empty() {
         return Err(AppError::field("note", "required"));
@@ -882,7 +917,7 @@ pub async fn move_case(
     // for a report filed for a resident without an account, to the resident's phone in the
     // registry: many residents never open an app.
     if by_staff && !case.anonymous {
-        let reader: Option<(Option<i64>, String, String)> = match (case.author, case.resident) {
+        let reader: Option<(Option<i64>, String, String)> = match (subject.or(case.author), case.resident) {
             (Some(author), _) => sqlx::query_as("SELECT id, phone, locale FROM users WHERE id = $1").bind(author).fetch_optional(&mut *tx).await?,
             (None, Some(resident)) => sqlx::query_as("SELECT CAST(NULL AS BIGINT), phone, 'zh-CN' FROM residents WHERE id = $1 AND phone <> ''")
                 .bind(resident)
@@ -899,17 +934,21 @@ pub async fn move_case(
                 Vec<(&'static str, String)>,
                 Option<String>,
             )> = Vec::new();
-            let update = vec![("case", id.to_string()), ("state", label)];
+            let mut update = vec![("case", id.to_string()), ("state", label)];
+            if !note.is_empty() {
+                update.push(("note", told_note(note)));
+            }
+            let update_template = if note.is_empty() { "case_update" } else { "case_update_note" };
             if user_id.is_some() {
                 messages.push((
                     Channel::Inbox,
-                    "case_update",
+                    update_template,
                     update.clone(),
                     Some(format!("/cases/{id}")),
                 ));
             }
             if m.to == State::Acknowledged {
-                messages.push((Channel::Sms, "case_update", update, None));
+                messages.push((Channel::Sms, update_template, update, None));
             }
             if let Some(token) = &rating_token {
                 let params = vec![
@@ -955,14 +994,18 @@ pub async fn move_case(
     // Family bound to the resident hear about every step as the author does.
     if by_staff && !case.anonymous {
         let label = kernel::i18n::t(Locale::ZhCn, &format!("case_state.{}", m.to.code())).to_string();
-        for reader in crate::family::readers(&mut tx, case.resident, case.author).await? {
+        for reader in crate::family::readers(&mut tx, case.resident, subject.or(case.author)).await? {
             let msg = Message {
                 community_id: Some(case.community_id),
                 user_id: Some(reader),
                 channel: Channel::Inbox,
                 to: String::new(),
-                template: "family_case_update",
-                params: vec![("case", id.to_string()), ("state", label.clone())],
+                template: if note.is_empty() { "family_case_update" } else { "family_case_update_note" },
+                params: if note.is_empty() {
+                    vec![("case", id.to_string()), ("state", label.clone())]
+                } else {
+                    vec![("case", id.to_string()), ("state", label.clone()), ("note", told_note(note))]
+                },
                 secret_params: &[],
                 link: Some(format!("/family/cases/{id}")),
                 locale: Locale::ZhCn,
@@ -979,7 +1022,7 @@ pub async fn move_case(
         .bind(id)
         .fetch_all(&mut *tx)
         .await?;
-        for follower in followers.into_iter().filter(|f| Some(*f) != case.author) {
+        for follower in followers.into_iter().filter(|f| Some(*f) != case.author && Some(*f) != subject) {
             let label =
                 kernel::i18n::t(Locale::ZhCn, &format!("case_state.{}", m.to.code())).to_string();
             let msg = Message {
@@ -1000,6 +1043,123 @@ pub async fn move_case(
     crate::ledger::forget(&mut tx, case.community_id);
     tx.commit().await?;
     view(state, id, by_staff).await
+}
+
+/// The registry resident of `community_id` with the phone number typed on the staff side's
+/// quick report (spaces, dashes and wide digits allowed). A grid worker finds only the residents
+/// of the buildings in their grids: anyone else is answered as an unknown number is.
+pub async fn resident_by_phone(
+    state: &AppState,
+    p: &Principal,
+    community_id: i64,
+    typed: &str,
+) -> AppResult<i64> {
+    let unknown = || AppError::field("resident_phone", "resident_phone_unknown");
+    let phone = kernel::crypto::PhoneNumber::parse(typed)
+        .map_err(|code| AppError::field("resident_phone", code))?;
+    if !p.can(community_id, &CASES_HANDLE) {
+        return Err(unknown());
+    }
+    let found: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT r.id, h.building_id FROM residents r LEFT JOIN households h ON h.id = r.household_id \
+         WHERE r.community_id = $1 AND r.phone = $2 ORDER BY r.id",
+    )
+    .bind(community_id)
+    .bind(phone.as_str())
+    .fetch_all(&state.db.pool)
+    .await?;
+    let reach = registry::places::buildings_in_reach(state, p, community_id).await?;
+    found
+        .into_iter()
+        .find(|(_, building)| match &reach {
+            None => true,
+            Some(buildings) => building.is_some_and(|b| buildings.contains(&b)),
+        })
+        .map(|(id, _)| id)
+        .ok_or_else(unknown)
+}
+
+/// The longest part of a step's note a message repeats (the rest is on the case page).
+const TOLD_NOTE_CHARS: usize = 60;
+
+/// A step's public note as a message repeats it: on one line, cut at a character (never inside
+/// one) with an ellipsis when long.
+fn told_note(note: &str) -> String {
+    let line = note.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= TOLD_NOTE_CHARS {
+        line
+    } else {
+        let mut cut: String = line.chars().take(TOLD_NOTE_CHARS - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// A note added by staff to a case without moving it: one timeline entry, and the author (in
+/// the inbox) and bound family told the note. No text message: nothing changed state.
+async fn add_note(
+    state: &AppState,
+    id: i64,
+    case: &CaseRow,
+    actor: Option<i64>,
+    note: &str,
+) -> AppResult<CaseView> {
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let touched = sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2 AND state = $3")
+        .bind(now)
+        .bind(id)
+        .bind(case.state.code())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if touched == 0 {
+        return Err(AppError::Conflict {
+            field: "to".into(),
+            code: "case_changed",
+        });
+    }
+    let event_id = event(&mut tx, id, now, actor, "noted", None, note).await?;
+    let subject = subject_login(state, case).await?;
+    if !case.anonymous {
+        let params = vec![("case", id.to_string()), ("note", told_note(note))];
+        if let Some(author) = subject.or(case.author) {
+            let locale: Option<String> = sqlx::query_scalar("SELECT locale FROM users WHERE id = $1")
+                .bind(author)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let msg = Message {
+                community_id: Some(case.community_id),
+                user_id: Some(author),
+                channel: Channel::Inbox,
+                to: String::new(),
+                template: "case_note",
+                params: params.clone(),
+                secret_params: &[],
+                link: Some(format!("/cases/{id}")),
+                locale: locale.as_deref().and_then(Locale::parse).unwrap_or_default(),
+                idempotency_key: format!("case_note:{event_id}:inbox"),
+            };
+            notify::service::send(&mut tx, now, &msg).await?;
+        }
+        for reader in crate::family::readers(&mut tx, case.resident, subject.or(case.author)).await? {
+            let msg = Message {
+                community_id: Some(case.community_id),
+                user_id: Some(reader),
+                channel: Channel::Inbox,
+                to: String::new(),
+                template: "family_case_note",
+                params: params.clone(),
+                secret_params: &[],
+                link: Some(format!("/family/cases/{id}")),
+                locale: Locale::ZhCn,
+                idempotency_key: format!("case_note:{event_id}:family:{reader}"),
+            };
+            notify::service::send(&mut tx, now, &msg).await?;
+        }
+    }
+    tx.commit().await?;
+    view(state, id, true).await
 }
 
 /// A reopened case ("not solved") gets a new result clock of its service level's length, from now,
@@ -1393,6 +1553,7 @@ const RESIDENT_EVENTS: &[&str] = &[
     "filed",
     "moved",
     "author_moved",
+    "noted",
     "waiting",
     "resumed",
     "rated",
@@ -1530,16 +1691,17 @@ pub async fn read(state: &AppState, p: &Principal, id: i64) -> AppResult<CaseVie
     if within_reach(state, p, &case).await? {
         return view(state, id, true).await;
     }
-    if p.user_id.is_some() && p.user_id == case.author {
+    if speaks_for(state, p, &case).await? {
         return view(state, id, false).await;
     }
     Err(AppError::NotFound)
 }
 
-/// Whether `p` filed case `id` under their name (and so may rate it and move it as its author).
+/// Whether `p` filed case `id` under their name, or it was filed for them (and so may rate it
+/// and move it as its author).
 pub async fn is_author(state: &AppState, p: &Principal, id: i64) -> AppResult<bool> {
     let case = load(state, id).await?;
-    Ok(p.user_id.is_some() && p.user_id == case.author)
+    speaks_for(state, p, &case).await
 }
 
 /// The case behind an anonymous author's private link.
@@ -1678,7 +1840,8 @@ pub struct Workload {
     pub overdue: i64,
     /// Open cases with a clock due before local midnight (and not yet past due).
     pub due_today: i64,
-    /// Satisfied or basically satisfied ÷ rated, for ratings given this local month.
+    /// Satisfied or basically satisfied ÷ rated, over the cases filed this local month (as the
+    /// ledger's month row counts them); none when nothing of them is rated.
     pub satisfaction_this_month: Option<f64>,
 }
 
@@ -1727,7 +1890,7 @@ pub async fn workload(state: &AppState, p: &Principal, community_id: i64) -> App
     }
     let rated: Vec<Option<String>> = sqlx::query_scalar(&format!(
         "SELECT r.satisfaction FROM case_ratings r JOIN cases c ON c.id = r.case_id \
-         WHERE c.community_id = $1 AND r.used_at IS NOT NULL AND r.used_at >= $2{reach}"
+         WHERE c.community_id = $1 AND r.used_at IS NOT NULL AND c.created_at >= $2{reach}"
     ))
     .bind(community_id)
     .bind(month_start)
@@ -1737,7 +1900,7 @@ pub async fn workload(state: &AppState, p: &Principal, community_id: i64) -> App
         .iter()
         .filter(|s| matches!(s.as_deref(), Some("satisfied" | "basic")))
         .count();
-    w.satisfaction_this_month = (!rated.is_empty()).then(|| satisfied as f64 / rated.len() as f64);
+    w.satisfaction_this_month = crate::ledger::ratio(satisfied as i64, rated.len() as i64);
     Ok(Some(w))
 }
 
@@ -1761,10 +1924,12 @@ pub async fn promised(state: &AppState, community_id: i64, urgency: Urgency) -> 
     })
 }
 
-/// The cases a person filed under their name, newest first.
+/// The cases a person filed under their name or that were filed for them (by family, say),
+/// each once, newest first.
 pub async fn mine(state: &AppState, user_id: i64) -> AppResult<Vec<CaseView>> {
     let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM cases WHERE author_user_id = $1 ORDER BY id DESC LIMIT 100",
+        "SELECT c.id FROM cases c WHERE c.author_user_id = $1 \
+         OR (c.anonymous = 0 AND c.resident_id IN (SELECT r.id FROM residents r WHERE r.user_id = $1)) ORDER BY c.id DESC LIMIT 100",
     )
     .bind(user_id)
     .fetch_all(&state.db.pool)

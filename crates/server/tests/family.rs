@@ -214,3 +214,44 @@ async fn whatever_is_typed_into_the_request_is_answered_in_words() {
     }
     w.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_report_her_son_files_for_her_is_hers_to_follow_and_rate() {
+    let w = world().await;
+    ask(&w.son, "13900000006", "儿子").await;
+    let res = w.elder.post_form(&format!("/me/family/{}/{}/confirm", w.son_id, w.elder_resident), &[]).await;
+    assert_eq!(res.status(), 303);
+    // The form for her says whom it is for.
+    let res = w.son.get(&format!("/cases/new?for={}", w.elder_resident)).await;
+    assert_eq!(res.status(), 303);
+    let form = w.son.page(res.headers()["location"].to_str().unwrap()).await;
+    assert!(form.contains("<h1>替李秀英反映问题</h1>"), "{form}");
+    // He files for her: it is hers in 我的反映, and she can open it.
+    let for_her = file(&w.son, json!({"text": "我妈家的门锁坏了，关不上", "resident_id": w.elder_resident})).await;
+    let mine = w.elder.page("/me/cases").await;
+    assert_eq!(mine.matches(&format!("/cases/{for_her}\"")).count(), 1, "listed once in her reports: {mine}");
+    assert!(w.elder.page(&format!("/cases/{for_her}")).await.contains("门锁坏了"));
+    assert!(w.son.page("/family").await.contains("门锁坏了"), "he still sees it as her family");
+    // News reach her; the rating invitation is hers; he hears as her family.
+    for (to, note) in [("acknowledged", "已联系，明天上门"), ("resolved", "门锁已更换")] {
+        let res = w.staff.post_json(&format!("/api/v1/cases/{for_her}/moves"), &json!({"to": to, "note": note})).await;
+        assert_eq!(res.status(), 200);
+    }
+    let inbox = w.elder.json("/api/v1/me/notifications").await;
+    let links: Vec<&str> = inbox["items"].as_array().unwrap().iter().filter_map(|m| m["link"].as_str()).collect();
+    assert!(links.contains(&format!("/cases/{for_her}").as_str()) && links.iter().any(|l| l.starts_with("/r/")), "{inbox}");
+    let inbox = w.son.json("/api/v1/me/notifications").await;
+    let links: Vec<&str> = inbox["items"].as_array().unwrap().iter().filter_map(|m| m["link"].as_str()).collect();
+    assert!(links.contains(&format!("/family/cases/{for_her}").as_str()), "{inbox}");
+    assert!(!links.iter().any(|l| l.starts_with("/r/")), "the rating is hers: {inbox}");
+    // She rates it on its page.
+    let page = w.elder.page(&format!("/cases/{for_her}")).await;
+    assert!(page.contains(&format!("action=\"/cases/{for_her}/rate\"")));
+    let res = w.elder.post_form(&format!("/cases/{for_her}/rate"), &[("solved", "1"), ("satisfaction", "satisfied"), ("comment", "谢谢师傅")]).await;
+    assert_eq!(res.status(), 303);
+    assert!(w.elder.page(&format!("/cases/{for_her}")).await.contains("满意：谢谢师傅"));
+    // Another resident still cannot open it.
+    let other = w.app.login("13900000009").await;
+    assert_eq!(other.get(&format!("/cases/{for_her}")).await.status(), 404);
+    w.app.stop().await;
+}

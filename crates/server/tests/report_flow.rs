@@ -371,3 +371,130 @@ async fn someone_who_reports_for_themself_is_not_shown_as_reporting_for_themself
     let page = w.staff.page(&format!("/console/cases/{id}")).await;
     assert!(!page.contains("代 周晓梅"), "no 代 for oneself");
 }
+
+/// Files `body` as `client` and resolves it; returns the case.
+async fn resolved_case(w: &World, client: &Client, body: serde_json::Value) -> serde_json::Value {
+    let res = client.post_json("/api/v1/communities/renjia/cases", &body).await;
+    assert_eq!(res.status(), 201);
+    let filed = res.json::<serde_json::Value>().await.unwrap();
+    let id = filed["id"].as_i64().unwrap();
+    for (to, note) in [("acknowledged", "已电话联系，今天下午上门"), ("resolved", "已修好")] {
+        let res = w.staff.post_json(&format!("/api/v1/cases/{id}/moves"), &serde_json::json!({"to": to, "note": note})).await;
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    }
+    filed
+}
+
+/// A fresh rating link for case `id` (the one texted to its author).
+async fn rating_link(w: &World, id: i64) -> String {
+    let mut tx = w.app.state.db.begin_write().await.unwrap();
+    let token = cases::rating::issue(&mut tx, w.app.state.now(), id).await.unwrap();
+    tx.commit().await.unwrap();
+    token
+}
+
+/// The rating form came back as chosen (解决了, 基本满意), the comment kept, with the field's message.
+fn refused_as_chosen(status: u16, page: &str, action: &str) {
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains(&format!("action=\"{action}\"")), "the form again: {page}");
+    assert!(page.contains("含有不可见的控制字符，请删除后再提交"), "the field's message: {page}");
+    assert!(page.contains("name=\"solved\" value=\"1\" required checked"), "solved as chosen");
+    assert!(page.contains("value=\"basic\" checked"), "satisfaction as chosen");
+    assert!(page.contains("师傅很耐心👍，谢谢！"), "the comment kept");
+    assert!(page.contains("aria-invalid=\"true\" aria-describedby=\"comment-error\""));
+}
+
+#[tokio::test]
+async fn a_rating_with_a_control_character_comes_back_as_chosen_on_every_rating_form() {
+    let w = world().await;
+    let comment = "师傅很耐心👍，谢谢！\u{7}\u{1b}";
+    let chosen = [("solved", "1"), ("satisfaction", "basic"), ("comment", comment)];
+    // On the case page.
+    let id = resolved_case(&w, &w.resident, serde_json::json!({"text": "单元门的门禁坏了，关不上"})).await["id"].as_i64().unwrap();
+    let res = w.resident.post_form(&format!("/cases/{id}/rate"), &chosen).await;
+    let status = res.status().as_u16();
+    refused_as_chosen(status, &res.text().await.unwrap(), &format!("/cases/{id}/rate"));
+    let res = w.resident.post_form(&format!("/cases/{id}/rate"), &[("solved", "1"), ("satisfaction", "basic"), ("comment", "师傅很耐心👍，谢谢！")]).await;
+    assert_eq!(res.status(), 303, "the rating was kept open");
+    // Through the rating link, without a login.
+    let other = resolved_case(&w, &w.resident, serde_json::json!({"text": "楼下的路灯不亮了"})).await["id"].as_i64().unwrap();
+    let token = rating_link(&w, other).await;
+    let visitor = w.app.client();
+    let res = visitor.post_form(&format!("/r/{token}"), &chosen).await;
+    let status = res.status().as_u16();
+    refused_as_chosen(status, &res.text().await.unwrap(), &format!("/r/{token}"));
+    let res = visitor.post_form(&format!("/r/{token}"), &[("solved", "1"), ("satisfaction", "basic")]).await;
+    assert!(res.text().await.unwrap().contains("role=\"status\""), "thanked");
+    // Through an anonymous author's private link.
+    let filed = resolved_case(&w, &w.resident, serde_json::json!({"text": "楼道里堆满了杂物", "anonymous": true})).await;
+    let follow = filed["follow_token"].as_str().unwrap();
+    let res = visitor.post_form(&format!("/cases/follow/{follow}/rate"), &chosen).await;
+    let status = res.status().as_u16();
+    refused_as_chosen(status, &res.text().await.unwrap(), &format!("/cases/follow/{follow}/rate"));
+    // Whatever the comment: saved, or the form again with a field's message; never a server error.
+    let id = resolved_case(&w, &w.resident, serde_json::json!({"text": "电梯按钮失灵了"})).await["id"].as_i64().unwrap();
+    let words = proptest::collection::vec(
+        proptest::prop_oneof![
+            proptest::char::range('\u{4e00}', '\u{9fa5}'),
+            proptest::sample::select(vec!['，', '。', '？', '！', '：', '（', '）', '\u{301}', '\u{200d}', '\u{0}', '\u{7}', '\u{1b}', '\n', '\r', '👍', '😀', 'a', ' ']),
+            proptest::char::any(),
+        ],
+        0..600,
+    )
+    .prop_map(|v| v.into_iter().collect::<String>());
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    for _ in 0..24 {
+        let comment = words.new_tree(&mut runner).unwrap().current();
+        let res = w.resident.post_form(&format!("/cases/{id}/rate"), &[("solved", "1"), ("satisfaction", "satisfied"), ("comment", &comment)]).await;
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap();
+        match status {
+            303 => {
+                rating_link(&w, id).await;
+            }
+            422 => {
+                assert!(body.contains("class=\"field-error\"") && !body.contains("error."), "a field's message in words: {body}");
+                assert!(body.contains("value=\"satisfied\" required checked"), "as chosen");
+            }
+            other => panic!("{other} for {comment:?}: {body}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_similar_step_never_offers_her_own_report_and_my_reports_list_each_once() {
+    let w = world().await;
+    let unit = format!("u{}", w.a.1);
+    let own = w
+        .resident
+        .post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "楼道的声控灯坏了，晚上下楼看不见", "unit_id": w.a.1}))
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let theirs = open_case_in(&w, w.a.1).await;
+    let token = w.resident.csrf().await;
+    let key = fresh_key(&w.resident).await;
+    let res = send(&w.resident, &token, &[("key", &key), ("text", "楼道的灯又坏了，晚上看不见"), ("building_id", &unit)], 0).await;
+    let page = step_page(&w.resident, res).await;
+    assert!(page.contains(&format!("data-case=\"{theirs}\"")));
+    assert!(!page.contains(&format!("data-case=\"{own}\"")), "not her own report");
+    // Following her own case (an old form, say) does nothing.
+    let res = send(&w.resident, &token, &[("key", &key), ("text", "楼道的灯又坏了，晚上看不见"), ("building_id", &unit), ("follow", &own.to_string())], 0).await;
+    assert_eq!(res.status(), 303);
+    // A case she follows already is not offered again.
+    let res = send(&w.resident, &token, &[("key", &key), ("text", "楼道的灯又坏了，晚上看不见"), ("building_id", &unit), ("follow", &theirs.to_string())], 0).await;
+    assert_eq!(res.status(), 303);
+    let res = send(&w.resident, &token, &[("key", &key), ("text", "楼道的灯又坏了，晚上看不见"), ("building_id", &unit)], 0).await;
+    if res.status() == 303 && res.headers()["location"].to_str().unwrap().contains("step=similar") {
+        let page = step_page(&w.resident, res).await;
+        assert!(!page.contains(&format!("data-case=\"{theirs}\"")) && !page.contains(&format!("data-case=\"{own}\"")));
+    } else {
+        assert!(case_of(&res) > theirs, "nothing left to offer: filed");
+    }
+    let mine = w.resident.page("/me/cases").await;
+    assert_eq!(mine.matches(&format!("#{own} ")).count(), 1, "her case once: {mine}");
+    assert_eq!(mine.matches(&format!("#{theirs} ")).count(), 1, "the followed case once");
+}

@@ -40,6 +40,13 @@ pub(super) struct NewPage {
 }
 
 impl NewPage {
+    /// The form's heading: for an elder chosen on the family page, "替{name}反映问题".
+    fn heading(&self) -> String {
+        match self.elders.iter().find(|e| self.fields.for_resident == Some(e.resident_id)) {
+            Some(e) => kernel::i18n::tf(self.ctx.tr.0, "family.report_for", &[("name", e.name.clone())]),
+            None => self.ctx.tr.t("cases.report").to_string(),
+        }
+    }
     fn is_for(&self, resident: &i64) -> bool {
         self.fields.for_resident == Some(*resident)
     }
@@ -478,18 +485,11 @@ pub(super) async fn submit(
     // On behalf of a resident: found by their phone number in the registry.
     let mut new = new;
     if quick && !as_sent.resident_phone.is_empty() {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM residents WHERE community_id = $1 AND phone = $2 ORDER BY id LIMIT 1",
-        )
-        .bind(community.id)
-        .bind(&as_sent.resident_phone)
-        .fetch_optional(&state.db.pool)
-        .await?;
-        match found {
-            Some(r) => new.resident_id = Some(r),
-            None => {
-                return report_error(&state, ctx, &community, as_sent, AppError::field("resident_phone", "not_found_ref")).await
-            }
+        let viewer_p = viewer.0.as_deref().ok_or(AppError::Unauthorized)?;
+        match service::resident_by_phone(&state, viewer_p, community.id, &as_sent.resident_phone).await {
+            Ok(r) => new.resident_id = Some(r),
+            Err(e @ AppError::Validation(_)) => return report_error(&state, ctx, &community, as_sent, e).await,
+            Err(e) => return Err(e),
         }
     }
     if !admitted {

@@ -51,6 +51,8 @@ pub(super) struct CasePage {
     rate_url: Option<String>,
     /// Just filed: what the resident is promised, from the case's own clocks.
     filed_notice: Option<String>,
+    /// The rating form as sent, when it came back with a field's message.
+    rating: RateForm,
 }
 
 impl CasePage {
@@ -95,8 +97,13 @@ pub(super) async fn case_page(
     user: User,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Response> {
-    let case = service::read(&state, &user, id).await?;
-    let author = service::is_author(&state, &user, id).await?;
+    Ok(render(&author_view(&state, ctx, &user, id, RateForm::default()).await?))
+}
+
+/// A case as its author (or the resident it was filed for) sees it, with the rating form as sent.
+async fn author_view(state: &AppState, ctx: PageCtx, user: &User, id: i64, rating: RateForm) -> AppResult<CasePage> {
+    let case = service::read(&state, user, id).await?;
+    let author = service::is_author(&state, user, id).await?;
     let rate_url = if author {
         crate::rating::open_for_case(&state, id)
             .await?
@@ -110,14 +117,15 @@ pub(super) async fn case_page(
     } else {
         None
     };
-    Ok(render(&CasePage {
+    Ok(CasePage {
         ctx,
         case,
         moves_url: format!("/cases/{id}/moves"),
         follow_link: None,
         rate_url,
         filed_notice,
-    }))
+        rating,
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,7 +139,12 @@ pub(super) async fn follow_page(
     ApiPath(token): ApiPath<String>,
     ApiQuery(q): ApiQuery<FollowQuery>,
 ) -> AppResult<Response> {
-    let id = service::by_follow_token(&state, &token).await?;
+    Ok(render(&follow_view(&state, ctx, &token, q.new.is_some(), RateForm::default()).await?))
+}
+
+/// An anonymous case through its private link, with the rating form as sent.
+async fn follow_view(state: &AppState, ctx: PageCtx, token: &str, new: bool, rating: RateForm) -> AppResult<CasePage> {
+    let id = service::by_follow_token(&state, token).await?;
     let mut case = service::view(&state, id, false).await?;
     // The anonymous author sees their photos through the private link, before they are public.
     for p in &mut case.photos {
@@ -139,19 +152,20 @@ pub(super) async fn follow_page(
         p.thumb_url = format!("{}?t={token}", p.thumb_url);
     }
     let link = format!("/cases/follow/{token}");
-    let follow_link = q.new.is_some().then(|| format!("{}{link}", state.base_url));
+    let follow_link = new.then(|| format!("{}{link}", state.base_url));
     let rate_url = crate::rating::open_for_case(&state, id)
         .await?
         .map(|_| format!("{link}/rate"));
     let filed_notice = (case.state == State::New).then(|| filed_notice(&ctx, &case));
-    Ok(render(&CasePage {
+    Ok(CasePage {
         ctx,
         case,
         moves_url: format!("{link}/moves"),
         follow_link,
         rate_url,
         filed_notice,
-    }))
+        rating,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,9 +212,11 @@ pub(super) struct RatePage {
     text: String,
     done: bool,
     error: Option<String>,
+    /// The rating form as sent, when it came back with a field's message.
+    rating: RateForm,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub(super) struct RateForm {
     #[serde(default)]
     solved: String,
@@ -208,6 +224,21 @@ pub(super) struct RateForm {
     satisfaction: String,
     #[serde(default)]
     comment: String,
+    /// The field a refused rating is refused for (not sent).
+    #[serde(skip)]
+    field: String,
+    /// Why, in words (not sent).
+    #[serde(skip)]
+    message: String,
+}
+
+impl RateForm {
+    /// The form as sent, with the first field's message of a refusal.
+    fn refused(mut self, ctx: &PageCtx, e: &AppError) -> Self {
+        self.field = e.fields().first().map(|f| f.field.clone()).unwrap_or_default();
+        self.message = form_error(ctx, e);
+        self
+    }
 }
 
 pub(super) fn parse_rating(form: &RateForm) -> AppResult<crate::rating::Rating> {
@@ -232,6 +263,7 @@ pub(super) fn rating_error_page(ctx: PageCtx, e: AppError) -> AppResult<Response
                     text: String::new(),
                     done: false,
                     error: Some(message),
+                    rating: RateForm::default(),
                 },
             ))
         }
@@ -253,6 +285,7 @@ pub(super) async fn rate_page(
                 text,
                 done: false,
                 error: None,
+                rating: RateForm::default(),
             }))
         }
         Err(e) => rating_error_page(ctx, e),
@@ -265,20 +298,36 @@ pub(super) async fn rate_submit(
     ApiPath(token): ApiPath<String>,
     WebForm(form): WebForm<RateForm>,
 ) -> AppResult<Response> {
-    match crate::rating::submit(&state, &token, &parse_rating(&form)?).await {
+    let sent = match parse_rating(&form) {
+        Ok(r) => crate::rating::submit(&state, &token, &r).await,
+        Err(e) => Err(e),
+    };
+    match sent {
         Ok(()) => Ok(render(&RatePage {
             ctx,
             action: String::new(),
             text: String::new(),
             done: true,
             error: None,
+            rating: RateForm::default(),
         })),
+        // The form again, as chosen, with the field's message.
+        Err(e @ AppError::Validation(_)) => {
+            let (_, case_id) = crate::rating::open(&state, &token).await?;
+            let text = service::view(&state, case_id, false).await?.text;
+            let rating = form.refused(&ctx, &e);
+            Ok(render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &RatePage { ctx, action: format!("/r/{token}"), text, done: false, error: None, rating },
+            ))
+        }
         Err(e) => rating_error_page(ctx, e),
     }
 }
 
 pub(super) async fn follow_rate(
     AxState(state): AxState<AppState>,
+    ctx: PageCtx,
     ApiPath(token): ApiPath<String>,
     WebForm(form): WebForm<RateForm>,
 ) -> AppResult<Response> {
@@ -286,13 +335,26 @@ pub(super) async fn follow_rate(
     let rating_id = crate::rating::open_for_case(&state, case_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    crate::rating::record(&state, rating_id, case_id, &parse_rating(&form)?).await?;
-    Ok(see_other(&format!("/cases/follow/{token}")))
+    match recorded(&state, rating_id, case_id, &form).await {
+        Ok(()) => Ok(see_other(&format!("/cases/follow/{token}"))),
+        Err(e @ AppError::Validation(_)) => {
+            let rating = form.refused(&ctx, &e);
+            let page = follow_view(&state, ctx, &token, false, rating).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Records a rating as sent on a page's form.
+async fn recorded(state: &AppState, rating_id: i64, case_id: i64, form: &RateForm) -> AppResult<()> {
+    crate::rating::record(state, rating_id, case_id, &parse_rating(form)?).await
 }
 
 /// The named author rates the result on the case's own page.
 pub(super) async fn author_rate(
     AxState(state): AxState<AppState>,
+    ctx: PageCtx,
     user: User,
     ApiPath(id): ApiPath<i64>,
     WebForm(form): WebForm<RateForm>,
@@ -303,8 +365,16 @@ pub(super) async fn author_rate(
     let rating_id = crate::rating::open_for_case(&state, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    crate::rating::record(&state, rating_id, id, &parse_rating(&form)?).await?;
-    Ok(see_other(&format!("/cases/{id}#progress")))
+    match recorded(&state, rating_id, id, &form).await {
+        Ok(()) => Ok(see_other(&format!("/cases/{id}#progress"))),
+        // The case page again with the form as chosen and the field's message.
+        Err(e @ AppError::Validation(_)) => {
+            let rating = form.refused(&ctx, &e);
+            let page = author_view(&state, ctx, &user, id, rating).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub(super) async fn follow_case(
