@@ -230,9 +230,18 @@ pub fn mask_id_number(s: &str) -> String {
 pub struct PhoneNumber(String);
 
 impl PhoneNumber {
-    /// Validates and normalises.
+    /// Validates and normalises: spaces (any kind), dashes and wide digits or plus signs, as a
+    /// phone's keyboard or a copied number may give them, are read as typed on a plain keyboard.
     pub fn parse(input: &str) -> Result<Self, &'static str> {
-        let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let digits: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '－' | '‐' | '‑' | '–' | '—'))
+            .map(|c| match c {
+                '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+                '＋' => '+',
+                c => c,
+            })
+            .collect();
         let digits = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")).unwrap_or(&digits);
         let b = digits.as_bytes();
         if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit) {
@@ -289,6 +298,11 @@ mod tests {
         assert_eq!(mask_id_number("320102195001011234"), "3201**********1234");
         assert_eq!(PhoneNumber::parse("+86 138-0000-5678").unwrap().masked(), "138****5678");
         assert!(PhoneNumber::parse("12345678901").is_err());
+        for typed in ["139 0000 0006", "１３９００００００６", "139-0000-0006", "＋８６ １３９　００００　０００６", "139－0000－0006"] {
+            assert_eq!(PhoneNumber::parse(typed).unwrap().as_str(), "13900000006", "{typed}");
+        }
+        assert!(PhoneNumber::parse("１３９０００").is_err());
+        assert!(PhoneNumber::parse("139０000０００6😀").is_err());
     }
 
     #[test]

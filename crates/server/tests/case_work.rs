@@ -484,12 +484,26 @@ async fn open311_carries_points_photos_and_the_notes_history() {
 #[tokio::test]
 async fn a_grid_worker_files_on_foot_for_a_resident() {
     let w = world().await;
-    let (_, building, _) = grid_building(&w).await;
+    let (_, building, unit) = grid_building(&w).await;
     let resident_user = w.app.user("13900000123", "赵奶奶", w.community, &[Role::Resident]).await;
     let mut tx = w.app.state.db.begin_write().await.unwrap();
-    sqlx::query("INSERT INTO residents (community_id, user_id, name, gender, phone, relation, notes, created_at, updated_at) VALUES ($1, $2, '赵奶奶', 'female', '13900000123', '', '', 0, 0)")
+    let household: i64 = sqlx::query_scalar("INSERT INTO households (community_id, building_id, unit_id, room, created_at, updated_at) VALUES ($1, $2, $3, '301', 0, 0) RETURNING id")
         .bind(w.community)
+        .bind(building)
+        .bind(unit)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO residents (community_id, household_id, user_id, name, gender, phone, relation, notes, created_at, updated_at) VALUES ($1, $2, $3, '赵奶奶', 'female', '13900000123', '', '', 0, 0)")
+        .bind(w.community)
+        .bind(household)
         .bind(resident_user)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // Registered, but in no building of the grid worker's grids.
+    sqlx::query("INSERT INTO residents (community_id, name, gender, phone, relation, notes, created_at, updated_at) VALUES ($1, '钱大爷', 'male', '13900000456', '', '', 0, 0)")
+        .bind(w.community)
         .execute(&mut *tx)
         .await
         .unwrap();
@@ -510,8 +524,20 @@ async fn a_grid_worker_files_on_foot_for_a_resident() {
             .part("photos", reqwest::multipart::Part::bytes(photo_with_gps(9)).file_name("x.jpg"));
         worker.http.post(client_url(&worker, &format!("/cases/new?_csrf={token}"))).multipart(form).send()
     };
-    assert_eq!(send("13900000999", "q1").await.unwrap().status(), 422, "an unknown resident is said so");
-    let res = send("13900000123", "q2").await.unwrap();
+    // An unknown number, and a resident out of the grid worker's grids, are answered alike, in words.
+    for (phone, key) in [("13900000999", "q1"), ("139 0000 0456", "q0")] {
+        let res = send(phone, key).await.unwrap();
+        assert_eq!(res.status(), 422, "{phone}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("没有找到登记这个手机号的居民（可不填）") && !body.contains("引用的记录不存在"), "{phone}");
+    }
+    let res = send("139-0000", "q9").await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("请输入 11 位手机号"));
+    // Spaces and wide digits are the same number.
+    let res = send("１３９　００００ ０１２３", "q8").await.unwrap();
+    assert_eq!(res.status(), 303, "wide digits");
+    let res = send("139 0000 0123", "q2").await.unwrap();
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with("/console/cases/"));

@@ -350,7 +350,15 @@ async fn the_ledger_speaks_the_readers_language_orders_grids_and_counts_private_
 
     let csv = public.get("/api/v1/communities/renjia/ledger/figures?format=csv").await.text().await.unwrap();
     let header = csv.lines().next().unwrap();
-    assert_eq!(header, "\u{feff}分项统计,分组,反映总数,按时响应率,解决率,满意率,按时办结率,响应用时中位数（分钟）,办结用时中位数（分钟）");
+    // The figures in the order the page's table shows them.
+    assert_eq!(header, "\u{feff}分项统计,分组,反映总数,按时响应率,按时办结率,解决率,满意率,响应用时中位数（分钟）,办结用时中位数（分钟）");
+    let page = public.page("/ledger/renjia").await;
+    let table = page.split("data-testid=\"breakdown\"").nth(1).unwrap().split("</thead>").next().unwrap();
+    let at: Vec<usize> = ["按时响应率", "按时办结率", "解决率", "满意率"].iter().map(|h| table.find(&format!(">{h}<")).unwrap()).collect();
+    assert!(at.windows(2).all(|p| p[0] < p[1]), "the page's order: {at:?}");
+    // The exports are buttons, not small links.
+    let exports = page.split("data-testid=\"exports\"").nth(1).unwrap().split("</p>").next().unwrap();
+    assert_eq!(exports.matches("class=\"button secondary\"").count(), 2, "{exports}");
     assert!(csv.contains("按类别,环境卫生,1,100%,"), "{csv}");
     assert!(!csv.contains("sanitation") && !csv.contains("1.000"), "{csv}");
     let grid_rows: Vec<&str> = csv.lines().filter(|l| l.starts_with("按网格,")).map(|l| l.split(',').nth(1).unwrap()).collect();
@@ -395,4 +403,84 @@ async fn a_withdrawn_case_runs_no_clock_on_the_staff_side() {
     let queue = w.staff.page("/console/cases?c=renjia&closed=1").await;
     let row = queue.split(&format!("data-case=\"{id}\"")).nth(1).unwrap().split("</tr>").next().unwrap();
     assert!(row.contains("已结束，不再计时") && !row.contains("已超时"), "{row}");
+}
+
+#[tokio::test]
+async fn this_months_satisfaction_counts_the_cases_filed_this_month_as_the_ledger_does() {
+    let w = world().await;
+    let old = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    assert_eq!(mv(&w.staff, old, "acknowledged", "已安排电工").await, 200);
+    assert_eq!(mv(&w.staff, old, "resolved", "已换灯泡").await, 200);
+    // Filed last month, rated this month.
+    sqlx::query("UPDATE cases SET created_at = created_at - $1 WHERE id = $2").bind(40 * 24 * HOUR).bind(old).execute(&w.app.state.db.pool).await.unwrap();
+    let res = w.resident.post_form(&format!("/cases/{old}/rate"), &[("solved", "1"), ("satisfaction", "satisfied")]).await;
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    let figure = |page: String| page.split("data-testid=\"console-figures\"").nth(1).unwrap().split("本月满意率").next().unwrap().rsplit("<span class=\"icon\">").next().unwrap().to_string();
+    assert_eq!(figure(w.staff.page("/console?c=renjia").await), "—</span>", "nothing filed this month is rated");
+    // A case filed this month and rated unsatisfied: the month's rate is 0%, not the old case's 100%.
+    let new = file(&w.resident, json!({"text": "南苑小区垃圾桶满了没人清", "building_id": w.buildings[2]})).await;
+    assert_eq!(mv(&w.staff, new, "acknowledged", "已通知保洁").await, 200);
+    assert_eq!(mv(&w.staff, new, "resolved", "已清运").await, 200);
+    w.resident.post_form(&format!("/cases/{new}/rate"), &[("solved", "0"), ("satisfaction", "unsatisfied")]).await;
+    assert_eq!(figure(w.staff.page("/console?c=renjia").await), "0%</span>");
+}
+
+#[tokio::test]
+async fn a_step_to_the_same_state_adds_a_note_and_messages_carry_the_note() {
+    let w = world().await;
+    let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    assert_eq!(mv(&w.staff, id, "acknowledged", "已安排电工明天上门").await, 200);
+    w.app.run_jobs().await;
+    let acknowledged: Vec<String> = w.sms.sent().iter().map(|t| t.text.clone()).filter(|t| t.contains(&format!("#{id}"))).collect();
+    assert!(acknowledged.iter().any(|t| t.contains("已响应") && t.contains("已安排电工明天上门")), "{acknowledged:?}");
+    assert_eq!(mv(&w.staff, id, "in_progress", "电工已到现场").await, 200);
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    let steps = page.split("id=\"step\"").nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(!steps.contains("<summary>处理中</summary>") && !steps.contains("保存：处理中"), "no step to where it is");
+    assert!(steps.contains("<summary>添加说明</summary>") && steps.contains("保存：添加说明"), "{steps}");
+    w.app.run_jobs().await;
+    let sms_before = w.sms.sent().len();
+    let inbox_before = w.resident.json("/api/v1/me/notifications").await.to_string();
+    let res = step(&w.staff, id, "in_progress", "灯具型号缺货，\n周五前换好", &[]).await;
+    assert_eq!(res.status(), 303, "{}", location(&res));
+    // Twice, as an impatient click would: two notes, still one 处理中.
+    assert_eq!(step(&w.staff, id, "in_progress", "已订货", &[]).await.status(), 303);
+    w.app.run_jobs().await;
+    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["state"], "in_progress");
+    let kinds: Vec<(String, Option<String>)> = case["events"].as_array().unwrap().iter().map(|e| (e["kind"].as_str().unwrap().to_string(), e["state"].as_str().map(str::to_string))).collect();
+    assert_eq!(kinds.iter().filter(|k| k.1.as_deref() == Some("in_progress")).count(), 1, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| k.0 == "noted").count(), 2, "{kinds:?}");
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    let timeline = page.split("id=\"progress\"").nth(1).unwrap();
+    assert!(timeline.contains("补充说明") && timeline.contains("周五前换好"), "{timeline}");
+    let mine = w.resident.page(&format!("/cases/{id}")).await;
+    assert!(mine.contains("补充说明") && mine.contains("已订货"), "the resident reads the note");
+    assert_eq!(w.sms.sent().len(), sms_before, "no text for a note");
+    let inbox = w.resident.json("/api/v1/me/notifications").await.to_string();
+    assert!(inbox.contains("已订货") && inbox.contains("周五前换好"), "{inbox}");
+    assert!(inbox.matches("状态更新为：处理中").count() == inbox_before.matches("状态更新为：处理中").count(), "no second 处理中: {inbox}");
+    // A note needs words.
+    let res = step(&w.staff, id, "in_progress", "   ", &[]).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("此项必填"));
+}
+
+#[tokio::test]
+async fn the_staff_case_page_says_asides_in_full_width_brackets_once_each() {
+    let w = world().await;
+    let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    // A report filed by the resident for themself, entered by no one else.
+    sqlx::query("UPDATE cases SET triage_reasons = $1 WHERE id = $2")
+        .bind(r#"[{"phrase":"水管"},{"phrase":"管漏"},{"phrase":"卫生间"},{"phrase":"水管"},{"phrase":"漏水"},{"phrase":"水管漏水"}]"#)
+        .bind(id)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    let facts = page.split("class=\"facts\"").nth(1).unwrap().split("</dl>").next().unwrap();
+    assert!(facts.contains("（卫生间、水管漏水）"), "{facts}");
+    assert!(!facts.contains(" (") && !facts.contains("管漏、"), "{facts}");
+    assert!(facts.contains("（居民线上）"), "{facts}");
+    assert!(!facts.contains("· 代") && !facts.contains("· 登记人"), "nobody shown twice: {facts}");
 }

@@ -234,9 +234,32 @@ impl StaffCasePage {
                         _ => p,
                     })
                     .collect::<Vec<_>>();
-                self.ctx.tr.list(&words)
+                self.ctx.tr.list(&distinct_phrases(&words))
             })
             .unwrap_or_default()
+    }
+    /// The resident a report was filed for, unless they filed it themself.
+    fn for_resident(&self) -> Option<&str> {
+        self.case.for_resident.as_deref().filter(|r| Some(*r) != self.case.author.as_deref())
+    }
+    /// Who entered the report, unless they filed it or it was filed for them.
+    fn entered_by(&self) -> Option<&str> {
+        self.case.entered_by.as_deref().filter(|e| {
+            Some(*e) != self.case.author.as_deref() && Some(*e) != self.case.for_resident.as_deref()
+        })
+    }
+    /// The first owner, in brackets after the assignee.
+    fn owner_aside(&self, owner: &str) -> String {
+        let named = format!("{} {owner}", self.ctx.tr.t("cases.owner"));
+        self.ctx.tr.arg("cases.aside", "text", named)
+    }
+    /// A step's name: "add a note" for a step to the state the case is already in.
+    fn step_label(&self, m: &State) -> String {
+        if *m == self.case.state {
+            self.ctx.tr.t("cases.add_note").to_string()
+        } else {
+            self.ctx.label("case_state", m.code())
+        }
     }
     fn event_note(&self, e: &service::Event) -> String {
         super::event_note(&self.ctx, e)
@@ -321,7 +344,9 @@ pub(super) async fn staff_case_view(
     prefill: Prefill,
 ) -> AppResult<StaffCasePage> {
     let case = service::read_as_staff(state, user, id).await?;
-    let moves = case.state.staff_moves().to_vec();
+    // A step to the state the case is in adds a note: offered last, under its own name.
+    let mut moves = case.state.staff_moves().to_vec();
+    moves.sort_by_key(|m| *m == case.state);
     let people = handlers(state, case.community_id).await?;
     Ok(StaffCasePage {
         ctx,
@@ -877,5 +902,32 @@ pub(super) async fn settings_save(
             ))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// The phrases a triage matched, each once, leaving out any that another shown phrase contains
+/// (漏水 and 水管漏水: only 水管漏水), in their first order.
+fn distinct_phrases<'a>(words: &[&'a str]) -> Vec<&'a str> {
+    let mut out: Vec<&'a str> = Vec::new();
+    for w in words {
+        if !out.contains(w) {
+            out.push(w);
+        }
+    }
+    let all = out.clone();
+    out.retain(|w| !all.iter().any(|o| o != w && o.contains(w)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn phrases_are_shown_once_and_never_inside_another() {
+        assert_eq!(
+            super::distinct_phrases(&["水管", "管漏", "卫生间", "水管", "漏水", "水管漏水"]),
+            ["卫生间", "水管漏水"]
+        );
+        assert_eq!(super::distinct_phrases(&["楼道灯", "灯坏", "坏了"]), ["楼道灯", "灯坏", "坏了"]);
+        assert!(super::distinct_phrases(&[]).is_empty());
     }
 }
