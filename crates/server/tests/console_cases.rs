@@ -203,6 +203,14 @@ async fn a_note_sent_as_the_session_lapses_is_kept_for_that_browser_only() {
     let page = w.staff.page(&format!("/console/cases/{id}")).await;
     let action = page.split("id=\"step-acknowledged\"").nth(1).unwrap().split("action=\"").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&");
     assert!(action.contains("_keep=to,note,parent_id") && action.contains(&format!("_back=%2Fconsole%2Fcases%2F{id}")), "{action}");
+    // The token goes in the body, so a form shown again after an error leaves no token in the
+    // address bar; only the result step, which uploads photos, carries it in its address.
+    let forms: Vec<&str> = page.split("<form ").skip(1).map(|f| f.split('>').next().unwrap()).collect();
+    assert!(forms.iter().filter(|f| f.contains("_csrf=")).all(|f| f.contains("multipart/form-data")), "{forms:?}");
+    assert!(forms.iter().any(|f| f.contains("/act?")), "{forms:?}");
+    let res = w.staff.post_form(&action, &[("to", "acknowledged"), ("note", "")]).await;
+    assert_eq!(res.status(), 422, "an error is shown at the form's own address, which has no token");
+    assert!(res.text().await.unwrap().contains("此项必填"));
     let note = "已电话联系李阿姨，明天上午派电工😀";
 
     // The browser lost its cookies (or the session ended): the same form, sent by nobody.

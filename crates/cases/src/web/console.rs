@@ -320,12 +320,21 @@ impl StaffCasePage {
         }
     }
     /// The page the case's forms come back to, and the query that keeps their words should the
-    /// session lapse before they arrive (see `kernel::drafts`).
+    /// session lapse before they arrive (see `kernel::drafts`). The token travels in the body:
+    /// a form shown again after an error must not leave it in the address bar.
     fn keep(&self, fields: &str) -> String {
         format!(
-            "_csrf={}&_keep={fields}&_back={}",
-            kernel::web::url_encode(&self.ctx.csrf),
+            "_keep={fields}&_back={}",
             kernel::web::url_encode(&format!("/console/cases/{}", self.case.id))
+        )
+    }
+    /// The same for a form that uploads files: a multipart body is not read for the token, so
+    /// it rides in the query (only the result step, which takes the "after" photos, needs it).
+    fn keep_upload(&self, fields: &str) -> String {
+        format!(
+            "_csrf={}&{}",
+            kernel::web::url_encode(&self.ctx.csrf),
+            self.keep(fields)
         )
     }
     /// Whether the case runs no clock any more (it ended before being met).
