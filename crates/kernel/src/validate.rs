@@ -27,6 +27,22 @@ pub fn at_most_multiline<'a>(field: &str, value: &'a str, max: usize) -> Result<
     checked(field, value, max, false, Lines::Many)
 }
 
+/// A person's name: as [`required`], and without invisible format characters (zero-width
+/// space, joiner or non-joiner, word joiner, soft hyphen, byte-order mark, bidi controls) that
+/// make two names look alike or turn a line around. Emoji and combining marks are kept.
+pub fn person_name<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, FieldError> {
+    let v = required(field, value, max)?;
+    if v.chars().any(invisible_format) {
+        return Err(FieldError::new(field, "invisible_character"));
+    }
+    Ok(v)
+}
+
+/// Whether `c` is an invisible format character no name may hold.
+fn invisible_format(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Lines {
     One,
@@ -90,7 +106,33 @@ mod tests {
         assert_eq!(required("name", "\n翠微新村\t", 40).unwrap(), "翠微新村");
     }
 
+    #[test]
+    fn names_refuse_invisible_format_characters_but_keep_emoji() {
+        assert_eq!(person_name("name", "萧美华\u{200b}😀", 40).unwrap_err().code, "invisible_character");
+        assert_eq!(person_name("name", "萧\u{202e}美华", 40).unwrap_err().code, "invisible_character");
+        assert_eq!(person_name("name", "萧\u{2066}美华", 40).unwrap_err().code, "invisible_character");
+        assert_eq!(person_name("name", "\u{feff}萧美华", 40).unwrap_err().code, "invisible_character");
+        assert_eq!(person_name("name", " 萧美华😀 ", 40).unwrap(), "萧美华😀");
+        assert_eq!(person_name("name", "Zoe\u{301}", 40).unwrap(), "Zoe\u{301}");
+    }
+
     proptest! {
+        #[test]
+        fn any_name_is_accepted_visible_or_refused_with_a_field_error(s in any::<String>(), extra in prop::sample::select(vec!["", "\u{200b}", "\u{200d}", "\u{202e}", "\u{2069}", "\u{feff}", "😀", "（张）", "e\u{301}"]), max in 0usize..64) {
+            let s = format!("{s}{extra}x");
+            match person_name("f", &s, max) {
+                Ok(v) => {
+                    prop_assert!(!v.chars().any(invisible_format), "accepted {v:?}");
+                    prop_assert!(!has_control_character(v));
+                    prop_assert!(v.chars().count() <= max);
+                }
+                Err(e) => {
+                    prop_assert_eq!(e.field.as_str(), "f");
+                    prop_assert!(["required", "too_long", "control_character", "single_line", "invisible_character"].contains(&e.code));
+                }
+            }
+        }
+
         #[test]
         fn any_text_is_accepted_clean_or_refused_with_a_field_error(s in any::<String>(), max in 0usize..64) {
             for (lines, outcome) in [

@@ -200,6 +200,9 @@ pub struct OutboxEntry {
     pub channel: String,
     /// Masked recipient.
     pub recipient: String,
+    /// The user the message went to, when it went to an account (for the page's names).
+    #[serde(skip)]
+    pub user_id: Option<i64>,
     /// Template name.
     pub template: String,
     /// `pending`, `sent`, `failed` (will retry) or `dead`.
@@ -226,7 +229,7 @@ pub async fn outbox_by_state(
     }
     let scope = kernel::db::and_in("community_id", communities);
     let rows = sqlx::query(&format!(
-        "SELECT id, channel, recipient, template, state, attempts, last_error, created_at FROM outbox \
+        "SELECT id, channel, recipient, template, state, attempts, last_error, created_at, user_id FROM outbox \
          WHERE state = $1 AND id < $2{scope} ORDER BY id DESC LIMIT $3"
     ))
     .bind(st)
@@ -242,6 +245,7 @@ pub async fn outbox_by_state(
                 id: r.get(0),
                 channel: r.get(1),
                 recipient: if recipient.contains('@') { mask_email(&recipient) } else { kernel::crypto::mask_phone(&recipient) },
+                user_id: r.get(8),
                 template: r.get(3),
                 state: r.get(4),
                 attempts: r.get(5),

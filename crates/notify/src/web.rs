@@ -94,8 +94,16 @@ struct OutboxRow {
 }
 
 impl OutboxRow {
-    fn new(ctx: &PageCtx, e: crate::service::OutboxEntry) -> Self {
-        let recipient = if e.channel == crate::Channel::Inbox.code() { ctx.tr.t("notify.recipient_inbox").to_string() } else { e.recipient };
+    /// `names`: display names of the users the rows went to. An in-app message is named by its
+    /// recipient's name; a text or e-mail by the name and the masked address.
+    fn new(ctx: &PageCtx, e: crate::service::OutboxEntry, names: &std::collections::HashMap<i64, String>) -> Self {
+        let name = e.user_id.and_then(|id| names.get(&id));
+        let recipient = match name {
+            Some(n) if e.channel == crate::Channel::Inbox.code() => n.clone(),
+            Some(n) => kernel::i18n::tf(ctx.tr.0, "notify.recipient_named", &[("name", n.clone()), ("address", e.recipient)]),
+            None if e.channel == crate::Channel::Inbox.code() => ctx.tr.t("notify.recipient_gone").to_string(),
+            None => e.recipient,
+        };
         OutboxRow {
             created_at: e.created_at,
             channel: ctx.label("notify.channel", &e.channel),
@@ -129,7 +137,11 @@ async fn outbox_page(State(state): State<AppState>, ctx: PageCtx, user: User, Ap
     let page = PageQuery { cursor: q.cursor, limit: Some(50) };
     let rows = service::outbox_by_state(&state, &st, scope.as_deref(), page.after()?, 50).await?;
     let page = kernel::web::Page::from_rows(rows, 50, |r| r.id);
-    let entries = page.items.into_iter().map(|e| OutboxRow::new(&ctx, e)).collect();
+    let mut ids: Vec<i64> = page.items.iter().filter_map(|e| e.user_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = kernel::auth::display_names(&state, &ids).await?;
+    let entries = page.items.into_iter().map(|e| OutboxRow::new(&ctx, e, &names)).collect();
     Ok(render(&OutboxPage { ctx, state: st, entries, next_cursor: page.next_cursor }))
 }
 

@@ -204,7 +204,7 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         id_number: Some(IdCardNumber::with_check_digit("32010219560312042")),
         relation: "户主".into(),
         tags: vec![Tag::LivingAlone],
-        notes: "子女在外地工作,每月需办理医保报销".into(),
+        notes: "子女在外地工作，每月需办理医保报销".into(),
     };
     let li_id = service::insert_resident(&mut tx, state, None, c, household, li).await?;
     // Her son was bound when she registered at the centre, before consent was recorded.

@@ -149,10 +149,10 @@ impl ResidentDraft {
 
     /// Validates every field, collecting all problems at once.
     pub fn parse(self) -> Result<ResidentInput, Vec<FieldError>> {
-        use kernel::validate::{at_most, at_most_multiline, required};
+        use kernel::validate::{at_most, at_most_multiline, person_name};
         let mut errors = Vec::new();
         let name = self.name.trim().to_string();
-        let checks = [required("name", &name, 40), at_most("relation", &self.relation, 20), at_most_multiline("notes", &self.notes, 500)];
+        let checks = [person_name("name", &name, 40), at_most("relation", &self.relation, 20), at_most_multiline("notes", &self.notes, 500)];
         errors.extend(checks.into_iter().filter_map(Result::err));
         let phone = match self.phone.trim() {
             "" => None,

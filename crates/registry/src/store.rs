@@ -323,7 +323,8 @@ pub async fn residents(
 /// digits the residents whose number ends so (or whose room is so numbered); any other words
 /// are looked for in the name and, each of them, in the address (`3栋 2单元 301`).
 fn search_sql(q: &str, texts: &mut Vec<String>) -> String {
-    let q = q.trim();
+    let normal = normalise_search(q);
+    let q = normal.as_str();
     let param = |texts: &mut Vec<String>, value: String| {
         texts.push(value);
         format!("$[t{}]", texts.len() - 1)
@@ -332,18 +333,97 @@ fn search_sql(q: &str, texts: &mut Vec<String>) -> String {
     if digits && q.len() == 11 {
         return format!(" AND r.phone = {}", param(texts, q.to_string()));
     }
-    let words: Vec<String> = q.split_whitespace().map(|w| format!("%{}%", w.replace(['%', '_', '\\'], ""))).filter(|w| w != "%%").collect();
+    let words: Vec<String> = address_words(q).iter().map(|w| format!("%{}%", w.replace(['%', '_', '\\'], ""))).filter(|w| w != "%%").collect();
     if words.is_empty() {
         return String::new();
     }
     let address = "(COALESCE(b.name, '') || ' ' || COALESCE(u.name, '') || ' ' || COALESCE(h.room, ''))";
     let in_address: Vec<String> = words.iter().map(|w| format!("{address} LIKE {}", param(texts, w.clone()))).collect();
-    let mut any = vec![format!("r.name LIKE {}", param(texts, format!("%{}%", q.replace(['%', '_', '\\'], ""))))];
+    let name: String = q.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut any = vec![format!("r.name LIKE {}", param(texts, format!("%{}%", name.replace(['%', '_', '\\'], ""))))];
     any.push(format!("({})", in_address.join(" AND ")));
     if digits && q.len() == 4 {
         any.push(format!("r.phone_last4 = {}", param(texts, q.to_string())));
     }
     format!(" AND ({})", any.join(" OR "))
+}
+
+/// Search words as typed on any keyboard: full-width letters, digits and signs (`３栋`) become
+/// their half-width forms, the ideographic space a space, and runs of white space one space.
+fn normalise_search(q: &str) -> String {
+    let wide: String = q
+        .chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect();
+    wide.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The address parts in search words, with or without spaces between them: `3栋1单元202`,
+/// `3栋 1单元 202室` and `翠微新村3栋` each give the estate, `3栋`, `1单元` and the room (a
+/// trailing 室 or 号 dropped, as rooms are stored by number).
+fn address_words(q: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for word in q.split_whitespace() {
+        let mut current = String::new();
+        let chars: Vec<char> = word.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            // An estate name ends where a building number starts: 翠微新村|3栋.
+            if c.is_ascii_digit() && current.chars().last().is_some_and(|p| !p.is_ascii_digit() && !p.is_ascii_alphabetic() && p != '-') {
+                words.push(std::mem::take(&mut current));
+            }
+            current.push(c);
+            let two = chars.get(i + 1).is_some_and(|n| c == '单' && *n == '元');
+            if two {
+                current.push('元');
+                i += 1;
+            }
+            if two || matches!(c, '栋' | '幢' | '室' | '号') {
+                words.push(std::mem::take(&mut current));
+            }
+            i += 1;
+        }
+        words.push(current);
+    }
+    words
+        .into_iter()
+        .map(|w| w.trim_end_matches(['室', '号']).to_string())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn addresses_are_found_with_or_without_spaces_and_in_wide_digits() {
+        assert_eq!(address_words(&normalise_search("3栋1单元202")), ["3栋", "1单元", "202"]);
+        assert_eq!(address_words(&normalise_search("3栋 1单元 202室")), ["3栋", "1单元", "202"]);
+        assert_eq!(address_words(&normalise_search("３栋")), ["3栋"]);
+        assert_eq!(address_words(&normalise_search("翠微新村3栋\u{3000}２单元")), ["翠微新村", "3栋", "2单元"]);
+        assert_eq!(address_words(&normalise_search("李秀英")), ["李秀英"]);
+        assert_eq!(normalise_search(" １３８００００５６７８ "), "13800005678");
+    }
+
+    proptest! {
+        #[test]
+        fn any_search_words_give_a_condition_with_a_value_for_every_placeholder(q in any::<String>(), extra in prop::sample::select(vec!["３栋", "1单元", "单", "室", "%_\\", "😀", "\u{3000}", "e\u{301}"])) {
+            let q = format!("{q}{extra}");
+            let mut texts = Vec::new();
+            let sql = search_sql(&q, &mut texts);
+            prop_assert_eq!(sql.matches("$[t").count(), texts.len());
+            for t in &texts {
+                prop_assert!(!t.trim_matches('%').contains(['%', '_', '\\']), "{t:?}");
+            }
+        }
+    }
 }
 
 /// One resident, with the grid of their building (for scope checks).

@@ -155,6 +155,8 @@ struct ConsoleHome {
     counts: Counts,
     grids: Vec<Grid>,
     can_import: bool,
+    /// Whether the resident and household pages open for the viewer (they are linked only then).
+    can_read_residents: bool,
     /// Other capabilities' figures (open cases …).
     figures: Vec<kernel::manifest::Figure>,
 }
@@ -165,12 +167,13 @@ async fn console_home(State(state): State<AppState>, ctx: PageCtx, user: User, A
     let counts = store::counts(&state, community.id).await?;
     let grids = store::grids(&state, community.id).await?;
     let can_import = user.can(community.id, &IMPORT_EXPORT);
+    let can_read_residents = user.can(community.id, &RESIDENTS_READ);
     // Other capabilities' figures come through their manifests: the registry names none of them.
     let mut figures = Vec::new();
     for provide in &state.console_figures {
         figures.extend(provide(&state, &user, &community).await?);
     }
-    Ok(render(&ConsoleHome { ctx, community, counts, grids, can_import, figures }))
+    Ok(render(&ConsoleHome { ctx, community, counts, grids, can_import, can_read_residents, figures }))
 }
 
 #[derive(Template)]
@@ -508,6 +511,8 @@ struct BuildingsPage {
     buildings: Vec<Building>,
     grids: Vec<Grid>,
     can_write: bool,
+    /// Whether a building's households open for the viewer (the name links there only then).
+    can_read_residents: bool,
     errors: Vec<(String, String)>,
 }
 
@@ -522,7 +527,8 @@ async fn buildings_view(state: &AppState, ctx: PageCtx, user: &User, community: 
     let buildings = store::buildings(state, community.id, scope.as_deref()).await?;
     let grids = store::grids(state, community.id).await?;
     let can_write = user.can(community.id, &STRUCTURE_WRITE);
-    Ok(BuildingsPage { ctx, community, buildings, grids, can_write, errors })
+    let can_read_residents = user.can(community.id, &RESIDENTS_READ);
+    Ok(BuildingsPage { ctx, community, buildings, grids, can_write, can_read_residents, errors })
 }
 
 #[derive(Debug, Deserialize)]

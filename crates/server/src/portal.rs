@@ -195,12 +195,37 @@ struct DataSection {
     items: Vec<(String, Vec<String>)>,
 }
 
-/// A data key in words (`data.field.<key>`); keys without words are machine ids and codes,
-/// left to the JSON download.
+/// A data key in words (`data.field.<key>`). Machine ids (`id`, `…_id`) are left to the JSON
+/// download; any other key has words in the catalogue, and one without shows as its raw key
+/// (and is logged) so the gap is seen rather than the value silently hidden.
 fn label(ctx: &PageCtx, key: &str) -> Option<String> {
-    let k = format!("data.field.{key}");
-    let t = ctx.tr.t(&k);
-    (t != k).then(|| t.to_string())
+    if machine_key(key) {
+        return None;
+    }
+    Some(ctx.tr.t(&format!("data.field.{key}")).to_string())
+}
+
+/// Keys that are references between records (ids, a community's address slug), not
+/// information a person reads.
+fn machine_key(key: &str) -> bool {
+    key == "id" || key == "slug" || key.ends_with("_id") || key.ends_with("_ids")
+}
+
+/// Fields of one item joined into a line: `；` between them, except after a field that ends a
+/// sentence (`…评价。`), which already closes it.
+fn join_fields(parts: &[String]) -> String {
+    let mut line = String::new();
+    for p in parts {
+        if !line.is_empty() {
+            match line.chars().last() {
+                Some('。' | '！' | '？') => {}
+                Some('.' | '!' | '?') => line.push(' '),
+                _ => line.push('；'),
+            }
+        }
+        line.push_str(p);
+    }
+    line
 }
 
 /// The catalogue prefix of the words for a key's stored codes.
@@ -216,6 +241,7 @@ fn code_words(key: &str) -> Option<&'static str> {
         "locale" => "data.locale",
         "status" => "family.status",
         "consent" => "family.how",
+        "first_response_clock" | "result_clock" => "clock",
         _ => return None,
     })
 }
@@ -227,7 +253,7 @@ fn value_words(ctx: &PageCtx, key: &str, v: &serde_json::Value) -> String {
         serde_json::Value::Null => none(),
         serde_json::Value::Bool(b) => ctx.tr.t(if *b { "common.yes" } else { "common.no" }).to_string(),
         serde_json::Value::Number(n) => match n.as_i64() {
-            Some(ms) if key.ends_with("_at") || key.ends_with("_due") => kernel::clock::format_local(ms),
+            Some(ms) if key.ends_with("_at") || key.ends_with("_due") || key.ends_with("_since") => kernel::clock::format_local(ms),
             _ => n.to_string(),
         },
         serde_json::Value::String(s) if s.is_empty() => none(),
@@ -244,12 +270,11 @@ fn value_words(ctx: &PageCtx, key: &str, v: &serde_json::Value) -> String {
 /// One item (a report, a message, a membership) as a line of its fields that have words.
 fn item_words(ctx: &PageCtx, v: &serde_json::Value) -> String {
     match v.as_object() {
-        Some(o) => o
+        Some(o) => join_fields(&o
             .iter()
             .filter(|(_, x)| !x.is_null() && !x.as_array().is_some_and(|a| a.iter().any(|i| i.is_object())))
             .filter_map(|(k, x)| label(ctx, k).map(|l| format!("{l}：{}", value_words(ctx, k, x))))
-            .collect::<Vec<_>>()
-            .join("；"),
+            .collect::<Vec<_>>()),
         None => value_words(ctx, "", v),
     }
 }

@@ -578,3 +578,27 @@ async fn a_missed_clock_reaches_staff_in_words() {
         assert_words_only(&page, &format!("the outbox ({state})"), true);
     }
 }
+
+/// The outbox names who each message went to: an in-app message by the recipient's name, a
+/// text by name and masked number, never the same "own account" for everyone.
+#[tokio::test]
+async fn the_outbox_names_each_recipient() {
+    let app = TestApp::start().await;
+    let community = app.community("renjia", "南京人家社区").await;
+    app.user("13900000000", "陈主任", community, &[Role::Admin]).await;
+    let li = app.user("13800005678", "李秀英", community, &[Role::Resident]).await;
+    let zhang = app.user("13800001234", "张伟", community, &[Role::Family]).await;
+    for (user, to, key, channel) in [(li, "13800005678", "m1", Channel::Inbox), (zhang, "13800001234", "m2", Channel::Inbox), (zhang, "13800001234", "m3", Channel::Sms)] {
+        let mut msg = message(channel, to, key);
+        msg.community_id = Some(community);
+        msg.user_id = Some(user);
+        queue(&app, &msg).await;
+    }
+    let admin = app.login("13900000000").await;
+    let sent = admin.page("/console/outbox?state=sent").await;
+    assert!(sent.contains("<td>李秀英</td>") && sent.contains("<td>张伟</td>"), "{sent}");
+    assert!(!sent.contains("本人账号"));
+    let pending = admin.page("/console/outbox?state=pending").await;
+    assert!(pending.contains("张伟（138****1234）"), "{pending}");
+    app.stop().await;
+}

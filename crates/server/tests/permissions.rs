@@ -231,3 +231,87 @@ async fn a_revoked_key_is_refused_at_once() {
     assert_eq!(keys[0].community, "renjia");
     assert!(!kernel::auth::revoke_api_key(&app.state, other_id + 100).await.unwrap(), "an unknown id is reported");
 }
+
+/// The hrefs on a page, resolved against `path` (`?…` keeps the path), same-site only.
+fn links(path: &str, html: &str) -> Vec<String> {
+    let here = path.split('?').next().unwrap_or(path);
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|h| h.replace("&amp;", "&"))
+        .filter_map(|h| match h.chars().next() {
+            Some('/') if !h.starts_with("//") => Some(h),
+            Some('?') => Some(format!("{here}{h}")),
+            _ => None,
+        })
+        .filter(|h| !h.starts_with("/static/") && !h.contains("logout"))
+        .collect()
+}
+
+/// A link's shape with its numbers taken out (`/console/residents/N?c=…`), so a crawl opens a
+/// few of each kind of link rather than every resident.
+fn shape(link: &str) -> String {
+    let mut out = String::new();
+    let mut digits = false;
+    for c in link.chars() {
+        if c.is_ascii_digit() {
+            if !digits {
+                out.push('N');
+            }
+            digits = true;
+        } else {
+            digits = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every link on every console page a demo role may open leads to a page that role may open
+/// too: a page shows a link only when the permission its target checks is held (a liaison sees
+/// buildings, but not the households and residents behind them).
+#[tokio::test]
+async fn every_link_on_a_page_a_role_may_open_opens_for_that_role() {
+    let app = TestApp::start().await;
+    linli::demo::seed(&app.state).await.unwrap();
+    for (role, phone, _) in registry::demo::DEMO_LOGINS {
+        let client = app.client();
+        let res = client
+            .post_json("/api/v1/auth/login", &json!({"phone": phone, "password": registry::demo::DEMO_PASSWORD}))
+            .await;
+        assert_eq!(res.status(), 200, "{role:?} logs in");
+        let mut queue: Vec<(String, String)> = ["/", "/console", "/me", "/me/data"].iter().map(|p| (p.to_string(), "start".to_string())).collect();
+        let mut seen_shapes: std::collections::HashMap<String, usize> = Default::default();
+        let mut seen = std::collections::HashSet::new();
+        let mut opened = 0;
+        while let Some((path, from)) = queue.pop() {
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            let count = seen_shapes.entry(shape(&path)).or_default();
+            *count += 1;
+            if *count > 2 || opened > 80 {
+                continue;
+            }
+            opened += 1;
+            let res = client.get(&path).await;
+            let status = res.status().as_u16();
+            if from != "start" {
+                assert_ne!(status, 403, "{role:?}: {from} links to {path}, which answers 403");
+            }
+            let is_page = res.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"));
+            if status != 200 || !is_page {
+                continue;
+            }
+            let html = res.text().await.unwrap();
+            // Follow the console and the home pages; other pages' links are checked, not crawled.
+            if path == "/" || path.starts_with("/console") || from == "start" {
+                for link in links(&path, &html) {
+                    queue.push((link, path.clone()));
+                }
+            }
+        }
+        assert!(opened > 3, "{role:?} opened pages");
+    }
+    app.stop().await;
+}

@@ -1038,6 +1038,27 @@ async fn a_tiny_xlsx_naming_a_far_away_cell_is_refused_quickly() {
 }
 
 #[tokio::test]
+async fn names_with_invisible_format_characters_are_refused_in_words_and_emoji_are_kept() {
+    let (app, staff) = staff_app().await;
+    for name in ["萧美华\u{200b}😀", "萧\u{200d}美华", "\u{202e}萧美华", "萧美华\u{2069}", "\u{feff}萧美华"] {
+        let res = staff.post_json(&format!("{BASE}/residents"), &json!({"name": name, "building": "翠微新村 3栋", "room": "301"})).await;
+        assert_eq!(res.status(), 422, "{name:?}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["fields"][0]["field"], "name", "{name:?}: {body}");
+        assert_eq!(body["error"]["fields"][0]["code"], "invisible_character", "{name:?}: {body}");
+    }
+    // The form says so in words, and keeps what was typed.
+    let res = staff.post_form("/console/residents?c=renjia", &[("name", "萧美华\u{200b}😀"), ("building", "翠微新村 3栋"), ("room", "301")]).await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("含有看不见的格式字符"), "{page}");
+    assert!(!page.contains("error.invisible_character"));
+    let res = staff.post_json(&format!("{BASE}/residents"), &json!({"name": "萧美华😀", "building": "翠微新村 3栋", "room": "301"})).await;
+    assert_eq!(res.status(), 201, "an emoji may stay in a name");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn control_characters_are_refused_in_registry_text() {
     let (app, staff) = staff_app().await;
     let res = staff.post_json(&format!("{BASE}/buildings"), &json!({"name": "翠微新村\u{1}3栋", "floors": 6})).await;
@@ -1067,4 +1088,33 @@ async fn control_characters_are_refused_in_registry_text() {
     let res = admin.post_json(&format!("{BASE}/members"), &json!({"phone": "13800000077", "display_name": "某\u{1b}人", "role": "staff"})).await;
     assert_eq!(res.status(), 422);
     assert_eq!(res.json::<Value>().await.unwrap()["error"]["fields"][0]["field"], "display_name");
+}
+
+/// The "my data" page of the demo resident and her son: every field in words (no catalogue
+/// key shows through), the same words for large text as the settings, and sentences not
+/// joined with a stray `；`.
+#[tokio::test]
+async fn my_data_is_all_in_words_for_the_demo_resident_and_family() {
+    let app = TestApp::start().await;
+    linli::demo::seed(&app.state).await.unwrap();
+    for phone in ["13900000006", "13900000007"] {
+        let client = app.client();
+        let res = client.post_json("/api/v1/auth/login", &json!({"phone": phone, "password": registry::demo::DEMO_PASSWORD})).await;
+        assert_eq!(res.status(), 200);
+        // A report of one's own, so its fields are on the page too.
+        let res = client.post_json("/api/v1/communities/nanjing-renjia/cases", &json!({"text": "楼道的声控灯坏了，晚上下楼看不见"})).await;
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+        let html = client.page("/me/data").await;
+        // A key without words shows as itself (`data.field.first_response_due`).
+        let text_only: String = html.split('<').filter_map(|chunk| chunk.split_once('>').map(|(_, text)| text)).collect::<Vec<_>>().join(" ");
+        let raw: Vec<&str> = text_only
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-'))
+            .filter(|w| ["data.", "case_state.", "category.", "urgency.", "source.", "tag.", "role.", "family.", "msg."].iter().any(|p| w.starts_with(p)))
+            .collect();
+        assert!(raw.is_empty(), "{phone}: raw keys on /me/data: {raw:?}");
+        assert!(html.contains("大字模式") && !html.contains("长辈模式"), "{phone}: the setting is called as in the settings");
+        assert!(!html.contains("。；"), "{phone}: a sentence's full stop is not followed by ；");
+        assert!(html.contains("data-values"), "long values wrap");
+    }
+    app.stop().await;
 }

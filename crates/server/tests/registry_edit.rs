@@ -226,6 +226,20 @@ async fn asking_for_a_login_code_again_too_soon_says_when() {
 }
 
 #[tokio::test]
+async fn addresses_are_found_typed_with_or_without_spaces_and_in_wide_digits() {
+    let w = world().await;
+    for q in ["翠微新村 3栋 2单元 301", "3栋2单元301", "3栋 2单元 301", "3栋2单元301室", "３栋", "３栋２单元", "翠微新村3栋", "3栋\u{3000}2单元"] {
+        assert_eq!(found(&w.staff, q).await, ["李秀英"], "{q:?}");
+    }
+    assert_eq!(found(&w.staff, "1栋1单元202").await, ["陈静"]);
+    assert!(found(&w.staff, "3栋1单元").await.is_empty(), "every address part must match");
+    // The console's search box answers the same.
+    let page = w.staff.page(&format!("/console/residents?c=renjia&q={}", kernel::web::url_encode("3栋2单元301"))).await;
+    assert!(page.contains("李秀英") && !page.contains("陈静"));
+    w.app.stop().await;
+}
+
+#[tokio::test]
 async fn any_search_words_are_answered_never_a_server_error() {
     let w = world().await;
     let long = "栋".repeat(41);
