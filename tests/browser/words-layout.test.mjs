@@ -30,7 +30,8 @@ const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch:
 const ASCII_ALLOWED = new Set(['CSV', 'Excel', 'UTF', 'JSON', 'xlsx', 'csv', 'ID', 'QR', 'Open311', 'API', 'PDF', 'SMS']);
 
 /** Everything this file checks about the page in view, measured in the page. */
-function measure(lang) {
+function measure([lang, allowed]) {
+  const ASCII_ALLOWED = new Set(allowed); // runs in the page: the list is passed in
   const visible = (el) => {
     const style = getComputedStyle(el);
     if (style.display === 'none' || style.visibility === 'hidden' || Number(style.opacity) === 0) return false;
@@ -110,7 +111,7 @@ async function checkPage(page, path, { lang, elder, label, stay = false, status 
     assert.equal(response.status(), status, `GET ${path} answered ${response.status()}`);
   }
   const where = `${label} ${pathOf(page)} (${lang}${elder ? ', elder mode' : ''}, 390×844)`;
-  const m = await page.evaluate(measure, lang);
+  const m = await page.evaluate(measure, [lang, [...ASCII_ALLOWED]]);
   assert.equal(m.lang.slice(0, 2), lang, `${where}: <html lang="${m.lang}">`);
   assert.ok(m.fonts.length > 0, `${where}: no visible text`);
   const floor = elder ? 18 : 14;
@@ -197,7 +198,8 @@ describe('a resident on a phone', () => {
       const { page } = resident;
       await open(page, '/');
       await setElder(page, elder);
-      const paths = ['/', '/cases/new', '/me/cases', '/me', '/me/notifications', `/ledger/${SLUG}`];
+      // /me/data holds the resident's full ID number: long values must wrap, not widen the page.
+      const paths = ['/', '/cases/new', '/me/cases', '/me', '/me/data', '/me/notifications', `/ledger/${SLUG}`];
       if (caseId) paths.splice(3, 0, `/cases/${caseId}`);
       for (const path of paths) await checkPage(page, path, { lang: 'zh', elder, label: 'resident' });
       if (elder) await screenshot(page, 'words-ledger-elder.png');
@@ -243,7 +245,7 @@ describe('English on a phone', () => {
     for (const elder of [false, true]) {
       await open(page, '/');
       await setElder(page, elder);
-      for (const path of ['/', '/me', '/me/cases', '/me/notifications', '/cases/new']) {
+      for (const path of ['/', '/me', '/me/data', '/me/cases', '/me/notifications', '/cases/new']) {
         await checkPage(page, path, { lang: 'en', elder, label: 'family' });
       }
     }
