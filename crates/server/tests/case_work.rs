@@ -667,7 +667,9 @@ async fn care_cases_stay_off_the_public_ledger_until_staff_decide_otherwise() {
     let open311 = public.json("/open311/v2/requests.json").await;
     assert!(open311.as_array().unwrap().iter().all(|r| r["service_request_id"] != id.to_string()), "{open311}");
     assert!(w.staff.json(&format!("/api/v1/cases/{id}")).await["private"].as_bool().unwrap());
-    assert_eq!(w.resident.post_json(&format!("/api/v1/cases/{id}/follow"), &serde_json::json!({})).await.status(), 404, "a private case cannot be followed");
+    w.app.user("13800000016", "王阿姨", w.community, &[Role::Resident]).await;
+    let neighbour = w.app.login("13800000016").await;
+    assert_eq!(neighbour.post_json(&format!("/api/v1/cases/{id}/follow"), &serde_json::json!({})).await.status(), 404, "a private case cannot be followed");
     let res = w.staff.post_json(&format!("/api/v1/cases/{id}/visibility"), &serde_json::json!({"private": false, "note": "老人同意公开"})).await;
     assert_eq!(res.status(), 200);
     assert_eq!(ids(public.json("/api/v1/communities/renjia/ledger").await), [other, id], "newest first");
