@@ -144,6 +144,13 @@ async fn check_csrf(req: Request, token: &str, path: &str, body_limit: usize, by
     if matches(query_token.as_deref()) {
         return Ok(req);
     }
+    // A multipart form (photos) carries its token as a field, never in the address: read just
+    // far enough to find it, and hand the body on whole.
+    let (req, part_token) = if content_type.starts_with("multipart/form-data") { peek_multipart_token(req).await } else { (req, None) };
+    if matches(part_token.as_deref()) {
+        return Ok(req);
+    }
+    let query_token = query_token.or(part_token);
     // No session now (the expected token is an anonymous one), but the form was a session's.
     if KEEPS_LAPSED_DRAFTS.contains(&path) && token.starts_with("a.") && query_token.as_deref().is_some_and(|t| t.starts_with("s.")) {
         let mut req = req;
@@ -167,6 +174,46 @@ async fn check_csrf(req: Request, token: &str, path: &str, body_limit: usize, by
         }
     }
     Err(AppError::bad_request("csrf_failed", "missing or wrong _csrf"))
+}
+
+/// How far into a multipart body its `_csrf` field is looked for (forms send it first).
+const MULTIPART_TOKEN_WITHIN: usize = 16 * 1024;
+
+/// The `_csrf` field of a multipart request, read from the start of its body; the request is
+/// given back with its body unchanged.
+async fn peek_multipart_token(req: Request) -> (Request, Option<String>) {
+    use futures::StreamExt;
+    let (parts, body) = req.into_parts();
+    let mut stream = body.into_data_stream();
+    let mut head: Vec<Result<axum::body::Bytes, axum::Error>> = Vec::new();
+    let mut seen: Vec<u8> = Vec::new();
+    let mut found = None;
+    while found.is_none() && seen.len() < MULTIPART_TOKEN_WITHIN {
+        match stream.next().await {
+            Some(Ok(chunk)) => {
+                seen.extend_from_slice(&chunk);
+                head.push(Ok(chunk));
+                found = multipart_value(&seen, "_csrf");
+            }
+            Some(Err(e)) => {
+                head.push(Err(e));
+                break;
+            }
+            None => break,
+        }
+    }
+    let body = Body::from_stream(futures::stream::iter(head).chain(stream));
+    (Request::from_parts(parts, body), found)
+}
+
+/// The value of the first complete field `name` in (the start of) a multipart body.
+fn multipart_value(body: &[u8], name: &str) -> Option<String> {
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let marker = format!("name=\"{name}\"");
+    let rest = &body[find(body, marker.as_bytes())? + marker.len()..];
+    let value = &rest[find(rest, b"\r\n\r\n")? + 4..];
+    let end = find(value, b"\r\n")?;
+    std::str::from_utf8(&value[..end]).ok().map(str::to_string)
 }
 
 fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
@@ -830,6 +877,9 @@ mod tests {
     #[test]
     fn form_values_are_decoded() {
         assert_eq!(form_urlencoded_value(b"a=1&_csrf=x%2By&b=2", "_csrf").as_deref(), Some("x+y"));
+        let multipart = b"--b\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ns.tok\r\n--b\r\n";
+        assert_eq!(multipart_value(multipart, "_csrf").as_deref(), Some("s.tok"));
+        assert_eq!(multipart_value(&multipart[..50], "_csrf"), None, "not yet whole");
     }
 }
 

@@ -49,7 +49,7 @@ fn jpeg(seed: u8) -> Vec<u8> {
     out
 }
 
-/// Sends the report form as the page does (multipart, the token in the query string).
+/// Sends the report form as the page does (multipart, the token a field of it, never in the address).
 async fn send(client: &Client, token: &str, fields: &[(&str, &str)], photos: usize) -> reqwest::Response {
     let mut form = reqwest::multipart::Form::new().text("_csrf", token.to_string());
     for (k, v) in fields {
@@ -58,7 +58,7 @@ async fn send(client: &Client, token: &str, fields: &[(&str, &str)], photos: usi
     for i in 0..photos {
         form = form.part("photos", reqwest::multipart::Part::bytes(jpeg(i as u8)).file_name("IMG_0001.jpg"));
     }
-    client.http.post(format!("{}/cases/new?_csrf={token}", client.base())).multipart(form).send().await.unwrap()
+    client.http.post(format!("{}/cases/new", client.base())).multipart(form).send().await.unwrap()
 }
 
 /// The form's key, from a fresh form: the page first sends the browser to a keyed address.
@@ -497,4 +497,27 @@ async fn the_similar_step_never_offers_her_own_report_and_my_reports_list_each_o
     let mine = w.resident.page("/me/cases").await;
     assert_eq!(mine.matches(&format!("#{own} ")).count(), 1, "her case once: {mine}");
     assert_eq!(mine.matches(&format!("#{theirs} ")).count(), 1, "the followed case once");
+}
+
+#[tokio::test]
+async fn the_security_token_is_never_in_an_address() {
+    let w = world().await;
+    let token = w.resident.csrf().await;
+    let key = fresh_key(&w.resident).await;
+    let form = w.resident.page(&format!("/cases/new?k={key}")).await;
+    assert!(form.contains("action=\"/cases/new\"") && !form.contains("?_csrf") && !form.contains("&amp;_csrf"), "{form}");
+    // A mistake to mend comes back on the form's own address, the token only in the form.
+    let long = "坏".repeat(2100);
+    let res = send(&w.resident, &token, &[("key", &key), ("text", &long)], 0).await;
+    assert_eq!(res.status(), 422);
+    assert!(!res.url().as_str().contains("_csrf"));
+    // Without the token (or with another), nothing is filed.
+    let before = cases_count(&w).await;
+    let res = send(&w.resident, "s.not-the-token", &[("key", &key), ("text", "楼道灯坏了"), ("confirm", "1")], 1).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(cases_count(&w).await, before);
+    // Every address the report flow sends the browser to is free of it.
+    let res = send(&w.resident, &token, &[("key", &key), ("text", "楼道灯坏了，晚上看不见"), ("confirm", "1")], 1).await;
+    let to = res.headers()["location"].to_str().unwrap();
+    assert!(to.starts_with("/cases/") && !to.contains("_csrf"), "{to}");
 }
