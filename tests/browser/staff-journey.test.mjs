@@ -5,11 +5,14 @@
 //
 // 1. Queue (390×844 and 1366×768): filters and search kept in the address across a refresh,
 //    cards on the phone with no horizontal scroll, cases without a building flagged.
-// 2. A case: a step with a note comes back with 已保存 next to the changed part, in view.
+// 2. A case: a step with a note comes back with 已保存 next to the changed part, in view; in
+//    progress, the same step is 添加说明 (a note on the timeline), an error leaves no token in
+//    the address, asides in full-width brackets.
 // 3. A lapse: the cookies go, a note is sent, login, back on the case with the note kept.
 // 4. Settings in hours and days; the console overview's case figures.
 // 5. The ledger on a phone: the figures table in its own box, compounds labelled, building
-//    links at least 44 px (60 px in elder mode), the care filter saying its cases are counted.
+//    links and export buttons at least 44 px (60 px in elder mode), the care filter saying its
+//    cases are counted.
 // 6. The grid worker's queue holds only their grid's cases.
 // axe runs on every page; nothing leaves 127.0.0.1.
 import { describe, it } from 'node:test';
@@ -134,6 +137,30 @@ describe('the staff journey', () => {
     assert.ok((await page.locator('#latest').innerText()).includes('已电话联系居民'), 'the step and its note are on the timeline');
     await assertAccessible(page, 'staff case after a step (390×844)');
     await screenshot(page, 'staff-case-saved.png');
+
+    // In progress, the same step again is an added note, not another 处理中.
+    const toWork = page.locator('#step-in_progress');
+    if (!(await toWork.evaluate((d) => d.open))) await toWork.locator('summary').click();
+    await page.fill('#note-in_progress', '电工已到现场');
+    await submit(page, page.locator('#step-in_progress button[type=submit]'));
+    const steps = await page.locator('details.step summary').allInnerTexts();
+    assert.ok(!steps.includes('处理中') && steps.includes('添加说明'), `the steps offered: ${steps}`);
+    const noteStep = page.locator('#step-in_progress');
+    if (!(await noteStep.evaluate((d) => d.open))) await noteStep.locator('summary').click();
+    // An empty note is refused where it was typed, and the address carries no token.
+    await submit(page, noteStep.locator('button[type=submit]'));
+    assert.ok(!page.url().includes('_csrf'), `no token in the address: ${page.url()}`);
+    assert.ok((await page.locator('[role=alert]').first().innerText()).length > 0, 'the error is said');
+    const again = page.locator('#step-in_progress');
+    if (!(await again.evaluate((d) => d.open))) await again.locator('summary').click();
+    await page.fill('#note-in_progress', '灯具缺货，周五前换好');
+    await submit(page, again.locator('button[type=submit]'));
+    const latest = await page.locator('#latest').innerText();
+    assert.ok(latest.includes('补充说明') && latest.includes('周五前换好'), `the note on the timeline: ${latest}`);
+    const facts = await page.locator('dl.facts').innerText();
+    assert.ok(!/[()]/.test(facts), `full-width brackets on the case page: ${facts}`);
+    await assertAccessible(page, 'staff case after a note (390×844)');
+    await noSideways(page, 'staff case after a note');
   });
 
   it('a lapse keeps the note: cookies gone, note sent, login, back on the case with it', { timeout: TEST_TIMEOUT }, async (t) => {
@@ -207,6 +234,9 @@ describe('the staff journey', () => {
     const order = ['第一网格', '第二网格', '第三网格', '第四网格'].map((g) => grids.indexOf(g));
     assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), `grids in natural order: ${grids}`);
     assert.ok(!(await page.locator('[data-testid=breakdown]').innerText()).match(/0\.\d{3}/), 'rates as percentages');
+    const exportsSmall = await page.locator('[data-testid=exports] a').evaluateAll((links) =>
+      links.map((a) => a.getBoundingClientRect()).filter((r) => r.width < 44 || r.height < 44).length);
+    assert.equal(exportsSmall, 0, 'the export buttons are at least 44×44');
     await assertAccessible(page, 'ledger (public, 390×844)');
     await screenshot(page, 'ledger-phone.png');
 
@@ -224,6 +254,9 @@ describe('the staff journey', () => {
     const tiny = await page.locator('[data-testid=plan] a.chip').evaluateAll((links) =>
       links.map((a) => a.getBoundingClientRect()).filter((r) => r.width < 60 || r.height < 60).length);
     assert.equal(tiny, 0, 'every building link is at least 60×60 in elder mode');
+    const exportsTiny = await page.locator('[data-testid=exports] a').evaluateAll((links) =>
+      links.map((a) => a.getBoundingClientRect()).filter((r) => r.width < 60 || r.height < 60).length);
+    assert.equal(exportsTiny, 0, 'the export buttons are at least 60×60 in elder mode');
     await assertAccessible(page, 'ledger (elder mode, 390×844)');
     await screenshot(page, 'ledger-elder.png');
   });
