@@ -189,6 +189,7 @@ async function round(resident, mode) {
   await submit(resident, resident.locator(`${FORM} button[type=submit]`));
   const relogin = resident.locator('[data-testid=relogin] a.button');
   assert.equal(await relogin.count(), 1, `a login prompt: ${await resident.locator('main').innerText()}`);
+  assert.ok(!resident.url().includes('_csrf'), `the security token is never in the address: ${resident.url()}`);
   await checkPage(resident, `session lapsed (${mode})`);
   await submit(resident, relogin);
   assert.equal(pathOf(resident), '/login');
@@ -217,8 +218,15 @@ async function round(resident, mode) {
   await checkPage(resident, `rating on the case page (${mode})`);
   await resident.locator('label.choice', { hasText: '解决了' }).click();
   await resident.locator('[data-testid=rate-satisfied]').click();
-  await resident.fill('#comment', '修得很快');
+  // A control character in the comment: the form comes back as chosen, with the field's message.
+  await resident.fill('#comment', '修得很快👍\u0007');
   await submit(resident, rate.locator('button[type=submit]'));
+  assert.match(await resident.locator('#comment-error').innerText(), /含有不可见的控制字符/);
+  assert.ok(await resident.locator('[data-testid=rate-satisfied] input').isChecked(), 'the choice is kept');
+  assert.match(await resident.locator('#comment').inputValue(), /^修得很快👍/);
+  await checkPage(resident, `rating refused (${mode})`);
+  await resident.fill('#comment', '修得很快');
+  await submit(resident, resident.locator('[data-testid=rate] button[type=submit]'));
   const timeline = await resident.locator('[data-testid=timeline]').innerText();
   assert.match(timeline, /满意：修得很快/);
   assert.ok(!timeline.includes('satisfied'), 'no raw code on the timeline');
