@@ -302,6 +302,12 @@ mod tests {
             assert_eq!(PhoneNumber::parse(typed).unwrap().as_str(), "13900000006", "{typed}");
         }
         assert!(PhoneNumber::parse("１３９０００").is_err());
+        proptest::proptest!(|(typed in "\\PC{0,40}|[0-9０-９ \u{3000}\\-－+＋]{0,30}")| {
+            // Whatever is typed: a valid number is eleven ASCII digits, anything else is refused.
+            if let Ok(p) = PhoneNumber::parse(&typed) {
+                proptest::prop_assert!(p.as_str().len() == 11 && p.as_str().bytes().all(|b| b.is_ascii_digit()));
+            }
+        });
         assert!(PhoneNumber::parse("139０000０００6😀").is_err());
     }
 
