@@ -328,15 +328,6 @@ impl StaffCasePage {
             kernel::web::url_encode(&format!("/console/cases/{}", self.case.id))
         )
     }
-    /// The same for a form that uploads files: a multipart body is not read for the token, so
-    /// it rides in the query (only the result step, which takes the "after" photos, needs it).
-    fn keep_upload(&self, fields: &str) -> String {
-        format!(
-            "_csrf={}&{}",
-            kernel::web::url_encode(&self.ctx.csrf),
-            self.keep(fields)
-        )
-    }
     /// Whether the case runs no clock any more (it ended before being met).
     fn ended(&self) -> bool {
         self.case.state.is_final()
