@@ -53,8 +53,9 @@ pub async fn may_file_for(state: &AppState, filer: Option<&Principal>, community
     Ok(registry::family::bound(state, uid, resident_id).await?.is_some_and(|e| e.community_id == community_id))
 }
 
-/// The family who hear about a case besides its author: those bound to the resident it was
-/// filed for or, when it names none, to the resident behind its author's login.
+/// The family who hear about a case besides whoever receives its news directly (the resident it
+/// was filed for, else its author): those bound to that resident or, when the case names none,
+/// to the resident behind its author's login.
 pub(crate) async fn readers(conn: &mut sqlx::AnyConnection, resident: Option<i64>, author: Option<i64>) -> AppResult<Vec<i64>> {
     let subject = match (resident, author) {
         (Some(r), _) => Some(r),

@@ -953,7 +953,7 @@ mod tests {
         )];
         let zh = super::to_csv(&groups, Locale::ZhCn);
         assert!(zh.starts_with("\u{feff}分项统计,"), "{zh}");
-        assert!(zh.contains("按网格,第一网格,2,,,50%,"), "{zh}");
+        assert!(zh.contains("按网格,第一网格,2,,,,50%,"), "{zh}");
         assert!(zh.contains("按网格,未分网格,1,"), "{zh}");
         let en = super::to_csv(&groups, Locale::En);
         assert!(en.contains("Grid,No grid,1,") && !en.contains("satisfaction_rate"), "{en}");
