@@ -16,6 +16,10 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use sqlx::Row;
 
+/// Drafts one network address may leave per window: nobody is logged in when a draft is kept,
+/// so without a budget anyone could fill the table.
+pub const KEPT_DRAFTS: crate::quota::Budget = crate::quota::Budget { name: "kept_draft", limit: 30, window_ms: TTL_MS };
+
 /// The cookie holding the browser's draft token.
 pub const DRAFT_COOKIE: &str = "linli_draft";
 /// How long a draft is kept.
@@ -63,6 +67,10 @@ pub(crate) fn wanted(query: Option<&str>) -> Option<(Vec<String>, String)> {
 /// Keeps the named fields of a lapsed form and sends the browser to log in, then back.
 pub(crate) async fn keep(state: &AppState, req: Request, keep: Vec<String>, back: String) -> AppResult<Response> {
     let action = req.uri().path().to_string();
+    let (parts, body) = req.into_parts();
+    let from = crate::web::ClientIp::from_parts(&parts, &state.config.client_ip_header);
+    crate::quota::spend(state, &KEPT_DRAFTS, &from.0).await?;
+    let req = Request::from_parts(parts, body);
     let held = crate::web::cookie(req.headers(), DRAFT_COOKIE).map(str::to_string);
     // Files are not kept: a field name nobody uses takes none of them.
     let form = crate::web::page_form(req, "\u{0}", 0, 0, state.config.body_limit).await?;

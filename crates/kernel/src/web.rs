@@ -706,7 +706,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ReqLocale {
 pub struct ClientIp(pub String);
 
 impl ClientIp {
-    fn from_parts(parts: &axum::http::request::Parts, header_name: &str) -> Self {
+    pub(crate) fn from_parts(parts: &axum::http::request::Parts, header_name: &str) -> Self {
         let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
         let forwarded = (!header_name.is_empty())
             .then(|| parts.headers.get_all(header_name).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).last())

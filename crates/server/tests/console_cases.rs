@@ -194,6 +194,24 @@ async fn a_step_comes_back_to_its_part_with_a_notice_and_shows_only_its_fields()
 }
 
 #[tokio::test]
+async fn drafts_kept_without_a_login_are_limited_per_address() {
+    let w = world().await;
+    let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    let old_token = w.staff.csrf().await;
+    let action = format!("/console/cases/{id}/moves?_keep=to,note&_back=%2Fconsole%2Fcases%2F{id}");
+    let limit = kernel::drafts::KEPT_DRAFTS.limit;
+    for i in 0..=limit {
+        let browser = w.app.client();
+        let form = reqwest::multipart::Form::new().text("_csrf", old_token.clone()).text("to", "acknowledged").text("note", format!("第{i}条说明"));
+        let res = browser.http.post(format!("{}{action}", browser.base())).multipart(form).send().await.unwrap();
+        let expected = if i < limit { 303 } else { 429 };
+        assert_eq!(res.status(), expected, "draft {i}");
+    }
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM form_drafts").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(kept, limit);
+}
+
+#[tokio::test]
 async fn a_note_sent_as_the_session_lapses_is_kept_for_that_browser_only() {
     let w = world().await;
     let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
