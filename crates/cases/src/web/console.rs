@@ -442,15 +442,7 @@ pub(super) async fn staff_move(
 ) -> AppResult<Response> {
     let mut prefill = Prefill::default();
     let result = async {
-        let form = kernel::web::page_form(
-            req,
-            "photos",
-            crate::photos::MAX_PHOTOS,
-            state.config.upload_limit,
-            state.config.body_limit,
-        )
-        .await?;
-        let (form, files) = uploads(form);
+        let (form, files) = photo_form(&state, req).await?;
         prefill = Prefill {
             form: form.get("to").to_string(),
             note: form.get("note").to_string(),

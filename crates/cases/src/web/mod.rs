@@ -140,13 +140,22 @@ pub(super) fn parse_place(v: &str) -> (Option<i64>, Option<i64>) {
     }
 }
 
-/// Turns uploaded files into photos to prepare.
-pub(super) fn uploads(
-    form: kernel::web::MultipartForm,
-) -> (kernel::web::MultipartForm, Vec<crate::photos::Upload>) {
-    let mut form = form;
+/// Reads a form that may carry photos (up to the case's limit, each within the upload limit)
+/// and turns its files into photos to prepare.
+pub(super) async fn photo_form(
+    state: &AppState,
+    req: axum::extract::Request,
+) -> AppResult<(kernel::web::MultipartForm, Vec<crate::photos::Upload>)> {
+    let mut form = kernel::web::page_form(
+        req,
+        "photos",
+        crate::photos::MAX_PHOTOS,
+        state.config.upload_limit,
+        state.config.body_limit,
+    )
+    .await?;
     let files = std::mem::take(&mut form.files);
-    (
+    Ok((
         form,
         files
             .into_iter()
@@ -155,7 +164,7 @@ pub(super) fn uploads(
                 bytes: f.bytes,
             })
             .collect(),
-    )
+    ))
 }
 
 pub(super) fn form_error(ctx: &PageCtx, e: &AppError) -> String {

@@ -348,15 +348,7 @@ pub(super) async fn submit(
     req: axum::extract::Request,
 ) -> AppResult<Response> {
     let lapsed = req.extensions().get::<kernel::web::SessionLapsed>().is_some();
-    let form = kernel::web::page_form(
-        req,
-        "photos",
-        crate::photos::MAX_PHOTOS,
-        state.config.upload_limit,
-        state.config.body_limit,
-    )
-    .await?;
-    let (form, files) = uploads(form);
+    let (form, files) = photo_form(&state, req).await?;
     let quick = form.has("quick");
     let author_tag = form.get("by").to_string();
     // Filled in by someone logged in who is not any more: file nothing, keep it, ask them in.
