@@ -47,6 +47,17 @@ pub async fn elder_case(state: &AppState, p: &Principal, case_id: i64) -> AppRes
     Err(AppError::NotFound)
 }
 
+/// Whether `p` reads case `case_id` as family of the elder it is about (see [`elder_case`]).
+pub async fn reads(state: &AppState, p: &Principal, case_id: i64) -> AppResult<bool> {
+    let Some(uid) = p.user_id else { return Ok(false) };
+    for elder in registry::family::elders_of(state, uid).await? {
+        if case_ids(state, &elder).await?.contains(&case_id) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Whether `filer` may report for resident `resident_id` of `community_id` as her family.
 pub async fn may_file_for(state: &AppState, filer: Option<&Principal>, community_id: i64, resident_id: i64) -> AppResult<bool> {
     let Some(uid) = filer.and_then(|p| p.user_id) else { return Ok(false) };

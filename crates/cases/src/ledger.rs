@@ -736,12 +736,15 @@ async fn load_public(
 }
 
 /// An open case like a new report, with what the public may know that tells whether it is the
-/// same problem: its category, building and unit, state, progress, public photos, and how many
-/// people follow it — never its words, its author or anything of a private case.
+/// same problem: its category, building and unit, state, progress, public photos, the start of
+/// its words with every number hidden, and how many people follow it — never its author or
+/// anything of a private case.
 #[derive(Debug, Clone, Serialize)]
 pub struct Similar {
     /// The case as the public ledger shows it.
     pub case: PublicCase,
+    /// The start of its words, numbers hidden (see [`public_summary`]).
+    pub summary: String,
     /// Its unit (entrance), if it is tied to one.
     pub unit: Option<String>,
     /// In the very unit of the new report.
@@ -766,9 +769,42 @@ pub async fn similar(
         .collect())
 }
 
+/// The start of a report's words as others may read it: its first sentence, at most 30
+/// characters, with every digit hidden (phone numbers, flat numbers).
+pub fn public_summary(text: &str) -> String {
+    let first = text.split(['。', '\n', '！', '？', '!', '?']).map(str::trim).find(|s| !s.is_empty()).unwrap_or_default();
+    let mut out: String = first.chars().take(30).map(|c| if c.is_numeric() { '*' } else { c }).collect();
+    if first.chars().count() > 30 || first.len() < text.trim().len() {
+        out.push('…');
+    }
+    out
+}
+
+/// The pairs of neighbouring letters (Chinese characters, digits, letters) of a text.
+fn bigrams(text: &str) -> std::collections::BTreeSet<(char, char)> {
+    let chars: Vec<char> = text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    chars.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// How alike two reports' words are: the share of their letter pairs they have in common
+/// (Dice's coefficient, 0 to 1), and how many they share.
+fn likeness(a: &str, b: &str) -> (f64, usize) {
+    let (a, b) = (bigrams(a), bigrams(b));
+    let shared = a.intersection(&b).count();
+    if a.is_empty() || b.is_empty() {
+        return (0.0, 0);
+    }
+    (2.0 * shared as f64 / (a.len() + b.len()) as f64, shared)
+}
+
+/// Letter pairs two reports must share to be offered as the same problem: one ("坏了") is
+/// what any two repairs share.
+const SHARED_PAIRS: usize = 2;
+
 /// Open cases like a new report — the same category in the same building (the building of the
-/// chosen unit, that unit's cases first), or anywhere in the community when no place is given —
-/// so the resident can follow one instead of filing the same thing again.
+/// chosen unit), or anywhere in the community when no place is given, whose words share
+/// something with the report's — most alike first, a case in the same unit counted as more
+/// alike — so the resident can follow one instead of filing the same thing again.
 pub async fn suggestions(
     state: &AppState,
     community_id: i64,
@@ -791,9 +827,9 @@ pub async fn suggestions(
     let category = crate::service::triage(state, text).0.category;
     let building = if building_id.is_some() { " AND c.building_id = $3" } else { "" };
     let sql = format!(
-        "SELECT c.id, c.unit_id, un.name, c.author_user_id, r.user_id AS subject FROM cases c LEFT JOIN units un ON un.id = c.unit_id \
+        "SELECT c.id, c.unit_id, un.name, c.author_user_id, r.user_id AS subject, c.text FROM cases c LEFT JOIN units un ON un.id = c.unit_id \
          LEFT JOIN residents r ON r.id = c.resident_id AND c.anonymous = 0 WHERE c.community_id = $1 AND c.category = $2{building} \
-         AND c.private = 0 AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred') ORDER BY c.id DESC LIMIT 20"
+         AND c.private = 0 AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred') ORDER BY c.id DESC LIMIT 100"
     );
     let mut q = sqlx::query(&sql).bind(community_id).bind(category.code());
     if let Some(b) = building_id {
@@ -804,12 +840,20 @@ pub async fn suggestions(
         reader.is_some()
             && (r.get::<Option<i64>, _>("author_user_id") == reader || r.get::<Option<i64>, _>("subject") == reader)
     };
-    let mut rows: Vec<(i64, Option<i64>, Option<String>)> = q
+    // Only cases whose words share something with the report's: the same category in the
+    // same building alone is not the same problem.
+    let mut rows: Vec<(i64, Option<i64>, Option<String>, f64, String)> = q
         .fetch_all(&state.db.pool)
         .await?
         .iter()
         .filter(|r| !own(r))
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .filter_map(|r| {
+            let words: String = r.get(5);
+            let (score, shared) = likeness(text, &words);
+            let unit: Option<i64> = r.get(1);
+            let same_unit = unit.is_some() && unit == unit_id;
+            (shared >= SHARED_PAIRS).then(|| (r.get(0), unit, r.get(2), score + if same_unit { 0.25 } else { 0.0 }, public_summary(&words)))
+        })
         .collect();
     // Nor those she follows already.
     if let Some(reader) = reader {
@@ -823,8 +867,8 @@ pub async fn suggestions(
         .await?;
         rows.retain(|r| !followed.contains(&r.0));
     }
-    // The same unit first, then the newest.
-    rows.sort_by_key(|(id, unit, _)| (unit.is_none() || *unit != unit_id || unit_id.is_none(), -id));
+    // The most alike first, then the newest.
+    rows.sort_by(|a, b| b.3.total_cmp(&a.3).then(b.0.cmp(&a.0)));
     rows.truncate(5);
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     if ids.is_empty() {
@@ -839,11 +883,12 @@ pub async fn suggestions(
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, unit, unit_name)| {
+        .filter_map(|(id, unit, unit_name, _, summary)| {
             let case = cases.iter().find(|c| c.id == id)?.clone();
             let of_case = follows.iter().filter(|f| f.get::<i64, _>(0) == id);
             Some(Similar {
                 case,
+                summary,
                 unit: unit_name,
                 same_unit: unit.is_some() && unit == unit_id,
                 followers: of_case.clone().count() as i64,
@@ -851,6 +896,34 @@ pub async fn suggestions(
             })
         })
         .collect())
+}
+
+/// One case as the public ledger shows it, with the start of its words (numbers hidden), how
+/// many follow it and whether `reader` does; not found when the public may not see it.
+pub async fn public_case(state: &AppState, id: i64, reader: Option<i64>) -> AppResult<Similar> {
+    let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT c.community_id, c.text, un.name FROM cases c LEFT JOIN units un ON un.id = c.unit_id WHERE c.id = $1 AND c.private = 0 AND c.state <> 'withdrawn'",
+    )
+    .bind(id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (community_id, text, unit) = row.ok_or(AppError::NotFound)?;
+    let case = load_public(state, community_id, &kernel::db::and_in("c.id", Some(&[id])), None, 1)
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    let follows: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1")
+        .bind(id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    Ok(Similar {
+        case,
+        summary: public_summary(&text),
+        unit,
+        same_unit: false,
+        followers: follows.len() as i64,
+        followed: reader.is_some_and(|r| follows.contains(&r)),
+    })
 }
 
 /// The cases a person follows that the public may still see, most recently followed first.

@@ -404,8 +404,8 @@ pub async fn serve(
 ) -> AppResult<axum::response::Response> {
     let r = sqlx::query(
         "SELECT p.original_blob_id, p.shown_blob_id, p.thumb_blob_id, p.hidden, c.community_id, c.author_user_id, c.first_response_at, c.state, \
-         c.follow_token_hash, c.private, c.building_id, c.entered_by, c.assignee_user_id \
-         FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.id = $1",
+         c.follow_token_hash, c.private, c.building_id, c.entered_by, c.assignee_user_id, p.case_id, r.user_id \
+         FROM case_photos p JOIN cases c ON c.id = p.case_id LEFT JOIN residents r ON r.id = c.resident_id AND c.anonymous = 0 WHERE p.id = $1",
     )
     .bind(photo_id)
     .fetch_optional(&state.db.pool)
@@ -416,8 +416,9 @@ pub async fn serve(
         Some(v) => crate::reach::covers(state, v, community_id, whereabouts(&r)?).await?,
         None => false,
     };
+    // Its author, or the resident it was filed for (her own case's page shows them too).
     let author = viewer
-        .is_some_and(|v| v.user_id.is_some() && v.user_id == r.get::<Option<i64>, _>(5))
+        .is_some_and(|v| v.user_id.is_some() && (v.user_id == r.get::<Option<i64>, _>(5) || v.user_id == r.get::<Option<i64>, _>(14)))
         || follow_token.is_some_and(|t| {
             t.len() <= 64 && Some(kernel::crypto::hash_token(t)) == r.get::<Option<String>, _>(8)
         });
@@ -425,10 +426,16 @@ pub async fn serve(
         && r.get::<Option<i64>, _>(6).is_some()
         && r.get::<String, _>(7) != "withdrawn"
         && r.get::<i64, _>(9) == 0;
-    let allowed = match variant {
+    let mut allowed = match variant {
         Variant::Original => staff,
         _ => staff || author || public,
     };
+    // Family bound to the elder a case is about see its photos as she does.
+    if !allowed && variant != Variant::Original {
+        if let Some(v) = viewer {
+            allowed = crate::family::reads(state, v, r.get(13)).await?;
+        }
+    }
     if !allowed {
         return Err(AppError::NotFound);
     }
@@ -575,6 +582,9 @@ pub async fn add(
     }
     if uploads.is_empty() {
         return Err(AppError::field("photos", "required"));
+    }
+    if !staff {
+        crate::service::admit_photos(state, p, uploads.len(), false).await?;
     }
     let ready = prepare(state, uploads).await?;
     let ready = store(state, &ready, false).await?;

@@ -276,6 +276,39 @@ pub const VISITOR_REPORTS: kernel::quota::Budget = kernel::quota::Budget {
     window_ms: 3_600_000,
 };
 
+/// Reports with photos one logged-in person may send per hour: photos are decoded and encoded
+/// again, which costs seconds of a CPU each, so nobody can take that from everyone else.
+pub const REPORTS_WITH_PHOTOS: kernel::quota::Budget = kernel::quota::Budget {
+    name: "report_with_photos",
+    limit: 30,
+    window_ms: 3_600_000,
+};
+
+/// Photos one logged-in person may have decoded per hour, with reports or added to a case.
+pub const PHOTOS_DECODED: kernel::quota::Budget = kernel::quota::Budget {
+    name: "photos_decoded",
+    limit: 120,
+    window_ms: 3_600_000,
+};
+
+/// Admits `photos` photos (of one report, `report` = true, or added by its author to a case)
+/// from someone logged in, before they are decoded: spends [`REPORTS_WITH_PHOTOS`] and
+/// [`PHOTOS_DECODED`] of their person, or refuses with 429.
+pub async fn admit_photos(state: &AppState, filer: &Principal, photos: usize, report: bool) -> AppResult<()> {
+    if photos == 0 {
+        return Ok(());
+    }
+    let who = match (filer.user_id, filer.api_key_id) {
+        (Some(id), _) => format!("user:{id}"),
+        (None, Some(key)) => format!("key:{key}"),
+        (None, None) => return Ok(()),
+    };
+    if report {
+        kernel::quota::spend(state, &REPORTS_WITH_PHOTOS, &who).await?;
+    }
+    kernel::quota::spend_n(state, &PHOTOS_DECODED, &who, photos as i64).await
+}
+
 /// Admits a report from a visitor who is not logged in, before any costly work on it (decoding
 /// its photos, filing it): their address spends one of [`VISITOR_REPORTS`], unless the report
 /// is a retry of one already filed. Everyone logged in is admitted as they are.
@@ -327,8 +360,11 @@ pub async fn file_with_kept(
     photos: &[Ready],
     kept: Vec<crate::photos::Stored>,
 ) -> AppResult<Filed> {
-    let text = kernel::validate::required_multiline("text", &new.text, 2000)?;
-    let place = kernel::validate::at_most("place", &new.place, 100)?;
+    // Bidi controls could make what staff read run in another order than what was typed.
+    let text = kernel::validate::without_bidi_controls(&new.text);
+    let text = kernel::validate::required_multiline("text", &text, 2000)?;
+    let place = kernel::validate::without_bidi_controls(&new.place);
+    let place = kernel::validate::at_most("place", &place, 100)?;
     let key = match new
         .idempotency_key
         .as_deref()
@@ -556,18 +592,8 @@ pub async fn file_with_kept(
         on_duty.extend(assignee);
         on_duty.sort_unstable();
         on_duty.dedup();
-        alert(
-            &mut tx,
-            now,
-            community_id,
-            id,
-            &on_duty,
-            "case_critical",
-            "filed",
-            &[("text", text.chars().take(40).collect())],
-            Channel::Sms,
-        )
-        .await?;
+        let facts = critical_facts(&mut tx, &state.base_url, now, id).await?;
+        alert(&mut tx, now, community_id, id, &on_duty, "case_critical", "filed", &facts, Channel::Sms).await?;
     }
     crate::ledger::forget(&mut tx, community_id);
     tx.commit().await?;
@@ -636,6 +662,64 @@ async fn event(
         .await?)
 }
 
+/// What an emergency alert says, so staff can act from the text alone: the report's words
+/// (`text`, and `short` for the SMS), where (`where`: building, unit and the place typed;
+/// `point`: the map point), who to call back (`reporter`: name and masked phone, empty when
+/// anonymous), the minutes left to respond and the link to the staff case page.
+async fn critical_facts(tx: &mut WriteTx, base_url: &str, now: i64, case_id: i64) -> AppResult<Vec<(&'static str, String)>> {
+    let r = sqlx::query(
+        "SELECT c.text, c.place, b.name, un.name, c.lat_e6, c.lng_e6, c.anonymous, u.display_name, u.phone, r.name, r.phone, c.first_response_due \
+         FROM cases c LEFT JOIN buildings b ON b.id = c.building_id LEFT JOIN units un ON un.id = c.unit_id \
+         LEFT JOIN users u ON u.id = c.author_user_id LEFT JOIN residents r ON r.id = c.resident_id WHERE c.id = $1",
+    )
+    .bind(case_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let cut = |s: &str, n: usize| -> String {
+        let s = s.trim();
+        if s.chars().count() > n {
+            format!("{}…", s.chars().take(n - 1).collect::<String>())
+        } else {
+            s.to_string()
+        }
+    };
+    let text: String = r.get(0);
+    let mut place: Vec<String> = Vec::new();
+    let building = [r.get::<Option<String>, _>(2), r.get::<Option<String>, _>(3)].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    if !building.is_empty() {
+        place.push(building);
+    }
+    let typed: String = r.get(1);
+    if !typed.trim().is_empty() {
+        place.push(cut(&typed, 30));
+    }
+    let point = match (r.get::<Option<i64>, _>(4), r.get::<Option<i64>, _>(5)) {
+        (Some(lat), Some(lng)) => format!("{:.5},{:.5}", lat as f64 / 1e6, lng as f64 / 1e6),
+        _ => String::new(),
+    };
+    // Named reports only: the author, else the resident it was filed for.
+    let reporter = if r.get::<i64, _>(6) != 0 {
+        String::new()
+    } else {
+        let (name, phone) = match r.get::<Option<String>, _>(7) {
+            Some(name) => (name, r.get::<Option<String>, _>(8).unwrap_or_default()),
+            None => (r.get::<Option<String>, _>(9).unwrap_or_default(), r.get::<Option<String>, _>(10).unwrap_or_default()),
+        };
+        let phone = if phone.is_empty() { phone } else { kernel::crypto::mask_phone(&phone) };
+        [name, phone].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+    };
+    let due: i64 = r.get(11);
+    Ok(vec![
+        ("text", cut(&text, 40)),
+        ("short", cut(&text, 20)),
+        ("where", place.join(" ")),
+        ("point", point),
+        ("reporter", reporter),
+        ("minutes", ((due - now + 59_999) / 60_000).max(1).to_string()),
+        ("link", format!("{base_url}/console/cases/{case_id}")),
+    ])
+}
+
 /// Messages `users` about a case (in the inbox, and by `channel`). `key` makes the message
 /// unique (a retry of the same alert sends nothing new).
 #[allow(clippy::too_many_arguments)]
@@ -667,9 +751,16 @@ async fn alert(
             .iter()
             .map(|(k, v)| match *k {
                 "clock" => (*k, kernel::i18n::t(locale, &format!("clock_name.{v}")).to_string()),
+                // An emergency's map point and reporter, in the reader's words.
+                "point" if !v.is_empty() => (*k, kernel::i18n::tf(locale, "cases.alert_point", &[("point", v.clone())])),
+                "reporter" if v.is_empty() => (*k, kernel::i18n::t(locale, "cases.alert_anonymous").to_string()),
                 _ => (*k, v.clone()),
             })
             .collect();
+        if params.iter().any(|(k, v)| *k == "where" && v.is_empty()) && params.iter().any(|(k, v)| *k == "point" && v.is_empty()) {
+            params.retain(|(k, _)| *k != "where");
+            params.push(("where", kernel::i18n::t(locale, "cases.alert_no_place").to_string()));
+        }
         params.push(("case", case_id.to_string()));
         let channels: &[Channel] = if channel == Channel::Inbox {
             &[Channel::Inbox]
@@ -1522,18 +1613,8 @@ pub async fn reclassify(
     enqueue_clocks(&mut tx, now, id, &clocks).await?;
     if r.urgency == Urgency::Critical && old_u != "critical" {
         let on_duty = crate::policy::on_duty(&mut tx, case.community_id, now).await?;
-        alert(
-            &mut tx,
-            now,
-            case.community_id,
-            id,
-            &on_duty,
-            "case_critical",
-            "reclassified",
-            &[("text", String::new())],
-            Channel::Sms,
-        )
-        .await?;
+        let facts = critical_facts(&mut tx, &state.base_url, now, id).await?;
+        alert(&mut tx, now, case.community_id, id, &on_duty, "case_critical", "reclassified", &facts, Channel::Sms).await?;
     }
     crate::ledger::forget(&mut tx, case.community_id);
     tx.commit().await?;

@@ -20,6 +20,11 @@ pub struct Budget {
 /// the seconds until the window ends. The count and the check are one statement, so parallel
 /// requests cannot both take the last action. Windows that ended are purged as it goes.
 pub async fn spend(state: &AppState, budget: &Budget, subject: &str) -> AppResult<()> {
+    spend_n(state, budget, subject, 1).await
+}
+
+/// Spends `n` actions at once (photos of one report, say), as [`spend`] spends one.
+pub async fn spend_n(state: &AppState, budget: &Budget, subject: &str, n: i64) -> AppResult<()> {
     let now = state.now();
     // Only a hash of the subject and when its window ends are kept: an address with the time
     // of its first action could tie an anonymous report to its sender.
@@ -27,11 +32,12 @@ pub async fn spend(state: &AppState, budget: &Budget, subject: &str) -> AppResul
     let mut tx = state.db.begin_write().await?;
     sqlx::query("DELETE FROM quotas WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
     let (used, expires_at): (i64, i64) = sqlx::query_as(
-        "INSERT INTO quotas (key, expires_at, used) VALUES ($1, $2, 1) \
-         ON CONFLICT (key) DO UPDATE SET used = quotas.used + 1 RETURNING used, expires_at",
+        "INSERT INTO quotas (key, expires_at, used) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET used = quotas.used + $3 RETURNING used, expires_at",
     )
     .bind(&key)
     .bind(now + budget.window_ms)
+    .bind(n)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;

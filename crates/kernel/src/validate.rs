@@ -38,6 +38,22 @@ pub fn person_name<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a st
     Ok(v)
 }
 
+/// Text without bidi embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069),
+/// which can make what staff read run in another order than what was typed. Everything else is
+/// kept as it was.
+pub fn without_bidi_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(bidi_control) {
+        text.chars().filter(|c| !bidi_control(*c)).collect::<String>().into()
+    } else {
+        text.into()
+    }
+}
+
+/// Whether `c` embeds, overrides or isolates a run of text's direction.
+pub fn bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Whether `c` is an invisible format character no name may hold.
 fn invisible_format(c: char) -> bool {
     matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
@@ -117,6 +133,17 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn bidi_controls_are_removed_and_every_other_character_survives(text in proptest::collection::vec(
+            prop_oneof![any::<char>(), proptest::sample::select(vec!['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200F}', '楼'])],
+            0..80,
+        ).prop_map(|v| v.into_iter().collect::<String>())) {
+            let cleaned = without_bidi_controls(&text);
+            prop_assert!(!cleaned.chars().any(bidi_control));
+            let kept: String = text.chars().filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')).collect();
+            prop_assert_eq!(cleaned.as_ref(), kept.as_str());
+        }
+
         #[test]
         fn any_name_is_accepted_visible_or_refused_with_a_field_error(s in any::<String>(), extra in prop::sample::select(vec!["", "\u{200b}", "\u{200d}", "\u{202e}", "\u{2069}", "\u{feff}", "😀", "（张）", "e\u{301}"]), max in 0usize..64) {
             let s = format!("{s}{extra}x");

@@ -468,6 +468,8 @@ pub struct MultipartForm {
     pub fields: Vec<(String, String)>,
     /// Non-empty files, in the order sent.
     pub files: Vec<UploadedFile>,
+    /// Files beyond the most allowed, dropped unread (see [`page_form_dropping_extra_files`]).
+    pub files_dropped: usize,
 }
 
 impl MultipartForm {
@@ -491,7 +493,15 @@ const TEXT_BUDGET: usize = 64 * 1024;
 /// Reads a multipart form: every text field, and up to `max_files` files from the field
 /// `file_field`, each at most `limit` bytes (413 past it; 422 past the count). Empty file
 /// inputs (nothing chosen) are skipped.
-pub async fn multipart_form(mut multipart: axum::extract::Multipart, file_field: &str, max_files: usize, limit: usize) -> AppResult<MultipartForm> {
+pub async fn multipart_form(multipart: axum::extract::Multipart, file_field: &str, max_files: usize, limit: usize) -> AppResult<MultipartForm> {
+    read_multipart(multipart, file_field, max_files, limit, false).await
+}
+
+/// How many files beyond the most allowed a form may send when they are dropped (its text is
+/// still wanted); more are refused as [`multipart_form`] refuses them.
+const EXTRA_FILES_DROPPED: usize = 20;
+
+async fn read_multipart(mut multipart: axum::extract::Multipart, file_field: &str, max_files: usize, limit: usize, drop_extra: bool) -> AppResult<MultipartForm> {
     let mut form = MultipartForm::default();
     let mut text_bytes = 0usize;
     while let Some(field) = multipart.next_field().await.map_err(malformed)? {
@@ -500,6 +510,10 @@ pub async fn multipart_form(mut multipart: axum::extract::Multipart, file_field:
             let file_name = field.file_name().unwrap_or("file").to_string();
             let bytes = read_field(field, limit).await?;
             if bytes.is_empty() {
+                continue;
+            }
+            if form.files.len() >= max_files && drop_extra && form.files_dropped < EXTRA_FILES_DROPPED {
+                form.files_dropped += 1;
                 continue;
             }
             if form.files.len() >= max_files {
@@ -520,14 +534,25 @@ pub async fn multipart_form(mut multipart: axum::extract::Multipart, file_field:
 /// Reads a page form that may carry files: multipart (with files, see [`multipart_form`]) or
 /// plain urlencoded (no files). `text_limit` bounds an urlencoded body.
 pub async fn page_form(req: Request, file_field: &str, max_files: usize, limit: usize, text_limit: usize) -> AppResult<MultipartForm> {
+    read_page_form(req, file_field, max_files, limit, text_limit, false).await
+}
+
+/// As [`page_form`], but files beyond `max_files` are dropped and counted in
+/// [`MultipartForm::files_dropped`] instead of refusing the form, so that a page can show the
+/// form again with what was typed and a message under the file input.
+pub async fn page_form_dropping_extra_files(req: Request, file_field: &str, max_files: usize, limit: usize, text_limit: usize) -> AppResult<MultipartForm> {
+    read_page_form(req, file_field, max_files, limit, text_limit, true).await
+}
+
+async fn read_page_form(req: Request, file_field: &str, max_files: usize, limit: usize, text_limit: usize, drop_extra: bool) -> AppResult<MultipartForm> {
     let multipart = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("multipart/form-data"));
     if multipart {
         let mp = axum::extract::Multipart::from_request(req, &()).await.map_err(|e| AppError::bad_request("malformed_upload", e.body_text()))?;
-        return multipart_form(mp, file_field, max_files, limit).await;
+        return read_multipart(mp, file_field, max_files, limit, drop_extra).await;
     }
     let bytes = axum::body::to_bytes(req.into_body(), text_limit).await.map_err(|_| AppError::PayloadTooLarge)?;
     let body = std::str::from_utf8(&bytes).map_err(|_| AppError::bad_request("malformed_form", "the form is not UTF-8"))?;
-    Ok(MultipartForm { fields: form_pairs(body).collect(), files: Vec::new() })
+    Ok(MultipartForm { fields: form_pairs(body).collect(), ..MultipartForm::default() })
 }
 
 /// The most an upload route lets through before the handler applies the configured limit.

@@ -86,6 +86,12 @@ impl FamilyCasePage {
         super::event_note(&self.ctx, e)
     }
     fn event_label(&self, e: &service::Event) -> String {
+    fn clocks_shown(&self) -> bool {
+        super::resident::clocks_shown(&self.case)
+    }
+    fn clock_results(&self) -> Vec<(String, (String, &'static str))> {
+        super::resident::clock_results(&self.ctx, &self.case)
+    }
         match e.state {
             Some(s) => self.ctx.label("case_state", s.code()),
             None => self.ctx.tr.t(&format!("case_event.{}", e.kind)).to_string(),

@@ -41,6 +41,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/moves", post(author_move))
         .route("/cases/{id}/follow", post(follow_case))
+        .route("/cases/{id}/unfollow", post(unfollow_case))
+        .route("/ledger/cases/{id}", get(public_case_page))
         .route("/cases/{id}/rate", post(author_rate))
         .route("/cases/follow/{token}", get(follow_page))
         .route("/cases/follow/{token}/moves", post(follow_move))
@@ -49,7 +51,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ledger", get(ledger_home))
         .route("/ledger/{slug}", get(ledger_page))
         .route("/console/cases", get(queue_page))
-        .route("/console/cases/{id}", get(staff_case_page))
+        .route("/console/cases/{id}", get(staff_case_page).post(staff_case_post))
         // After photos come with a resolution.
         .route(
             "/console/cases/{id}/moves",
@@ -58,6 +60,7 @@ pub(crate) fn router() -> Router<AppState> {
             )),
         )
         .route("/console/cases/{id}/act", post(staff_act))
+        .route("/console/cases/{id}/call", post(staff_call))
         .route("/console/case-photos/{id}/redact", post(staff_redact))
         .route("/console/cases/quick", get(quick_page))
         .route(
@@ -130,13 +133,17 @@ pub(super) async fn places(state: &AppState, community_id: i64) -> AppResult<Vec
     Ok(out)
 }
 
-/// Reads a place choice into (building, unit).
-pub(super) fn parse_place(v: &str) -> (Option<i64>, Option<i64>) {
+/// Reads a place choice into (building, unit): none, `b<id>`, `u<id>` or (from an old form) a
+/// bare building id. Anything else is refused rather than read as "no place", which would file
+/// the report without the place its author chose.
+pub(super) fn parse_place(v: &str) -> AppResult<(Option<i64>, Option<i64>)> {
+    let v = v.trim();
+    let read = |id: &str| id.parse::<i64>().map_err(|_| AppError::field("building_id", "invalid_choice"));
     match v.split_at_checked(1) {
-        Some(("b", id)) => (id.parse().ok(), None),
-        Some(("u", id)) => (None, id.parse().ok()),
-        // An old form may still send a bare building id.
-        _ => (v.parse().ok(), None),
+        None => Ok((None, None)),
+        Some(("b", id)) => Ok((Some(read(id)?), None)),
+        Some(("u", id)) => Ok((None, Some(read(id)?))),
+        _ => Ok((Some(read(v)?), None)),
     }
 }
 
@@ -146,7 +153,20 @@ pub(super) async fn photo_form(
     state: &AppState,
     req: axum::extract::Request,
 ) -> AppResult<(kernel::web::MultipartForm, Vec<crate::photos::Upload>)> {
-    let mut form = kernel::web::page_form(
+    match photo_form_kept(state, req).await? {
+        (_, _, Some(too_many)) => Err(too_many),
+        (form, files, None) => Ok((form, files)),
+    }
+}
+
+/// As [`photo_form`], but a form with more photos than allowed is read to its end (the extra
+/// photos dropped, never decoded), so its words can be shown again with the photos' field message,
+/// which comes as the third value.
+pub(super) async fn photo_form_kept(
+    state: &AppState,
+    req: axum::extract::Request,
+) -> AppResult<(kernel::web::MultipartForm, Vec<crate::photos::Upload>, Option<AppError>)> {
+    let mut form = kernel::web::page_form_dropping_extra_files(
         req,
         "photos",
         crate::photos::MAX_PHOTOS,
@@ -155,6 +175,7 @@ pub(super) async fn photo_form(
     )
     .await?;
     let files = std::mem::take(&mut form.files);
+    let too_many = (form.files_dropped > 0).then(crate::photos::too_many);
     Ok((
         form,
         files
@@ -164,6 +185,7 @@ pub(super) async fn photo_form(
                 bytes: f.bytes,
             })
             .collect(),
+        too_many,
     ))
 }
 

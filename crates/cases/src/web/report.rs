@@ -27,6 +27,8 @@ pub(super) struct NewPage {
     /// Names the logged-in author (see [`draft::author_tag`]).
     author_tag: String,
     error: Option<String>,
+    /// The field the error is about, when it is shown beside that field (`photos`).
+    error_field: String,
     /// Open cases like this one, shown before filing ("已有人反映").
     similar: Vec<crate::ledger::Similar>,
     /// The case just followed from this form.
@@ -49,6 +51,14 @@ impl NewPage {
     }
     fn is_for(&self, resident: &i64) -> bool {
         self.fields.for_resident == Some(*resident)
+    }
+    /// The error, when it is shown under field `field` rather than above the form.
+    fn error_on(&self, field: &str) -> Option<&String> {
+        self.error.as_ref().filter(|_| self.error_field == field)
+    }
+    /// The error shown above the form: one no field shows.
+    fn error_above(&self) -> Option<&String> {
+        self.error.as_ref().filter(|_| !matches!(self.error_field.as_str(), "photos" | "building_id"))
     }
     fn is_place(&self, value: &str) -> bool {
         self.fields.place_choice == value
@@ -145,6 +155,7 @@ impl FormState {
 #[derive(Default)]
 pub(super) struct Extras {
     error: Option<String>,
+    error_field: String,
     similar: Vec<crate::ledger::Similar>,
     followed: Option<i64>,
     filed_url: Option<String>,
@@ -183,6 +194,7 @@ pub(super) async fn form_page(
         photos_kept: form.photos_kept,
         author_tag,
         error: extras.error,
+        error_field: extras.error_field,
         similar: extras.similar,
         followed: extras.followed,
         filed_url: extras.filed_url,
@@ -258,7 +270,7 @@ async fn keyed_form(
                 form.fields.anonymous = true;
             }
             if step.similar && !quick {
-                let (building_id, unit_id) = parse_place(&form.fields.place_choice);
+                let (building_id, unit_id) = parse_place(&form.fields.place_choice).unwrap_or_default();
                 extras.similar =
                     crate::ledger::suggestions(state, community.id, form.fields.text.trim(), building_id, unit_id, reader).await?;
                 extras.followed = step.followed;
@@ -348,11 +360,14 @@ pub(super) async fn submit(
     req: axum::extract::Request,
 ) -> AppResult<Response> {
     let lapsed = req.extensions().get::<kernel::web::SessionLapsed>().is_some();
-    let (form, files) = photo_form(&state, req).await?;
+    let (form, files, too_many) = photo_form_kept(&state, req).await?;
     let quick = form.has("quick");
     let author_tag = form.get("by").to_string();
+    // Someone in danger whose login lapsed chose to send it now, without a name (see the
+    // lapsed page): filed at once as an anonymous report, because they chose so.
+    let send_now = viewer.0.is_none() && !quick && form.has("send_now") && form.has("danger_now");
     // Filled in by someone logged in who is not any more: file nothing, keep it, ask them in.
-    let lapsed = lapsed || (viewer.0.is_none() && !author_tag.is_empty()) || (quick && viewer.0.is_none());
+    let lapsed = !send_now && (lapsed || (viewer.0.is_none() && !author_tag.is_empty()) || (quick && viewer.0.is_none()));
     let community = if quick && !lapsed {
         let user = viewer.0.as_ref().ok_or(AppError::Unauthorized)?;
         staff_community(&state, &User(user.clone()), Some(form.get("c"))).await?
@@ -363,7 +378,11 @@ pub(super) async fn submit(
         Some(k) => k.to_string(),
         None => return Err(AppError::field("key", "invalid")),
     };
-    let (building_id, unit_id) = parse_place(form.get("building_id"));
+    // An unreadable place is refused once the photos are kept (below), never dropped.
+    let ((building_id, unit_id), place_refused) = match parse_place(form.get("building_id")) {
+        Ok(chosen) => (chosen, None),
+        Err(e) => ((None, None), Some(e)),
+    };
     let fields = Fields {
         text: form.get("text").to_string(),
         place: form.get("place").to_string(),
@@ -405,6 +424,11 @@ pub(super) async fn submit(
     if form.has("drop_kept") {
         draft::drop_photos(&state, community.id, &key).await?;
     }
+    // More photos than allowed: the form again, as typed, with the message under the photos.
+    if let Some(e) = too_many {
+        as_sent.photos_kept = draft::photos(&state, community.id, &key).await?.len();
+        return report_error(&state, ctx, &community, as_sent, e).await;
+    }
     // The photos that came with this sending join the draft at once: whatever happens next,
     // nobody chooses them again. A visitor's photos are admitted (their quota spent) first.
     let mut admitted = false;
@@ -414,6 +438,12 @@ pub(super) async fn submit(
                 return report_error(&state, ctx, &community, as_sent, e).await;
             }
             admitted = true;
+        } else if let Some(filer) = viewer.0.as_deref().filter(|_| !lapsed) {
+            // Decoding photos is costly: a person has a budget of them an hour.
+            if let Err(e) = service::admit_photos(&state, filer, files.len(), true).await {
+                as_sent.photos_kept = draft::photos(&state, community.id, &key).await?.len();
+                return report_error(&state, ctx, &community, as_sent, e).await;
+            }
         }
         let stored = match crate::photos::prepare(&state, files).await {
             Ok(p) => crate::photos::store(&state, &p, new.anonymous || lapsed).await?,
@@ -446,6 +476,9 @@ pub(super) async fn submit(
             ..Extras::default()
         };
         return Ok(render(&form_page(&state, ctx, &community, as_sent, extras).await?));
+    }
+    if let Some(e) = place_refused {
+        return report_error(&state, ctx, &community, as_sent, e).await;
     }
     let reader = viewer.0.as_ref().and_then(|p| p.user_id);
     // The step is shown from the keyed address (the draft holds the form), so Back and reload
@@ -520,7 +553,16 @@ pub(super) async fn report_error(
     as_sent: FormState,
     e: AppError,
 ) -> AppResult<Response> {
-    let extras = Extras { error: Some(form_error(&ctx, &e)), ..Extras::default() };
+    let error_field = e.fields().first().map(|f| f.field.clone()).unwrap_or_default();
+    let extras = Extras { error: Some(form_error(&ctx, &e)), error_field, ..Extras::default() };
     let page = form_page(state, ctx, community, as_sent, extras).await?;
-    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+    // Too many reports at once is 429 (with the form as typed), a mistake to mend 422.
+    Ok(match e {
+        AppError::TooManyRequests { retry_after_s } => {
+            let mut res = render_status(StatusCode::TOO_MANY_REQUESTS, &page);
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_s.into());
+            res
+        }
+        _ => render_status(StatusCode::UNPROCESSABLE_ENTITY, &page),
+    })
 }

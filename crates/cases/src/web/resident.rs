@@ -28,6 +28,17 @@ pub(super) fn clocks_shown(case: &CaseView) -> bool {
     !case.state.has_result()
 }
 
+/// How a finished case's clocks ended (首次响应 按时, 办结 超时完成 …), for its author and her
+/// family alike; none for a clock that just stopped (a withdrawn case).
+pub(super) fn clock_results(ctx: &PageCtx, case: &CaseView) -> Vec<(String, (String, &'static str))> {
+    use crate::domain::ClockState;
+    [("first_response", case.first_response_clock), ("result", case.result_clock)]
+        .into_iter()
+        .filter(|(_, c)| !matches!(c, ClockState::Ended | ClockState::Paused))
+        .map(|(name, c)| (ctx.tr.t(&format!("cases.clock_result.{name}")).to_string(), clock_badge(ctx, c)))
+        .collect()
+}
+
 pub(super) async fn my_cases(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
@@ -64,6 +75,9 @@ impl CasePage {
     }
     fn clocks_shown(&self) -> bool {
         clocks_shown(&self.case)
+    }
+    fn clock_results(&self) -> Vec<(String, (String, &'static str))> {
+        clock_results(&self.ctx, &self.case)
     }
     fn event_label(&self, e: &service::Event) -> String {
         match e.state {
@@ -241,14 +255,26 @@ impl RateForm {
     }
 }
 
+/// Reads a rating form. "Solved" must be answered yes (`1`) or no (`0`): a missing or unknown
+/// answer is refused, never read as "not solved", which would reopen the case.
 pub(super) fn parse_rating(form: &RateForm) -> AppResult<crate::rating::Rating> {
-    let satisfaction = crate::rating::Satisfaction::parse(&form.satisfaction)
-        .ok_or_else(|| AppError::field("satisfaction", "invalid_choice"))?;
-    Ok(crate::rating::Rating {
-        solved: form.solved == "1",
-        satisfaction,
-        comment: form.comment.clone(),
-    })
+    let solved = match form.solved.as_str() {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
+    };
+    let satisfaction = crate::rating::Satisfaction::parse(&form.satisfaction);
+    let mut refused = Vec::new();
+    if solved.is_none() {
+        refused.push(kernel::error::FieldError::new("solved", "invalid_choice"));
+    }
+    if satisfaction.is_none() {
+        refused.push(kernel::error::FieldError::new("satisfaction", "invalid_choice"));
+    }
+    match (solved, satisfaction) {
+        (Some(solved), Some(satisfaction)) => Ok(crate::rating::Rating { solved, satisfaction, comment: form.comment.clone() }),
+        _ => Err(AppError::Validation(refused)),
+    }
 }
 
 pub(super) fn rating_error_page(ctx: PageCtx, e: AppError) -> AppResult<Response> {
@@ -384,4 +410,39 @@ pub(super) async fn follow_case(
 ) -> AppResult<Response> {
     crate::ledger::follow(&state, user.person()?, id).await?;
     Ok(see_other("/me/cases#followed"))
+}
+
+/// Stops following a case (from 我关注的 or its public page); sent twice, it is still not followed.
+pub(super) async fn unfollow_case(
+    AxState(state): AxState<AppState>,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Response> {
+    crate::ledger::unfollow(&state, user.person()?, id).await?;
+    Ok(see_other("/me/cases#followed"))
+}
+
+#[derive(Template)]
+#[template(path = "cases/public_case.html")]
+pub(super) struct PublicCasePage {
+    ctx: PageCtx,
+    c: crate::ledger::Similar,
+}
+
+impl PublicCasePage {
+    fn followers(&self) -> String {
+        self.ctx.tr.n("cases.followers", self.c.followers as usize)
+    }
+}
+
+/// A case as the public ledger shows it, with 关注 or 取消关注 for someone logged in.
+pub(super) async fn public_case_page(
+    AxState(state): AxState<AppState>,
+    ctx: PageCtx,
+    viewer: Viewer,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Response> {
+    let reader = viewer.0.as_ref().and_then(|p| p.user_id);
+    let c = crate::ledger::public_case(&state, id, reader).await?;
+    Ok(render(&PublicCasePage { ctx, c }))
 }
