@@ -68,6 +68,14 @@ async function myCaseCount(page) {
   return (await res.json()).length;
 }
 
+/** 110, 119 and 120 in `scope` are call buttons at least `min` px tall. */
+async function assertCallButtons(page, scope, min, label) {
+  for (const n of ['110', '119', '120']) {
+    const box = await page.locator(`${scope} a.call[href="tel:${n}"]`).boundingBox();
+    assert.ok(box && box.height >= min - 0.5, `${n} is ${box && box.height}px tall (${label}), at least ${min}px expected`);
+  }
+}
+
 async function setElder(page, on) {
   await open(page, '/');
   const isOn = await page.evaluate(() => document.body.classList.contains('elder'));
@@ -125,6 +133,11 @@ async function round(resident, mode) {
   await open(resident, '/cases/new');
   assert.match(await resident.locator('[data-testid=promise]').innerText(), /小时内首次回复.*分钟内响应/);
   await checkPage(resident, `/cases/new (${mode})`);
+  // 110 / 119 / 120 are call buttons (60px tall in elder mode), and her tabs offer 反映问题 and 问题台账.
+  await assertCallButtons(resident, '.call-first', elder ? 60 : 44, mode);
+  for (const href of ['/cases/new', '/ledger']) {
+    assert.equal(await resident.locator(`nav.tabs a[href="${href}"]`).count(), 1, `${href} in her navigation`);
+  }
   await fill(resident, { text: `${tag}2栋1单元202门口情况不对，快来人`, unit: unit.value, danger: true, photo: true });
   await submit(resident, resident.locator(`${FORM} button[type=submit]`));
   caseIdOf(resident);
@@ -149,10 +162,12 @@ async function round(resident, mode) {
     img.onerror = () => done(false);
   })));
   assert.ok(shown, 'the kept photo is shown');
+  assert.match(await suggestion.locator('[data-testid=summary]').innerText(), /声控灯坏了/, 'the start of its words, to tell whether it is the same');
   await checkPage(resident, `similar step (${mode})`);
   await screenshot(resident, `journey-${mode}-similar.png`);
   await submit(resident, suggestion.locator('button[name=follow]'));
   assert.ok(await resident.locator('[data-testid=followed]').isVisible(), 'followed');
+  assert.match(await resident.locator('[data-testid=not-filed]').innerText(), /您的问题还没有提交/, 'her own report is not filed yet, said plainly');
   assert.equal(await resident.locator('#text').inputValue(), text, 'the words survive following');
   assert.ok(await resident.locator('[data-testid=photos-kept]').isVisible());
   await checkPage(resident, `followed from the step (${mode})`);
@@ -176,10 +191,32 @@ async function round(resident, mode) {
   }
   assert.equal(await myCaseCount(resident), before + 1, 'no second case');
 
-  // 我的反映 lists the followed case.
+  // 我的反映 lists the followed case: it opens, and 取消关注 undoes the follow.
   await open(resident, '/me/cases');
-  assert.equal(await resident.locator(`[data-testid=followed-cases] li[data-case="${openCase}"]`).count(), 1, 'the followed case under 我关注的');
+  const followedCase = resident.locator(`[data-testid=followed-cases] li[data-case="${openCase}"]`);
+  assert.equal(await followedCase.count(), 1, 'the followed case under 我关注的');
   await checkPage(resident, `/me/cases (${mode})`);
+  await submit(resident, followedCase.locator(`a[href="/ledger/cases/${openCase}"]`));
+  assert.equal(pathOf(resident), `/ledger/cases/${openCase}`);
+  await checkPage(resident, `followed case (${mode})`);
+  await submit(resident, resident.locator('[data-testid=unfollow]'));
+  assert.equal(pathOf(resident), '/me/cases');
+  assert.equal(await resident.locator(`[data-testid=followed-cases] li[data-case="${openCase}"]`).count(), 0, 'no longer followed');
+
+  // A danger report whose session lapsed: the numbers stay as big call buttons, and she may
+  // choose to send it now without a name; nothing is sent until she does.
+  await open(resident, '/cases/new');
+  await fill(resident, { text: `${tag}家里煤气味很重，头晕`, unit: unit.value, danger: true });
+  await resident.context().clearCookies({ name: 'linli_session' });
+  await submit(resident, resident.locator(`${FORM} button[type=submit]`));
+  assert.equal(await resident.locator('[data-testid=relogin]').count(), 1, 'a login prompt');
+  await assertCallButtons(resident, '[data-testid=danger-calls]', 60, `lapsed danger, ${mode}`);
+  await checkPage(resident, `lapsed danger (${mode})`);
+  await screenshot(resident, `journey-${mode}-lapsed-danger.png`);
+  await submit(resident, resident.locator('[data-testid=send-now] button[type=submit]'));
+  assert.match(pathOf(resident), /^\/cases\/follow\//, `sent anonymously, at ${resident.url()}`);
+  assert.match(await resident.locator('main').innerText(), /紧急/);
+  await login(resident, RESIDENT_PHONE);
 
   // The session lapses mid-report: log in again, the draft comes back, filed under her name.
   await open(resident, '/cases/new');
@@ -216,6 +253,19 @@ async function round(resident, mode) {
     assert.ok(box && box.height >= min - 0.5, `${id} is ${box && box.height}px tall, at least ${min}px expected`);
   }
   await checkPage(resident, `rating on the case page (${mode})`);
+  // Nothing folds the form away: tapping its heading leaves the choices there.
+  await rate.locator('h2').click();
+  assert.ok(await resident.locator('[data-testid=rate-satisfied]').isVisible(), 'the choices stay after tapping 评价');
+  // 满意 / 基本满意 / 不满意 each on one line, never broken inside the word.
+  for (const id of ['rate-satisfied', 'rate-basic', 'rate-unsatisfied']) {
+    const lines = await resident.locator(`[data-testid=${id}]`).evaluate((label) => {
+      const text = [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim()).pop();
+      const range = document.createRange();
+      range.selectNodeContents(text);
+      return new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top))).size;
+    });
+    assert.equal(lines, 1, `${id} is on ${lines} lines`);
+  }
   await resident.locator('label.choice', { hasText: '解决了' }).click();
   await resident.locator('[data-testid=rate-satisfied]').click();
   // A control character in the comment: the form comes back as chosen, with the field's message.
