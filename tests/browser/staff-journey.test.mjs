@@ -150,6 +150,7 @@ describe('the staff journey', () => {
     // An empty note is refused where it was typed, and the address carries no token.
     await submit(page, noteStep.locator('button[type=submit]'));
     assert.ok(!page.url().includes('_csrf'), `no token in the address: ${page.url()}`);
+    assert.equal(pathOf(page), `/console/cases/${caseId}`, `an error keeps the case page's address: ${page.url()}`);
     assert.ok((await page.locator('[role=alert]').first().innerText()).length > 0, 'the error is said');
     const again = page.locator('#step-in_progress');
     if (!(await again.evaluate((d) => d.open))) await again.locator('summary').click();
@@ -161,6 +162,34 @@ describe('the staff journey', () => {
     assert.ok(!/[()]/.test(facts), `full-width brackets on the case page: ${facts}`);
     await assertAccessible(page, 'staff case after a note (390×844)');
     await noSideways(page, 'staff case after a note');
+  });
+
+  it('the 居民, 住户 and 楼栋 lists are cards on a phone, nothing squeezed or cut off', { timeout: TEST_TIMEOUT }, async () => {
+    const context = await newContext('staff-registry-phone', PHONE);
+    const page = await context.newPage();
+    await login(page, STAFF_PHONE);
+    for (const [path, label] of [['/console/residents', '居民'], ['/console/households', '住户'], ['/console/buildings', '楼栋']]) {
+      await open(page, `${path}?c=${SLUG}`);
+      await noSideways(page, `${label} on a phone`);
+      const row = page.locator('table.cards tbody tr').first();
+      const box = await row.boundingBox();
+      assert.ok(box.width > 300, `a ${label} row is ${box.width}px wide on a phone`);
+      // Every cell stays inside its card.
+      const overflow = await page.evaluate(() => [...document.querySelectorAll('table.cards tbody tr')].slice(0, 20).flatMap((tr) => {
+        const r = tr.getBoundingClientRect();
+        return [...tr.querySelectorAll('td')].filter((td) => td.scrollWidth > td.clientWidth + 1 || td.getBoundingClientRect().right > r.right + 1).map((td) => td.innerText);
+      }));
+      assert.deepEqual(overflow, [], `${label}: cells run off their card`);
+      await assertAccessible(page, `${label} (staff, 390×844)`);
+    }
+    await open(page, `/console/residents?c=${SLUG}`);
+    // A name is one line, not one character per line.
+    const { height, line } = await page.evaluate(() => {
+      const a = document.querySelector('table.cards tbody td.name a');
+      return { height: a.getBoundingClientRect().height, line: parseFloat(getComputedStyle(a).lineHeight) || 24 };
+    });
+    assert.ok(height < 2 * line, `a name takes ${height}px (line ${line}px)`);
+    await screenshot(page, 'staff-residents-phone.png');
   });
 
   it('a lapse keeps the note: cookies gone, note sent, login, back on the case with it', { timeout: TEST_TIMEOUT }, async (t) => {
@@ -177,6 +206,8 @@ describe('the staff journey', () => {
     await page.fill(`#note-${code}`, note);
     await submit(page, step.locator('button[type=submit]'));
     assert.equal(pathOf(page), '/login', `a lapsed form goes to log in, not ${page.url()}`);
+    const why = await page.locator('[role=status]').first().innerText();
+    assert.ok(why.includes('登录已过期') && why.includes('您填写的内容已保留'), `the login page says why: ${why}`);
     await page.fill('#phone', STAFF_PHONE);
     await page.fill('#password', PASSWORD);
     await submit(page, page.locator('form[action="/login"] button[type=submit], form[action="/login"] button:not([type])').first());

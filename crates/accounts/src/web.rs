@@ -39,6 +39,8 @@ struct LoginPage {
 struct NextQuery {
     next: Option<String>,
     mode: Option<String>,
+    /// Sent here by a form that arrived after the session lapsed: its words are kept.
+    kept: Option<String>,
 }
 
 async fn login_page(ctx: PageCtx, ApiQuery(q): ApiQuery<NextQuery>) -> Response {
@@ -47,7 +49,9 @@ async fn login_page(ctx: PageCtx, ApiQuery(q): ApiQuery<NextQuery>) -> Response 
         return see_other(&next);
     }
     let mode = if q.mode.as_deref() == Some("sms") { "sms" } else { "password" };
-    render(&LoginPage { ctx, next, phone: String::new(), mode, error: None, notice: None })
+    // Why the login page shows up in the middle of work, and that nothing typed is lost.
+    let notice = q.kept.is_some().then(|| ctx.tr.t("login.draft_kept").to_string());
+    render(&LoginPage { ctx, next, phone: String::new(), mode, error: None, notice })
 }
 
 #[derive(Debug, Deserialize)]

@@ -112,8 +112,9 @@ impl State {
         use State::*;
         match self {
             New => &[Acknowledged, Duplicate, NotOurs],
+            // A step to the state the case is in adds a note (补充说明).
             Acknowledged => &[
-                InProgress, Scheduled, Referred, Resolved, Duplicate, NotOurs,
+                Acknowledged, InProgress, Scheduled, Referred, Resolved, Duplicate, NotOurs,
             ],
             InProgress | Scheduled | Referred => &[
                 InProgress, Scheduled, Referred, Resolved, Duplicate, NotOurs,

@@ -195,6 +195,14 @@ CREATE TABLE case_drafts (
 CREATE INDEX case_drafts_expiry_idx ON case_drafts (expires_at);
 "#,
     },
+    Migration {
+        // The one-time key of the staff form that sent a step: the same form sent again is
+        // answered as the first was, with nothing recorded twice.
+        id: "cases_0008_step_keys",
+        sql: r#"
+ALTER TABLE case_events ADD COLUMN request_key TEXT;
+"#,
+    },
 ];
 
 /// Checks a case's clock when its warning or escalation time comes.
@@ -253,7 +261,7 @@ async fn console_figures(
         Figure {
             label: "console.cases_due_today",
             value: w.due_today.to_string(),
-            href: queue,
+            href: format!("{queue}&due=today"),
             tone: if w.due_today > 0 { "warn" } else { "" },
         },
         Figure {

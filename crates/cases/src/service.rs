@@ -891,6 +891,46 @@ pub async fn move_case(
     m: &Move,
     photos: &[Ready],
 ) -> AppResult<CaseView> {
+    move_case_once(state, mover, id, m, photos, None).await
+}
+
+/// How long an identical note by the same person on the same case counts as the same
+/// submission (a double click, Back and send again, a retry on a poor connection).
+const SAME_NOTE_WINDOW_MS: i64 = 5 * kernel::clock::MINUTE;
+
+/// Whether a step with the one-time key `key` was already recorded on case `id` by `actor`.
+async fn step_recorded<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    db: E,
+    id: i64,
+    actor: Option<i64>,
+    key: &str,
+) -> AppResult<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM case_events WHERE case_id = $1 AND actor_user_id = $2 AND request_key = $3 LIMIT 1",
+    )
+    .bind(id)
+    .bind(actor)
+    .bind(key)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// As [`move_case`], for a staff form that carries a one-time `key`: sent again with the same
+/// key, the step is answered as the first was and nothing new is recorded or sent.
+pub async fn move_case_once(
+    state: &AppState,
+    mover: Mover<'_>,
+    id: i64,
+    m: &Move,
+    photos: &[Ready],
+    key: Option<&str>,
+) -> AppResult<CaseView> {
+    let key = key
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| kernel::validate::at_most("key", k, 100))
+        .transpose()?;
     let case = load(state, id).await?;
     let note = kernel::validate::at_most_multiline("note", &m.note, 1000)?;
     let staff = match &mover {
@@ -912,13 +952,19 @@ pub async fn move_case(
         Mover::Person(_) => return Err(AppError::NotFound),
         Mover::FollowToken => (case.state.author_moves(), None, false),
     };
+    if let Some(k) = key.filter(|_| by_staff) {
+        if step_recorded(&state.db.pool, id, actor, k).await? {
+            return view(state, id, true).await;
+        }
+    }
     if !allowed.contains(&m.to) {
+        // The states in the reader's words, never their codes.
         return Err(AppError::Validation(vec![kernel::FieldError::new(
             "to",
             "case_move_not_allowed",
         )
-        .arg("from", case.state.code())
-        .arg("to", m.to.code())]));
+        .word("from", format!("case_state.{}", case.state.code()))
+        .word("to", format!("case_state.{}", m.to.code()))]));
     }
     // A step to the state the case is already in adds a note: nothing moves, no clock changes,
     // and the resident (and family) read the note, not another "now in progress".
@@ -929,7 +975,7 @@ pub async fn move_case(
         if !photos.is_empty() {
             return Err(AppError::field("photos", "invalid_choice"));
         }
-        return add_note(state, id, &case, actor, note).await;
+        return add_note(state, id, &case, actor, note, key).await;
     }
     if by_staff && matches!(m.to, State::Acknowledged | State::Referred) && note.is_empty() {
         return Err(AppError::field("note", "required"));
@@ -971,6 +1017,13 @@ pub async fn move_case(
     .await?
     .rows_affected();
     if moved == 0 {
+        drop(tx);
+        // The same form, sent twice at once, moved it: answered as the first was.
+        if let Some(k) = key.filter(|_| by_staff) {
+            if step_recorded(&state.db.pool, id, actor, k).await? {
+                return view(state, id, true).await;
+            }
+        }
         // Someone else moved it in the meantime.
         return Err(AppError::Conflict {
             field: "to".into(),
@@ -979,6 +1032,7 @@ pub async fn move_case(
     }
     let kind = if by_staff { "moved" } else { "author_moved" };
     let event_id = event(&mut tx, id, now, actor, kind, Some(m.to), note).await?;
+    keep_key(&mut tx, event_id, key.filter(|_| by_staff)).await?;
     if m.to == State::InProgress && case.state.has_result() {
         restart_result_clock(state, &mut tx, now, id, case.community_id).await?;
     }
@@ -1136,6 +1190,62 @@ pub async fn move_case(
     view(state, id, by_staff).await
 }
 
+/// How staff reach the person a case is from.
+#[derive(Debug, Clone, Default)]
+pub struct Reporter {
+    /// The phone number with its middle hidden (138****5678); empty when none is known.
+    pub masked: String,
+    /// The whole number, only once asked for (and recorded on the case's timeline).
+    pub phone: Option<String>,
+    /// Their registry record, when they are in the registry.
+    pub resident_id: Option<i64>,
+}
+
+/// How to reach the person case `id` is from: the resident it was filed for, else its author.
+/// `None` for an anonymous case. The whole number is shown only on request (`reveal`), as an
+/// ID number is, and the request stays on the staff timeline.
+pub async fn reporter(state: &AppState, p: &Principal, id: i64, reveal: bool) -> AppResult<Option<Reporter>> {
+    let case = load_for_staff(state, p, id).await?;
+    if case.anonymous {
+        return Ok(None);
+    }
+    let from_registry: Option<(String, i64)> = match case.resident {
+        Some(r) => sqlx::query_as("SELECT phone, id FROM residents WHERE id = $1")
+            .bind(r)
+            .fetch_optional(&state.db.pool)
+            .await?,
+        None => None,
+    };
+    let from_login: Option<(String, Option<i64>)> = match case.author {
+        Some(a) => sqlx::query_as(
+            "SELECT u.phone, (SELECT MIN(r.id) FROM residents r WHERE r.user_id = u.id AND r.community_id = $2) \
+             FROM users u WHERE u.id = $1",
+        )
+        .bind(a)
+        .bind(case.community_id)
+        .fetch_optional(&state.db.pool)
+        .await?,
+        None => None,
+    };
+    let resident_id = from_registry.as_ref().map(|r| r.1).or(from_login.as_ref().and_then(|l| l.1));
+    let phone = from_registry
+        .map(|r| r.0)
+        .filter(|p| !p.is_empty())
+        .or(from_login.map(|l| l.0))
+        .unwrap_or_default();
+    let shown = reveal && !phone.is_empty();
+    if shown {
+        let mut tx = state.db.begin_write().await?;
+        event(&mut tx, id, state.now(), p.user_id, "phone_shown", None, "").await?;
+        tx.commit().await?;
+    }
+    Ok(Some(Reporter {
+        masked: if phone.is_empty() { String::new() } else { kernel::crypto::mask_phone(&phone) },
+        phone: shown.then_some(phone),
+        resident_id,
+    }))
+}
+
 /// The registry resident of `community_id` with the phone number typed on the staff side's
 /// quick report (spaces, dashes and wide digits allowed). A grid worker finds only the residents
 /// of the buildings in their grids: anyone else is answered as an unknown number is.
@@ -1186,17 +1296,34 @@ fn told_note(note: &str) -> String {
     }
 }
 
+/// Records the one-time key of the form that sent a step with its event.
+async fn keep_key(tx: &mut WriteTx, event_id: i64, key: Option<&str>) -> AppResult<()> {
+    if let Some(k) = key {
+        sqlx::query("UPDATE case_events SET request_key = $1 WHERE id = $2")
+            .bind(k)
+            .bind(event_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A note added by staff to a case without moving it: one timeline entry, and the author (in
 /// the inbox) and bound family told the note. No text message: nothing changed state.
+/// The same note sent again (the same form key, or the same words by the same person within
+/// a few minutes) records nothing new.
 async fn add_note(
     state: &AppState,
     id: i64,
     case: &CaseRow,
     actor: Option<i64>,
     note: &str,
+    key: Option<&str>,
 ) -> AppResult<CaseView> {
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
+    // Touching the case first holds its row (on PostgreSQL) until this commits, so that the
+    // check below and the note's insert are one step for parallel sends; SQLite has one writer.
     let touched = sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2 AND state = $3")
         .bind(now)
         .bind(id)
@@ -1210,7 +1337,23 @@ async fn add_note(
             code: "case_changed",
         });
     }
+    let sent_before: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM case_events WHERE case_id = $1 AND actor_user_id = $2 \
+         AND (request_key = $3 OR (kind IN ('noted', 'moved') AND note = $4 AND at >= $5)) LIMIT 1",
+    )
+    .bind(id)
+    .bind(actor)
+    .bind(key)
+    .bind(note)
+    .bind(now - SAME_NOTE_WINDOW_MS)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if sent_before.is_some() {
+        drop(tx);
+        return view(state, id, true).await;
+    }
     let event_id = event(&mut tx, id, now, actor, "noted", None, note).await?;
+    keep_key(&mut tx, event_id, key).await?;
     let subject = subject_login(state, case).await?;
     if !case.anonymous {
         let params = vec![("case", id.to_string()), ("note", told_note(note))];
@@ -1297,7 +1440,7 @@ async fn merge_target(
     let parent = parent_id.ok_or_else(|| AppError::field("parent_id", "required"))?;
     let refused = || AppError::field("parent_id", "case_merge_target");
     if parent == id {
-        return Err(refused());
+        return Err(AppError::field("parent_id", "case_merge_self"));
     }
     let target = match load(state, parent).await {
         Ok(target) => target,
@@ -1500,12 +1643,24 @@ pub async fn assign(state: &AppState, p: &Principal, id: i64, a: &Assign) -> App
     eligible.ok_or_else(|| AppError::field("user_id", "not_found_ref"))?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("UPDATE cases SET assignee_user_id = $1, owner_user_id = COALESCE(owner_user_id, $1), updated_at = $2 WHERE id = $3")
+    // Handing a case to who already has it changes nothing: refused, so the timeline never says
+    // it was handed over.
+    let moved = sqlx::query("UPDATE cases SET assignee_user_id = $1, owner_user_id = COALESCE(owner_user_id, $1), updated_at = $2 WHERE id = $3 AND (assignee_user_id IS NULL OR assignee_user_id <> $1)")
         .bind(a.user_id)
         .bind(now)
         .bind(id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+    if moved == 0 {
+        let name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
+            .bind(a.user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        return Err(AppError::Validation(vec![
+            kernel::FieldError::new("user_id", "case_already_assigned").arg("name", name),
+        ]));
+    }
     let event_id = event(&mut tx, id, now, p.user_id, "assigned", None, note).await?;
     alert(
         &mut tx,
@@ -1812,6 +1967,8 @@ pub struct QueueFilter {
     pub assignee: Option<i64>,
     /// Only cases with a clock past due.
     pub overdue: bool,
+    /// Only cases whose running clock falls due later today (as the overview's 今天到期 counts).
+    pub due_today: bool,
     /// Finished cases (closed, merged, not ours, withdrawn) too.
     pub finished: bool,
     /// A case number (`12` or `#12`), or words from the report or its place.
@@ -1848,6 +2005,14 @@ impl QueueFilter {
             out.push_str(&format!(
                 " AND c.paused_at IS NULL AND c.state NOT IN ('resolved', 'verified', 'closed', 'duplicate', 'not_ours', 'withdrawn') \
                  AND ((c.first_response_at IS NULL AND c.first_response_due < {now}) OR (c.resolved_at IS NULL AND c.result_due < {now}))"
+            ));
+        }
+        if self.due_today {
+            let tomorrow = local_midnight_after(now);
+            out.push_str(&format!(
+                " AND c.paused_at IS NULL AND c.state NOT IN ('resolved', 'verified', 'closed', 'duplicate', 'not_ours', 'withdrawn') \
+                 AND CASE WHEN c.first_response_at IS NULL THEN c.first_response_due ELSE c.result_due END >= {now} \
+                 AND CASE WHEN c.first_response_at IS NULL THEN c.first_response_due ELSE c.result_due END < {tomorrow}"
             ));
         }
         let text = self.text.trim();
@@ -1911,11 +2076,19 @@ pub async fn queue(
     views(state, &ids, true).await
 }
 
+/// The next local (Asia/Shanghai) midnight after `now`.
+fn local_midnight_after(now: i64) -> i64 {
+    let day = crate::domain::local_date(now);
+    let next = day.succ_opt().unwrap_or(day);
+    next.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default() - crate::domain::LOCAL_OFFSET
+}
+
 /// The figures at the top of the console: open cases, those past due, those due today and
 /// this month's satisfaction, over the cases the person may handle.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Workload {
-    /// Open cases.
+    /// Open cases: every case not finished, as the queue lists them (those resolved or checked
+    /// on site still wait on staff for the check or the closing).
     pub open: i64,
     /// Open cases with a clock past due.
     pub overdue: i64,
@@ -1940,11 +2113,11 @@ pub async fn workload(state: &AppState, p: &Principal, community_id: i64) -> App
             .unwrap_or_default()
             - crate::domain::LOCAL_OFFSET
     };
-    let tomorrow = midnight(day.succ_opt().unwrap_or(day));
+    let tomorrow = local_midnight_after(now);
     let month_start = midnight(day.with_day(1).unwrap_or(day));
     let rows = sqlx::query(&format!(
         "SELECT c.state, c.first_response_at, c.first_response_due, c.resolved_at, c.result_due, c.paused_at \
-         FROM cases c WHERE c.community_id = $1 AND c.state NOT IN ('resolved', 'verified', 'closed', 'duplicate', 'not_ours', 'withdrawn'){reach}"
+         FROM cases c WHERE c.community_id = $1 AND c.state NOT IN ('closed', 'duplicate', 'not_ours', 'withdrawn'){reach}"
     ))
     .bind(community_id)
     .fetch_all(&state.db.pool)
@@ -1954,7 +2127,9 @@ pub async fn workload(state: &AppState, p: &Principal, community_id: i64) -> App
         ..Workload::default()
     };
     for r in &rows {
-        if r.get::<Option<i64>, _>(5).is_some() {
+        // A paused case runs no clock; a resolved one has met its result clock.
+        let resolved = matches!(r.get::<String, _>(0).as_str(), "resolved" | "verified");
+        if r.get::<Option<i64>, _>(5).is_some() || resolved {
             continue;
         }
         // The clock that runs: the first response until given, then the result.

@@ -98,7 +98,7 @@ pub(crate) async fn keep(state: &AppState, req: Request, keep: Vec<String>, back
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    let mut res = crate::web::see_other(&format!("/login?next={}", crate::web::url_encode(&back)));
+    let mut res = crate::web::see_other(&format!("/login?next={}&kept=1", crate::web::url_encode(&back)));
     res.headers_mut().append(header::SET_COOKIE, crate::web::set_cookie(DRAFT_COOKIE, &token, TTL_MS / 1000, state.config.secure_cookies));
     Ok(res)
 }

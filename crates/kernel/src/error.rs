@@ -29,11 +29,28 @@ impl FieldError {
         self.args.push((name, value.to_string()));
         self
     }
+    /// Adds a placeholder said in the reader's words: the catalogue entry `key` (a state's
+    /// name, not its code).
+    pub fn word(mut self, name: &'static str, key: impl std::fmt::Display) -> Self {
+        self.args.push((name, format!("{WORD}{key}")));
+        self
+    }
     /// The translated message.
     pub fn message(&self, locale: Locale) -> String {
-        tf(locale, &format!("error.{}", self.code), &self.args)
+        let args: Vec<(&str, String)> = self
+            .args
+            .iter()
+            .map(|(k, v)| match v.strip_prefix(WORD) {
+                Some(key) => (*k, crate::i18n::t(locale, key).to_string()),
+                None => (*k, v.clone()),
+            })
+            .collect();
+        tf(locale, &format!("error.{}", self.code), &args)
     }
 }
+
+/// Marks a placeholder value that is a catalogue key (no typed text starts with NUL: it is refused).
+const WORD: &str = "\u{0}word:";
 
 /// Every failure a request can end in.
 #[derive(Debug, Clone, thiserror::Error)]

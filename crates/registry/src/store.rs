@@ -489,6 +489,40 @@ pub async fn counts(state: &AppState, community_id: i64) -> AppResult<Counts> {
     })
 }
 
+/// The figures of `counts` over some buildings only (a grid worker's grids): `None` is the whole
+/// community.
+pub async fn counts_within(state: &AppState, community_id: i64, buildings: Option<&[i64]>) -> AppResult<Counts> {
+    let Some(buildings) = buildings else { return counts(state, community_id).await };
+    let within = |col: &str| kernel::db::and_in(col, Some(buildings));
+    let residents = format!("SELECT r.id FROM residents r JOIN households h ON h.id = r.household_id WHERE r.community_id = $1{}", within("h.building_id"));
+    let tagged = |tag: &str| format!("(SELECT COUNT(*) FROM resident_tags t WHERE t.tag = '{tag}' AND t.resident_id IN ({residents}))");
+    let r = sqlx::query(&format!(
+        "SELECT (SELECT COUNT(*) FROM ({residents}) x), \
+                (SELECT COUNT(*) FROM households h WHERE h.community_id = $1{}), \
+                (SELECT COUNT(*) FROM buildings b WHERE b.community_id = $1{}), \
+                (SELECT COUNT(DISTINCT b.grid_id) FROM buildings b WHERE b.community_id = $1{}), \
+                {}, {}, {}",
+        within("h.building_id"),
+        within("b.id"),
+        within("b.id"),
+        tagged("elderly"),
+        tagged("living_alone"),
+        tagged("renter"),
+    ))
+    .bind(community_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    Ok(Counts {
+        residents: r.get(0),
+        households: r.get(1),
+        buildings: r.get(2),
+        grids: r.get(3),
+        elderly: r.get(4),
+        living_alone: r.get(5),
+        renters: r.get(6),
+    })
+}
+
 /// One stored encrypted ID number, if any: at start the server checks that its secret key
 /// still decrypts the data (`kernel::secret_key::check`).
 pub async fn any_encrypted_id_number(db: &kernel::db::Db) -> AppResult<Option<String>> {

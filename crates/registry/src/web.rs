@@ -164,7 +164,9 @@ struct ConsoleHome {
 async fn console_home(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
     let community = console_community(&state, &user, q.c.as_deref()).await?;
     user.require(community.id, &STRUCTURE_READ)?;
-    let counts = store::counts(&state, community.id).await?;
+    // A grid worker's figures are his own grids'.
+    let reach = crate::places::buildings_in_reach(&state, &user, community.id).await?;
+    let counts = store::counts_within(&state, community.id, reach.as_deref()).await?;
     let grids = store::grids(&state, community.id).await?;
     let can_import = user.can(community.id, &IMPORT_EXPORT);
     let can_read_residents = user.can(community.id, &RESIDENTS_READ);

@@ -225,7 +225,7 @@ async fn a_note_sent_as_the_session_lapses_is_kept_for_that_browser_only() {
     // address bar.
     let forms: Vec<&str> = page.split("<form ").skip(1).map(|f| f.split('>').next().unwrap()).collect();
     assert!(forms.iter().all(|f| !f.contains("_csrf=")), "{forms:?}");
-    assert!(forms.iter().any(|f| f.contains("/act?")), "{forms:?}");
+    assert!(forms.iter().any(|f| f.contains("?do=act&")), "{forms:?}");
     let res = w.staff.post_form(&action, &[("to", "acknowledged"), ("note", "")]).await;
     assert_eq!(res.status(), 422, "an error is shown at the form's own address, which has no token");
     assert!(res.text().await.unwrap().contains("此项必填"));
@@ -236,8 +236,10 @@ async fn a_note_sent_as_the_session_lapses_is_kept_for_that_browser_only() {
     let form = reqwest::multipart::Form::new().text("_csrf", old_token.clone()).text("to", "acknowledged").text("note", note);
     let res = browser.http.post(format!("{}{action}", browser.base())).multipart(form).send().await.unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(location(&res), format!("/login?next=%2Fconsole%2Fcases%2F{id}"));
+    assert_eq!(location(&res), format!("/login?next=%2Fconsole%2Fcases%2F{id}&kept=1"));
     assert!(browser.cookie(kernel::drafts::DRAFT_COOKIE).is_some());
+    let login = browser.page(&location(&res)).await;
+    assert!(login.contains("登录已过期，请重新登录；您填写的内容已保留。"), "the login page says why: {login}");
     let state: String = sqlx::query_scalar("SELECT state FROM cases WHERE id = $1").bind(id).fetch_one(&w.app.state.db.pool).await.unwrap();
     assert_eq!(state, "new", "a lapsed form is not acted on");
     let sealed: String = sqlx::query_scalar("SELECT fields FROM form_drafts").fetch_one(&w.app.state.db.pool).await.unwrap();
@@ -259,6 +261,7 @@ async fn a_note_sent_as_the_session_lapses_is_kept_for_that_browser_only() {
     assert_eq!(res.status(), 200);
     let page = browser.page(&format!("/console/cases/{id}")).await;
     assert!(page.contains("data-testid=\"restored\""));
+    assert!(page.contains("您之前填写的内容已恢复") && !page.contains("你之前"), "addressed with 您");
     let form = page.split("id=\"step-acknowledged\" open").nth(1).expect("that step's form is open");
     assert!(form.split("</details>").next().unwrap().contains(note), "the note is back in its form");
     assert!(!browser.page(&format!("/console/cases/{id}")).await.contains(note), "taken once");
@@ -509,4 +512,218 @@ async fn the_staff_case_page_says_asides_in_full_width_brackets_once_each() {
     assert!(!facts.contains(" (") && !facts.contains("管漏、"), "{facts}");
     assert!(facts.contains("（居民线上）"), "{facts}");
     assert!(!facts.contains("· 代") && !facts.contains("· 登记人"), "nobody shown twice: {facts}");
+}
+
+/// The step forms' one-time key on the staff case page.
+fn step_key(page: &str) -> String {
+    page.split("name=\"key\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
+}
+
+/// Sends one step form `n` times at once; every answer's status.
+async fn burst(client: &Client, id: i64, to: &str, note: &str, key: Option<&str>, n: usize) -> Vec<u16> {
+    let token = client.csrf().await;
+    let mut running = Vec::new();
+    for i in 0..n {
+        let (client, token, to, note) = (client.clone(), token.clone(), to.to_string(), note.to_string());
+        // Without a shared key, each send is a fresh page's form.
+        let key = key.map(str::to_string).unwrap_or_else(|| format!("fresh-{i}"));
+        running.push(tokio::spawn(async move {
+            step_with_token(&client, id, &token, &to, &note, &[("key", &key)]).await.status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for r in running {
+        statuses.push(r.await.unwrap());
+    }
+    statuses
+}
+
+/// The kinds and states of a case's events.
+async fn events(client: &Client, id: i64) -> Vec<(String, Option<String>, String)> {
+    let case = client.json(&format!("/api/v1/cases/{id}")).await;
+    case["events"].as_array().unwrap().iter().map(|e| (e["kind"].as_str().unwrap().to_string(), e["state"].as_str().map(str::to_string), e["note"].as_str().unwrap_or("").to_string())).collect()
+}
+
+#[tokio::test]
+async fn a_step_sent_again_at_once_is_recorded_once_and_told_once() {
+    let w = world().await;
+    let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    assert_eq!(mv(&w.staff, id, "acknowledged", "已电话联系居民，明天上门").await, 200);
+    let key = step_key(&w.staff.page(&format!("/console/cases/{id}")).await);
+    // Twenty sends of one form (double clicks, Back and send, retries): one step, each answered as the first.
+    let statuses = burst(&w.staff, id, "in_progress", "处理中", Some(&key), 20).await;
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
+    let ev = events(&w.staff, id).await;
+    assert_eq!(ev.iter().filter(|e| e.1.as_deref() == Some("in_progress")).count(), 1, "{ev:?}");
+    assert_eq!(ev.iter().filter(|e| e.0 == "noted").count(), 0, "no note from a repeated move: {ev:?}");
+    // The same words from twenty fresh forms at once: the same submission.
+    let statuses = burst(&w.staff, id, "in_progress", "已联系物业，等配件", None, 20).await;
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
+    // And the same words as the move's own note.
+    assert_eq!(step(&w.staff, id, "in_progress", "处理中", &[("key", "another")]).await.status(), 303);
+    let ev = events(&w.staff, id).await;
+    let noted: Vec<_> = ev.iter().filter(|e| e.0 == "noted").collect();
+    assert_eq!(noted.len(), 1, "{ev:?}");
+    assert_eq!(noted[0].2, "已联系物业，等配件");
+    w.app.run_jobs().await;
+    let inbox = w.resident.json("/api/v1/me/notifications").await.to_string();
+    assert_eq!(inbox.matches("已联系物业，等配件").count(), 1, "one message for the resident: {inbox}");
+    assert_eq!(inbox.matches("状态更新为：处理中").count(), 1, "{inbox}");
+    // A different note, or the same words later on, is a new note.
+    assert_eq!(step(&w.staff, id, "in_progress", "配件已到", &[("key", "k2")]).await.status(), 303);
+    w.app.clock.advance(6 * MINUTE);
+    assert_eq!(step(&w.staff, id, "in_progress", "已联系物业，等配件", &[("key", "k3")]).await.status(), 303);
+    assert_eq!(events(&w.staff, id).await.iter().filter(|e| e.0 == "noted").count(), 3);
+    // The first move's form, sent again after the case has moved on, is answered as before.
+    let res = step(&w.staff, id, "in_progress", "处理中", &[("key", &key)]).await;
+    assert_eq!(res.status(), 303, "{}", location(&res));
+    assert_eq!(events(&w.staff, id).await.iter().filter(|e| e.0 == "noted").count(), 3);
+}
+
+#[tokio::test]
+async fn a_refused_step_names_the_states_in_words_and_an_acknowledged_case_takes_a_note() {
+    let w = world().await;
+    let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    let res = step(&w.staff, id, "resolved", "修好了", &[]).await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("这个问题现在是“待响应”，不能改为“已办结，待核查”"), "{page}");
+    let body = w.staff.post_json(&format!("/api/v1/cases/{id}/moves"), &json!({"to": "verified", "note": ""})).await.text().await.unwrap();
+    assert!(body.contains("这个问题现在是“待响应”，不能改为“已核查”"), "{body}");
+    assert!(!body.contains("（new）") && !body.contains("“verified”"), "{body}");
+    // In English, the same words from the catalogue.
+    let en = kernel::FieldError::new("to", "case_move_not_allowed").word("from", "case_state.new").word("to", "case_state.verified").message(kernel::i18n::Locale::En);
+    assert_eq!(en, "This case is now “awaiting a response” and cannot move to “checked on site”; reload the page to see the steps it can take");
+    assert_eq!(mv(&w.staff, id, "acknowledged", "已电话联系居民").await, 200);
+    // On an acknowledged case, a note without a change of state, as on a case in progress.
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    let steps = page.split("id=\"step\"").nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(steps.contains("<summary>添加说明</summary>"), "{steps}");
+    let note_form = steps.split("id=\"step-acknowledged\"").nth(1).unwrap().split("</details>").next().unwrap();
+    assert!(!note_form.contains("必填"), "a note needs no first-response hint: {note_form}");
+    assert_eq!(step(&w.staff, id, "acknowledged", "师傅明早九点到", &[]).await.status(), 303);
+    let ev = events(&w.staff, id).await;
+    assert_eq!(ev.last().unwrap().0, "noted", "{ev:?}");
+    assert_eq!(w.staff.json(&format!("/api/v1/cases/{id}")).await["state"], "acknowledged");
+    for page in [page.as_str(), &w.staff.page(&format!("/console/cases/{id}")).await] {
+        assert!(!page.contains("（acknowledged）") && !page.contains("“acknowledged”"));
+    }
+}
+
+#[tokio::test]
+async fn an_english_text_names_the_state_in_words() {
+    let w = world().await;
+    sqlx::query("UPDATE users SET locale = 'en' WHERE phone = '13800000006'").execute(&w.app.state.db.pool).await.unwrap();
+    let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    assert_eq!(mv(&w.staff, id, "acknowledged", "We called you; an electrician comes tomorrow").await, 200);
+    w.app.run_jobs().await;
+    let texts: Vec<String> = w.sms.sent().iter().map(|t| t.text.clone()).filter(|t| t.contains(&format!("#{id}"))).collect();
+    assert!(texts.iter().any(|t| t.contains("is now: responded to")), "{texts:?}");
+    assert!(texts.iter().all(|t| !t.contains("acknowledged")), "no state code: {texts:?}");
+}
+
+#[tokio::test]
+async fn the_staff_case_page_says_how_to_reach_the_reporter() {
+    let w = world().await;
+    let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    let reach = page.split("data-testid=\"reach\"").nth(1).unwrap().split("</dd>").next().unwrap();
+    assert!(reach.contains("138****0006") && !page.contains("13800000006"), "masked until asked: {reach}");
+    assert!(reach.contains("显示号码并拨打"), "{reach}");
+    let res = w.staff.post_form(&format!("/console/cases/{id}/call"), &[]).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("href=\"tel:13800000006\""), "tap to call");
+    let timeline = page.split("id=\"progress\"").nth(1).unwrap();
+    assert!(timeline.contains("查看了反映人的电话"), "asking for the number is recorded: {timeline}");
+    let mine = w.resident.page(&format!("/cases/{id}")).await;
+    assert!(!mine.contains("查看了反映人的电话"), "staff-only entry");
+    // Another grid's worker cannot ask.
+    let other = w.app.login("13800000004").await;
+    assert_eq!(other.post_form(&format!("/console/cases/{id}/call"), &[]).await.status(), 404);
+    // An anonymous report says so.
+    let anon = file(&w.resident, json!({"text": "楼下有人乱扔垃圾", "anonymous": true, "building_id": w.buildings[1]})).await;
+    let page = w.staff.page(&format!("/console/cases/{anon}")).await;
+    assert!(page.contains("匿名反映，无法联系反映人"), "{page}");
+    assert!(!page.contains("138****0006"));
+}
+
+#[tokio::test]
+async fn a_handover_to_who_has_it_and_a_merge_into_itself_are_refused_on_the_case_page() {
+    let w = world().await;
+    let id = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    // Every form of the page posts to the page itself, so an error keeps its address.
+    assert!(!page.contains(&format!("/console/cases/{id}/moves")) && !page.contains(&format!("/console/cases/{id}/act")), "{page}");
+    assert!(page.contains(&format!("action=\"/console/cases/{id}?do=step&amp;")) && page.contains(&format!("action=\"/console/cases/{id}?do=act&amp;")));
+    let staff_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE phone = '13800000001'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    let act = format!("/console/cases/{id}?do=act&_keep=action,note,user_id&_back=%2Fconsole%2Fcases%2F{id}");
+    let uid = staff_id.to_string();
+    let assigned = || async { events(&w.staff, id).await.iter().filter(|e| e.0 == "assigned").count() };
+    let before = assigned().await;
+    let res = w.staff.post_form(&act, &[("action", "assign"), ("user_id", &uid), ("note", "交给周晓梅")]).await;
+    assert_eq!(res.status(), 303, "{}", location(&res));
+    let res = w.staff.post_form(&act, &[("action", "assign"), ("user_id", &uid), ("note", "再交一次")]).await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("这个问题已由周晓梅负责"), "{page}");
+    assert!(page.contains("再交一次"), "the words are kept");
+    assert_eq!(assigned().await, before + 1, "one handover, no no-op one");
+    assert_eq!(mv(&w.staff, id, "acknowledged", "已电话联系居民").await, 200);
+    let res = w.staff.http.post(format!("{}/console/cases/{id}?do=step&_keep=to,note,parent_id,key&_back=%2Fconsole%2Fcases%2F{id}", w.staff.base()))
+        .multipart(reqwest::multipart::Form::new().text("_csrf", w.staff.csrf().await).text("to", "duplicate").text("note", "重复").text("parent_id", id.to_string()))
+        .send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("不能合并到这个问题自己"), "{page}");
+    assert!(!page.contains("不存在或已结束"));
+}
+
+#[tokio::test]
+async fn the_overview_counts_what_the_queue_lists_and_a_grid_workers_own_grid() {
+    let w = world().await;
+    let fresh = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": w.buildings[1]})).await;
+    let checked = file(&w.resident, json!({"text": "3栋门口的井盖松了", "building_id": w.buildings[1]})).await;
+    let working = file(&w.resident, json!({"text": "3栋的垃圾桶坏了", "building_id": w.buildings[1]})).await;
+    let elsewhere = file(&w.resident, json!({"text": "南苑小区垃圾桶满了没人清", "building_id": w.buildings[2]})).await;
+    for (to, note) in [("acknowledged", "已联系"), ("resolved", "已修好"), ("verified", "已到现场核查")] {
+        assert_eq!(mv(&w.staff, checked, to, note).await, 200);
+    }
+    assert_eq!(mv(&w.staff, working, "acknowledged", "已联系").await, 200);
+    let figure = |page: &str, label: &str| -> i64 {
+        let figures = page.split("data-testid=\"console-figures\"").nth(1).unwrap();
+        figures.split(&format!("</span>{label}")).next().unwrap().rsplit('>').next().unwrap().parse().unwrap()
+    };
+    let page = w.staff.page("/console?c=renjia").await;
+    let queue = listed(&w.staff.page("/console/cases?c=renjia").await);
+    assert_eq!(figure(&page, "待办案件"), queue.len() as i64, "{queue:?}");
+    assert!(queue.contains(&checked), "a checked case still waits on staff to close it");
+    // 今天到期 leads to the queue narrowed to those cases: the two new ones (first response in 2 h).
+    assert!(page.contains("href=\"/console/cases?c=renjia&#38;due=today\""), "{page}");
+    let mut due = listed(&w.staff.page("/console/cases?c=renjia&due=today").await);
+    due.sort();
+    assert_eq!(due, [fresh, elsewhere]);
+    assert_eq!(figure(&page, "今天到期"), 2);
+    assert!(w.staff.page("/console/cases?c=renjia&due=today").await.contains("name=\"due\" value=\"today\" checked"));
+    assert_eq!(w.staff.get("/console/cases?c=renjia&due=tomorrow").await.status(), 422);
+    // The grid worker's figures, registry ones included, are his grid's.
+    let own = w.own.page("/console?c=renjia").await;
+    assert_eq!(figure(&own, "待办案件"), 3);
+    let buildings = own.split("</span>楼栋").next().unwrap().rsplit('>').next().unwrap().to_string();
+    assert_eq!(buildings, "1", "his grid's buildings, not the community's 3");
+}
+
+#[tokio::test]
+async fn case_settings_are_read_only_to_a_grid_worker_and_say_the_hours_in_words() {
+    let w = world().await;
+    let own = w.own.page("/console/cases/settings?c=renjia").await;
+    assert!(own.contains("data-testid=\"read-only\""), "{own}");
+    assert!(!own.contains("action=\"/console/cases/settings\"") && !own.contains(">保存</button>"), "no form he cannot use");
+    let admin = w.admin.page("/console/cases/settings?c=renjia").await;
+    assert!(admin.contains("action=\"/console/cases/settings\""));
+    assert!(!admin.contains("可通过接口调整"), "no pointer to the API");
+    assert!(admin.contains("工作时间：周一至周五 8:30–12:00、14:00–17:30"), "{admin}");
+    let roster = admin.split("data-testid=\"roster\"").nth(1).unwrap().split("</table>").next().unwrap();
+    assert!(roster.contains("网格员小刘") && roster.contains("周晓梅") && roster.contains("陈主任"), "everyone who can be on duty: {roster}");
+    assert!(admin.contains("可排班的人"));
 }

@@ -71,6 +71,9 @@ pub(super) struct QueueQuery {
     assignee: String,
     #[serde(default)]
     overdue: String,
+    /// `today`: only cases due later today.
+    #[serde(default)]
+    due: String,
     /// Finished cases too.
     #[serde(default)]
     closed: String,
@@ -106,6 +109,11 @@ impl QueueQuery {
                 Some(a) => Some(a.parse().map_err(|_| AppError::field("assignee", "invalid_choice"))?),
             },
             overdue: !self.overdue.is_empty(),
+            due_today: match pick(&self.due) {
+                None => false,
+                Some("today") => true,
+                Some(_) => return Err(AppError::field("due", "invalid_choice")),
+            },
             finished: !self.closed.is_empty(),
             text: kernel::validate::at_most("q", &self.q, 100)?.to_string(),
         })
@@ -118,6 +126,7 @@ impl QueueQuery {
             ("grid", &self.grid),
             ("assignee", &self.assignee),
             ("overdue", &self.overdue),
+            ("due", &self.due),
             ("closed", &self.closed),
             ("q", &self.q),
         ]
@@ -198,6 +207,8 @@ pub(super) struct StaffCasePage {
     /// What was typed into one form and is shown again: after an error, or after logging in
     /// again when the session lapsed.
     prefill: Prefill,
+    /// How to reach the person the case is from (none for an anonymous case).
+    reporter: Option<service::Reporter>,
 }
 
 /// A form's words shown again.
@@ -207,6 +218,8 @@ pub(super) struct Prefill {
     form: String,
     note: String,
     parent_id: String,
+    /// The step form's one-time key: a step sent again with it is recorded once.
+    key: String,
     /// Brought back from before a login.
     restored: bool,
 }
@@ -312,6 +325,9 @@ impl StaffCasePage {
     }
     /// A step's hint on what its note must say, if it has one.
     fn step_hint(&self, m: &State) -> Option<String> {
+        if *m == self.case.state {
+            return None;
+        }
         match m {
             State::Acknowledged | State::Referred | State::Resolved => {
                 Some(self.ctx.label("cases.step_hint", m.code()))
@@ -341,14 +357,20 @@ pub(super) async fn staff_case_view(
     id: i64,
     error: Option<String>,
     saved: String,
-    prefill: Prefill,
+    mut prefill: Prefill,
 ) -> AppResult<StaffCasePage> {
     let case = service::read_as_staff(state, user, id).await?;
+    // A form shown again keeps its key (nothing was recorded with it); a fresh page gets one.
+    if prefill.key.is_empty() {
+        prefill.key = kernel::crypto::random_token(16);
+    }
     // A step to the state the case is in adds a note: offered last, under its own name.
     let mut moves = case.state.staff_moves().to_vec();
     moves.sort_by_key(|m| *m == case.state);
     let people = handlers(state, case.community_id).await?;
+    let reporter = service::reporter(state, user, id, false).await?;
     Ok(StaffCasePage {
+        reporter,
         ctx,
         case,
         moves,
@@ -379,13 +401,15 @@ pub(super) async fn staff_case_page(
     service::ensure_within_reach(&state, &user, id).await?;
     let prefill = match kernel::drafts::take(&state, &headers, &format!("/console/cases/{id}")).await? {
         Some(d) => Prefill {
-            form: if d.action.ends_with("/moves") {
+            // A step form names its state; the other forms their action.
+            form: if d.get("action").is_empty() {
                 d.get("to").to_string()
             } else {
                 d.get("action").to_string()
             },
             note: d.get("note").to_string(),
             parent_id: d.get("parent_id").to_string(),
+            key: d.get("key").to_string(),
             restored: true,
         },
         None => Prefill::default(),
@@ -399,6 +423,49 @@ pub(super) async fn staff_case_page(
     Ok(render(
         &staff_case_view(&state, ctx, &user, id, None, saved, prefill).await?,
     ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct PostTo {
+    /// `step` (a step form) or `act` (the other actions).
+    #[serde(default, rename = "do")]
+    what: String,
+}
+
+/// The case page's forms post to the page itself (`?do=step`, `?do=act`), so that a form shown
+/// again with an error keeps the case page's address.
+pub(super) async fn staff_case_post(
+    AxState(state): AxState<AppState>,
+    ctx: PageCtx,
+    user: User,
+    path: ApiPath<i64>,
+    ApiQuery(q): ApiQuery<PostTo>,
+    req: axum::extract::Request,
+) -> AppResult<Response> {
+    use axum::extract::FromRequest;
+    match q.what.as_str() {
+        "step" => staff_move(AxState(state), ctx, user, path, req).await,
+        "act" => {
+            let form = WebForm::<ActForm>::from_request(req, &state).await?;
+            staff_act(AxState(state), ctx, user, path, form).await
+        }
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// The staff case page with the reporter's whole number to call; asking for it is recorded on
+/// the case's timeline.
+pub(super) async fn staff_call(
+    AxState(state): AxState<AppState>,
+    ctx: PageCtx,
+    user: User,
+    ApiPath(id): ApiPath<i64>,
+    WebForm(_): WebForm<std::collections::HashMap<String, String>>,
+) -> AppResult<Response> {
+    let reporter = service::reporter(&state, &user, id, true).await?;
+    let mut page = staff_case_view(&state, ctx, &user, id, None, String::new(), Prefill::default()).await?;
+    page.reporter = reporter;
+    Ok(render(&page))
 }
 
 /// Goes back to the part of the staff page that changed, with a notice; or shows the page
@@ -447,6 +514,7 @@ pub(super) async fn staff_move(
             form: form.get("to").to_string(),
             note: form.get("note").to_string(),
             parent_id: form.get("parent_id").to_string(),
+            key: form.get("key").chars().take(100).collect(),
             restored: false,
         };
         let to =
@@ -465,7 +533,8 @@ pub(super) async fn staff_move(
         // Photos are decoded only for someone who may handle the case.
         service::ensure_within_reach(&state, &user, id).await?;
         let photos = crate::photos::prepare(&state, files).await?;
-        service::move_case(&state, Mover::Person(&user), id, &m, &photos)
+        let key = Some(form.get("key")).filter(|k| !k.is_empty());
+        service::move_case_once(&state, Mover::Person(&user), id, &m, &photos, key)
             .await
             .map(|_| ())
     }
@@ -617,6 +686,8 @@ pub(super) struct SettingsPage {
     roster: Vec<(i64, i64)>,
     holidays: String,
     working_days: String,
+    /// The weekly working hours: (first weekday, last weekday, [(start, end) minutes]).
+    work_hours: Vec<(i64, i64, Vec<(i64, i64)>)>,
     can_edit: bool,
     saved: bool,
     error: Option<String>,
@@ -648,6 +719,25 @@ impl SettingsPage {
             ("first", &l.first, "case_settings.first_span"),
             ("result", &l.result, "case_settings.result_span"),
         ]
+    }
+    /// The weekly working hours in words: 周一至周五 8:30–12:00、14:00–17:30.
+    fn work_hours_text(&self) -> String {
+        let time = |m: i64| format!("{}:{:02}", m / 60, m % 60);
+        let day = |d: i64| self.ctx.label("weekday", &d.to_string());
+        let groups: Vec<String> = self
+            .work_hours
+            .iter()
+            .map(|(from, to, spans)| {
+                let days = if from == to {
+                    day(*from)
+                } else {
+                    kernel::i18n::tf(self.ctx.tr.0, "case_settings.day_range", &[("from", day(*from)), ("to", day(*to))])
+                };
+                let spans: Vec<String> = spans.iter().map(|(a, b)| format!("{}–{}", time(*a), time(*b))).collect();
+                format!("{days} {}", self.ctx.tr.list(&spans))
+            })
+            .collect();
+        self.ctx.tr.list(&groups)
     }
     fn units(&self) -> [&'static str; 3] {
         crate::policy::SpanUnit::ALL.map(|u| u.code())
@@ -725,7 +815,7 @@ pub(super) async fn settings_view(
     let error = field_errors.first().map(|_| ctx.tr.t("case_settings.fix_fields").to_string());
     let staff = sqlx::query_as(
         "SELECT DISTINCT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE m.community_id = $1 AND m.role IN ('staff', 'admin') ORDER BY u.id",
+         WHERE m.community_id = $1 AND m.role IN ('staff', 'admin', 'grid_worker') ORDER BY u.id",
     )
     .bind(community.id)
     .fetch_all(&state.db.pool)
@@ -738,7 +828,21 @@ pub(super) async fn settings_view(
             .collect::<Vec<_>>()
             .join("\n")
     };
+    // Weekdays with the same hours run together (周一至周五).
+    let mut work_hours: Vec<(i64, i64, Vec<(i64, i64)>)> = Vec::new();
+    let windows = crate::policy::calendar(state, community.id).await?.windows;
+    for d in 1..=7 {
+        let spans: Vec<(i64, i64)> = windows.iter().filter(|w| w.0 == d).map(|w| (w.1, w.2)).collect();
+        if spans.is_empty() {
+            continue;
+        }
+        match work_hours.last_mut() {
+            Some(last) if last.1 == d - 1 && last.2 == spans => last.1 = d,
+            _ => work_hours.push((d, d, spans)),
+        }
+    }
     Ok(SettingsPage {
+        work_hours,
         can_edit: user.can(community.id, &crate::policy::CASES_CONFIGURE),
         ctx,
         slug: community.slug,
