@@ -133,15 +133,23 @@ describe('families, role homes and navigation on a phone', () => {
     const helper = await phonePage('family-volunteer', VOLUNTEER_PHONE);
     await visit(helper, '/family', 'the family page before binding');
     await helper.fill('#elder', RESIDENT_PHONE);
-    await helper.fill('#relation', '侄子');
+    assert.equal(await helper.locator('#elder').getAttribute('inputmode'), 'text', 'an ID number ending in X can be typed');
+    await helper.selectOption('#relation', 'other_relative');
     await submit(helper, helper.locator('form[action="/me/family/request"] button[type=submit]'));
     assert.equal(await helper.locator('[data-testid=family-requested]').count(), 1, 'the request is acknowledged');
+    const mine = await helper.locator('[data-testid=my-requests] li').first().innerText();
+    assert.ok(mine.includes('139****0006') && mine.includes('其他亲属') && mine.includes('等待确认'), `he sees his own request: ${mine}`);
     await check(helper, 'the family page after asking');
     assert.equal(await helper.locator('[data-testid=elder]').filter({ hasText: '李秀英' }).count(), 0, 'nothing before she consents');
 
     const mother = await phonePage('family-mother-confirms', RESIDENT_PHONE);
     await elderMode(mother, true);
     await visit(mother, '/me', 'her page with the request');
+    // Her account links are whole tap targets in elder mode (60 px).
+    for (const href of ['/me/password', '/me/data']) {
+      const box = await mother.locator(`main a[href="${href}"]`).boundingBox();
+      assert.ok(box && box.height >= 60, `${href} is ${box?.height} px tall in elder mode`);
+    }
     const request = mother.locator('[data-testid=my-family] .stack').filter({ hasText: '吴浩然' });
     assert.equal(await request.count(), 1, 'she sees who asks');
     await submit(mother, request.locator('[data-testid=family-confirm]'));

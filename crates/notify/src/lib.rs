@@ -58,6 +58,13 @@ UPDATE outbox SET secret_params = 'link' WHERE template = 'case_rate';
 UPDATE outbox SET params = '{"code":"•••"}' WHERE template = 'login_code' AND state IN ('sent', 'dead');
 UPDATE outbox SET params = '{"link":"•••"}', link = NULL WHERE template = 'case_rate' AND state IN ('sent', 'dead');
 "#,
+}, Migration {
+    id: "notify_0003_inbox_outcome",
+    // A message that asked for an answer (a family binding request) shows what came of it
+    // once answered, instead of offering to answer again.
+    sql: r#"
+ALTER TABLE inbox ADD COLUMN outcome TEXT;
+"#,
 }];
 
 /// The notifications capability.

@@ -80,6 +80,18 @@ pub async fn send(tx: &mut WriteTx, now: i64, msg: &Message) -> AppResult<i64> {
     Ok(id)
 }
 
+/// Marks the inbox messages whose idempotency key starts with `key_prefix` as answered, with
+/// `outcome` (a code with words under `msg.<template>.outcome.`), in the caller's transaction.
+pub async fn settle(tx: &mut WriteTx, key_prefix: &str, outcome: &str) -> AppResult<()> {
+    let pattern = format!("{}%", key_prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    sqlx::query("UPDATE inbox SET outcome = $1 WHERE outbox_id IN (SELECT id FROM outbox WHERE idempotency_key LIKE $2 ESCAPE '\\')")
+        .bind(outcome)
+        .bind(pattern)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// One inbox entry.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InboxItem {
@@ -98,9 +110,17 @@ pub struct InboxItem {
     /// The kind of message (its template), which names its link in words.
     #[serde(skip)]
     pub template: Option<String>,
+    /// What came of a message that asked for an answer, once answered (a code).
+    #[serde(skip)]
+    pub outcome: Option<String>,
 }
 
 impl InboxItem {
+    /// Catalogue key of what came of it (`msg.<template>.outcome.<code>`), once answered: the
+    /// message then offers no link to answer it.
+    pub fn outcome_key(&self) -> Option<String> {
+        Some(format!("msg.{}.outcome.{}", self.template.as_deref()?, self.outcome.as_deref()?))
+    }
     /// The link, when it is a path on this site (the only kind a message is given).
     pub fn local_link(&self) -> Option<&str> {
         self.link.as_deref().filter(|l| kernel::web::safe_next(Some(l)) == *l)
@@ -116,10 +136,11 @@ fn inbox_item(r: sqlx::any::AnyRow) -> InboxItem {
         created_at: r.get("created_at"),
         read_at: r.get("read_at"),
         template: r.get("template"),
+        outcome: r.get("outcome"),
     }
 }
 
-const INBOX_COLUMNS: &str = "SELECT i.id, i.title, i.body, i.link, i.created_at, i.read_at, o.template FROM inbox i LEFT JOIN outbox o ON o.id = i.outbox_id";
+const INBOX_COLUMNS: &str = "SELECT i.id, i.title, i.body, i.link, i.created_at, i.read_at, i.outcome, o.template FROM inbox i LEFT JOIN outbox o ON o.id = i.outbox_id";
 
 /// A page of a user's inbox, newest first.
 pub async fn inbox(state: &AppState, user_id: i64, after: Option<i64>, limit: i64) -> AppResult<Vec<InboxItem>> {

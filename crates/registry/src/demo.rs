@@ -207,15 +207,16 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         notes: "子女在外地工作，每月需办理医保报销".into(),
     };
     let li_id = service::insert_resident(&mut tx, state, None, c, household, li).await?;
-    // Her son was bound when she registered at the centre, before consent was recorded.
+    // Her son was bound when she registered at the centre: she agreed in person to 周晓梅.
     sqlx::query(
-        "INSERT INTO family_links (family_user_id, resident_id, relation, created_at, status, requested_at, confirmed_at, confirmed_how) \
-         VALUES ($1, $2, $3, $4, 'confirmed', $4, $4, 'recorded')",
+        "INSERT INTO family_links (family_user_id, resident_id, relation, created_at, status, requested_at, confirmed_at, confirmed_how, confirmed_by_user_id) \
+         VALUES ($1, $2, $3, $4, 'confirmed', $4, $4, 'in_person', $5)",
     )
         .bind(uid(Role::Family))
         .bind(li_id)
-        .bind("儿子")
+        .bind("child")
         .bind(now)
+        .bind(uid(Role::Staff))
         .execute(&mut *tx)
         .await?;
     // One grid worker walks each grid (the demo login walks the first); two more liaisons help

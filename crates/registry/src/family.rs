@@ -23,6 +23,35 @@ pub const FAMILY_CONFIRM: Permission =
 /// registry for who is registered.
 pub const FAMILY_REQUESTS: kernel::quota::Budget = kernel::quota::Budget { name: "family_request", limit: 10, window_ms: 24 * 3_600_000 };
 
+/// How long a request waits for the elder's answer. The same for every number typed, so the
+/// requester's list tells nobody whether anyone is registered under it.
+pub const REQUEST_LIFETIME_MS: i64 = 30 * 24 * 3_600_000;
+
+/// What a family member may be to the elder (catalogue `family.relation.<code>`), in the order
+/// the form lists them. Older bindings hold free text, which is shown as it was typed.
+pub const RELATIONS: [&str; 6] = ["child", "spouse", "grandchild", "sibling", "guardian", "other_relative"];
+
+/// A stored relation in the reader's words: a code from [`RELATIONS`] through the catalogue,
+/// an older free-text relation as it was typed.
+pub fn relation_words(locale: kernel::i18n::Locale, relation: &str) -> String {
+    if RELATIONS.contains(&relation) {
+        kernel::i18n::t(locale, &format!("family.relation.{relation}")).to_string()
+    } else {
+        relation.to_string()
+    }
+}
+
+fn parse_relation(relation: &str) -> Result<&'static str, kernel::FieldError> {
+    let relation = kernel::validate::required("relation", relation, 20)?;
+    RELATIONS.into_iter().find(|r| *r == relation).ok_or_else(|| kernel::FieldError::new("relation", "invalid_choice"))
+}
+
+/// Whether this login may ask to be someone's family: a person's own login, not a business's
+/// (a merchant account) nor an integration's key.
+pub fn may_request(p: &Principal) -> bool {
+    p.user_id.is_some() && !p.memberships.iter().any(|m| m.role == Role::Merchant)
+}
+
 /// Where a binding stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,6 +103,14 @@ impl Consent {
             Consent::Recorded => "recorded",
         }
     }
+    /// The code in a person's data download: bindings from before consent was kept say so
+    /// (`not_recorded`), as the pages do, rather than the stored `recorded`.
+    pub fn export_code(self) -> &'static str {
+        match self {
+            Consent::Recorded => "not_recorded",
+            other => other.code(),
+        }
+    }
     fn parse(code: &str) -> Option<Consent> {
         [Consent::InPerson, Consent::Online, Consent::Recorded].into_iter().find(|c| c.code() == code)
     }
@@ -110,6 +147,10 @@ impl Link {
     /// Catalogue key of how consent was given (`family.how.online` …), or empty.
     pub fn how_key(&self) -> String {
         self.confirmed_how.map(|h| format!("family.how.{}", h.code())).unwrap_or_default()
+    }
+    /// The relation in the reader's words.
+    pub fn relation_in(&self, locale: impl std::borrow::Borrow<kernel::i18n::Locale>) -> String {
+        relation_words(*locale.borrow(), &self.relation)
     }
     /// Whether the binding is still waiting for the elder.
     pub fn is_requested(&self) -> bool {
@@ -167,6 +208,13 @@ pub async fn resident_of_login(conn: &mut sqlx::AnyConnection, user_id: i64) -> 
     Ok(sqlx::query_scalar("SELECT id FROM residents WHERE user_id = $1 ORDER BY id LIMIT 1").bind(user_id).fetch_optional(conn).await?)
 }
 
+impl Elder {
+    /// The family member's relation to her, in the reader's words.
+    pub fn relation_in(&self, locale: impl std::borrow::Borrow<kernel::i18n::Locale>) -> String {
+        relation_words(*locale.borrow(), &self.relation)
+    }
+}
+
 const ELDER_COLUMNS: &str = "SELECT r.id, r.community_id, r.name, f.relation, r.user_id FROM family_links f JOIN residents r ON r.id = f.resident_id";
 
 fn elder_from(r: &sqlx::any::AnyRow) -> Elder {
@@ -202,16 +250,25 @@ fn parse_elder(who: &str) -> Result<Result<PhoneNumber, IdCardNumber>, kernel::F
     IdCardNumber::parse(&compact).map(Err).map_err(|_| kernel::FieldError::new("elder", "family_elder_format"))
 }
 
-/// Asks to be bound to the elder registered under `who` (mobile or ID number) as `relation`.
-/// The answer is the same whether or not she is registered, or was asked before: only she
-/// (or staff, with her in person) can tell, by confirming.
+/// Asks to be bound to the elder registered under `who` (mobile or ID number) as `relation`
+/// (a code from [`RELATIONS`]). The answer is the same whether or not she is registered: the
+/// request is kept for the requester's own list either way, and only she (or staff, with her
+/// in person) can tell, by confirming or declining. Asking again while a request for the same
+/// number waits changes nothing and tells her nothing again.
 pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str) -> AppResult<()> {
     let uid = p.person()?;
-    let (elder, relation) = match (parse_elder(who), kernel::validate::required("relation", relation, 20)) {
-        (Ok(e), Ok(r)) => (e, r.to_string()),
+    if !may_request(p) {
+        return Err(AppError::Forbidden);
+    }
+    let (elder, relation) = match (parse_elder(who), parse_relation(relation)) {
+        (Ok(e), Ok(r)) => (e, r),
         (e, r) => return Err(AppError::Validation([e.err(), r.err()].into_iter().flatten().collect())),
     };
     kernel::quota::spend(state, &FAMILY_REQUESTS, &format!("user:{uid}")).await?;
+    let (target_idx, target_masked) = match &elder {
+        Ok(phone) => (state.cipher.blind_index(phone.as_str()), phone.masked()),
+        Err(id_number) => (state.cipher.blind_index(id_number.as_str()), id_number.masked()),
+    };
     let found: Vec<(i64, i64, Option<i64>)> = match &elder {
         Ok(phone) => sqlx::query_as("SELECT id, community_id, user_id FROM residents WHERE phone = $1 ORDER BY id")
             .bind(phone.as_str())
@@ -224,17 +281,40 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
     };
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
+    // A request that waited its time out makes way for the new one.
+    sqlx::query("UPDATE family_requests SET status = 'expired', closed_at = $1 WHERE requester_user_id = $2 AND target_idx = $3 AND status = 'pending' AND created_at <= $4")
+        .bind(now)
+        .bind(uid)
+        .bind(&target_idx)
+        .bind(now - REQUEST_LIFETIME_MS)
+        .execute(&mut *tx)
+        .await?;
+    // One pending request per person and number (a unique index, so parallel posts on any
+    // database make one): a repeat does nothing.
+    let request_id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO family_requests (requester_user_id, target_idx, target_masked, relation, status, created_at) VALUES ($1, $2, $3, $4, 'pending', $5) \
+         ON CONFLICT (requester_user_id, target_idx) WHERE status = 'pending' DO NOTHING RETURNING id",
+    )
+    .bind(uid)
+    .bind(&target_idx)
+    .bind(&target_masked)
+    .bind(relation)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(request_id) = request_id else { return tx.commit().await };
     for (resident, community, login) in found.into_iter().filter(|(_, _, login)| *login != Some(uid)) {
-        // A confirmed binding stays as it is; anything else becomes a fresh request.
+        // A confirmed binding stays as it is; anything else becomes this request.
         let asked = sqlx::query(
-            "INSERT INTO family_links (family_user_id, resident_id, relation, created_at, status, requested_at) VALUES ($1, $2, $3, $4, 'requested', $4) \
+            "INSERT INTO family_links (family_user_id, resident_id, relation, created_at, status, requested_at, request_id) VALUES ($1, $2, $3, $4, 'requested', $4, $5) \
              ON CONFLICT (family_user_id, resident_id) DO UPDATE SET status = 'requested', relation = $3, requested_at = $4, confirmed_at = NULL, \
-             confirmed_by_user_id = NULL, confirmed_how = NULL, ended_at = NULL, ended_by_user_id = NULL WHERE family_links.status <> 'confirmed'",
+             confirmed_by_user_id = NULL, confirmed_how = NULL, ended_at = NULL, ended_by_user_id = NULL, request_id = $5 WHERE family_links.status <> 'confirmed'",
         )
         .bind(uid)
         .bind(resident)
-        .bind(&relation)
+        .bind(relation)
         .bind(now)
+        .bind(request_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -244,20 +324,146 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
             if let Some(elder) = login {
                 // She hears of it in her inbox, and answers on her own page.
                 let locale: String = sqlx::query_scalar("SELECT locale FROM users WHERE id = $1").bind(elder).fetch_one(&mut *tx).await?;
+                let locale = kernel::i18n::Locale::parse(&locale).unwrap_or_default();
                 let msg = notify::Message {
                     community_id: Some(community),
                     user_id: Some(elder),
                     channel: notify::Channel::Inbox,
                     to: String::new(),
                     template: "family_request",
-                    params: vec![("name", p.display_name.clone()), ("relation", relation.clone())],
+                    params: vec![("name", p.display_name.clone()), ("relation", relation_words(locale, relation))],
                     secret_params: &[],
                     link: Some("/me#family".into()),
-                    locale: kernel::i18n::Locale::parse(&locale).unwrap_or_default(),
-                    idempotency_key: format!("family_request:{uid}:{resident}:{now}"),
+                    locale,
+                    idempotency_key: format!("{}r{request_id}", message_key(uid, resident)),
                 };
                 notify::service::send(&mut tx, now, &msg).await?;
             }
+        }
+    }
+    tx.commit().await
+}
+
+/// The start of every request message's idempotency key for one requester and elder (older
+/// messages end in the instant, newer in the request's id), so an answer settles them all.
+fn message_key(family_user_id: i64, resident_id: i64) -> String {
+    format!("family_request:{family_user_id}:{resident_id}:")
+}
+
+/// The elder's request messages no longer ask for an answer: they show `outcome` instead.
+async fn settle_messages(tx: &mut kernel::db::WriteTx, family_user_id: i64, resident_id: i64, outcome: &str) -> AppResult<()> {
+    notify::service::settle(tx, &message_key(family_user_id, resident_id), outcome).await
+}
+
+/// One request as its sender sees it on the family page.
+#[derive(Debug, Clone, Serialize)]
+pub struct MyRequest {
+    /// Id (for withdrawing it).
+    pub id: i64,
+    /// The number asked about, masked.
+    pub target: String,
+    /// The relation chosen (a code; older rows free text).
+    pub relation: String,
+    /// Sent at (epoch ms).
+    pub created_at: i64,
+    /// `pending`, `confirmed`, `declined`, `withdrawn`, `ended` or `expired`.
+    pub state: &'static str,
+}
+
+impl MyRequest {
+    /// The relation in the reader's words.
+    pub fn relation_in(&self, locale: impl std::borrow::Borrow<kernel::i18n::Locale>) -> String {
+        relation_words(*locale.borrow(), &self.relation)
+    }
+    /// Whether it still waits (and may be withdrawn).
+    pub fn is_pending(&self) -> bool {
+        self.state == "pending"
+    }
+    /// Catalogue key of its state.
+    pub fn state_key(&self) -> String {
+        format!("family.request_state.{}", self.state)
+    }
+}
+
+fn request_state(status: &str, created_at: i64, now: i64) -> &'static str {
+    match status {
+        "pending" if created_at <= now - REQUEST_LIFETIME_MS => "expired",
+        "pending" => "pending",
+        "confirmed" => "confirmed",
+        "declined" => "declined",
+        "withdrawn" => "withdrawn",
+        "ended" => "ended",
+        _ => "expired",
+    }
+}
+
+/// What the family page offers a person for asking: whether they may, the relations to choose
+/// from, and their own requests, newest first.
+#[derive(Debug, Clone)]
+pub struct Asking {
+    /// A person's own login (not a business's).
+    pub allowed: bool,
+    /// Their requests.
+    pub requests: Vec<MyRequest>,
+}
+
+impl Asking {
+    /// The form's relation choices: `(code, catalogue key, chosen)`.
+    pub fn relations(&self, chosen: &str) -> Vec<(&'static str, String, bool)> {
+        RELATIONS.iter().map(|r| (*r, format!("family.relation.{r}"), *r == chosen)).collect()
+    }
+}
+
+/// The family page's asking part for `p`.
+pub async fn asking(state: &AppState, p: &Principal) -> AppResult<Asking> {
+    let Some(uid) = p.user_id else { return Ok(Asking { allowed: false, requests: Vec::new() }) };
+    let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, target_masked, relation, status, created_at FROM family_requests WHERE requester_user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 20",
+    )
+    .bind(uid)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let now = state.now();
+    let requests = rows
+        .into_iter()
+        .map(|(id, target, relation, status, created_at)| MyRequest { id, target, relation, created_at, state: request_state(&status, created_at, now) })
+        .collect();
+    Ok(Asking { allowed: may_request(p), requests })
+}
+
+/// The requester takes back a request that still waits: the elder is no longer asked. Taking
+/// back one that was answered or taken back already changes nothing; someone else's is not found.
+pub async fn withdraw(state: &AppState, p: &Principal, request_id: i64) -> AppResult<()> {
+    let uid = p.person()?;
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let owner: Option<i64> = sqlx::query_scalar("SELECT requester_user_id FROM family_requests WHERE id = $1").bind(request_id).fetch_optional(&mut *tx).await?;
+    if owner != Some(uid) {
+        return Err(AppError::NotFound);
+    }
+    let done = sqlx::query("UPDATE family_requests SET status = 'withdrawn', closed_at = $1 WHERE id = $2 AND status = 'pending'")
+        .bind(now)
+        .bind(request_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if done > 0 {
+        let asked: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT f.resident_id, r.community_id FROM family_links f JOIN residents r ON r.id = f.resident_id WHERE f.request_id = $1 AND f.status = 'requested'",
+        )
+        .bind(request_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (resident, community) in asked {
+            sqlx::query("UPDATE family_links SET status = 'ended', ended_at = $1, ended_by_user_id = $2 WHERE family_user_id = $2 AND resident_id = $3 AND status = 'requested'")
+                .bind(now)
+                .bind(uid)
+                .bind(resident)
+                .execute(&mut *tx)
+                .await?;
+            let what = serde_json::json!({"family": [p.display_name, null]});
+            audit::record_change(&mut tx, now, Some(p), Some(community), "resident", resident, "family_withdrawn", &what).await?;
+            settle_messages(&mut tx, uid, resident, "withdrawn").await?;
         }
     }
     tx.commit().await
@@ -281,7 +487,7 @@ pub async fn personal(state: &AppState, user_id: i64) -> AppResult<Vec<serde_jso
                 "status": l.status.code(),
                 "requested_at": l.requested_at,
                 "confirmed_at": l.confirmed_at,
-                "consent": l.confirmed_how.map(Consent::code),
+                "consent": l.confirmed_how.map(Consent::export_code),
             })
         })
         .collect())
@@ -356,6 +562,15 @@ async fn confirm(state: &AppState, p: &Principal, family_user_id: i64, resident_
     if done == 0 {
         return Err(AppError::Conflict { field: "family".into(), code: "family_changed" });
     }
+    sqlx::query(
+        "UPDATE family_requests SET status = 'confirmed', closed_at = $1 WHERE status = 'pending' AND id = (SELECT request_id FROM family_links WHERE family_user_id = $2 AND resident_id = $3)",
+    )
+    .bind(now)
+    .bind(family_user_id)
+    .bind(resident_id)
+    .execute(&mut *tx)
+    .await?;
+    settle_messages(&mut tx, family_user_id, resident_id, "confirmed").await?;
     accounts::service::grant(&mut tx, now, family_user_id, community, Role::Family).await?;
     let name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1").bind(family_user_id).fetch_one(&mut *tx).await?;
     let what = serde_json::json!({"family": [null, name], "consent": [null, how.code()]});
@@ -366,7 +581,8 @@ async fn confirm(state: &AppState, p: &Principal, family_user_id: i64, resident_
 }
 
 /// Ends (or declines) a binding: the family member, the elder herself, or staff within reach.
-pub async fn end(state: &AppState, p: &Principal, family_user_id: i64, resident_id: i64) -> AppResult<()> {
+/// Returns where it stood before (a request declined, a binding ended).
+pub async fn end(state: &AppState, p: &Principal, family_user_id: i64, resident_id: i64) -> AppResult<Status> {
     let uid = p.user_id;
     let (status, community, login) = load(&mut *state.db.pool.acquire().await?, family_user_id, resident_id).await?;
     let side = uid == Some(family_user_id) || (login.is_some() && login == uid);
@@ -378,7 +594,7 @@ pub async fn end(state: &AppState, p: &Principal, family_user_id: i64, resident_
         }
     }
     if status == Status::Ended {
-        return Ok(());
+        return Ok(status);
     }
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
@@ -389,6 +605,24 @@ pub async fn end(state: &AppState, p: &Principal, family_user_id: i64, resident_
         .bind(resident_id)
         .execute(&mut *tx)
         .await?;
+    // The request it came from ends with it: taken back by its sender, declined by the elder
+    // (or staff for her), or a binding ended.
+    let (from, outcome) = match status {
+        Status::Requested if uid == Some(family_user_id) => ("pending", "withdrawn"),
+        Status::Requested => ("pending", "declined"),
+        _ => ("confirmed", "ended"),
+    };
+    sqlx::query(&format!(
+        "UPDATE family_requests SET status = '{outcome}', closed_at = $1 WHERE status = '{from}' AND id = (SELECT request_id FROM family_links WHERE family_user_id = $2 AND resident_id = $3)"
+    ))
+    .bind(now)
+    .bind(family_user_id)
+    .bind(resident_id)
+    .execute(&mut *tx)
+    .await?;
+    if status == Status::Requested {
+        settle_messages(&mut tx, family_user_id, resident_id, outcome).await?;
+    }
     // The family role goes with the last binding in the community.
     let left: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM family_links f JOIN residents r ON r.id = f.resident_id WHERE f.family_user_id = $1 AND r.community_id = $2 AND f.status = 'confirmed'",
@@ -401,11 +635,15 @@ pub async fn end(state: &AppState, p: &Principal, family_user_id: i64, resident_
         accounts::service::revoke(&mut tx, family_user_id, community, Role::Family).await?;
     }
     let name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1").bind(family_user_id).fetch_one(&mut *tx).await?;
-    let action = if status == Status::Requested { "family_declined" } else { "family_ended" };
+    let action = match outcome {
+        "withdrawn" => "family_withdrawn",
+        "declined" => "family_declined",
+        _ => "family_ended",
+    };
     audit::record_change(&mut tx, now, Some(p), Some(community), "resident", resident_id, action, &serde_json::json!({"family": [name, null]})).await?;
     tx.commit().await?;
     state.sessions.invalidate_user(family_user_id);
-    Ok(())
+    Ok(status)
 }
 
 #[cfg(test)]

@@ -141,6 +141,26 @@ CREATE INDEX residents_phone_idx ON residents (community_id, phone);
 CREATE INDEX residents_phone_last4_idx ON residents (community_id, phone_last4);
 "#,
     },
+    Migration {
+        id: "registry_0004_family_requests",
+        // What a family member asked for, whether or not anyone is registered under the number:
+        // their own list shows it alike either way. One pending request per person and number.
+        sql: r#"
+CREATE TABLE family_requests (
+    id {id},
+    requester_user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    target_idx TEXT NOT NULL,
+    target_masked TEXT NOT NULL,
+    relation TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'declined', 'withdrawn', 'ended', 'expired')),
+    created_at BIGINT NOT NULL,
+    closed_at BIGINT
+);
+CREATE UNIQUE INDEX family_requests_pending_idx ON family_requests (requester_user_id, target_idx) WHERE status = 'pending';
+CREATE INDEX family_requests_requester_idx ON family_requests (requester_user_id, created_at);
+ALTER TABLE family_links ADD COLUMN request_id BIGINT REFERENCES family_requests (id) ON DELETE SET NULL;
+"#,
+    },
 ];
 
 /// The registry capability.

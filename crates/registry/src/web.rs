@@ -34,6 +34,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/residents/{id}/family/{user}/confirm", post(staff_confirm_family))
         .route("/console/residents/{id}/family/{user}/end", post(staff_end_family))
         .route("/me/family/request", post(request_family))
+        .route("/me/family/requests/{id}/withdraw", post(withdraw_family_request))
         .route("/me/family/{user}/{resident}/confirm", post(elder_confirm_family))
         .route("/me/family/{user}/{resident}/end", post(end_family))
 }
@@ -83,6 +84,7 @@ fn family_notice(done: Option<&str>) -> Option<&'static str> {
     match done? {
         "confirmed" => Some("family.confirmed_notice"),
         "ended" => Some("family.ended_notice"),
+        "declined" => Some("family.declined_notice"),
         _ => None,
     }
 }
@@ -123,6 +125,12 @@ async fn request_family(State(state): State<AppState>, user: User, WebForm(form)
 #[derive(Debug, Deserialize)]
 struct EmptyForm {}
 
+/// The requester takes back a request from their list on the family page (again: no change).
+async fn withdraw_family_request(State(state): State<AppState>, user: User, ApiPath(id): ApiPath<i64>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+    family::withdraw(&state, &user, id).await?;
+    Ok(see_other("/family#my-requests"))
+}
+
 async fn elder_confirm_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(i64, i64)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
     family::confirm_by_elder(&state, &user, family_user, resident).await?;
     Ok(see_other("/me?done=confirmed#family"))
@@ -131,8 +139,12 @@ async fn elder_confirm_family(State(state): State<AppState>, user: User, ApiPath
 /// Ends a binding from either side's page: the family member goes back to the family page, the
 /// elder to her own.
 async fn end_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(i64, i64)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
-    family::end(&state, &user, family_user, resident).await?;
-    Ok(see_other(if user.user_id == Some(family_user) { "/family?ended=1" } else { "/me?done=ended#family" }))
+    let was = family::end(&state, &user, family_user, resident).await?;
+    Ok(see_other(match (user.user_id == Some(family_user), was) {
+        (true, _) => "/family?ended=1",
+        (false, family::Status::Requested) => "/me?done=declined#family",
+        (false, _) => "/me?done=ended#family",
+    }))
 }
 
 async fn staff_confirm_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(i64, i64)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {

@@ -259,6 +259,8 @@ fn value_words(ctx: &PageCtx, key: &str, v: &serde_json::Value) -> String {
         serde_json::Value::String(s) if s.is_empty() => none(),
         serde_json::Value::String(s) => match code_words(key) {
             Some(prefix) => ctx.tr.t(&format!("{prefix}.{s}")).to_string(),
+            // A family binding's relation is a code; a household's, and older bindings', free text.
+            None if key == "relation" => registry::family::relation_words(ctx.tr.0, s),
             None => s.clone(),
         },
         serde_json::Value::Array(a) if a.is_empty() => none(),

@@ -67,15 +67,25 @@ async fn ask(client: &Client, elder: &str, relation: &str) -> (String, String) {
     (to, main)
 }
 
+/// The family page without the requester's own list of requests.
+fn without_requests(page: &str) -> String {
+    match (page.find("<h2 id=\"my-requests\">"), page.find("</ul>\n<p class=\"hint\">")) {
+        (Some(a), Some(b)) if b > a => format!("{}{}", &page[..a], &page[b..]),
+        _ => page.to_string(),
+    }
+}
+
 #[tokio::test]
 async fn a_request_grants_nothing_and_answers_alike_for_anyone() {
     let w = world().await;
-    let (to_known, known) = ask(&w.son, "13900000006", "儿子").await;
-    let (to_unknown, unknown) = ask(&w.son, "13911112222", "儿子").await;
+    let (to_known, known) = ask(&w.son, "13900000006", "child").await;
+    let (to_unknown, unknown) = ask(&w.son, "13911112222", "child").await;
     let unknown_id = kernel::crypto::IdCardNumber::with_check_digit("11010119560312042");
-    let (to_id, by_id) = ask(&w.son, unknown_id.as_str(), "儿子").await;
+    let (to_id, by_id) = ask(&w.son, unknown_id.as_str(), "child").await;
     assert_eq!(to_known, to_unknown);
     assert_eq!(to_known, to_id);
+    // Apart from his own list, which grows by one each time, the page is the same.
+    let (known, unknown, by_id) = (without_requests(&known), without_requests(&unknown), without_requests(&by_id));
     assert_eq!(known, unknown, "the answer is the same whether or not the elder is registered");
     assert_eq!(known, by_id);
     assert!(known.contains("申请已提交"));
@@ -94,7 +104,7 @@ async fn a_request_grants_nothing_and_answers_alike_for_anyone() {
     let asked: Vec<&Value> = inbox["items"].as_array().unwrap().iter().filter(|m| m["link"] == "/me#family").collect();
     assert_eq!(asked.len(), 1, "she is told once, in her inbox: {inbox}");
     assert!(asked[0]["title"].as_str().unwrap().contains("张伟"));
-    let res = w.son.post_form("/me/family/request", &[("elder", "李秀英"), ("relation", "儿子")]).await;
+    let res = w.son.post_form("/me/family/request", &[("elder", "李秀英"), ("relation", "child")]).await;
     let page = w.son.page(res.headers()["location"].to_str().unwrap()).await;
     assert!(page.contains("请填写 11 位手机号或 18 位身份证号"), "a malformed number says why");
     w.app.stop().await;
@@ -104,9 +114,9 @@ async fn a_request_grants_nothing_and_answers_alike_for_anyone() {
 async fn requests_are_rate_limited() {
     let w = world().await;
     for i in 0..10 {
-        ask(&w.son, &format!("139111100{i:02}"), "儿子").await;
+        ask(&w.son, &format!("139111100{i:02}"), "child").await;
     }
-    let (_, page) = ask(&w.son, "13900000006", "儿子").await;
+    let (_, page) = ask(&w.son, "13900000006", "child").await;
     assert!(page.contains("分钟后再试"), "the eleventh request in a day is refused with the wait: {page}");
     let mine = w.elder.page("/me").await;
     assert!(!mine.contains("张伟"), "a refused request reaches nobody");
@@ -117,7 +127,7 @@ async fn requests_are_rate_limited() {
 async fn once_she_consents_her_son_sees_her_cases_reports_for_her_and_hears_about_them() {
     let w = world().await;
     let own = file(&w.elder, json!({"text": "楼道灯坏了，晚上看不见"})).await;
-    ask(&w.son, "13900000006", "儿子").await;
+    ask(&w.son, "13900000006", "child").await;
     // She agrees on her own page.
     let res = w.elder.post_form(&format!("/me/family/{}/{}/confirm", w.son_id, w.elder_resident), &[]).await;
     assert_eq!(res.status(), 303);
@@ -168,7 +178,7 @@ async fn once_she_consents_her_son_sees_her_cases_reports_for_her_and_hears_abou
 #[tokio::test]
 async fn staff_confirm_a_binding_she_agreed_to_in_person() {
     let w = world().await;
-    ask(&w.son, "13900000006", "儿子").await;
+    ask(&w.son, "13900000006", "child").await;
     let page = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
     assert!(page.contains("等待确认") && page.contains("张伟"));
     // A grid worker whose grids do not hold her building can neither confirm nor end it.
@@ -218,7 +228,7 @@ async fn whatever_is_typed_into_the_request_is_answered_in_words() {
 #[tokio::test]
 async fn a_report_her_son_files_for_her_is_hers_to_follow_and_rate() {
     let w = world().await;
-    ask(&w.son, "13900000006", "儿子").await;
+    ask(&w.son, "13900000006", "child").await;
     let res = w.elder.post_form(&format!("/me/family/{}/{}/confirm", w.son_id, w.elder_resident), &[]).await;
     assert_eq!(res.status(), 303);
     // The form for her says whom it is for.
@@ -253,5 +263,168 @@ async fn a_report_her_son_files_for_her_is_hers_to_follow_and_rate() {
     // Another resident still cannot open it.
     let other = w.app.login("13900000009").await;
     assert_eq!(other.get(&format!("/cases/{for_her}")).await.status(), 404);
+    w.app.stop().await;
+}
+
+/// The elder's binding-request messages (inbox items linking to her 我的 page).
+async fn request_messages(elder: &Client) -> Vec<Value> {
+    let inbox = elder.json("/api/v1/me/notifications").await;
+    inbox["items"].as_array().unwrap().iter().filter(|m| m["link"] == "/me#family").cloned().collect()
+}
+
+#[tokio::test]
+async fn asking_again_while_a_request_waits_changes_nothing_and_tells_her_once() {
+    let w = world().await;
+    let mut posts = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let son = w.son.clone();
+        posts.spawn(async move { son.post_form("/me/family/request", &[("elder", "13900000006"), ("relation", "child")]).await.status() });
+    }
+    while let Some(status) = posts.join_next().await {
+        assert_eq!(status.unwrap(), 303);
+    }
+    assert_eq!(request_messages(&w.elder).await.len(), 1, "twenty posts, one message");
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM family_requests WHERE status = 'pending'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(pending, 1, "one pending request per person and number");
+    let asked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'family_requested'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(asked, 1, "one entry in her record");
+    // The same number again, spaced differently, an hour later: still one message and one request.
+    w.app.clock.advance(3_600_000);
+    ask(&w.son, "139 0000 0006", "spouse").await;
+    assert_eq!(request_messages(&w.elder).await.len(), 1);
+    let family = w.son.page("/family").await;
+    assert_eq!(family.matches("data-state=\"pending\"").count(), 1, "{family}");
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_business_account_cannot_ask_to_be_family() {
+    let w = world().await;
+    let c: i64 = sqlx::query_scalar("SELECT id FROM communities WHERE slug = 'renjia'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    w.app.user("13900000005", "马师傅家政", c, &[Role::Merchant]).await;
+    let merchant = w.app.login("13900000005").await;
+    let page = merchant.page("/family").await;
+    assert!(page.contains("商户账号不能申请绑定家人"), "the page says why: {page}");
+    assert!(!page.contains("action=\"/me/family/request\""), "no form to fill in");
+    let res = merchant.post_form("/me/family/request", &[("elder", "13900000006"), ("relation", "other_relative")]).await;
+    assert_eq!(res.status(), 403);
+    assert!(request_messages(&w.elder).await.is_empty(), "she hears nothing");
+    assert!(!w.elder.page("/me").await.contains("马师傅家政"));
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn the_relation_is_chosen_from_a_list_and_older_words_stay_readable() {
+    let w = world().await;
+    let form = w.son.page("/family").await;
+    for words in ["子女", "配偶", "孙子女", "兄弟姐妹", "其他亲属"] {
+        assert!(form.contains(&format!(">{words}</option>")), "{words} is offered");
+    }
+    assert!(form.contains("<select id=\"relation\" name=\"relation\" required>"));
+    // Neighbours and friends are not family: a value not on the list is refused in words.
+    let res = w.son.post_form("/me/family/request", &[("elder", "13900000006"), ("relation", "邻居")]).await;
+    let page = w.son.page(res.headers()["location"].to_str().unwrap()).await;
+    assert!(page.contains("请从列表中选择"), "{page}");
+    assert!(request_messages(&w.elder).await.is_empty());
+    // Chosen from the list, she reads it in words, in her inbox and on her page.
+    ask(&w.son, "13900000006", "child").await;
+    let mine = w.elder.page("/me").await;
+    assert!(mine.contains("张伟</strong> · 子女"), "{mine}");
+    assert!(request_messages(&w.elder).await[0]["body"].as_str().unwrap().contains("（您的子女）"));
+    // An older binding typed as free text reads as it was typed.
+    sqlx::query("UPDATE family_links SET relation = '大儿子'").execute(&w.app.state.db.pool).await.unwrap();
+    assert!(w.elder.page("/me").await.contains("张伟</strong> · 大儿子"));
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn the_requester_follows_his_requests_without_learning_who_is_registered() {
+    let w = world().await;
+    ask(&w.son, "13900000006", "child").await;
+    ask(&w.son, "13911112222", "child").await;
+    let family = w.son.page("/family").await;
+    let list = &family[family.find("data-testid=\"my-requests\"").expect("his requests are listed")..];
+    // Masked numbers, relation, date and state; the registered and the unknown number alike.
+    assert!(list.contains("139****0006") && list.contains("139****2222"), "{list}");
+    assert_eq!(list.matches("等待确认").count(), 2);
+    assert_eq!(list.matches(">撤回</button>").count(), 2);
+    assert!(list.contains("子女"));
+
+    // He takes back the request to his mother: twice is the same as once.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM family_requests WHERE target_masked = '139****0006'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    for _ in 0..2 {
+        let res = w.son.post_form(&format!("/me/family/requests/{id}/withdraw"), &[]).await;
+        assert_eq!(res.status(), 303);
+    }
+    assert!(w.son.page("/family").await.contains("已撤回"));
+    assert!(!w.elder.page("/me").await.contains("张伟"), "she is no longer asked");
+    let msg = &request_messages(&w.elder).await[0];
+    let page = w.elder.page(&format!("/me/notifications/{}", msg["id"])).await;
+    assert!(page.contains("对方已撤回申请") && !page.contains("去确认"), "the message shows what came of it: {page}");
+    // Nobody else can take back his request.
+    let other = w.app.login("13900000009").await;
+    let other_id: i64 = sqlx::query_scalar("SELECT id FROM family_requests WHERE target_masked = '139****2222'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(other.post_form(&format!("/me/family/requests/{other_id}/withdraw"), &[]).await.status(), 404);
+
+    // Asked again, she declines: he sees 已拒绝, she sees 已拒绝, her message no longer asks.
+    ask(&w.son, "13900000006", "child").await;
+    let res = w.elder.post_form(&format!("/me/family/{}/{}/end", w.son_id, w.elder_resident), &[]).await;
+    assert_eq!(res.status(), 303);
+    let after = w.elder.page(res.headers()["location"].to_str().unwrap()).await;
+    assert!(after.contains("已拒绝这份绑定申请") && !after.contains("绑定已解除"), "{after}");
+    let inbox = w.elder.page("/me/notifications").await;
+    assert!(!inbox.contains("去确认"), "no answered request offers an answer: {inbox}");
+    assert!(inbox.contains("已拒绝"));
+    let family = w.son.page("/family").await;
+    assert!(family.contains("已拒绝") && family.contains("已撤回"));
+
+    // A third time she agrees: 已确认.
+    ask(&w.son, "13900000006", "child").await;
+    w.elder.post_form(&format!("/me/family/{}/{}/confirm", w.son_id, w.elder_resident), &[]).await;
+    assert!(w.son.page("/family").await.contains("已确认"));
+
+    // Thirty days on, the unknown number's request has lapsed, as any unanswered one would.
+    w.app.clock.advance(31 * 24 * 3_600_000);
+    let son = w.app.login("13900000007").await;
+    let family = son.page("/family").await;
+    assert!(family.contains("已过期") && !family.contains("等待确认"), "{family}");
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn an_id_number_ending_in_x_can_be_typed_in_lower_case() {
+    let w = world().await;
+    let form = w.son.page("/family").await;
+    assert!(form.contains("name=\"elder\"") && form.contains("inputmode=\"text\""), "an ID's X can be typed");
+    // An ID number that ends in X.
+    let id = (0..1000).map(|n| kernel::crypto::IdCardNumber::with_check_digit(&format!("32010219560312{n:03}"))).find(|i| i.as_str().ends_with('X')).unwrap();
+    let body = json!({"name": "黄金海", "id_number": id.as_str(), "relation": "户主", "building": "翠微新村 3栋", "unit": "1单元", "room": "301"});
+    let res = w.staff.post_json(&format!("{BASE}/residents"), &body).await;
+    assert_eq!(res.status(), 201);
+    let huang = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    ask(&w.son, &id.as_str().to_lowercase(), "child").await;
+    let asked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM family_links WHERE resident_id = $1 AND status = 'requested'").bind(huang).fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(asked, 1, "the lower-case x is read as X");
+    w.app.stop().await;
+}
+
+#[tokio::test]
+async fn she_is_told_the_same_about_consent_wherever_she_is_asked_and_her_data_agrees() {
+    let w = world().await;
+    let consent = "同意后，对方可以看到您反映的问题和处理进度，可以替您反映问题，并会收到您所反映问题的消息。";
+    ask(&w.son, "13900000006", "child").await;
+    assert!(request_messages(&w.elder).await[0]["body"].as_str().unwrap().contains(consent), "the message says it all");
+    assert!(w.elder.page("/me").await.contains(consent), "her page says the same");
+    assert!(w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await.contains(consent), "staff tell her the same");
+    w.elder.post_form(&format!("/me/family/{}/{}/confirm", w.son_id, w.elder_resident), &[]).await;
+    let data = w.elder.json("/api/v1/me/data").await;
+    assert_eq!(data["registry"]["family"][0]["consent"], "online");
+    assert!(w.elder.page("/me/data").await.contains("本人在线确认"));
+    // A binding from before consent was kept says so in the download as on the pages.
+    sqlx::query("UPDATE family_links SET confirmed_how = 'recorded'").execute(&w.app.state.db.pool).await.unwrap();
+    let data = w.elder.json("/api/v1/me/data").await;
+    assert_eq!(data["registry"]["family"][0]["consent"], "not_recorded");
+    assert!(w.elder.page("/me/data").await.contains("早期登记，未记录同意方式"));
+    assert!(w.elder.page("/me").await.contains("早期登记，未记录同意方式"));
     w.app.stop().await;
 }

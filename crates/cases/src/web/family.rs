@@ -19,6 +19,8 @@ struct FamilyPage {
     /// Why the last request was refused.
     refused: Option<String>,
     relation: String,
+    /// Whether the viewer may ask, and their own requests (registry's part of the page).
+    asking: registry::family::Asking,
 }
 
 impl FamilyPage {
@@ -30,7 +32,7 @@ impl FamilyPage {
         kernel::i18n::tf(self.ctx.tr.0, "family.report_for", &[("name", elder.name.clone())])
     }
     fn you_are(&self, elder: &Elder) -> String {
-        kernel::i18n::tf(self.ctx.tr.0, "family.you_are", &[("relation", elder.relation.clone())])
+        kernel::i18n::tf(self.ctx.tr.0, "family.you_are", &[("relation", elder.relation_in(self.ctx.tr.0))])
     }
 }
 
@@ -50,7 +52,7 @@ fn refusal(ctx: &PageCtx, q: &FamilyQuery) -> Option<String> {
     if code == "too_many_requests" {
         return Some(AppError::TooManyRequests { retry_after_s: q.wait.unwrap_or(0).max(1) }.message(ctx.tr.0));
     }
-    let known = ["required", "family_elder_format", "too_long", "control_character"];
+    let known = ["required", "family_elder_format", "too_long", "control_character", "invalid_choice"];
     let code = known.into_iter().find(|k| *k == code).unwrap_or("family_elder_format");
     let (field, max) = match q.field.as_deref() {
         Some("relation") => ("family.relation", "20"),
@@ -63,6 +65,7 @@ fn refusal(ctx: &PageCtx, q: &FamilyQuery) -> Option<String> {
 async fn family_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<FamilyQuery>) -> AppResult<Response> {
     let elders = crate::family::elders_with_cases(&state, &user).await?;
     let refused = refusal(&ctx, &q);
+    let asking = registry::family::asking(&state, &user).await?;
     Ok(render(&FamilyPage {
         ctx,
         elders,
@@ -70,6 +73,7 @@ async fn family_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User
         ended: q.ended.is_some(),
         refused,
         relation: q.relation.unwrap_or_default().chars().take(20).collect(),
+        asking,
     }))
 }
 
@@ -82,16 +86,16 @@ struct FamilyCasePage {
 }
 
 impl FamilyCasePage {
-    fn event_note(&self, e: &service::Event) -> String {
-        super::event_note(&self.ctx, e)
-    }
-    fn event_label(&self, e: &service::Event) -> String {
     fn clocks_shown(&self) -> bool {
         super::resident::clocks_shown(&self.case)
     }
     fn clock_results(&self) -> Vec<(String, (String, &'static str))> {
         super::resident::clock_results(&self.ctx, &self.case)
     }
+    fn event_note(&self, e: &service::Event) -> String {
+        super::event_note(&self.ctx, e)
+    }
+    fn event_label(&self, e: &service::Event) -> String {
         match e.state {
             Some(s) => self.ctx.label("case_state", s.code()),
             None => self.ctx.tr.t(&format!("case_event.{}", e.kind)).to_string(),
