@@ -9,6 +9,7 @@ mod demo;
 pub mod domain;
 pub mod family;
 pub mod draft;
+pub mod learning;
 pub mod ledger;
 mod open311;
 pub mod photos;
@@ -201,6 +202,39 @@ CREATE INDEX case_drafts_expiry_idx ON case_drafts (expires_at);
         id: "cases_0008_step_keys",
         sql: r#"
 ALTER TABLE case_events ADD COLUMN request_key TEXT;
+"#,
+    },
+    Migration {
+        id: "cases_0009_triage_learning",
+        sql: r#"
+ALTER TABLE cases ADD COLUMN triage_model TEXT;
+CREATE TABLE triage_corrections (
+    id {id},
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    case_id BIGINT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    urgency TEXT NOT NULL CHECK (urgency IN ('critical', 'urgent', 'normal', 'low')),
+    category TEXT NOT NULL CHECK (category IN ('repair', 'municipal', 'sanitation', 'safety', 'living', 'care', 'dispute', 'consult', 'suggestion')),
+    corrected_by BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX triage_corrections_idx ON triage_corrections (community_id, case_id);
+CREATE TABLE triage_models (
+    id {id},
+    community_id BIGINT NOT NULL REFERENCES communities (id) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    model TEXT NOT NULL,
+    corrections BIGINT NOT NULL,
+    held_out BIGINT NOT NULL,
+    before_urgency BIGINT NOT NULL,
+    before_category BIGINT NOT NULL,
+    after_urgency BIGINT NOT NULL,
+    after_category BIGINT NOT NULL,
+    active BIGINT NOT NULL CHECK (active IN (0, 1)),
+    created_by BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (community_id, version)
+);
 "#,
     },
 ];

@@ -245,10 +245,17 @@ async fn earlier_filing(
     }))
 }
 
-/// Classifies a report as filing does: the triage, and whether it fell back because the
-/// classifier failed (then staff must classify it).
+/// Classifies a text with the shipped models, as `POST /api/v1/triage` does: the triage, and
+/// whether it fell back because the classifier failed (then staff must classify it).
 pub fn triage(state: &AppState, text: &str) -> (triage::Triage, bool) {
     triage_or_fallback(&state.metrics, text, triage::try_classify)
+}
+
+/// Classifies a report as filing in a community does: with the community's own model when it
+/// has retrained one (`crate::learning`), else the shipped one.
+pub async fn triage_in(state: &AppState, community_id: i64, text: &str) -> AppResult<(triage::Triage, bool)> {
+    let classifier = crate::learning::classifier(state, community_id).await?;
+    Ok(triage_or_fallback(&state.metrics, text, |t| triage::try_classify_with(&classifier, t)))
 }
 
 /// Classifies a report. Filing never depends on the classifier: when it fails, the report is
@@ -456,7 +463,9 @@ pub async fn file_with_kept(
             author = if new.anonymous { None } else { user };
         }
     }
-    let (mut t, triage_pending) = triage(state, text);
+    let (mut t, failed) = triage_in(state, community_id, text).await?;
+    // Unsure answers go to staff to classify (待人工分类), as failures do.
+    let triage_pending = failed || t.to_review;
     if new.danger_now && t.urgency != Urgency::Critical {
         // A person who says lives are at risk is believed; staff can correct it afterwards.
         t.urgency = Urgency::Critical;
@@ -498,8 +507,8 @@ pub async fn file_with_kept(
     let id: Result<i64, sqlx::Error> = sqlx::query_scalar(
         "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
          triage_reasons, state, first_response_due, result_due, idempotency_key, created_at, updated_at, unit_id, lat_e6, lng_e6, resident_id, \
-         entered_by, owner_user_id, assignee_user_id, private, triage_pending) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23) RETURNING id",
+         entered_by, owner_user_id, assignee_user_id, private, triage_pending, triage_model) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24) RETURNING id",
     )
     .bind(community_id)
     .bind(source.code())
@@ -526,6 +535,7 @@ pub async fn file_with_kept(
     // decide otherwise.
     .bind((t.category == Category::Care) as i64)
     .bind(triage_pending as i64)
+    .bind(&t.model)
     .fetch_one(&mut *tx)
     .await;
     let id = match id {
@@ -587,13 +597,19 @@ pub async fn file_with_kept(
         .await?;
     }
     if t.urgency == Urgency::Critical {
-        // The staff on duty hear at once, by text, wherever they are.
+        // The staff on duty hear at once, by text, wherever they are. When the person said lives
+        // are at risk, or the triage is sure, the assignee hears too; an unsure critical triage
+        // texts the staff on duty only, asking them to confirm it (it is marked to classify).
+        let sure = new.danger_now || t.alerts_everyone();
         let mut on_duty = crate::policy::on_duty(&mut tx, community_id, now).await?;
-        on_duty.extend(assignee);
+        if sure {
+            on_duty.extend(assignee);
+        }
         on_duty.sort_unstable();
         on_duty.dedup();
         let facts = critical_facts(&mut tx, &state.base_url, now, id).await?;
-        alert(&mut tx, now, community_id, id, &on_duty, "case_critical", "filed", &facts, Channel::Sms).await?;
+        let template = if sure { "case_critical" } else { "case_critical_unsure" };
+        alert(&mut tx, now, community_id, id, &on_duty, template, "filed", &facts, Channel::Sms).await?;
     }
     crate::ledger::forget(&mut tx, community_id);
     tx.commit().await?;
@@ -1757,6 +1773,8 @@ pub async fn reclassify(
         r.category.code()
     );
     event(&mut tx, id, now, p.user_id, "reclassified", None, &note).await?;
+    let text: String = sqlx::query_scalar("SELECT text FROM cases WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    crate::learning::record_correction(&mut tx, case.community_id, id, &text, r.urgency, r.category, p.user_id, now).await?;
     // New checks only for clocks whose due time moved; the old chains end at their next check.
     let mut clocks = Vec::new();
     if first_at.is_none() && first_due != old_first_due {

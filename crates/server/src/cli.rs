@@ -73,11 +73,15 @@ pub enum Command {
         /// A file written by `linli backup`.
         file: PathBuf,
     },
-    /// Classify a report's text: prints {"urgency", "category", "reasons"} as JSON (no server
-    /// or database needed).
+    /// Classify a report's text: prints {"urgency", "category", confidences, "reasons"} as JSON
+    /// (no server or database needed); or `triage retrain --community SLUG`.
+    #[command(args_conflicts_with_subcommands = true)]
     Triage {
+        /// Retrain instead of classifying.
+        #[command(subcommand)]
+        action: Option<TriageAction>,
         /// The report, in Chinese or English.
-        text: String,
+        text: Option<String>,
     },
     /// Print the OpenAPI 3.1 document of the JSON API (also served at /api/openapi.json).
     Openapi,
@@ -117,6 +121,18 @@ pub enum Transfer {
         /// access log; handle the file with care).
         #[arg(long)]
         full_id_numbers: bool,
+    },
+}
+
+/// `triage` actions.
+#[derive(Debug, Subcommand)]
+pub enum TriageAction {
+    /// Retrain a community's triage on its staff corrections; it switches to the new model only
+    /// when, on corrections held out of training, it is not worse than the one in use.
+    Retrain {
+        /// Community slug.
+        #[arg(long)]
+        community: String,
     },
 }
 
@@ -196,7 +212,8 @@ async fn state(cfg: Config) -> AppResult<AppState> {
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> AppResult<()> {
-    if let Command::Triage { text } = &cli.command {
+    if let Command::Triage { action: None, text } = &cli.command {
+        let text = text.as_deref().ok_or_else(|| AppError::internal("give the report's text: linli triage \"…\""))?;
         println!("{}", serde_json::to_string(&triage::classify(text)).map_err(AppError::internal)?);
         return Ok(());
     }
@@ -228,7 +245,21 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             crate::serve::signal().await;
             running.stop().await;
         }
-        Command::Triage { .. } => unreachable!("handled before configuration is loaded"),
+        Command::Triage { action: Some(TriageAction::Retrain { community }), .. } => {
+            let state = state(cfg).await?;
+            let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
+            let r = cases::learning::retrain(&state, &operator(), c.id).await.map_err(explain)?;
+            println!(
+                "{} corrections, {} held out: the model in use had urgency {} and category {} right, the new one {} and {}",
+                r.corrections, r.held_out, r.before_urgency, r.before_category, r.after_urgency, r.after_category
+            );
+            if r.switched {
+                println!("switched to {}", r.version);
+            } else {
+                println!("kept the model in use: {} was worse on the held-out corrections", r.version);
+            }
+        }
+        Command::Triage { action: None, .. } => unreachable!("handled before configuration is loaded"),
         Command::Openapi => {
             println!("{}", crate::app::openapi().to_pretty_json().map_err(AppError::internal)?);
         }

@@ -3,6 +3,7 @@
 
 mod console;
 mod family;
+mod learning;
 mod ledger;
 mod report;
 mod resident;
@@ -69,6 +70,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/case-photos/{id}/{variant}", get(photo))
         .merge(family::router())
+        .merge(learning::router())
 }
 
 /// The community a report goes to: `?c=slug`, else the viewer's first community, else the only one.

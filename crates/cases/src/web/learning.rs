@@ -1,0 +1,89 @@
+//! The console's triage page: which model classifies this community's reports, how many staff
+//! corrections it can learn from, the retrainings on record, and the button that retrains.
+
+use super::staff_community;
+use askama::Template;
+use axum::extract::State as AxState;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use kernel::auth::User;
+use kernel::web::{render, see_other, ApiQuery, PageCtx};
+use kernel::{AppError, AppResult, AppState};
+use serde::Deserialize;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/console/cases/triage", get(triage_page).post(retrain))
+}
+
+#[derive(Template)]
+#[template(path = "cases/triage.html")]
+struct TriagePage {
+    ctx: PageCtx,
+    slug: String,
+    version: String,
+    corrections: usize,
+    needed: usize,
+    history: Vec<crate::learning::ModelRecord>,
+    can_retrain: bool,
+    error: Option<String>,
+}
+
+impl TriagePage {
+    fn when(&self, at: &i64) -> String {
+        kernel::clock::format_local(*at)
+    }
+    /// "On 4 held-out corrections: urgency 2 → 4 right, category 3 → 4 right."
+    fn scores(&self, m: &crate::learning::ModelRecord) -> String {
+        kernel::i18n::tf(
+            self.ctx.tr.0,
+            "triage_page.scores",
+            &[
+                ("n", m.held_out.to_string()),
+                ("bu", m.before_urgency.to_string()),
+                ("au", m.after_urgency.to_string()),
+                ("bc", m.before_category.to_string()),
+                ("ac", m.after_category.to_string()),
+            ],
+        )
+    }
+}
+
+#[derive(Deserialize)]
+struct TriageQuery {
+    c: Option<String>,
+}
+
+async fn view(state: &AppState, ctx: PageCtx, user: &User, slug: Option<&str>, error: Option<String>) -> AppResult<TriagePage> {
+    let community = staff_community(state, user, slug).await?;
+    let can_retrain = user.can(community.id, &crate::policy::CASES_CONFIGURE);
+    let history = if can_retrain { crate::learning::history(state, user, community.id).await? } else { Vec::new() };
+    Ok(TriagePage {
+        version: crate::learning::classifier(state, community.id).await?.version().to_string(),
+        corrections: crate::learning::corrections(state, community.id).await?.len(),
+        needed: crate::learning::MIN_CORRECTIONS,
+        slug: community.slug,
+        history,
+        can_retrain,
+        error,
+        ctx,
+    })
+}
+
+async fn triage_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<TriageQuery>) -> AppResult<Response> {
+    Ok(render(&view(&state, ctx, &user, q.c.as_deref(), None).await?))
+}
+
+async fn retrain(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, req: axum::extract::Request) -> AppResult<Response> {
+    let form = kernel::web::page_form(req, "", 0, 0, state.config.body_limit).await?;
+    let slug = form.get("c").trim().to_string();
+    let community = staff_community(&state, &user, Some(slug.as_str())).await?;
+    match crate::learning::retrain(&state, &user, community.id).await {
+        Ok(_) => Ok(see_other(&format!("/console/cases/triage?c={}", community.slug))),
+        Err(AppError::Validation(fields)) => {
+            let message = fields.first().map(|f| f.message(ctx.tr.0)).unwrap_or_default();
+            Ok(render(&view(&state, ctx, &user, Some(community.slug.as_str()), Some(message)).await?))
+        }
+        Err(e) => Err(e),
+    }
+}
