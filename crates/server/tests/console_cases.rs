@@ -374,7 +374,7 @@ async fn the_ledger_speaks_the_readers_language_orders_grids_and_counts_private_
     let bins = file(&w.resident, json!({"text": "小区垃圾桶满了没人清"})).await;
     assert_eq!(mv(&w.staff, bins, "acknowledged", "已安排").await, 200);
     assert_eq!(mv(&w.staff, bins, "resolved", "已清运").await, 200);
-    file(&w.resident, json!({"text": "我家老人独居，腿脚不便，需要助餐服务"})).await;
+    file(&w.resident, json!({"text": "我妈八十岁一个人住，腿脚不便，想申请每周上门探访和健康检查"})).await;
     let public = w.app.client();
 
     let csv = public.get("/api/v1/communities/renjia/ledger/figures?format=csv").await.text().await.unwrap();
