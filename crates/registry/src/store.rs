@@ -478,7 +478,12 @@ pub async fn counts(state: &AppState, community_id: i64) -> AppResult<Counts> {
     .bind(community_id)
     .fetch_one(&state.db.pool)
     .await?;
-    Ok(Counts {
+    Ok(counts_from(&r))
+}
+
+/// The figures in the order both count queries select them.
+fn counts_from(r: &sqlx::any::AnyRow) -> Counts {
+    Counts {
         residents: r.get(0),
         households: r.get(1),
         buildings: r.get(2),
@@ -486,7 +491,7 @@ pub async fn counts(state: &AppState, community_id: i64) -> AppResult<Counts> {
         elderly: r.get(4),
         living_alone: r.get(5),
         renters: r.get(6),
-    })
+    }
 }
 
 /// The figures of `counts` over some buildings only (a grid worker's grids): `None` is the whole
@@ -512,15 +517,7 @@ pub async fn counts_within(state: &AppState, community_id: i64, buildings: Optio
     .bind(community_id)
     .fetch_one(&state.db.pool)
     .await?;
-    Ok(Counts {
-        residents: r.get(0),
-        households: r.get(1),
-        buildings: r.get(2),
-        grids: r.get(3),
-        elderly: r.get(4),
-        living_alone: r.get(5),
-        renters: r.get(6),
-    })
+    Ok(counts_from(&r))
 }
 
 /// One stored encrypted ID number, if any: at start the server checks that its secret key
