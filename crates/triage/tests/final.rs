@@ -46,11 +46,11 @@ fn the_final_set_meets_the_bars() {
         100.0 * all.confident_category_correct as f64 / (all.total - all.to_review).max(1) as f64,
     );
     assert!(all.total >= 150);
-    // Measured once the data of every kind was in (docs/triage.md): urgency 93.3 %, category
-    // 91.1 %, 2 critical reports below urgent, 3 of 30 ranked critical wrongly. These floors keep
+    // Measured with the sixteen voices (docs/triage.md): urgency 92.2 %, category 93.3 %, 1
+    // critical report below urgent, 3 of 31 ranked critical wrongly. These floors keep
     // it from slipping; the bars of the issue are urgency 92 %, category 90 %, none below urgent.
     assert!(all.urgency() >= 92.0, "urgency {:.1}%", all.urgency());
     assert!(all.category() >= 90.0, "category {:.1}%", all.category());
-    assert!(all.critical_missed <= 2, "{} critical below urgent", all.critical_missed);
+    assert!(all.critical_missed <= 1, "{} critical below urgent", all.critical_missed);
     assert!(all.false_critical * 10 <= all.ranked_critical, "{} of {} ranked critical wrongly", all.false_critical, all.ranked_critical);
 }
