@@ -74,7 +74,7 @@ pub async fn classifier(state: &AppState, community_id: i64) -> AppResult<Arc<Cl
             .fetch_optional(&state.db.pool)
             .await?;
     let Some(version) = version else {
-        return Ok(shipped());
+        return Ok(Classifier::shipped_shared());
     };
     if let Some(c) = LOADED.read().map_err(|_| AppError::internal("triage model cache poisoned"))?.get(&version) {
         return Ok(c.clone());
@@ -96,11 +96,6 @@ pub async fn classifier(state: &AppState, community_id: i64) -> AppResult<Arc<Cl
     Ok(loaded)
 }
 
-fn shipped() -> Arc<Classifier> {
-    static SHIPPED: LazyLock<Arc<Classifier>> =
-        LazyLock::new(|| Arc::new(Classifier::from_bytes(Classifier::shipped().version(), &Classifier::shipped().to_bytes()).expect("the shipped models read back")));
-    SHIPPED.clone()
-}
 
 /// What a retraining did.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

@@ -154,10 +154,10 @@ pub struct Classifier {
     version: String,
 }
 
-static SHIPPED: LazyLock<Classifier> = LazyLock::new(|| {
+static SHIPPED: LazyLock<std::sync::Arc<Classifier>> = LazyLock::new(|| {
     let bytes = include_bytes!(concat!(env!("OUT_DIR"), "/models.bin"));
     let models = Models::from_bytes(bytes).expect("the build script wrote a model pair");
-    Classifier { models, version: shipped_version(bytes) }
+    std::sync::Arc::new(Classifier { models, version: shipped_version(bytes) })
 });
 
 /// `shipped-` and a short hash of the shipped models, so a change of data or code shows.
@@ -188,6 +188,11 @@ impl Classifier {
     /// The models compiled into the binary.
     pub fn shipped() -> &'static Classifier {
         &SHIPPED
+    }
+
+    /// The shipped models, shared, for a holder that may also hold a community's own.
+    pub fn shipped_shared() -> std::sync::Arc<Classifier> {
+        SHIPPED.clone()
     }
 
     /// Trains on the shipped examples plus a community's corrections.
