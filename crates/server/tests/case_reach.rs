@@ -4,7 +4,6 @@
 //! grid's own worker works. Also: idempotency keys belong to their sender, and an anonymous
 //! report keeps no original photo.
 
-use image::{DynamicImage, RgbImage};
 use kernel::auth::Role;
 use serde_json::{json, Value};
 use testkit::{Client, TestApp};
@@ -60,16 +59,10 @@ async fn world() -> (World, i64, i64) {
     (w, first, second)
 }
 
-fn jpeg(seed: u8) -> Vec<u8> {
-    let img = RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8 ^ seed, (y * 5) as u8, 128]));
-    let mut out = Vec::new();
-    DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg).unwrap();
-    out
-}
 
 async fn add_photo(client: &Client, id: i64, stage: &str) -> reqwest::Response {
     let token = client.csrf().await;
-    let form = reqwest::multipart::Form::new().part("photos", reqwest::multipart::Part::bytes(jpeg(5)).file_name("IMG_0001.jpg"));
+    let form = reqwest::multipart::Form::new().part("photos", reqwest::multipart::Part::bytes(testkit::jpeg(5)).file_name("IMG_0001.jpg"));
     client.http.post(format!("{}/api/v1/cases/{id}/photos?stage={stage}&_csrf={token}", client.base())).multipart(form).send().await.unwrap()
 }
 
@@ -232,7 +225,7 @@ async fn an_anonymous_report_keeps_no_original_photo_nor_its_file_name() {
     let (w, _, _) = world().await;
     let visitor = w.app.client();
     let token = visitor.csrf().await;
-    let mut original = jpeg(9);
+    let mut original = testkit::jpeg(9);
     // An EXIF block with the owner's name, as a phone writes it.
     let mut exif = b"Exif\0\0II*\0\x08\0\0\0".to_vec();
     exif.extend_from_slice(&[1, 0, 0x3b, 0x01, 2, 0, 8, 0, 0, 0, 0x1a, 0, 0, 0, 0, 0, 0, 0]);

@@ -3,7 +3,6 @@
 //! following a case from it, Back after filing, a session that lapses mid-report, the promised
 //! service levels, clocks of finished cases, the rating on the case page.
 
-use image::{DynamicImage, RgbImage};
 use kernel::auth::Role;
 use kernel::clock::HOUR;
 use proptest::strategy::{Strategy, ValueTree};
@@ -42,23 +41,9 @@ async fn world() -> World {
     World { app, staff, resident, a: places[0], b: places[1] }
 }
 
-fn jpeg(seed: u8) -> Vec<u8> {
-    let img = RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8 ^ seed, (y * 5) as u8, 128]));
-    let mut out = Vec::new();
-    DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg).unwrap();
-    out
-}
 
-/// Sends the report form as the page does (multipart, the token a field of it, never in the address).
 async fn send(client: &Client, token: &str, fields: &[(&str, &str)], photos: usize) -> reqwest::Response {
-    let mut form = reqwest::multipart::Form::new().text("_csrf", token.to_string());
-    for (k, v) in fields {
-        form = form.text(k.to_string(), v.to_string());
-    }
-    for i in 0..photos {
-        form = form.part("photos", reqwest::multipart::Part::bytes(jpeg(i as u8)).file_name("IMG_0001.jpg"));
-    }
-    client.http.post(format!("{}/cases/new", client.base())).multipart(form).send().await.unwrap()
+    client.send_report_form(token, fields, photos).await
 }
 
 /// The form's key, from a fresh form: the page first sends the browser to a keyed address.

@@ -3,7 +3,6 @@
 //! that must say solved or not, places and photos that are refused with the form kept, the
 //! photo budget, and text without bidi controls.
 
-use image::{DynamicImage, RgbImage};
 use kernel::auth::Role;
 use proptest::strategy::{Strategy, ValueTree};
 use testkit::{Client, FakeSmsGateway, TestApp};
@@ -44,23 +43,9 @@ async fn world() -> World {
     World { app, sms, staff, resident, resident_id, a: places[0], b: places[1] }
 }
 
-fn jpeg(seed: u8) -> Vec<u8> {
-    let img = RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8 ^ seed, (y * 5) as u8, 128]));
-    let mut out = Vec::new();
-    DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg).unwrap();
-    out
-}
 
-/// Sends the report form as the page does (multipart, the token a field of it).
 async fn send(client: &Client, token: &str, fields: &[(&str, &str)], photos: usize) -> reqwest::Response {
-    let mut form = reqwest::multipart::Form::new().text("_csrf", token.to_string());
-    for (k, v) in fields {
-        form = form.text(k.to_string(), v.to_string());
-    }
-    for i in 0..photos {
-        form = form.part("photos", reqwest::multipart::Part::bytes(jpeg(i as u8)).file_name("IMG_0001.jpg"));
-    }
-    client.http.post(format!("{}/cases/new", client.base())).multipart(form).send().await.unwrap()
+    client.send_report_form(token, fields, photos).await
 }
 
 /// The form's key, from a fresh form.
@@ -255,7 +240,7 @@ async fn the_similar_step_offers_what_reads_alike_and_a_follow_can_be_opened_and
 /// Adds a photo to case `id` through the API, as its author.
 async fn add_photo(client: &Client, id: i64) -> reqwest::Response {
     let token = client.csrf().await;
-    let form = reqwest::multipart::Form::new().part("photos", reqwest::multipart::Part::bytes(jpeg(5)).file_name("a.jpg"));
+    let form = reqwest::multipart::Form::new().part("photos", reqwest::multipart::Part::bytes(testkit::jpeg(5)).file_name("a.jpg"));
     client.http.post(format!("{}/api/v1/cases/{id}/photos", client.base())).header("x-csrf-token", token).multipart(form).send().await.unwrap()
 }
 

@@ -179,6 +179,19 @@ impl Client {
         Client { http, jar, base: base.to_string() }
     }
 
+    /// Sends the report form as the page does: multipart, the CSRF token a field of it (never
+    /// in the address), and `photos` small JPEGs.
+    pub async fn send_report_form(&self, token: &str, fields: &[(&str, &str)], photos: usize) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new().text("_csrf", token.to_string());
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for i in 0..photos {
+            form = form.part("photos", reqwest::multipart::Part::bytes(jpeg(i as u8)).file_name("IMG_0001.jpg"));
+        }
+        self.http.post(format!("{}/cases/new", self.base)).multipart(form).send().await.expect("POST /cases/new")
+    }
+
     /// The app's base URL.
     pub fn base(&self) -> &str {
         &self.base
@@ -259,4 +272,12 @@ impl Client {
         let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()));
         self.http.post(format!("{}{path}{sep}_csrf={token}", self.base)).multipart(form).send().await.expect("upload")
     }
+}
+
+/// A small JPEG photo, different for each seed.
+pub fn jpeg(seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8 ^ seed, (y * 5) as u8, 128]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg).expect("encode a JPEG");
+    out
 }
