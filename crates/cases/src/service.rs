@@ -135,6 +135,9 @@ pub struct CaseView {
     pub private: bool,
     /// For staff: the classifier could not read the report; a person must classify it.
     pub triage_pending: bool,
+    /// For staff: the version of the model that classified it (none when it was entered by hand
+    /// or filed before models were versioned).
+    pub triage_model: Option<String>,
     /// Photos, before and after.
     pub photos: Vec<Photo>,
     /// Urgency.
@@ -1823,7 +1826,7 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
         "SELECT c.id, c.community_id, c.source, c.anonymous, u.display_name, c.text, c.place, c.building_id, c.urgency, c.category, \
          c.triage_reasons, c.state, c.first_response_due, c.result_due, c.first_response_at, c.resolved_at, c.created_at, \
          b.name, c.unit_id, un.name, c.lat_e6, c.lng_e6, r.name, eb.display_name, c.assignee_user_id, asg.display_name, own.display_name, \
-         c.escalation_level, c.parent_case_id, c.paused_at, c.private, c.triage_pending, r.user_id, c.author_user_id, c.entered_by \
+         c.escalation_level, c.parent_case_id, c.paused_at, c.private, c.triage_pending, r.user_id, c.author_user_id, c.entered_by, c.triage_model \
          FROM cases c LEFT JOIN users u ON u.id = c.author_user_id LEFT JOIN buildings b ON b.id = c.building_id \
          LEFT JOIN units un ON un.id = c.unit_id LEFT JOIN residents r ON r.id = c.resident_id LEFT JOIN users eb ON eb.id = c.entered_by \
          LEFT JOIN users asg ON asg.id = c.assignee_user_id LEFT JOIN users own ON own.id = c.owner_user_id WHERE 1 = 1{}",
@@ -1888,6 +1891,7 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
             paused_since: paused,
             private: r.get::<i64, _>(30) != 0,
             triage_pending: staff && r.get::<i64, _>(31) != 0,
+            triage_model: staff_only(r.get(35)),
             photos: photos
                 .iter()
                 .filter(|(c, _)| *c == id)

@@ -46,6 +46,13 @@ async fn filing_records_the_model_and_unsure_reports_wait_for_staff() {
     let unsure = file(&w, "？？？").await;
     let case = w.staff.json(&format!("/api/v1/cases/{unsure}")).await;
     assert_eq!(case["triage_pending"], true, "{case}");
+    assert!(case["triage_model"].as_str().is_some_and(|m| m.starts_with("shipped-")), "{case}");
+    // Staff see which model classified a case, and that it was unsure rather than failed.
+    let page = w.staff.page(&format!("/console/cases/{unsure}")).await;
+    assert!(page.contains("待人工分类") && page.contains("没有把握") && page.contains("分类模型 shipped-"), "{page}");
+    // The resident is not shown the model.
+    let own = w.resident.json(&format!("/api/v1/cases/{unsure}")).await;
+    assert!(own["triage_model"].is_null(), "{own}");
     // The API answer says how sure it is.
     let t = w.app.client().post_json("/api/v1/triage", &serde_json::json!({"text": "？？？"})).await.json::<serde_json::Value>().await.unwrap();
     assert_eq!(t["to_review"], true, "{t}");

@@ -19,6 +19,8 @@ struct Context {
     clause_ends: Vec<String>,
     negation_reach: usize,
     negation: Vec<String>,
+    #[serde(default)]
+    not_negation: Vec<String>,
     hypothetical: Vec<String>,
     past: Vec<String>,
     topic: Vec<String>,
@@ -81,7 +83,7 @@ impl Rules {
     pub fn parse(source: &str) -> Result<Rules, String> {
         let mut file: File = toml::from_str(source).map_err(|e| e.to_string())?;
         let c = &mut file.context;
-        for list in [&mut c.clause_ends, &mut c.negation, &mut c.hypothetical, &mut c.past, &mut c.topic, &mut c.idea, &mut c.after, &mut c.present, &mut c.over] {
+        for list in [&mut c.clause_ends, &mut c.negation, &mut c.not_negation, &mut c.hypothetical, &mut c.past, &mut c.topic, &mut c.idea, &mut c.after, &mut c.present, &mut c.over] {
             norm_all(list);
         }
         for t in &mut file.trigger {
@@ -230,7 +232,8 @@ impl Rules {
         let clause = self.clause_start(text, start);
         let near = clause.max(text.back(start, self.context.negation_reach));
         let inside = |n: &(usize, usize)| parts.iter().any(|p| n.0 < p.1 && n.1 > p.0);
-        if all_in(text, &self.context.negation, near, start).iter().any(|n| !inside(n)) {
+        let denies = |n: &(usize, usize)| !inside(n) && !self.holds_no_denial(text, *n);
+        if all_in(text, &self.context.negation, near, start).iter().any(denies) {
             return true;
         }
         let from = clause.max(text.back(start, self.context.reach));
@@ -242,6 +245,11 @@ impl Rules {
             }
         }
         false
+    }
+
+    /// Whether a denial word found at `n` is part of a wording that does not deny (`水已没过`).
+    fn holds_no_denial(&self, text: &Text<'_>, n: (usize, usize)) -> bool {
+        self.context.not_negation.iter().any(|w| text.find(w).into_iter().any(|(s, e)| s <= n.0 && e >= n.1))
     }
 
     /// Whether the words right after a match make it an event referred to.

@@ -21,9 +21,9 @@ fn each_kind_of_writer_left_out() {
                 println!("    expected {e:<20} got {g:<28} {t}");
             }
         }
-        // Floors per kind: below them something got worse (measured 2026-12: the lowest kind,
-        // English written by non-native writers, 82 % and 75 %).
-        if kind != "project" && (acc.urgency() < 80.0 || acc.category() < 72.0) {
+        // Floors per kind: below them something got worse (measured 2026-12 with the critical
+        // floor: the lowest kind, English written by non-native writers, 78 % and 74 %).
+        if kind != "project" && (acc.urgency() < 76.0 || acc.category() < 72.0) {
             below.push(format!("{kind}: {:.1}% / {:.1}%", acc.urgency(), acc.category()));
         }
         if kind != "project" {
@@ -45,7 +45,7 @@ fn each_kind_of_writer_left_out() {
     // The bars of docs/triage.md over every kind written apart from the project's own files.
     assert!(voices.urgency() >= 92.0, "urgency {:.1}%", voices.urgency());
     assert!(voices.category() >= 90.0, "category {:.1}%", voices.category());
-    assert!(voices.critical_missed <= 1, "{} critical reports below urgent", voices.critical_missed);
+    assert!(voices.critical_missed == 0, "{} critical reports below urgent", voices.critical_missed);
     assert!(voices.false_critical * 10 <= voices.ranked_critical, "{} of {} ranked critical wrongly", voices.false_critical, voices.ranked_critical);
 }
 
@@ -53,10 +53,10 @@ fn each_kind_of_writer_left_out() {
 fn the_corpus_is_varied_and_covers_every_label() {
     let corpus = triage::corpus();
     let kinds = kinds();
-    assert!(kinds.len() >= 17, "{kinds:?}");
+    assert!(kinds.len() >= 20, "{kinds:?}");
     for kind in kinds.iter().filter(|k| **k != "project") {
         let n = corpus.iter().filter(|e| e.kind == *kind).count();
-        assert!(n >= 90, "{kind}: {n}");
+        assert!(n >= 60, "{kind}: {n}");
     }
     for u in Urgency::ALL {
         assert!(corpus.iter().filter(|e| e.urgency == u).count() >= 200, "{u:?}");

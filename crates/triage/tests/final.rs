@@ -1,7 +1,10 @@
 //! The final test set (`data/final/`): reports written in kinds of voice none of the training
-//! data was (a hotline operator's work orders, teenagers' slang, people reporting for someone
-//! they are not family of), by a writer who saw only the labelling guide. Never part of
-//! training (the build script does not read `data/final/`); measured with the shipped models.
+//! data was (people who work in the community but live elsewhere, messages relayed second-hand,
+//! residents writing in their home region's dialect), by writers who saw only the labelling
+//! guide and no report of the project. Never part of training (the build script does not read
+//! `data/final/`); measured with the shipped models. When a final set has been measured often
+//! enough that changes are being judged by it, it moves into `data/voices/` and a new one is
+//! written (docs/triage.md, "How well it works").
 
 use triage::{evaluate, parse_labelled, Accuracy, Classifier};
 
@@ -46,11 +49,12 @@ fn the_final_set_meets_the_bars() {
         100.0 * all.confident_category_correct as f64 / (all.total - all.to_review).max(1) as f64,
     );
     assert!(all.total >= 150);
-    // Measured with the sixteen voices (docs/triage.md): urgency 92.2 %, category 93.3 %, 1
-    // critical report below urgent, 3 of 31 ranked critical wrongly. These floors keep
-    // it from slipping; the bars of the issue are urgency 92 %, category 90 %, none below urgent.
+    // The second final set, measured twice (docs/triage.md): first urgency 93.3 %, category
+    // 92.2 %, 2 of 31 critical reports below urgent; then, after the critical floor was chosen
+    // on the voices left out, 92.8 %, 92.2 %, none below urgent, 3 of 30 ranked critical wrongly.
+    // The bars of the issue: urgency 92 %, category 90 %, none below urgent, at most 1 in 10.
     assert!(all.urgency() >= 92.0, "urgency {:.1}%", all.urgency());
     assert!(all.category() >= 90.0, "category {:.1}%", all.category());
-    assert!(all.critical_missed <= 1, "{} critical below urgent", all.critical_missed);
+    assert!(all.critical_missed == 0, "{} critical below urgent", all.critical_missed);
     assert!(all.false_critical * 10 <= all.ranked_critical, "{} of {} ranked critical wrongly", all.false_critical, all.ranked_critical);
 }
