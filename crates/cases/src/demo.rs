@@ -62,12 +62,14 @@ const CASES: u64 = 160;
 pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
     let now = state.now();
     let mut rng = Lcg(20_261_128);
-    let buildings: Vec<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT b.id, (SELECT MIN(g.user_id) FROM grid_staff g WHERE g.grid_id = b.grid_id) FROM buildings b WHERE b.community_id = $1 ORDER BY b.id",
-    )
-    .bind(ctx.community_id)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let mut buildings: Vec<(i64, Option<i64>)> = Vec::new();
+    for b in registry::places::buildings_of(&state.db.pool, ctx.community_id).await? {
+        let worker = match b.grid_id {
+            Some(g) => registry::places::first_grid_worker(&state.db.pool, g).await?,
+            None => None,
+        };
+        buildings.push((b.id, worker));
+    }
     let staff: Option<i64> = sqlx::query_scalar(
         "SELECT MIN(user_id) FROM memberships WHERE community_id = $1 AND role = 'staff'",
     )

@@ -116,29 +116,36 @@ async fn figure_rows(
     state: &AppState,
     community_id: i64,
 ) -> AppResult<(Vec<FigureRow>, Vec<(i64, Option<i64>, Option<String>)>)> {
-    let rows = sqlx::query(
-        "SELECT c.id, c.created_at, c.first_response_due, c.first_response_at, c.result_due, c.resolved_at, c.state, c.category, g.name, g.id \
-         FROM cases c LEFT JOIN buildings b ON b.id = c.building_id LEFT JOIN grids g ON g.id = b.grid_id WHERE c.community_id = $1",
+    // The grid of each building, as the registry has it.
+    let grid_of: std::collections::HashMap<i64, (i64, String)> = registry::places::buildings_of(&state.db.pool, community_id)
+        .await?
+        .into_iter()
+        .filter_map(|b| Some((b.id, (b.grid_id?, b.grid_name?))))
+        .collect();
+    let mut rows = Vec::new();
+    for r in sqlx::query(
+        "SELECT c.id, c.created_at, c.first_response_due, c.first_response_at, c.result_due, c.resolved_at, c.state, c.category, c.building_id \
+         FROM cases c WHERE c.community_id = $1",
     )
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?
-    .into_iter()
-    .map(|r| FigureRow {
-        id: r.get(0),
-        created: r.get(1),
-        first_due: r.get(2),
-        first_at: r.get(3),
-        result_due: r.get(4),
-        resolved_at: r.get(5),
-        state: State::parse(r.get::<String, _>(6).as_str()).unwrap_or(State::New),
-        category: r.get(7),
-        grid_order: r
-            .get::<Option<String>, _>(8)
-            .map(|n| (natural_key(&n), r.get::<Option<i64>, _>(9).unwrap_or_default())),
-        grid: r.get(8),
-    })
-    .collect();
+    {
+        let grid = r.get::<Option<i64>, _>(8).and_then(|b| grid_of.get(&b));
+        let stored: String = r.get(6);
+        rows.push(FigureRow {
+            id: r.get(0),
+            created: r.get(1),
+            first_due: r.get(2),
+            first_at: r.get(3),
+            result_due: r.get(4),
+            resolved_at: r.get(5),
+            state: State::parse(&stored).ok_or_else(|| AppError::internal(format!("stored state {stored}")))?,
+            category: r.get(7),
+            grid_order: grid.map(|(id, name)| (natural_key(name), *id)),
+            grid: grid.map(|(_, name)| name.clone()),
+        });
+    }
     let rated = sqlx::query_as(
         "SELECT r.case_id, r.solved, r.satisfaction FROM case_ratings r JOIN cases c ON c.id = r.case_id WHERE c.community_id = $1 AND r.used_at IS NOT NULL",
     )
@@ -502,23 +509,25 @@ pub async fn plan(state: &AppState, community_id: i64) -> AppResult<Vec<PlanBuil
     if let Some(p) = state.db.reads.get::<Vec<PlanBuilding>>(PLAN, community_id) {
         return Ok(p.as_ref().clone());
     }
-    let rows: Vec<(i64, String, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT b.id, b.name, b.estate, b.plan_x, b.plan_y, (SELECT COUNT(*) FROM cases c WHERE c.building_id = b.id AND c.private = 0 \
-         AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred')) \
-         FROM buildings b WHERE b.community_id = $1 AND b.plan_x IS NOT NULL AND b.plan_y IS NOT NULL ORDER BY b.id",
+    let open: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT c.building_id, COUNT(*) FROM cases c WHERE c.community_id = $1 AND c.building_id IS NOT NULL AND c.private = 0 \
+         AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred') GROUP BY c.building_id",
     )
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?;
-    let plan: Vec<PlanBuilding> = rows
+    let plan: Vec<PlanBuilding> = registry::places::buildings_of(&state.db.pool, community_id)
+        .await?
         .into_iter()
-        .map(|(id, name, estate, x, y, open_cases)| PlanBuilding {
-            id,
-            name,
-            estate,
-            x,
-            y,
-            open_cases,
+        .filter_map(|b| {
+            Some(PlanBuilding {
+                x: b.plan_x?,
+                y: b.plan_y?,
+                open_cases: open.iter().find(|(id, _)| *id == b.id).map_or(0, |(_, n)| *n),
+                id: b.id,
+                name: b.name,
+                estate: b.estate,
+            })
         })
         .collect();
     state
@@ -539,16 +548,9 @@ pub async fn choices(
     if let Some(c) = state.db.reads.get(CHOICES, community_id) {
         return Ok(c);
     }
-    let buildings =
-        sqlx::query_as("SELECT id, name FROM buildings WHERE community_id = $1 ORDER BY id")
-            .bind(community_id)
-            .fetch_all(&state.db.pool)
-            .await?;
-    let mut grids: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM grids WHERE community_id = $1 ORDER BY id")
-            .bind(community_id)
-            .fetch_all(&state.db.pool)
-            .await?;
+    let buildings: Vec<(i64, String)> =
+        registry::places::buildings_of(&state.db.pool, community_id).await?.into_iter().map(|b| (b.id, b.name)).collect();
+    let mut grids = registry::places::grid_names(&state.db.pool, community_id).await?;
     grids.sort_by_key(|(id, name)| (natural_key(name), *id));
     let c = std::sync::Arc::new((buildings, grids));
     state.db.reads.put(CHOICES, community_id, c.clone());
@@ -582,7 +584,9 @@ impl Filter {
     }
 
     /// The SQL conditions (values are checked and inlined as numbers or known codes only).
-    fn sql(&self) -> AppResult<String> {
+    /// The SQL conditions (values are checked and inlined as numbers or known codes only);
+    /// `grid_buildings` are the buildings of the filter's grid, as the registry has them.
+    fn sql(&self, grid_buildings: &[i64]) -> AppResult<String> {
         let mut out = String::new();
         match self.status.as_deref().filter(|s| !s.is_empty()) {
             None => {}
@@ -600,8 +604,8 @@ impl Filter {
         if let Some(b) = self.building_id {
             out.push_str(&format!(" AND c.building_id = {b}"));
         }
-        if let Some(g) = self.grid_id {
-            out.push_str(&format!(" AND b.grid_id = {g}"));
+        if self.grid_id.is_some() {
+            out.push_str(&format!(" AND {}", kernel::db::in_list("c.building_id", grid_buildings)));
         }
         if let Some(m) = self.month.as_deref().filter(|s| !s.is_empty()) {
             let start = chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
@@ -625,13 +629,21 @@ impl Filter {
     }
 }
 
+/// The SQL conditions of `filter`, with its grid's buildings looked up in the registry.
+async fn conditions(state: &AppState, filter: &Filter) -> AppResult<String> {
+    let grid_buildings = match filter.grid_id {
+        Some(g) => registry::places::buildings_of_grid(&state.db.pool, g).await?,
+        None => Vec::new(),
+    };
+    filter.sql(&grid_buildings)
+}
+
 /// How many cases matching `filter` are kept off the list (private: care cases and those staff
 /// marked so) while counted in the figures (ADR 008).
 pub async fn private_count(state: &AppState, community_id: i64, filter: &Filter) -> AppResult<i64> {
     Ok(sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM cases c LEFT JOIN buildings b ON b.id = c.building_id \
-         WHERE c.community_id = $1 AND c.state <> 'withdrawn' AND c.private = 1{}",
-        filter.sql()?
+        "SELECT COUNT(*) FROM cases c WHERE c.community_id = $1 AND c.state <> 'withdrawn' AND c.private = 1{}",
+        conditions(state, filter).await?
     ))
     .bind(community_id)
     .fetch_one(&state.db.pool)
@@ -671,7 +683,7 @@ async fn load_cases(
     before: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<PublicCase>> {
-    load_public(state, community_id, &filter.sql()?, before, limit).await
+    load_public(state, community_id, &conditions(state, filter).await?, before, limit).await
 }
 
 /// Public cases matching `conditions` (SQL built from checked values only), newest first.
@@ -683,7 +695,7 @@ async fn load_public(
     limit: i64,
 ) -> AppResult<Vec<PublicCase>> {
     let rows = sqlx::query(&format!(
-        "SELECT c.id, c.category, c.urgency, b.name, c.state, c.created_at, c.first_response_at FROM cases c LEFT JOIN buildings b ON b.id = c.building_id \
+        "SELECT c.id, c.category, c.urgency, c.building_id, c.state, c.created_at, c.first_response_at FROM cases c \
          WHERE c.community_id = $1 AND c.id < $2 AND c.state <> 'withdrawn' AND c.private = 0{conditions} ORDER BY c.id DESC LIMIT $3"
     ))
     .bind(community_id)
@@ -705,22 +717,26 @@ async fn load_public(
         .map(|r| r.get(0))
         .collect();
     let photos = crate::photos::of_cases(state, &responded, true).await?;
-    Ok(rows
-        .into_iter()
+    let mut building_ids: Vec<i64> = rows.iter().filter_map(|r| r.get::<Option<i64>, _>(3)).collect();
+    building_ids.sort_unstable();
+    building_ids.dedup();
+    let buildings = registry::places::building_names(&state.db.pool, &building_ids).await?;
+    let stored = |what: &str, code: String| AppError::internal(format!("stored {what} {code}"));
+    rows.into_iter()
         .map(|r| {
             let id: i64 = r.get(0);
-            PublicCase {
+            let (category, urgency, st): (String, String, String) = (r.get(1), r.get(2), r.get(4));
+            Ok(PublicCase {
                 photos: photos
                     .iter()
                     .filter(|(c, _)| *c == id)
                     .map(|(_, p)| p.clone())
                     .collect(),
                 id,
-                category: Category::parse(r.get::<String, _>(1).as_str())
-                    .unwrap_or(Category::Suggestion),
-                urgency: Urgency::parse(r.get::<String, _>(2).as_str()).unwrap_or(Urgency::Normal),
-                building: r.get(3),
-                state: State::parse(r.get::<String, _>(4).as_str()).unwrap_or(State::New),
+                category: Category::parse(&category).ok_or_else(|| stored("category", category.clone()))?,
+                urgency: Urgency::parse(&urgency).ok_or_else(|| stored("urgency", urgency.clone()))?,
+                building: r.get::<Option<i64>, _>(3).and_then(|b| buildings.get(&b).cloned()),
+                state: State::parse(&st).ok_or_else(|| stored("state", st.clone()))?,
                 created_at: r.get(5),
                 steps: steps
                     .iter()
@@ -730,9 +746,9 @@ async fn load_public(
                             .map(|s| (e.get::<i64, _>(1), s))
                     })
                     .collect(),
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// An open case like a new report, with what the public may know that tells whether it is the
@@ -814,37 +830,37 @@ pub async fn suggestions(
     reader: Option<i64>,
 ) -> AppResult<Vec<Similar>> {
     let building_id = match unit_id {
-        Some(u) => sqlx::query_scalar::<_, i64>(
-            "SELECT u.building_id FROM units u JOIN buildings b ON b.id = u.building_id WHERE u.id = $1 AND b.community_id = $2",
-        )
-        .bind(u)
-        .bind(community_id)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .or(building_id),
+        Some(u) => registry::places::building_of_unit(&state.db.pool, community_id, u).await?.or(building_id),
         None => building_id,
     };
     let category = crate::service::triage(state, text).0.category;
     let building = if building_id.is_some() { " AND c.building_id = $3" } else { "" };
     let sql = format!(
-        "SELECT c.id, c.unit_id, un.name, c.author_user_id, r.user_id AS subject, c.text FROM cases c LEFT JOIN units un ON un.id = c.unit_id \
-         LEFT JOIN residents r ON r.id = c.resident_id AND c.anonymous = 0 WHERE c.community_id = $1 AND c.category = $2{building} \
+        "SELECT c.id, c.unit_id, c.author_user_id, c.resident_id, c.anonymous, c.text FROM cases c WHERE c.community_id = $1 AND c.category = $2{building} \
          AND c.private = 0 AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred') ORDER BY c.id DESC LIMIT 100"
     );
     let mut q = sqlx::query(&sql).bind(community_id).bind(category.code());
     if let Some(b) = building_id {
         q = q.bind(b);
     }
+    let found = q.fetch_all(&state.db.pool).await?;
     // The reader's own reports (filed by her or for her) are not offered back to her.
+    let her_residents: Vec<i64> = match reader {
+        Some(u) => registry::people::of_login(&state.db.pool, u).await?.into_iter().map(|r| r.id).collect(),
+        None => Vec::new(),
+    };
     let own = |r: &sqlx::any::AnyRow| {
         reader.is_some()
-            && (r.get::<Option<i64>, _>("author_user_id") == reader || r.get::<Option<i64>, _>("subject") == reader)
+            && (r.get::<Option<i64>, _>("author_user_id") == reader
+                || (r.get::<i64, _>("anonymous") == 0 && r.get::<Option<i64>, _>("resident_id").is_some_and(|id| her_residents.contains(&id))))
     };
+    let mut unit_ids: Vec<i64> = found.iter().filter_map(|r| r.get::<Option<i64>, _>(1)).collect();
+    unit_ids.sort_unstable();
+    unit_ids.dedup();
+    let units = registry::places::unit_names(&state.db.pool, &unit_ids).await?;
     // Only cases whose words share something with the report's: the same category in the
     // same building alone is not the same problem.
-    let mut rows: Vec<(i64, Option<i64>, Option<String>, f64, String)> = q
-        .fetch_all(&state.db.pool)
-        .await?
+    let mut rows: Vec<(i64, Option<i64>, Option<String>, f64, String)> = found
         .iter()
         .filter(|r| !own(r))
         .filter_map(|r| {
@@ -852,7 +868,7 @@ pub async fn suggestions(
             let (score, shared) = likeness(text, &words);
             let unit: Option<i64> = r.get(1);
             let same_unit = unit.is_some() && unit == unit_id;
-            (shared >= SHARED_PAIRS).then(|| (r.get(0), unit, r.get(2), score + if same_unit { 0.25 } else { 0.0 }, public_summary(&words)))
+            (shared >= SHARED_PAIRS).then(|| (r.get(0), unit, unit.and_then(|u| units.get(&u).cloned()), score + if same_unit { 0.25 } else { 0.0 }, public_summary(&words)))
         })
         .collect();
     // Nor those she follows already.
@@ -901,13 +917,17 @@ pub async fn suggestions(
 /// One case as the public ledger shows it, with the start of its words (numbers hidden), how
 /// many follow it and whether `reader` does; not found when the public may not see it.
 pub async fn public_case(state: &AppState, id: i64, reader: Option<i64>) -> AppResult<Similar> {
-    let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
-        "SELECT c.community_id, c.text, un.name FROM cases c LEFT JOIN units un ON un.id = c.unit_id WHERE c.id = $1 AND c.private = 0 AND c.state <> 'withdrawn'",
+    let row: Option<(i64, String, Option<i64>)> = sqlx::query_as(
+        "SELECT c.community_id, c.text, c.unit_id FROM cases c WHERE c.id = $1 AND c.private = 0 AND c.state <> 'withdrawn'",
     )
     .bind(id)
     .fetch_optional(&state.db.pool)
     .await?;
-    let (community_id, text, unit) = row.ok_or(AppError::NotFound)?;
+    let (community_id, text, unit_id) = row.ok_or(AppError::NotFound)?;
+    let unit = match unit_id {
+        Some(u) => registry::places::unit_names(&state.db.pool, &[u]).await?.remove(&u),
+        None => None,
+    };
     let case = load_public(state, community_id, &kernel::db::and_in("c.id", Some(&[id])), None, 1)
         .await?
         .pop()
@@ -928,11 +948,13 @@ pub async fn public_case(state: &AppState, id: i64, reader: Option<i64>) -> AppR
 
 /// The cases a person follows that the public may still see, most recently followed first.
 pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCase>> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
+    let her_residents: Vec<i64> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
+    let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
         "SELECT c.id, c.community_id FROM case_followers f JOIN cases c ON c.id = f.case_id WHERE f.user_id = $1 \
          AND (c.author_user_id IS NULL OR c.author_user_id <> $1) \
-         AND NOT EXISTS (SELECT 1 FROM residents r WHERE r.id = c.resident_id AND r.user_id = $1 AND c.anonymous = 0) ORDER BY f.created_at DESC, c.id DESC LIMIT 100",
-    )
+         AND NOT (c.anonymous = 0 AND c.resident_id IS NOT NULL AND {}) ORDER BY f.created_at DESC, c.id DESC LIMIT 100",
+        kernel::db::in_list("c.resident_id", &her_residents)
+    ))
     .bind(user_id)
     .fetch_all(&state.db.pool)
     .await?;
@@ -954,13 +976,18 @@ pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCas
 /// nothing: its author hears about it already.
 pub async fn follow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<()> {
     // Only what the public ledger shows can be followed.
-    let row: Option<(String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
-        "SELECT c.state, c.private, c.author_user_id, r.user_id FROM cases c \
-         LEFT JOIN residents r ON r.id = c.resident_id AND c.anonymous = 0 WHERE c.id = $1",
-    )
-    .bind(case_id)
-    .fetch_optional(&state.db.pool)
-    .await?;
+    let row: Option<(String, i64, Option<i64>, Option<i64>, i64)> =
+        sqlx::query_as("SELECT c.state, c.private, c.author_user_id, c.resident_id, c.anonymous FROM cases c WHERE c.id = $1")
+            .bind(case_id)
+            .fetch_optional(&state.db.pool)
+            .await?;
+    let row = match row {
+        Some((st, private, author, Some(resident), 0)) => {
+            Some((st, private, author, registry::people::contact(&state.db.pool, resident).await?.and_then(|r| r.user_id)))
+        }
+        Some((st, private, author, _, _)) => Some((st, private, author, None)),
+        None => None,
+    };
     match row {
         Some((_, _, author, subject)) if author == Some(user_id) || subject == Some(user_id) => return Ok(()),
         Some((st, private, _, _)) if st != "withdrawn" && private == 0 => {}

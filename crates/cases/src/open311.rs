@@ -287,8 +287,8 @@ async fn requests(
         Ok(c) => c,
         Err(e) => return error(format, StatusCode::NOT_FOUND, e),
     };
-    let mut sql = "SELECT c.id, c.state, c.category, c.created_at, c.updated_at, c.result_due, b.name, c.lat_e6, c.lng_e6, c.first_response_at FROM cases c \
-                   LEFT JOIN buildings b ON b.id = c.building_id WHERE c.community_id = $1 AND c.state <> 'withdrawn' AND c.private = 0"
+    let mut sql = "SELECT c.id, c.state, c.category, c.created_at, c.updated_at, c.result_due, c.building_id, c.lat_e6, c.lng_e6, c.first_response_at FROM cases c \
+                   WHERE c.community_id = $1 AND c.state <> 'withdrawn' AND c.private = 0"
         .to_string();
     let mut ids: Vec<i64> = Vec::new();
     if let Some(id) = only {
@@ -387,6 +387,12 @@ async fn requests(
         v.map(|x| format!("{:.3}", x as f64 / 1e6))
             .unwrap_or_default()
     };
+    let mut building_ids: Vec<i64> = rows.iter().filter_map(|r| r.get::<Option<i64>, _>(6)).collect();
+    building_ids.sort_unstable();
+    building_ids.dedup();
+    let Ok(buildings) = registry::places::building_names(&state.db.pool, &building_ids).await else {
+        return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable");
+    };
     let records: Vec<Record> = rows
         .iter()
         .map(|r| {
@@ -419,7 +425,7 @@ async fn requests(
                 ("requested_datetime", iso(r.get(3))),
                 ("updated_datetime", iso(r.get(4))),
                 ("expected_datetime", iso(r.get(5))),
-                ("address", r.get::<Option<String>, _>(6).unwrap_or_default()),
+                ("address", r.get::<Option<i64>, _>(6).and_then(|b| buildings.get(&b).cloned()).unwrap_or_default()),
                 ("address_id", String::new()),
                 ("zipcode", String::new()),
                 ("lat", coordinate(r.get(7))),

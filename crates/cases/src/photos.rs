@@ -404,8 +404,8 @@ pub async fn serve(
 ) -> AppResult<axum::response::Response> {
     let r = sqlx::query(
         "SELECT p.original_blob_id, p.shown_blob_id, p.thumb_blob_id, p.hidden, c.community_id, c.author_user_id, c.first_response_at, c.state, \
-         c.follow_token_hash, c.private, c.building_id, c.entered_by, c.assignee_user_id, p.case_id, r.user_id \
-         FROM case_photos p JOIN cases c ON c.id = p.case_id LEFT JOIN residents r ON r.id = c.resident_id AND c.anonymous = 0 WHERE p.id = $1",
+         c.follow_token_hash, c.private, c.building_id, c.entered_by, c.assignee_user_id, p.case_id, c.resident_id, c.anonymous \
+         FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.id = $1",
     )
     .bind(photo_id)
     .fetch_optional(&state.db.pool)
@@ -417,8 +417,12 @@ pub async fn serve(
         None => false,
     };
     // Its author, or the resident it was filed for (her own case's page shows them too).
+    let subject = match r.get::<Option<i64>, _>(14).filter(|_| r.get::<i64, _>(15) == 0) {
+        Some(resident) => registry::people::contact(&state.db.pool, resident).await?.and_then(|c| c.user_id),
+        None => None,
+    };
     let author = viewer
-        .is_some_and(|v| v.user_id.is_some() && (v.user_id == r.get::<Option<i64>, _>(5) || v.user_id == r.get::<Option<i64>, _>(14)))
+        .is_some_and(|v| v.user_id.is_some() && (v.user_id == r.get::<Option<i64>, _>(5) || v.user_id == subject))
         || follow_token.is_some_and(|t| {
             t.len() <= 64 && Some(kernel::crypto::hash_token(t)) == r.get::<Option<String>, _>(8)
         });

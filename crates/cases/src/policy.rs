@@ -395,10 +395,7 @@ pub async fn replace(
             ));
         }
     }
-    let grids: Vec<i64> = sqlx::query_scalar("SELECT id FROM grids WHERE community_id = $1")
-        .bind(community_id)
-        .fetch_all(&state.db.pool)
-        .await?;
+    let grids: Vec<i64> = registry::places::grid_names(&state.db.pool, community_id).await?.into_iter().map(|(id, _)| id).collect();
     for (i, r) in s.routes.iter().enumerate() {
         if !staff.contains(&r.user_id) {
             return Err(AppError::field(
@@ -510,11 +507,7 @@ pub async fn route(
     building_id: Option<i64>,
 ) -> AppResult<Option<i64>> {
     let grid: Option<i64> = match building_id {
-        Some(b) => sqlx::query_scalar("SELECT grid_id FROM buildings WHERE id = $1")
-            .bind(b)
-            .fetch_optional(&state.db.pool)
-            .await?
-            .flatten(),
+        Some(b) => registry::places::grid_of_building(&state.db.pool, b).await?,
         None => None,
     };
     let rows = sqlx::query("SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 AND category IN ($2, '') AND grid_id IN ($3, 0)")
@@ -532,12 +525,7 @@ pub async fn route(
         return Ok(Some(r.get(2)));
     }
     let Some(grid) = grid else { return Ok(None) };
-    Ok(sqlx::query_scalar(
-        "SELECT user_id FROM grid_staff WHERE grid_id = $1 ORDER BY user_id LIMIT 1",
-    )
-    .bind(grid)
-    .fetch_optional(&state.db.pool)
-    .await?)
+    registry::places::first_grid_worker(&state.db.pool, grid).await
 }
 
 /// The staff on duty on the weekday of `at` (China Standard Time); without a roster for that

@@ -412,11 +412,7 @@ pub async fn file_with_kept(
     }
     let mut building_id = new.building_id;
     if let Some(u) = new.unit_id {
-        let b: Option<i64> = sqlx::query_scalar("SELECT u.building_id FROM units u JOIN buildings b ON b.id = u.building_id WHERE u.id = $1 AND b.community_id = $2")
-            .bind(u)
-            .bind(community_id)
-            .fetch_optional(&state.db.pool)
-            .await?;
+        let b = registry::places::building_of_unit(&state.db.pool, community_id, u).await?;
         let b = b.ok_or_else(|| AppError::field("unit_id", "not_found_ref"))?;
         if building_id.is_some_and(|given| given != b) {
             return Err(AppError::field("unit_id", "not_found_ref"));
@@ -424,13 +420,9 @@ pub async fn file_with_kept(
         building_id = Some(b);
     }
     if let Some(b) = building_id {
-        let ok: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1 AND community_id = $2")
-                .bind(b)
-                .bind(community_id)
-                .fetch_optional(&state.db.pool)
-                .await?;
-        ok.ok_or_else(|| AppError::field("building_id", "not_found_ref"))?;
+        if !registry::places::is_building_of(&state.db.pool, community_id, b).await? {
+            return Err(AppError::field("building_id", "not_found_ref"));
+        }
     }
     let point = match (new.lat, new.long) {
         (None, None) => None,
@@ -453,13 +445,8 @@ pub async fn file_with_kept(
         author = None;
     }
     if let Some(r) = new.resident_id {
-        let row: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT user_id FROM residents WHERE id = $1 AND community_id = $2")
-                .bind(r)
-                .bind(community_id)
-                .fetch_optional(&state.db.pool)
-                .await?;
-        let user = row.ok_or_else(|| AppError::field("resident_id", "not_found_ref"))?;
+        let found = registry::people::contact(&state.db.pool, r).await?.filter(|c| c.community_id == community_id);
+        let user = found.ok_or_else(|| AppError::field("resident_id", "not_found_ref"))?.user_id;
         // Family reporting for an elder stay its author; staff hand it to the resident's account.
         if !for_family {
             entered_by = filer.and_then(|p| p.user_id);
@@ -686,14 +673,41 @@ async fn event(
 /// `point`: the map point), who to call back (`reporter`: name and masked phone, empty when
 /// anonymous), the minutes left to respond and the link to the staff case page.
 async fn critical_facts(tx: &mut WriteTx, base_url: &str, now: i64, case_id: i64) -> AppResult<Vec<(&'static str, String)>> {
-    let r = sqlx::query(
-        "SELECT c.text, c.place, b.name, un.name, c.lat_e6, c.lng_e6, c.anonymous, u.display_name, u.phone, r.name, r.phone, c.first_response_due \
-         FROM cases c LEFT JOIN buildings b ON b.id = c.building_id LEFT JOIN units un ON un.id = c.unit_id \
-         LEFT JOIN users u ON u.id = c.author_user_id LEFT JOIN residents r ON r.id = c.resident_id WHERE c.id = $1",
+    kernel::row! {
+        struct Alerted {
+            text: String,
+            place: String,
+            building_id: Option<i64>,
+            unit_id: Option<i64>,
+            resident_id: Option<i64>,
+            lat_e6: Option<i64>,
+            lng_e6: Option<i64>,
+            anonymous: i64,
+            author_name: Option<String>,
+            author_phone: Option<String>,
+            first_response_due: i64,
+        }
+    }
+    let r: Alerted = sqlx::query_as(
+        "SELECT c.text, c.place, c.building_id, c.unit_id, c.resident_id, c.lat_e6, c.lng_e6, c.anonymous, \
+         u.display_name AS author_name, u.phone AS author_phone, c.first_response_due \
+         FROM cases c LEFT JOIN users u ON u.id = c.author_user_id WHERE c.id = $1",
     )
     .bind(case_id)
     .fetch_one(&mut **tx)
     .await?;
+    let building = match r.building_id {
+        Some(b) => registry::places::building_names(&mut **tx, &[b]).await?.remove(&b),
+        None => None,
+    };
+    let unit = match r.unit_id {
+        Some(u) => registry::places::unit_names(&mut **tx, &[u]).await?.remove(&u),
+        None => None,
+    };
+    let resident = match r.resident_id {
+        Some(id) => registry::people::contact(&mut **tx, id).await?,
+        None => None,
+    };
     let cut = |s: &str, n: usize| -> String {
         let s = s.trim();
         if s.chars().count() > n {
@@ -702,32 +716,31 @@ async fn critical_facts(tx: &mut WriteTx, base_url: &str, now: i64, case_id: i64
             s.to_string()
         }
     };
-    let text: String = r.get(0);
+    let text = r.text;
     let mut place: Vec<String> = Vec::new();
-    let building = [r.get::<Option<String>, _>(2), r.get::<Option<String>, _>(3)].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let building = [building, unit].into_iter().flatten().collect::<Vec<_>>().join(" ");
     if !building.is_empty() {
         place.push(building);
     }
-    let typed: String = r.get(1);
-    if !typed.trim().is_empty() {
-        place.push(cut(&typed, 30));
+    if !r.place.trim().is_empty() {
+        place.push(cut(&r.place, 30));
     }
-    let point = match (r.get::<Option<i64>, _>(4), r.get::<Option<i64>, _>(5)) {
+    let point = match (r.lat_e6, r.lng_e6) {
         (Some(lat), Some(lng)) => format!("{:.5},{:.5}", lat as f64 / 1e6, lng as f64 / 1e6),
         _ => String::new(),
     };
     // Named reports only: the author, else the resident it was filed for.
-    let reporter = if r.get::<i64, _>(6) != 0 {
+    let reporter = if r.anonymous != 0 {
         String::new()
     } else {
-        let (name, phone) = match r.get::<Option<String>, _>(7) {
-            Some(name) => (name, r.get::<Option<String>, _>(8).unwrap_or_default()),
-            None => (r.get::<Option<String>, _>(9).unwrap_or_default(), r.get::<Option<String>, _>(10).unwrap_or_default()),
+        let (name, phone) = match r.author_name {
+            Some(name) => (name, r.author_phone.unwrap_or_default()),
+            None => resident.map(|c| (c.name, c.phone)).unwrap_or_default(),
         };
         let phone = if phone.is_empty() { phone } else { kernel::crypto::mask_phone(&phone) };
         [name, phone].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
     };
-    let due: i64 = r.get(11);
+    let due = r.first_response_due;
     Ok(vec![
         ("text", cut(&text, 40)),
         ("short", cut(&text, 20)),
@@ -865,11 +878,7 @@ async fn load(state: &AppState, id: i64) -> AppResult<CaseRow> {
 /// who follows and rates it as its author does (whoever filed it for her).
 async fn subject_login(state: &AppState, case: &CaseRow) -> AppResult<Option<i64>> {
     let Some(resident) = case.resident.filter(|_| !case.anonymous) else { return Ok(None) };
-    let user: Option<Option<i64>> = sqlx::query_scalar("SELECT user_id FROM residents WHERE id = $1")
-        .bind(resident)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    Ok(user.flatten())
+    Ok(registry::people::contact(&state.db.pool, resident).await?.and_then(|r| r.user_id))
 }
 
 /// Whether `p` is the named author of `case` or the resident it was filed for.
@@ -1083,10 +1092,10 @@ pub async fn move_case_once(
     if by_staff && !case.anonymous {
         let reader: Option<(Option<i64>, String, String)> = match (subject.or(case.author), case.resident) {
             (Some(author), _) => sqlx::query_as("SELECT id, phone, locale FROM users WHERE id = $1").bind(author).fetch_optional(&mut *tx).await?,
-            (None, Some(resident)) => sqlx::query_as("SELECT CAST(NULL AS BIGINT), phone, 'zh-CN' FROM residents WHERE id = $1 AND phone <> ''")
-                .bind(resident)
-                .fetch_optional(&mut *tx)
-                .await?,
+            (None, Some(resident)) => registry::people::contact(&mut *tx, resident)
+                .await?
+                .filter(|r| !r.phone.is_empty())
+                .map(|r| (None, r.phone, "zh-CN".to_string())),
             (None, None) => None,
         };
         if let Some((user_id, phone, locale)) = reader {
@@ -1229,21 +1238,15 @@ pub async fn reporter(state: &AppState, p: &Principal, id: i64, reveal: bool) ->
         return Ok(None);
     }
     let from_registry: Option<(String, i64)> = match case.resident {
-        Some(r) => sqlx::query_as("SELECT phone, id FROM residents WHERE id = $1")
-            .bind(r)
-            .fetch_optional(&state.db.pool)
-            .await?,
+        Some(r) => registry::people::contact(&state.db.pool, r).await?.map(|r| (r.phone, r.id)),
         None => None,
     };
     let from_login: Option<(String, Option<i64>)> = match case.author {
-        Some(a) => sqlx::query_as(
-            "SELECT u.phone, (SELECT MIN(r.id) FROM residents r WHERE r.user_id = u.id AND r.community_id = $2) \
-             FROM users u WHERE u.id = $1",
-        )
-        .bind(a)
-        .bind(case.community_id)
-        .fetch_optional(&state.db.pool)
-        .await?,
+        Some(a) => {
+            let phone: Option<String> = sqlx::query_scalar("SELECT phone FROM users WHERE id = $1").bind(a).fetch_optional(&state.db.pool).await?;
+            let resident = registry::people::of_login(&state.db.pool, a).await?.into_iter().find(|r| r.community_id == case.community_id).map(|r| r.id);
+            phone.map(|p| (p, resident))
+        }
         None => None,
     };
     let resident_id = from_registry.as_ref().map(|r| r.1).or(from_login.as_ref().and_then(|l| l.1));
@@ -1280,14 +1283,11 @@ pub async fn resident_by_phone(
     if !p.can(community_id, &CASES_HANDLE) {
         return Err(unknown());
     }
-    let found: Vec<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT r.id, h.building_id FROM residents r LEFT JOIN households h ON h.id = r.household_id \
-         WHERE r.community_id = $1 AND r.phone = $2 ORDER BY r.id",
-    )
-    .bind(community_id)
-    .bind(phone.as_str())
-    .fetch_all(&state.db.pool)
-    .await?;
+    let found: Vec<(i64, Option<i64>)> = registry::people::with_phone(&state.db.pool, community_id, phone.as_str())
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.building_id))
+        .collect();
     let reach = registry::places::buildings_in_reach(state, p, community_id).await?;
     found
         .into_iter()
@@ -1822,111 +1822,153 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(&format!(
-        "SELECT c.id, c.community_id, c.source, c.anonymous, u.display_name, c.text, c.place, c.building_id, c.urgency, c.category, \
-         c.triage_reasons, c.state, c.first_response_due, c.result_due, c.first_response_at, c.resolved_at, c.created_at, \
-         b.name, c.unit_id, un.name, c.lat_e6, c.lng_e6, r.name, eb.display_name, c.assignee_user_id, asg.display_name, own.display_name, \
-         c.escalation_level, c.parent_case_id, c.paused_at, c.private, c.triage_pending, r.user_id, c.author_user_id, c.entered_by, c.triage_model \
-         FROM cases c LEFT JOIN users u ON u.id = c.author_user_id LEFT JOIN buildings b ON b.id = c.building_id \
-         LEFT JOIN units un ON un.id = c.unit_id LEFT JOIN residents r ON r.id = c.resident_id LEFT JOIN users eb ON eb.id = c.entered_by \
-         LEFT JOIN users asg ON asg.id = c.assignee_user_id LEFT JOIN users own ON own.id = c.owner_user_id WHERE 1 = 1{}",
-        kernel::db::and_in("c.id", Some(ids))
+    kernel::row! {
+        struct ViewRow {
+            id: i64,
+            community_id: i64,
+            source: String,
+            anonymous: i64,
+            author_user_id: Option<i64>,
+            author_name: Option<String>,
+            text: String,
+            place: String,
+            building_id: Option<i64>,
+            unit_id: Option<i64>,
+            resident_id: Option<i64>,
+            urgency: String,
+            category: String,
+            triage_reasons: String,
+            state: String,
+            first_response_due: i64,
+            result_due: i64,
+            first_response_at: Option<i64>,
+            resolved_at: Option<i64>,
+            created_at: i64,
+            lat_e6: Option<i64>,
+            lng_e6: Option<i64>,
+            entered_by: Option<i64>,
+            entered_by_name: Option<String>,
+            assignee_user_id: Option<i64>,
+            assignee_name: Option<String>,
+            owner_name: Option<String>,
+            escalation_level: i64,
+            parent_case_id: Option<i64>,
+            paused_at: Option<i64>,
+            private: i64,
+            triage_pending: i64,
+            triage_model: Option<String>,
+        }
+    }
+    kernel::row! {
+        struct EventRow {
+            case_id: i64,
+            at: i64,
+            kind: String,
+            state: Option<String>,
+            note: String,
+            actor_user_id: Option<i64>,
+        }
+    }
+    let rows: Vec<ViewRow> = sqlx::query_as(&format!(
+        "SELECT c.id, c.community_id, c.source, c.anonymous, c.author_user_id, u.display_name AS author_name, c.text, c.place, \
+         c.building_id, c.unit_id, c.resident_id, c.urgency, c.category, c.triage_reasons, c.state, c.first_response_due, c.result_due, \
+         c.first_response_at, c.resolved_at, c.created_at, c.lat_e6, c.lng_e6, c.entered_by, eb.display_name AS entered_by_name, \
+         c.assignee_user_id, asg.display_name AS assignee_name, own.display_name AS owner_name, c.escalation_level, c.parent_case_id, \
+         c.paused_at, c.private, c.triage_pending, c.triage_model \
+         FROM cases c LEFT JOIN users u ON u.id = c.author_user_id LEFT JOIN users eb ON eb.id = c.entered_by \
+         LEFT JOIN users asg ON asg.id = c.assignee_user_id LEFT JOIN users own ON own.id = c.owner_user_id WHERE {}",
+        kernel::db::in_list("c.id", ids)
     ))
     .fetch_all(&state.db.pool)
     .await?;
-    let events = sqlx::query(&format!(
-        "SELECT e.case_id, e.at, e.kind, e.state, e.note, e.actor_user_id FROM case_events e WHERE 1 = 1{} ORDER BY e.id",
-        kernel::db::and_in("e.case_id", Some(ids))
+    let events: Vec<EventRow> = sqlx::query_as(&format!(
+        "SELECT e.case_id, e.at, e.kind, e.state, e.note, e.actor_user_id FROM case_events e WHERE {} ORDER BY e.id",
+        kernel::db::in_list("e.case_id", ids)
     ))
     .fetch_all(&state.db.pool)
     .await?;
     let photos = crate::photos::of_cases(state, ids, false).await?;
+    let wanted = |f: fn(&ViewRow) -> Option<i64>| {
+        let mut v: Vec<i64> = rows.iter().filter_map(f).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let buildings = registry::places::building_names(&state.db.pool, &wanted(|r| r.building_id)).await?;
+    let units = registry::places::unit_names(&state.db.pool, &wanted(|r| r.unit_id)).await?;
+    let residents = registry::people::contacts(&state.db.pool, &wanted(|r| r.resident_id)).await?;
     let now = state.now();
     let mut out = Vec::with_capacity(rows.len());
     for &id in ids {
-        let Some(r) = rows.iter().find(|r| r.get::<i64, _>(0) == id) else {
+        let Some(r) = rows.iter().find(|r| r.id == id) else {
             continue;
         };
-        let created: i64 = r.get(16);
-        let anonymous = r.get::<i64, _>(3) != 0;
-        let paused: Option<i64> = r.get(29);
-        let staff_only = |v: Option<String>| if staff { v } else { None };
-        let state = State::parse(r.get::<String, _>(11).as_str())
-            .ok_or_else(|| AppError::internal("stored state"))?;
+        let anonymous = r.anonymous != 0;
+        let staff_only = |v: &Option<String>| if staff { v.clone() } else { None };
+        let state = State::parse(&r.state).ok_or_else(|| AppError::internal(format!("stored state {}", r.state)))?;
+        let resident = r.resident_id.and_then(|id| residents.get(&id));
+        let mut case_events = Vec::new();
+        for e in events.iter().filter(|e| e.case_id == id) {
+            // The filer sees the steps and what staff told them, not the office's own
+            // workings (assignment, escalation, corrections, redactions).
+            if !staff && !RESIDENT_EVENTS.contains(&e.kind.as_str()) {
+                continue;
+            }
+            let state = match &e.state {
+                Some(s) => Some(State::parse(s).ok_or_else(|| AppError::internal(format!("stored event state {s}")))?),
+                None => None,
+            };
+            case_events.push(Event {
+                at: e.at,
+                kind: e.kind.clone(),
+                state,
+                note: e.note.clone(),
+                by: if e.actor_user_id.is_some() { "staff".into() } else { "filer_or_system".into() },
+            });
+        }
         out.push(CaseView {
             id,
-            community_id: r.get(1),
-            source: r.get(2),
+            community_id: r.community_id,
+            source: r.source.clone(),
             anonymous,
-            author: if staff && !anonymous { r.get(4) } else { None },
-            text: r.get(5),
-            place: r.get(6),
-            building_id: r.get(7),
-            building: r.get(17),
-            unit_id: r.get(18),
-            unit: r.get(19),
-            point: match (r.get::<Option<i64>, _>(20), r.get::<Option<i64>, _>(21)) {
+            author: if staff && !anonymous { r.author_name.clone() } else { None },
+            text: r.text.clone(),
+            place: r.place.clone(),
+            building_id: r.building_id,
+            building: r.building_id.and_then(|b| buildings.get(&b).cloned()),
+            unit_id: r.unit_id,
+            unit: r.unit_id.and_then(|u| units.get(&u).cloned()),
+            point: match (r.lat_e6, r.lng_e6) {
                 (Some(a), Some(b)) => Some((a as f64 / 1e6, b as f64 / 1e6)),
                 _ => None,
             },
             // Someone who reports for themself is not shown as reporting "for" or "entering"
             // it for themself.
-            for_resident: if anonymous
-                || r.get::<Option<i64>, _>(32).is_some_and(|u| Some(u) == r.get::<Option<i64>, _>(34))
-            {
-                None
-            } else {
-                staff_only(r.get(22))
+            for_resident: match resident {
+                Some(res) if !anonymous && !(res.user_id.is_some() && res.user_id == r.entered_by) => staff_only(&Some(res.name.clone())),
+                _ => None,
             },
-            entered_by: if r.get::<Option<i64>, _>(34).is_some_and(|u| Some(u) == r.get::<Option<i64>, _>(33)) {
-                None
-            } else {
-                staff_only(r.get(23))
-            },
-            assignee_id: if staff { r.get(24) } else { None },
-            assignee: staff_only(r.get(25)),
-            owner: staff_only(r.get(26)),
-            escalation_level: if staff { r.get(27) } else { 0 },
-            parent_id: r.get(28),
-            paused_since: paused,
-            private: r.get::<i64, _>(30) != 0,
-            triage_pending: staff && r.get::<i64, _>(31) != 0,
-            triage_model: staff_only(r.get(35)),
-            photos: photos
-                .iter()
-                .filter(|(c, _)| *c == id)
-                .map(|(_, p)| p.clone())
-                .collect(),
-            urgency: parse_urgency(r.get::<String, _>(8).as_str())?,
-            category: Category::parse(r.get::<String, _>(9).as_str())
-                .unwrap_or(Category::Suggestion),
-            reasons: serde_json::from_str(r.get::<String, _>(10).as_str()).unwrap_or_default(),
+            entered_by: if r.entered_by.is_some() && r.entered_by == r.author_user_id { None } else { staff_only(&r.entered_by_name) },
+            assignee_id: if staff { r.assignee_user_id } else { None },
+            assignee: staff_only(&r.assignee_name),
+            owner: staff_only(&r.owner_name),
+            escalation_level: if staff { r.escalation_level } else { 0 },
+            parent_id: r.parent_case_id,
+            paused_since: r.paused_at,
+            private: r.private != 0,
+            triage_pending: staff && r.triage_pending != 0,
+            triage_model: staff_only(&r.triage_model),
+            photos: photos.iter().filter(|(c, _)| *c == id).map(|(_, p)| p.clone()).collect(),
+            urgency: parse_urgency(&r.urgency)?,
+            category: Category::parse(&r.category).ok_or_else(|| AppError::internal(format!("stored category {}", r.category)))?,
+            reasons: serde_json::from_str(&r.triage_reasons).map_err(|e| AppError::internal(format!("stored triage reasons: {e}")))?,
             state,
-            first_response_due: r.get(12),
-            result_due: r.get(13),
-            first_response_clock: clock_state_paused(created, r.get(12), r.get(14), paused, now)
-                .for_case(state),
-            result_clock: clock_state_paused(created, r.get(13), r.get(15), paused, now)
-                .for_case(state),
-            created_at: created,
-            events: events
-                .iter()
-                .filter(|e| e.get::<i64, _>(0) == id)
-                // The filer sees the steps and what staff told them, not the office's own
-                // workings (assignment, escalation, corrections, redactions).
-                .filter(|e| staff || RESIDENT_EVENTS.contains(&e.get::<String, _>(2).as_str()))
-                .map(|e| Event {
-                    at: e.get(1),
-                    kind: e.get(2),
-                    state: e.get::<Option<String>, _>(3).and_then(|s| State::parse(&s)),
-                    note: e.get(4),
-                    by: if e.get::<Option<i64>, _>(5).is_some() {
-                        "staff".into()
-                    } else {
-                        "filer_or_system".into()
-                    },
-                })
-                .collect(),
+            first_response_due: r.first_response_due,
+            result_due: r.result_due,
+            first_response_clock: clock_state_paused(r.created_at, r.first_response_due, r.first_response_at, r.paused_at, now).for_case(state),
+            result_clock: clock_state_paused(r.created_at, r.result_due, r.resolved_at, r.paused_at, now).for_case(state),
+            created_at: r.created_at,
+            events: case_events,
         });
     }
     Ok(out)
@@ -1999,8 +2041,9 @@ pub struct QueueFilter {
 
 impl QueueFilter {
     /// The SQL conditions, with the text pattern to bind as `$4` (values are checked and
-    /// inlined as numbers or known codes only).
-    fn sql(&self, now: i64) -> (String, Option<String>) {
+    /// inlined as numbers or known codes only); `grid_buildings` are the buildings of the
+    /// filter's grid, as the registry has them.
+    fn sql(&self, now: i64, grid_buildings: &[i64]) -> (String, Option<String>) {
         let mut out = String::new();
         match self.state {
             Some(st) => out.push_str(&format!(" AND c.state = '{}'", st.code())),
@@ -2012,10 +2055,8 @@ impl QueueFilter {
         if let Some(c) = self.category {
             out.push_str(&format!(" AND c.category = '{}'", c.code()));
         }
-        if let Some(g) = self.grid_id {
-            out.push_str(&format!(
-                " AND c.building_id IN (SELECT b.id FROM buildings b WHERE b.grid_id = {g})"
-            ));
+        if self.grid_id.is_some() {
+            out.push_str(&format!(" AND {}", kernel::db::in_list("c.building_id", grid_buildings)));
         }
         if self.no_building {
             out.push_str(" AND c.building_id IS NULL");
@@ -2079,7 +2120,11 @@ pub async fn queue(
         .await?
         .ok_or(AppError::Forbidden)?
         .sql("c");
-    let (only, pattern) = filter.sql(state.now());
+    let grid_buildings = match filter.grid_id {
+        Some(g) => registry::places::buildings_of_grid(&state.db.pool, g).await?,
+        None => Vec::new(),
+    };
+    let (only, pattern) = filter.sql(state.now(), &grid_buildings);
     // Critical first; then reports the classifier could not read, which need a person to classify them.
     let sql = format!(
         "SELECT c.id FROM cases c WHERE c.community_id = $1{only}{reach} \
@@ -2205,10 +2250,11 @@ pub async fn promised(state: &AppState, community_id: i64, urgency: Urgency) -> 
 /// The cases a person filed under their name or that were filed for them (by family, say),
 /// each once, newest first.
 pub async fn mine(state: &AppState, user_id: i64) -> AppResult<Vec<CaseView>> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT c.id FROM cases c WHERE c.author_user_id = $1 \
-         OR (c.anonymous = 0 AND c.resident_id IN (SELECT r.id FROM residents r WHERE r.user_id = $1)) ORDER BY c.id DESC LIMIT 100",
-    )
+    let residents: Vec<i64> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
+    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT c.id FROM cases c WHERE c.author_user_id = $1 OR (c.anonymous = 0 AND {}) ORDER BY c.id DESC LIMIT 100",
+        kernel::db::in_list("c.resident_id", &residents)
+    ))
     .bind(user_id)
     .fetch_all(&state.db.pool)
     .await?;

@@ -288,3 +288,31 @@ mod tests {
         assert!(parts[1].ends_with("(x)"));
     }
 }
+
+/// Declares a row struct read by column name: each field is read from the column of the same
+/// name (`SELECT b.id, b.name AS building_name …`), so a SELECT's column order can change
+/// without moving values between fields. `sqlx::FromRow` for the `Any` driver, without
+/// sqlx's derive (which builds SQLite's C library a second time for the proc-macro; ADR 014).
+/// Flags are `i64` (0/1) as stored on both engines.
+#[macro_export]
+macro_rules! row {
+    ($(#[$m:meta])* $vis:vis struct $name:ident { $($(#[$fm:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])* $vis struct $name { $($(#[$fm])* $fvis $field: $ty),* }
+        impl<'r> ::sqlx::FromRow<'r, ::sqlx::any::AnyRow> for $name {
+            fn from_row(row: &'r ::sqlx::any::AnyRow) -> ::std::result::Result<Self, ::sqlx::Error> {
+                use ::sqlx::Row as _;
+                Ok(Self { $($field: row.try_get(stringify!($field))?),* })
+            }
+        }
+    };
+}
+
+/// `column IN (…)` for a list of ids, and a condition that is false (never unknown, so it can
+/// be negated) when the list is empty: ids are numbers, so the list is safe to write into the SQL.
+pub fn in_list(column: &str, ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "1 = 0".to_string();
+    }
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("{column} IN ({})", list.join(","))
+}

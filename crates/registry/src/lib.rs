@@ -7,6 +7,7 @@ pub mod domain;
 pub mod family;
 pub mod id_reviews;
 pub mod members;
+pub mod people;
 pub mod places;
 pub mod service;
 pub mod spreadsheet;

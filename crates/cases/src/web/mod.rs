@@ -107,15 +107,10 @@ pub(crate) struct PlaceChoice {
 
 /// The community's buildings and their units, for a place picker that works without JavaScript.
 pub(super) async fn places(state: &AppState, community_id: i64) -> AppResult<Vec<PlaceChoice>> {
-    let rows: Vec<(i64, String, Option<i64>, Option<String>)> = sqlx::query_as(
-        "SELECT b.id, b.name, u.id, u.name FROM buildings b LEFT JOIN units u ON u.building_id = b.id WHERE b.community_id = $1 ORDER BY b.id, u.id",
-    )
-    .bind(community_id)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let rows = registry::places::building_units(&state.db.pool, community_id).await?;
     let mut out = Vec::new();
     let mut last = None;
-    for (b, name, u, unit) in rows {
+    for registry::places::BuildingUnit { building_id: b, building_name: name, unit_id: u, unit_name: unit } in rows {
         if last != Some(b) {
             out.push(PlaceChoice {
                 value: format!("b{b}"),
