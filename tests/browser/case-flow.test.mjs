@@ -86,6 +86,17 @@ describe('the needs express, end to end', () => {
     };
     await step('acknowledged', '已电话联系居民,今晚安排电工更换灯泡');
     assert.equal(pathOf(page), `/console/cases/${caseId}`);
+    // The page names the model that classified it; staff correct the classification, which
+    // the page then credits to staff, and the timeline says in words.
+    assert.match(await page.locator('[data-triage-model]').innerText(), /分类模型/);
+    const form = page.locator('#reclassify');
+    await form.locator('#urgency').selectOption('urgent');
+    await form.locator('#category').selectOption('municipal');
+    await form.locator('#reason').fill('路灯归市政管');
+    await submit(page, form.locator('button[type=submit]'));
+    assert.equal(await page.locator('[data-triage-model]').innerText(), '工作人员已调整分类');
+    const main = await page.locator('main').innerText();
+    assert.ok(main.includes('路灯归市政管') && !/\b(urgent|municipal)\//.test(main), 'the correction in words, no stored codes');
     await step('resolved', '已更换灯泡,亮了', { name: 'after.png', mimeType: 'image/png', buffer: pngPhoto(96, 64, [230, 200, 40]) });
     const state = await page.locator('[data-state]').first().getAttribute('data-state');
     assert.equal(state, 'resolved', `after resolving, the case is ${state}: ${await page.locator('[role=alert]').allInnerTexts()}`);
@@ -93,6 +104,12 @@ describe('the needs express, end to end', () => {
     await assertAccessible(page, `/console/cases/${caseId} (staff, 1280×800)`);
     await screenshot(page, 'case-resolved.png');
     resolved = true;
+    // The queue leads to the 自动分类 page, which counts the correction.
+    await open(page, '/console/cases');
+    await submit(page, page.locator('a[href^="/console/cases/triage"]').first());
+    assert.equal(pathOf(page), '/console/cases/triage');
+    assert.ok(Number(await page.locator('[data-testid=corrections]').innerText()) >= 1, 'the correction is counted');
+    await assertAccessible(page, '/console/cases/triage (staff, 1280×800)');
   });
 
   it('the resident rates it with the one-tap link', { timeout: TEST_TIMEOUT }, async (t) => {

@@ -51,6 +51,10 @@ pub(crate) fn router() -> Router<AppState> {
 pub struct TriageRequest {
     /// What the resident wrote (Chinese or English).
     pub text: String,
+    /// The community (slug) whose model should classify it, as filing there would; the model
+    /// shipped with Linli when absent.
+    #[serde(default)]
+    pub community: Option<String>,
 }
 
 /// Classifies a report into an urgency and a category and names the words that decided it.
@@ -62,7 +66,13 @@ async fn classify(
     ApiJson(body): ApiJson<TriageRequest>,
 ) -> AppResult<Json<Triage>> {
     let text = kernel::validate::required_multiline("text", &body.text, MAX_TEXT)?;
-    Ok(Json(service::triage(&state, text).0))
+    match body.community.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(slug) => {
+            let c = kernel::community::by_slug(&state, slug).await?.ok_or_else(|| AppError::field("community", "not_found_ref"))?;
+            Ok(Json(service::triage_in(&state, c.id, text).await?.0))
+        }
+        None => Ok(Json(service::triage(&state, text).0)),
+    }
 }
 
 async fn community_id(state: &AppState, slug: &str) -> AppResult<i64> {

@@ -42,8 +42,13 @@ pub(crate) async fn record_correction(
 
 /// A community's corrections, oldest first; for a case corrected twice, the last word counts.
 pub async fn corrections(state: &AppState, community_id: i64) -> AppResult<Vec<Correction>> {
+    Ok(numbered_corrections(state, community_id).await?.into_iter().map(|(_, c)| c).collect())
+}
+
+/// [`corrections`] with the id of each, which orders them.
+async fn numbered_corrections(state: &AppState, community_id: i64) -> AppResult<Vec<(i64, Correction)>> {
     let rows = sqlx::query(
-        "SELECT t.text, t.urgency, t.category FROM triage_corrections t \
+        "SELECT t.id, t.text, t.urgency, t.category FROM triage_corrections t \
          WHERE t.community_id = $1 AND t.id = (SELECT MAX(l.id) FROM triage_corrections l WHERE l.case_id = t.case_id) ORDER BY t.id",
     )
     .bind(community_id)
@@ -53,15 +58,21 @@ pub async fn corrections(state: &AppState, community_id: i64) -> AppResult<Vec<C
         .map(|r| {
             let urgency: String = r.try_get("urgency")?;
             let category: String = r.try_get("category")?;
-            Ok(Correction {
-                text: r.try_get("text")?,
-                urgency: Urgency::parse(&urgency).ok_or_else(|| AppError::internal(format!("stored urgency {urgency}")))?,
-                category: Category::parse(&category)
-                    .ok_or_else(|| AppError::internal(format!("stored category {category}")))?,
-            })
+            Ok((
+                r.try_get("id")?,
+                Correction {
+                    text: r.try_get("text")?,
+                    urgency: Urgency::parse(&urgency).ok_or_else(|| AppError::internal(format!("stored urgency {urgency}")))?,
+                    category: Category::parse(&category)
+                        .ok_or_else(|| AppError::internal(format!("stored category {category}")))?,
+                },
+            ))
         })
         .collect()
 }
+
+/// Held while a retraining runs.
+static RETRAINING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Loaded community models, by version (versions are unique: they end in a hash of the model).
 static LOADED: LazyLock<RwLock<HashMap<String, Arc<Classifier>>>> = LazyLock::new(Default::default);
@@ -125,10 +136,25 @@ pub const MIN_CORRECTIONS: usize = 5;
 /// the console's triage page), and switches to the new model only when it is not worse.
 pub async fn retrain(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Retrained> {
     p.require(community_id, &crate::policy::CASES_CONFIGURE)?;
-    let corrections = corrections(state, community_id).await?;
-    if corrections.len() < MIN_CORRECTIONS {
+    // One retraining at a time in this process; a second press is told it is under way.
+    let _running = RETRAINING.try_lock().map_err(|_| AppError::field("corrections", "triage_retrain_running"))?;
+    let numbered = numbered_corrections(state, community_id).await?;
+    if numbered.len() < MIN_CORRECTIONS {
         return Err(AppError::field("corrections", "triage_too_few_corrections"));
     }
+    // The model in use has learned the corrections up to `seen`: the comparison is made on
+    // newer ones only, which neither model has learned.
+    let seen: i64 = sqlx::query_scalar("SELECT trained_through FROM triage_models WHERE community_id = $1 AND active = 1")
+        .bind(community_id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .unwrap_or(0);
+    let unseen_from = numbered.iter().position(|(id, _)| *id > seen).unwrap_or(numbered.len());
+    if unseen_from == numbered.len() {
+        return Err(AppError::field("corrections", "triage_no_new_corrections"));
+    }
+    let trained_through = numbered.iter().map(|(id, _)| *id).max().unwrap_or(0);
+    let corrections: Vec<Correction> = numbered.into_iter().map(|(_, c)| c).collect();
     let current = classifier(state, community_id).await?;
     let slug: String = sqlx::query_scalar("SELECT slug FROM communities WHERE id = $1")
         .bind(community_id)
@@ -141,7 +167,7 @@ pub async fn retrain(state: &AppState, p: &Principal, community_id: i64) -> AppR
     let n = corrections.len();
     // Training takes a few seconds of one core: off the async threads.
     let outcome = tokio::task::spawn_blocking(move || {
-        let r = triage::retrain(&current, "pending", &corrections);
+        let r = triage::retrain(&current, "pending", &corrections, unseen_from);
         let bytes = r.classifier.to_bytes();
         (r.not_worse(), r.held_out, r.before, r.after, bytes)
     })
@@ -163,7 +189,7 @@ pub async fn retrain(state: &AppState, p: &Principal, community_id: i64) -> AppR
     }
     sqlx::query(
         "INSERT INTO triage_models (community_id, version, model, corrections, held_out, before_urgency, before_category, \
-         after_urgency, after_category, active, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         after_urgency, after_category, active, created_by, created_at, trained_through) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(community_id)
     .bind(&version)
@@ -178,6 +204,7 @@ pub async fn retrain(state: &AppState, p: &Principal, community_id: i64) -> AppR
     .bind(switched as i64)
     .bind(p.user_id)
     .bind(now)
+    .bind(if switched { trained_through } else { seen })
     .execute(&mut *tx)
     .await?;
     let model_id: i64 = sqlx::query_scalar("SELECT id FROM triage_models WHERE community_id = $1 AND version = $2")
@@ -193,7 +220,10 @@ pub async fn retrain(state: &AppState, p: &Principal, community_id: i64) -> AppR
         "triage_model",
         model_id,
         "retrained",
-        &serde_json::json!({"version": version, "switched": switched, "corrections": n}),
+        &serde_json::json!({
+            "version": version, "switched": switched, "corrections": n, "held_out": held_out,
+            "before": [before.urgency_correct, before.category_correct], "after": [after.urgency_correct, after.category_correct],
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -239,21 +269,28 @@ pub struct ModelRecord {
     pub after_category: i64,
     /// When.
     pub created_at: i64,
+    /// Who retrained (none for the command line).
+    pub by: Option<String>,
 }
 
 /// A community's retrainings, newest first.
 pub async fn history(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Vec<ModelRecord>> {
     p.require(community_id, &crate::policy::CASES_CONFIGURE)?;
     let rows = sqlx::query(
-        "SELECT version, active, corrections, held_out, before_urgency, after_urgency, before_category, after_category, created_at \
+        "SELECT version, active, corrections, held_out, before_urgency, after_urgency, before_category, after_category, created_at, created_by \
          FROM triage_models WHERE community_id = $1 ORDER BY id DESC LIMIT 20",
     )
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?;
+    let mut by: Vec<i64> = rows.iter().filter_map(|r| r.try_get::<Option<i64>, _>("created_by").ok().flatten()).collect();
+    by.sort_unstable();
+    by.dedup();
+    let names = kernel::auth::display_names(state, &by).await?;
     rows.into_iter()
         .map(|r| {
             Ok(ModelRecord {
+                by: r.try_get::<Option<i64>, _>("created_by")?.and_then(|u| names.get(&u).cloned()),
                 version: r.try_get("version")?,
                 active: r.try_get::<i64, _>("active")? != 0,
                 corrections: r.try_get("corrections")?,

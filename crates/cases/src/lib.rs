@@ -237,6 +237,14 @@ CREATE TABLE triage_models (
 );
 "#,
     },
+    Migration {
+        // The last correction a model learned from: a retraining compares the models on
+        // corrections neither has seen.
+        id: "cases_0010_triage_trained_through",
+        sql: r#"
+ALTER TABLE triage_models ADD COLUMN trained_through BIGINT NOT NULL DEFAULT 0;
+"#,
+    },
 ];
 
 /// Checks a case's clock when its warning or escalation time comes.

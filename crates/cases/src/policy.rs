@@ -546,6 +546,35 @@ pub async fn on_duty(
     if !ids.is_empty() {
         return Ok(ids);
     }
+    all_staff(tx, community_id).await
+}
+
+/// The staff on duty (as [`on_duty`]) who can open a case in these whereabouts — a grid worker
+/// on duty handles the cases of their own grids — and, when none of them can, every staff
+/// member: an alert never goes only to people its link does not open for.
+pub async fn on_duty_for(
+    state: &kernel::state::AppState,
+    tx: &mut kernel::db::WriteTx,
+    community_id: i64,
+    at: i64,
+    whereabouts: crate::reach::Whereabouts,
+) -> AppResult<Vec<i64>> {
+    let mut told = Vec::new();
+    for user in on_duty(tx, community_id, at).await? {
+        if let Some(p) = kernel::auth::load_user(state, user).await? {
+            if crate::reach::covers(state, &p, community_id, whereabouts).await? {
+                told.push(user);
+            }
+        }
+    }
+    if told.is_empty() {
+        told = all_staff(tx, community_id).await?;
+    }
+    Ok(told)
+}
+
+/// Every staff member of the community.
+pub async fn all_staff(tx: &mut kernel::db::WriteTx, community_id: i64) -> AppResult<Vec<i64>> {
     Ok(sqlx::query_scalar("SELECT DISTINCT user_id FROM memberships WHERE community_id = $1 AND role = 'staff' ORDER BY user_id")
         .bind(community_id)
         .fetch_all(&mut **tx)

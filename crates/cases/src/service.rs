@@ -454,8 +454,9 @@ pub async fn file_with_kept(
         }
     }
     let (mut t, failed) = triage_in(state, community_id, text).await?;
-    // Unsure answers go to staff to classify (待人工分类), as failures do.
-    let triage_pending = failed || t.to_review;
+    // Unsure answers go to staff to classify (待人工分类), as failures do; so does a critical
+    // answer not sure enough to alert everyone, which the staff on duty are asked to confirm.
+    let triage_pending = failed || t.to_review || (t.urgency == Urgency::Critical && !t.alerts_everyone() && !new.danger_now);
     if new.danger_now && t.urgency != Urgency::Critical {
         // A person who says lives are at risk is believed; staff can correct it afterwards.
         t.urgency = Urgency::Critical;
@@ -591,7 +592,8 @@ pub async fn file_with_kept(
         // are at risk, or the triage is sure, the assignee hears too; an unsure critical triage
         // texts the staff on duty only, asking them to confirm it (it is marked to classify).
         let sure = new.danger_now || t.alerts_everyone();
-        let mut on_duty = crate::policy::on_duty(&mut tx, community_id, now).await?;
+        let whereabouts = crate::reach::Whereabouts { building: building_id, entered_by, assignee };
+        let mut on_duty = crate::policy::on_duty_for(state, &mut tx, community_id, now, whereabouts).await?;
         if sure {
             on_duty.extend(assignee);
         }
@@ -1788,7 +1790,7 @@ pub async fn reclassify(
     }
     enqueue_clocks(&mut tx, now, id, &clocks).await?;
     if r.urgency == Urgency::Critical && old_u != "critical" {
-        let on_duty = crate::policy::on_duty(&mut tx, case.community_id, now).await?;
+        let on_duty = crate::policy::on_duty_for(state, &mut tx, case.community_id, now, case.whereabouts).await?;
         let facts = critical_facts(&mut tx, &state.base_url, now, id).await?;
         alert(&mut tx, now, case.community_id, id, &on_duty, "case_critical", "reclassified", &facts, Channel::Sms).await?;
     }
@@ -2274,8 +2276,8 @@ pub async fn check_clock(
     start: Option<i64>,
 ) -> AppResult<()> {
     let Some(r) = sqlx::query(
-        "SELECT community_id, first_response_at, resolved_at, state, first_response_due, result_due, paused_at, assignee_user_id, escalation_level \
-         FROM cases WHERE id = $1",
+        "SELECT community_id, first_response_at, resolved_at, state, first_response_due, result_due, paused_at, assignee_user_id, escalation_level, \
+         building_id, entered_by FROM cases WHERE id = $1",
     )
     .bind(case_id)
     .fetch_optional(&state.db.pool)
@@ -2297,13 +2299,14 @@ pub async fn check_clock(
     let community_id: i64 = r.get(0);
     let assignee: Option<i64> = r.get(7);
     let level: i64 = r.get(8);
+    let whereabouts = crate::reach::Whereabouts { building: r.get(9), entered_by: r.get(10), assignee };
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     if stage == "warn" {
         event(&mut tx, case_id, now, None, "clock_warning", None, clock).await?;
         let to = match assignee {
             Some(a) => vec![a],
-            None => crate::policy::on_duty(&mut tx, community_id, now).await?,
+            None => crate::policy::on_duty_for(state, &mut tx, community_id, now, whereabouts).await?,
         };
         alert(
             &mut tx,
@@ -2353,7 +2356,7 @@ pub async fn check_clock(
     let mut to = if step >= 2 {
         crate::policy::heads(&mut tx, community_id).await?
     } else {
-        crate::policy::on_duty(&mut tx, community_id, now).await?
+        crate::policy::on_duty_for(state, &mut tx, community_id, now, whereabouts).await?
     };
     to.extend(assignee);
     to.sort_unstable();

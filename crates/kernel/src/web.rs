@@ -375,9 +375,33 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(axum::extract::rejection::JsonRejection::BytesRejection(_)) => Err(AppError::PayloadTooLarge),
+            // Well-formed JSON of the wrong shape names its field: a missing one, or a value
+            // outside the listed choices, is answered as a form's would be.
+            Err(axum::extract::rejection::JsonRejection::JsonDataError(e)) => Err(json_data_error(&e.body_text())),
             Err(e) => Err(AppError::bad_request("malformed_json", e.body_text())),
         }
     }
+}
+
+/// A field error for JSON that parsed but does not fit (`urgency: unknown variant …`, `missing
+/// field `reason``), or the plain 400 when no field can be named.
+fn json_data_error(text: &str) -> AppError {
+    let inner = text.split_once("target type: ").map_or(text, |(_, rest)| rest);
+    let detail = inner.split(" at line ").next().unwrap_or(inner);
+    let (path, message) = match detail.split_once(": ") {
+        Some((p, m)) if !p.contains(' ') => (p, m),
+        _ => ("", detail),
+    };
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        let full = if path.is_empty() || path == "." { field.to_string() } else { format!("{path}.{field}") };
+        return AppError::field(full, "required");
+    }
+    if !path.is_empty() && path != "." {
+        let code = if message.starts_with("unknown variant") { "invalid_choice" } else { "invalid" };
+        return AppError::field(path.to_string(), code);
+    }
+    AppError::bad_request("malformed_json", text.to_string())
 }
 
 /// Query string whose rejection is a 400 in the error shape.

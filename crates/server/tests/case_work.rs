@@ -259,7 +259,9 @@ async fn admins_set_service_levels_and_new_cases_follow_them() {
     let mut bad = empty_settings();
     bad["sla"] = serde_json::json!([{"urgency": "low", "first_response_minutes": 120, "result_minutes": 60}]);
     assert_eq!(settings(&w, bad).await.status(), 422);
-    assert_eq!(settings(&w, serde_json::json!({"sla": []})).await.status(), 400, "every list is required");
+    let res = settings(&w, serde_json::json!({"sla": []})).await;
+    assert_eq!(res.status(), 422, "every list is required");
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"]["fields"][0]["code"], "required");
     assert_eq!(w.staff.json("/api/v1/communities/renjia/case-settings").await["sla"].as_array().unwrap().len(), 2);
 }
 
@@ -721,4 +723,33 @@ async fn a_reopened_case_gets_a_new_result_clock_and_the_filer_sees_only_their_s
     assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "resolved", "note": "换了整个龙头"})).await.status(), 200);
     let res = w.staff.post_json(&format!("/api/v1/cases/{id}/triage"), &serde_json::json!({"urgency": "low", "category": "suggestion", "reason": "x"})).await;
     assert_eq!(res.status(), 422);
+}
+
+#[tokio::test]
+async fn an_alert_goes_only_to_people_on_duty_who_can_open_the_case() {
+    let w = world().await;
+    let (_, in_grid, _) = grid_building(&w).await;
+    // A building outside the grid worker's grid.
+    let res = w.admin.post_json("/api/v1/communities/renjia/buildings", &serde_json::json!({"name": "南苑小区8栋"})).await;
+    assert_eq!(res.status(), 201);
+    let outside = res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
+    // Only the grid worker is on duty, every day.
+    let mut s = empty_settings();
+    s["duty_roster"] = serde_json::json!((1..=7).map(|d| serde_json::json!({"weekday": d, "user_id": w.worker_id})).collect::<Vec<_>>());
+    assert_eq!(settings(&w, s).await.status(), 200);
+    // A gas smell in their own grid: the grid worker is texted, and the link opens for them.
+    let id = file(&w.resident, serde_json::json!({"text": "楼道里一股很浓的煤气味，快来人", "building_id": in_grid})).await["id"].as_i64().unwrap();
+    w.app.run_jobs().await;
+    let to: Vec<String> = w.sms.sent().iter().map(|t| t.to.clone()).collect();
+    assert!(to.contains(&"13800000003".to_string()), "{to:?}");
+    let worker = w.app.login("13800000003").await;
+    assert_eq!(worker.get(&format!("/console/cases/{id}")).await.status(), 200);
+    // The same outside their grid: they could not open it, so the staff are texted instead.
+    let before = w.sms.sent().len();
+    let id = file(&w.resident, serde_json::json!({"text": "楼道里一股很浓的煤气味，快来人", "building_id": outside})).await["id"].as_i64().unwrap();
+    w.app.run_jobs().await;
+    let to: Vec<String> = w.sms.sent()[before..].iter().map(|t| t.to.clone()).collect();
+    assert!(!to.contains(&"13800000003".to_string()), "{to:?}");
+    assert!(to.contains(&"13800000001".to_string()) && to.contains(&"13800000002".to_string()), "{to:?}");
+    assert_eq!(worker.get(&format!("/console/cases/{id}")).await.status(), 404);
 }

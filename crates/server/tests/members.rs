@@ -68,5 +68,8 @@ async fn only_admins_grant_roles_and_nobody_revokes_their_own_admin_role() {
     let bad = serde_json::json!({"phone": "12345", "display_name": "某人", "role": "staff"});
     assert_eq!(admin.post_json("/api/v1/communities/renjia/members", &bad).await.status(), 422);
     let bad_role = serde_json::json!({"phone": "13800000009", "display_name": "某人", "role": "mayor"});
-    assert_eq!(admin.post_json("/api/v1/communities/renjia/members", &bad_role).await.status(), 400);
+    let res = admin.post_json("/api/v1/communities/renjia/members", &bad_role).await;
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!((body["error"]["fields"][0]["field"].as_str(), body["error"]["fields"][0]["code"].as_str()), (Some("role"), Some("invalid_choice")), "{body}");
 }

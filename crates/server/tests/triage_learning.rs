@@ -81,14 +81,58 @@ async fn corrections_teach_the_community_and_retraining_switches_only_when_not_w
     // Staff may see the page but not retrain.
     assert_eq!(w.staff.post_form("/console/cases/triage", &[("c", "renjia")]).await.status(), 403);
     let res = w.admin.post_form("/console/cases/triage", &[("c", "renjia")]).await;
-    assert_eq!(res.status(), 303);
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("新模型 renjia-1-") && page.contains("已启用"), "the admin is told what came of it: {page}");
     let page = w.admin.page("/console/cases/triage?c=renjia").await;
-    assert!(page.contains("已启用") && page.contains("renjia-1-"), "{page}");
+    assert!(page.contains("已启用") && page.contains("renjia-1-") && page.contains("陈主任"), "{page}");
+    assert!(page.contains("没参与训练的新纠正") && page.contains("仅供参考"), "the check is explained, and its thinness: {page}");
+    // Nothing new to learn: retraining again is refused with the reason, and nothing is recorded.
+    let res = w.admin.post_form("/console/cases/triage", &[("c", "renjia")]).await;
+    assert!(res.text().await.unwrap().contains("没有新的纠正"));
+    let models: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM triage_models").fetch_one(&w.app.state.db.pool).await.unwrap();
+    assert_eq!(models, 1);
+    // The queue links to the page.
+    assert!(w.staff.page("/console/cases?c=renjia").await.contains("/console/cases/triage?c=renjia"));
     // The next report is classified by the community's model, and as its staff taught it.
     let id = file(&w, "5栋门口广场舞音响又放到十点半，老人孩子都睡不了").await;
     assert!(model_of(&w, id).await.starts_with("renjia-1-"));
     let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
     assert_eq!((case["urgency"].as_str(), case["category"].as_str()), (Some("urgent"), Some("dispute")), "{case}");
+    // Asked for the community, the triage API answers as filing there does.
+    let t = w
+        .app
+        .client()
+        .post_json("/api/v1/triage", &serde_json::json!({"text": "5栋门口广场舞音响又放到十点半，老人孩子都睡不了", "community": "renjia"}))
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert!(t["model"].as_str().unwrap().starts_with("renjia-1-") && t["category"] == "dispute", "{t}");
+    let res = w.app.client().post_json("/api/v1/triage", &serde_json::json!({"text": "路灯坏了", "community": "nowhere"})).await;
+    assert_eq!(res.status(), 422);
+    // A correction is shown in words, and the case page says staff classified it.
+    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    assert!(page.contains("工作人员已调整分类") || page.contains("分类模型 renjia-1-"), "{page}");
+    let corrected = file(&w, "楼下小卖部门口的台阶坏了一块").await;
+    let res = w
+        .staff
+        .post_json(&format!("/api/v1/cases/{corrected}/triage"), &serde_json::json!({"urgency": "normal", "category": "municipal", "reason": "人行道归市政"}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let page = w.staff.page(&format!("/console/cases/{corrected}")).await;
+    assert!(page.contains("工作人员已调整分类") && page.contains("人行道归市政"), "{page}");
+    assert!(!page.contains("/municipal") && !page.contains("normal/"), "no stored codes on the timeline: {page}");
+    // A value outside the choices names its field.
+    let res = w
+        .staff
+        .post_json(&format!("/api/v1/cases/{corrected}/triage"), &serde_json::json!({"urgency": "extreme", "category": "municipal", "reason": "x"}))
+        .await;
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["fields"][0]["field"], "urgency", "{body}");
+    let res = w.staff.post_json(&format!("/api/v1/cases/{corrected}/triage"), &serde_json::json!({"urgency": "normal", "category": "municipal"})).await;
+    assert_eq!(res.status(), 422);
     // The retraining is on record in the audit log.
     let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE entity = 'triage_model' AND action = 'retrained'")
         .fetch_one(&w.app.state.db.pool)

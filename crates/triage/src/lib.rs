@@ -502,12 +502,17 @@ impl Retrained {
     }
 }
 
-/// Retrains on a community's corrections: every fifth correction (at least one) is held out,
-/// a candidate trained on the rest is compared with `current` on them, and the classifier
-/// returned is trained on all of them, to be switched to only when [`Retrained::not_worse`].
-pub fn retrain(current: &Classifier, version: impl Into<String>, corrections: &[Correction]) -> Retrained {
-    let held: Vec<&Correction> = corrections.iter().enumerate().filter(|(i, _)| i % 5 == 4 || corrections.len() < 5 && *i == 0).map(|(_, c)| c).collect();
-    let rest: Vec<Correction> = corrections.iter().enumerate().filter(|(i, _)| !(i % 5 == 4 || corrections.len() < 5 && *i == 0)).map(|(_, c)| c.clone()).collect();
+/// Retrains on a community's corrections, of which those from `unseen_from` on were not seen by
+/// `current` (all of them when it is the shipped model): of those, every fifth (at least one)
+/// is held out, a candidate trained on the rest is compared with `current` on them — neither
+/// has seen them — and the classifier returned is trained on all of them, to be switched to
+/// only when [`Retrained::not_worse`].
+pub fn retrain(current: &Classifier, version: impl Into<String>, corrections: &[Correction], unseen_from: usize) -> Retrained {
+    let unseen_from = unseen_from.min(corrections.len());
+    let fresh = corrections.len() - unseen_from;
+    let is_held = |i: usize| i >= unseen_from && ((i - unseen_from) % 5 == 4 || (fresh < 5 && i == unseen_from));
+    let held: Vec<&Correction> = corrections.iter().enumerate().filter(|(i, _)| is_held(*i)).map(|(_, c)| c).collect();
+    let rest: Vec<Correction> = corrections.iter().enumerate().filter(|(i, _)| !is_held(*i)).map(|(_, c)| c.clone()).collect();
     let candidate = Classifier::train("candidate", &rest);
     let score = |c: &Classifier| evaluate(c, held.iter().map(|h| (h.urgency, h.category, h.text.as_str())));
     Retrained {

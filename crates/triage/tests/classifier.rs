@@ -68,7 +68,7 @@ fn retraining_learns_a_communitys_corrections_and_switches_only_when_not_worse()
         })
         .collect();
     let shipped = Classifier::shipped();
-    let r = retrain(shipped, "nanjing-renjia-1", &corrections);
+    let r = retrain(shipped, "nanjing-renjia-1", &corrections, 0);
     assert_eq!(r.held_out, 4);
     assert!(r.not_worse(), "before {:?} after {:?}", r.before.urgency_correct, r.after.urgency_correct);
     let t = r.classifier.classify("7栋门口广场舞音响又放到晚上十点半，老人孩子都睡不了");
@@ -82,6 +82,6 @@ fn retraining_learns_a_communitys_corrections_and_switches_only_when_not_worse()
             category: if i % 5 == 4 { Category::Safety } else { Category::Suggestion },
         })
         .collect();
-    let r = retrain(shipped, "noise", &noise);
+    let r = retrain(shipped, "noise", &noise, 0);
     assert!(r.before.urgency_correct >= r.after.urgency_correct);
 }

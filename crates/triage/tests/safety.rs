@@ -88,3 +88,17 @@ fn the_layer_only_raises_and_files_under_its_category() {
     assert!(t.alerts_everyone());
     assert!(t.reasons.first().is_some_and(|r| r.phrase.contains("跳楼") && r.supports == "urgency:critical"), "{:?}", t.reasons);
 }
+
+#[test]
+fn a_short_cry_for_help_is_critical() {
+    // Reports a reviewer typed as a frightened person would, at their shortest.
+    for text in ["救命", "救命！！", "好难受，喘不上气", "Help!", "FIRE! building 3", "我爸呼吸困难，嘴唇发紫"] {
+        let t = triage::classify(text);
+        assert_eq!(t.urgency, triage::Urgency::Critical, "{text}: {t:?}");
+    }
+    // Idioms that hold the words.
+    for text in ["这笔钱是我家的救命钱，社区能不能帮忙问问低保", "社区就是我们的救命稻草，谢谢你们"] {
+        let t = triage::classify(text);
+        assert_ne!(t.urgency, triage::Urgency::Critical, "{text}: {t:?}");
+    }
+}

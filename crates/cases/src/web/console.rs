@@ -231,6 +231,10 @@ impl StaffCasePage {
     fn result_clock(&self) -> (String, &'static str) {
         clock_badge(&self.ctx, self.case.result_clock)
     }
+    /// Staff have set its urgency and category since the model did.
+    fn corrected(&self) -> bool {
+        self.case.events.iter().any(|e| e.kind == "reclassified")
+    }
     fn reasons(&self) -> String {
         let said = self.ctx.tr.t("cases.danger_reason");
         let failed = self.ctx.tr.t("cases.triage_pending");

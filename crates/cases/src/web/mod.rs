@@ -261,5 +261,30 @@ pub(super) fn event_note(ctx: &PageCtx, e: &service::Event) -> String {
             (false, false) => kernel::i18n::tf(tr, "rate.noted_comment", &[("rating", head), ("comment", r.comment)]),
         };
     }
+    if e.kind == "reclassified" {
+        if let Some(words) = reclassified_note(ctx, &e.note) {
+            return words;
+        }
+    }
     e.note.clone()
+}
+
+/// A correction's note (`normal/repair → urgent/safety: reason`, as stored) in words; a
+/// correction to the same labels is a confirmation.
+fn reclassified_note(ctx: &PageCtx, note: &str) -> Option<String> {
+    let (codes, reason) = note.split_once(": ")?;
+    let (from, to) = codes.split_once(" → ")?;
+    let label = |pair: &str| -> Option<String> {
+        let (u, c) = pair.split_once('/')?;
+        triage::Urgency::parse(u)?;
+        triage::Category::parse(c)?;
+        Some(format!("{} / {}", ctx.label("urgency", u), ctx.label("category", c)))
+    };
+    let (from_words, to_words) = (label(from)?, label(to)?);
+    let tr = ctx.tr.0;
+    Some(if from == to {
+        kernel::i18n::tf(tr, "cases.confirmed_note", &[("to", to_words), ("reason", reason.to_string())])
+    } else {
+        kernel::i18n::tf(tr, "cases.reclassified_note", &[("from", from_words), ("to", to_words), ("reason", reason.to_string())])
+    })
 }
