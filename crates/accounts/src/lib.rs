@@ -66,5 +66,6 @@ pub fn manifest() -> Manifest {
         }),
         tiles: &[],
         console_figures: None,
+        housekeeping: None,
     }
 }

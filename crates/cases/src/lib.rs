@@ -245,6 +245,16 @@ CREATE TABLE triage_models (
 ALTER TABLE triage_models ADD COLUMN trained_through BIGINT NOT NULL DEFAULT 0;
 "#,
     },
+    Migration {
+        // `cases_0005` added `private` without the CHECK every other flag has. PostgreSQL adds
+        // the constraint; SQLite cannot add one to a table, so triggers refuse the same values.
+        id: "cases_0011_private_check",
+        sql: r#"
+/*postgres*/ ALTER TABLE cases ADD CONSTRAINT cases_private_check CHECK (private IN (0, 1));
+/*sqlite*/ CREATE TRIGGER cases_private_check_insert BEFORE INSERT ON cases WHEN NEW.private NOT IN (0, 1) BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: cases_private_check'); END;
+/*sqlite*/ CREATE TRIGGER cases_private_check_update BEFORE UPDATE OF private ON cases WHEN NEW.private NOT IN (0, 1) BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: cases_private_check'); END;
+"#,
+    },
 ];
 
 /// Checks a case's clock when its warning or escalation time comes.
@@ -356,5 +366,6 @@ pub fn manifest() -> Manifest {
             },
         ],
         console_figures: Some(|state, p, c| Box::pin(console_figures(state, p, c))),
+        housekeeping: None,
     }
 }

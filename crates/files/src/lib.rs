@@ -59,5 +59,6 @@ pub fn manifest() -> Manifest {
         }),
         tiles: &[],
         console_figures: None,
+        housekeeping: None,
     }
 }

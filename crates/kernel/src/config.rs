@@ -53,6 +53,9 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Maximum database connections.
     pub db_max_connections: u32,
+    /// Days finished background jobs and delivered messages are kept before they are purged
+    /// (failed and dead ones stay for the operator).
+    pub retention_days: u32,
     /// Header through which a reverse proxy names the client's address (e.g. `X-Forwarded-For`,
     /// whose last entry is taken, or `X-Real-IP`); empty means the connection's own address.
     /// Set it only when every request passes through that proxy: clients can write the header.
@@ -84,6 +87,7 @@ impl Default for Config {
             run_jobs: true,
             secure_cookies: false,
             db_max_connections: 16,
+            retention_days: 90,
             client_ip_header: String::new(),
         }
     }
@@ -132,6 +136,7 @@ impl Config {
         env_field!("LINLI_METRICS_TOKEN", metrics_token, str);
         env_field!("LINLI_BODY_LIMIT", body_limit, parse);
         env_field!("LINLI_UPLOAD_LIMIT", upload_limit, parse);
+        env_field!("LINLI_RETENTION_DAYS", retention_days, parse);
         env_field!("LINLI_SMS_GATEWAY_URL", sms_gateway_url, str);
         env_field!("LINLI_SMS_GATEWAY_TOKEN", sms_gateway_token, str);
         env_field!("LINLI_SMTP_ADDR", smtp_addr, str);

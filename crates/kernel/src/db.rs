@@ -93,6 +93,14 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+impl Migration {
+    /// SHA-256 of the migration's text, as applied migrations record it.
+    pub fn checksum(&self) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(self.sql.as_bytes()))
+    }
+}
+
 impl Db {
     /// Connects, creating the SQLite file if needed and setting WAL and foreign keys.
     pub async fn connect(url: &str, max_connections: u32) -> AppResult<Self> {
@@ -182,6 +190,19 @@ impl Db {
         }
     }
 
+    /// A migration's statements for this engine: a statement that starts with `/*sqlite*/` or
+    /// `/*postgres*/` runs on that engine only (docs/architecture.md, "Changing the schema").
+    fn statements_for_engine(&self, sql: &str) -> Vec<String> {
+        split_statements(sql)
+            .into_iter()
+            .filter_map(|stmt| match (stmt.strip_prefix("/*sqlite*/"), stmt.strip_prefix("/*postgres*/")) {
+                (Some(rest), _) => (self.backend == Backend::Sqlite).then(|| rest.trim().to_string()),
+                (_, Some(rest)) => (self.backend == Backend::Postgres).then(|| rest.trim().to_string()),
+                _ => Some(stmt),
+            })
+            .collect()
+    }
+
     /// Applies every migration not yet applied, in order, each in its own transaction.
     /// On PostgreSQL an advisory lock keeps two starting nodes from racing.
     pub async fn migrate(&self, migrations: &[Migration], now_ms: i64) -> AppResult<usize> {
@@ -202,31 +223,76 @@ impl Db {
         migrations: &[Migration],
         now_ms: i64,
     ) -> AppResult<usize> {
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL, checksum TEXT)")
             .await?;
-        let applied: Vec<String> = sqlx::query_scalar("SELECT id FROM schema_migrations")
+        // Databases from before checksums were kept get the column; their applied migrations
+        // are recorded with the checksum of the text they have now.
+        if sqlx::query("SELECT checksum FROM schema_migrations WHERE 1 = 0").execute(&mut *conn).await.is_err() {
+            conn.execute("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT").await?;
+        }
+        let applied: Vec<(String, Option<String>)> = sqlx::query_as("SELECT id, checksum FROM schema_migrations")
             .fetch_all(&mut *conn)
             .await?;
+        // An applied migration whose text has changed since would leave this database unlike
+        // every other: refuse to start. A schema change is a new migration (docs/architecture.md).
+        for m in migrations {
+            let Some((_, stored)) = applied.iter().find(|(id, _)| id == m.id) else { continue };
+            let now = m.checksum();
+            match stored {
+                Some(sum) if *sum != now => {
+                    return Err(AppError::internal(format!(
+                        "migration {} was changed after it was applied (checksum {sum}, now {now}): restore its text and put the change in a new migration",
+                        m.id
+                    )))
+                }
+                Some(_) => {}
+                None => {
+                    sqlx::query("UPDATE schema_migrations SET checksum = $1 WHERE id = $2").bind(&now).bind(m.id).execute(&mut *conn).await?;
+                }
+            }
+        }
+        let applied: Vec<String> = applied.into_iter().map(|(id, _)| id).collect();
         let mut count = 0;
         for m in migrations {
             if applied.iter().any(|a| a == m.id) {
                 continue;
             }
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            for stmt in split_statements(&self.render_ddl(m.sql)) {
-                tx.execute(stmt.as_str())
-                    .await
-                    .map_err(|e| AppError::internal(format!("migration {}: {e}", m.id)))?;
+            // SQLite rebuilds a table to change its constraints (create, copy, drop, rename):
+            // with foreign keys enforced, dropping the old table would cascade into its
+            // children. They are off during a migration and checked before it commits.
+            let sqlite = self.backend == Backend::Sqlite;
+            if sqlite {
+                conn.execute("PRAGMA foreign_keys = OFF").await?;
             }
-            sqlx::query("INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)")
-                .bind(m.id)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+            let applied = self.apply(&mut *conn, m, now_ms).await;
+            if sqlite {
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+            }
+            applied?;
             count += 1;
         }
         Ok(count)
+    }
+
+    async fn apply(&self, conn: &mut sqlx::AnyConnection, m: &Migration, now_ms: i64) -> AppResult<()> {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        for stmt in self.statements_for_engine(&self.render_ddl(m.sql)) {
+            tx.execute(stmt.as_str()).await.map_err(|e| AppError::internal(format!("migration {}: {e}", m.id)))?;
+        }
+        if self.backend == Backend::Sqlite {
+            let broken: Vec<String> = sqlx::query_scalar("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&mut *tx).await?;
+            if !broken.is_empty() {
+                return Err(AppError::internal(format!("migration {} leaves rows without their parent in {}", m.id, broken.join(", "))));
+            }
+        }
+        sqlx::query("INSERT INTO schema_migrations (id, applied_at, checksum) VALUES ($1, $2, $3)")
+            .bind(m.id)
+            .bind(now_ms)
+            .bind(m.checksum())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Checks that the database answers.

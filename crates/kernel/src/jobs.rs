@@ -197,11 +197,37 @@ pub async fn count_by_state(state: &AppState, job_state: &str) -> AppResult<i64>
         .await?)
 }
 
-/// The worker loop: runs due jobs until `shutdown` flips, finishing the job in hand first.
+/// How often the worker runs housekeeping.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
+
+/// Purges finished jobs older than the retention period, then runs every capability's
+/// housekeeping; returns the rows purged, by who purged them.
+pub async fn housekeeping(state: &AppState) -> AppResult<Vec<(&'static str, u64)>> {
+    let before = state.now() - i64::from(state.config.retention_days) * 24 * 3_600_000;
+    let mut tx = state.db.begin_write().await?;
+    let jobs = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1").bind(before).execute(&mut *tx).await?.rows_affected();
+    tx.commit().await?;
+    let mut purged = vec![("jobs", jobs)];
+    for (name, run) in &state.housekeeping {
+        purged.push((name, run(state, before).await?));
+    }
+    Ok(purged)
+}
+
+/// The worker loop: runs due jobs until `shutdown` flips, finishing the job in hand first;
+/// about once an hour it runs [`housekeeping`].
 pub async fn worker(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut last_housekeeping: Option<std::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
+        }
+        if last_housekeeping.is_none_or(|t| t.elapsed() >= HOUSEKEEPING_EVERY) {
+            last_housekeeping = Some(std::time::Instant::now());
+            match housekeeping(&state).await {
+                Ok(purged) => tracing::info!(?purged, "housekeeping"),
+                Err(e) => tracing::error!(error = %e, "housekeeping"),
+            }
         }
         match run_one(&state).await {
             Ok(true) => continue,

@@ -45,6 +45,10 @@ pub struct Figure {
 pub type ConsoleFigures =
     for<'a> fn(&'a AppState, &'a crate::auth::Principal, &'a crate::community::Community) -> BoxFuture<'a, AppResult<Vec<Figure>>>;
 
+/// Purges what a capability keeps only for a while (delivered messages, expired drafts …)
+/// older than `before` (epoch ms); returns how many rows went. Run about once an hour.
+pub type Housekeeping = for<'a> fn(&'a AppState, i64) -> BoxFuture<'a, AppResult<u64>>;
+
 /// Facts earlier seeds hand to later ones.
 #[derive(Debug, Clone, Default)]
 pub struct DemoContext {
@@ -78,4 +82,6 @@ pub struct Manifest {
     pub tiles: &'static [Tile],
     /// Figures on the console overview.
     pub console_figures: Option<ConsoleFigures>,
+    /// Purges what the capability keeps only for the retention period (`retention_days`).
+    pub housekeeping: Option<Housekeeping>,
 }

@@ -86,5 +86,6 @@ pub fn manifest() -> Manifest {
         }),
         tiles: &[],
         console_figures: None,
+        housekeeping: Some(|state, before| Box::pin(service::purge_delivered(state, before))),
     }
 }

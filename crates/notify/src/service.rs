@@ -352,3 +352,13 @@ pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Re
     record.await.map_err(|e: AppError| e.to_string())?;
     outcome.map_err(|e| e.to_string())
 }
+
+/// Purges messages delivered before `before` (epoch ms): the person has them in their inbox
+/// or on their phone, and the row is only kept to answer retries of the same key. Failed and
+/// dead messages stay for the operator.
+pub async fn purge_delivered(state: &AppState, before: i64) -> AppResult<u64> {
+    let mut tx = state.db.begin_write().await?;
+    let gone = sqlx::query("DELETE FROM outbox WHERE state = 'sent' AND sent_at < $1").bind(before).execute(&mut *tx).await?.rows_affected();
+    tx.commit().await?;
+    Ok(gone)
+}

@@ -208,5 +208,6 @@ pub fn manifest() -> Manifest {
         }),
         tiles: &[Tile { href: "/me", label: "me.household", icon: "⌂" }],
         console_figures: None,
+        housekeeping: None,
     }
 }

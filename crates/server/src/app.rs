@@ -76,6 +76,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> AppResult<AppSta
         metrics: Metrics::default(),
         sessions: Default::default(),
         console_figures: manifests().iter().filter_map(|m| m.console_figures).collect(),
+        housekeeping: manifests().iter().filter_map(|m| Some((m.name, m.housekeeping?))).collect(),
     }))
 }
 

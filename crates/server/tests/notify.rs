@@ -602,3 +602,28 @@ async fn the_outbox_names_each_recipient() {
     assert!(pending.contains("张伟（138****1234）"), "{pending}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn delivered_messages_and_finished_jobs_are_purged_after_the_retention_period() {
+    let (app, gw) = app_with_sms().await;
+    queue(&app, &message(Channel::Sms, "13800000001", "kept-for-a-while")).await;
+    app.run_jobs().await;
+    assert_eq!(gw.sent().len(), 1);
+    let count = |sql: &'static str| {
+        let pool = app.state.db.pool.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM outbox WHERE state = 'sent'").await, 1);
+    let done = count("SELECT COUNT(*) FROM jobs WHERE state = 'done'").await;
+    assert!(done >= 1);
+    // Within the retention period nothing goes.
+    app.clock.advance(89 * DAY);
+    let purged = kernel::jobs::housekeeping(&app.state).await.unwrap();
+    assert!(purged.iter().all(|(_, n)| *n == 0), "{purged:?}");
+    // After it, the delivered message and the finished jobs go.
+    app.clock.advance(2 * DAY);
+    let purged = kernel::jobs::housekeeping(&app.state).await.unwrap();
+    assert!(purged.contains(&("notify", 1)) && purged.contains(&("jobs", done as u64)), "{purged:?}");
+    assert_eq!(count("SELECT COUNT(*) FROM outbox").await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM jobs WHERE state = 'done'").await, 0);
+}
