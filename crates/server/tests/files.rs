@@ -7,8 +7,8 @@ use testkit::TestApp;
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
 
 async fn app() -> TestApp {
-    match std::env::var("LINLI_TEST_S3_URL") {
-        Ok(url) if !url.is_empty() => {
+    match testkit::required_env("LINLI_TEST_S3_URL", "uploads on S3-compatible storage") {
+        Some(url) => {
             let bucket = format!("linli-{}", kernel::crypto::random_token(6).to_lowercase().replace(['_', '-'], "x"));
             TestApp::start_with(|c| {
                 c.s3_endpoint = url;
@@ -19,7 +19,7 @@ async fn app() -> TestApp {
             })
             .await
         }
-        _ => TestApp::start_with(|c| c.upload_limit = 64 * 1024).await,
+        None => TestApp::start_with(|c| c.upload_limit = 64 * 1024).await,
     }
 }
 

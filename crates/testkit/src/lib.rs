@@ -32,12 +32,39 @@ pub struct TestApp {
     pub base: String,
     running: Option<linli::serve::Running>,
     dir: PathBuf,
+    leftover_jobs_allowed: std::sync::atomic::AtomicBool,
 }
 
 fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("linli-test-{}", kernel::crypto::random_token(9)));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// The value of an environment variable a test needs to cover something (an S3-compatible
+/// server, say). Without it the test covers less and says so; under `CI=true`, where nothing
+/// may be skipped, it fails instead.
+pub fn required_env(var: &str, covers: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+            panic!("{var} is not set, so {covers} would not be tested: under CI=true nothing may be skipped (scripts/test sets it)")
+        }
+        _ => {
+            eprintln!("skipped: {covers} ({var} is not set)");
+            None
+        }
+    }
+}
+
+/// Whether this run is on `engine` (`sqlite` or `postgres`), for a test that means something on
+/// one engine only; it runs in that engine's stage of `scripts/test`, and says so in the other.
+pub fn on_engine(engine: &str, test: &str) -> bool {
+    let here = backend_name();
+    if here != engine {
+        println!("{test}: runs in the {engine} stage, not on {here}");
+    }
+    here == engine
 }
 
 /// Which database tests run on.
@@ -83,7 +110,7 @@ impl TestApp {
         let state = linli::build_state(config, Arc::new(clock.clone())).await.expect("app state");
         let running = linli::serve::start(state.clone(), "127.0.0.1", 0).await.expect("server starts");
         let base = format!("http://{}", running.addr);
-        TestApp { state, clock, base, running: Some(running), dir }
+        TestApp { state, clock, base, running: Some(running), dir, leftover_jobs_allowed: Default::default() }
     }
 
     /// Absolute URL of `path`.
@@ -94,6 +121,12 @@ impl TestApp {
     /// A new client with its own cookies (a different browser).
     pub fn client(&self) -> Client {
         Client::new(&self.base)
+    }
+
+    /// Lets the test end with jobs dead or due and not run (a test of retries or of dead
+    /// letters, or one that stops before the work it started is delivered).
+    pub fn allow_leftover_jobs(&self) {
+        self.leftover_jobs_allowed.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Runs every background job that is due at the fake clock's now.
@@ -153,9 +186,47 @@ impl TestApp {
 }
 
 impl Drop for TestApp {
+    /// Fails the test when it leaves a job dead, or due and not run (a message never sent, a
+    /// clock never checked), unless it said so with [`TestApp::allow_leftover_jobs`]; then
+    /// removes the data directory.
     fn drop(&mut self) {
+        let allowed = self.leftover_jobs_allowed.load(std::sync::atomic::Ordering::Relaxed);
+        let left = if allowed || std::thread::panicking() { Ok(Vec::new()) } else { leftover_jobs(&self.state.config.database_url, self.state.now()) };
         let _ = std::fs::remove_dir_all(&self.dir);
+        match left {
+            Ok(left) if left.is_empty() => {}
+            Ok(left) => panic!(
+                "the test left jobs behind (run them with app.run_jobs(), or call app.allow_leftover_jobs() if that is the point):\n{}",
+                left.join("\n")
+            ),
+            Err(e) => panic!("could not check the jobs left behind: {e}"),
+        }
     }
+}
+
+/// Jobs dead, or due at `now` and not run, described one per line. Read on a connection of its
+/// own, on a thread of its own: the test's runtime may be finishing.
+fn leftover_jobs(database_url: &str, now: i64) -> Result<Vec<String>, String> {
+    let url = database_url.to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&url).await.map_err(|e| e.to_string())?;
+            let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+                "SELECT kind, state, last_error FROM jobs WHERE state = 'dead' OR (state IN ('pending', 'running') AND run_at <= $1) ORDER BY id",
+            )
+            .bind(now)
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+            let _ = conn.close().await;
+            Ok(rows.into_iter().map(|(kind, state, error)| format!("  {kind}: {state}{}", error.map(|e| format!(" ({e})")).unwrap_or_default())).collect())
+        })
+    })
+    .join()
+    .map_err(|_| "the check panicked".to_string())?
 }
 
 /// An HTTP client that keeps cookies and fills in the CSRF token of forms.
