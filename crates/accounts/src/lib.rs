@@ -67,5 +67,6 @@ pub fn manifest() -> Manifest {
         tiles: &[],
         console_figures: None,
         housekeeping: None,
+        subscribers: Vec::new,
     }
 }

@@ -9,6 +9,7 @@ mod demo;
 pub mod domain;
 pub mod family;
 pub mod draft;
+pub mod events;
 pub mod learning;
 pub mod ledger;
 mod open311;
@@ -367,5 +368,6 @@ pub fn manifest() -> Manifest {
         ],
         console_figures: Some(|state, p, c| Box::pin(console_figures(state, p, c))),
         housekeeping: None,
+        subscribers: Vec::new,
     }
 }

@@ -182,6 +182,8 @@ pub async fn record(
         .bind(case_id)
         .fetch_one(&mut *tx)
         .await?;
+    let rated = crate::events::CaseRated { case_id, solved: rating.solved, satisfaction: rating.satisfaction };
+    kernel::events::publish(state, &mut tx, now, Some(community_id), &rated).await?;
     if !rating.solved {
         let current: String = sqlx::query_scalar("SELECT state FROM cases WHERE id = $1")
             .bind(case_id)

@@ -544,6 +544,8 @@ pub async fn file_with_kept(
         }
     };
     event(&mut tx, id, now, None, "filed", Some(State::New), "").await?;
+    let filed = crate::events::CaseFiled { case_id: id, urgency: t.urgency, category: t.category, resident_id: new.resident_id.filter(|_| !new.anonymous), author_user_id: author };
+    kernel::events::publish(state, &mut tx, now, Some(community_id), &filed).await?;
     if let Some(k) = new.idempotency_key.as_deref().filter(|k| !k.trim().is_empty()) {
         crate::draft::end(&mut tx, state, community_id, k).await?;
     }
@@ -1063,6 +1065,8 @@ pub async fn move_case_once(
     let kind = if by_staff { "moved" } else { "author_moved" };
     let event_id = event(&mut tx, id, now, actor, kind, Some(m.to), note).await?;
     keep_key(&mut tx, event_id, key.filter(|_| by_staff)).await?;
+    let moved = crate::events::CaseMoved { case_id: id, from: case.state, to: m.to, by_staff };
+    kernel::events::publish(state, &mut tx, now, Some(case.community_id), &moved).await?;
     if m.to == State::InProgress && case.state.has_result() {
         restart_result_clock(state, &mut tx, now, id, case.community_id).await?;
     }

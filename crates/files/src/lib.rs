@@ -60,5 +60,6 @@ pub fn manifest() -> Manifest {
         tiles: &[],
         console_figures: None,
         housekeeping: None,
+        subscribers: Vec::new,
     }
 }

@@ -206,8 +206,11 @@ pub async fn housekeeping(state: &AppState) -> AppResult<Vec<(&'static str, u64)
     let before = state.now() - i64::from(state.config.retention_days) * 24 * 3_600_000;
     let mut tx = state.db.begin_write().await?;
     let jobs = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND finished_at < $1").bind(before).execute(&mut *tx).await?.rows_affected();
+    // Events every subscriber has long handled (their deliveries go with them).
+    sqlx::query("DELETE FROM event_deliveries WHERE event_id IN (SELECT id FROM domain_events WHERE at < $1)").bind(before).execute(&mut *tx).await?;
+    let events = sqlx::query("DELETE FROM domain_events WHERE at < $1").bind(before).execute(&mut *tx).await?.rows_affected();
     tx.commit().await?;
-    let mut purged = vec![("jobs", jobs)];
+    let mut purged = vec![("jobs", jobs), ("events", events)];
     for (name, run) in &state.housekeeping {
         purged.push((name, run(state, before).await?));
     }

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod db;
 pub mod drafts;
 pub mod error;
+pub mod events;
 pub mod i18n;
 pub mod jobs;
 pub mod manifest;

@@ -84,4 +84,6 @@ pub struct Manifest {
     pub console_figures: Option<ConsoleFigures>,
     /// Purges what the capability keeps only for the retention period (`retention_days`).
     pub housekeeping: Option<Housekeeping>,
+    /// Its reactions to other capabilities' domain events (crate::events).
+    pub subscribers: fn() -> Vec<crate::events::Subscriber>,
 }

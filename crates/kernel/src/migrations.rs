@@ -4,7 +4,8 @@
 use crate::db::Migration;
 
 /// Kernel migrations, applied before any capability's.
-pub const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
     id: "kernel_0001_foundation",
     sql: r#"
 CREATE TABLE communities (
@@ -124,4 +125,25 @@ CREATE TABLE form_drafts (
 );
 CREATE INDEX form_drafts_expiry_idx ON form_drafts (expires_at);
 "#,
-}];
+},
+    Migration {
+        // Domain events and which subscriber has handled which (crate::events).
+        id: "kernel_0002_domain_events",
+        sql: r#"
+CREATE TABLE domain_events (
+    id {id},
+    name TEXT NOT NULL,
+    community_id BIGINT,
+    payload TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX domain_events_at_idx ON domain_events (at);
+CREATE TABLE event_deliveries (
+    event_id BIGINT NOT NULL REFERENCES domain_events (id) ON DELETE CASCADE,
+    subscriber TEXT NOT NULL,
+    delivered_at BIGINT NOT NULL,
+    PRIMARY KEY (event_id, subscriber)
+);
+"#,
+    },
+];

@@ -33,6 +33,8 @@ pub struct Inner {
     pub sessions: SessionCache,
     /// Every capability's console overview figures, in manifest order.
     pub console_figures: Vec<crate::manifest::ConsoleFigures>,
+    /// Every capability's subscribers to domain events.
+    pub subscribers: Vec<crate::events::Subscriber>,
     /// Every capability's housekeeping, by capability name.
     pub housekeeping: Vec<(&'static str, crate::manifest::Housekeeping)>,
 

@@ -87,5 +87,6 @@ pub fn manifest() -> Manifest {
         tiles: &[],
         console_figures: None,
         housekeeping: Some(|state, before| Box::pin(service::purge_delivered(state, before))),
+        subscribers: Vec::new,
     }
 }

@@ -209,5 +209,6 @@ pub fn manifest() -> Manifest {
         tiles: &[Tile { href: "/me", label: "me.household", icon: "⌂" }],
         console_figures: None,
         housekeeping: None,
+        subscribers: Vec::new,
     }
 }

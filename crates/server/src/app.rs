@@ -27,8 +27,12 @@ pub fn manifests() -> Vec<Manifest> {
 
 /// Kernel migrations followed by every capability's.
 pub fn all_migrations() -> Vec<Migration> {
+    migrations_of(&manifests())
+}
+
+fn migrations_of(manifests: &[Manifest]) -> Vec<Migration> {
     let mut all = kernel::migrations::MIGRATIONS.to_vec();
-    for m in manifests() {
+    for m in manifests {
         all.extend_from_slice(m.migrations);
     }
     all
@@ -36,11 +40,25 @@ pub fn all_migrations() -> Vec<Migration> {
 
 /// Connects to the database, applies migrations and builds the shared state.
 pub async fn build_state(config: Config, clock: SharedClock) -> AppResult<AppState> {
+    build_state_with(config, clock, Vec::new()).await
+}
+
+/// [`build_state`] with capabilities beyond the platform's own, after them (a test's example
+/// capability, say: it plugs in exactly as a real one does).
+pub async fn build_state_with(config: Config, clock: SharedClock, extra: Vec<Manifest>) -> AppResult<AppState> {
+    let mut manifests = manifests();
+    manifests.extend(extra);
+    // Deliveries are recorded by subscriber name: two with one name would share a record.
+    let mut names: Vec<&str> = manifests.iter().flat_map(|m| (m.subscribers)()).map(|s| s.name).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(AppError::internal(format!("two event subscribers are named {}", w[0])));
+    }
     let key_file_was_there = config.secret_key_file().exists();
     let secret = config.resolve_secret().map_err(AppError::internal)?;
     kernel::owner_only::restrict(&config.data_dir).map_err(|e| AppError::internal(format!("{}: {e}", config.data_dir.display())))?;
     let db = Db::connect(&config.database_url(), config.db_max_connections).await?;
-    let applied = db.migrate(&all_migrations(), clock.now_ms()).await?;
+    let applied = db.migrate(&migrations_of(&manifests), clock.now_ms()).await?;
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
@@ -59,7 +77,10 @@ pub async fn build_state(config: Config, clock: SharedClock) -> AppResult<AppSta
         return Err(e);
     }
     let mut jobs = JobRegistry::default();
-    for m in manifests() {
+    for (kind, handler) in kernel::events::jobs() {
+        jobs.register(kind, handler);
+    }
+    for m in &manifests {
         for (kind, handler) in (m.jobs)() {
             jobs.register(kind, handler);
         }
@@ -75,8 +96,9 @@ pub async fn build_state(config: Config, clock: SharedClock) -> AppResult<AppSta
         base_url,
         metrics: Metrics::default(),
         sessions: Default::default(),
-        console_figures: manifests().iter().filter_map(|m| m.console_figures).collect(),
-        housekeeping: manifests().iter().filter_map(|m| Some((m.name, m.housekeeping?))).collect(),
+        console_figures: manifests.iter().filter_map(|m| m.console_figures).collect(),
+        housekeeping: manifests.iter().filter_map(|m| Some((m.name, m.housekeeping?))).collect(),
+        subscribers: manifests.iter().flat_map(|m| (m.subscribers)()).collect(),
     }))
 }
 

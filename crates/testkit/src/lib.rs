@@ -94,6 +94,16 @@ impl TestApp {
 
     /// Starts the app after `adjust` has changed the configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        Self::start_full(adjust, Vec::new()).await
+    }
+
+    /// Starts the app with capabilities beyond the platform's own (an example capability that
+    /// subscribes to events, say), plugged in as real ones are.
+    pub async fn start_with_capabilities(extra: Vec<kernel::manifest::Manifest>) -> TestApp {
+        Self::start_full(|_| {}, extra).await
+    }
+
+    async fn start_full(adjust: impl FnOnce(&mut Config), extra: Vec<kernel::manifest::Manifest>) -> TestApp {
         let dir = temp_dir();
         let mut config = Config {
             port: 0,
@@ -107,7 +117,7 @@ impl TestApp {
         config.database_url = fresh_database_url(&dir).await;
         adjust(&mut config);
         let clock = FakeClock::at(T0);
-        let state = linli::build_state(config, Arc::new(clock.clone())).await.expect("app state");
+        let state = linli::app::build_state_with(config, Arc::new(clock.clone()), extra).await.expect("app state");
         let running = linli::serve::start(state.clone(), "127.0.0.1", 0).await.expect("server starts");
         let base = format!("http://{}", running.addr);
         TestApp { state, clock, base, running: Some(running), dir, leftover_jobs_allowed: Default::default() }
