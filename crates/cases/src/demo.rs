@@ -70,12 +70,8 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         };
         buildings.push((b.id, worker));
     }
-    let staff: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(user_id) FROM memberships WHERE community_id = $1 AND role = 'staff'",
-    )
-    .bind(ctx.community_id)
-    .fetch_one(&state.db.pool)
-    .await?;
+    let staff: Option<i64> =
+        kernel::people::with_roles(&state.db.pool, ctx.community_id, &[kernel::auth::Role::Staff]).await?.first().map(|(id, _)| *id);
     if buildings.is_empty() {
         return Ok(());
     }

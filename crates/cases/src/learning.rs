@@ -156,10 +156,11 @@ pub async fn retrain(state: &AppState, p: &Principal, community_id: i64) -> AppR
     let trained_through = numbered.iter().map(|(id, _)| *id).max().unwrap_or(0);
     let corrections: Vec<Correction> = numbered.into_iter().map(|(_, c)| c).collect();
     let current = classifier(state, community_id).await?;
-    let slug: String = sqlx::query_scalar("SELECT slug FROM communities WHERE id = $1")
-        .bind(community_id)
-        .fetch_one(&state.db.pool)
-        .await?;
+    let slug = kernel::community::all(state, Some(&[community_id]))
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?
+        .slug;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM triage_models WHERE community_id = $1")
         .bind(community_id)
         .fetch_one(&state.db.pool)

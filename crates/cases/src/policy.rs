@@ -383,10 +383,7 @@ pub async fn replace(
         return Err(AppError::Validation(errors));
     }
     // The people named must be on the community's staff side.
-    let staff: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT user_id FROM memberships WHERE community_id = $1 AND role IN ('staff', 'admin', 'grid_worker')")
-        .bind(community_id)
-        .fetch_all(&state.db.pool)
-        .await?;
+    let staff: Vec<i64> = kernel::people::with_roles(&state.db.pool, community_id, HANDLERS).await?.into_iter().map(|(id, _)| id).collect();
     for (i, d) in s.duty_roster.iter().enumerate() {
         if !staff.contains(&d.user_id) {
             return Err(AppError::field(
@@ -549,6 +546,9 @@ pub async fn on_duty(
     all_staff(tx, community_id).await
 }
 
+/// The roles that handle cases: who a case can be assigned to or a duty given to.
+pub const HANDLERS: &[Role] = &[Role::Staff, Role::Admin, Role::GridWorker];
+
 /// The staff on duty (as [`on_duty`]) who can open a case in these whereabouts — a grid worker
 /// on duty handles the cases of their own grids — and, when none of them can, every staff
 /// member: an alert never goes only to people its link does not open for.
@@ -575,18 +575,12 @@ pub async fn on_duty_for(
 
 /// Every staff member of the community.
 pub async fn all_staff(tx: &mut kernel::db::WriteTx, community_id: i64) -> AppResult<Vec<i64>> {
-    Ok(sqlx::query_scalar("SELECT DISTINCT user_id FROM memberships WHERE community_id = $1 AND role = 'staff' ORDER BY user_id")
-        .bind(community_id)
-        .fetch_all(&mut **tx)
-        .await?)
+    Ok(kernel::people::with_roles(&mut **tx, community_id, &[Role::Staff]).await?.into_iter().map(|(id, _)| id).collect())
 }
 
 /// The community's head: its admins.
 pub async fn heads(tx: &mut kernel::db::WriteTx, community_id: i64) -> AppResult<Vec<i64>> {
-    Ok(sqlx::query_scalar("SELECT DISTINCT user_id FROM memberships WHERE community_id = $1 AND role = 'admin' ORDER BY user_id")
-        .bind(community_id)
-        .fetch_all(&mut **tx)
-        .await?)
+    Ok(kernel::people::with_roles(&mut **tx, community_id, &[Role::Admin]).await?.into_iter().map(|(id, _)| id).collect())
 }
 
 #[cfg(test)]

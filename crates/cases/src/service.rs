@@ -687,15 +687,13 @@ async fn critical_facts(tx: &mut WriteTx, base_url: &str, now: i64, case_id: i64
             lat_e6: Option<i64>,
             lng_e6: Option<i64>,
             anonymous: i64,
-            author_name: Option<String>,
-            author_phone: Option<String>,
+            author_user_id: Option<i64>,
             first_response_due: i64,
         }
     }
     let r: Alerted = sqlx::query_as(
         "SELECT c.text, c.place, c.building_id, c.unit_id, c.resident_id, c.lat_e6, c.lng_e6, c.anonymous, \
-         u.display_name AS author_name, u.phone AS author_phone, c.first_response_due \
-         FROM cases c LEFT JOIN users u ON u.id = c.author_user_id WHERE c.id = $1",
+         c.author_user_id, c.first_response_due FROM cases c WHERE c.id = $1",
     )
     .bind(case_id)
     .fetch_one(&mut **tx)
@@ -710,6 +708,10 @@ async fn critical_facts(tx: &mut WriteTx, base_url: &str, now: i64, case_id: i64
     };
     let resident = match r.resident_id {
         Some(id) => registry::people::contact(&mut **tx, id).await?,
+        None => None,
+    };
+    let author = match r.author_user_id {
+        Some(id) => kernel::people::contact(&mut **tx, id).await?,
         None => None,
     };
     let cut = |s: &str, n: usize| -> String {
@@ -737,8 +739,8 @@ async fn critical_facts(tx: &mut WriteTx, base_url: &str, now: i64, case_id: i64
     let reporter = if r.anonymous != 0 {
         String::new()
     } else {
-        let (name, phone) = match r.author_name {
-            Some(name) => (name, r.author_phone.unwrap_or_default()),
+        let (name, phone) = match author {
+            Some(a) => (a.display_name, a.phone),
             None => resident.map(|c| (c.name, c.phone)).unwrap_or_default(),
         };
         let phone = if phone.is_empty() { phone } else { kernel::crypto::mask_phone(&phone) };
@@ -773,15 +775,9 @@ async fn alert(
     if users.is_empty() {
         return Ok(());
     }
-    let people = sqlx::query(&format!(
-        "SELECT id, phone, locale FROM users WHERE 1 = 1{} ORDER BY id",
-        kernel::db::and_in("id", Some(users))
-    ))
-    .fetch_all(&mut **tx)
-    .await?;
-    for s in people {
-        let user_id: i64 = s.get(0);
-        let locale = Locale::parse(s.get::<String, _>(2).as_str()).unwrap_or_default();
+    for person in kernel::people::contacts(&mut **tx, users).await? {
+        let user_id = person.id;
+        let locale = person.language();
         // A clock is named in the reader's words (首次响应, 办结), not by its code.
         let mut params: Vec<(&'static str, String)> = params
             .iter()
@@ -808,11 +804,7 @@ async fn alert(
                 community_id: Some(community_id),
                 user_id: Some(user_id),
                 channel: ch,
-                to: if ch == Channel::Sms {
-                    s.get(1)
-                } else {
-                    String::new()
-                },
+                to: if ch == Channel::Sms { person.phone.clone() } else { String::new() },
                 template,
                 params: params.clone(),
                 secret_params: &[],
@@ -1097,7 +1089,7 @@ pub async fn move_case_once(
     // registry: many residents never open an app.
     if by_staff && !case.anonymous {
         let reader: Option<(Option<i64>, String, String)> = match (subject.or(case.author), case.resident) {
-            (Some(author), _) => sqlx::query_as("SELECT id, phone, locale FROM users WHERE id = $1").bind(author).fetch_optional(&mut *tx).await?,
+            (Some(author), _) => kernel::people::contact(&mut *tx, author).await?.map(|c| (Some(c.id), c.phone, c.locale)),
             (None, Some(resident)) => registry::people::contact(&mut *tx, resident)
                 .await?
                 .filter(|r| !r.phone.is_empty())
@@ -1249,7 +1241,7 @@ pub async fn reporter(state: &AppState, p: &Principal, id: i64, reveal: bool) ->
     };
     let from_login: Option<(String, Option<i64>)> = match case.author {
         Some(a) => {
-            let phone: Option<String> = sqlx::query_scalar("SELECT phone FROM users WHERE id = $1").bind(a).fetch_optional(&state.db.pool).await?;
+            let phone = kernel::people::contact(&state.db.pool, a).await?.map(|c| c.phone);
             let resident = registry::people::of_login(&state.db.pool, a).await?.into_iter().find(|r| r.community_id == case.community_id).map(|r| r.id);
             phone.map(|p| (p, resident))
         }
@@ -1383,10 +1375,7 @@ async fn add_note(
     if !case.anonymous {
         let params = vec![("case", id.to_string()), ("note", told_note(note))];
         if let Some(author) = subject.or(case.author) {
-            let locale: Option<String> = sqlx::query_scalar("SELECT locale FROM users WHERE id = $1")
-                .bind(author)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let locale = kernel::people::contact(&mut *tx, author).await?.map(|c| c.locale);
             let msg = Message {
                 community_id: Some(case.community_id),
                 user_id: Some(author),
@@ -1660,12 +1649,10 @@ pub struct Assign {
 pub async fn assign(state: &AppState, p: &Principal, id: i64, a: &Assign) -> AppResult<CaseView> {
     let case = load_for_staff(state, p, id).await?;
     let note = kernel::validate::at_most_multiline("note", &a.note, 1000)?;
-    let eligible: Option<i64> = sqlx::query_scalar("SELECT user_id FROM memberships WHERE community_id = $1 AND user_id = $2 AND role IN ('staff', 'admin', 'grid_worker') LIMIT 1")
-        .bind(case.community_id)
-        .bind(a.user_id)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    eligible.ok_or_else(|| AppError::field("user_id", "not_found_ref"))?;
+    let handlers = kernel::people::with_roles(&state.db.pool, case.community_id, crate::policy::HANDLERS).await?;
+    if !handlers.iter().any(|(id, _)| *id == a.user_id) {
+        return Err(AppError::field("user_id", "not_found_ref"));
+    }
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     // Handing a case to who already has it changes nothing: refused, so the timeline never says
@@ -1678,10 +1665,7 @@ pub async fn assign(state: &AppState, p: &Principal, id: i64, a: &Assign) -> App
         .await?
         .rows_affected();
     if moved == 0 {
-        let name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
-            .bind(a.user_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let name = kernel::people::contact(&mut *tx, a.user_id).await?.map(|c| c.display_name).unwrap_or_default();
         return Err(AppError::Validation(vec![
             kernel::FieldError::new("user_id", "case_already_assigned").arg("name", name),
         ]));
@@ -1835,7 +1819,6 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
             source: String,
             anonymous: i64,
             author_user_id: Option<i64>,
-            author_name: Option<String>,
             text: String,
             place: String,
             building_id: Option<i64>,
@@ -1853,10 +1836,8 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
             lat_e6: Option<i64>,
             lng_e6: Option<i64>,
             entered_by: Option<i64>,
-            entered_by_name: Option<String>,
             assignee_user_id: Option<i64>,
-            assignee_name: Option<String>,
-            owner_name: Option<String>,
+            owner_user_id: Option<i64>,
             escalation_level: i64,
             parent_case_id: Option<i64>,
             paused_at: Option<i64>,
@@ -1876,13 +1857,11 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
         }
     }
     let rows: Vec<ViewRow> = sqlx::query_as(&format!(
-        "SELECT c.id, c.community_id, c.source, c.anonymous, c.author_user_id, u.display_name AS author_name, c.text, c.place, \
+        "SELECT c.id, c.community_id, c.source, c.anonymous, c.author_user_id, c.text, c.place, \
          c.building_id, c.unit_id, c.resident_id, c.urgency, c.category, c.triage_reasons, c.state, c.first_response_due, c.result_due, \
-         c.first_response_at, c.resolved_at, c.created_at, c.lat_e6, c.lng_e6, c.entered_by, eb.display_name AS entered_by_name, \
-         c.assignee_user_id, asg.display_name AS assignee_name, own.display_name AS owner_name, c.escalation_level, c.parent_case_id, \
-         c.paused_at, c.private, c.triage_pending, c.triage_model \
-         FROM cases c LEFT JOIN users u ON u.id = c.author_user_id LEFT JOIN users eb ON eb.id = c.entered_by \
-         LEFT JOIN users asg ON asg.id = c.assignee_user_id LEFT JOIN users own ON own.id = c.owner_user_id WHERE {}",
+         c.first_response_at, c.resolved_at, c.created_at, c.lat_e6, c.lng_e6, c.entered_by, c.assignee_user_id, c.owner_user_id, \
+         c.escalation_level, c.parent_case_id, c.paused_at, c.private, c.triage_pending, c.triage_model \
+         FROM cases c WHERE {}",
         kernel::db::in_list("c.id", ids)
     ))
     .fetch_all(&state.db.pool)
@@ -1903,6 +1882,14 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
     let buildings = registry::places::building_names(&state.db.pool, &wanted(|r| r.building_id)).await?;
     let units = registry::places::unit_names(&state.db.pool, &wanted(|r| r.unit_id)).await?;
     let residents = registry::people::contacts(&state.db.pool, &wanted(|r| r.resident_id)).await?;
+    let mut people = wanted(|r| r.author_user_id);
+    people.extend(wanted(|r| r.entered_by));
+    people.extend(wanted(|r| r.assignee_user_id));
+    people.extend(wanted(|r| r.owner_user_id));
+    people.sort_unstable();
+    people.dedup();
+    let names = kernel::people::names(&state.db.pool, &people).await?;
+    let name_of = |id: Option<i64>| id.and_then(|u| names.get(&u).cloned());
     let now = state.now();
     let mut out = Vec::with_capacity(rows.len());
     for &id in ids {
@@ -1937,7 +1924,7 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
             community_id: r.community_id,
             source: r.source.clone(),
             anonymous,
-            author: if staff && !anonymous { r.author_name.clone() } else { None },
+            author: if staff && !anonymous { name_of(r.author_user_id) } else { None },
             text: r.text.clone(),
             place: r.place.clone(),
             building_id: r.building_id,
@@ -1954,10 +1941,10 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
                 Some(res) if !anonymous && !(res.user_id.is_some() && res.user_id == r.entered_by) => staff_only(&Some(res.name.clone())),
                 _ => None,
             },
-            entered_by: if r.entered_by.is_some() && r.entered_by == r.author_user_id { None } else { staff_only(&r.entered_by_name) },
+            entered_by: if r.entered_by.is_some() && r.entered_by == r.author_user_id { None } else { staff_only(&name_of(r.entered_by)) },
             assignee_id: if staff { r.assignee_user_id } else { None },
-            assignee: staff_only(&r.assignee_name),
-            owner: staff_only(&r.owner_name),
+            assignee: staff_only(&name_of(r.assignee_user_id)),
+            owner: staff_only(&name_of(r.owner_user_id)),
             escalation_level: if staff { r.escalation_level } else { 0 },
             parent_id: r.parent_case_id,
             paused_since: r.paused_at,

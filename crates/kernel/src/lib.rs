@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod migrations;
 pub mod owner_only;
+pub mod people;
 pub mod quota;
 pub mod secret_key;
 pub mod spreadsheet;

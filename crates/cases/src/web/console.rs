@@ -182,13 +182,7 @@ pub(super) async fn queue_page(
 
 /// Staff and grid workers of a community: (user id, name).
 async fn handlers(state: &AppState, community_id: i64) -> AppResult<Vec<(i64, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT DISTINCT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE m.community_id = $1 AND m.role IN ('staff', 'admin', 'grid_worker') ORDER BY u.id",
-    )
-    .bind(community_id)
-    .fetch_all(&state.db.pool)
-    .await?)
+    kernel::people::with_roles(&state.db.pool, community_id, crate::policy::HANDLERS).await
 }
 
 #[derive(Template)]
@@ -817,13 +811,7 @@ pub(super) async fn settings_view(
         ),
     };
     let error = field_errors.first().map(|_| ctx.tr.t("case_settings.fix_fields").to_string());
-    let staff = sqlx::query_as(
-        "SELECT DISTINCT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE m.community_id = $1 AND m.role IN ('staff', 'admin', 'grid_worker') ORDER BY u.id",
-    )
-    .bind(community.id)
-    .fetch_all(&state.db.pool)
-    .await?;
+    let staff = kernel::people::with_roles(&state.db.pool, community.id, crate::policy::HANDLERS).await?;
     let days = |working: bool| {
         s.calendar_days
             .iter()
