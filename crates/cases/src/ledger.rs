@@ -741,11 +741,11 @@ async fn load_public(
                 steps: steps
                     .iter()
                     .filter(|e| e.get::<i64, _>(0) == id)
-                    .filter_map(|e| {
-                        State::parse(e.get::<String, _>(2).as_str())
-                            .map(|s| (e.get::<i64, _>(1), s))
+                    .map(|e| {
+                        let code: String = e.get(2);
+                        State::parse(&code).map(|s| (e.get::<i64, _>(1), s)).ok_or_else(|| stored("step state", code))
                     })
-                    .collect(),
+                    .collect::<AppResult<Vec<_>>>()?,
             })
         })
         .collect()

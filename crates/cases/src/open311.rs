@@ -378,9 +378,17 @@ async fn requests(
         .filter(|r| r.get::<Option<i64>, _>(9).is_some())
         .map(|r| r.get(0))
         .collect();
-    let photos = crate::photos::of_cases(state, &responded, true)
-        .await
-        .unwrap_or_default();
+    let Ok(photos) = crate::photos::of_cases(state, &responded, true).await else {
+        return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable");
+    };
+    // A stored code that does not read is an error, never a guess.
+    let mut categories = Vec::with_capacity(rows.len());
+    for r in &rows {
+        match Category::parse(&r.get::<String, _>(2)) {
+            Some(c) => categories.push(c),
+            None => return error(format, StatusCode::INTERNAL_SERVER_ERROR, "stored category unreadable"),
+        }
+    }
     // Rounded to three decimals (about 100 m): a phone's position may be someone's home, and the
     // public sees places at building level, never a flat.
     let coordinate = |v: Option<i64>| {
@@ -395,14 +403,14 @@ async fn requests(
     };
     let records: Vec<Record> = rows
         .iter()
-        .map(|r| {
+        .zip(categories)
+        .map(|(r, category)| {
             let id: i64 = r.get(0);
             let media = photos
                 .iter()
                 .find(|(c, _)| *c == id)
                 .map(|(_, p)| format!("{}{}", state.base_url, p.url))
                 .unwrap_or_default();
-            let category = Category::parse(&r.get::<String, _>(2)).unwrap_or(Category::Suggestion);
             let st: String = r.get(1);
             vec![
                 ("service_request_id", r.get::<i64, _>(0).to_string()),

@@ -189,7 +189,7 @@ pub async fn record(
             .bind(case_id)
             .fetch_one(&mut *tx)
             .await?;
-        let state_now = State::parse(&current).unwrap_or(State::Closed);
+        let state_now = State::parse(&current).ok_or_else(|| AppError::internal(format!("stored state {current}")))?;
         if state_now.author_moves().contains(&State::InProgress) {
             sqlx::query("UPDATE cases SET state = 'in_progress', resolved_at = NULL, updated_at = $1 WHERE id = $2")
                 .bind(now)

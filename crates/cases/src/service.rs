@@ -1428,7 +1428,7 @@ pub(crate) async fn restart_result_clock(
         state,
         community_id,
         parse_urgency(&u)?,
-        Category::parse(&c).unwrap_or(Category::Suggestion),
+        Category::parse(&c).ok_or_else(|| AppError::internal(format!("stored category {c}")))?,
     )
     .await?;
     let due =
@@ -2276,7 +2276,8 @@ pub async fn check_clock(
     else {
         return Ok(());
     };
-    let st = State::parse(r.get::<String, _>(3).as_str()).unwrap_or(State::Closed);
+    let stored: String = r.get(3);
+    let st = State::parse(&stored).ok_or_else(|| AppError::internal(format!("stored state {stored}")))?;
     let (stopped, current_due) = match clock {
         "first_response" => (
             r.get::<Option<i64>, _>(1).is_some() || st.is_final(),
