@@ -284,9 +284,7 @@ pub async fn history(state: &AppState, p: &Principal, community_id: i64) -> AppR
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?;
-    let mut by: Vec<i64> = rows.iter().filter_map(|r| r.try_get::<Option<i64>, _>("created_by").ok().flatten()).collect();
-    by.sort_unstable();
-    by.dedup();
+    let by = kernel::db::distinct_ids(rows.iter().filter_map(|r| r.try_get::<Option<i64>, _>("created_by").ok().flatten()));
     let names = kernel::auth::display_names(state, &by).await?;
     rows.into_iter()
         .map(|r| {

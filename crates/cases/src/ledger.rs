@@ -549,7 +549,7 @@ pub async fn choices(
         return Ok(c);
     }
     let buildings: Vec<(i64, String)> =
-        registry::places::buildings_of(&state.db.pool, community_id).await?.into_iter().map(|b| (b.id, b.name)).collect();
+        registry::store::building_options(state, community_id, None).await?.into_iter().map(|b| (b.id, b.name)).collect();
     let mut grids = registry::places::grid_names(&state.db.pool, community_id).await?;
     grids.sort_by_key(|(id, name)| (natural_key(name), *id));
     let c = std::sync::Arc::new((buildings, grids));
@@ -717,9 +717,7 @@ async fn load_public(
         .map(|r| r.get(0))
         .collect();
     let photos = crate::photos::of_cases(state, &responded, true).await?;
-    let mut building_ids: Vec<i64> = rows.iter().filter_map(|r| r.get::<Option<i64>, _>(3)).collect();
-    building_ids.sort_unstable();
-    building_ids.dedup();
+    let building_ids = kernel::db::distinct_ids(rows.iter().filter_map(|r| r.get::<Option<i64>, _>(3)));
     let buildings = registry::places::building_names(&state.db.pool, &building_ids).await?;
     let stored = |what: &str, code: String| AppError::internal(format!("stored {what} {code}"));
     rows.into_iter()
@@ -854,9 +852,7 @@ pub async fn suggestions(
             && (r.get::<Option<i64>, _>("author_user_id") == reader
                 || (r.get::<i64, _>("anonymous") == 0 && r.get::<Option<i64>, _>("resident_id").is_some_and(|id| her_residents.contains(&id))))
     };
-    let mut unit_ids: Vec<i64> = found.iter().filter_map(|r| r.get::<Option<i64>, _>(1)).collect();
-    unit_ids.sort_unstable();
-    unit_ids.dedup();
+    let unit_ids = kernel::db::distinct_ids(found.iter().filter_map(|r| r.get::<Option<i64>, _>(1)));
     let units = registry::places::unit_names(&state.db.pool, &unit_ids).await?;
     // Only cases whose words share something with the report's: the same category in the
     // same building alone is not the same problem.
@@ -958,9 +954,7 @@ pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCas
     .bind(user_id)
     .fetch_all(&state.db.pool)
     .await?;
-    let mut communities: Vec<i64> = rows.iter().map(|r| r.1).collect();
-    communities.sort_unstable();
-    communities.dedup();
+    let communities = kernel::db::distinct_ids(rows.iter().map(|r| r.1));
     let mut found = Vec::new();
     for c in communities {
         let ids: Vec<i64> = rows.iter().filter(|r| r.1 == c).map(|r| r.0).collect();

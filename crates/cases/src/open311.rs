@@ -395,9 +395,7 @@ async fn requests(
         v.map(|x| format!("{:.3}", x as f64 / 1e6))
             .unwrap_or_default()
     };
-    let mut building_ids: Vec<i64> = rows.iter().filter_map(|r| r.get::<Option<i64>, _>(6)).collect();
-    building_ids.sort_unstable();
-    building_ids.dedup();
+    let building_ids = kernel::db::distinct_ids(rows.iter().filter_map(|r| r.get::<Option<i64>, _>(6)));
     let Ok(buildings) = registry::places::building_names(&state.db.pool, &building_ids).await else {
         return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable");
     };

@@ -599,8 +599,7 @@ pub async fn file_with_kept(
         if sure {
             on_duty.extend(assignee);
         }
-        on_duty.sort_unstable();
-        on_duty.dedup();
+        let on_duty = kernel::db::distinct_ids(on_duty);
         let facts = critical_facts(&mut tx, &state.base_url, now, id).await?;
         let template = if sure { "case_critical" } else { "case_critical_unsure" };
         alert(&mut tx, now, community_id, id, &on_duty, template, "filed", &facts, Channel::Sms).await?;
@@ -1873,21 +1872,11 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
     .fetch_all(&state.db.pool)
     .await?;
     let photos = crate::photos::of_cases(state, ids, false).await?;
-    let wanted = |f: fn(&ViewRow) -> Option<i64>| {
-        let mut v: Vec<i64> = rows.iter().filter_map(f).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
+    let wanted = |f: fn(&ViewRow) -> Option<i64>| kernel::db::distinct_ids(rows.iter().filter_map(f));
     let buildings = registry::places::building_names(&state.db.pool, &wanted(|r| r.building_id)).await?;
     let units = registry::places::unit_names(&state.db.pool, &wanted(|r| r.unit_id)).await?;
     let residents = registry::people::contacts(&state.db.pool, &wanted(|r| r.resident_id)).await?;
-    let mut people = wanted(|r| r.author_user_id);
-    people.extend(wanted(|r| r.entered_by));
-    people.extend(wanted(|r| r.assignee_user_id));
-    people.extend(wanted(|r| r.owner_user_id));
-    people.sort_unstable();
-    people.dedup();
+    let people = kernel::db::distinct_ids(rows.iter().flat_map(|r| [r.author_user_id, r.entered_by, r.assignee_user_id, r.owner_user_id]).flatten());
     let names = kernel::people::names(&state.db.pool, &people).await?;
     let name_of = |id: Option<i64>| id.and_then(|u| names.get(&u).cloned());
     let now = state.now();
@@ -2351,8 +2340,7 @@ pub async fn check_clock(
         crate::policy::on_duty_for(state, &mut tx, community_id, now, whereabouts).await?
     };
     to.extend(assignee);
-    to.sort_unstable();
-    to.dedup();
+    let to = kernel::db::distinct_ids(to);
     let template = if step >= 2 {
         "case_escalated_head"
     } else {

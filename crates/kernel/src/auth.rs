@@ -219,11 +219,7 @@ pub async fn end_all_sessions(tx: &mut crate::db::WriteTx, user_id: i64) -> AppR
 /// The display names of users by id (those that exist), for a page that lists who something
 /// went to or came from.
 pub async fn display_names(state: &AppState, user_ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
-    if user_ids.is_empty() {
-        return Ok(Default::default());
-    }
-    let sql = format!("SELECT id, display_name FROM users WHERE 1 = 1{}", crate::db::and_in("id", Some(user_ids)));
-    Ok(sqlx::query(&sql).fetch_all(&state.db.pool).await?.into_iter().map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1))).collect())
+    crate::people::names(&state.db.pool, user_ids).await
 }
 
 /// Loads a user's principal (memberships included).

@@ -328,11 +328,7 @@ fn prepare_private_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
 pub fn and_in(column: &str, ids: Option<&[i64]>) -> String {
     match ids {
         None => String::new(),
-        Some([]) => " AND 1 = 0".into(),
-        Some(ids) => {
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            format!(" AND {column} IN ({})", list.join(","))
-        }
+        Some(ids) => format!(" AND {}", in_list(column, ids)),
     }
 }
 
@@ -371,6 +367,14 @@ macro_rules! row {
             }
         }
     };
+}
+
+/// The distinct ids among `ids`, in order: what a batch lookup by id asks for.
+pub fn distinct_ids(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut v: Vec<i64> = ids.into_iter().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// `column IN (…)` for a list of ids, and a condition that is false (never unknown, so it can

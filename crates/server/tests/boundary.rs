@@ -7,7 +7,7 @@
 //! between two capabilities is refused outright.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Which manifest's migrations created each table (`kernel` for the kernel's own).
 fn owners() -> HashMap<String, String> {
@@ -64,25 +64,13 @@ fn named_tables(source: &str) -> Vec<String> {
     out
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// (capability, table) → how many times its source names the table, for tables it does not own.
 fn crossings() -> BTreeMap<(String, String), usize> {
     let owner = owners();
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let mut found = BTreeMap::new();
     for manifest in linli::app::manifests() {
-        let mut files = Vec::new();
-        rust_files(&crates.join(manifest.name).join("src"), &mut files);
+        let files = testkit::files_under(&crates.join(manifest.name).join("src"), "rs");
         assert!(!files.is_empty(), "no source for {}", manifest.name);
         for file in files {
             let source = std::fs::read_to_string(&file).unwrap();

@@ -155,7 +155,7 @@ async fn a_grid_worker_of_another_grid_can_neither_see_nor_touch_a_case() {
     // Once it is theirs, the other worker may handle it.
     assert_eq!(w.other.get(&format!("/api/v1/cases/{id}")).await.status(), 200);
     let _ = &w.admin;
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 

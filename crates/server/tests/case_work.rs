@@ -145,7 +145,7 @@ async fn photos_lose_their_location_get_thumbnails_and_go_public_only_after_a_re
     assert_eq!(w.resident.post_json(&format!("/api/v1/case-photos/{photo_id}/redaction"), &serde_json::json!({"cells": [1]})).await.status(), 404);
     let timeline = w.staff.json(&format!("/api/v1/cases/{id}")).await;
     assert!(timeline["events"].as_array().unwrap().iter().any(|e| e["kind"] == "photo_redacted"));
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -205,7 +205,7 @@ async fn a_report_with_photos_is_filed_from_the_page_and_resolved_with_an_after_
     assert_eq!(stages, ["before", "after"]);
     let staff_page = w.staff.page(&format!("/console/cases/{id}")).await;
     assert!(staff_page.contains("redact-grid") && staff_page.contains("name=\"cell\""));
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -458,7 +458,7 @@ async fn the_ledger_filters_draws_the_plan_and_exports_its_figures() {
     let page = public.page(&format!("/ledger/renjia?building_id={building}")).await;
     assert!(page.contains("data-testid=\"plan\"") && page.contains("data-open=\"1\"") && page.contains("data-testid=\"breakdown\""));
     assert!(page.contains(&format!("id=\"case-{light}\"")) && !page.contains(&format!("id=\"case-{bins}\"")));
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -729,7 +729,7 @@ async fn a_reopened_case_gets_a_new_result_clock_and_the_filer_sees_only_their_s
     assert_eq!(mv(&w.staff, id, serde_json::json!({"to": "resolved", "note": "换了整个龙头"})).await.status(), 200);
     let res = w.staff.post_json(&format!("/api/v1/cases/{id}/triage"), &serde_json::json!({"urgency": "low", "category": "suggestion", "reason": "x"})).await;
     assert_eq!(res.status(), 422);
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 

@@ -110,7 +110,7 @@ async fn the_workflow_runs_from_first_response_to_closing_and_reopens_when_not_s
     // Every step reached the resident's inbox.
     let inbox = w.resident.json("/api/v1/me/notifications").await;
     assert!(inbox["items"].as_array().unwrap().len() >= 6);
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -261,7 +261,7 @@ async fn staff_work_the_queue_on_the_console_pages() {
     assert!(page.contains("已办结，待核查") && page.contains("按时"));
     // Residents have no console.
     assert_eq!(w.resident.get("/console/cases").await.status(), 403);
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -311,7 +311,7 @@ async fn rating_links_expire_after_seven_days() {
     let res = w.app.client().get(&format!("/r/{token}")).await;
     assert_eq!(res.status(), 410);
     assert!(res.text().await.unwrap().contains("已过期"));
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -412,7 +412,7 @@ async fn before_filing_the_resident_sees_the_same_problem_and_can_follow_it() {
     // "Different problem": confirming files it after all.
     let res = neighbour.post_form("/cases/new", &[("text", "我们楼的门禁坏了"), ("building_id", &building_s), ("key", &key), ("c", ""), ("confirm", "1")]).await;
     assert_eq!(res.status(), 303);
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 

@@ -157,7 +157,7 @@ async fn the_queue_filters_and_searches_in_its_address_within_the_persons_reach(
     assert!(next.contains("grid=none") && next.contains("cursor="), "{next}");
     let second = w.staff.page(&next).await;
     assert_eq!(listed(&second).len(), 1, "the 31st, still without a building");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -193,7 +193,7 @@ async fn a_step_comes_back_to_its_part_with_a_notice_and_shows_only_its_fields()
     let wait = page.split("id=\"wait\"").nth(1).unwrap();
     assert!(wait.split("</form>").next().unwrap().contains("已保存"), "the notice is in the part that changed");
     assert!(w.staff.page(&format!("/console/cases/{id}?saved=%3Cscript%3E")).await.matches("<script>").count() == 0);
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -279,7 +279,7 @@ async fn a_note_sent_as_the_session_lapses_is_kept_for_that_browser_only() {
     assert_eq!(res.status(), 400);
     let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM form_drafts").fetch_one(&w.app.state.db.pool).await.unwrap();
     assert_eq!(before, after);
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -420,7 +420,7 @@ async fn the_ledger_speaks_the_readers_language_orders_grids_and_counts_private_
     let care = public.page("/ledger/renjia?category=care#cases").await;
     assert!(care.contains("data-testid=\"private-note\"") && care.contains("另有 1 件"), "the care case is counted");
     assert!(!care.contains("还没有反映的问题"));
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -460,7 +460,7 @@ async fn this_months_satisfaction_counts_the_cases_filed_this_month_as_the_ledge
     assert_eq!(mv(&w.staff, new, "resolved", "已清运").await, 200);
     w.resident.post_form(&format!("/cases/{new}/rate"), &[("solved", "0"), ("satisfaction", "unsatisfied")]).await;
     assert_eq!(figure(w.staff.page("/console?c=renjia").await), "0%</span>");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -618,7 +618,7 @@ async fn a_refused_step_names_the_states_in_words_and_an_acknowledged_case_takes
     for page in [page.as_str(), &w.staff.page(&format!("/console/cases/{id}")).await] {
         assert!(!page.contains("（acknowledged）") && !page.contains("“acknowledged”"));
     }
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -689,7 +689,7 @@ async fn a_handover_to_who_has_it_and_a_merge_into_itself_are_refused_on_the_cas
     let page = res.text().await.unwrap();
     assert!(page.contains("不能合并到这个问题自己"), "{page}");
     assert!(!page.contains("不存在或已结束"));
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -725,7 +725,7 @@ async fn the_overview_counts_what_the_queue_lists_and_a_grid_workers_own_grid() 
     assert_eq!(figure(&own, "待办案件"), 3);
     let buildings = own.split("</span>楼栋").next().unwrap().rsplit('>').next().unwrap().to_string();
     assert_eq!(buildings, "1", "his grid's buildings, not the community's 3");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 

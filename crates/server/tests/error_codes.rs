@@ -3,17 +3,6 @@
 
 use std::path::Path;
 
-fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// The string literal codes passed to `AppError::field(…)` and `FieldError::new(…)`.
 fn codes_in(source: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -51,8 +40,7 @@ fn codes_in(source: &str) -> Vec<String> {
 #[test]
 fn every_error_code_has_words() {
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let mut files = Vec::new();
-    rust_files(crates, &mut files);
+    let files = testkit::files_under(crates, "rs");
     let mut missing = Vec::new();
     let mut seen = 0;
     for file in files.iter().filter(|f| f.components().any(|c| c.as_os_str() == "src")) {

@@ -172,7 +172,7 @@ async fn once_she_consents_her_son_sees_her_cases_reports_for_her_and_hears_abou
     assert_eq!(w.son.json("/api/v1/me/notifications").await["items"].as_array().unwrap().len(), before);
     let record = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
     assert!(record.contains("家属绑定已解除"));
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
     w.app.stop().await;
 }
@@ -265,7 +265,7 @@ async fn a_report_her_son_files_for_her_is_hers_to_follow_and_rate() {
     // Another resident still cannot open it.
     let other = w.app.login("13900000009").await;
     assert_eq!(other.get(&format!("/cases/{for_her}")).await.status(), 404);
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
     w.app.stop().await;
 }
@@ -298,7 +298,7 @@ async fn asking_again_while_a_request_waits_changes_nothing_and_tells_her_once()
     assert_eq!(request_messages(&w.elder).await.len(), 1);
     let family = w.son.page("/family").await;
     assert_eq!(family.matches("data-state=\"pending\"").count(), 1, "{family}");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
     w.app.stop().await;
 }
@@ -394,7 +394,7 @@ async fn the_requester_follows_his_requests_without_learning_who_is_registered()
     let son = w.app.login("13900000007").await;
     let family = son.page("/family").await;
     assert!(family.contains("已过期") && !family.contains("等待确认"), "{family}");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
     w.app.stop().await;
 }

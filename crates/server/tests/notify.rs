@@ -606,7 +606,7 @@ async fn the_outbox_names_each_recipient() {
     assert!(!sent.contains("本人账号"));
     let pending = admin.page("/console/outbox?state=pending").await;
     assert!(pending.contains("张伟（138****1234）"), "{pending}");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     app.run_jobs().await;
     app.stop().await;
 }

@@ -222,7 +222,7 @@ async fn asking_for_a_login_code_again_too_soon_says_when() {
     let page = res.text().await.unwrap();
     assert!(page.contains("41 秒后") || page.contains("40 秒后"), "the wait in seconds: {page}");
     assert!(!page.contains("尝试次数过多"), "not a bare refusal");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
     w.app.stop().await;
 }

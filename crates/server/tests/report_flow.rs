@@ -134,7 +134,7 @@ async fn danger_skips_the_similar_step_and_every_field_survives_it() {
     // The step, the filing and its draft are over: nothing left behind.
     let drafts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_drafts").fetch_one(&w.app.state.db.pool).await.unwrap();
     assert_eq!(drafts, 0);
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -236,7 +236,7 @@ async fn a_lapsed_session_asks_for_a_login_and_files_the_kept_draft_under_the_na
     assert_eq!(mine[0]["id"], id, "under her name");
     assert_eq!(mine[0]["photos"].as_array().unwrap().len(), 1);
     assert_eq!(mine[0]["urgency"], "critical");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -296,7 +296,7 @@ async fn the_author_rates_on_the_case_page_and_the_timeline_says_it_in_words() {
     assert!(page.contains("满意：修得很快"), "{page}");
     assert!(!page.contains("satisfied 修得很快"));
     assert!(!page.contains(&format!("action=\"/cases/{id}/rate\"")), "rated once");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -450,7 +450,7 @@ async fn a_rating_with_a_control_character_comes_back_as_chosen_on_every_rating_
             other => panic!("{other} for {comment:?}: {body}"),
         }
     }
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 

@@ -301,7 +301,7 @@ async fn a_rating_that_does_not_say_solved_or_not_is_refused_and_never_reopens()
     // A clear answer is kept.
     assert_eq!(w.resident.post_form(&format!("/cases/{id}/rate"), &[("solved", "0"), ("satisfaction", "unsatisfied")]).await.status(), 303);
     assert_eq!(state_of(&w, id).await, "in_progress", "not solved reopens, as chosen");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
@@ -449,6 +449,6 @@ async fn family_see_an_elders_case_with_its_photos_and_how_its_clocks_ended_as_s
     let his = facts(son.page(&format!("/family/cases/{id}")).await);
     assert!(hers.contains("按时") && hers.contains("首次响应") && hers.contains("办结"), "{hers}");
     assert_eq!(hers, his, "the same facts on both pages");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }

@@ -57,7 +57,7 @@ async fn filing_records_the_model_and_unsure_reports_wait_for_staff() {
     let t = w.app.client().post_json("/api/v1/triage", &serde_json::json!({"text": "？？？"})).await.json::<serde_json::Value>().await.unwrap();
     assert_eq!(t["to_review"], true, "{t}");
     assert!(t["urgency_confidence"].as_f64().unwrap() < 0.5 && t["model"].as_str().unwrap().starts_with("shipped-"), "{t}");
-    // What the test set going is delivered and checked too.
+    // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 

@@ -67,6 +67,25 @@ pub fn on_engine(engine: &str, test: &str) -> bool {
     here == engine
 }
 
+/// The files under `dir` (searched through) whose names end in `.<ext>`, sorted: for tests that
+/// read the project's own source, templates or data.
+pub fn files_under(dir: &std::path::Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == ext) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Which database tests run on.
 pub fn backend_name() -> &'static str {
     if std::env::var("LINLI_TEST_PG_URL").is_ok_and(|u| !u.is_empty()) { "postgres" } else { "sqlite" }
