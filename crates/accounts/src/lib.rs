@@ -6,7 +6,7 @@ pub mod service;
 mod web;
 
 use kernel::db::Migration;
-use kernel::manifest::Manifest;
+use kernel::manifest::{Door, Manifest};
 
 const MIGRATIONS: &[Migration] = &[Migration {
     id: "accounts_0001_logins",
@@ -40,6 +40,9 @@ CREATE INDEX login_throttle_window_idx ON login_throttle (window_start);
 "#,
 }];
 
+/// The accounts capability's words (`crates/accounts/catalogue.toml`).
+pub const CATALOGUE: &str = include_str!("../catalogue.toml");
+
 /// The accounts capability.
 pub fn manifest() -> Manifest {
     Manifest {
@@ -47,10 +50,7 @@ pub fn manifest() -> Manifest {
         migrations: MIGRATIONS,
         api: api::router,
         web: web::router,
-        jobs: Vec::new,
-        permissions: &[],
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
-        demo_seed: None,
         personal_data: Some(|state, user_id| {
             Box::pin(async move {
                 let p = kernel::auth::load_user(state, user_id).await?.ok_or(kernel::AppError::NotFound)?;
@@ -64,9 +64,8 @@ pub fn manifest() -> Manifest {
                 }))
             })
         }),
-        tiles: &[],
-        console_figures: None,
-        housekeeping: None,
-        subscribers: Vec::new,
+        catalogue: CATALOGUE,
+        doors: &[Door { role: "visitor", href: "/login", label: "nav.login", permission: None, rank: 20 }],
+        ..Manifest::named("accounts")
     }
 }

@@ -1037,6 +1037,7 @@ mod tests {
 
     #[test]
     fn the_csv_speaks_the_readers_language() {
+        kernel::i18n::install(&[("cases", crate::CATALOGUE)]).unwrap();
         use kernel::i18n::Locale;
         let groups = vec![(
             super::By::Grid,

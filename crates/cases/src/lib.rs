@@ -5,6 +5,7 @@
 //! GeoReport v2; photos and assignment build on it.
 
 pub mod api;
+mod cli;
 mod demo;
 pub mod domain;
 pub mod family;
@@ -23,7 +24,8 @@ mod web;
 use async_trait::async_trait;
 use kernel::db::Migration;
 use kernel::jobs::{JobFailure, JobHandler, JobRun};
-use kernel::manifest::{Figure, Manifest, Tile};
+use kernel::manifest::{Door, Figure, Manifest, Tile};
+use kernel::web::NavEntry;
 use kernel::state::AppState;
 use std::sync::Arc;
 
@@ -328,6 +330,9 @@ async fn console_figures(
     ])
 }
 
+/// The cases capability's words (`crates/cases/catalogue.toml`).
+pub const CATALOGUE: &str = include_str!("../catalogue.toml");
+
 /// The cases capability.
 pub fn manifest() -> Manifest {
     Manifest {
@@ -346,7 +351,7 @@ pub fn manifest() -> Manifest {
         demo_seed: Some(|state, ctx| Box::pin(demo::seed(state, ctx))),
         personal_data: Some(|state, user_id| {
             Box::pin(async move {
-                Ok(serde_json::to_value(service::mine(state, user_id).await?).unwrap_or_default())
+                serde_json::to_value(service::mine(state, user_id).await?).map_err(kernel::AppError::internal)
             })
         }),
         tiles: &[
@@ -367,7 +372,26 @@ pub fn manifest() -> Manifest {
             },
         ],
         console_figures: Some(|state, p, c| Box::pin(console_figures(state, p, c))),
-        housekeeping: None,
-        subscribers: Vec::new,
+        catalogue: CATALOGUE,
+        nav: &[NavEntry { href: "/console/cases", label: "nav.cases", permission: &service::CASES_HANDLE, rank: 10 }],
+        doors: &[
+            Door { role: "family", href: "/family", label: "home.door.family", permission: None, rank: 10 },
+            Door { role: "family", href: "/cases/new", label: "cases.report", permission: None, rank: 12 },
+            Door { role: "grid_worker", href: "/console/cases", label: "nav.cases", permission: Some(&service::CASES_HANDLE), rank: 10 },
+            Door { role: "grid_worker", href: "/console/cases/quick", label: "cases.quick", permission: Some(&service::CASES_HANDLE), rank: 11 },
+            Door { role: "staff", href: "/console/cases", label: "nav.cases", permission: Some(&service::CASES_HANDLE), rank: 10 },
+            Door { role: "liaison", href: "/cases/new", label: "cases.report", permission: None, rank: 12 },
+            Door { role: "liaison", href: "/ledger", label: "ledger.title", permission: None, rank: 14 },
+            Door { role: "volunteer", href: "/cases/new", label: "cases.report", permission: None, rank: 12 },
+            Door { role: "volunteer", href: "/ledger", label: "ledger.title", permission: None, rank: 14 },
+            Door { role: "volunteer", href: "/me/cases", label: "cases.mine", permission: None, rank: 13 },
+            Door { role: "merchant", href: "/cases/new", label: "cases.report", permission: None, rank: 12 },
+            Door { role: "merchant", href: "/ledger", label: "ledger.title", permission: None, rank: 14 },
+            Door { role: "merchant", href: "/me/cases", label: "cases.mine", permission: None, rank: 13 },
+            Door { role: "visitor", href: "/cases/new", label: "home.door.anonymous_report", permission: None, rank: 12 },
+            Door { role: "visitor", href: "/ledger", label: "ledger.title", permission: None, rank: 14 },
+        ],
+        commands: &[cli::TRIAGE],
+        ..Manifest::named("cases")
     }
 }

@@ -164,7 +164,7 @@ mod kind_mime {
 impl Stored {
     /// The thumbnail's bytes, read from the blob store (a draft's photo, before it has a row).
     pub async fn thumbnail(&self, state: &AppState) -> AppResult<Vec<u8>> {
-        files::service::store(&state.config)
+        files::service::store(state)
             .get(&self.thumb.0)
             .await
             .map_err(AppError::internal)?

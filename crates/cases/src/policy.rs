@@ -616,6 +616,7 @@ mod tests {
             ],
             unit in prop_oneof![Just("minutes".to_string()), Just("hours".to_string()), Just("days".to_string()), "\\PC{0,10}"],
         ) {
+            kernel::i18n::install(&[("cases", crate::CATALOGUE)]).unwrap();
             match parse_span("first_normal", &number, &unit) {
                 Ok(m) => prop_assert!((1..=MAX_SPAN_MINUTES).contains(&m)),
                 Err(e) => {

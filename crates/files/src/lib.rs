@@ -39,10 +39,7 @@ pub fn manifest() -> Manifest {
         migrations: MIGRATIONS,
         api: api::router,
         web: || axum::Router::new(),
-        jobs: Vec::new,
-        permissions: &[],
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
-        demo_seed: None,
         personal_data: Some(|state, user_id| {
             Box::pin(async move {
                 let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
@@ -57,9 +54,7 @@ pub fn manifest() -> Manifest {
                     .collect::<Vec<_>>()))
             })
         }),
-        tiles: &[],
-        console_figures: None,
-        housekeeping: None,
-        subscribers: Vec::new,
+        settings: Some(kernel::config::loader::<service::Settings>),
+        ..Manifest::named("files")
     }
 }

@@ -6,25 +6,61 @@ use crate::store::{content_key, BlobStore, S3Settings};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kernel::auth::Principal;
-use kernel::config::Config;
 use kernel::error::{AppError, AppResult, FieldError};
 use kernel::state::AppState;
 use serde::Serialize;
 use sqlx::Row;
 
+/// The files section of the configuration (`[files]`, `LINLI_FILES_*`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// S3-compatible endpoint for uploads; empty keeps them in `<data_dir>/blobs`.
+    pub s3_endpoint: String,
+    /// Bucket for uploads.
+    pub s3_bucket: String,
+    /// Region used in S3 signatures.
+    pub s3_region: String,
+    /// S3 access key id.
+    pub s3_access_key: String,
+    /// S3 secret key.
+    pub s3_secret_key: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            s3_endpoint: String::new(),
+            s3_bucket: "linli".into(),
+            s3_region: "us-east-1".into(),
+            s3_access_key: String::new(),
+            s3_secret_key: String::new(),
+        }
+    }
+}
+
+impl kernel::config::Section for Settings {
+    const NAME: &'static str = "files";
+}
+
 /// The configured store: S3-compatible when `s3_endpoint` is set, else `<data_dir>/blobs`.
-pub fn store(cfg: &Config) -> BlobStore {
-    if cfg.s3_endpoint.is_empty() {
-        BlobStore::Local(cfg.data_dir.join("blobs"))
+pub fn store_for(data_dir: &std::path::Path, settings: &Settings) -> BlobStore {
+    if settings.s3_endpoint.is_empty() {
+        BlobStore::Local(data_dir.join("blobs"))
     } else {
         BlobStore::S3(S3Settings {
-            endpoint: cfg.s3_endpoint.clone(),
-            bucket: cfg.s3_bucket.clone(),
-            region: cfg.s3_region.clone(),
-            access_key: cfg.s3_access_key.clone(),
-            secret_key: cfg.s3_secret_key.clone(),
+            endpoint: settings.s3_endpoint.clone(),
+            bucket: settings.s3_bucket.clone(),
+            region: settings.s3_region.clone(),
+            access_key: settings.s3_access_key.clone(),
+            secret_key: settings.s3_secret_key.clone(),
         })
     }
+}
+
+/// The application's store.
+pub fn store(state: &AppState) -> BlobStore {
+    store_for(&state.config.data_dir, state.settings::<Settings>())
 }
 
 /// A stored upload.
@@ -81,7 +117,7 @@ pub async fn save(
 /// any row is written; a crash in between leaves an unreferenced blob, never a row without bytes.
 pub async fn put_bytes(state: &AppState, bytes: &[u8]) -> AppResult<String> {
     let key = content_key(bytes);
-    store(&state.config).put(&key, bytes).await.map_err(AppError::internal)?;
+    store(state).put(&key, bytes).await.map_err(AppError::internal)?;
     Ok(key)
 }
 
@@ -144,7 +180,7 @@ pub async fn bytes(state: &AppState, blob_id: i64) -> AppResult<Vec<u8>> {
         .fetch_optional(&state.db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
-    store(&state.config).get(&key).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)
+    store(state).get(&key).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)
 }
 
 /// Marks a blob public (for example a redacted photo on the public ledger).
@@ -176,7 +212,7 @@ pub async fn serve(state: &AppState, viewer: Option<&Principal>, token: &str) ->
 }
 
 async fn deliver(state: &AppState, key: String, content_type: String, name: String, cache_control: &'static str) -> AppResult<Response> {
-    let bytes = store(&state.config).get(&key).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)?;
+    let bytes = store(state).get(&key).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)?;
     let kind = Kind::from_mime(&content_type).ok_or_else(|| AppError::internal("stored blob with unknown type"))?;
     let disposition = format!("inline; filename=\"file.{}\"; filename*=UTF-8''{}", kind.extension(), kernel::web::url_encode(&name));
     Ok((

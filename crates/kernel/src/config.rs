@@ -1,6 +1,7 @@
 //! Configuration: defaults, then a TOML file, then `LINLI_*` environment variables.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Everything the server reads at start.
@@ -28,25 +29,6 @@ pub struct Config {
     pub body_limit: usize,
     /// Maximum size of an upload, in bytes.
     pub upload_limit: usize,
-    /// HTTP endpoint of the SMS gateway; empty disables SMS delivery (messages wait and are
-    /// dead-lettered after their retries); `log` writes messages to the log (demo only).
-    pub sms_gateway_url: String,
-    /// Bearer token sent to the SMS gateway.
-    pub sms_gateway_token: String,
-    /// SMTP relay as `host:port`; empty disables e-mail delivery.
-    pub smtp_addr: String,
-    /// Sender address for e-mail.
-    pub smtp_from: String,
-    /// S3-compatible endpoint for uploads; empty keeps them in `<data_dir>/blobs`.
-    pub s3_endpoint: String,
-    /// Bucket for uploads.
-    pub s3_bucket: String,
-    /// Region used in S3 signatures.
-    pub s3_region: String,
-    /// S3 access key id.
-    pub s3_access_key: String,
-    /// S3 secret key.
-    pub s3_secret_key: String,
     /// Whether to run background jobs in this process.
     pub run_jobs: bool,
     /// Mark session cookies `Secure` (set when served over HTTPS).
@@ -60,6 +42,26 @@ pub struct Config {
     /// whose last entry is taken, or `X-Real-IP`); empty means the connection's own address.
     /// Set it only when every request passes through that proxy: clients can write the header.
     pub client_ip_header: String,
+    /// The capabilities' sections (`[notify]`, `[files]` …) as written in the file, read
+    /// through [`Config::section`].
+    #[serde(skip)]
+    pub sections: BTreeMap<String, toml::Table>,
+    /// The `LINLI_*` environment variables at load, for the sections' overrides.
+    #[serde(skip)]
+    pub environment: BTreeMap<String, String>,
+}
+
+/// A capability's typed section of the configuration: `[<NAME>]` in the file, overridden by
+/// `LINLI_<NAME>_<KEY>` variables. Derive `Deserialize` with `#[serde(default,
+/// deny_unknown_fields)]` so that a misspelt key stops the server at start.
+pub trait Section: serde::de::DeserializeOwned + serde::Serialize + Default + Send + Sync + 'static {
+    /// The section's name: the capability's.
+    const NAME: &'static str;
+}
+
+/// Loads section `T` for a manifest's `settings` (`settings: Some(kernel::config::loader::<Settings>)`).
+pub fn loader<T: Section>(config: &Config) -> Result<std::sync::Arc<dyn std::any::Any + Send + Sync>, ConfigError> {
+    Ok(std::sync::Arc::new(config.section::<T>()?))
 }
 
 impl Default for Config {
@@ -75,20 +77,13 @@ impl Default for Config {
             metrics_token: String::new(),
             body_limit: 256 * 1024,
             upload_limit: 10 * 1024 * 1024,
-            sms_gateway_url: String::new(),
-            sms_gateway_token: String::new(),
-            smtp_addr: String::new(),
-            smtp_from: "linli@localhost".into(),
-            s3_endpoint: String::new(),
-            s3_bucket: "linli".into(),
-            s3_region: "us-east-1".into(),
-            s3_access_key: String::new(),
-            s3_secret_key: String::new(),
             run_jobs: true,
             secure_cookies: false,
             db_max_connections: 16,
             retention_days: 90,
             client_ip_header: String::new(),
+            sections: BTreeMap::new(),
+            environment: BTreeMap::new(),
         }
     }
 }
@@ -105,12 +100,58 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
-                toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?
+                Config::from_toml(&text).map_err(|ConfigError(e)| ConfigError(format!("{}: {e}", path.display())))?
             }
             None => Config::default(),
         };
         cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.environment = std::env::vars().filter(|(k, _)| k.starts_with("LINLI_")).collect();
         Ok(cfg)
+    }
+
+    /// Reads a configuration file's text: the platform's keys at the top, each capability's in
+    /// its own table (`[notify]`). An unknown top-level key is refused here; an unknown
+    /// section or a key unknown to its section when the capabilities are composed.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let mut top: toml::Table = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+        let names: Vec<String> = top.iter().filter(|(_, v)| v.is_table()).map(|(k, _)| k.clone()).collect();
+        let mut sections = BTreeMap::new();
+        for name in names {
+            if let Some(toml::Value::Table(t)) = top.remove(&name) {
+                sections.insert(name, t);
+            }
+        }
+        let mut cfg: Config = toml::Value::Table(top).try_into().map_err(|e: toml::de::Error| ConfigError(e.to_string()))?;
+        cfg.sections = sections;
+        Ok(cfg)
+    }
+
+    /// A capability's section: its table in the file, then its `LINLI_<NAME>_<KEY>` variables
+    /// (each read as the type of the key's default value), over the section's defaults.
+    pub fn section<T: Section>(&self) -> Result<T, ConfigError> {
+        let mut table = self.sections.get(T::NAME).cloned().unwrap_or_default();
+        let defaults = toml::Table::try_from(T::default()).map_err(|e| ConfigError(format!("[{}]: {e}", T::NAME)))?;
+        let prefix = format!("LINLI_{}_", T::NAME.to_ascii_uppercase());
+        for (var, text) in &self.environment {
+            let Some(key) = var.strip_prefix(&prefix) else { continue };
+            let key = key.to_ascii_lowercase();
+            let bad = || ConfigError(format!("{var}: cannot parse {text:?}"));
+            let value = match defaults.get(&key) {
+                None => return Err(ConfigError(format!("{var}: [{}] has no setting {key}", T::NAME))),
+                Some(toml::Value::Integer(_)) => toml::Value::Integer(text.trim().parse().map_err(|_| bad())?),
+                Some(toml::Value::Float(_)) => toml::Value::Float(text.trim().parse().map_err(|_| bad())?),
+                Some(toml::Value::Boolean(_)) => toml::Value::Boolean(text.trim().parse().map_err(|_| bad())?),
+                Some(_) => toml::Value::String(text.clone()),
+            };
+            table.insert(key, value);
+        }
+        toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError(format!("[{}]: {}", T::NAME, e.message())))
+    }
+
+    /// Sets a capability's section, as if written in the file (tests, the demo).
+    pub fn set_section<T: Section>(&mut self, section: &T) {
+        let table = toml::Table::try_from(section).expect("a section serialises to a table");
+        self.sections.insert(T::NAME.to_string(), table);
     }
 
     /// Overrides fields from `LINLI_<FIELD>` variables read through `get`.
@@ -137,15 +178,6 @@ impl Config {
         env_field!("LINLI_BODY_LIMIT", body_limit, parse);
         env_field!("LINLI_UPLOAD_LIMIT", upload_limit, parse);
         env_field!("LINLI_RETENTION_DAYS", retention_days, parse);
-        env_field!("LINLI_SMS_GATEWAY_URL", sms_gateway_url, str);
-        env_field!("LINLI_SMS_GATEWAY_TOKEN", sms_gateway_token, str);
-        env_field!("LINLI_SMTP_ADDR", smtp_addr, str);
-        env_field!("LINLI_SMTP_FROM", smtp_from, str);
-        env_field!("LINLI_S3_ENDPOINT", s3_endpoint, str);
-        env_field!("LINLI_S3_BUCKET", s3_bucket, str);
-        env_field!("LINLI_S3_REGION", s3_region, str);
-        env_field!("LINLI_S3_ACCESS_KEY", s3_access_key, str);
-        env_field!("LINLI_S3_SECRET_KEY", s3_secret_key, str);
         env_field!("LINLI_RUN_JOBS", run_jobs, parse);
         env_field!("LINLI_SECURE_COOKIES", secure_cookies, parse);
         env_field!("LINLI_DB_MAX_CONNECTIONS", db_max_connections, parse);
@@ -224,5 +256,42 @@ mod tests {
     #[test]
     fn unknown_file_keys_are_rejected() {
         assert!(toml::from_str::<Config>("prot = 1").is_err());
+    }
+
+    #[derive(Debug, Default, PartialEq, serde::Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct Example {
+        url: String,
+        tries: u32,
+        loud: bool,
+    }
+
+    impl Section for Example {
+        const NAME: &'static str = "example";
+    }
+
+    #[test]
+    fn a_section_is_read_from_its_table_then_its_variables() {
+        let mut cfg = Config::from_toml("port = 9000\n[example]\nurl = \"http://a\"\ntries = 2\n").unwrap();
+        assert_eq!(cfg.port, 9000);
+        assert_eq!(cfg.section::<Example>().unwrap(), Example { url: "http://a".into(), tries: 2, loud: false });
+        cfg.environment.insert("LINLI_EXAMPLE_TRIES".into(), "5".into());
+        cfg.environment.insert("LINLI_EXAMPLE_LOUD".into(), "true".into());
+        // A token of digits stays text: the variable is read as the key's type.
+        cfg.environment.insert("LINLI_EXAMPLE_URL".into(), "123".into());
+        assert_eq!(cfg.section::<Example>().unwrap(), Example { url: "123".into(), tries: 5, loud: true });
+    }
+
+    #[test]
+    fn a_sections_unknown_keys_and_bad_values_are_refused_by_name() {
+        let cfg = Config::from_toml("[example]\nurll = \"x\"\n").unwrap();
+        assert!(cfg.section::<Example>().unwrap_err().to_string().contains("url"));
+        let mut cfg = Config::default();
+        cfg.environment.insert("LINLI_EXAMPLE_TRIES".into(), "many".into());
+        assert!(cfg.section::<Example>().unwrap_err().to_string().contains("LINLI_EXAMPLE_TRIES"));
+        let mut cfg = Config::default();
+        cfg.environment.insert("LINLI_EXAMPLE_COLOUR".into(), "red".into());
+        assert!(cfg.section::<Example>().unwrap_err().to_string().contains("colour"));
+        assert!(Config::from_toml("prot = 1").is_err());
     }
 }

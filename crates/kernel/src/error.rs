@@ -109,6 +109,16 @@ impl AppError {
     pub fn bad_request(code: &'static str, detail: impl ToString) -> Self {
         AppError::BadRequest { code, detail: detail.to_string() }
     }
+    /// The error as a line an operator at the console can act on: a validation error's fields
+    /// in words (English), anything else as it is.
+    pub fn for_operator(self) -> Self {
+        match &self {
+            AppError::Validation(fields) => AppError::internal(
+                fields.iter().map(|f| format!("{}: {}", f.field, f.message(crate::i18n::Locale::En))).collect::<Vec<_>>().join("; "),
+            ),
+            _ => self,
+        }
+    }
     /// Wraps an unexpected failure.
     pub fn internal(e: impl std::fmt::Display) -> Self {
         AppError::Internal(e.to_string())

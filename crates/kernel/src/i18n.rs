@@ -1,8 +1,10 @@
-//! The one translation catalogue (`locales/catalogue.toml`): zh-CN first, English second.
+//! The translation catalogue: zh-CN first, English second. The kernel's words
+//! (`crates/kernel/catalogue.toml`) and each capability's (`crates/<name>/catalogue.toml`, named
+//! in its manifest) are merged into one at start.
 
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, RwLock};
 
 /// A language the product speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, Deserialize)]
@@ -48,29 +50,80 @@ impl Locale {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Entry {
     zh: String,
     en: String,
 }
 
-const SOURCE: &str = include_str!("../../../locales/catalogue.toml");
+type Catalogue = HashMap<String, Entry>;
 
-static CATALOGUE: LazyLock<HashMap<String, Entry>> =
-    LazyLock::new(|| toml::from_str(SOURCE).expect("locales/catalogue.toml is valid"));
+/// The kernel's own words: the layout, the navigation, the errors and fields every capability
+/// shares. Each capability adds its own catalogue through its manifest ([`install`]).
+pub const KERNEL_CATALOGUE: &str = include_str!("../catalogue.toml");
+
+fn parse(name: &str, source: &str) -> Result<Catalogue, String> {
+    let catalogue: Catalogue = toml::from_str(source).map_err(|e| format!("{name}'s catalogue: {e}"))?;
+    for (key, e) in &catalogue {
+        if e.zh.trim().is_empty() || e.en.trim().is_empty() {
+            return Err(format!("{name}'s catalogue: {key} lacks a language"));
+        }
+    }
+    Ok(catalogue)
+}
+
+static KERNEL: LazyLock<&'static Catalogue> =
+    LazyLock::new(|| Box::leak(Box::new(parse("kernel", KERNEL_CATALOGUE).expect("the kernel's catalogue is valid"))));
+
+/// The catalogues in use, by the names of those that make them up (the kernel's alone until
+/// [`install`]). A merged catalogue lives as long as the process: there is one per set of
+/// capabilities, and a process composes one set (a test process, a few).
+static INSTALLED: RwLock<Option<(Vec<String>, &'static Catalogue)>> = RwLock::new(None);
+
+fn catalogue() -> &'static Catalogue {
+    match *INSTALLED.read().unwrap_or_else(|e| e.into_inner()) {
+        Some((_, c)) => c,
+        None => *KERNEL,
+    }
+}
+
+/// Merges the kernel's catalogue with `parts` (a capability's name and its catalogue's TOML
+/// source) and uses the result from now on. A key defined twice, an entry without both
+/// languages or a file that is not a catalogue is refused with the capability's name.
+pub fn install(parts: &[(&str, &str)]) -> Result<(), String> {
+    let names: Vec<String> = parts.iter().map(|(n, _)| n.to_string()).collect();
+    let mut installed = INSTALLED.write().unwrap_or_else(|e| e.into_inner());
+    if installed.as_ref().is_some_and(|(n, _)| *n == names) {
+        return Ok(());
+    }
+    let mut merged = parse("kernel", KERNEL_CATALOGUE)?;
+    let mut owner: HashMap<String, &str> = merged.keys().map(|k| (k.clone(), "kernel")).collect();
+    for (name, source) in parts {
+        for (key, entry) in parse(name, source)? {
+            if let Some(first) = owner.get(&key) {
+                return Err(format!("{key} is in both {first}'s and {name}'s catalogue"));
+            }
+            owner.insert(key.clone(), name);
+            merged.insert(key, entry);
+        }
+    }
+    *installed = Some((names, Box::leak(Box::new(merged))));
+    Ok(())
+}
 
 /// Every key in the catalogue.
 pub fn keys() -> impl Iterator<Item = &'static str> {
-    CATALOGUE.keys().map(String::as_str)
+    catalogue().keys().map(String::as_str)
 }
 
 /// Whether the catalogue has `key`.
 pub fn has(key: &str) -> bool {
-    CATALOGUE.contains_key(key)
+    catalogue().contains_key(key)
 }
 
 /// The text for `key`; an unknown key is returned as-is so a gap is visible, never a crash.
 pub fn t<'a>(locale: Locale, key: &'a str) -> &'a str {
-    match CATALOGUE.get(key) {
+    match catalogue().get(key) {
         Some(e) => match locale {
             Locale::ZhCn => &e.zh,
             Locale::En => &e.en,
@@ -124,10 +177,18 @@ mod tests {
 
     #[test]
     fn every_entry_has_both_languages() {
-        for (key, e) in CATALOGUE.iter() {
+        for (key, e) in KERNEL.iter() {
             assert!(!e.zh.trim().is_empty(), "{key} lacks zh");
             assert!(!e.en.trim().is_empty(), "{key} lacks en");
         }
+    }
+
+    #[test]
+    fn a_key_in_two_catalogues_is_refused() {
+        let err = install(&[("example", "\"nav.home\" = { zh = \"家\", en = \"Home\" }")]).unwrap_err();
+        assert!(err.contains("nav.home") && err.contains("example"), "{err}");
+        let err = install(&[("example", "\"example.x\" = { zh = \"甲\" }")]).unwrap_err();
+        assert!(err.contains("example's catalogue"), "{err}");
     }
 
     #[test]

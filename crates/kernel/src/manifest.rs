@@ -1,5 +1,6 @@
-//! How a capability plugs into the platform: one manifest with its routes, jobs,
-//! permissions, migrations, OpenAPI paths and demo seed.
+//! How a capability plugs into the platform: one manifest with its routes, jobs, permissions,
+//! migrations, OpenAPI paths, demo seed, words, console navigation, home-page links, settings,
+//! command-line subcommands, long-running services and event subscribers.
 
 use crate::auth::Permission;
 use crate::db::Migration;
@@ -49,6 +50,78 @@ pub type ConsoleFigures =
 /// older than `before` (epoch ms); returns how many rows went. Run about once an hour.
 pub type Housekeeping = for<'a> fn(&'a AppState, i64) -> BoxFuture<'a, AppResult<u64>>;
 
+/// A link on the home page, in the part for one role, shown only to those who may open it.
+#[derive(Debug, Clone, Copy)]
+pub struct Door {
+    /// The code of the role whose part of the home page shows it (`grid_worker`; `staff` for
+    /// staff and administrators alike; `visitor` for someone not logged in).
+    pub role: &'static str,
+    /// Link target.
+    pub href: &'static str,
+    /// Catalogue key of the label.
+    pub label: &'static str,
+    /// The permission the page requires (`None`: whoever holds the role).
+    pub permission: Option<&'static crate::auth::Permission>,
+    /// Where it stands in its role's part, as [`crate::web::NavEntry::rank`]: lower first.
+    pub rank: u8,
+}
+
+/// Loads and checks a capability's section of the configuration (see [`crate::config::Section`]);
+/// run at start, so that a wrong setting stops the server before it serves.
+pub type SettingsLoader = fn(&crate::config::Config) -> Result<Arc<dyn std::any::Any + Send + Sync>, crate::config::ConfigError>;
+
+/// What a command-line subcommand gets: the configuration, and the application on demand (a
+/// command that needs no database never opens one).
+pub struct CommandContext {
+    /// The loaded configuration.
+    pub config: crate::config::Config,
+    /// Composes the application (every capability) from a configuration.
+    pub connect: Box<dyn FnOnce(crate::config::Config) -> BoxFuture<'static, AppResult<AppState>> + Send>,
+}
+
+impl CommandContext {
+    /// Connects, migrates and composes the application.
+    pub async fn state(self) -> AppResult<AppState> {
+        (self.connect)(self.config).await
+    }
+}
+
+/// A top-level subcommand of `linli` that a capability contributes (`linli import residents …`).
+#[derive(Clone, Copy)]
+pub struct CliCommand {
+    /// The subcommand's name, unique across capabilities.
+    pub name: &'static str,
+    /// Its arguments and help (clap), named `name`.
+    pub command: fn() -> clap::Command,
+    /// Runs it with the arguments given to it.
+    pub run: fn(CommandContext, clap::ArgMatches) -> BoxFuture<'static, AppResult<()>>,
+}
+
+/// Resolves once the server is asked to stop.
+#[derive(Clone)]
+pub struct Shutdown(pub tokio::sync::watch::Receiver<bool>);
+
+impl Shutdown {
+    /// Waits for the stop.
+    pub async fn requested(&mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+    /// Whether the stop has been asked for.
+    pub fn is_requested(&self) -> bool {
+        *self.0.borrow()
+    }
+}
+
+/// Work that runs for as long as the server does (an MQTT subscriber, a scheduler): started
+/// with the server, told to stop through its [`Shutdown`], and awaited before the server ends.
+#[derive(Clone, Copy)]
+pub struct Service {
+    /// Name, for the log.
+    pub name: &'static str,
+    /// The service's loop; it returns once its shutdown is requested.
+    pub run: fn(AppState, Shutdown) -> BoxFuture<'static, AppResult<()>>,
+}
+
 /// Facts earlier seeds hand to later ones.
 #[derive(Debug, Clone, Default)]
 pub struct DemoContext {
@@ -58,7 +131,9 @@ pub struct DemoContext {
     pub community_slug: String,
 }
 
-/// Everything one capability contributes.
+/// Everything one capability contributes. A capability lists what it has and takes the rest
+/// from [`Manifest::named`]: `Manifest { migrations: MIGRATIONS, ..Manifest::named("care") }`.
+#[derive(Clone)]
 pub struct Manifest {
     /// Short name, e.g. `registry`.
     pub name: &'static str,
@@ -86,4 +161,60 @@ pub struct Manifest {
     pub housekeeping: Option<Housekeeping>,
     /// Its reactions to other capabilities' domain events (crate::events).
     pub subscribers: fn() -> Vec<crate::events::Subscriber>,
+    /// Its words: the TOML source of its catalogue (`include_str!("../catalogue.toml")`),
+    /// merged with the kernel's and the others' at start.
+    pub catalogue: &'static str,
+    /// Its pages in the console navigation, each shown to those holding its permission.
+    pub nav: &'static [crate::web::NavEntry],
+    /// Its links on the home page, by role.
+    pub doors: &'static [Door],
+    /// Its section of the configuration (`[name]` in the file, `LINLI_<NAME>_*`).
+    pub settings: Option<SettingsLoader>,
+    /// Its subcommands of `linli`.
+    pub commands: &'static [CliCommand],
+    /// Its long-running services, started and stopped with the server.
+    pub services: &'static [Service],
+}
+
+fn no_routes() -> Router<AppState> {
+    Router::new()
+}
+
+fn no_jobs() -> Vec<(&'static str, Arc<dyn JobHandler>)> {
+    Vec::new()
+}
+
+fn no_openapi() -> utoipa::openapi::OpenApi {
+    utoipa::openapi::OpenApiBuilder::new().build()
+}
+
+fn no_subscribers() -> Vec<crate::events::Subscriber> {
+    Vec::new()
+}
+
+impl Manifest {
+    /// A capability called `name` that contributes nothing yet: the base its manifest fills in.
+    pub const fn named(name: &'static str) -> Manifest {
+        Manifest {
+            name,
+            migrations: &[],
+            api: no_routes,
+            web: no_routes,
+            jobs: no_jobs,
+            permissions: &[],
+            openapi: no_openapi,
+            demo_seed: None,
+            personal_data: None,
+            tiles: &[],
+            console_figures: None,
+            housekeeping: None,
+            subscribers: no_subscribers,
+            catalogue: "",
+            nav: &[],
+            doors: &[],
+            settings: None,
+            commands: &[],
+            services: &[],
+        }
+    }
 }

@@ -37,7 +37,10 @@ pub struct Inner {
     pub subscribers: Vec<crate::events::Subscriber>,
     /// Every capability's housekeeping, by capability name.
     pub housekeeping: Vec<(&'static str, crate::manifest::Housekeeping)>,
-
+    /// The capabilities composed into this application, in order.
+    pub manifests: Arc<[crate::manifest::Manifest]>,
+    /// Every capability's loaded settings section (read with [`AppState::settings`]).
+    pub settings: Vec<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -51,6 +54,18 @@ impl AppState {
     /// Builds the state.
     pub fn new(inner: Inner) -> Self {
         Self(Arc::new(inner))
+    }
+    /// A capability's settings, loaded and checked at start.
+    ///
+    /// # Panics
+    /// When no manifest declares section `T` (`settings: Some(kernel::config::loader::<T>)`):
+    /// a mistake in composing the application, which every test of the capability meets.
+    pub fn settings<T: crate::config::Section>(&self) -> &T {
+        self.0
+            .settings
+            .iter()
+            .find_map(|s| s.downcast_ref::<T>())
+            .unwrap_or_else(|| panic!("no manifest declares the settings section [{}]", T::NAME))
     }
     /// Now, from the injected clock.
     pub fn now(&self) -> i64 {

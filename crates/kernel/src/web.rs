@@ -657,13 +657,17 @@ pub struct NavEntry {
     pub label: &'static str,
     /// The permission the page requires.
     pub permission: &'static crate::auth::Permission,
+    /// Where it stands: lower first (the overview 0, daily work 10–29, records 30–49,
+    /// administration 50 and up); equal ranks keep the capabilities' order.
+    pub rank: u8,
 }
 
-static CONSOLE_NAV: std::sync::OnceLock<Vec<NavEntry>> = std::sync::OnceLock::new();
+static CONSOLE_NAV: std::sync::RwLock<Vec<NavEntry>> = std::sync::RwLock::new(Vec::new());
 
-/// Sets the console navigation once, when the application is composed.
+/// Sets the console navigation (every capability's entries, in order) when the application is
+/// composed.
 pub fn set_console_nav(entries: Vec<NavEntry>) {
-    let _ = CONSOLE_NAV.set(entries);
+    *CONSOLE_NAV.write().unwrap_or_else(|e| e.into_inner()) = entries;
 }
 
 /// What every page template needs: translator, viewer, CSRF token, elder mode, path.
@@ -710,7 +714,7 @@ impl PageCtx {
     }
     /// The console links the viewer may open, in order.
     pub fn console_nav(&self) -> Vec<NavEntry> {
-        CONSOLE_NAV.get().map(|all| all.iter().filter(|e| self.may(e.permission)).copied().collect()).unwrap_or_default()
+        CONSOLE_NAV.read().unwrap_or_else(|e| e.into_inner()).iter().filter(|e| self.may(e.permission)).copied().collect()
     }
     /// Whether the viewer may open any console page.
     pub fn has_console(&self) -> bool {

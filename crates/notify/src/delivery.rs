@@ -1,7 +1,7 @@
 //! The edges to the outside world: an HTTP SMS gateway and an SMTP relay.
 
 use crate::domain::{Failure, FailureReason};
-use kernel::config::Config;
+use crate::Settings;
 use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -20,7 +20,7 @@ fn client() -> &'static reqwest::Client {
 
 /// Posts one text message to the gateway: `{"to", "text", "idempotency_key"}` with the same
 /// key in an `Idempotency-Key` header, so a retry after a lost answer is not sent twice.
-pub async fn send_sms(cfg: &Config, to: &str, text: &str, key: &str) -> Result<(), Failure> {
+pub async fn send_sms(cfg: &Settings, to: &str, text: &str, key: &str) -> Result<(), Failure> {
     match cfg.sms_gateway_url.as_str() {
         "" => Err(FailureReason::SmsNotConfigured.with("")),
         "log" => {
@@ -47,7 +47,7 @@ pub async fn send_sms(cfg: &Config, to: &str, text: &str, key: &str) -> Result<(
 
 /// Sends one plain-text e-mail through an SMTP relay (no authentication; the relay is expected
 /// on the local network, as is usual on an intranet). `now` (epoch ms) dates the message.
-pub async fn send_email(cfg: &Config, to: &str, subject: &str, body: &str, key: &str, now: i64) -> Result<(), Failure> {
+pub async fn send_email(cfg: &Settings, to: &str, subject: &str, body: &str, key: &str, now: i64) -> Result<(), Failure> {
     if cfg.smtp_addr.is_empty() {
         return Err(FailureReason::EmailNotConfigured.with(""));
     }

@@ -191,6 +191,7 @@ mod tests {
 
     #[test]
     fn every_message_has_words_for_its_kind_and_an_inbox_body_without_a_raw_link() {
+        kernel::i18n::install(&[("notify", crate::CATALOGUE)]).unwrap();
         let templates: Vec<&str> =
             keys().filter_map(|k| k.strip_prefix("msg.")?.strip_suffix(".title")).collect();
         assert!(templates.contains(&"case_rate"), "{templates:?}");
@@ -212,6 +213,7 @@ mod tests {
 
     #[test]
     fn failures_read_back_as_words_with_their_detail() {
+        kernel::i18n::install(&[("notify", crate::CATALOGUE)]).unwrap();
         for r in FailureReason::ALL {
             let stored = r.with("503 Service Unavailable").to_string();
             assert_eq!(explain(&stored), (format!("notify.failure.{}", r.code()), "503 Service Unavailable".to_string()));

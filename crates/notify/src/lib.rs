@@ -11,7 +11,8 @@ mod web;
 pub use domain::{Channel, Message};
 
 use kernel::db::Migration;
-use kernel::manifest::Manifest;
+use kernel::manifest::{Door, Manifest};
+use kernel::web::NavEntry;
 use std::sync::Arc;
 
 const MIGRATIONS: &[Migration] = &[Migration {
@@ -67,6 +68,35 @@ ALTER TABLE inbox ADD COLUMN outcome TEXT;
 "#,
 }];
 
+/// The notify section of the configuration (`[notify]`, `LINLI_NOTIFY_*`): where text
+/// messages and e-mail leave the platform.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP endpoint of the SMS gateway; empty disables SMS delivery (messages wait and are
+    /// dead-lettered after their retries); `log` writes messages to the log (demo only).
+    pub sms_gateway_url: String,
+    /// Bearer token sent to the SMS gateway.
+    pub sms_gateway_token: String,
+    /// SMTP relay as `host:port`; empty disables e-mail delivery.
+    pub smtp_addr: String,
+    /// Sender address for e-mail.
+    pub smtp_from: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { sms_gateway_url: String::new(), sms_gateway_token: String::new(), smtp_addr: String::new(), smtp_from: "linli@localhost".into() }
+    }
+}
+
+impl kernel::config::Section for Settings {
+    const NAME: &'static str = "notify";
+}
+
+/// The notify capability's words (`crates/notify/catalogue.toml`).
+pub const CATALOGUE: &str = include_str!("../catalogue.toml");
+
 /// The notifications capability.
 pub fn manifest() -> Manifest {
     Manifest {
@@ -77,16 +107,17 @@ pub fn manifest() -> Manifest {
         jobs: || vec![(service::DELIVER_JOB, Arc::new(jobs::Deliver) as Arc<dyn kernel::jobs::JobHandler>)],
         permissions: &[api::OUTBOX_READ],
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
-        demo_seed: None,
         personal_data: Some(|state, user_id| {
             Box::pin(async move {
                 let items = service::inbox(state, user_id, None, 10_000).await?;
                 Ok(serde_json::json!({ "inbox": items }))
             })
         }),
-        tiles: &[],
-        console_figures: None,
         housekeeping: Some(|state, before| Box::pin(service::purge_delivered(state, before))),
-        subscribers: Vec::new,
+        catalogue: CATALOGUE,
+        nav: &[NavEntry { href: "/console/outbox", label: "nav.outbox", permission: &api::OUTBOX_READ, rank: 60 }],
+        doors: &[Door { role: "staff", href: "/console/outbox", label: "nav.outbox", permission: Some(&api::OUTBOX_READ), rank: 60 }],
+        settings: Some(kernel::config::loader::<Settings>),
+        ..Manifest::named("notify")
     }
 }

@@ -312,9 +312,9 @@ pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Re
     let outcome = match channel {
         Channel::Sms => {
             let sign = kernel::i18n::t(locale, "msg.sms_signature");
-            crate::delivery::send_sms(&state.config, &recipient, &format!("{sign}{body}"), &key).await
+            crate::delivery::send_sms(state.settings::<crate::Settings>(), &recipient, &format!("{sign}{body}"), &key).await
         }
-        Channel::Email => crate::delivery::send_email(&state.config, &recipient, &title, &body, &key, state.now()).await,
+        Channel::Email => crate::delivery::send_email(state.settings::<crate::Settings>(), &recipient, &title, &body, &key, state.now()).await,
         Channel::Inbox => Ok(()),
     };
     let now = state.now();

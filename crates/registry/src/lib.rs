@@ -2,6 +2,7 @@
 //! their tags; import from and export to the spreadsheets staff already keep.
 
 pub mod api;
+mod cli;
 pub mod demo;
 pub mod domain;
 pub mod family;
@@ -15,7 +16,8 @@ pub mod store;
 mod web;
 
 use kernel::db::Migration;
-use kernel::manifest::{Manifest, Tile};
+use kernel::manifest::{Door, Manifest, Tile};
+use kernel::web::NavEntry;
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -164,6 +166,9 @@ ALTER TABLE family_links ADD COLUMN request_id BIGINT REFERENCES family_requests
     },
 ];
 
+/// The registry capability's words (`crates/registry/catalogue.toml`).
+pub const CATALOGUE: &str = include_str!("../catalogue.toml");
+
 /// The registry capability.
 pub fn manifest() -> Manifest {
     Manifest {
@@ -171,7 +176,6 @@ pub fn manifest() -> Manifest {
         migrations: MIGRATIONS,
         api: api::router,
         web: web::router,
-        jobs: Vec::new,
         permissions: &[
             service::STRUCTURE_READ,
             service::STRUCTURE_WRITE,
@@ -207,8 +211,23 @@ pub fn manifest() -> Manifest {
             })
         }),
         tiles: &[Tile { href: "/me", label: "me.household", icon: "⌂" }],
-        console_figures: None,
-        housekeeping: None,
-        subscribers: Vec::new,
+        catalogue: CATALOGUE,
+        nav: &[
+            NavEntry { href: "/console", label: "nav.console", permission: &service::STRUCTURE_READ, rank: 0 },
+            NavEntry { href: "/console/residents", label: "nav.residents", permission: &service::RESIDENTS_READ, rank: 30 },
+            NavEntry { href: "/console/buildings", label: "nav.buildings", permission: &service::STRUCTURE_READ, rank: 31 },
+            NavEntry { href: "/console/households", label: "nav.households", permission: &service::RESIDENTS_READ, rank: 32 },
+            NavEntry { href: "/console/import", label: "nav.import", permission: &service::IMPORT_EXPORT, rank: 50 },
+        ],
+        doors: &[
+            Door { role: "grid_worker", href: "/console/residents", label: "nav.residents", permission: Some(&service::RESIDENTS_READ), rank: 30 },
+            Door { role: "grid_worker", href: "/console/households", label: "nav.households", permission: Some(&service::RESIDENTS_READ), rank: 32 },
+            Door { role: "staff", href: "/console", label: "nav.console", permission: Some(&service::STRUCTURE_READ), rank: 0 },
+            Door { role: "staff", href: "/console/residents", label: "nav.residents", permission: Some(&service::RESIDENTS_READ), rank: 30 },
+            Door { role: "staff", href: "/console/import", label: "nav.import", permission: Some(&service::IMPORT_EXPORT), rank: 50 },
+            Door { role: "liaison", href: "/console/buildings", label: "nav.buildings", permission: Some(&service::STRUCTURE_READ), rank: 31 },
+        ],
+        commands: &[cli::IMPORT, cli::EXPORT],
+        ..Manifest::named("registry")
     }
 }

@@ -48,12 +48,7 @@ pub async fn build_state(config: Config, clock: SharedClock) -> AppResult<AppSta
 pub async fn build_state_with(config: Config, clock: SharedClock, extra: Vec<Manifest>) -> AppResult<AppState> {
     let mut manifests = manifests();
     manifests.extend(extra);
-    // Deliveries are recorded by subscriber name: two with one name would share a record.
-    let mut names: Vec<&str> = manifests.iter().flat_map(|m| (m.subscribers)()).map(|s| s.name).collect();
-    names.sort_unstable();
-    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(AppError::internal(format!("two event subscribers are named {}", w[0])));
-    }
+    let composed = compose(&manifests, &config)?;
     let key_file_was_there = config.secret_key_file().exists();
     let secret = config.resolve_secret().map_err(AppError::internal)?;
     kernel::owner_only::restrict(&config.data_dir).map_err(|e| AppError::internal(format!("{}: {e}", config.data_dir.display())))?;
@@ -85,9 +80,8 @@ pub async fn build_state_with(config: Config, clock: SharedClock, extra: Vec<Man
             jobs.register(kind, handler);
         }
     }
-    files::service::store(&config).ensure_ready().await.map_err(AppError::internal)?;
     let base_url = config.public_base_url(config.port);
-    Ok(AppState::new(Inner {
+    let state = AppState::new(Inner {
         db,
         clock,
         cipher,
@@ -99,7 +93,58 @@ pub async fn build_state_with(config: Config, clock: SharedClock, extra: Vec<Man
         console_figures: manifests.iter().filter_map(|m| m.console_figures).collect(),
         housekeeping: manifests.iter().filter_map(|m| Some((m.name, m.housekeeping?))).collect(),
         subscribers: manifests.iter().flat_map(|m| (m.subscribers)()).collect(),
-    }))
+        settings: composed.settings,
+        manifests: manifests.into(),
+    });
+    files::service::store(&state).ensure_ready().await.map_err(AppError::internal)?;
+    Ok(state)
+}
+
+/// What composing the capabilities yields besides their routes and jobs.
+struct Composed {
+    settings: Vec<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+/// Checks that the capabilities fit together and with the configuration, and installs what
+/// they share through the kernel: their words and their console navigation. Refused: two
+/// event subscribers or two catalogue entries with one name, a configuration section no
+/// capability reads, and a section whose settings do not load.
+fn compose(manifests: &[Manifest], config: &Config) -> AppResult<Composed> {
+    // Deliveries are recorded by subscriber name: two with one name would share a record.
+    let mut names: Vec<&str> = manifests.iter().flat_map(|m| (m.subscribers)()).map(|s| s.name).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(AppError::internal(format!("two event subscribers are named {}", w[0])));
+    }
+    kernel::i18n::install(&catalogues(manifests)).map_err(AppError::internal)?;
+    for section in config.sections.keys() {
+        if !manifests.iter().any(|m| m.name == section && m.settings.is_some()) {
+            let known: Vec<&str> = manifests.iter().filter(|m| m.settings.is_some()).map(|m| m.name).collect();
+            return Err(AppError::internal(format!("configuration: no capability reads a section [{section}] (sections: {})", known.join(", "))));
+        }
+    }
+    let mut settings = Vec::new();
+    for m in manifests {
+        if let Some(load) = m.settings {
+            settings.push(load(config).map_err(AppError::internal)?);
+        }
+    }
+    let mut nav: Vec<kernel::web::NavEntry> = manifests.iter().flat_map(|m| m.nav.iter().copied()).collect();
+    nav.sort_by_key(|e| e.rank);
+    kernel::web::set_console_nav(nav);
+    Ok(Composed { settings })
+}
+
+/// Installs every capability's words (for tests that translate without starting the app).
+pub fn install_catalogues() {
+    kernel::i18n::install(&catalogues(&manifests())).expect("the capabilities' catalogues merge");
+}
+
+/// The portal's words (the home page, the personal-data page), then every capability's.
+fn catalogues(manifests: &[Manifest]) -> Vec<(&'static str, &'static str)> {
+    let mut out = vec![("portal", include_str!("../catalogue.toml"))];
+    out.extend(manifests.iter().filter(|m| !m.catalogue.is_empty()).map(|m| (m.name, m.catalogue)));
+    out
 }
 
 #[derive(Clone)]
@@ -123,7 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi_json))
         .route("/static/{name}", get(kernel::assets::serve))
         .merge(crate::portal::router());
-    for m in manifests() {
+    for m in state.manifests.iter() {
         app = app.merge((m.api)()).merge((m.web)());
     }
     app.fallback(kernel::web::not_found)
@@ -217,7 +262,7 @@ async fn openapi_json() -> Response {
 /// Personal data held about `user_id`, from every capability (the PIPL download).
 pub async fn personal_data(state: &AppState, user_id: i64) -> AppResult<serde_json::Value> {
     let mut out = serde_json::Map::new();
-    for m in manifests() {
+    for m in state.manifests.iter() {
         if let Some(collect) = m.personal_data {
             out.insert(m.name.to_string(), collect(state, user_id).await?);
         }

@@ -1,10 +1,12 @@
-//! The command line: `linli serve`, `demo`, `migrate`, `admin create`, `import`/`export`
-//! residents, `backup`/`restore` and `apikey create`/`list`/`revoke`.
+//! The command line: `linli serve`, `demo`, `migrate`, `admin create`, `backup`/`restore`,
+//! `openapi` and `apikey create`/`list`/`revoke`, and the capabilities' own subcommands
+//! (their manifests' `commands`: `import`/`export` residents, `triage` …).
 
 use clap::{Args, Parser, Subcommand};
-use kernel::auth::{Principal, Role};
+use kernel::auth::Role;
 use kernel::clock::SystemClock;
 use kernel::config::Config;
+use kernel::manifest::{CliCommand, CommandContext};
 use kernel::state::AppState;
 use kernel::{AppError, AppResult};
 use std::path::PathBuf;
@@ -14,6 +16,17 @@ use std::sync::Arc;
 #[derive(Debug, Parser)]
 #[command(name = "linli", version, about, long_about = None)]
 pub struct Cli {
+    /// Where the configuration comes from.
+    #[command(flatten)]
+    pub globals: Globals,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Globals {
     /// Configuration file (TOML); `LINLI_*` environment variables override it.
     #[arg(long, global = true, env = "LINLI_CONFIG")]
     pub config: Option<PathBuf>,
@@ -23,9 +36,6 @@ pub struct Cli {
     /// Database URL: `sqlite://FILE` (default: in the data directory) or `postgres://…`.
     #[arg(long, global = true)]
     pub database_url: Option<String>,
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
 }
 
 /// Where to listen.
@@ -53,16 +63,6 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
-    /// Import records from a spreadsheet (.xlsx or .csv).
-    Import {
-        #[command(subcommand)]
-        what: Transfer,
-    },
-    /// Export records to a spreadsheet (.xlsx or .csv, by the file's extension).
-    Export {
-        #[command(subcommand)]
-        what: Transfer,
-    },
     /// Write a consistent snapshot of the embedded database to FILE, while the server runs.
     Backup {
         /// Destination file (must not exist).
@@ -72,16 +72,6 @@ pub enum Command {
     Restore {
         /// A file written by `linli backup`.
         file: PathBuf,
-    },
-    /// Classify a report's text: prints {"urgency", "category", confidences, "reasons"} as JSON
-    /// (no server or database needed); or `triage retrain --community SLUG`.
-    #[command(args_conflicts_with_subcommands = true)]
-    Triage {
-        /// Retrain instead of classifying.
-        #[command(subcommand)]
-        action: Option<TriageAction>,
-        /// The report, in Chinese or English.
-        text: Option<String>,
     },
     /// Print the OpenAPI 3.1 document of the JSON API (also served at /api/openapi.json).
     Openapi,
@@ -104,35 +94,6 @@ pub enum AdminAction {
         /// Display name.
         #[arg(long, default_value = "管理员")]
         name: String,
-    },
-}
-
-/// What to import or export.
-#[derive(Debug, Subcommand)]
-pub enum Transfer {
-    /// The resident spreadsheet.
-    Residents {
-        /// The file.
-        file: PathBuf,
-        /// Community slug.
-        #[arg(long)]
-        community: String,
-        /// Export full phone and ID numbers instead of masked ones (export only; written to the
-        /// access log; handle the file with care).
-        #[arg(long)]
-        full_id_numbers: bool,
-    },
-}
-
-/// `triage` actions.
-#[derive(Debug, Subcommand)]
-pub enum TriageAction {
-    /// Retrain a community's triage on its staff corrections; it switches to the new model only
-    /// when, on corrections held out of training, it is not worse than the one in use.
-    Retrain {
-        /// Community slug.
-        #[arg(long)]
-        community: String,
     },
 }
 
@@ -160,21 +121,24 @@ pub enum ApiKeyAction {
     },
 }
 
-fn load_config(cli: &Cli, demo: bool) -> AppResult<Config> {
-    let mut cfg = Config::load(cli.config.as_deref()).map_err(AppError::internal)?;
-    if demo {
+fn load_config(globals: &Globals, command: Option<&Command>) -> AppResult<Config> {
+    let mut cfg = Config::load(globals.config.as_deref()).map_err(AppError::internal)?;
+    if let Some(Command::Demo(_)) = command {
         cfg.data_dir = PathBuf::from("linli-demo");
-        if cfg.sms_gateway_url.is_empty() {
-            cfg.sms_gateway_url = "log".into();
+        // The demo's text messages go to the log unless a gateway is configured.
+        let mut messages = cfg.section::<notify::Settings>().map_err(AppError::internal)?;
+        if messages.sms_gateway_url.is_empty() {
+            messages.sms_gateway_url = "log".into();
+            cfg.set_section(&messages);
         }
     }
-    if let Some(d) = &cli.data {
+    if let Some(d) = &globals.data {
         cfg.data_dir = d.clone();
     }
-    if let Some(u) = &cli.database_url {
+    if let Some(u) = &globals.database_url {
         cfg.database_url = u.clone();
     }
-    if let Command::Serve(l) | Command::Demo(l) = &cli.command {
+    if let Some(Command::Serve(l) | Command::Demo(l)) = command {
         if let Some(p) = l.port {
             cfg.port = p;
         }
@@ -192,33 +156,54 @@ fn init_logging(cfg: &Config) {
     let _ = if cfg.log_json { builder.json().try_init() } else { builder.try_init() };
 }
 
-/// The operator at the server's console: may do anything, recorded as no user.
-fn operator() -> Principal {
-    Principal {
-        user_id: None,
-        api_key_id: None,
-        display_name: "operator".into(),
-        phone: String::new(),
-        locale: kernel::i18n::Locale::ZhCn,
-        elder_mode: false,
-        superadmin: true,
-        memberships: Vec::new(),
-    }
-}
-
 async fn state(cfg: Config) -> AppResult<AppState> {
     crate::app::build_state(cfg, Arc::new(SystemClock)).await
 }
 
+/// Every capability's subcommands; a name taken twice (or by the platform's own) is refused.
+pub fn capability_commands() -> AppResult<Vec<CliCommand>> {
+    use clap::CommandFactory;
+    let own: Vec<String> = Cli::command().get_subcommands().map(|c| c.get_name().to_string()).collect();
+    let mut out: Vec<CliCommand> = Vec::new();
+    for m in crate::app::manifests() {
+        for c in m.commands {
+            if own.iter().any(|n| n == c.name) || out.iter().any(|o| o.name == c.name) {
+                return Err(AppError::internal(format!("the subcommand {} is taken twice (the second by {})", c.name, m.name)));
+            }
+            if (c.command)().get_name() != c.name {
+                return Err(AppError::internal(format!("{}'s subcommand {} is named {}", m.name, c.name, (c.command)().get_name())));
+            }
+            out.push(*c);
+        }
+    }
+    Ok(out)
+}
+
+/// Parses `args` (the program's name first), the capabilities' subcommands included, and
+/// runs what they ask for. `--help` and mistakes in the arguments print and exit, as clap does.
+pub async fn main(args: Vec<std::ffi::OsString>) -> AppResult<()> {
+    use clap::{CommandFactory, FromArgMatches};
+    let commands = capability_commands()?;
+    let mut cli = Cli::command();
+    for c in &commands {
+        cli = cli.subcommand((c.command)());
+    }
+    let matches = cli.get_matches_from(args);
+    if let Some((name, args)) = matches.subcommand() {
+        if let Some(c) = commands.iter().find(|c| c.name == name) {
+            let globals = Globals::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+            let config = load_config(&globals, None)?;
+            init_logging(&config);
+            let ctx = CommandContext { config, connect: Box::new(|cfg| Box::pin(state(cfg))) };
+            return (c.run)(ctx, args.clone()).await;
+        }
+    }
+    run(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())).await
+}
+
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> AppResult<()> {
-    if let Command::Triage { action: None, text } = &cli.command {
-        let text = text.as_deref().ok_or_else(|| AppError::internal("give the report's text: linli triage \"…\""))?;
-        println!("{}", serde_json::to_string(&triage::classify(text)).map_err(AppError::internal)?);
-        return Ok(());
-    }
-    let demo = matches!(cli.command, Command::Demo(_));
-    let cfg = load_config(&cli, demo)?;
+    let cfg = load_config(&cli.globals, Some(&cli.command))?;
     init_logging(&cfg);
     match cli.command {
         Command::Serve(_) => {
@@ -245,21 +230,6 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             crate::serve::signal().await;
             running.stop().await;
         }
-        Command::Triage { action: Some(TriageAction::Retrain { community }), .. } => {
-            let state = state(cfg).await?;
-            let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
-            let r = cases::learning::retrain(&state, &operator(), c.id).await.map_err(explain)?;
-            println!(
-                "{} corrections, {} held out: the model in use had urgency {} and category {} right, the new one {} and {}",
-                r.corrections, r.held_out, r.before_urgency, r.before_category, r.after_urgency, r.after_category
-            );
-            if r.switched {
-                println!("switched to {}", r.version);
-            } else {
-                println!("kept the model in use: {} was worse on the held-out corrections", r.version);
-            }
-        }
-        Command::Triage { action: None, .. } => unreachable!("handled before configuration is loaded"),
         Command::Openapi => {
             println!("{}", crate::app::openapi().to_pretty_json().map_err(AppError::internal)?);
         }
@@ -279,35 +249,8 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 }
             };
             let state = state(cfg).await?;
-            let id = accounts::service::create_admin(&state, &phone, &name, &password).await.map_err(explain)?;
+            let id = accounts::service::create_admin(&state, &phone, &name, &password).await.map_err(AppError::for_operator)?;
             println!("administrator {id} ready: log in with {phone}");
-        }
-        Command::Import { what: Transfer::Residents { file, community, .. } } => {
-            let bytes = std::fs::read(&file).map_err(|e| AppError::internal(format!("{}: {e}", file.display())))?;
-            let state = state(cfg).await?;
-            let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
-            let report = registry::spreadsheet::import(&state, &operator(), &c, &bytes, kernel::i18n::Locale::ZhCn).await.map_err(explain)?;
-            println!("{} rows: {} created, {} updated, {} rejected", report.rows, report.created, report.updated, report.errors.len());
-            for b in &report.new_buildings {
-                println!("new building: {b}");
-            }
-            for e in &report.errors {
-                println!("row {}: {} {}", e.row, e.column, e.reason);
-            }
-        }
-        Command::Export { what: Transfer::Residents { file, community, full_id_numbers } } => {
-            let path = file.to_string_lossy().to_string();
-            let format = registry::spreadsheet::Format::from_path(&path).ok_or_else(|| AppError::internal("the file name must end in .xlsx or .csv"))?;
-            let state = state(cfg).await?;
-            let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
-            let disclosure = if full_id_numbers {
-                registry::spreadsheet::Disclosure::Full { purpose: "linli export --full-id-numbers" }
-            } else {
-                registry::spreadsheet::Disclosure::Masked
-            };
-            let bytes = registry::spreadsheet::export(&state, &operator(), &c, format, disclosure).await?;
-            std::fs::write(&file, bytes).map_err(|e| AppError::internal(format!("{}: {e}", file.display())))?;
-            println!("exported to {}", file.display());
         }
         Command::Backup { file } => {
             let state = state(cfg).await?;
@@ -342,14 +285,4 @@ pub async fn run(cli: Cli) -> AppResult<()> {
         }
     }
     Ok(())
-}
-
-/// Turns a user-facing error into a line an operator can act on.
-fn explain(e: AppError) -> AppError {
-    match &e {
-        AppError::Validation(fields) => AppError::internal(
-            fields.iter().map(|f| format!("{}: {}", f.field, f.message(kernel::i18n::Locale::En))).collect::<Vec<_>>().join("; "),
-        ),
-        _ => e,
-    }
 }

@@ -1,11 +1,8 @@
 //! The `linli` binary.
 
-use clap::Parser;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = linli::cli::Cli::parse();
-    match linli::cli::run(cli).await {
+    match linli::cli::main(std::env::args_os().collect()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("linli: {e}");

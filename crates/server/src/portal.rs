@@ -7,13 +7,12 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use kernel::auth::{Permission, Role, User};
-use kernel::manifest::Tile;
-use kernel::web::{render, NavEntry, PageCtx};
+use kernel::auth::{Role, User};
+use kernel::manifest::{Door, Tile};
+use kernel::web::{render, PageCtx};
 use kernel::{AppResult, AppState};
 
 pub(crate) fn router() -> Router<AppState> {
-    kernel::web::set_console_nav(console_nav());
     Router::new()
         .route("/", get(home))
         .route("/me/data", get(data_page))
@@ -21,78 +20,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/me/data", get(my_data))
 }
 
-/// The console's pages, each with the permission its handler requires.
-fn console_nav() -> Vec<NavEntry> {
-    use registry::service::{IMPORT_EXPORT, RESIDENTS_READ, STRUCTURE_READ};
-    vec![
-        NavEntry { href: "/console", label: "nav.console", permission: &STRUCTURE_READ },
-        NavEntry { href: "/console/cases", label: "nav.cases", permission: &cases::service::CASES_HANDLE },
-        NavEntry { href: "/console/residents", label: "nav.residents", permission: &RESIDENTS_READ },
-        NavEntry { href: "/console/buildings", label: "nav.buildings", permission: &STRUCTURE_READ },
-        NavEntry { href: "/console/households", label: "nav.households", permission: &RESIDENTS_READ },
-        NavEntry { href: "/console/import", label: "nav.import", permission: &IMPORT_EXPORT },
-        NavEntry { href: "/console/outbox", label: "nav.outbox", permission: &notify::api::OUTBOX_READ },
-    ]
-}
-
-/// A link on a role's part of the home page, shown only to those who may open it.
-struct Door {
-    href: &'static str,
-    label: &'static str,
-    permission: Option<&'static Permission>,
-}
-
-const fn open(href: &'static str, label: &'static str) -> Door {
-    Door { href, label, permission: None }
-}
-
-const fn guarded(href: &'static str, label: &'static str, permission: &'static Permission) -> Door {
-    Door { href, label, permission: Some(permission) }
-}
-
-/// What one role can do on the platform today, and (in words, not links) what is still to come.
-struct RoleHome {
-    /// The role's code (`resident` … `visitor`), for its catalogue keys `home.role.<code>`,
-    /// `home.can.<code>` and `home.coming.<code>`.
-    role: &'static str,
-    doors: &'static [Door],
-}
-
-static HOMES: &[RoleHome] = &[
-    // The resident's links are the shortcuts every capability offers (its manifest's tiles).
-    RoleHome { role: "resident", doors: &[] },
-    RoleHome { role: "family", doors: &[open("/family", "home.door.family"), open("/cases/new", "cases.report")] },
-    RoleHome {
-        role: "grid_worker",
-        doors: &[
-            guarded("/console/cases", "nav.cases", &cases::service::CASES_HANDLE),
-            guarded("/console/cases/quick", "cases.quick", &cases::service::CASES_HANDLE),
-            guarded("/console/residents", "nav.residents", &registry::service::RESIDENTS_READ),
-            guarded("/console/households", "nav.households", &registry::service::RESIDENTS_READ),
-        ],
-    },
-    RoleHome {
-        role: "staff",
-        doors: &[
-            guarded("/console", "nav.console", &registry::service::STRUCTURE_READ),
-            guarded("/console/cases", "nav.cases", &cases::service::CASES_HANDLE),
-            guarded("/console/residents", "nav.residents", &registry::service::RESIDENTS_READ),
-            guarded("/console/import", "nav.import", &registry::service::IMPORT_EXPORT),
-            guarded("/console/outbox", "nav.outbox", &notify::api::OUTBOX_READ),
-        ],
-    },
-    RoleHome {
-        role: "liaison",
-        doors: &[
-            guarded("/console/buildings", "nav.buildings", &registry::service::STRUCTURE_READ),
-            open("/cases/new", "cases.report"),
-            open("/ledger", "ledger.title"),
-        ],
-    },
-    RoleHome { role: "volunteer", doors: &[open("/cases/new", "cases.report"), open("/ledger", "ledger.title"), open("/me/cases", "cases.mine")] },
-    RoleHome { role: "merchant", doors: &[open("/cases/new", "cases.report"), open("/ledger", "ledger.title"), open("/me/cases", "cases.mine")] },
-    RoleHome { role: "visitor", doors: &[open("/cases/new", "home.door.anonymous_report"), open("/ledger", "ledger.title"), open("/login", "nav.login")] },
-];
+/// The roles with a part of the home page, in the order the parts are shown; each capability
+/// adds its links to them (its manifest's `doors`; the resident's are its `tiles`).
+const ROLES: &[&str] = &["resident", "family", "grid_worker", "staff", "liaison", "volunteer", "merchant", "visitor"];
 
 /// A role's part of the home page as shown: its links the viewer may open.
 struct Section {
@@ -114,7 +44,7 @@ impl Section {
 
 /// The sections for the viewer: one per role held (staff and admin share one), a visitor's
 /// when nobody is logged in, the resident's for a login with no role yet.
-fn sections(ctx: &PageCtx) -> Vec<Section> {
+fn sections(ctx: &PageCtx, manifests: &[kernel::manifest::Manifest]) -> Vec<Section> {
     let roles: Vec<&'static str> = match &ctx.user {
         None => vec!["visitor"],
         Some(u) => {
@@ -130,20 +60,26 @@ fn sections(ctx: &PageCtx) -> Vec<Section> {
             if held.is_empty() {
                 held.push("resident");
             }
-            held.sort_by_key(|r| HOMES.iter().position(|h| h.role == *r));
+            held.sort_by_key(|r| ROLES.iter().position(|h| h == r));
             held.dedup();
             held
         }
     };
     roles
         .into_iter()
-        .filter_map(|r| HOMES.iter().find(|h| h.role == r))
-        .map(|h| Section {
-            role: h.role,
-            doors: if h.role == "resident" {
-                crate::app::manifests().iter().flat_map(|m| m.tiles.iter().map(|t: &Tile| (t.href, t.label))).collect()
+        .filter(|r| ROLES.contains(r))
+        .map(|role| Section {
+            role,
+            doors: if role == "resident" {
+                manifests.iter().flat_map(|m| m.tiles.iter().map(|t: &Tile| (t.href, t.label))).collect()
             } else {
-                h.doors.iter().filter(|d| d.permission.is_none_or(|p| ctx.may(p))).map(|d| (d.href, d.label)).collect()
+                let mut doors: Vec<&Door> = manifests
+                    .iter()
+                    .flat_map(|m| m.doors.iter())
+                    .filter(|d| d.role == role && d.permission.is_none_or(|p| ctx.may(p)))
+                    .collect();
+                doors.sort_by_key(|d| d.rank);
+                doors.into_iter().map(|d| (d.href, d.label)).collect()
             },
         })
         .collect()
@@ -169,7 +105,7 @@ async fn home(State(state): State<AppState>, ctx: PageCtx, kernel::web::ApiQuery
         Some(uid) => notify::service::unread_count(&state, uid).await?,
         None => 0,
     };
-    let sections = sections(&ctx);
+    let sections = sections(&ctx, &state.manifests);
     Ok(render(&Home { ctx, sections, unread, filed: q.filed.is_some() }))
 }
 

@@ -1,4 +1,5 @@
-//! Serving: bind, run the job worker, shut down gracefully on SIGINT/SIGTERM.
+//! Serving: bind, run the job worker and the capabilities' services, shut down gracefully on
+//! SIGINT/SIGTERM.
 
 use kernel::state::AppState;
 use kernel::AppResult;
@@ -27,6 +28,21 @@ pub async fn start(state: AppState, host: &str, port: u16) -> AppResult<Running>
     let addr = listener.local_addr().map_err(kernel::AppError::internal)?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     let worker = state.config.run_jobs.then(|| tokio::spawn(kernel::jobs::worker(state.clone(), rx.clone())));
+    // The capabilities' long-running services, each told to stop with the server.
+    let services: Vec<_> = state
+        .manifests
+        .iter()
+        .flat_map(|m| m.services.iter())
+        .map(|s| {
+            let (name, run) = (s.name, s.run);
+            let fut = run(state.clone(), kernel::manifest::Shutdown(rx.clone()));
+            tokio::spawn(async move {
+                if let Err(e) = fut.await {
+                    tracing::error!(service = name, error = %e, "service ended");
+                }
+            })
+        })
+        .collect();
     let app = crate::app::router(state);
     let mut server_rx = rx;
     let handle = tokio::spawn(async move {
@@ -39,6 +55,9 @@ pub async fn start(state: AppState, host: &str, port: u16) -> AppResult<Running>
         }
         if let Some(worker) = worker {
             let _ = worker.await;
+        }
+        for service in services {
+            let _ = service.await;
         }
     });
     Ok(Running { addr, shutdown: tx, handle })

@@ -7,7 +7,7 @@ use testkit::{FakeSmsGateway, TestApp, PASSWORD};
 async fn app_with_sms() -> (TestApp, FakeSmsGateway) {
     let gw = FakeSmsGateway::start().await;
     let url = gw.url.clone();
-    let app = TestApp::start_with(|c| c.sms_gateway_url = url).await;
+    let app = TestApp::start_with(|c| c.set_section(&notify::Settings { sms_gateway_url: url, ..Default::default() })).await;
     (app, gw)
 }
 
@@ -305,7 +305,7 @@ async fn a_guesser_locks_only_their_own_source_and_never_the_sms_login() {
     let gw = FakeSmsGateway::start().await;
     let url = gw.url.clone();
     let app = TestApp::start_with(|c| {
-        c.sms_gateway_url = url;
+        c.set_section(&notify::Settings { sms_gateway_url: url, ..Default::default() });
         c.client_ip_header = "x-forwarded-for".into();
     })
     .await;

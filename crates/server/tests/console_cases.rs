@@ -27,7 +27,7 @@ struct World {
 async fn world() -> World {
     let sms = FakeSmsGateway::start().await;
     let url = sms.url.clone();
-    let app = TestApp::start_with(|c| c.sms_gateway_url = url).await;
+    let app = TestApp::start_with(|c| c.set_section(&notify::Settings { sms_gateway_url: url, ..Default::default() })).await;
     let c = app.community("renjia", "南京人家社区").await;
     app.user("13800000009", "陈主任", c, &[Role::Admin]).await;
     app.user("13800000001", "周晓梅", c, &[Role::Staff]).await;

@@ -39,6 +39,7 @@ fn codes_in(source: &str) -> Vec<String> {
 
 #[test]
 fn every_error_code_has_words() {
+    linli::app::install_catalogues();
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let files = testkit::files_under(crates, "rs");
     let mut missing = Vec::new();

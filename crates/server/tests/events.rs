@@ -50,22 +50,13 @@ fn example() -> Manifest {
             id: "example_0001_tables",
             sql: "CREATE TABLE example_moves (event_id BIGINT NOT NULL, case_id BIGINT NOT NULL, to_state TEXT NOT NULL);\nCREATE TABLE example_filed (case_id BIGINT NOT NULL);\n",
         }],
-        api: axum::Router::new,
-        web: axum::Router::new,
-        jobs: Vec::new,
-        permissions: &[],
-        openapi: || utoipa::openapi::OpenApiBuilder::new().build(),
-        demo_seed: None,
-        personal_data: None,
-        tiles: &[],
-        console_figures: None,
-        housekeeping: None,
         subscribers: || {
             vec![
                 Subscriber { event: "cases.moved", name: "example.remember_moves", handle: remember },
                 Subscriber { event: "cases.filed", name: "example.count_filed", handle: count_filed },
             ]
         },
+        ..Manifest::named("example")
     }
 }
 

@@ -11,10 +11,13 @@ async fn app() -> TestApp {
         Some(url) => {
             let bucket = format!("linli-{}", kernel::crypto::random_token(6).to_lowercase().replace(['_', '-'], "x"));
             TestApp::start_with(|c| {
-                c.s3_endpoint = url;
-                c.s3_bucket = bucket;
-                c.s3_access_key = "testing".into();
-                c.s3_secret_key = "testing".into();
+                c.set_section(&files::service::Settings {
+                    s3_endpoint: url,
+                    s3_bucket: bucket,
+                    s3_access_key: "testing".into(),
+                    s3_secret_key: "testing".into(),
+                    ..Default::default()
+                });
                 c.upload_limit = 64 * 1024;
             })
             .await

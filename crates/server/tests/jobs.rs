@@ -11,7 +11,7 @@ use testkit::{FakeSmsGateway, TestApp};
 async fn app_with_sms() -> (TestApp, FakeSmsGateway) {
     let gw = FakeSmsGateway::start().await;
     let url = gw.url.clone();
-    let app = TestApp::start_with(|c| c.sms_gateway_url = url).await;
+    let app = TestApp::start_with(|c| c.set_section(&notify::Settings { sms_gateway_url: url, ..Default::default() })).await;
     (app, gw)
 }
 

@@ -12,7 +12,7 @@ use testkit::{FakeSmsGateway, FakeSmtp, TestApp};
 async fn app_with_sms() -> (TestApp, FakeSmsGateway) {
     let gw = FakeSmsGateway::start().await;
     let url = gw.url.clone();
-    let app = TestApp::start_with(|c| c.sms_gateway_url = url).await;
+    let app = TestApp::start_with(|c| c.set_section(&notify::Settings { sms_gateway_url: url, ..Default::default() })).await;
     (app, gw)
 }
 
@@ -200,8 +200,7 @@ async fn email_goes_through_a_real_smtp_conversation_in_utf8() {
     let smtp = FakeSmtp::start().await;
     let addr = smtp.addr.clone();
     let app = TestApp::start_with(|c| {
-        c.smtp_addr = addr;
-        c.smtp_from = "noreply@linli.example".into();
+        c.set_section(&notify::Settings { smtp_addr: addr, smtp_from: "noreply@linli.example".into(), ..Default::default() });
     })
     .await;
     let msg = Message {

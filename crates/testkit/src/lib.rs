@@ -35,7 +35,8 @@ pub struct TestApp {
     leftover_jobs_allowed: std::sync::atomic::AtomicBool,
 }
 
-fn temp_dir() -> PathBuf {
+/// A fresh directory under the system's temporary one.
+pub fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("linli-test-{}", kernel::crypto::random_token(9)));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -122,7 +123,9 @@ impl TestApp {
         Self::start_full(|_| {}, extra).await
     }
 
-    async fn start_full(adjust: impl FnOnce(&mut Config), extra: Vec<kernel::manifest::Manifest>) -> TestApp {
+    /// Starts the app with capabilities beyond the platform's own, after `adjust` has changed
+    /// the configuration.
+    pub async fn start_full(adjust: impl FnOnce(&mut Config), extra: Vec<kernel::manifest::Manifest>) -> TestApp {
         let dir = temp_dir();
         let mut config = Config {
             port: 0,

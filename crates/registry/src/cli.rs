@@ -1,0 +1,72 @@
+//! The registry's subcommands: `linli import residents FILE --community SLUG` and
+//! `linli export residents FILE --community SLUG [--full-id-numbers]`.
+
+use clap::{FromArgMatches, Subcommand};
+use kernel::auth::Principal;
+use kernel::manifest::{CliCommand, CommandContext};
+use kernel::{AppError, AppResult};
+use std::path::PathBuf;
+
+/// `linli import`.
+pub const IMPORT: CliCommand = CliCommand {
+    name: "import",
+    command: || Transfer::augment_subcommands(clap::Command::new("import")).about("Import records from a spreadsheet (.xlsx or .csv).").subcommand_required(true),
+    run: |ctx, args| Box::pin(import(ctx, args)),
+};
+
+/// `linli export`.
+pub const EXPORT: CliCommand = CliCommand {
+    name: "export",
+    command: || Transfer::augment_subcommands(clap::Command::new("export")).about("Export records to a spreadsheet (.xlsx or .csv, by the file's extension).").subcommand_required(true),
+    run: |ctx, args| Box::pin(export(ctx, args)),
+};
+
+/// What to import or export.
+#[derive(Debug, Subcommand)]
+enum Transfer {
+    /// The resident spreadsheet.
+    Residents {
+        /// The file.
+        file: PathBuf,
+        /// Community slug.
+        #[arg(long)]
+        community: String,
+        /// Export full phone and ID numbers instead of masked ones (export only; written to the
+        /// access log; handle the file with care).
+        #[arg(long)]
+        full_id_numbers: bool,
+    },
+}
+
+async fn import(ctx: CommandContext, args: clap::ArgMatches) -> AppResult<()> {
+    let Transfer::Residents { file, community, .. } = Transfer::from_arg_matches(&args).map_err(AppError::internal)?;
+    let bytes = std::fs::read(&file).map_err(|e| AppError::internal(format!("{}: {e}", file.display())))?;
+    let state = ctx.state().await?;
+    let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
+    let report = crate::spreadsheet::import(&state, &Principal::operator(), &c, &bytes, kernel::i18n::Locale::ZhCn).await.map_err(AppError::for_operator)?;
+    println!("{} rows: {} created, {} updated, {} rejected", report.rows, report.created, report.updated, report.errors.len());
+    for b in &report.new_buildings {
+        println!("new building: {b}");
+    }
+    for e in &report.errors {
+        println!("row {}: {} {}", e.row, e.column, e.reason);
+    }
+    Ok(())
+}
+
+async fn export(ctx: CommandContext, args: clap::ArgMatches) -> AppResult<()> {
+    let Transfer::Residents { file, community, full_id_numbers } = Transfer::from_arg_matches(&args).map_err(AppError::internal)?;
+    let path = file.to_string_lossy().to_string();
+    let format = crate::spreadsheet::Format::from_path(&path).ok_or_else(|| AppError::internal("the file name must end in .xlsx or .csv"))?;
+    let state = ctx.state().await?;
+    let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
+    let disclosure = if full_id_numbers {
+        crate::spreadsheet::Disclosure::Full { purpose: "linli export --full-id-numbers" }
+    } else {
+        crate::spreadsheet::Disclosure::Masked
+    };
+    let bytes = crate::spreadsheet::export(&state, &Principal::operator(), &c, format, disclosure).await?;
+    std::fs::write(&file, bytes).map_err(|e| AppError::internal(format!("{}: {e}", file.display())))?;
+    println!("exported to {}", file.display());
+    Ok(())
+}
