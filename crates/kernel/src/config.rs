@@ -57,11 +57,17 @@ pub struct Config {
 pub trait Section: serde::de::DeserializeOwned + serde::Serialize + Default + Send + Sync + 'static {
     /// The section's name: the capability's.
     const NAME: &'static str;
+    /// Checks what types alone cannot (a URL that parses, a file that exists), at start.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Loads section `T` for a manifest's `settings` (`settings: Some(kernel::config::loader::<Settings>)`).
 pub fn loader<T: Section>(config: &Config) -> Result<std::sync::Arc<dyn std::any::Any + Send + Sync>, ConfigError> {
-    Ok(std::sync::Arc::new(config.section::<T>()?))
+    let section = config.section::<T>()?;
+    section.check().map_err(|e| ConfigError(format!("[{}] {e}", T::NAME)))?;
+    Ok(std::sync::Arc::new(section))
 }
 
 impl Default for Config {

@@ -1,11 +1,14 @@
-//! The edges to the outside world: an HTTP SMS gateway and an SMTP relay.
+//! The edges to the outside world: an HTTP SMS gateway and an SMTP server (through lettre:
+//! STARTTLS or TLS, with authentication).
 
 use crate::domain::{Failure, FailureReason};
 use crate::Settings;
 use std::sync::OnceLock;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Mailbox, SinglePart};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
@@ -45,74 +48,59 @@ pub async fn send_sms(cfg: &Settings, to: &str, text: &str, key: &str) -> Result
     }
 }
 
-/// Sends one plain-text e-mail through an SMTP relay (no authentication; the relay is expected
-/// on the local network, as is usual on an intranet). `now` (epoch ms) dates the message.
+/// The mail transport `settings.smtp_url` describes (lettre's URL form: `smtp://` with
+/// `?tls=required` for STARTTLS, `smtps://` for TLS from the start, plain `smtp://` for a relay
+/// on the local network; a user and password in the URL authenticate), trusting the CA in
+/// `smtp_ca_file` too when one is given.
+pub fn mail_transport(settings: &Settings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let url = reqwest::Url::parse(&settings.smtp_url).map_err(|e| format!("smtp_url: {e}"))?;
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.smtp_url).map_err(|e| format!("smtp_url: {e}"))?;
+    if !settings.smtp_ca_file.is_empty() {
+        let pem = std::fs::read(&settings.smtp_ca_file).map_err(|e| format!("smtp_ca_file {}: {e}", settings.smtp_ca_file))?;
+        let ca = Certificate::from_pem(&pem).map_err(|e| format!("smtp_ca_file {}: {e}", settings.smtp_ca_file))?;
+        let host = url.host_str().ok_or("smtp_url: no host")?.trim_matches(['[', ']']).to_string();
+        let params = TlsParameters::builder(host).add_root_certificate(ca).build_rustls().map_err(|e| format!("smtp_ca_file: {e}"))?;
+        let tls_query = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+        let tls = match (url.scheme(), tls_query.as_deref()) {
+            ("smtps", _) => Tls::Wrapper(params),
+            (_, Some("required")) => Tls::Required(params),
+            (_, Some("opportunistic")) => Tls::Opportunistic(params),
+            _ => return Err("smtp_ca_file is set but smtp_url asks for no TLS (add ?tls=required or use smtps://)".into()),
+        };
+        builder = builder.tls(tls);
+    }
+    Ok(builder.timeout(Some(Duration::from_secs(20))).build())
+}
+
+/// Sends one plain-text e-mail through the configured SMTP server. `now` (epoch ms) dates the
+/// message; `key` (the outbox idempotency key) names it, so a resend is recognisable.
 pub async fn send_email(cfg: &Settings, to: &str, subject: &str, body: &str, key: &str, now: i64) -> Result<(), Failure> {
-    if cfg.smtp_addr.is_empty() {
+    if cfg.smtp_url.is_empty() {
         return Err(FailureReason::EmailNotConfigured.with(""));
     }
-    if to.contains(['\r', '\n']) || cfg.smtp_from.contains(['\r', '\n']) {
-        return Err(FailureReason::EmailAddressInvalid.with(""));
-    }
-    let fut = async {
-        let stream = TcpStream::connect(&cfg.smtp_addr).await.map_err(|e| FailureReason::EmailUnreachable.with(e.to_string()))?;
-        let (r, mut w) = stream.into_split();
-        let mut r = BufReader::new(r);
-        expect(&mut r, 220).await?;
-        command(&mut w, &mut r, "EHLO linli\r\n", 250).await?;
-        command(&mut w, &mut r, &format!("MAIL FROM:<{}>\r\n", cfg.smtp_from), 250).await?;
-        command(&mut w, &mut r, &format!("RCPT TO:<{to}>\r\n"), 250).await?;
-        command(&mut w, &mut r, "DATA\r\n", 354).await?;
-        let encoded_subject = format!("=?UTF-8?B?{}?=", base64_encode(subject.as_bytes()));
-        // The same key gives the same id; base64url keeps it within the characters an id allows.
-        let message_id = {
-            use base64::Engine;
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
-        };
-        // RFC 5322 requires a Date; relays and spam filters reject or penalise mail without one.
-        let date = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default().with_timezone(&kernel::clock::shanghai()).to_rfc2822();
-        let mut data = format!(
-            "Date: {date}\r\nFrom: {}\r\nTo: {to}\r\nSubject: {encoded_subject}\r\nMessage-ID: <{message_id}@linli>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-            cfg.smtp_from
-        );
-        for chunk in base64_encode(body.as_bytes()).as_bytes().chunks(76) {
-            data.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-            data.push_str("\r\n");
-        }
-        data.push_str(".\r\n");
-        command(&mut w, &mut r, &data, 250).await?;
-        let _ = w.write_all(b"QUIT\r\n").await;
-        Ok(())
+    let to: Mailbox = to.parse().map_err(|e: lettre::address::AddressError| FailureReason::EmailAddressInvalid.with(e.to_string()))?;
+    let from: Mailbox = cfg.smtp_from.parse().map_err(|e: lettre::address::AddressError| FailureReason::EmailAddressInvalid.with(format!("smtp_from: {e}")))?;
+    // The same key gives the same id; base64url keeps it within the characters an id allows.
+    let message_id = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
     };
-    tokio::time::timeout(Duration::from_secs(20), fut).await.map_err(|_| FailureReason::EmailTimeout.with(""))?
-}
-
-fn base64_encode(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-async fn command(
-    w: &mut tokio::net::tcp::OwnedWriteHalf,
-    r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
-    line: &str,
-    code: u16,
-) -> Result<(), Failure> {
-    w.write_all(line.as_bytes()).await.map_err(|e| FailureReason::EmailUnreachable.with(e.to_string()))?;
-    expect(r, code).await
-}
-
-async fn expect(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, code: u16) -> Result<(), Failure> {
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).await.map_err(|e| FailureReason::EmailUnreachable.with(e.to_string()))? == 0 {
-            return Err(FailureReason::EmailUnreachable.with("connection closed"));
-        }
-        let got: u16 = line.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| FailureReason::EmailRefused.with(line.trim_end()))?;
-        if line.as_bytes().get(3) == Some(&b'-') {
-            continue;
-        }
-        return if got == code { Ok(()) } else { Err(FailureReason::EmailRefused.with(line.trim_end())) };
+    // RFC 5322 requires a Date; relays and spam filters reject or penalise mail without one.
+    let date = std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(now).unwrap_or(0));
+    let message = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .date(date)
+        .message_id(Some(format!("<{message_id}@linli>")))
+        .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).header(ContentTransferEncoding::Base64).body(body.to_string()))
+        .map_err(|e| FailureReason::EmailAddressInvalid.with(e.to_string()))?;
+    let transport = mail_transport(cfg).map_err(|e| FailureReason::EmailNotConfigured.with(e))?;
+    match tokio::time::timeout(Duration::from_secs(30), transport.send(message)).await {
+        Err(_) => Err(FailureReason::EmailTimeout.with("")),
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) if e.is_permanent() || e.is_transient() => Err(FailureReason::EmailRefused.with(e.to_string())),
+        Ok(Err(e)) if e.is_timeout() => Err(FailureReason::EmailTimeout.with(e.to_string())),
+        Ok(Err(e)) => Err(FailureReason::EmailUnreachable.with(e.to_string())),
     }
 }
-

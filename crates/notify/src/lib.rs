@@ -78,20 +78,38 @@ pub struct Settings {
     pub sms_gateway_url: String,
     /// Bearer token sent to the SMS gateway.
     pub sms_gateway_token: String,
-    /// SMTP relay as `host:port`; empty disables e-mail delivery.
-    pub smtp_addr: String,
+    /// The SMTP server as a URL: `smtp://user:password@host:587?tls=required` (STARTTLS),
+    /// `smtps://user:password@host:465` (TLS from the start), `smtp://relay:25` (a relay on the
+    /// local network, no TLS); empty disables e-mail delivery.
+    pub smtp_url: String,
     /// Sender address for e-mail.
     pub smtp_from: String,
+    /// A PEM file with a CA certificate to trust besides the public ones (a relay with a
+    /// certificate of its own, as on an intranet).
+    pub smtp_ca_file: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { sms_gateway_url: String::new(), sms_gateway_token: String::new(), smtp_addr: String::new(), smtp_from: "linli@localhost".into() }
+        Settings {
+            sms_gateway_url: String::new(),
+            sms_gateway_token: String::new(),
+            smtp_url: String::new(),
+            smtp_from: "linli@localhost".into(),
+            smtp_ca_file: String::new(),
+        }
     }
 }
 
 impl kernel::config::Section for Settings {
     const NAME: &'static str = "notify";
+    fn check(&self) -> Result<(), String> {
+        if !self.smtp_url.is_empty() {
+            delivery::mail_transport(self)?;
+            self.smtp_from.parse::<lettre::message::Mailbox>().map_err(|e| format!("smtp_from: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// The notify capability's words (`crates/notify/catalogue.toml`).

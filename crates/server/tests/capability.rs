@@ -140,6 +140,8 @@ async fn a_wrong_setting_stops_the_start_and_says_where() {
     // The platform's own sections are read the same way.
     let err = composed(|c| c.sections = Config::from_toml("[notify]\nsms_gateway = \"x\"\n").unwrap().sections).await.unwrap_err();
     assert!(err.contains("[notify]"), "{err}");
+    let err = composed(|c| c.sections = Config::from_toml("[notify]\nsmtp_url = \"mail.example.org:587\"\n").unwrap().sections).await.unwrap_err();
+    assert!(err.contains("[notify]") && err.contains("smtp_url"), "a mail server that is not a URL stops the start: {err}");
     assert!(composed(|_| {}).await.is_ok());
 }
 
@@ -152,7 +154,7 @@ async fn two_capabilities_may_not_define_one_word() {
     let dir = testkit::temp_dir();
     let config = Config { data_dir: dir.clone(), secret_key: "test-secret-key-0123456789".into(), run_jobs: false, ..Config::default() };
     let err = linli::app::build_state_with(config, Arc::new(kernel::clock::SystemClock), vec![example(), twin]).await.err().expect("refused");
-    assert!(err.to_string().contains("example.title"), "{err}");
+    assert!(err.to_string().contains("in both example's and twin's catalogue"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

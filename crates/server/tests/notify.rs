@@ -198,9 +198,9 @@ fn b64(s: &str) -> String {
 #[tokio::test]
 async fn email_goes_through_a_real_smtp_conversation_in_utf8() {
     let smtp = FakeSmtp::start().await;
-    let addr = smtp.addr.clone();
+    let url = format!("smtp://{}", smtp.addr);
     let app = TestApp::start_with(|c| {
-        c.set_section(&notify::Settings { smtp_addr: addr, smtp_from: "noreply@linli.example".into(), ..Default::default() });
+        c.set_section(&notify::Settings { smtp_url: url, smtp_from: "noreply@linli.example".into(), ..Default::default() });
     })
     .await;
     let msg = Message {
@@ -224,14 +224,12 @@ async fn email_goes_through_a_real_smtp_conversation_in_utf8() {
     let (title, text) = notify::domain::render("welcome", Channel::Email, Locale::ZhCn, &[("name".into(), "王芳".into())]);
     assert_eq!(title, "欢迎使用邻里");
     assert!(text.contains("王芳，您好"), "{text}");
-    let subject = header("Subject");
-    let encoded = subject.strip_prefix("=?UTF-8?B?").and_then(|s| s.strip_suffix("?=")).unwrap_or_else(|| panic!("{subject}"));
-    assert_eq!(b64(encoded), title);
+    assert_eq!(encoded_words(&header("Subject")), title);
     assert_eq!(header("Content-Type").to_ascii_lowercase(), "text/plain; charset=utf-8");
     assert_eq!(header("Content-Transfer-Encoding"), "base64");
     assert_eq!(header("From"), "noreply@linli.example");
     assert_eq!(header("To"), "wang.fang@example.org");
-    assert_eq!(header("Date"), "Mon, 1 Jun 2026 09:00:00 +0800", "dated by the platform's clock, in China Standard Time");
+    assert_eq!(header("Date"), "Mon, 01 Jun 2026 01:00:00 +0000", "dated by the platform's clock (09:00 in China)");
     let message_id = header("Message-ID");
     let id_left = message_id.strip_prefix('<').and_then(|m| m.strip_suffix("@linli>")).unwrap_or_else(|| panic!("{message_id}"));
     assert!(id_left.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "a valid msg-id: {message_id}");
@@ -243,6 +241,70 @@ async fn email_goes_through_a_real_smtp_conversation_in_utf8() {
     assert!(body.lines().all(|l| l.len() <= 76), "base64 lines are wrapped");
     assert_eq!(b64(&body.replace("\r\n", "")), text);
     assert_eq!(outbox_row(&app, id).await.0, "sent");
+    assert!(!mails[0].tls && mails[0].user.is_none(), "a relay on the local network: no TLS, no login");
+}
+
+/// A header's RFC 2047 encoded words (`=?utf-8?b?…?=`, one or several), decoded.
+fn encoded_words(value: &str) -> String {
+    let bytes: Vec<u8> = value
+        .split_whitespace()
+        .map(|w| {
+            let lower = w.to_ascii_lowercase();
+            assert!(lower.starts_with("=?utf-8?b?") && lower.ends_with("?="), "an encoded word: {w}");
+            w[10..w.len() - 2].to_string()
+        })
+        .map(|b| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.decode(b).expect("base64")
+        })
+        .flat_map(|bytes| bytes.into_iter())
+        .collect();
+    String::from_utf8(bytes).expect("UTF-8")
+}
+
+#[tokio::test]
+async fn email_through_a_provider_uses_starttls_and_logs_in() {
+    let smtp = FakeSmtp::start_tls("linli@provider.example", "p@ss word/1").await;
+    // The password's special characters are percent-encoded in the URL.
+    let url = format!("smtp://linli%40provider.example:p%40ss%20word%2F1@{}?tls=required", smtp.addr);
+    let app = TestApp::start_with(|c| {
+        c.set_section(&notify::Settings { smtp_url: url, smtp_from: "noreply@linli.example".into(), smtp_ca_file: testkit::smtp_ca_file(), ..Default::default() });
+    })
+    .await;
+    let id = queue(&app, &message(Channel::Email, "wang.fang@example.org", "tls-mail:1")).await;
+    assert_eq!(app.run_jobs().await, 1);
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].tls, "sent only after STARTTLS");
+    assert_eq!(mails[0].user.as_deref(), Some("linli@provider.example"), "logged in");
+    assert_eq!(outbox_row(&app, id).await.0, "sent");
+
+    // A wrong password is the provider's refusal, in words, and nothing is sent.
+    let url = format!("smtp://linli%40provider.example:wrong@{}?tls=required", smtp.addr);
+    let wrong = TestApp::start_with(|c| {
+        c.set_section(&notify::Settings { smtp_url: url, smtp_from: "noreply@linli.example".into(), smtp_ca_file: testkit::smtp_ca_file(), ..Default::default() });
+    })
+    .await;
+    wrong.allow_leftover_jobs();
+    let id = queue(&wrong, &message(Channel::Email, "wang.fang@example.org", "tls-mail:2")).await;
+    wrong.run_jobs().await;
+    let (_, attempts, error) = outbox_row(&wrong, id).await;
+    assert_eq!(attempts, 1);
+    assert!(error.as_deref().is_some_and(|e| e.contains("email_refused")), "{error:?}");
+    assert_eq!(smtp.mails().len(), 1, "nothing more was sent");
+
+    // Without the relay's CA the certificate is not trusted: nothing goes out in the clear.
+    let url = format!("smtp://linli%40provider.example:p%40ss%20word%2F1@{}?tls=required", smtp.addr);
+    let untrusted = TestApp::start_with(|c| {
+        c.set_section(&notify::Settings { smtp_url: url, smtp_from: "noreply@linli.example".into(), ..Default::default() });
+    })
+    .await;
+    untrusted.allow_leftover_jobs();
+    let id = queue(&untrusted, &message(Channel::Email, "wang.fang@example.org", "tls-mail:3")).await;
+    untrusted.run_jobs().await;
+    let (state, _, error) = outbox_row(&untrusted, id).await;
+    assert_ne!(state, "sent", "{error:?}");
+    assert_eq!(smtp.mails().len(), 1, "nothing more was sent");
 }
 
 /// Sends an inbox message to `user_id` with a unique key.

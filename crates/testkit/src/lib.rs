@@ -5,7 +5,7 @@
 
 mod outside;
 
-pub use outside::{FakeSmsGateway, FakeSmtp};
+pub use outside::{smtp_ca_file, FakeSmsGateway, FakeSmtp};
 
 use kernel::auth::Role;
 use kernel::clock::FakeClock;

@@ -86,70 +86,165 @@ impl FakeSmsGateway {
     }
 }
 
-/// One e-mail the relay accepted.
+/// One e-mail the server accepted.
 #[derive(Debug, Clone)]
 pub struct Mail {
     /// Envelope recipient.
     pub to: String,
     /// The DATA section as received.
     pub data: String,
+    /// Whether it came over TLS (after STARTTLS).
+    pub tls: bool,
+    /// The user it authenticated as, if it did.
+    pub user: Option<String>,
 }
 
-/// A minimal SMTP relay on 127.0.0.1 that records what it receives.
+/// What the server asks of a client.
+#[derive(Clone)]
+struct Demands {
+    /// `(user, password)` that must authenticate (AUTH PLAIN or LOGIN), over TLS only.
+    login: Option<(String, String)>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// A small SMTP server on 127.0.0.1 that records what it receives: a plain relay, or one that
+/// offers STARTTLS (with the test CA's certificate for 127.0.0.1, `fixtures/smtp-ca.pem`) and
+/// accepts mail only from a client that authenticated over TLS.
 #[derive(Clone)]
 pub struct FakeSmtp {
-    /// `host:port`, for `smtp_addr`.
+    /// `host:port`.
     pub addr: String,
     mails: Arc<Mutex<Vec<Mail>>>,
 }
 
+/// Where the test CA's certificate is, for `smtp_ca_file`.
+pub fn smtp_ca_file() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/smtp-ca.pem").to_string()
+}
+
+fn acceptor() -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(include_bytes!("../fixtures/smtp-cert.pem")).collect::<Result<_, _>>().expect("test certificate");
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("../fixtures/smtp-key.pem")).expect("test key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+/// How a conversation ended.
+enum Ended {
+    Closed,
+    StartTls,
+}
+
+struct Conversation {
+    demands: Demands,
+    mails: Arc<Mutex<Vec<Mail>>>,
+    tls: bool,
+    user: Option<String>,
+}
+
+impl Conversation {
+    async fn run<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(&mut self, r: &mut BufReader<S>) -> Ended {
+        let (mut to, mut data, mut in_data) = (String::new(), String::new(), false);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return Ended::Closed;
+            }
+            if in_data {
+                if line == ".\r\n" {
+                    in_data = false;
+                    let mail = Mail { to: to.clone(), data: std::mem::take(&mut data), tls: self.tls, user: self.user.clone() };
+                    self.mails.lock().unwrap().push(mail);
+                    let _ = r.get_mut().write_all(b"250 queued\r\n").await;
+                } else {
+                    data.push_str(&line);
+                }
+                continue;
+            }
+            let upper = line.to_ascii_uppercase();
+            let reply: String = if upper.starts_with("EHLO") {
+                let mut ext = vec!["250-fake".to_string()];
+                if self.demands.tls.is_some() && !self.tls {
+                    ext.push("250-STARTTLS".into());
+                }
+                if self.demands.login.is_some() && self.tls {
+                    ext.push("250-AUTH PLAIN LOGIN".into());
+                }
+                ext.push("250 8BITMIME".into());
+                ext.join("\r\n") + "\r\n"
+            } else if upper.starts_with("STARTTLS") && self.demands.tls.is_some() && !self.tls {
+                let _ = r.get_mut().write_all(b"220 go ahead\r\n").await;
+                return Ended::StartTls;
+            } else if upper.starts_with("AUTH PLAIN") && self.tls {
+                let given = line[10..].trim();
+                let decoded = {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.decode(given).unwrap_or_default()
+                };
+                let parts: Vec<&[u8]> = decoded.split(|b| *b == 0).collect();
+                match (&self.demands.login, parts.as_slice()) {
+                    (Some((u, p)), [_, user, pass]) if *user == u.as_bytes() && *pass == p.as_bytes() => {
+                        self.user = Some(u.clone());
+                        "235 authenticated\r\n".into()
+                    }
+                    _ => "535 authentication failed\r\n".into(),
+                }
+            } else if upper.starts_with("MAIL FROM:") && self.demands.login.is_some() && self.user.is_none() {
+                "530 authentication required\r\n".into()
+            } else if upper.starts_with("RCPT TO:") {
+                to = line[8..].trim().trim_matches(['<', '>']).to_string();
+                "250 ok\r\n".into()
+            } else if upper.starts_with("DATA") {
+                in_data = true;
+                "354 go ahead\r\n".into()
+            } else if upper.starts_with("QUIT") {
+                let _ = r.get_mut().write_all(b"221 bye\r\n").await;
+                return Ended::Closed;
+            } else {
+                "250 ok\r\n".into()
+            };
+            let _ = r.get_mut().write_all(reply.as_bytes()).await;
+        }
+    }
+}
+
 impl FakeSmtp {
-    /// Starts the relay.
+    /// Starts a plain relay (no TLS, no login), as on a local network.
     pub async fn start() -> Self {
+        Self::serve(Demands { login: None, tls: None }).await
+    }
+
+    /// Starts a server that offers STARTTLS and takes mail only from `user` with `password`,
+    /// authenticated over TLS.
+    pub async fn start_tls(user: &str, password: &str) -> Self {
+        Self::serve(Demands { login: Some((user.into(), password.into())), tls: Some(acceptor()) }).await
+    }
+
+    async fn serve(demands: Demands) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
         let m = mails.clone();
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let m = m.clone();
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut talk = Conversation { demands: demands.clone(), mails: m.clone(), tls: false, user: None };
                 tokio::spawn(async move {
-                    let (r, mut w) = stream.into_split();
-                    let mut r = BufReader::new(r);
-                    let _ = w.write_all(b"220 fake ESMTP\r\n").await;
-                    let (mut to, mut data, mut in_data) = (String::new(), String::new(), false);
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                            break;
-                        }
-                        if in_data {
-                            if line == ".\r\n" {
-                                in_data = false;
-                                m.lock().unwrap().push(Mail { to: to.clone(), data: std::mem::take(&mut data) });
-                                let _ = w.write_all(b"250 queued\r\n").await;
-                            } else {
-                                data.push_str(&line);
-                            }
-                            continue;
-                        }
-                        let upper = line.to_ascii_uppercase();
-                        let reply: &[u8] = if upper.starts_with("EHLO") {
-                            b"250-fake\r\n250 8BITMIME\r\n"
-                        } else if upper.starts_with("RCPT TO:") {
-                            to = line[8..].trim().trim_matches(['<', '>']).to_string();
-                            b"250 ok\r\n"
-                        } else if upper.starts_with("DATA") {
-                            in_data = true;
-                            b"354 go ahead\r\n"
-                        } else if upper.starts_with("QUIT") {
-                            let _ = w.write_all(b"221 bye\r\n").await;
-                            break;
-                        } else {
-                            b"250 ok\r\n"
-                        };
-                        let _ = w.write_all(reply).await;
+                    let _ = stream.write_all(b"220 fake ESMTP\r\n").await;
+                    let mut plain = BufReader::new(stream);
+                    if let Ended::StartTls = talk.run(&mut plain).await {
+                        let Some(acceptor) = talk.demands.tls.clone() else { return };
+                        let Ok(tls) = acceptor.accept(plain.into_inner()).await else { return };
+                        talk.tls = true;
+                        talk.run(&mut BufReader::new(tls)).await;
                     }
                 });
             }
