@@ -46,7 +46,6 @@ pub const CATALOGUE: &str = include_str!("../catalogue.toml");
 /// The accounts capability.
 pub fn manifest() -> Manifest {
     Manifest {
-        name: "accounts",
         migrations: MIGRATIONS,
         api: api::router,
         web: web::router,

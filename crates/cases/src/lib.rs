@@ -336,7 +336,6 @@ pub const CATALOGUE: &str = include_str!("../catalogue.toml");
 /// The cases capability.
 pub fn manifest() -> Manifest {
     Manifest {
-        name: "cases",
         migrations: MIGRATIONS,
         api: api::router,
         web: || web::router().merge(open311::router()),

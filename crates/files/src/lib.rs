@@ -35,10 +35,8 @@ CREATE INDEX blobs_content_idx ON blobs (content_key);
 /// The files capability.
 pub fn manifest() -> Manifest {
     Manifest {
-        name: "files",
         migrations: MIGRATIONS,
         api: api::router,
-        web: || axum::Router::new(),
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
         personal_data: Some(|state, user_id| {
             Box::pin(async move {

@@ -63,11 +63,40 @@ pub trait Section: serde::de::DeserializeOwned + serde::Serialize + Default + Se
     }
 }
 
-/// Loads section `T` for a manifest's `settings` (`settings: Some(kernel::config::loader::<Settings>)`).
-pub fn loader<T: Section>(config: &Config) -> Result<std::sync::Arc<dyn std::any::Any + Send + Sync>, ConfigError> {
+/// Loads section `T` for a manifest's `settings` (`settings: Some(kernel::config::loader::<Settings>)`),
+/// with the section's name.
+pub fn loader<T: Section>(config: &Config) -> Result<(&'static str, std::sync::Arc<dyn std::any::Any + Send + Sync>), ConfigError> {
     let section = config.section::<T>()?;
     section.check().map_err(|e| ConfigError(format!("[{}] {e}", T::NAME)))?;
-    Ok(std::sync::Arc::new(section))
+    Ok((T::NAME, std::sync::Arc::new(section)))
+}
+
+/// First words of the platform's own variables (`LINLI_DATA_DIR`, `LINLI_TEST_PG_URL` …): a
+/// section of one of these names would read them as its own.
+pub const RESERVED_SECTION_NAMES: &[&str] =
+    &["host", "port", "data", "database", "secret", "base", "log", "metrics", "body", "upload", "retention", "run", "secure", "db", "client", "config", "admin", "test"];
+
+/// Settings that moved into a capability's section: the old name, the section, the key.
+const MOVED: &[(&str, &str, &str)] = &[
+    ("sms_gateway_url", "notify", "sms_gateway_url"),
+    ("sms_gateway_token", "notify", "sms_gateway_token"),
+    ("smtp_addr", "notify", "smtp_url"),
+    ("smtp_from", "notify", "smtp_from"),
+    ("s3_endpoint", "files", "s3_endpoint"),
+    ("s3_bucket", "files", "s3_bucket"),
+    ("s3_region", "files", "s3_region"),
+    ("s3_access_key", "files", "s3_access_key"),
+    ("s3_secret_key", "files", "s3_secret_key"),
+];
+
+/// The error for a setting written where it used to be, saying where it is now.
+fn moved(key: &str, variable: bool) -> Option<ConfigError> {
+    let (_, section, new) = MOVED.iter().find(|(old, _, _)| *old == key)?;
+    Some(ConfigError(if variable {
+        format!("LINLI_{} is now LINLI_{}_{} ([{section}] {new})", key.to_ascii_uppercase(), section.to_ascii_uppercase(), new.to_ascii_uppercase())
+    } else {
+        format!("{key} is now {new} in the [{section}] section")
+    }))
 }
 
 impl Default for Config {
@@ -112,6 +141,11 @@ impl Config {
         };
         cfg.apply_env(|k| std::env::var(k).ok())?;
         cfg.environment = std::env::vars().filter(|(k, _)| k.starts_with("LINLI_")).collect();
+        for var in cfg.environment.keys() {
+            if let Some(e) = var.strip_prefix("LINLI_").and_then(|k| moved(&k.to_ascii_lowercase(), true)) {
+                return Err(e);
+            }
+        }
         Ok(cfg)
     }
 
@@ -120,6 +154,9 @@ impl Config {
     /// section or a key unknown to its section when the capabilities are composed.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         let mut top: toml::Table = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+        if let Some(e) = top.keys().find_map(|k| moved(k, false)) {
+            return Err(e);
+        }
         let names: Vec<String> = top.iter().filter(|(_, v)| v.is_table()).map(|(k, _)| k.clone()).collect();
         let mut sections = BTreeMap::new();
         for name in names {
@@ -299,5 +336,12 @@ mod tests {
         cfg.environment.insert("LINLI_EXAMPLE_COLOUR".into(), "red".into());
         assert!(cfg.section::<Example>().unwrap_err().to_string().contains("colour"));
         assert!(Config::from_toml("prot = 1").is_err());
+    }
+
+    #[test]
+    fn a_moved_setting_says_where_it_is_now() {
+        let err = Config::from_toml("smtp_addr = \"relay:25\"\n").unwrap_err().to_string();
+        assert!(err.contains("smtp_url") && err.contains("[notify]"), "{err}");
+        assert!(moved("s3_endpoint", true).unwrap().to_string().contains("LINLI_FILES_S3_ENDPOINT"));
     }
 }

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod migrations;
 pub mod owner_only;
 pub mod people;
+pub mod query;
 pub mod quota;
 pub mod secret_key;
 pub mod spreadsheet;

@@ -68,7 +68,12 @@ pub struct Door {
 
 /// Loads and checks a capability's section of the configuration (see [`crate::config::Section`]);
 /// run at start, so that a wrong setting stops the server before it serves.
-pub type SettingsLoader = fn(&crate::config::Config) -> Result<Arc<dyn std::any::Any + Send + Sync>, crate::config::ConfigError>;
+pub type SettingsLoader =
+    fn(&crate::config::Config) -> Result<(&'static str, Arc<dyn std::any::Any + Send + Sync>), crate::config::ConfigError>;
+
+/// The roles with a part of the home page, in the order the parts are shown (a [`Door`]'s
+/// `role` is one of these).
+pub const HOME_ROLES: &[&str] = &["resident", "family", "grid_worker", "staff", "liaison", "volunteer", "merchant", "visitor"];
 
 /// What a command-line subcommand gets: the configuration, and the application on demand (a
 /// command that needs no database never opens one).

@@ -118,7 +118,6 @@ pub const CATALOGUE: &str = include_str!("../catalogue.toml");
 /// The notifications capability.
 pub fn manifest() -> Manifest {
     Manifest {
-        name: "notify",
         migrations: MIGRATIONS,
         api: api::router,
         web: web::router,

@@ -172,7 +172,6 @@ pub const CATALOGUE: &str = include_str!("../catalogue.toml");
 /// The registry capability.
 pub fn manifest() -> Manifest {
     Manifest {
-        name: "registry",
         migrations: MIGRATIONS,
         api: api::router,
         web: web::router,

@@ -126,7 +126,17 @@ fn compose(manifests: &[Manifest], config: &Config) -> AppResult<Composed> {
     let mut settings = Vec::new();
     for m in manifests {
         if let Some(load) = m.settings {
-            settings.push(load(config).map_err(AppError::internal)?);
+            let (name, loaded) = load(config).map_err(AppError::internal)?;
+            if name != m.name {
+                return Err(AppError::internal(format!("{}'s settings are named [{name}]: a section is named after its capability", m.name)));
+            }
+            if kernel::config::RESERVED_SECTION_NAMES.contains(&name) {
+                return Err(AppError::internal(format!("a settings section may not be named [{name}]: LINLI_{}_* are the platform's", name.to_ascii_uppercase())));
+            }
+            settings.push(loaded);
+        }
+        if let Some(d) = m.doors.iter().find(|d| !kernel::manifest::HOME_ROLES.contains(&d.role)) {
+            return Err(AppError::internal(format!("{}'s link {} is for the role {}, which has no part of the home page", m.name, d.href, d.role)));
         }
     }
     let mut nav: Vec<kernel::web::NavEntry> = manifests.iter().flat_map(|m| m.nav.iter().copied()).collect();

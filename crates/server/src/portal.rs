@@ -22,7 +22,7 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// The roles with a part of the home page, in the order the parts are shown; each capability
 /// adds its links to them (its manifest's `doors`; the resident's are its `tiles`).
-const ROLES: &[&str] = &["resident", "family", "grid_worker", "staff", "liaison", "volunteer", "merchant", "visitor"];
+const ROLES: &[&str] = kernel::manifest::HOME_ROLES;
 
 /// A role's part of the home page as shown: its links the viewer may open.
 struct Section {
