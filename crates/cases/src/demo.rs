@@ -131,8 +131,8 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
              triage_reasons, state, first_response_due, result_due, first_response_at, resolved_at, closed_at, created_at, updated_at, \
-             entered_by, owner_user_id, assignee_user_id, private) \
-             VALUES ($1, $2, NULL, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20) RETURNING id",
+             entered_by, owner_user_id, assignee_user_id, private, search_text) \
+             VALUES ($1, $2, NULL, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20, $21) RETURNING id",
         )
         .bind(ctx.community_id)
         .bind(source)
@@ -142,7 +142,7 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         .bind(building)
         .bind(t.urgency.code())
         .bind(t.category.code())
-        .bind(serde_json::to_string(&t.reasons).unwrap_or_else(|_| "[]".into()))
+        .bind(serde_json::to_string(&t.reasons).map_err(kernel::AppError::internal)?)
         .bind(state_now.code())
         .bind(created + sla.first_response_ms)
         .bind(created + sla.result_ms)
@@ -154,6 +154,7 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         .bind(entered_by)
         .bind(worker)
         .bind((t.category == triage::Category::Care) as i64)
+        .bind(crate::store::search_text(text, ""))
         .fetch_one(&mut *tx)
         .await?;
         let mut steps = vec![(created, State::New, "")];

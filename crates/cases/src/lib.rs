@@ -19,6 +19,7 @@ pub mod policy;
 pub mod rating;
 pub mod reach;
 pub mod service;
+pub mod store;
 mod web;
 
 use async_trait::async_trait;
@@ -258,7 +259,18 @@ ALTER TABLE triage_models ADD COLUMN trained_through BIGINT NOT NULL DEFAULT 0;
 /*sqlite*/ CREATE TRIGGER cases_private_check_update BEFORE UPDATE OF private ON cases WHEN NEW.private NOT IN (0, 1) BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: cases_private_check'); END;
 "#,
     },
+    Migration {
+        // What the queue's search looks in: the report and its place, folded
+        // (kernel::query::fold) so that search ignores case alike on both engines. Earlier
+        // cases get it from the backfill `cases_0012_search_text_fill`.
+        id: "cases_0012_search_text",
+        sql: "ALTER TABLE cases ADD COLUMN search_text TEXT;\n",
+    },
 ];
+
+/// Changes to earlier rows that SQL cannot make.
+const BACKFILLS: &[kernel::db::Backfill] =
+    &[kernel::db::Backfill { id: "cases_0012_search_text_fill", run: |db| Box::pin(store::fill_search_text(db)) }];
 
 /// Checks a case's clock when its warning or escalation time comes.
 struct ClockCheck;
@@ -391,6 +403,7 @@ pub fn manifest() -> Manifest {
             Door { role: "visitor", href: "/ledger", label: "ledger.title", permission: None, rank: 14 },
         ],
         commands: &[cli::TRIAGE],
+        backfills: BACKFILLS,
         ..Manifest::named("cases")
     }
 }

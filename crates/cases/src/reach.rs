@@ -65,9 +65,12 @@ impl Reach {
     /// A condition to add to a query over `cases` (as `alias`) that keeps the cases within reach:
     /// empty for everyone without a limit. Only numbers are written into it.
     pub fn sql(&self, alias: &str) -> String {
-        let Some(buildings) = &self.buildings else {
-            return String::new();
-        };
+        self.condition(alias).map(|c| format!(" AND {c}")).unwrap_or_default()
+    }
+
+    /// The condition alone, `None` for everyone without a limit. Only numbers are written into it.
+    pub fn condition(&self, alias: &str) -> Option<String> {
+        let buildings = self.buildings.as_ref()?;
         let mut any = Vec::new();
         if !buildings.is_empty() {
             let list: Vec<String> = buildings.iter().map(i64::to_string).collect();
@@ -77,11 +80,7 @@ impl Reach {
             any.push(format!("{alias}.entered_by = {u}"));
             any.push(format!("{alias}.assignee_user_id = {u}"));
         }
-        if any.is_empty() {
-            " AND 1 = 0".to_string()
-        } else {
-            format!(" AND ({})", any.join(" OR "))
-        }
+        Some(if any.is_empty() { "1 = 0".to_string() } else { format!("({})", any.join(" OR ")) })
     }
 }
 

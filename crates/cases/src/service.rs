@@ -5,6 +5,7 @@
 use crate::domain::{clock_state_paused, ClockState, Source, State};
 use chrono::Datelike;
 use crate::photos::{Photo, Ready, Stage};
+use kernel::query::{col, contains, raw, Alias, Cond, Expr, Order, Query};
 use kernel::auth::{Permission, Principal, Role};
 use kernel::crypto::{hash_token, random_token};
 use kernel::db::WriteTx;
@@ -498,8 +499,8 @@ pub async fn file_with_kept(
     let id: Result<i64, sqlx::Error> = sqlx::query_scalar(
         "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
          triage_reasons, state, first_response_due, result_due, idempotency_key, created_at, updated_at, unit_id, lat_e6, lng_e6, resident_id, \
-         entered_by, owner_user_id, assignee_user_id, private, triage_pending, triage_model) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24) RETURNING id",
+         entered_by, owner_user_id, assignee_user_id, private, triage_pending, triage_model, search_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25) RETURNING id",
     )
     .bind(community_id)
     .bind(source.code())
@@ -527,6 +528,7 @@ pub async fn file_with_kept(
     .bind((t.category == Category::Care) as i64)
     .bind(triage_pending as i64)
     .bind(&t.model)
+    .bind(crate::store::search_text(text, place))
     .fetch_one(&mut *tx)
     .await;
     let id = match id {
@@ -2021,68 +2023,59 @@ pub struct QueueFilter {
     pub text: String,
 }
 
+/// States a case is finished in.
+const FINISHED: [&str; 4] = ["closed", "duplicate", "not_ours", "withdrawn"];
+
 impl QueueFilter {
-    /// The SQL conditions, with the text pattern to bind as `$4` (values are checked and
-    /// inlined as numbers or known codes only); `grid_buildings` are the buildings of the
+    /// The filter as a condition on `cases c`; `grid_buildings` are the buildings of the
     /// filter's grid, as the registry has them.
-    fn sql(&self, now: i64, grid_buildings: &[i64]) -> (String, Option<String>) {
-        let mut out = String::new();
+    fn condition(&self, now: i64, grid_buildings: &[i64]) -> Cond {
+        let mut all = Cond::all();
         match self.state {
-            Some(st) => out.push_str(&format!(" AND c.state = '{}'", st.code())),
-            None if !self.finished => out.push_str(
-                " AND c.state NOT IN ('closed', 'duplicate', 'not_ours', 'withdrawn')",
-            ),
+            Some(st) => all = all.add(col("c", "state").eq(st.code())),
+            None if !self.finished => all = all.add(col("c", "state").is_not_in(FINISHED)),
             None => {}
         }
         if let Some(c) = self.category {
-            out.push_str(&format!(" AND c.category = '{}'", c.code()));
+            all = all.add(col("c", "category").eq(c.code()));
         }
         if self.grid_id.is_some() {
-            out.push_str(&format!(" AND {}", kernel::db::in_list("c.building_id", grid_buildings)));
+            all = all.add(col("c", "building_id").is_in(grid_buildings.iter().copied()));
         }
         if self.no_building {
-            out.push_str(" AND c.building_id IS NULL");
+            all = all.add(col("c", "building_id").is_null());
         }
         if let Some(a) = self.assignee {
-            out.push_str(&format!(" AND c.assignee_user_id = {a}"));
+            all = all.add(col("c", "assignee_user_id").eq(a));
         }
+        // A clock runs while the case is neither paused nor resolved; the one running is the
+        // first response's until it is given, then the result's.
+        let running = || {
+            Cond::all()
+                .add(col("c", "paused_at").is_null())
+                .add(col("c", "state").is_not_in(["resolved", "verified", "closed", "duplicate", "not_ours", "withdrawn"]))
+        };
         if self.overdue {
-            out.push_str(&format!(
-                " AND c.paused_at IS NULL AND c.state NOT IN ('resolved', 'verified', 'closed', 'duplicate', 'not_ours', 'withdrawn') \
-                 AND ((c.first_response_at IS NULL AND c.first_response_due < {now}) OR (c.resolved_at IS NULL AND c.result_due < {now}))"
-            ));
+            all = all.add(running()).add(
+                Cond::any()
+                    .add(col("c", "first_response_at").is_null().and(col("c", "first_response_due").lt(now)))
+                    .add(col("c", "resolved_at").is_null().and(col("c", "result_due").lt(now))),
+            );
         }
         if self.due_today {
-            let tomorrow = local_midnight_after(now);
-            out.push_str(&format!(
-                " AND c.paused_at IS NULL AND c.state NOT IN ('resolved', 'verified', 'closed', 'duplicate', 'not_ours', 'withdrawn') \
-                 AND CASE WHEN c.first_response_at IS NULL THEN c.first_response_due ELSE c.result_due END >= {now} \
-                 AND CASE WHEN c.first_response_at IS NULL THEN c.first_response_due ELSE c.result_due END < {tomorrow}"
-            ));
+            let due = || raw("CASE WHEN c.first_response_at IS NULL THEN c.first_response_due ELSE c.result_due END");
+            all = all.add(running()).add(Expr::expr(due()).gte(now)).add(Expr::expr(due()).lt(local_midnight_after(now)));
         }
         let text = self.text.trim();
-        if text.is_empty() {
-            return (out, None);
+        if !text.is_empty() {
+            let number = text.trim_start_matches(['#', '＃']).trim().parse::<i64>().ok().filter(|n| *n > 0);
+            let mut any = Cond::any().add(contains(col("c", "search_text"), text));
+            if let Some(n) = number {
+                any = any.add(col("c", "id").eq(n));
+            }
+            all = all.add(any);
         }
-        let number = text
-            .trim_start_matches(['#', '＃'])
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0);
-        let pattern = format!(
-            "%{}%",
-            text.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        let words = "LOWER(c.text) LIKE $4 ESCAPE '\\' OR LOWER(c.place) LIKE $4 ESCAPE '\\'";
-        match number {
-            Some(n) => out.push_str(&format!(" AND (c.id = {n} OR {words})")),
-            None => out.push_str(&format!(" AND ({words})")),
-        }
-        (out, Some(pattern))
+        all
     }
 }
 
@@ -2098,30 +2091,31 @@ pub async fn queue(
     limit: i64,
 ) -> AppResult<Vec<CaseView>> {
     p.require(community_id, &CASES_HANDLE)?;
-    let reach = crate::reach::of(state, p, community_id)
-        .await?
-        .ok_or(AppError::Forbidden)?
-        .sql("c");
+    let reach = crate::reach::of(state, p, community_id).await?.ok_or(AppError::Forbidden)?;
     let grid_buildings = match filter.grid_id {
         Some(g) => registry::places::buildings_of_grid(&state.db.pool, g).await?,
         None => Vec::new(),
     };
-    let (only, pattern) = filter.sql(state.now(), &grid_buildings);
-    // Critical first; then reports the classifier could not read, which need a person to classify them.
-    let sql = format!(
-        "SELECT c.id FROM cases c WHERE c.community_id = $1{only}{reach} \
-         ORDER BY CASE WHEN c.state IN ('closed', 'duplicate', 'not_ours', 'withdrawn') THEN 1 ELSE 0 END, \
-         CASE WHEN urgency = 'critical' THEN 0 ELSE 1 END, triage_pending DESC, CASE WHEN state IN ('resolved', 'verified') THEN 1 ELSE 0 END, \
-         CASE WHEN state = 'new' THEN first_response_due ELSE result_due END, id LIMIT $2 OFFSET $3"
-    );
-    let mut q = sqlx::query_scalar::<_, i64>(&sql)
-        .bind(community_id)
-        .bind(limit + 1)
-        .bind(after_rank.unwrap_or(0));
-    if let Some(pattern) = pattern {
-        q = q.bind(pattern);
+    let mut q = Query::select();
+    q.column((Alias::new("c"), Alias::new("id")))
+        .from_as(Alias::new("cases"), Alias::new("c"))
+        .cond_where(filter.condition(state.now(), &grid_buildings).add(col("c", "community_id").eq(community_id)));
+    if let Some(within) = reach.condition("c") {
+        q.and_where(raw(within));
     }
-    let ids = q.fetch_all(&state.db.pool).await?;
+    // Open before finished; critical first; then reports the classifier could not read, which
+    // need a person to classify them; those still being worked on before those waiting for the
+    // check or closing; then by the nearest due time.
+    q.order_by_expr(raw("CASE WHEN c.state IN ('closed', 'duplicate', 'not_ours', 'withdrawn') THEN 1 ELSE 0 END"), Order::Asc)
+        .order_by_expr(raw("CASE WHEN c.urgency = 'critical' THEN 0 ELSE 1 END"), Order::Asc)
+        .order_by((Alias::new("c"), Alias::new("triage_pending")), Order::Desc)
+        .order_by_expr(raw("CASE WHEN c.state IN ('resolved', 'verified') THEN 1 ELSE 0 END"), Order::Asc)
+        .order_by_expr(raw("CASE WHEN c.state = 'new' THEN c.first_response_due ELSE c.result_due END"), Order::Asc)
+        .order_by((Alias::new("c"), Alias::new("id")), Order::Asc)
+        .limit(u64::try_from(limit + 1).unwrap_or(1))
+        .offset(u64::try_from(after_rank.unwrap_or(0)).unwrap_or(0));
+    let (sql, values) = state.db.build(&q);
+    let ids: Vec<i64> = sqlx::query_scalar_with(&sql, values).fetch_all(&state.db.pool).await?;
     views(state, &ids, true).await
 }
 

@@ -93,6 +93,18 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// A change to existing rows that SQL cannot make (a value computed in Rust for a new
+/// column): run once at start after the SQL migrations, in manifest order. It must be safe to
+/// run again after a crash part-way (touch only rows not done yet), and it writes in batches
+/// of its own transactions; returns how many rows it changed.
+#[derive(Clone, Copy)]
+pub struct Backfill {
+    /// Unique id, recorded with the migrations' ids when done (`cases_0012_search_text_fill`).
+    pub id: &'static str,
+    /// The work.
+    pub run: for<'a> fn(&'a Db) -> futures::future::BoxFuture<'a, AppResult<u64>>,
+}
+
 impl Migration {
     /// SHA-256 of the migration's text, as applied migrations record it.
     pub fn checksum(&self) -> String {
@@ -293,6 +305,27 @@ impl Db {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Runs the backfills not yet run, in order, each once: recorded in `schema_migrations`
+    /// under its id when it has finished. Run after every SQL migration.
+    pub async fn backfill(&self, backfills: &[Backfill], now_ms: i64) -> AppResult<usize> {
+        let applied: Vec<String> = sqlx::query_scalar("SELECT id FROM schema_migrations").fetch_all(&self.pool).await?;
+        let mut count = 0;
+        for b in backfills {
+            if applied.iter().any(|a| a == b.id) {
+                continue;
+            }
+            let rows = (b.run)(self).await.map_err(|e| AppError::internal(format!("backfill {}: {e}", b.id)))?;
+            tracing::info!(backfill = b.id, rows, "backfill done");
+            sqlx::query("INSERT INTO schema_migrations (id, applied_at, checksum) VALUES ($1, $2, 'backfill')")
+                .bind(b.id)
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Checks that the database answers.

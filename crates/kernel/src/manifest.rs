@@ -175,6 +175,8 @@ pub struct Manifest {
     pub doors: &'static [Door],
     /// Its section of the configuration (`[name]` in the file, `LINLI_<NAME>_*`).
     pub settings: Option<SettingsLoader>,
+    /// Its changes to existing rows that SQL cannot make, run once after the migrations.
+    pub backfills: &'static [crate::db::Backfill],
     /// Its subcommands of `linli`.
     pub commands: &'static [CliCommand],
     /// Its long-running services, started and stopped with the server.
@@ -218,6 +220,7 @@ impl Manifest {
             nav: &[],
             doors: &[],
             settings: None,
+            backfills: &[],
             commands: &[],
             services: &[],
         }

@@ -54,6 +54,8 @@ pub async fn build_state_with(config: Config, clock: SharedClock, extra: Vec<Man
     kernel::owner_only::restrict(&config.data_dir).map_err(|e| AppError::internal(format!("{}: {e}", config.data_dir.display())))?;
     let db = Db::connect(&config.database_url(), config.db_max_connections).await?;
     let applied = db.migrate(&migrations_of(&manifests), clock.now_ms()).await?;
+    let backfills: Vec<kernel::db::Backfill> = manifests.iter().flat_map(|m| m.backfills.iter().copied()).collect();
+    db.backfill(&backfills, clock.now_ms()).await?;
     if applied > 0 {
         tracing::info!(applied, "migrations applied");
     }
