@@ -5,8 +5,9 @@
 //! ([`fold`]) in a column of its own, and the words are folded the same way before `LIKE`.
 
 use crate::db::{Backend, Db};
-pub use sea_query::{Alias, Cond, Expr, IntoCondition, LikeExpr, Order, Query, SelectStatement, SimpleExpr};
-use sea_query_binder::{SqlxBinder, SqlxValues};
+pub use sea_query::{Alias, Cond, Expr, IntoCondition, JoinType, LikeExpr, Order, PostgresQueryBuilder, Query, SelectStatement, SimpleExpr, SqliteQueryBuilder};
+pub use sea_query_binder::SqlxBinder;
+use sea_query_binder::SqlxValues;
 
 impl Db {
     /// `statement` as SQL for this database, with its values to bind

@@ -164,7 +164,21 @@ CREATE INDEX family_requests_requester_idx ON family_requests (requester_user_id
 ALTER TABLE family_links ADD COLUMN request_id BIGINT REFERENCES family_requests (id) ON DELETE SET NULL;
 "#,
     },
+    Migration {
+        id: "registry_0005_search_columns",
+        // What the resident search looks in, folded (kernel::query::fold) so that it ignores
+        // case alike on both engines: a resident's name, and a household's address as
+        // "building unit room". Earlier rows get them from `registry_0005_search_fill`.
+        sql: r#"
+ALTER TABLE residents ADD COLUMN search_name TEXT;
+ALTER TABLE households ADD COLUMN search_address TEXT;
+"#,
+    },
 ];
+
+/// Changes to earlier rows that SQL cannot make.
+const BACKFILLS: &[kernel::db::Backfill] =
+    &[kernel::db::Backfill { id: "registry_0005_search_fill", run: |db| Box::pin(store::fill_search_columns(db)) }];
 
 /// The registry capability's words (`crates/registry/catalogue.toml`).
 pub const CATALOGUE: &str = include_str!("../catalogue.toml");
@@ -227,6 +241,7 @@ pub fn manifest() -> Manifest {
             Door { role: "liaison", href: "/console/buildings", label: "nav.buildings", permission: Some(&service::STRUCTURE_READ), rank: 31 },
         ],
         commands: &[cli::IMPORT, cli::EXPORT],
+        backfills: BACKFILLS,
         ..Manifest::named("registry")
     }
 }

@@ -167,13 +167,14 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement
     {
         Some(id) => id,
         None => sqlx::query_scalar(
-            "INSERT INTO households (community_id, building_id, unit_id, room, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+            "INSERT INTO households (community_id, building_id, unit_id, room, created_at, updated_at, search_address) VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
         )
         .bind(community_id)
         .bind(building_id)
         .bind(unit_id)
         .bind(room)
         .bind(now)
+        .bind(crate::store::search_address(building, unit, room))
         .fetch_one(&mut **tx)
         .await?,
     };
@@ -282,8 +283,8 @@ async fn insert_held(
     let now = state.now();
     let (gender, birth_year, enc, idx, masked) = stored_fields(state, &input, standing);
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO residents (community_id, household_id, name, gender, birth_year, phone, id_number_enc, id_number_idx, id_number_masked, relation, notes, created_at, updated_at, phone_last4) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id",
+        "INSERT INTO residents (community_id, household_id, name, gender, birth_year, phone, id_number_enc, id_number_idx, id_number_masked, relation, notes, created_at, updated_at, phone_last4, search_name) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14) RETURNING id",
     )
     .bind(community_id)
     .bind(household_id)
@@ -298,6 +299,7 @@ async fn insert_held(
     .bind(&input.notes)
     .bind(now)
     .bind(phone_last4(&input))
+    .bind(kernel::query::fold(&input.name))
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| AppError::from(e).on_conflict("id_number", "id_number_taken"))?;
@@ -365,7 +367,7 @@ async fn update_held(
     with_age_tags(state, &mut input);
     let now = state.now();
     sqlx::query(
-        "UPDATE residents SET household_id = $1, name = $2, phone = $3, relation = $4, notes = $5, updated_at = $6, phone_last4 = $9 WHERE id = $7 AND community_id = $8",
+        "UPDATE residents SET household_id = $1, name = $2, phone = $3, relation = $4, notes = $5, updated_at = $6, phone_last4 = $9, search_name = $10 WHERE id = $7 AND community_id = $8",
     )
     .bind(household_id)
     .bind(&input.name)
@@ -376,6 +378,7 @@ async fn update_held(
     .bind(id)
     .bind(community_id)
     .bind(phone_last4(&input))
+    .bind(kernel::query::fold(&input.name))
     .execute(&mut **tx)
     .await?;
     if !keep_stored {

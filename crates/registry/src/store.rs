@@ -2,6 +2,7 @@
 
 use crate::domain::Tag;
 use kernel::error::AppResult;
+use kernel::query::{col, contains, fold, raw, Alias, Cond, Expr, JoinType, Order, Query, SelectStatement};
 use kernel::state::AppState;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -279,87 +280,112 @@ pub async fn residents(
     after: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<Resident>> {
-    // Only the filters in use become SQL, so each query can use its index (an
-    // `($n = 0 OR col = $n)` condition would make the planner scan the whole community).
-    let mut sql = format!("SELECT {} {RESIDENT_JOINS} WHERE r.community_id = $1 AND r.id > $2", resident_columns(state));
-    let mut texts: Vec<String> = Vec::new();
-    let mut ids: Vec<i64> = Vec::new();
+    let (sql, values) = state.db.build(&residents_query(&resident_columns(state), community_id, filter, grids, after, limit));
+    let rows = sqlx::query_with(&sql, values).fetch_all(&state.db.pool).await?;
+    Ok(rows.iter().map(resident_from).collect())
+}
+
+/// The resident list's query. Only the filters in use become conditions, so each query can
+/// use its index (an `($n = 0 OR col = $n)` condition would make the planner scan the whole
+/// community).
+fn residents_query(columns: &str, community_id: i64, filter: &ResidentFilter, grids: Option<&[i64]>, after: Option<i64>, limit: i64) -> SelectStatement {
+    let mut q = Query::select();
+    q.expr(raw(columns))
+        .from_as(Alias::new("residents"), Alias::new("r"))
+        .join_as(JoinType::LeftJoin, Alias::new("households"), Alias::new("h"), col("h", "id").equals((Alias::new("r"), Alias::new("household_id"))))
+        .join_as(JoinType::LeftJoin, Alias::new("buildings"), Alias::new("b"), col("b", "id").equals((Alias::new("h"), Alias::new("building_id"))))
+        .join_as(JoinType::LeftJoin, Alias::new("units"), Alias::new("u"), col("u", "id").equals((Alias::new("h"), Alias::new("unit_id"))))
+        .and_where(col("r", "community_id").eq(community_id))
+        .and_where(col("r", "id").gt(after.unwrap_or(0)));
     if let Some(h) = filter.household_id {
-        ids.push(h);
-        sql.push_str(&format!(" AND r.household_id = $[i{}]", ids.len() - 1));
+        q.and_where(col("r", "household_id").eq(h));
     }
     if let Some(b) = filter.building_id {
-        ids.push(b);
-        sql.push_str(&format!(" AND h.building_id = $[i{}]", ids.len() - 1));
+        q.and_where(col("h", "building_id").eq(b));
     }
-    if let Some(q) = filter.q.as_deref() {
-        sql.push_str(&search_sql(q, &mut texts));
+    if let Some(words) = filter.q.as_deref().and_then(search_condition) {
+        q.cond_where(words);
     }
     if let Some(t) = filter.tag {
-        texts.push(t.code().to_string());
-        sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM resident_tags t WHERE t.resident_id = r.id AND t.tag = $[t{}])", texts.len() - 1));
+        let mut tagged = Query::select();
+        tagged
+            .expr(Expr::val(1))
+            .from_as(Alias::new("resident_tags"), Alias::new("t"))
+            .and_where(col("t", "resident_id").equals((Alias::new("r"), Alias::new("id"))))
+            .and_where(col("t", "tag").eq(t.code()));
+        q.and_where(Expr::exists(tagged));
     }
-    sql.push_str(&grid_filter_sql(grids, "b"));
-    sql.push_str(" ORDER BY r.id LIMIT $3");
-    // Number the optional parameters after the three fixed ones: integers first, then texts.
-    for i in 0..ids.len() {
-        sql = sql.replace(&format!("$[i{i}]"), &format!("${}", 4 + i));
+    if let Some(grids) = grids {
+        q.and_where(col("b", "grid_id").is_in(grids.iter().copied()));
     }
-    for i in 0..texts.len() {
-        sql = sql.replace(&format!("$[t{i}]"), &format!("${}", 4 + ids.len() + i));
-    }
-    let mut query = sqlx::query(&sql).bind(community_id).bind(after.unwrap_or(0)).bind(limit + 1);
-    for id in ids {
-        query = query.bind(id);
-    }
-    for t in texts {
-        query = query.bind(t);
-    }
-    let rows = query.fetch_all(&state.db.pool).await?;
-    Ok(rows.iter().map(resident_from).collect())
+    q.order_by((Alias::new("r"), Alias::new("id")), Order::Asc).limit(u64::try_from(limit + 1).unwrap_or(1));
+    q
 }
 
 /// The condition for a search box's words: a whole mobile number finds its resident, four
 /// digits the residents whose number ends so (or whose room is so numbered); any other words
-/// are looked for in the name and, each of them, in the address (`3栋 2单元 301`).
-fn search_sql(q: &str, texts: &mut Vec<String>) -> String {
-    let normal = normalise_search(q);
+/// are looked for in the name and, each of them, in the address (`3栋 2单元 301`). `None` when
+/// the words are only white space.
+fn search_condition(q: &str) -> Option<Cond> {
+    let normal = fold(q);
     let q = normal.as_str();
-    let param = |texts: &mut Vec<String>, value: String| {
-        texts.push(value);
-        format!("$[t{}]", texts.len() - 1)
-    };
     let digits = q.chars().all(|c| c.is_ascii_digit());
     if digits && q.len() == 11 {
-        return format!(" AND r.phone = {}", param(texts, q.to_string()));
+        return Some(Cond::all().add(col("r", "phone").eq(q)));
     }
-    let words: Vec<String> = address_words(q).iter().map(|w| format!("%{}%", w.replace(['%', '_', '\\'], ""))).filter(|w| w != "%%").collect();
+    let words = address_words(q);
     if words.is_empty() {
-        return String::new();
+        return None;
     }
-    let address = "(COALESCE(b.name, '') || ' ' || COALESCE(u.name, '') || ' ' || COALESCE(h.room, ''))";
-    let in_address: Vec<String> = words.iter().map(|w| format!("{address} LIKE {}", param(texts, w.clone()))).collect();
+    let in_address = words.iter().fold(Cond::all(), |all, w| all.add(contains(col("h", "search_address"), w)));
     let name: String = q.chars().filter(|c| !c.is_whitespace()).collect();
-    let mut any = vec![format!("r.name LIKE {}", param(texts, format!("%{}%", name.replace(['%', '_', '\\'], ""))))];
-    any.push(format!("({})", in_address.join(" AND ")));
+    let mut any = Cond::any().add(contains(col("r", "search_name"), &name)).add(in_address);
     if digits && q.len() == 4 {
-        any.push(format!("r.phone_last4 = {}", param(texts, q.to_string())));
+        any = any.add(col("r", "phone_last4").eq(q));
     }
-    format!(" AND ({})", any.join(" OR "))
+    Some(any)
 }
 
-/// Search words as typed on any keyboard: full-width letters, digits and signs (`３栋`) become
-/// their half-width forms, the ideographic space a space, and runs of white space one space.
-fn normalise_search(q: &str) -> String {
-    let wide: String = q
-        .chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            c => c,
-        })
-        .collect();
-    wide.split_whitespace().collect::<Vec<_>>().join(" ")
+/// What the search looks in for a household: "building unit room", folded.
+pub fn search_address(building: &str, unit: &str, room: &str) -> String {
+    fold(&format!("{building} {unit} {room}"))
+}
+
+/// Fills `residents.search_name` and `households.search_address` for rows from before they
+/// were kept, 500 at a time.
+pub async fn fill_search_columns(db: &kernel::db::Db) -> AppResult<u64> {
+    let mut done = 0;
+    loop {
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM residents WHERE search_name IS NULL ORDER BY id LIMIT 500").fetch_all(&db.pool).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut tx = db.begin_write().await?;
+        for (id, name) in rows {
+            sqlx::query("UPDATE residents SET search_name = $1 WHERE id = $2").bind(fold(&name)).bind(id).execute(&mut *tx).await?;
+            done += 1;
+        }
+        tx.commit().await?;
+    }
+    loop {
+        let rows: Vec<(i64, Option<String>, Option<String>, String)> = sqlx::query_as(
+            "SELECT h.id, b.name, u.name, h.room FROM households h LEFT JOIN buildings b ON b.id = h.building_id LEFT JOIN units u ON u.id = h.unit_id \
+             WHERE h.search_address IS NULL ORDER BY h.id LIMIT 500",
+        )
+        .fetch_all(&db.pool)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut tx = db.begin_write().await?;
+        for (id, building, unit, room) in rows {
+            let address = search_address(building.as_deref().unwrap_or(""), unit.as_deref().unwrap_or(""), &room);
+            sqlx::query("UPDATE households SET search_address = $1 WHERE id = $2").bind(address).bind(id).execute(&mut *tx).await?;
+            done += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(done)
 }
 
 /// The address parts in search words, with or without spaces between them: `3栋1单元202`,
@@ -404,24 +430,26 @@ mod search_tests {
 
     #[test]
     fn addresses_are_found_with_or_without_spaces_and_in_wide_digits() {
-        assert_eq!(address_words(&normalise_search("3栋1单元202")), ["3栋", "1单元", "202"]);
-        assert_eq!(address_words(&normalise_search("3栋 1单元 202室")), ["3栋", "1单元", "202"]);
-        assert_eq!(address_words(&normalise_search("３栋")), ["3栋"]);
-        assert_eq!(address_words(&normalise_search("翠微新村3栋\u{3000}２单元")), ["翠微新村", "3栋", "2单元"]);
-        assert_eq!(address_words(&normalise_search("李秀英")), ["李秀英"]);
-        assert_eq!(normalise_search(" １３８００００５６７８ "), "13800005678");
+        assert_eq!(address_words(&fold("3栋1单元202")), ["3栋", "1单元", "202"]);
+        assert_eq!(address_words(&fold("3栋 1单元 202室")), ["3栋", "1单元", "202"]);
+        assert_eq!(address_words(&fold("３栋")), ["3栋"]);
+        assert_eq!(address_words(&fold("翠微新村3栋\u{3000}２单元")), ["翠微新村", "3栋", "2单元"]);
+        assert_eq!(address_words(&fold("李秀英")), ["李秀英"]);
+        assert_eq!(fold(" １３８００００５６７８ "), "13800005678");
     }
 
     proptest! {
         #[test]
-        fn any_search_words_give_a_condition_with_a_value_for_every_placeholder(q in any::<String>(), extra in prop::sample::select(vec!["３栋", "1单元", "单", "室", "%_\\", "😀", "\u{3000}", "e\u{301}"])) {
+        fn any_search_words_give_a_query_with_a_value_for_every_placeholder(q in any::<String>(), extra in prop::sample::select(vec!["３栋", "1单元", "单", "室", "%_\\", "😀", "\u{3000}", "e\u{301}"])) {
+            use kernel::query::SqlxBinder;
             let q = format!("{q}{extra}");
-            let mut texts = Vec::new();
-            let sql = search_sql(&q, &mut texts);
-            prop_assert_eq!(sql.matches("$[t").count(), texts.len());
-            for t in &texts {
-                prop_assert!(!t.trim_matches('%').contains(['%', '_', '\\']), "{t:?}");
-            }
+            let filter = ResidentFilter { q: Some(q), tag: Some(Tag::Elderly), building_id: Some(3), household_id: None };
+            let query = residents_query("r.id", 1, &filter, Some(&[1, 2]), Some(5), 30);
+            let (sql, values) = query.build_sqlx(kernel::query::PostgresQueryBuilder);
+            let highest = (1..=values.0.0.len()).rev().find(|n| sql.contains(&format!("${n}")));
+            prop_assert_eq!(highest, Some(values.0.0.len()), "{}", sql);
+            let beyond = format!("${}", values.0.0.len() + 1);
+            prop_assert!(!sql.contains(&beyond), "{}", sql);
         }
     }
 }
