@@ -4,6 +4,7 @@
 //! name people or flats.
 
 use crate::domain::State;
+use kernel::query::{col, Alias, Cond, Expr, Order, Query};
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
 use serde::{Deserialize, Serialize};
@@ -583,71 +584,60 @@ impl Filter {
             && self.month.as_deref().unwrap_or("").is_empty()
     }
 
-    /// The SQL conditions (values are checked and inlined as numbers or known codes only).
-    /// The SQL conditions (values are checked and inlined as numbers or known codes only);
-    /// `grid_buildings` are the buildings of the filter's grid, as the registry has them.
-    fn sql(&self, grid_buildings: &[i64]) -> AppResult<String> {
-        let mut out = String::new();
+    /// The filter as a condition on `cases c`; `grid_buildings` are the buildings of the
+    /// filter's grid, as the registry has them. An unknown status or category, or a month that
+    /// is not `YYYY-MM`, is a field error.
+    fn condition(&self, grid_buildings: &[i64]) -> AppResult<Cond> {
+        let mut all = Cond::all();
         match self.status.as_deref().filter(|s| !s.is_empty()) {
             None => {}
-            Some("open") => out.push_str(
-                " AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred')",
-            ),
-            Some("done") => out.push_str(" AND c.state IN ('resolved', 'verified', 'closed')"),
+            Some("open") => all = all.add(col("c", "state").is_in(["new", "acknowledged", "in_progress", "scheduled", "referred"])),
+            Some("done") => all = all.add(col("c", "state").is_in(["resolved", "verified", "closed"])),
             Some(_) => return Err(AppError::field("status", "invalid_choice")),
         }
         if let Some(c) = self.category.as_deref().filter(|s| !s.is_empty()) {
-            let c =
-                Category::parse(c).ok_or_else(|| AppError::field("category", "invalid_choice"))?;
-            out.push_str(&format!(" AND c.category = '{}'", c.code()));
+            let c = Category::parse(c).ok_or_else(|| AppError::field("category", "invalid_choice"))?;
+            all = all.add(col("c", "category").eq(c.code()));
         }
         if let Some(b) = self.building_id {
-            out.push_str(&format!(" AND c.building_id = {b}"));
+            all = all.add(col("c", "building_id").eq(b));
         }
         if self.grid_id.is_some() {
-            out.push_str(&format!(" AND {}", kernel::db::in_list("c.building_id", grid_buildings)));
+            all = all.add(col("c", "building_id").is_in(grid_buildings.iter().copied()));
         }
         if let Some(m) = self.month.as_deref().filter(|s| !s.is_empty()) {
-            let start = chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-                .map_err(|_| AppError::field("month", "invalid_date"))?;
-            let end = start
-                .checked_add_months(chrono::Months::new(1))
-                .unwrap_or(start);
-            let ms = |d: chrono::NaiveDate| {
-                d.and_hms_opt(0, 0, 0)
-                    .map(|t| t.and_utc().timestamp_millis())
-                    .unwrap_or_default()
-                    - crate::domain::LOCAL_OFFSET
-            };
-            out.push_str(&format!(
-                " AND c.created_at >= {} AND c.created_at < {}",
-                ms(start),
-                ms(end)
-            ));
+            let start = chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| AppError::field("month", "invalid_date"))?;
+            let end = start.checked_add_months(chrono::Months::new(1)).unwrap_or(start);
+            let ms = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default() - crate::domain::LOCAL_OFFSET;
+            all = all.add(col("c", "created_at").gte(ms(start))).add(col("c", "created_at").lt(ms(end)));
         }
-        Ok(out)
+        Ok(all)
     }
 }
 
-/// The SQL conditions of `filter`, with its grid's buildings looked up in the registry.
-async fn conditions(state: &AppState, filter: &Filter) -> AppResult<String> {
+/// The condition of `filter`, with its grid's buildings looked up in the registry.
+async fn condition(state: &AppState, filter: &Filter) -> AppResult<Cond> {
     let grid_buildings = match filter.grid_id {
         Some(g) => registry::places::buildings_of_grid(&state.db.pool, g).await?,
         None => Vec::new(),
     };
-    filter.sql(&grid_buildings)
+    filter.condition(&grid_buildings)
+}
+
+/// The cases of a community the public ledger may count: all but those withdrawn.
+fn counted(community_id: i64) -> Cond {
+    Cond::all().add(col("c", "community_id").eq(community_id)).add(col("c", "state").ne("withdrawn"))
 }
 
 /// How many cases matching `filter` are kept off the list (private: care cases and those staff
 /// marked so) while counted in the figures (ADR 008).
 pub async fn private_count(state: &AppState, community_id: i64, filter: &Filter) -> AppResult<i64> {
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM cases c WHERE c.community_id = $1 AND c.state <> 'withdrawn' AND c.private = 1{}",
-        conditions(state, filter).await?
-    ))
-    .bind(community_id)
-    .fetch_one(&state.db.pool)
-    .await?)
+    let mut q = Query::select();
+    q.expr(Expr::cust("COUNT(*)"))
+        .from_as(Alias::new("cases"), Alias::new("c"))
+        .cond_where(counted(community_id).add(col("c", "private").eq(1)).add(condition(state, filter).await?));
+    let (sql, values) = state.db.build(&q);
+    Ok(sqlx::query_scalar_with(&sql, values).fetch_one(&state.db.pool).await?)
 }
 
 /// A page of the public ledger, newest first.
@@ -683,26 +673,21 @@ async fn load_cases(
     before: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<PublicCase>> {
-    load_public(state, community_id, &conditions(state, filter).await?, before, limit).await
+    load_public(state, community_id, condition(state, filter).await?, before, limit).await
 }
 
-/// Public cases matching `conditions` (SQL built from checked values only), newest first.
-async fn load_public(
-    state: &AppState,
-    community_id: i64,
-    conditions: &str,
-    before: Option<i64>,
-    limit: i64,
-) -> AppResult<Vec<PublicCase>> {
-    let rows = sqlx::query(&format!(
-        "SELECT c.id, c.category, c.urgency, c.building_id, c.state, c.created_at, c.first_response_at FROM cases c \
-         WHERE c.community_id = $1 AND c.id < $2 AND c.state <> 'withdrawn' AND c.private = 0{conditions} ORDER BY c.id DESC LIMIT $3"
-    ))
-    .bind(community_id)
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(limit + 1)
-    .fetch_all(&state.db.pool)
-    .await?;
+/// Public cases matching `only`, newest first.
+async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
+    let mut q = Query::select();
+    for column in ["id", "category", "urgency", "building_id", "state", "created_at", "first_response_at"] {
+        q.column((Alias::new("c"), Alias::new(column)));
+    }
+    q.from_as(Alias::new("cases"), Alias::new("c"))
+        .cond_where(counted(community_id).add(col("c", "private").eq(0)).add(col("c", "id").lt(before.unwrap_or(i64::MAX))).add(only))
+        .order_by((Alias::new("c"), Alias::new("id")), Order::Desc)
+        .limit(u64::try_from(limit + 1).unwrap_or(1));
+    let (sql, values) = state.db.build(&q);
+    let rows = sqlx::query_with(&sql, values).fetch_all(&state.db.pool).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
     let steps = sqlx::query(&format!(
         "SELECT case_id, at, state FROM case_events WHERE state IS NOT NULL{} ORDER BY id",
@@ -886,7 +871,7 @@ pub async fn suggestions(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let cases = load_public(state, community_id, &kernel::db::and_in("c.id", Some(&ids)), None, 5).await?;
+    let cases = load_public(state, community_id, Cond::all().add(col("c", "id").is_in(ids.iter().copied())), None, 5).await?;
     let follows = sqlx::query(&format!(
         "SELECT case_id, user_id FROM case_followers WHERE 1 = 1{}",
         kernel::db::and_in("case_id", Some(&ids))
@@ -924,7 +909,7 @@ pub async fn public_case(state: &AppState, id: i64, reader: Option<i64>) -> AppR
         Some(u) => registry::places::unit_names(&state.db.pool, &[u]).await?.remove(&u),
         None => None,
     };
-    let case = load_public(state, community_id, &kernel::db::and_in("c.id", Some(&[id])), None, 1)
+    let case = load_public(state, community_id, Cond::all().add(col("c", "id").eq(id)), None, 1)
         .await?
         .pop()
         .ok_or(AppError::NotFound)?;
@@ -958,7 +943,7 @@ pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCas
     let mut found = Vec::new();
     for c in communities {
         let ids: Vec<i64> = rows.iter().filter(|r| r.1 == c).map(|r| r.0).collect();
-        found.extend(load_public(state, c, &kernel::db::and_in("c.id", Some(&ids)), None, 100).await?);
+        found.extend(load_public(state, c, Cond::all().add(col("c", "id").is_in(ids.iter().copied())), None, 100).await?);
     }
     Ok(rows
         .iter()

@@ -287,155 +287,76 @@ async fn requests(
         Ok(c) => c,
         Err(e) => return error(format, StatusCode::NOT_FOUND, e),
     };
-    let mut sql = "SELECT c.id, c.state, c.category, c.created_at, c.updated_at, c.result_due, c.building_id, c.lat_e6, c.lng_e6, c.first_response_at FROM cases c \
-                   WHERE c.community_id = $1 AND c.state <> 'withdrawn' AND c.private = 0"
-        .to_string();
-    let mut ids: Vec<i64> = Vec::new();
+    let mut filter = crate::store::PublicRequests::default();
     if let Some(id) = only {
-        ids.push(id);
+        filter.ids.push(id);
     } else if let Some(list) = q.get("service_request_id") {
         for part in list.split(',') {
             match part.trim().parse() {
-                Ok(id) => ids.push(id),
-                Err(_) => {
-                    return error(
-                        format,
-                        StatusCode::BAD_REQUEST,
-                        "service_request_id must be numbers",
-                    )
-                }
+                Ok(id) => filter.ids.push(id),
+                Err(_) => return error(format, StatusCode::BAD_REQUEST, "service_request_id must be numbers"),
             }
         }
     }
-    if !ids.is_empty() {
-        sql.push_str(&kernel::db::and_in("c.id", Some(&ids)));
-    }
-    let mut binds: Vec<i64> = Vec::new();
-    for (param, cmp) in [("start_date", ">="), ("end_date", "<=")] {
+    for (param, bound) in [("start_date", &mut filter.from), ("end_date", &mut filter.until)] {
         if let Some(v) = q.get(param) {
             match parse_iso(v) {
-                Some(ms) => {
-                    binds.push(ms);
-                    sql.push_str(&format!(" AND c.created_at {cmp} ${}", binds.len() + 1));
-                }
-                None => {
-                    return error(
-                        format,
-                        StatusCode::BAD_REQUEST,
-                        "dates must be W3C date-times",
-                    )
-                }
+                Some(ms) => *bound = Some(ms),
+                None => return error(format, StatusCode::BAD_REQUEST, "dates must be W3C date-times"),
             }
         }
     }
-    let code = q.get("service_code").map(String::as_str);
-    if code.is_some_and(|c| Category::parse(c).is_none()) {
-        return error(format, StatusCode::BAD_REQUEST, "unknown service_code");
-    }
-    let status = q.get("status").map(String::as_str);
-    if status.is_some_and(|s| s != "open" && s != "closed") {
-        return error(
-            format,
-            StatusCode::BAD_REQUEST,
-            "status must be open or closed",
-        );
-    }
-    // Filters go into the query (before its limit), as known codes only.
-    if let Some(c) = code.and_then(Category::parse) {
-        sql.push_str(&format!(" AND c.category = '{}'", c.code()));
-    }
-    if let Some(s) = status {
-        let closed: Vec<String> = State::ALL
-            .iter()
-            .filter(|st| st.has_result())
-            .map(|st| format!("'{}'", st.code()))
-            .collect();
-        sql.push_str(&format!(
-            " AND c.state {} ({})",
-            if s == "closed" { "IN" } else { "NOT IN" },
-            closed.join(", ")
-        ));
-    }
-    sql.push_str(" ORDER BY c.id DESC LIMIT 1000");
-    let mut query = sqlx::query(&sql).bind(community);
-    for b in binds {
-        query = query.bind(b);
-    }
-    let rows = match query.fetch_all(&state.db.pool).await {
-        Ok(r) => r,
-        Err(_) => {
-            return error(
-                format,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "database unavailable",
-            )
+    if let Some(code) = q.get("service_code") {
+        match Category::parse(code) {
+            Some(c) => filter.category = Some(c),
+            None => return error(format, StatusCode::BAD_REQUEST, "unknown service_code"),
         }
+    }
+    match q.get("status").map(String::as_str) {
+        None => {}
+        Some("open") => filter.closed = Some(false),
+        Some("closed") => filter.closed = Some(true),
+        Some(_) => return error(format, StatusCode::BAD_REQUEST, "status must be open or closed"),
+    }
+    let rows = match crate::store::public_requests(&state.db, community, &filter).await {
+        Ok(r) => r,
+        Err(_) => return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable"),
     };
 
     // Photos once staff have responded, as on the public ledger.
-    let responded: Vec<i64> = rows
-        .iter()
-        .filter(|r| r.get::<Option<i64>, _>(9).is_some())
-        .map(|r| r.get(0))
-        .collect();
+    let responded: Vec<i64> = rows.iter().filter(|r| r.first_response_at.is_some()).map(|r| r.id).collect();
     let Ok(photos) = crate::photos::of_cases(state, &responded, true).await else {
         return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable");
     };
-    // A stored code that does not read is an error, never a guess.
-    let mut categories = Vec::with_capacity(rows.len());
-    for r in &rows {
-        match Category::parse(&r.get::<String, _>(2)) {
-            Some(c) => categories.push(c),
-            None => return error(format, StatusCode::INTERNAL_SERVER_ERROR, "stored category unreadable"),
-        }
-    }
     // Rounded to three decimals (about 100 m): a phone's position may be someone's home, and the
     // public sees places at building level, never a flat.
-    let coordinate = |v: Option<i64>| {
-        v.map(|x| format!("{:.3}", x as f64 / 1e6))
-            .unwrap_or_default()
-    };
-    let building_ids = kernel::db::distinct_ids(rows.iter().filter_map(|r| r.get::<Option<i64>, _>(6)));
+    let coordinate = |v: Option<i64>| v.map(|x| format!("{:.3}", x as f64 / 1e6)).unwrap_or_default();
+    let building_ids = kernel::db::distinct_ids(rows.iter().filter_map(|r| r.building_id));
     let Ok(buildings) = registry::places::building_names(&state.db.pool, &building_ids).await else {
         return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable");
     };
     let records: Vec<Record> = rows
         .iter()
-        .zip(categories)
-        .map(|(r, category)| {
-            let id: i64 = r.get(0);
-            let media = photos
-                .iter()
-                .find(|(c, _)| *c == id)
-                .map(|(_, p)| format!("{}{}", state.base_url, p.url))
-                .unwrap_or_default();
-            let st: String = r.get(1);
+        .map(|r| {
+            let media = photos.iter().find(|(c, _)| *c == r.id).map(|(_, p)| format!("{}{}", state.base_url, p.url)).unwrap_or_default();
+            let category = r.category.code();
             vec![
-                ("service_request_id", r.get::<i64, _>(0).to_string()),
-                ("status", open_or_closed(&st).to_string()),
-                (
-                    "status_notes",
-                    t(Locale::ZhCn, &format!("case_state.{st}")).to_string(),
-                ),
-                (
-                    "service_name",
-                    t(Locale::ZhCn, &format!("category.{}", category.code())).to_string(),
-                ),
-                ("service_code", category.code().to_string()),
-                (
-                    "description",
-                    t(Locale::ZhCn, &format!("category.{}", category.code())).to_string(),
-                ),
+                ("service_request_id", r.id.to_string()),
+                ("status", if r.state.has_result() { "closed" } else { "open" }.to_string()),
+                ("status_notes", t(Locale::ZhCn, &format!("case_state.{}", r.state.code())).to_string()),
+                ("service_name", t(Locale::ZhCn, &format!("category.{category}")).to_string()),
+                ("service_code", category.to_string()),
+                ("description", t(Locale::ZhCn, &format!("category.{category}")).to_string()),
                 ("agency_responsible", String::new()),
                 ("service_notice", String::new()),
-                ("requested_datetime", iso(r.get(3))),
-                ("updated_datetime", iso(r.get(4))),
-                ("expected_datetime", iso(r.get(5))),
-                ("address", r.get::<Option<i64>, _>(6).and_then(|b| buildings.get(&b).cloned()).unwrap_or_default()),
+                ("requested_datetime", iso(r.created_at)),
+                ("updated_datetime", iso(r.updated_at)),
+                ("expected_datetime", iso(r.result_due)),
+                ("address", r.building_id.and_then(|b| buildings.get(&b).cloned()).unwrap_or_default()),
                 ("address_id", String::new()),
                 ("zipcode", String::new()),
-                ("lat", coordinate(r.get(7))),
-                ("long", coordinate(r.get(8))),
+                ("lat", coordinate(r.lat_e6)),
+                ("long", coordinate(r.lng_e6)),
                 ("media_url", media),
             ]
         })
@@ -454,7 +375,7 @@ async fn requests(
     }
     // The `notes` history extension: each request's state changes, oldest first (the state,
     // never staff's words, which may name people or flats).
-    let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let events = match sqlx::query(&format!(
         "SELECT case_id, at, state FROM case_events WHERE state IS NOT NULL{} ORDER BY id",
         kernel::db::and_in("case_id", Some(&ids))

@@ -1,7 +1,10 @@
 //! The cases capability's queries: what is read and written in its tables, in one place.
 
+use crate::domain::State;
+use triage::Category;
 use kernel::db::Db;
-use kernel::AppResult;
+use kernel::query::{col, Alias, Cond, Order, Query};
+use kernel::{AppError, AppResult};
 
 /// What search looks in for a case: its report and its place, folded.
 pub fn search_text(text: &str, place: &str) -> String {
@@ -24,4 +27,107 @@ pub async fn fill_search_text(db: &Db) -> AppResult<u64> {
         }
         tx.commit().await?;
     }
+}
+
+/// Which public cases an Open311 client asks for; every part is optional.
+#[derive(Debug, Clone, Default)]
+pub struct PublicRequests {
+    /// These cases only (none: any).
+    pub ids: Vec<i64>,
+    /// Filed at or after (epoch ms).
+    pub from: Option<i64>,
+    /// Filed at or before (epoch ms).
+    pub until: Option<i64>,
+    /// One category.
+    pub category: Option<Category>,
+    /// Closed (with a result) or still open.
+    pub closed: Option<bool>,
+}
+
+kernel::row! {
+    struct PublicRequestRow {
+        id: i64,
+        state: String,
+        category: String,
+        created_at: i64,
+        updated_at: i64,
+        result_due: i64,
+        building_id: Option<i64>,
+        lat_e6: Option<i64>,
+        lng_e6: Option<i64>,
+        first_response_at: Option<i64>,
+    }
+}
+
+/// A public case as Open311 shows it.
+#[derive(Debug, Clone)]
+pub struct PublicRequest {
+    /// Case id.
+    pub id: i64,
+    /// Where it stands.
+    pub state: State,
+    /// What it is about.
+    pub category: Category,
+    /// Filed (epoch ms).
+    pub created_at: i64,
+    /// Last changed (epoch ms).
+    pub updated_at: i64,
+    /// When its result is due (epoch ms).
+    pub result_due: i64,
+    /// Its building.
+    pub building_id: Option<i64>,
+    /// Latitude × 10⁶ as the phone gave it.
+    pub lat_e6: Option<i64>,
+    /// Longitude × 10⁶.
+    pub lng_e6: Option<i64>,
+    /// When staff first responded.
+    pub first_response_at: Option<i64>,
+}
+
+/// The public cases of a community matching `filter` (never private or withdrawn ones), newest
+/// first, at most 1,000.
+pub async fn public_requests(db: &Db, community_id: i64, filter: &PublicRequests) -> AppResult<Vec<PublicRequest>> {
+    let mut only = Cond::all()
+        .add(col("c", "community_id").eq(community_id))
+        .add(col("c", "state").ne(State::Withdrawn.code()))
+        .add(col("c", "private").eq(0));
+    if !filter.ids.is_empty() {
+        only = only.add(col("c", "id").is_in(filter.ids.iter().copied()));
+    }
+    if let Some(from) = filter.from {
+        only = only.add(col("c", "created_at").gte(from));
+    }
+    if let Some(until) = filter.until {
+        only = only.add(col("c", "created_at").lte(until));
+    }
+    if let Some(c) = filter.category {
+        only = only.add(col("c", "category").eq(c.code()));
+    }
+    if let Some(closed) = filter.closed {
+        let with_result: Vec<&str> = State::ALL.iter().filter(|st| st.has_result()).map(|st| st.code()).collect();
+        only = only.add(if closed { col("c", "state").is_in(with_result) } else { col("c", "state").is_not_in(with_result) });
+    }
+    let mut q = Query::select();
+    for column in ["id", "state", "category", "created_at", "updated_at", "result_due", "building_id", "lat_e6", "lng_e6", "first_response_at"] {
+        q.column((Alias::new("c"), Alias::new(column)));
+    }
+    q.from_as(Alias::new("cases"), Alias::new("c")).cond_where(only).order_by((Alias::new("c"), Alias::new("id")), Order::Desc).limit(1000);
+    let (sql, values) = db.build(&q);
+    let rows: Vec<PublicRequestRow> = sqlx::query_as_with(&sql, values).fetch_all(&db.pool).await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(PublicRequest {
+                state: State::parse(&r.state).ok_or_else(|| AppError::internal(format!("stored state {}", r.state)))?,
+                category: Category::parse(&r.category).ok_or_else(|| AppError::internal(format!("stored category {}", r.category)))?,
+                id: r.id,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                result_due: r.result_due,
+                building_id: r.building_id,
+                lat_e6: r.lat_e6,
+                lng_e6: r.lng_e6,
+                first_response_at: r.first_response_at,
+            })
+        })
+        .collect()
 }
