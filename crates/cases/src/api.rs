@@ -69,9 +69,9 @@ async fn classify(
     match body.community.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(slug) => {
             let c = kernel::community::by_slug(&state, slug).await?.ok_or_else(|| AppError::field("community", "not_found_ref"))?;
-            Ok(Json(service::triage_in(&state, c.id, text).await?.0))
+            Ok(Json(crate::classify::triage_in(&state, c.id, text).await?.0))
         }
-        None => Ok(Json(service::triage(&state, text).0)),
+        None => Ok(Json(crate::classify::triage(&state, text).0)),
     }
 }
 

@@ -212,13 +212,13 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
             .await?;
         }
         if fresh {
-            crate::service::enqueue_clocks(
+            crate::clocks::enqueue_clocks(
                 &mut tx,
                 now,
                 id,
                 &[
-                    ("first_response", created, created + sla.first_response_ms),
-                    ("result", created, created + sla.result_ms),
+                    (crate::clocks::Clock::FirstResponse, created, created + sla.first_response_ms),
+                    (crate::clocks::Clock::Result, created, created + sla.result_ms),
                 ],
             )
             .await?;

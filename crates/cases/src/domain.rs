@@ -1,5 +1,6 @@
 //! Cases: their states, the moves between them, and their clocks. No I/O.
 
+use kernel::auth::{Permission, Role};
 use kernel::clock::{Millis, HOUR, MINUTE};
 use serde::{Deserialize, Serialize};
 use triage::Urgency;
@@ -322,6 +323,52 @@ pub fn clock_state_paused(
         None => ClockState::OnTrack,
     }
 }
+
+/// Handle cases: see the queue, respond, resolve.
+pub const CASES_HANDLE: Permission = Permission {
+    name: "cases.handle",
+    roles: &[Role::Staff, Role::Admin, Role::GridWorker],
+};
+
+/// Change how the community runs its cases.
+pub const CASES_CONFIGURE: Permission = Permission {
+    name: "cases.configure",
+    roles: &[Role::Admin],
+};
+
+/// How satisfied the resident is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    /// 满意
+    Satisfied,
+    /// 基本满意
+    Basic,
+    /// 不满意
+    Unsatisfied,
+}
+
+impl Satisfaction {
+    /// Stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "satisfied",
+            Satisfaction::Basic => "basic",
+            Satisfaction::Unsatisfied => "unsatisfied",
+        }
+    }
+    /// Parses a form value.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Satisfaction::Satisfied,
+            Satisfaction::Basic,
+            Satisfaction::Unsatisfied,
+        ]
+        .into_iter()
+        .find(|x| x.code() == s)
+    }
+}
+
 
 #[cfg(test)]
 mod tests {

@@ -51,7 +51,7 @@ pub struct CaseRated {
     /// Whether the problem was solved.
     pub solved: bool,
     /// How satisfied the filer is.
-    pub satisfaction: crate::rating::Satisfaction,
+    pub satisfaction: crate::domain::Satisfaction,
 }
 
 impl DomainEvent for CaseRated {

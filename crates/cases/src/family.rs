@@ -1,11 +1,9 @@
-//! What a family member bound to an elder (a confirmed binding in the registry) sees of her
-//! reports: the cases she filed under her name and those filed for her, each as she would see
-//! it herself — never anyone else's, never an anonymous one. Family may also report for her,
-//! and hear about her cases as she does.
+//! Family bound to an elder (a confirmed binding in the registry) and her cases: which cases
+//! are hers (those she filed under her name and those filed for her — never anyone else's,
+//! never an anonymous one), who may report for her and who hears about her cases.
 
-use crate::service::{self, CaseView};
 use kernel::auth::Principal;
-use kernel::error::{AppError, AppResult};
+use kernel::error::AppResult;
 use kernel::state::AppState;
 use registry::family::Elder;
 
@@ -13,7 +11,7 @@ use registry::family::Elder;
 const SHOWN: i64 = 50;
 
 /// Ids of the named (not anonymous) cases about `elder`: filed by her, or for her.
-async fn case_ids(state: &AppState, elder: &Elder) -> AppResult<Vec<i64>> {
+pub(crate) async fn case_ids(state: &AppState, elder: &Elder) -> AppResult<Vec<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM cases WHERE community_id = $1 AND anonymous = 0 AND (resident_id = $2 OR author_user_id = $3) ORDER BY id DESC LIMIT $4",
     )
@@ -25,27 +23,7 @@ async fn case_ids(state: &AppState, elder: &Elder) -> AppResult<Vec<i64>> {
     .await?)
 }
 
-/// Every elder `p` is bound to, each with her cases as she sees them.
-pub async fn elders_with_cases(state: &AppState, p: &Principal) -> AppResult<Vec<(Elder, Vec<CaseView>)>> {
-    let uid = p.person()?;
-    let mut out = Vec::new();
-    for elder in registry::family::elders_of(state, uid).await? {
-        let ids = case_ids(state, &elder).await?;
-        out.push((elder, service::views(state, &ids, false).await?));
-    }
-    Ok(out)
-}
 
-/// One case of an elder `p` is bound to, as she sees it; any other case does not exist.
-pub async fn elder_case(state: &AppState, p: &Principal, case_id: i64) -> AppResult<(Elder, CaseView)> {
-    let uid = p.person()?;
-    for elder in registry::family::elders_of(state, uid).await? {
-        if case_ids(state, &elder).await?.contains(&case_id) {
-            return Ok((elder, service::view(state, case_id, false).await?));
-        }
-    }
-    Err(AppError::NotFound)
-}
 
 /// Whether `p` reads case `case_id` as family of the elder it is about (see [`elder_case`]).
 pub async fn reads(state: &AppState, p: &Principal, case_id: i64) -> AppResult<bool> {

@@ -135,7 +135,7 @@ pub const MIN_CORRECTIONS: usize = 5;
 /// Retrains a community's triage on its corrections (`linli triage retrain`, and the button on
 /// the console's triage page), and switches to the new model only when it is not worse.
 pub async fn retrain(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Retrained> {
-    p.require(community_id, &crate::policy::CASES_CONFIGURE)?;
+    p.require(community_id, &crate::domain::CASES_CONFIGURE)?;
     // One retraining at a time in this process; a second press is told it is under way.
     let _running = RETRAINING.try_lock().map_err(|_| AppError::field("corrections", "triage_retrain_running"))?;
     let numbered = numbered_corrections(state, community_id).await?;
@@ -276,7 +276,7 @@ pub struct ModelRecord {
 
 /// A community's retrainings, newest first.
 pub async fn history(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Vec<ModelRecord>> {
-    p.require(community_id, &crate::policy::CASES_CONFIGURE)?;
+    p.require(community_id, &crate::domain::CASES_CONFIGURE)?;
     let rows = sqlx::query(
         "SELECT version, active, corrections, held_out, before_urgency, after_urgency, before_category, after_category, created_at, created_by \
          FROM triage_models WHERE community_id = $1 ORDER BY id DESC LIMIT 20",

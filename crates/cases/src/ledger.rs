@@ -4,6 +4,7 @@
 //! name people or flats.
 
 use crate::domain::State;
+use crate::store::{FACTS, FIRST_PAGE, PLAN};
 use kernel::query::{col, Alias, Cond, Expr, Order, Query};
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
@@ -83,25 +84,12 @@ struct FigureRow {
     grid_order: Option<(u64, i64)>,
 }
 
-/// Cached ledger reads (figures and plan), per community: kept for the read cache's TTL,
-/// forgotten at once by any case change in this process (ADR 005).
-const FACTS: &str = "cases.ledger_facts";
-const PLAN: &str = "cases.ledger_plan";
-const FIRST_PAGE: &str = "cases.ledger_first_page";
-
 /// The facts the figures are computed from.
 struct Facts {
     rows: Vec<FigureRow>,
     rated: Vec<(i64, Option<i64>, Option<String>)>,
 }
 
-/// Forgets a community's cached ledger when the transaction that changes its cases commits.
-pub fn forget(tx: &mut kernel::db::WriteTx, community_id: i64) {
-    tx.forget_after_commit(FACTS, Some(community_id));
-    tx.forget_after_commit(PLAN, Some(community_id));
-    // Keyed by community and page size: forget them all.
-    tx.forget_after_commit(FIRST_PAGE, None);
-}
 
 async fn facts(state: &AppState, community_id: i64) -> AppResult<std::sync::Arc<Facts>> {
     if let Some(f) = state.db.reads.get::<Facts>(FACTS, community_id) {
@@ -816,7 +804,7 @@ pub async fn suggestions(
         Some(u) => registry::places::building_of_unit(&state.db.pool, community_id, u).await?.or(building_id),
         None => building_id,
     };
-    let category = crate::service::triage(state, text).0.category;
+    let category = crate::classify::triage(state, text).0.category;
     let building = if building_id.is_some() { " AND c.building_id = $3" } else { "" };
     let sql = format!(
         "SELECT c.id, c.unit_id, c.author_user_id, c.resident_id, c.anonymous, c.text FROM cases c WHERE c.community_id = $1 AND c.category = $2{building} \

@@ -18,6 +18,8 @@ pub mod photos;
 pub mod policy;
 pub mod rating;
 pub mod reach;
+pub mod classify;
+pub mod clocks;
 pub mod service;
 pub mod store;
 mod web;
@@ -273,31 +275,14 @@ const BACKFILLS: &[kernel::db::Backfill] =
     &[kernel::db::Backfill { id: "cases_0012_search_text_fill", run: |db| Box::pin(store::fill_search_text(db)) }];
 
 /// Checks a case's clock when its warning or escalation time comes.
-struct ClockCheck;
+struct ClockCheckJob;
 
 #[async_trait]
-impl JobHandler for ClockCheck {
-    async fn run(
-        &self,
-        state: &AppState,
-        payload: serde_json::Value,
-        _run: JobRun,
-    ) -> Result<(), JobFailure> {
-        let id = payload["case_id"]
-            .as_i64()
-            .ok_or_else(|| JobFailure("payload without case_id".into()))?;
-        let clock = payload["clock"].as_str().unwrap_or("result");
-        let stage = payload["stage"].as_str().unwrap_or("breach");
-        service::check_clock(
-            state,
-            id,
-            clock,
-            stage,
-            payload["due"].as_i64(),
-            payload["start"].as_i64(),
-        )
-        .await
-        .map_err(|e| JobFailure(e.to_string()))
+impl JobHandler for ClockCheckJob {
+    async fn run(&self, state: &AppState, payload: serde_json::Value, _run: JobRun) -> Result<(), JobFailure> {
+        // A payload that does not read is the job's failure, never a guess at what it meant.
+        let check: clocks::ClockCheck = serde_json::from_value(payload).map_err(|e| JobFailure(format!("clock check payload: {e}")))?;
+        service::check_clock(state, &check).await.map_err(|e| JobFailure(e.to_string()))
     }
 }
 
@@ -353,11 +338,11 @@ pub fn manifest() -> Manifest {
         web: || web::router().merge(open311::router()),
         jobs: || {
             vec![(
-                service::CLOCK_JOB,
-                Arc::new(ClockCheck) as Arc<dyn JobHandler>,
+                clocks::CLOCK_JOB,
+                Arc::new(ClockCheckJob) as Arc<dyn JobHandler>,
             )]
         },
-        permissions: &[service::CASES_HANDLE, policy::CASES_CONFIGURE],
+        permissions: &[crate::domain::CASES_HANDLE, crate::domain::CASES_CONFIGURE],
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
         demo_seed: Some(|state, ctx| Box::pin(demo::seed(state, ctx))),
         personal_data: Some(|state, user_id| {
@@ -384,13 +369,13 @@ pub fn manifest() -> Manifest {
         ],
         console_figures: Some(|state, p, c| Box::pin(console_figures(state, p, c))),
         catalogue: CATALOGUE,
-        nav: &[NavEntry { href: "/console/cases", label: "nav.cases", permission: &service::CASES_HANDLE, rank: 10 }],
+        nav: &[NavEntry { href: "/console/cases", label: "nav.cases", permission: &crate::domain::CASES_HANDLE, rank: 10 }],
         doors: &[
             Door { role: "family", href: "/family", label: "home.door.family", permission: None, rank: 10 },
             Door { role: "family", href: "/cases/new", label: "cases.report", permission: None, rank: 12 },
-            Door { role: "grid_worker", href: "/console/cases", label: "nav.cases", permission: Some(&service::CASES_HANDLE), rank: 10 },
-            Door { role: "grid_worker", href: "/console/cases/quick", label: "cases.quick", permission: Some(&service::CASES_HANDLE), rank: 11 },
-            Door { role: "staff", href: "/console/cases", label: "nav.cases", permission: Some(&service::CASES_HANDLE), rank: 10 },
+            Door { role: "grid_worker", href: "/console/cases", label: "nav.cases", permission: Some(&crate::domain::CASES_HANDLE), rank: 10 },
+            Door { role: "grid_worker", href: "/console/cases/quick", label: "cases.quick", permission: Some(&crate::domain::CASES_HANDLE), rank: 11 },
+            Door { role: "staff", href: "/console/cases", label: "nav.cases", permission: Some(&crate::domain::CASES_HANDLE), rank: 10 },
             Door { role: "liaison", href: "/cases/new", label: "cases.report", permission: None, rank: 12 },
             Door { role: "liaison", href: "/ledger", label: "ledger.title", permission: None, rank: 14 },
             Door { role: "volunteer", href: "/cases/new", label: "cases.report", permission: None, rank: 12 },

@@ -550,7 +550,7 @@ pub async fn redact(
         .bind(note)
         .execute(&mut *tx)
         .await?;
-    crate::ledger::forget(&mut tx, community_id);
+    crate::store::forget_ledger(&mut tx, community_id);
     tx.commit().await?;
     of_cases(state, &[case_id], false)
         .await?
@@ -588,7 +588,7 @@ pub async fn add(
         return Err(AppError::field("photos", "required"));
     }
     if !staff {
-        crate::service::admit_photos(state, p, uploads.len(), false).await?;
+        admit_photos(state, p, uploads.len(), false).await?;
     }
     let ready = prepare(state, uploads).await?;
     let ready = store(state, &ready, false).await?;
@@ -606,11 +606,44 @@ pub async fn add(
         &ready,
     )
     .await?;
-    crate::ledger::forget(&mut tx, community_id);
+    crate::store::forget_ledger(&mut tx, community_id);
     tx.commit().await?;
     Ok(of_cases(state, &[case_id], false)
         .await?
         .into_iter()
         .map(|(_, ph)| ph)
         .collect())
+}
+
+/// Reports with photos one logged-in person may send per hour: photos are decoded and encoded
+/// again, which costs seconds of a CPU each, so nobody can take that from everyone else.
+pub const REPORTS_WITH_PHOTOS: kernel::quota::Budget = kernel::quota::Budget {
+    name: "report_with_photos",
+    limit: 30,
+    window_ms: 3_600_000,
+};
+
+/// Photos one logged-in person may have decoded per hour, with reports or added to a case.
+pub const PHOTOS_DECODED: kernel::quota::Budget = kernel::quota::Budget {
+    name: "photos_decoded",
+    limit: 120,
+    window_ms: 3_600_000,
+};
+
+/// Admits `photos` photos (of one report, `report` = true, or added by its author to a case)
+/// from someone logged in, before they are decoded: spends [`REPORTS_WITH_PHOTOS`] and
+/// [`PHOTOS_DECODED`] of their person, or refuses with 429.
+pub async fn admit_photos(state: &AppState, filer: &Principal, photos: usize, report: bool) -> AppResult<()> {
+    if photos == 0 {
+        return Ok(());
+    }
+    let who = match (filer.user_id, filer.api_key_id) {
+        (Some(id), _) => format!("user:{id}"),
+        (None, Some(key)) => format!("key:{key}"),
+        (None, None) => return Ok(()),
+    };
+    if report {
+        kernel::quota::spend(state, &REPORTS_WITH_PHOTOS, &who).await?;
+    }
+    kernel::quota::spend_n(state, &PHOTOS_DECODED, &who, photos as i64).await
 }

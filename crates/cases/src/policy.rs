@@ -3,20 +3,14 @@
 //! each weekday (the second step of the escalation chain), and who gets which cases by
 //! category and grid.
 
-use crate::domain::{default_sla, Calendar, Sla};
-use kernel::auth::{Permission, Principal, Role};
+use crate::domain::{default_sla, Calendar, Sla, CASES_CONFIGURE};
+use kernel::auth::{Principal, Role};
 use kernel::clock::MINUTE;
 use kernel::error::{AppError, AppResult, FieldError};
 use kernel::state::AppState;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use triage::{Category, Urgency};
-
-/// Change how the community runs its cases.
-pub const CASES_CONFIGURE: Permission = Permission {
-    name: "cases.configure",
-    roles: &[Role::Admin],
-};
 
 /// A service level as admins set it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -248,7 +242,7 @@ pub async fn due(
 
 /// The settings of a community (admins and staff may read them).
 pub async fn settings(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Settings> {
-    p.require(community_id, &crate::service::CASES_HANDLE)?;
+    p.require(community_id, &crate::domain::CASES_HANDLE)?;
     let sla = sqlx::query("SELECT urgency, category, first_response_minutes, result_minutes, working_hours FROM sla_policies WHERE community_id = $1 ORDER BY id")
         .bind(community_id)
         .fetch_all(&state.db.pool)

@@ -1,50 +1,18 @@
 //! Ratings: when a case is resolved, its author gets a one-tap link that works without a login,
 //! once, for seven days: solved or not, how satisfied, a comment. "Not solved" reopens the case.
 
+use crate::domain::Satisfaction;
 use crate::domain::State;
 use kernel::clock::DAY;
 use kernel::crypto::{hash_token, random_token};
 use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::Row;
 
 /// How long a rating link works.
 pub const LINK_TTL_MS: i64 = 7 * DAY;
-
-/// How satisfied the resident is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Satisfaction {
-    /// 满意
-    Satisfied,
-    /// 基本满意
-    Basic,
-    /// 不满意
-    Unsatisfied,
-}
-
-impl Satisfaction {
-    /// Stored code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Satisfaction::Satisfied => "satisfied",
-            Satisfaction::Basic => "basic",
-            Satisfaction::Unsatisfied => "unsatisfied",
-        }
-    }
-    /// Parses a form value.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Satisfaction::Satisfied,
-            Satisfaction::Basic,
-            Satisfaction::Unsatisfied,
-        ]
-        .into_iter()
-        .find(|x| x.code() == s)
-    }
-}
 
 /// A rating as submitted.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -202,10 +170,10 @@ pub async fn record(
                 .bind(comment)
                 .execute(&mut *tx)
                 .await?;
-            crate::service::restart_result_clock(state, &mut tx, now, case_id, community_id)
+            crate::clocks::restart_result_clock(state, &mut tx, now, case_id, community_id)
                 .await?;
         }
     }
-    crate::ledger::forget(&mut tx, community_id);
+    crate::store::forget_ledger(&mut tx, community_id);
     tx.commit().await
 }

@@ -3,7 +3,7 @@
 //! those they entered or that are assigned to them. To anyone else a case out of reach does not
 //! exist: it is answered as not found, in every read, queue, move and photo path.
 
-use crate::service::CASES_HANDLE;
+use crate::domain::CASES_HANDLE;
 use kernel::auth::Principal;
 use kernel::error::AppResult;
 use kernel::state::AppState;

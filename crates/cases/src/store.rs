@@ -131,3 +131,17 @@ pub async fn public_requests(db: &Db, community_id: i64, filter: &PublicRequests
         })
         .collect()
 }
+
+/// Cached ledger reads (figures and plan), per community: kept for the read cache's TTL,
+/// forgotten at once by any case change in this process (ADR 005).
+pub(crate) const FACTS: &str = "cases.ledger_facts";
+pub(crate) const PLAN: &str = "cases.ledger_plan";
+pub(crate) const FIRST_PAGE: &str = "cases.ledger_first_page";
+
+/// Forgets a community's cached ledger when the transaction that changes its cases commits.
+pub fn forget_ledger(tx: &mut kernel::db::WriteTx, community_id: i64) {
+    tx.forget_after_commit(FACTS, Some(community_id));
+    tx.forget_after_commit(PLAN, Some(community_id));
+    // Keyed by community and page size: forget them all.
+    tx.forget_after_commit(FIRST_PAGE, None);
+}

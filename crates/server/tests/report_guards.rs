@@ -338,7 +338,7 @@ async fn a_person_has_a_budget_of_reports_with_photos_and_the_form_keeps_the_wor
     let token = w.resident.csrf().await;
     let who = format!("user:{}", w.resident_id);
     // Most of the hour's reports with photos spent already.
-    kernel::quota::spend_n(&w.app.state, &cases::service::REPORTS_WITH_PHOTOS, &who, cases::service::REPORTS_WITH_PHOTOS.limit - 1).await.unwrap();
+    kernel::quota::spend_n(&w.app.state, &cases::photos::REPORTS_WITH_PHOTOS, &who, cases::photos::REPORTS_WITH_PHOTOS.limit - 1).await.unwrap();
     let key = fresh_key(&w.resident).await;
     let res = send(&w.resident, &token, &[("key", &key), ("text", "垃圾桶满了没人清"), ("confirm", "1")], 1).await;
     assert_eq!(res.status(), 303, "the last one goes through");
@@ -355,7 +355,7 @@ async fn a_person_has_a_budget_of_reports_with_photos_and_the_form_keeps_the_wor
     // The photos decoded an hour are counted too, through the API as well.
     let other = w.app.login("13800000007").await;
     let them = format!("user:{}", sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE phone = '13800000007'").fetch_one(&w.app.state.db.pool).await.unwrap());
-    kernel::quota::spend_n(&w.app.state, &cases::service::PHOTOS_DECODED, &them, cases::service::PHOTOS_DECODED.limit).await.unwrap();
+    kernel::quota::spend_n(&w.app.state, &cases::photos::PHOTOS_DECODED, &them, cases::photos::PHOTOS_DECODED.limit).await.unwrap();
     let id = open_case(&w, "电梯按钮失灵了", w.a.1).await;
     let res = add_photo(&other, id).await;
     assert_eq!(res.status(), 429);

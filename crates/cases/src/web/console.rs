@@ -835,7 +835,7 @@ pub(super) async fn settings_view(
     }
     Ok(SettingsPage {
         work_hours,
-        can_edit: user.can(community.id, &crate::policy::CASES_CONFIGURE),
+        can_edit: user.can(community.id, &crate::domain::CASES_CONFIGURE),
         ctx,
         slug: community.slug,
         levels,

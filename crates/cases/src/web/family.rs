@@ -63,7 +63,7 @@ fn refusal(ctx: &PageCtx, q: &FamilyQuery) -> Option<String> {
 }
 
 async fn family_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<FamilyQuery>) -> AppResult<Response> {
-    let elders = crate::family::elders_with_cases(&state, &user).await?;
+    let elders = crate::service::elders_with_cases(&state, &user).await?;
     let refused = refusal(&ctx, &q);
     let asking = registry::family::asking(&state, &user).await?;
     Ok(render(&FamilyPage {
@@ -104,6 +104,6 @@ impl FamilyCasePage {
 }
 
 async fn family_case_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<Response> {
-    let (elder, case) = crate::family::elder_case(&state, &user, id).await?;
+    let (elder, case) = crate::service::elder_case(&state, &user, id).await?;
     Ok(render(&FamilyCasePage { ctx, elder, case }))
 }

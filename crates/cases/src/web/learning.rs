@@ -61,7 +61,7 @@ struct TriageQuery {
 
 async fn view(state: &AppState, ctx: PageCtx, user: &User, slug: Option<&str>, error: Option<String>, done: Option<String>) -> AppResult<TriagePage> {
     let community = staff_community(state, user, slug).await?;
-    let can_retrain = user.can(community.id, &crate::policy::CASES_CONFIGURE);
+    let can_retrain = user.can(community.id, &crate::domain::CASES_CONFIGURE);
     let history = if can_retrain { crate::learning::history(state, user, community.id).await? } else { Vec::new() };
     Ok(TriagePage {
         version: crate::learning::classifier(state, community.id).await?.version().to_string(),

@@ -221,7 +221,7 @@ pub(super) async fn staff_community(
         .into_iter()
         .find(|c| {
             slug.is_none_or(|want| want.is_empty() || want == c.slug)
-                && user.can(c.id, &service::CASES_HANDLE)
+                && user.can(c.id, &crate::domain::CASES_HANDLE)
         })
         .ok_or(AppError::Forbidden)
 }

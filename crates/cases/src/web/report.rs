@@ -440,7 +440,7 @@ pub(super) async fn submit(
             admitted = true;
         } else if let Some(filer) = viewer.0.as_deref().filter(|_| !lapsed) {
             // Decoding photos is costly: a person has a budget of them an hour.
-            if let Err(e) = service::admit_photos(&state, filer, files.len(), true).await {
+            if let Err(e) = crate::photos::admit_photos(&state, filer, files.len(), true).await {
                 as_sent.photos_kept = draft::photos(&state, community.id, &key).await?.len();
                 return report_error(&state, ctx, &community, as_sent, e).await;
             }

@@ -263,7 +263,7 @@ pub(super) fn parse_rating(form: &RateForm) -> AppResult<crate::rating::Rating> 
         "0" => Some(false),
         _ => None,
     };
-    let satisfaction = crate::rating::Satisfaction::parse(&form.satisfaction);
+    let satisfaction = crate::domain::Satisfaction::parse(&form.satisfaction);
     let mut refused = Vec::new();
     if solved.is_none() {
         refused.push(kernel::error::FieldError::new("solved", "invalid_choice"));
