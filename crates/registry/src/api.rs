@@ -3,7 +3,8 @@
 use crate::domain::{ResidentDraft, Tag};
 use crate::id_reviews::{self, IdNumberReview};
 use crate::members::{self, Grant, Member};
-use crate::service::{self, MyHousehold, Placement, RESIDENTS_READ, STRUCTURE_READ};
+use crate::service::{self, MyHousehold, Placement};
+use crate::domain::{RESIDENTS_READ, STRUCTURE_READ};
 use crate::spreadsheet::{self, Disclosure, Format, ImportReport};
 use crate::store::{self, Building, Community, Counts, Grid, Household, Resident, ResidentFilter};
 use axum::extract::{Multipart, State};
@@ -268,7 +269,7 @@ async fn resolve_id_review(State(state): State<AppState>, user: User, ApiPath((s
     responses((status = 200, body = ImportReport), (status = 422, body = kernel::web::ErrorBody)))]
 async fn import_residents(State(state): State<AppState>, user: User, ReqLocale(locale): ReqLocale, ApiPath(slug): ApiPath<String>, multipart: Multipart) -> AppResult<Json<ImportReport>> {
     let c = service::community(&state, &user, &slug).await?;
-    user.require(c.id, &service::IMPORT_EXPORT)?;
+    user.require(c.id, &crate::domain::IMPORT_EXPORT)?;
     let bytes = kernel::web::multipart_file(multipart, state.config.upload_limit).await?.bytes;
     Ok(Json(spreadsheet::import(&state, &user, &c, &bytes, locale).await?))
 }

@@ -1,5 +1,6 @@
 //! Registry types and rules (no I/O): tags, the resident record and its validation.
 
+use kernel::auth::{Permission, Role};
 use kernel::crypto::{IdCardNumber, PhoneNumber};
 use kernel::error::FieldError;
 use serde::{Deserialize, Serialize};
@@ -181,6 +182,38 @@ impl ResidentDraft {
             notes: self.notes.trim().to_string(),
         })
     }
+}
+
+/// See the community's structure (grids, buildings).
+pub const STRUCTURE_READ: Permission =
+    Permission { name: "registry.structure.read", roles: &[Role::Staff, Role::Admin, Role::GridWorker, Role::Liaison] };
+/// Create grids and buildings, assign grid workers.
+pub const STRUCTURE_WRITE: Permission = Permission { name: "registry.structure.write", roles: &[Role::Staff, Role::Admin] };
+/// See residents (masked).
+pub const RESIDENTS_READ: Permission =
+    Permission { name: "registry.residents.read", roles: &[Role::Staff, Role::Admin, Role::GridWorker] };
+/// Create and edit residents.
+pub const RESIDENTS_WRITE: Permission =
+    Permission { name: "registry.residents.write", roles: &[Role::Staff, Role::Admin, Role::GridWorker] };
+/// See a full ID number (logged).
+pub const ID_REVEAL: Permission = Permission { name: "registry.residents.reveal_id", roles: &[Role::Staff, Role::Admin] };
+/// Import and export the resident spreadsheet.
+pub const IMPORT_EXPORT: Permission = Permission { name: "registry.residents.import_export", roles: &[Role::Staff, Role::Admin] };
+
+/// Every registry permission.
+pub const PERMISSIONS: &[Permission] = &[STRUCTURE_READ, STRUCTURE_WRITE, RESIDENTS_READ, RESIDENTS_WRITE, ID_REVEAL, IMPORT_EXPORT];
+
+/// How an ID number being written is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdStanding {
+    /// The resident's own: indexed, so unique in the community.
+    Registered,
+    /// Registered to `holder` already, and entered by someone who may not see ID numbers:
+    /// kept encrypted and masked but not indexed, until staff review it.
+    AwaitingReview {
+        /// The resident the number is registered to.
+        holder: i64,
+    },
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! are told at once (409). Every clash is written to the access log, as it says whose number
 //! it is.
 
-use crate::service::{IdStanding, ID_REVEAL};
+use crate::domain::{IdStanding, ID_REVEAL};
 use crate::store::Community;
 use kernel::audit;
 use kernel::auth::Principal;

@@ -1,6 +1,6 @@
 //! Who works in a community: granting and revoking roles, and assigning grid workers to grids.
 
-use crate::service::STRUCTURE_WRITE;
+use crate::domain::STRUCTURE_WRITE;
 use crate::store::Community;
 use kernel::audit;
 use kernel::auth::{Permission, Principal, Role};

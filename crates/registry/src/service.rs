@@ -1,33 +1,15 @@
 //! Registry use cases: every read and write checks the caller's permission here, and grid
 //! workers only ever see the buildings of their own grids.
 
-use crate::domain::{Clearing, ResidentDraft, ResidentInput, Tag};
+use crate::domain::{Clearing, IdStanding, ResidentDraft, ResidentInput, Tag, ID_REVEAL, RESIDENTS_READ, RESIDENTS_WRITE, STRUCTURE_WRITE};
 use crate::store::{self, Community, Resident};
 use kernel::audit;
-use kernel::auth::{Permission, Principal, Role};
+use kernel::auth::{Principal, Role};
 use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
 use sqlx::Row;
 
-/// See the community's structure (grids, buildings).
-pub const STRUCTURE_READ: Permission =
-    Permission { name: "registry.structure.read", roles: &[Role::Staff, Role::Admin, Role::GridWorker, Role::Liaison] };
-/// Create grids and buildings, assign grid workers.
-pub const STRUCTURE_WRITE: Permission = Permission { name: "registry.structure.write", roles: &[Role::Staff, Role::Admin] };
-/// See residents (masked).
-pub const RESIDENTS_READ: Permission =
-    Permission { name: "registry.residents.read", roles: &[Role::Staff, Role::Admin, Role::GridWorker] };
-/// Create and edit residents.
-pub const RESIDENTS_WRITE: Permission =
-    Permission { name: "registry.residents.write", roles: &[Role::Staff, Role::Admin, Role::GridWorker] };
-/// See a full ID number (logged).
-pub const ID_REVEAL: Permission = Permission { name: "registry.residents.reveal_id", roles: &[Role::Staff, Role::Admin] };
-/// Import and export the resident spreadsheet.
-pub const IMPORT_EXPORT: Permission = Permission { name: "registry.residents.import_export", roles: &[Role::Staff, Role::Admin] };
-
-/// Every registry permission.
-pub const PERMISSIONS: &[Permission] = &[STRUCTURE_READ, STRUCTURE_WRITE, RESIDENTS_READ, RESIDENTS_WRITE, ID_REVEAL, IMPORT_EXPORT];
 
 /// The community behind `slug`, or 404. Communities the caller has no role in are also 404.
 pub async fn community(state: &AppState, p: &Principal, slug: &str) -> AppResult<Community> {
@@ -199,18 +181,6 @@ pub async fn ensure_grid(tx: &mut WriteTx, now: i64, community_id: i64, name: &s
         .await?)
 }
 
-/// How an ID number being written is held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum IdStanding {
-    /// The resident's own: indexed, so unique in the community.
-    Registered,
-    /// Registered to `holder` already, and entered by someone who may not see ID numbers:
-    /// kept encrypted and masked but not indexed, until staff review it.
-    AwaitingReview {
-        /// The resident the number is registered to.
-        holder: i64,
-    },
-}
 
 /// The resident's stored fields derived from checked input.
 fn stored_fields(state: &AppState, input: &ResidentInput, standing: IdStanding) -> (String, Option<i64>, Option<String>, Option<String>, Option<String>) {

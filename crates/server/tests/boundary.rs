@@ -4,9 +4,9 @@
 //!
 //! The kernel's identity tables (`users`, `memberships`, `communities`) are still named by
 //! capabilities in the places counted below; the count may only go down, and a crossing
-//! between two capabilities is refused outright.
+//! between two capabilities is refused outright. Inside a capability, no module cycle.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 /// Which manifest's migrations created each table (`kernel` for the kernel's own).
@@ -124,4 +124,86 @@ fn the_boundary_check_sees_a_crossing() {
     let sample = r#"sqlx::query("SELECT c.id, b.name FROM cases c LEFT JOIN buildings b ON b.id = c.building_id")"#;
     assert_eq!(named_tables(sample), vec!["cases", "buildings"]);
     assert_eq!(created_tables("CREATE TABLE IF NOT EXISTS x (id INT);\nCREATE TABLE y(id INT)"), vec!["x", "y"]);
+}
+
+/// A capability's top-level modules (`src/<name>.rs` or `src/<name>/`) and, for each, the
+/// others it uses (`crate::<other>` outside its tests).
+fn module_uses(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut files: BTreeMap<String, Vec<std::path::PathBuf>> = BTreeMap::new();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        if name == "lib" || name == "main" {
+            continue;
+        }
+        let sources = if path.is_dir() { testkit::files_under(&path, "rs") } else { vec![path.clone()] };
+        files.entry(name).or_default().extend(sources);
+    }
+    files
+        .iter()
+        .map(|(name, sources)| {
+            let mut uses = BTreeSet::new();
+            for file in sources {
+                let text = std::fs::read_to_string(file).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap_or("");
+                for part in code.split("crate::").skip(1) {
+                    let used: String = part.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    if used != *name && files.contains_key(&used) {
+                        uses.insert(used);
+                    }
+                }
+            }
+            (name.clone(), uses)
+        })
+        .collect()
+}
+
+/// The first cycle among `uses`, as the modules around it.
+fn a_cycle(uses: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(n: &str, uses: &BTreeMap<String, BTreeSet<String>>, path: &mut Vec<String>, done: &mut BTreeSet<String>) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == n) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(n.to_string());
+            return Some(cycle);
+        }
+        if done.contains(n) {
+            return None;
+        }
+        path.push(n.to_string());
+        for next in uses.get(n).into_iter().flatten() {
+            if let Some(c) = visit(next, uses, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(n.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    uses.keys().find_map(|n| visit(n, uses, &mut Vec::new(), &mut done))
+}
+
+/// Inside a capability the modules are layered (domain and store at the bottom, use cases above
+/// them, handlers on top): no module uses one that uses it, directly or round a longer loop.
+#[test]
+fn no_capability_has_a_module_cycle() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut found = Vec::new();
+    for manifest in linli::app::manifests() {
+        let uses = module_uses(&crates.join(manifest.name).join("src"));
+        assert!(uses.len() > 2, "{}'s modules were read", manifest.name);
+        if let Some(cycle) = a_cycle(&uses) {
+            found.push(format!("{}: {}", manifest.name, cycle.join(" → ")));
+        }
+    }
+    assert!(found.is_empty(), "module cycles:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_cycle_check_sees_a_cycle() {
+    let uses: BTreeMap<String, BTreeSet<String>> = [("service", &["photos"][..]), ("photos", &["ledger"]), ("ledger", &["service"]), ("domain", &[])]
+        .into_iter()
+        .map(|(m, u)| (m.to_string(), u.iter().map(|s| s.to_string()).collect()))
+        .collect();
+    assert_eq!(a_cycle(&uses).unwrap(), ["ledger", "service", "photos", "ledger"]);
 }
