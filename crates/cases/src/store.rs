@@ -145,3 +145,85 @@ pub fn forget_ledger(tx: &mut kernel::db::WriteTx, community_id: i64) {
     // Keyed by community and page size: forget them all.
     tx.forget_after_commit(FIRST_PAGE, None);
 }
+
+/// A new case's row, as filing writes it.
+pub struct NewCaseRow<'a> {
+    /// Its community.
+    pub community_id: i64,
+    /// How it came in.
+    pub source: crate::domain::Source,
+    /// The account it follows as its author.
+    pub author_user_id: Option<i64>,
+    /// Whether it names nobody.
+    pub anonymous: bool,
+    /// The hash of an anonymous case's private link.
+    pub follow_token_hash: Option<String>,
+    /// The report.
+    pub text: &'a str,
+    /// The place as typed.
+    pub place: &'a str,
+    /// Its building.
+    pub building_id: Option<i64>,
+    /// Its unit.
+    pub unit_id: Option<i64>,
+    /// Latitude and longitude × 10⁶.
+    pub point: Option<(i64, i64)>,
+    /// How it was classified.
+    pub triage: &'a triage::Triage,
+    /// Whether staff must classify it.
+    pub triage_pending: bool,
+    /// When its first response is due.
+    pub first_response_due: i64,
+    /// When its result is due.
+    pub result_due: i64,
+    /// Its idempotency key as stored.
+    pub idempotency_key: Option<String>,
+    /// The registry resident it was filed for.
+    pub resident_id: Option<i64>,
+    /// The staff member who entered it.
+    pub entered_by: Option<i64>,
+    /// Its assignee (also its owner).
+    pub assignee_user_id: Option<i64>,
+    /// Filed at.
+    pub created_at: i64,
+}
+
+/// Inserts a new case (state `new`) and returns its id; a used idempotency key is the
+/// database's unique violation, for the caller to answer.
+pub async fn insert_case(tx: &mut kernel::db::WriteTx, c: &NewCaseRow<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
+         triage_reasons, state, first_response_due, result_due, idempotency_key, created_at, updated_at, unit_id, lat_e6, lng_e6, resident_id, \
+         entered_by, owner_user_id, assignee_user_id, private, triage_pending, triage_model, search_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25) RETURNING id",
+    )
+    .bind(c.community_id)
+    .bind(c.source.code())
+    .bind(c.author_user_id)
+    .bind(c.anonymous as i64)
+    .bind(c.follow_token_hash.as_deref())
+    .bind(c.text)
+    .bind(c.place)
+    .bind(c.building_id)
+    .bind(c.triage.urgency.code())
+    .bind(c.triage.category.code())
+    .bind(serde_json::to_string(&c.triage.reasons).map_err(|e| sqlx::Error::Encode(Box::new(e)))?)
+    .bind(c.first_response_due)
+    .bind(c.result_due)
+    .bind(c.idempotency_key.as_deref())
+    .bind(c.created_at)
+    .bind(c.unit_id)
+    .bind(c.point.map(|p| p.0))
+    .bind(c.point.map(|p| p.1))
+    .bind(c.resident_id)
+    .bind(c.entered_by)
+    .bind(c.assignee_user_id)
+    // Care for elders and the disabled is about a person: off the public ledger unless staff
+    // decide otherwise.
+    .bind((c.triage.category == Category::Care) as i64)
+    .bind(c.triage_pending as i64)
+    .bind(&c.triage.model)
+    .bind(search_text(c.text, c.place))
+    .fetch_one(&mut **tx)
+    .await
+}

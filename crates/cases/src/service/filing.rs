@@ -2,12 +2,13 @@
 //! then one transaction — deduplicated by an idempotency key; an anonymous case stores no link
 //! to its author, who follows it with a private token.
 
-use crate::clocks::enqueue_clocks;
+use crate::clocks::{enqueue_clocks, Clock};
 use crate::classify::triage_in;
 use crate::domain::{Source, State, CASES_HANDLE};
 use crate::photos::{Ready, Stage};
 use kernel::auth::Principal;
 use kernel::crypto::{hash_token, random_token};
+use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
 use kernel::web::ClientIp;
@@ -204,174 +205,57 @@ pub async fn file_with_kept(
     photos: &[Ready],
     kept: Vec<crate::photos::Stored>,
 ) -> AppResult<Filed> {
-    // Bidi controls could make what staff read run in another order than what was typed.
-    let text = kernel::validate::without_bidi_controls(&new.text);
-    let text = kernel::validate::required_multiline("text", &text, 2000)?;
-    let place = kernel::validate::without_bidi_controls(&new.place);
-    let place = kernel::validate::at_most("place", &place, 100)?;
-    let key = match new
-        .idempotency_key
-        .as_deref()
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-    {
-        Some(k) => Some(scoped_key(
-            filer,
-            new.anonymous,
-            kernel::validate::at_most("idempotency_key", k, 100)?,
-        )),
-        None => None,
-    };
-    let source = new.source.unwrap_or(Source::Resident);
-    let staff_side = filer.is_some_and(|p| p.can(community_id, &CASES_HANDLE));
-    if source != Source::Resident && !staff_side {
-        return Err(AppError::field("source", "invalid_choice"));
-    }
-    // Family bound to an elder (a confirmed binding) may report for her too.
-    let for_family = match new.resident_id {
-        Some(r) if !staff_side => crate::family::may_file_for(state, filer, community_id, r).await?,
-        _ => false,
-    };
-    if new.resident_id.is_some() && ((!staff_side && !for_family) || new.anonymous) {
-        // Filing for a named resident and keeping them anonymous cannot both hold.
-        return Err(AppError::field("resident_id", "invalid_choice"));
-    }
-    if filer.is_none() && !new.anonymous {
-        return Err(AppError::Unauthorized);
-    }
-    if let Some(k) = &key {
-        if let Some(filed) = earlier_filing(state, community_id, k, text).await? {
+    let words = Words::checked(filer, new)?;
+    let who = Reporting::of(state, filer, community_id, new).await?;
+    if let Some(k) = &words.key {
+        if let Some(filed) = earlier_filing(state, community_id, k, &words.text).await? {
             return Ok(filed);
         }
     }
-    let mut building_id = new.building_id;
-    if let Some(u) = new.unit_id {
-        let b = registry::places::building_of_unit(&state.db.pool, community_id, u).await?;
-        let b = b.ok_or_else(|| AppError::field("unit_id", "not_found_ref"))?;
-        if building_id.is_some_and(|given| given != b) {
-            return Err(AppError::field("unit_id", "not_found_ref"));
-        }
-        building_id = Some(b);
-    }
-    if let Some(b) = building_id {
-        if !registry::places::is_building_of(&state.db.pool, community_id, b).await? {
-            return Err(AppError::field("building_id", "not_found_ref"));
-        }
-    }
-    let point = match (new.lat, new.long) {
-        (None, None) => None,
-        (Some(lat), Some(long))
-            if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&long) =>
-        {
-            Some(((lat * 1e6).round() as i64, (long * 1e6).round() as i64))
-        }
-        _ => return Err(AppError::field("lat", "out_of_range")),
-    };
-    // Filed for a resident: their account (if any) follows the case as its author.
-    let mut author = if new.anonymous {
-        None
-    } else {
-        filer.and_then(|p| p.user_id)
-    };
-    let mut entered_by = None;
-    if staff_side && source != Source::Resident {
-        entered_by = filer.and_then(|p| p.user_id);
-        author = None;
-    }
-    if let Some(r) = new.resident_id {
-        let found = registry::people::contact(&state.db.pool, r).await?.filter(|c| c.community_id == community_id);
-        let user = found.ok_or_else(|| AppError::field("resident_id", "not_found_ref"))?.user_id;
-        // Family reporting for an elder stay its author; staff hand it to the resident's account.
-        if !for_family {
-            entered_by = filer.and_then(|p| p.user_id);
-            author = if new.anonymous { None } else { user };
-        }
-    }
-    let (mut t, failed) = triage_in(state, community_id, text).await?;
-    // Unsure answers go to staff to classify (待人工分类), as failures do; so does a critical
-    // answer not sure enough to alert everyone, which the staff on duty are asked to confirm.
-    let triage_pending = failed || t.to_review || (t.urgency == Urgency::Critical && !t.alerts_everyone() && !new.danger_now);
-    if new.danger_now && t.urgency != Urgency::Critical {
-        // A person who says lives are at risk is believed; staff can correct it afterwards.
-        t.urgency = Urgency::Critical;
-        t.reasons.insert(
-            0,
-            triage::Reason {
-                phrase: "danger_now".into(),
-                supports: "urgency:critical".into(),
-            },
-        );
-    }
-    let sla = crate::policy::sla_for(state, community_id, t.urgency, t.category).await?;
+    let place = Whereabouts::checked(state, community_id, new).await?;
+    let t = triaged(state, community_id, &words.text, new.danger_now).await?;
     let now = state.now();
-    let first_due = crate::policy::due(
-        state,
-        community_id,
-        now,
-        sla.first_response_ms,
-        sla.working_hours,
-    )
-    .await?;
-    let result_due =
-        crate::policy::due(state, community_id, now, sla.result_ms, sla.working_hours).await?;
-    let assignee = crate::policy::route(state, community_id, t.category, building_id).await?;
-    let follow_token = new.anonymous.then(|| match &key {
+    let plan = Plan::for_case(state, community_id, now, &t.triage, place.building_id).await?;
+    let follow_token = new.anonymous.then(|| match &words.key {
         Some(k) => follow_token_for(state, community_id, k),
         None => random_token(24),
     });
+    // Photos are stored before the write transaction: no network in it (ADR 002).
     if kept.len() + photos.len() > crate::photos::MAX_PHOTOS {
         return Err(crate::photos::too_many());
     }
-    let mut stored: Vec<crate::photos::Stored> = kept
-        .into_iter()
-        .map(|p| if new.anonymous { p.without_original() } else { p })
-        .collect();
+    let mut stored: Vec<crate::photos::Stored> = kept.into_iter().map(|p| if new.anonymous { p.without_original() } else { p }).collect();
     stored.extend(crate::photos::store(state, photos, new.anonymous).await?);
-    let photos = stored;
     let mut tx = state.db.begin_write().await?;
-    let id: Result<i64, sqlx::Error> = sqlx::query_scalar(
-        "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
-         triage_reasons, state, first_response_due, result_due, idempotency_key, created_at, updated_at, unit_id, lat_e6, lng_e6, resident_id, \
-         entered_by, owner_user_id, assignee_user_id, private, triage_pending, triage_model, search_text) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25) RETURNING id",
-    )
-    .bind(community_id)
-    .bind(source.code())
-    .bind(author)
-    .bind(new.anonymous as i64)
-    .bind(follow_token.as_deref().map(hash_token))
-    .bind(text)
-    .bind(place)
-    .bind(building_id)
-    .bind(t.urgency.code())
-    .bind(t.category.code())
-    .bind(serde_json::to_string(&t.reasons).map_err(AppError::internal)?)
-    .bind(first_due)
-    .bind(result_due)
-    .bind(key.as_deref().map(|k| stored_key(state, k)))
-    .bind(now)
-    .bind(new.unit_id)
-    .bind(point.map(|p| p.0))
-    .bind(point.map(|p| p.1))
-    .bind(new.resident_id)
-    .bind(entered_by)
-    .bind(assignee)
-    // Care for elders and the disabled is about a person: off the public ledger unless staff
-    // decide otherwise.
-    .bind((t.category == Category::Care) as i64)
-    .bind(triage_pending as i64)
-    .bind(&t.model)
-    .bind(crate::store::search_text(text, place))
-    .fetch_one(&mut *tx)
-    .await;
-    let id = match id {
+    let row = crate::store::NewCaseRow {
+        community_id,
+        source: who.source,
+        author_user_id: who.author,
+        anonymous: new.anonymous,
+        follow_token_hash: follow_token.as_deref().map(hash_token),
+        text: &words.text,
+        place: &words.place,
+        building_id: place.building_id,
+        unit_id: new.unit_id,
+        point: place.point,
+        triage: &t.triage,
+        triage_pending: t.pending,
+        first_response_due: plan.first_due,
+        result_due: plan.result_due,
+        idempotency_key: words.key.as_deref().map(|k| stored_key(state, k)),
+        resident_id: new.resident_id,
+        entered_by: who.entered_by,
+        assignee_user_id: plan.assignee,
+        created_at: now,
+    };
+    let id = match crate::store::insert_case(&mut tx, &row).await {
         Ok(id) => id,
         Err(e) => {
             let e = AppError::from(e).on_conflict("idempotency_key", "taken");
             // A parallel retry of the same filing stored the key first: answer as it was answered.
-            if let (Some(k), AppError::Conflict { .. }) = (&key, &e) {
+            if let (Some(k), AppError::Conflict { .. }) = (&words.key, &e) {
                 drop(tx);
-                if let Some(filed) = earlier_filing(state, community_id, k, text).await? {
+                if let Some(filed) = earlier_filing(state, community_id, k, &words.text).await? {
                     return Ok(filed);
                 }
             }
@@ -379,72 +263,203 @@ pub async fn file_with_kept(
         }
     };
     event(&mut tx, id, now, None, "filed", Some(State::New), "").await?;
-    let filed = crate::events::CaseFiled { case_id: id, urgency: t.urgency, category: t.category, resident_id: new.resident_id.filter(|_| !new.anonymous), author_user_id: author };
+    let filed = crate::events::CaseFiled {
+        case_id: id,
+        urgency: t.triage.urgency,
+        category: t.triage.category,
+        resident_id: new.resident_id.filter(|_| !new.anonymous),
+        author_user_id: who.author,
+    };
     kernel::events::publish(state, &mut tx, now, Some(community_id), &filed).await?;
     if let Some(k) = new.idempotency_key.as_deref().filter(|k| !k.trim().is_empty()) {
         crate::draft::end(&mut tx, state, community_id, k).await?;
     }
     // An anonymous report's photos record no uploader.
-    crate::photos::attach(
-        state,
-        &mut tx,
-        id,
-        community_id,
-        if new.anonymous {
-            None
-        } else {
-            filer.and_then(|p| p.user_id)
-        },
-        Stage::Before,
-        false,
-        &photos,
-    )
-    .await?;
-    enqueue_clocks(
-        &mut tx,
-        now,
-        id,
-        &[
-            (crate::clocks::Clock::FirstResponse, now, first_due),
-            (crate::clocks::Clock::Result, now, result_due),
-        ],
-    )
-    .await?;
-    if let Some(a) = assignee {
-        alert(
-            &mut tx,
-            now,
-            community_id,
-            id,
-            &[a],
-            "case_assigned",
-            "filed",
-            &[],
-            Channel::Inbox,
-        )
-        .await?;
-    }
-    if t.urgency == Urgency::Critical {
-        // The staff on duty hear at once, by text, wherever they are. When the person said lives
-        // are at risk, or the triage is sure, the assignee hears too; an unsure critical triage
-        // texts the staff on duty only, asking them to confirm it (it is marked to classify).
-        let sure = new.danger_now || t.alerts_everyone();
-        let whereabouts = crate::reach::Whereabouts { building: building_id, entered_by, assignee };
-        let mut on_duty = crate::policy::on_duty_for(state, &mut tx, community_id, now, whereabouts).await?;
-        if sure {
-            on_duty.extend(assignee);
-        }
-        let on_duty = kernel::db::distinct_ids(on_duty);
-        let facts = critical_facts(&mut tx, &state.base_url, now, id).await?;
-        let template = if sure { "case_critical" } else { "case_critical_unsure" };
-        alert(&mut tx, now, community_id, id, &on_duty, template, "filed", &facts, Channel::Sms).await?;
-    }
+    let uploader = if new.anonymous { None } else { filer.and_then(|p| p.user_id) };
+    crate::photos::attach(state, &mut tx, id, community_id, uploader, Stage::Before, false, &stored).await?;
+    let clocks = [(Clock::FirstResponse, now, plan.first_due), (Clock::Result, now, plan.result_due)];
+    enqueue_clocks(&mut tx, now, id, &clocks).await?;
+    alert_on_filing(state, &mut tx, now, community_id, id, &t.triage, new.danger_now, &place, &who, plan.assignee).await?;
     crate::store::forget_ledger(&mut tx, community_id);
     tx.commit().await?;
-    Ok(Filed {
-        id,
-        urgency: t.urgency,
-        category: t.category,
-        follow_token,
-    })
+    Ok(Filed { id, urgency: t.triage.urgency, category: t.triage.category, follow_token })
+}
+
+/// A report's words, checked: its text and place (bidi controls removed, lengths held) and its
+/// idempotency key scoped to who sends it.
+struct Words {
+    text: String,
+    place: String,
+    key: Option<String>,
+}
+
+impl Words {
+    fn checked(filer: Option<&Principal>, new: &NewCase) -> AppResult<Words> {
+        // Bidi controls could make what staff read run in another order than what was typed.
+        let text = kernel::validate::without_bidi_controls(&new.text);
+        let text = kernel::validate::required_multiline("text", &text, 2000)?.to_string();
+        let place = kernel::validate::without_bidi_controls(&new.place);
+        let place = kernel::validate::at_most("place", &place, 100)?.to_string();
+        let key = match new.idempotency_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+            Some(k) => Some(scoped_key(filer, new.anonymous, kernel::validate::at_most("idempotency_key", k, 100)?)),
+            None => None,
+        };
+        Ok(Words { text, place, key })
+    }
+}
+
+/// Who files and for whom: the source (a resident's own report, or staff entering one from the
+/// phone or a visit), its author and who entered it.
+struct Reporting {
+    source: Source,
+    /// The account the case follows as its author (none when anonymous or staff-entered
+    /// without a resident).
+    author: Option<i64>,
+    /// The staff member who entered it for someone.
+    entered_by: Option<i64>,
+}
+
+impl Reporting {
+    async fn of(state: &AppState, filer: Option<&Principal>, community_id: i64, new: &NewCase) -> AppResult<Reporting> {
+        let source = new.source.unwrap_or(Source::Resident);
+        let staff_side = filer.is_some_and(|p| p.can(community_id, &CASES_HANDLE));
+        if source != Source::Resident && !staff_side {
+            return Err(AppError::field("source", "invalid_choice"));
+        }
+        // Family bound to an elder (a confirmed binding) may report for her too.
+        let for_family = match new.resident_id {
+            Some(r) if !staff_side => crate::family::may_file_for(state, filer, community_id, r).await?,
+            _ => false,
+        };
+        if new.resident_id.is_some() && ((!staff_side && !for_family) || new.anonymous) {
+            // Filing for a named resident and keeping them anonymous cannot both hold.
+            return Err(AppError::field("resident_id", "invalid_choice"));
+        }
+        if filer.is_none() && !new.anonymous {
+            return Err(AppError::Unauthorized);
+        }
+        let mut author = if new.anonymous { None } else { filer.and_then(|p| p.user_id) };
+        let mut entered_by = None;
+        if staff_side && source != Source::Resident {
+            entered_by = filer.and_then(|p| p.user_id);
+            author = None;
+        }
+        if let Some(r) = new.resident_id {
+            let found = registry::people::contact(&state.db.pool, r).await?.filter(|c| c.community_id == community_id);
+            let user = found.ok_or_else(|| AppError::field("resident_id", "not_found_ref"))?.user_id;
+            // Family reporting for an elder stay its author; staff hand it to the resident's account.
+            if !for_family {
+                entered_by = filer.and_then(|p| p.user_id);
+                author = if new.anonymous { None } else { user };
+            }
+        }
+        Ok(Reporting { source, author, entered_by })
+    }
+}
+
+/// Where the problem is: a building of the community (from the unit when one is given) and a
+/// map point, each checked.
+struct Whereabouts {
+    building_id: Option<i64>,
+    /// Latitude and longitude × 10⁶.
+    point: Option<(i64, i64)>,
+}
+
+impl Whereabouts {
+    async fn checked(state: &AppState, community_id: i64, new: &NewCase) -> AppResult<Whereabouts> {
+        let mut building_id = new.building_id;
+        if let Some(u) = new.unit_id {
+            let b = registry::places::building_of_unit(&state.db.pool, community_id, u).await?;
+            let b = b.ok_or_else(|| AppError::field("unit_id", "not_found_ref"))?;
+            if building_id.is_some_and(|given| given != b) {
+                return Err(AppError::field("unit_id", "not_found_ref"));
+            }
+            building_id = Some(b);
+        }
+        if let Some(b) = building_id {
+            if !registry::places::is_building_of(&state.db.pool, community_id, b).await? {
+                return Err(AppError::field("building_id", "not_found_ref"));
+            }
+        }
+        let point = match (new.lat, new.long) {
+            (None, None) => None,
+            (Some(lat), Some(long)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&long) => {
+                Some(((lat * 1e6).round() as i64, (long * 1e6).round() as i64))
+            }
+            _ => return Err(AppError::field("lat", "out_of_range")),
+        };
+        Ok(Whereabouts { building_id, point })
+    }
+}
+
+/// A report's triage as it is filed, and whether staff must classify it (待人工分类).
+struct Triaged {
+    triage: triage::Triage,
+    pending: bool,
+}
+
+/// Classifies a report for filing. Unsure answers go to staff to classify, as failures do; so
+/// does a critical answer not sure enough to alert everyone, which the staff on duty are asked
+/// to confirm. A person who says lives are at risk is believed (staff can correct it later).
+async fn triaged(state: &AppState, community_id: i64, text: &str, danger_now: bool) -> AppResult<Triaged> {
+    let (mut t, failed) = triage_in(state, community_id, text).await?;
+    let pending = failed || t.to_review || (t.urgency == Urgency::Critical && !t.alerts_everyone() && !danger_now);
+    if danger_now && t.urgency != Urgency::Critical {
+        t.urgency = Urgency::Critical;
+        t.reasons.insert(0, triage::Reason { phrase: "danger_now".into(), supports: "urgency:critical".into() });
+    }
+    Ok(Triaged { triage: t, pending })
+}
+
+/// When a case is due and who works on it: its service level's clocks (in working hours when
+/// the level says so) and the routed assignee.
+struct Plan {
+    first_due: i64,
+    result_due: i64,
+    assignee: Option<i64>,
+}
+
+impl Plan {
+    async fn for_case(state: &AppState, community_id: i64, now: i64, t: &triage::Triage, building_id: Option<i64>) -> AppResult<Plan> {
+        let sla = crate::policy::sla_for(state, community_id, t.urgency, t.category).await?;
+        let first_due = crate::policy::due(state, community_id, now, sla.first_response_ms, sla.working_hours).await?;
+        let result_due = crate::policy::due(state, community_id, now, sla.result_ms, sla.working_hours).await?;
+        let assignee = crate::policy::route(state, community_id, t.category, building_id).await?;
+        Ok(Plan { first_due, result_due, assignee })
+    }
+}
+
+/// Who hears of a new case at once: its assignee in the inbox; for a critical one the staff on
+/// duty by text, wherever they are. When the person said lives are at risk, or the triage is
+/// sure, the assignee is texted too; an unsure critical triage texts the staff on duty only,
+/// asking them to confirm it.
+#[allow(clippy::too_many_arguments)]
+async fn alert_on_filing(
+    state: &AppState,
+    tx: &mut WriteTx,
+    now: i64,
+    community_id: i64,
+    id: i64,
+    t: &triage::Triage,
+    danger_now: bool,
+    place: &Whereabouts,
+    who: &Reporting,
+    assignee: Option<i64>,
+) -> AppResult<()> {
+    if let Some(a) = assignee {
+        alert(tx, now, community_id, id, &[a], "case_assigned", "filed", &[], Channel::Inbox).await?;
+    }
+    if t.urgency != Urgency::Critical {
+        return Ok(());
+    }
+    let sure = danger_now || t.alerts_everyone();
+    let whereabouts = crate::reach::Whereabouts { building: place.building_id, entered_by: who.entered_by, assignee };
+    let mut on_duty = crate::policy::on_duty_for(state, tx, community_id, now, whereabouts).await?;
+    if sure {
+        on_duty.extend(assignee);
+    }
+    let on_duty = kernel::db::distinct_ids(on_duty);
+    let facts = critical_facts(tx, &state.base_url, now, id).await?;
+    let template = if sure { "case_critical" } else { "case_critical_unsure" };
+    alert(tx, now, community_id, id, &on_duty, template, "filed", &facts, Channel::Sms).await
 }

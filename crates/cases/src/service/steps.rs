@@ -81,77 +81,137 @@ pub async fn move_case_once(
     photos: &[Ready],
     key: Option<&str>,
 ) -> AppResult<CaseView> {
-    let key = key
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(|k| kernel::validate::at_most("key", k, 100))
-        .transpose()?;
+    let key = key.map(str::trim).filter(|k| !k.is_empty()).map(|k| kernel::validate::at_most("key", k, 100)).transpose()?;
     let case = load(state, id).await?;
     let note = kernel::validate::at_most_multiline("note", &m.note, 1000)?;
-    let staff = match &mover {
-        Mover::Person(p) => within_reach(state, p, &case).await?,
-        Mover::FollowToken => false,
-    };
-    let author = match &mover {
-        Mover::Person(p) if !staff => speaks_for(state, p, &case).await?,
-        _ => false,
-    };
-    // A report filed for a resident with a login speaks to her first (the rating is hers);
-    // whoever filed it for her hears as her family.
-    let subject = subject_login(state, &case).await?;
-    let (allowed, actor, by_staff) = match &mover {
-        Mover::Person(p) if staff => (case.state.staff_moves(), p.user_id, true),
-        Mover::Person(_) if author => {
-            (case.state.author_moves(), None, false)
-        }
-        Mover::Person(_) => return Err(AppError::NotFound),
-        Mover::FollowToken => (case.state.author_moves(), None, false),
-    };
-    if let Some(k) = key.filter(|_| by_staff) {
-        if step_recorded(&state.db.pool, id, actor, k).await? {
+    let role = MoverRole::of(state, &mover, &case).await?;
+    let key = key.filter(|_| role.by_staff);
+    if let Some(k) = key {
+        if step_recorded(&state.db.pool, id, role.actor, k).await? {
             return view(state, id, true).await;
         }
     }
-    if !allowed.contains(&m.to) {
-        // The states in the reader's words, never their codes.
-        return Err(AppError::Validation(vec![kernel::FieldError::new(
-            "to",
-            "case_move_not_allowed",
-        )
-        .word("from", format!("case_state.{}", case.state.code()))
-        .word("to", format!("case_state.{}", m.to.code()))]));
-    }
+    check_step(&case, &role, m.to, note, photos)?;
     // A step to the state the case is already in adds a note: nothing moves, no clock changes,
     // and the resident (and family) read the note, not another "now in progress".
-    if by_staff && m.to == case.state {
+    if role.by_staff && m.to == case.state {
+        return add_note(state, id, &case, role.actor, note, key).await;
+    }
+    let parent = match (&mover, m.to) {
+        (Mover::Person(p), State::Duplicate) => Some(merge_target(state, p, id, case.community_id, m.parent_id).await?),
+        _ => None,
+    };
+    // Photos are stored before the write transaction: no network in it (ADR 002).
+    let photos = crate::photos::store(state, photos, false).await?;
+    let subject = subject_login(state, &case).await?;
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let Some(event_id) = record_move(state, &mut tx, now, id, &case, &role, m.to, note, key).await? else {
+        drop(tx);
+        // The same form, sent twice at once, moved it: answered as the first was.
+        if let Some(k) = key {
+            if step_recorded(&state.db.pool, id, role.actor, k).await? {
+                return view(state, id, true).await;
+            }
+        }
+        // Someone else moved it in the meantime.
+        return Err(AppError::Conflict { field: "to".into(), code: "case_changed" });
+    };
+    if !photos.is_empty() {
+        crate::photos::attach(state, &mut tx, id, case.community_id, role.actor, Stage::After, false, &photos).await?;
+    }
+    if let Some(parent) = parent {
+        merge(&mut tx, now, id, parent, case.author, role.actor).await?;
+    }
+    let rating_token = if m.to == State::Resolved { Some(crate::rating::issue(&mut tx, now, id).await?) } else { None };
+    if role.by_staff && !case.anonymous {
+        let told = Told { id, event_id, to: m.to, note, community_id: case.community_id };
+        tell_reporter(state, &mut tx, now, &case, subject, &told, rating_token.as_deref()).await?;
+        tell_family(&mut tx, now, &case, subject, &told).await?;
+    }
+    if role.by_staff && !case.private {
+        tell_followers(&mut tx, now, &case, subject, id, event_id, m.to).await?;
+    }
+    crate::store::forget_ledger(&mut tx, case.community_id);
+    tx.commit().await?;
+    view(state, id, role.by_staff).await
+}
+
+/// What a mover may do with a case: staff within reach move it as staff, its author (or the
+/// family who speak for her, or the holder of its private link) as its author; anyone else
+/// does not see it.
+struct MoverRole {
+    /// The states the mover may move it to from where it stands.
+    allowed: &'static [State],
+    /// Who is recorded as moving it (staff; an author's steps name nobody).
+    actor: Option<i64>,
+    /// Whether the mover acts as staff.
+    by_staff: bool,
+}
+
+impl MoverRole {
+    async fn of(state: &AppState, mover: &Mover<'_>, case: &CaseRow) -> AppResult<MoverRole> {
+        let p = match mover {
+            Mover::FollowToken => return Ok(MoverRole { allowed: case.state.author_moves(), actor: None, by_staff: false }),
+            Mover::Person(p) => p,
+        };
+        if within_reach(state, p, case).await? {
+            Ok(MoverRole { allowed: case.state.staff_moves(), actor: p.user_id, by_staff: true })
+        } else if speaks_for(state, p, case).await? {
+            Ok(MoverRole { allowed: case.state.author_moves(), actor: None, by_staff: false })
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+}
+
+/// What a step needs: a move the mover may make; a note for a staff note, a first response, a
+/// referral; a note or an "after" photo for a result; photos only with a staff's result.
+fn check_step(case: &CaseRow, role: &MoverRole, to: State, note: &str, photos: &[Ready]) -> AppResult<()> {
+    if !role.allowed.contains(&to) {
+        // The states in the reader's words, never their codes.
+        return Err(AppError::Validation(vec![kernel::FieldError::new("to", "case_move_not_allowed")
+            .word("from", format!("case_state.{}", case.state.code()))
+            .word("to", format!("case_state.{}", to.code()))]));
+    }
+    if role.by_staff && to == case.state {
+        // A note without a move.
         if note.is_empty() {
             return Err(AppError::field("note", "required"));
         }
         if !photos.is_empty() {
             return Err(AppError::field("photos", "invalid_choice"));
         }
-        return add_note(state, id, &case, actor, note, key).await;
+        return Ok(());
     }
-    if by_staff && matches!(m.to, State::Acknowledged | State::Referred) && note.is_empty() {
+    if role.by_staff && matches!(to, State::Acknowledged | State::Referred) && note.is_empty() {
         return Err(AppError::field("note", "required"));
     }
-    // A result comes with an "after" photo or a note saying what was done.
-    if by_staff && m.to == State::Resolved && note.is_empty() && photos.is_empty() {
+    if role.by_staff && to == State::Resolved && note.is_empty() && photos.is_empty() {
         return Err(AppError::field("note", "case_result_needs_note_or_photo"));
     }
-    if !photos.is_empty() && !(by_staff && m.to == State::Resolved) {
+    if !photos.is_empty() && !(role.by_staff && to == State::Resolved) {
         return Err(AppError::field("photos", "invalid_choice"));
     }
-    let parent = match (&mover, m.to) {
-        (Mover::Person(p), State::Duplicate) => {
-            Some(merge_target(state, p, id, case.community_id, m.parent_id).await?)
-        }
-        _ => None,
-    };
-    let photos = crate::photos::store(state, photos, false).await?;
-    let now = state.now();
-    let mut tx = state.db.begin_write().await?;
-    let stamp = match m.to {
+    Ok(())
+}
+
+/// Moves the case from where it was loaded to `to` in `tx`: its stamps, the end of a wait, the
+/// timeline entry (with the form's key), the domain event and, reopened, a new result clock.
+/// `None` when it was no longer where it was loaded (someone moved it meanwhile).
+#[allow(clippy::too_many_arguments)]
+async fn record_move(
+    state: &AppState,
+    tx: &mut WriteTx,
+    now: i64,
+    id: i64,
+    case: &CaseRow,
+    role: &MoverRole,
+    to: State,
+    note: &str,
+    key: Option<&str>,
+) -> AppResult<Option<i64>> {
+    let stamp = match to {
         State::Acknowledged => ", first_response_at = $1",
         State::Resolved => ", resolved_at = $1",
         s if s.is_final() => ", closed_at = $1",
@@ -160,191 +220,153 @@ pub async fn move_case_once(
         _ => "",
     };
     // Any move ends a wait on the resident; the pause is settled first so its time is not counted.
-    settle_pause(&mut tx, now, id).await?;
-    let moved = sqlx::query(&format!(
-        "UPDATE cases SET state = $2, updated_at = $1{stamp} WHERE id = $3 AND state = $4"
-    ))
-    .bind(now)
-    .bind(m.to.code())
-    .bind(id)
-    .bind(case.state.code())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if moved == 0 {
-        drop(tx);
-        // The same form, sent twice at once, moved it: answered as the first was.
-        if let Some(k) = key.filter(|_| by_staff) {
-            if step_recorded(&state.db.pool, id, actor, k).await? {
-                return view(state, id, true).await;
-            }
-        }
-        // Someone else moved it in the meantime.
-        return Err(AppError::Conflict {
-            field: "to".into(),
-            code: "case_changed",
-        });
-    }
-    let kind = if by_staff { "moved" } else { "author_moved" };
-    let event_id = event(&mut tx, id, now, actor, kind, Some(m.to), note).await?;
-    keep_key(&mut tx, event_id, key.filter(|_| by_staff)).await?;
-    let moved = crate::events::CaseMoved { case_id: id, from: case.state, to: m.to, by_staff };
-    kernel::events::publish(state, &mut tx, now, Some(case.community_id), &moved).await?;
-    if m.to == State::InProgress && case.state.has_result() {
-        restart_result_clock(state, &mut tx, now, id, case.community_id).await?;
-    }
-    if !photos.is_empty() {
-        crate::photos::attach(
-            state,
-            &mut tx,
-            id,
-            case.community_id,
-            actor,
-            Stage::After,
-            false,
-            &photos,
-        )
-        .await?;
-    }
-    if let Some(parent) = parent {
-        merge(&mut tx, now, id, parent, case.author, actor).await?;
-    }
-    let rating_token = if m.to == State::Resolved {
-        Some(crate::rating::issue(&mut tx, now, id).await?)
-    } else {
-        None
-    };
-    // The named author hears about every step in the inbox (anonymous authors follow their
-    // private link); the first response and the result also go by text, to the author's phone or,
-    // for a report filed for a resident without an account, to the resident's phone in the
-    // registry: many residents never open an app.
-    if by_staff && !case.anonymous {
-        let reader: Option<(Option<i64>, String, String)> = match (subject.or(case.author), case.resident) {
-            (Some(author), _) => kernel::people::contact(&mut *tx, author).await?.map(|c| (Some(c.id), c.phone, c.locale)),
-            (None, Some(resident)) => registry::people::contact(&mut *tx, resident)
-                .await?
-                .filter(|r| !r.phone.is_empty())
-                .map(|r| (None, r.phone, "zh-CN".to_string())),
-            (None, None) => None,
-        };
-        if let Some((user_id, phone, locale)) = reader {
-            let locale = Locale::parse(&locale).unwrap_or_default();
-            let label = kernel::i18n::t(locale, &format!("case_state.{}", m.to.code())).to_string();
-            let mut messages: Vec<(
-                Channel,
-                &'static str,
-                Vec<(&'static str, String)>,
-                Option<String>,
-            )> = Vec::new();
-            let mut update = vec![("case", id.to_string()), ("state", label)];
-            if !note.is_empty() {
-                update.push(("note", told_note(note)));
-            }
-            let update_template = if note.is_empty() { "case_update" } else { "case_update_note" };
-            if user_id.is_some() {
-                messages.push((
-                    Channel::Inbox,
-                    update_template,
-                    update.clone(),
-                    Some(format!("/cases/{id}")),
-                ));
-            }
-            if m.to == State::Acknowledged {
-                messages.push((Channel::Sms, update_template, update, None));
-            }
-            if let Some(token) = &rating_token {
-                let params = vec![
-                    ("case", id.to_string()),
-                    ("link", format!("{}/r/{token}", state.base_url)),
-                ];
-                if user_id.is_some() {
-                    messages.push((
-                        Channel::Inbox,
-                        "case_rate",
-                        params.clone(),
-                        Some(format!("/r/{token}")),
-                    ));
-                }
-                messages.push((Channel::Sms, "case_rate", params, None));
-            }
-            for (channel, template, params, link) in messages {
-                let msg = Message {
-                    community_id: Some(case.community_id),
-                    user_id,
-                    channel,
-                    to: if channel == Channel::Sms {
-                        phone.clone()
-                    } else {
-                        String::new()
-                    },
-                    template,
-                    params,
-                    // The rating link's token opens the rating without a login.
-                    secret_params: if template == "case_rate" {
-                        &["link"]
-                    } else {
-                        &[]
-                    },
-                    link,
-                    locale,
-                    idempotency_key: format!("{template}:{event_id}:{}", channel.code()),
-                };
-                notify::service::send(&mut tx, now, &msg).await?;
-            }
-        }
-    }
-    // Family bound to the resident hear about every step as the author does.
-    if by_staff && !case.anonymous {
-        let label = kernel::i18n::t(Locale::ZhCn, &format!("case_state.{}", m.to.code())).to_string();
-        for reader in crate::family::readers(&mut tx, case.resident, subject.or(case.author)).await? {
-            let msg = Message {
-                community_id: Some(case.community_id),
-                user_id: Some(reader),
-                channel: Channel::Inbox,
-                to: String::new(),
-                template: if note.is_empty() { "family_case_update" } else { "family_case_update_note" },
-                params: if note.is_empty() {
-                    vec![("case", id.to_string()), ("state", label.clone())]
-                } else {
-                    vec![("case", id.to_string()), ("state", label.clone()), ("note", told_note(note))]
-                },
-                secret_params: &[],
-                link: Some(format!("/family/cases/{id}")),
-                locale: Locale::ZhCn,
-                idempotency_key: format!("case_update:{event_id}:family:{reader}"),
-            };
-            notify::service::send(&mut tx, now, &msg).await?;
-        }
-    }
-    // Followers are members of the public: a private case tells them nothing.
-    if by_staff && !case.private {
-        let followers: Vec<i64> = sqlx::query_scalar(
-            "SELECT user_id FROM case_followers WHERE case_id = $1 ORDER BY user_id",
-        )
+    settle_pause(tx, now, id).await?;
+    let moved = sqlx::query(&format!("UPDATE cases SET state = $2, updated_at = $1{stamp} WHERE id = $3 AND state = $4"))
+        .bind(now)
+        .bind(to.code())
         .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-        for follower in followers.into_iter().filter(|f| Some(*f) != case.author && Some(*f) != subject) {
-            let label =
-                kernel::i18n::t(Locale::ZhCn, &format!("case_state.{}", m.to.code())).to_string();
-            let msg = Message {
-                community_id: Some(case.community_id),
-                user_id: Some(follower),
-                channel: Channel::Inbox,
-                to: String::new(),
-                template: "case_update",
-                params: vec![("case", id.to_string()), ("state", label)],
-                secret_params: &[],
-                link: Some(format!("/ledger#case-{id}")),
-                locale: Locale::ZhCn,
-                idempotency_key: format!("case_update:{event_id}:follower:{follower}"),
-            };
-            notify::service::send(&mut tx, now, &msg).await?;
-        }
+        .bind(case.state.code())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if moved == 0 {
+        return Ok(None);
     }
-    crate::store::forget_ledger(&mut tx, case.community_id);
-    tx.commit().await?;
-    view(state, id, by_staff).await
+    let kind = if role.by_staff { "moved" } else { "author_moved" };
+    let event_id = event(tx, id, now, role.actor, kind, Some(to), note).await?;
+    keep_key(tx, event_id, key).await?;
+    let moved = crate::events::CaseMoved { case_id: id, from: case.state, to, by_staff: role.by_staff };
+    kernel::events::publish(state, tx, now, Some(case.community_id), &moved).await?;
+    if to == State::InProgress && case.state.has_result() {
+        restart_result_clock(state, tx, now, id, case.community_id).await?;
+    }
+    Ok(Some(event_id))
+}
+
+/// A staff step as those who hear of it are told it.
+struct Told<'a> {
+    id: i64,
+    event_id: i64,
+    to: State,
+    note: &'a str,
+    community_id: i64,
+}
+
+impl Told<'_> {
+    /// The new state in `locale`'s words.
+    fn state_in(&self, locale: Locale) -> String {
+        kernel::i18n::t(locale, &format!("case_state.{}", self.to.code())).to_string()
+    }
+    /// `case`, `state` and, when there is one, the `note` as told.
+    fn params(&self, locale: Locale) -> Vec<(&'static str, String)> {
+        let mut params = vec![("case", self.id.to_string()), ("state", self.state_in(locale))];
+        if !self.note.is_empty() {
+            params.push(("note", told_note(self.note)));
+        }
+        params
+    }
+}
+
+/// The named reporter hears about every step in the inbox (anonymous ones follow their
+/// private link); the first response and the result also go by text, to the author's phone
+/// or, for a report filed for a resident without an account, to the resident's phone in the
+/// registry: many residents never open an app. A result brings the rating link.
+async fn tell_reporter(
+    state: &AppState,
+    tx: &mut WriteTx,
+    now: i64,
+    case: &CaseRow,
+    subject: Option<i64>,
+    told: &Told<'_>,
+    rating_token: Option<&str>,
+) -> AppResult<()> {
+    let reader: Option<(Option<i64>, String, String)> = match (subject.or(case.author), case.resident) {
+        (Some(author), _) => kernel::people::contact(&mut **tx, author).await?.map(|c| (Some(c.id), c.phone, c.locale)),
+        (None, Some(resident)) => registry::people::contact(&mut **tx, resident)
+            .await?
+            .filter(|r| !r.phone.is_empty())
+            .map(|r| (None, r.phone, "zh-CN".to_string())),
+        (None, None) => None,
+    };
+    let Some((user_id, phone, locale)) = reader else { return Ok(()) };
+    let locale = Locale::parse(&locale).unwrap_or_default();
+    let id = told.id;
+    let update = told.params(locale);
+    let update_template = if told.note.is_empty() { "case_update" } else { "case_update_note" };
+    let mut messages: Vec<(Channel, &'static str, Vec<(&'static str, String)>, Option<String>)> = Vec::new();
+    if user_id.is_some() {
+        messages.push((Channel::Inbox, update_template, update.clone(), Some(format!("/cases/{id}"))));
+    }
+    if told.to == State::Acknowledged {
+        messages.push((Channel::Sms, update_template, update, None));
+    }
+    if let Some(token) = rating_token {
+        let params = vec![("case", id.to_string()), ("link", format!("{}/r/{token}", state.base_url))];
+        if user_id.is_some() {
+            messages.push((Channel::Inbox, "case_rate", params.clone(), Some(format!("/r/{token}"))));
+        }
+        messages.push((Channel::Sms, "case_rate", params, None));
+    }
+    for (channel, template, params, link) in messages {
+        let msg = Message {
+            community_id: Some(told.community_id),
+            user_id,
+            channel,
+            to: if channel == Channel::Sms { phone.clone() } else { String::new() },
+            template,
+            params,
+            // The rating link's token opens the rating without a login.
+            secret_params: if template == "case_rate" { &["link"] } else { &[] },
+            link,
+            locale,
+            idempotency_key: format!("{template}:{}:{}", told.event_id, channel.code()),
+        };
+        notify::service::send(tx, now, &msg).await?;
+    }
+    Ok(())
+}
+
+/// Family bound to the resident hear about every step as the reporter does, in the inbox.
+async fn tell_family(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Option<i64>, told: &Told<'_>) -> AppResult<()> {
+    for reader in crate::family::readers(tx, case.resident, subject.or(case.author)).await? {
+        let msg = Message {
+            community_id: Some(told.community_id),
+            user_id: Some(reader),
+            channel: Channel::Inbox,
+            to: String::new(),
+            template: if told.note.is_empty() { "family_case_update" } else { "family_case_update_note" },
+            params: told.params(Locale::ZhCn),
+            secret_params: &[],
+            link: Some(format!("/family/cases/{}", told.id)),
+            locale: Locale::ZhCn,
+            idempotency_key: format!("case_update:{}:family:{reader}", told.event_id),
+        };
+        notify::service::send(tx, now, &msg).await?;
+    }
+    Ok(())
+}
+
+/// Followers (members of the public; never told of a private case) hear of each step in the
+/// inbox, without staff's words.
+async fn tell_followers(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Option<i64>, id: i64, event_id: i64, to: State) -> AppResult<()> {
+    let followers: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1 ORDER BY user_id").bind(id).fetch_all(&mut **tx).await?;
+    let label = kernel::i18n::t(Locale::ZhCn, &format!("case_state.{}", to.code())).to_string();
+    for follower in followers.into_iter().filter(|f| Some(*f) != case.author && Some(*f) != subject) {
+        let msg = Message {
+            community_id: Some(case.community_id),
+            user_id: Some(follower),
+            channel: Channel::Inbox,
+            to: String::new(),
+            template: "case_update",
+            params: vec![("case", id.to_string()), ("state", label.clone())],
+            secret_params: &[],
+            link: Some(format!("/ledger#case-{id}")),
+            locale: Locale::ZhCn,
+            idempotency_key: format!("case_update:{event_id}:follower:{follower}"),
+        };
+        notify::service::send(tx, now, &msg).await?;
+    }
+    Ok(())
 }
 
 /// A note added by staff to a case without moving it: one timeline entry, and the author (in
