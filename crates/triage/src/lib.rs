@@ -274,8 +274,10 @@ impl Classifier {
         };
         let mut reasons = Vec::new();
         let normalised: String = chars.iter().collect();
+        let mut said_critical = false;
         if let Some(hit) = safety::RULES.hits(&normalised).into_iter().next() {
             let raised = hit.trigger.urgency();
+            said_critical = raised == Urgency::Critical;
             if raised >= urgency {
                 if raised > urgency {
                     urgency = raised;
@@ -322,9 +324,18 @@ impl Classifier {
         explain(&mut reasons, &self.models.category, category as usize, format!("category:{}", category.code()));
         // A report with (nearly) no word the models learned from is read from its form alone: unsure.
         let known = feats.iter().filter(|f| f.end > f.start && self.models.category.knows(f.hash)).count();
-        if known < 2 && reasons.iter().all(|r| !r.supports.starts_with("urgency:critical")) {
+        // Nor is one with hardly any different letters (a key held down, a number): junk.
+        let distinct: std::collections::HashSet<char> = chars.iter().copied().filter(|c| c.is_alphanumeric()).collect();
+        if (known < 2 || distinct.len() < 3) && !said_critical {
             urgency_confidence = urgency_confidence.min(REVIEW_BELOW / 2.0);
             category_confidence = category_confidence.min(REVIEW_BELOW / 2.0);
+            // Its length, digits or punctuation alone never make it critical: critical texts
+            // the staff on duty at once, and anyone could page them with a line of junk. Words
+            // of the safety layer (救命, 着火了) still do.
+            if urgency == Urgency::Critical {
+                urgency = Urgency::Urgent;
+                reasons.retain(|r| !r.supports.starts_with("urgency:critical"));
+            }
         }
         let to_review = urgency_confidence < REVIEW_BELOW || category_confidence < REVIEW_BELOW;
         Triage { urgency, category, urgency_confidence, category_confidence, to_review, reasons, model: self.version.clone() }

@@ -101,3 +101,18 @@ fn a_polite_report_of_a_gas_smell_is_classified_critical() {
     assert!(try_classify(&ascii).is_ok());
     assert_eq!(classify(text).urgency, t.urgency);
 }
+
+/// Text with no word the models learned from (a key held down, a word repeated, digits) is
+/// unsure and never critical from its form alone: critical texts the staff on duty at once,
+/// and a line of junk from anyone must not page them.
+#[test]
+fn junk_is_never_critical() {
+    let junk = ["a".repeat(150), "test ".repeat(40), "1".repeat(200), "。".repeat(300), "!?".repeat(100), "qwertyuiop".repeat(20)];
+    for text in &junk {
+        let t = triage::classify(text);
+        assert!(t.urgency < triage::Urgency::Critical, "{:?}…: {t:?}", text.chars().take(12).collect::<String>());
+        assert!(t.to_review, "unsure: {t:?}");
+    }
+    // A real emergency in few words still is.
+    assert_eq!(triage::classify("救命！着火了").urgency, triage::Urgency::Critical);
+}
