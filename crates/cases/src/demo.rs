@@ -154,7 +154,7 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         .bind(entered_by)
         .bind(worker)
         .bind((t.category == triage::Category::Care) as i64)
-        .bind(crate::store::search_text(text, ""))
+        .bind(crate::store::search_text(text, "", &crate::store::building_words(&state.db, Some(building), None).await?))
         .fetch_one(&mut *tx)
         .await?;
         let mut steps = vec![(created, State::New, "")];

@@ -268,11 +268,19 @@ ALTER TABLE triage_models ADD COLUMN trained_through BIGINT NOT NULL DEFAULT 0;
         id: "cases_0012_search_text",
         sql: "ALTER TABLE cases ADD COLUMN search_text TEXT;\n",
     },
+    Migration {
+        // Search also finds a case by its building's and unit's names, in text folded as
+        // kernel::query::fold now does; the backfill `cases_0013_search_text_refill` refills it.
+        id: "cases_0013_search_refold",
+        sql: "UPDATE cases SET search_text = NULL;\n",
+    },
 ];
 
 /// Changes to earlier rows that SQL cannot make.
-const BACKFILLS: &[kernel::db::Backfill] =
-    &[kernel::db::Backfill { id: "cases_0012_search_text_fill", run: |db| Box::pin(store::fill_search_text(db)) }];
+const BACKFILLS: &[kernel::db::Backfill] = &[
+    kernel::db::Backfill { id: "cases_0012_search_text_fill", run: |db| Box::pin(store::fill_search_text(db)) },
+    kernel::db::Backfill { id: "cases_0013_search_text_refill", run: |db| Box::pin(store::fill_search_text(db)) },
+];
 
 /// Checks a case's clock when its warning or escalation time comes.
 struct ClockCheckJob;

@@ -6,23 +6,47 @@ use kernel::db::Db;
 use kernel::query::{col, Alias, Cond, Order, Query};
 use kernel::{AppError, AppResult};
 
-/// What search looks in for a case: its report and its place, folded.
-pub fn search_text(text: &str, place: &str) -> String {
-    kernel::query::fold(&format!("{text} {place}"))
+/// What search looks in for a case: its report, its place as typed and its building's and
+/// unit's names as the registry has them, folded.
+pub fn search_text(text: &str, place: &str, building: &str) -> String {
+    kernel::query::fold(&format!("{text} {place} {building}"))
 }
 
-/// Fills `search_text` for cases filed before it was kept, 500 at a time.
+/// The names of a building and unit, as one text (`翠微新村 3栋 2单元`), for search.
+pub async fn building_words(db: &Db, building_id: Option<i64>, unit_id: Option<i64>) -> AppResult<String> {
+    let buildings = registry::places::building_names(&db.pool, &building_id.into_iter().collect::<Vec<_>>()).await?;
+    let units = registry::places::unit_names(&db.pool, &unit_id.into_iter().collect::<Vec<_>>()).await?;
+    let words: Vec<&str> = building_id.and_then(|b| buildings.get(&b)).into_iter().chain(unit_id.and_then(|u| units.get(&u))).map(String::as_str).collect();
+    Ok(words.join(" "))
+}
+
+kernel::row! {
+    struct Unfolded {
+        id: i64,
+        text: String,
+        place: String,
+        building_id: Option<i64>,
+        unit_id: Option<i64>,
+    }
+}
+
+/// Fills `search_text` for cases filed before it was kept (or folded as it is now), 500 at a time.
 pub async fn fill_search_text(db: &Db) -> AppResult<u64> {
     let mut done = 0;
     loop {
-        let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT id, text, place FROM cases WHERE search_text IS NULL ORDER BY id LIMIT 500").fetch_all(&db.pool).await?;
+        let rows: Vec<Unfolded> = sqlx::query_as("SELECT id, text, place, building_id, unit_id FROM cases WHERE search_text IS NULL ORDER BY id LIMIT 500")
+            .fetch_all(&db.pool)
+            .await?;
         if rows.is_empty() {
             return Ok(done);
         }
+        let buildings = registry::places::building_names(&db.pool, &kernel::db::distinct_ids(rows.iter().filter_map(|r| r.building_id))).await?;
+        let units = registry::places::unit_names(&db.pool, &kernel::db::distinct_ids(rows.iter().filter_map(|r| r.unit_id))).await?;
         let mut tx = db.begin_write().await?;
-        for (id, text, place) in rows {
-            sqlx::query("UPDATE cases SET search_text = $1 WHERE id = $2").bind(search_text(&text, &place)).bind(id).execute(&mut *tx).await?;
+        for r in rows {
+            let names: Vec<&str> = r.building_id.and_then(|b| buildings.get(&b)).into_iter().chain(r.unit_id.and_then(|u| units.get(&u))).map(String::as_str).collect();
+            let folded = search_text(&r.text, &r.place, &names.join(" "));
+            sqlx::query("UPDATE cases SET search_text = $1 WHERE id = $2").bind(folded).bind(r.id).execute(&mut *tx).await?;
             done += 1;
         }
         tx.commit().await?;
@@ -166,6 +190,8 @@ pub struct NewCaseRow<'a> {
     pub building_id: Option<i64>,
     /// Its unit.
     pub unit_id: Option<i64>,
+    /// The building's and unit's names, for search.
+    pub building_words: &'a str,
     /// Latitude and longitude × 10⁶.
     pub point: Option<(i64, i64)>,
     /// How it was classified.
@@ -223,7 +249,7 @@ pub async fn insert_case(tx: &mut kernel::db::WriteTx, c: &NewCaseRow<'_>) -> Re
     .bind((c.triage.category == Category::Care) as i64)
     .bind(c.triage_pending as i64)
     .bind(&c.triage.model)
-    .bind(search_text(c.text, c.place))
+    .bind(search_text(c.text, c.place, c.building_words))
     .fetch_one(&mut **tx)
     .await
 }

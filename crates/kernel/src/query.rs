@@ -31,19 +31,20 @@ pub fn raw(sql: impl Into<String>) -> SimpleExpr {
     Expr::cust(sql.into())
 }
 
-/// Text as search compares it: full-width letters, digits and signs (`ＡＢＣ３栋`) become
-/// half-width, every letter lower-case (Unicode's rules, not only ASCII's), the ideographic
-/// space a space, and runs of white space one space.
+/// Text as search compares it: in Unicode's compatibility form (NFKC: full-width letters,
+/// digits and signs `ＡＢＣ３栋` half-width, an accent typed apart joined to its letter, the
+/// ideographic space a space), every letter lower-case (Unicode's rules, not only ASCII's),
+/// invisible format characters (a zero-width space) gone, and runs of white space one space.
 pub fn fold(text: &str) -> String {
-    let half: String = text
-        .chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            c => c,
-        })
-        .collect();
-    half.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ")
+    use unicode_normalization::UnicodeNormalization;
+    let normal: String = text.nfkc().collect::<String>().to_lowercase();
+    let visible: String = normal.chars().filter(|c| !is_format(*c)).collect();
+    visible.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Unicode's invisible format characters (category Cf) that phones and pasted text carry.
+fn is_format(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
 /// `LIKE` on a folded column for text containing `words` (folded here), with `%`, `_` and `\`
@@ -60,6 +61,8 @@ mod tests {
     #[test]
     fn folding_is_unicode_lower_case_and_half_width() {
         assert_eq!(fold("  ＡＢＣ３栋\u{3000}Élan  ÖL  "), "abc3栋 élan öl");
+        assert_eq!(fold("Zoe\u{308}"), fold("Zoë"), "an accent typed apart is the same letter");
+        assert_eq!(fold("李\u{200B}秀英"), "李秀英");
         assert_eq!(fold("ΣΟΦΙΑ"), "σοφια");
         assert_eq!(fold("李秀英"), "李秀英");
     }

@@ -163,12 +163,10 @@ impl ResidentQuery {
     responses((status = 200, body = Page<Resident>), (status = 403, body = kernel::web::ErrorBody)))]
 async fn list_residents(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>, ApiQuery(q): ApiQuery<ResidentQuery>) -> AppResult<Json<Page<Resident>>> {
     let c = service::community(&state, &user, &slug).await?;
-    user.require(c.id, &RESIDENTS_READ)?;
     let filter = q.filter()?;
     let page = PageQuery { cursor: q.cursor.clone(), limit: q.limit };
     let limit = page.limit()?;
-    let scope = service::scope(&state, &user, c.id).await?;
-    let rows = store::residents(&state, c.id, &filter, scope.as_deref(), page.after()?, limit).await?;
+    let rows = service::find_residents(&state, &user, c.id, &filter, page.after()?, limit).await?;
     Ok(Json(Page::from_rows(rows, limit, |r| r.id)))
 }
 

@@ -66,7 +66,10 @@ async fn export(ctx: CommandContext, args: clap::ArgMatches) -> AppResult<()> {
         crate::spreadsheet::Disclosure::Masked
     };
     let bytes = crate::spreadsheet::export(&state, &Principal::operator(), &c, format, disclosure).await?;
-    std::fs::write(&file, bytes).map_err(|e| AppError::internal(format!("{}: {e}", file.display())))?;
+    // The export holds names, addresses and phones (in full on request): for this machine's
+    // owner only, and never over an existing file.
+    let mut out = kernel::owner_only::create_new(&file).map_err(|e| AppError::internal(format!("{}: {e}", file.display())))?;
+    std::io::Write::write_all(&mut out, &bytes).map_err(|e| AppError::internal(format!("{}: {e}", file.display())))?;
     println!("exported to {}", file.display());
     Ok(())
 }

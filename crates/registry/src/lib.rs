@@ -174,11 +174,24 @@ ALTER TABLE residents ADD COLUMN search_name TEXT;
 ALTER TABLE households ADD COLUMN search_address TEXT;
 "#,
     },
+    Migration {
+        id: "registry_0006_search_refold",
+        // The search columns are folded anew (Unicode's compatibility form, format characters
+        // dropped; names without the separators between their parts) by the backfill
+        // `registry_0006_search_refill`.
+        sql: r#"
+UPDATE residents SET search_name = NULL;
+UPDATE households SET search_address = NULL;
+"#,
+    },
 ];
 
 /// Changes to earlier rows that SQL cannot make.
 const BACKFILLS: &[kernel::db::Backfill] =
-    &[kernel::db::Backfill { id: "registry_0005_search_fill", run: |db| Box::pin(store::fill_search_columns(db)) }];
+    &[
+        kernel::db::Backfill { id: "registry_0005_search_fill", run: |db| Box::pin(store::fill_search_columns(db)) },
+        kernel::db::Backfill { id: "registry_0006_search_refill", run: |db| Box::pin(store::fill_search_columns(db)) },
+    ];
 
 /// The registry capability's words (`crates/registry/catalogue.toml`).
 pub const CATALOGUE: &str = include_str!("../catalogue.toml");

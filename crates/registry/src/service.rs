@@ -11,6 +11,34 @@ use kernel::state::AppState;
 use sqlx::Row;
 
 
+/// Whole phone numbers one person may look up per hour. A search by a whole number tells
+/// whether it is a resident's; the list shows it masked to those who may not see it, and the
+/// budget keeps anyone from recovering the hidden digits by trying them all.
+pub const PHONE_SEARCHES: kernel::quota::Budget = kernel::quota::Budget { name: "resident_phone_search", limit: 60, window_ms: 3_600_000 };
+
+/// Residents of a community `p` may read (within their grids for a grid worker), matching
+/// `filter`, a page after the cursor.
+pub async fn find_residents(
+    state: &AppState,
+    p: &Principal,
+    community_id: i64,
+    filter: &store::ResidentFilter,
+    after: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<Resident>> {
+    p.require(community_id, &RESIDENTS_READ)?;
+    if filter.q.as_deref().and_then(store::as_phone).is_some() {
+        let who = match (p.user_id, p.api_key_id) {
+            (Some(id), _) => format!("user:{id}"),
+            (None, Some(key)) => format!("key:{key}"),
+            (None, None) => "operator".to_string(),
+        };
+        kernel::quota::spend(state, &PHONE_SEARCHES, &who).await?;
+    }
+    let scope = scope(state, p, community_id).await?;
+    store::residents(state, community_id, filter, scope.as_deref(), after, limit).await
+}
+
 /// The community behind `slug`, or 404. Communities the caller has no role in are also 404.
 pub async fn community(state: &AppState, p: &Principal, slug: &str) -> AppResult<Community> {
     let c = kernel::community::by_slug(state, slug).await?.ok_or(AppError::NotFound)?;
@@ -269,7 +297,7 @@ async fn insert_held(
     .bind(&input.notes)
     .bind(now)
     .bind(phone_last4(&input))
-    .bind(kernel::query::fold(&input.name))
+    .bind(crate::store::name_key(&input.name))
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| AppError::from(e).on_conflict("id_number", "id_number_taken"))?;
@@ -348,7 +376,7 @@ async fn update_held(
     .bind(id)
     .bind(community_id)
     .bind(phone_last4(&input))
-    .bind(kernel::query::fold(&input.name))
+    .bind(crate::store::name_key(&input.name))
     .execute(&mut **tx)
     .await?;
     if !keep_stored {

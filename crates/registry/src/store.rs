@@ -327,23 +327,36 @@ fn residents_query(columns: &str, community_id: i64, filter: &ResidentFilter, gr
 /// are looked for in the name and, each of them, in the address (`3栋 2单元 301`). `None` when
 /// the words are only white space.
 fn search_condition(q: &str) -> Option<Cond> {
+    if let Some(phone) = as_phone(q) {
+        return Some(Cond::all().add(col("r", "phone").eq(phone)));
+    }
     let normal = fold(q);
     let q = normal.as_str();
     let digits = q.chars().all(|c| c.is_ascii_digit());
-    if digits && q.len() == 11 {
-        return Some(Cond::all().add(col("r", "phone").eq(q)));
-    }
     let words = address_words(q);
     if words.is_empty() {
         return None;
     }
     let in_address = words.iter().fold(Cond::all(), |all, w| all.add(contains(col("h", "search_address"), w)));
-    let name: String = q.chars().filter(|c| !c.is_whitespace()).collect();
-    let mut any = Cond::any().add(contains(col("r", "search_name"), &name)).add(in_address);
+    let mut any = Cond::any().add(contains(col("r", "search_name"), &name_key(q))).add(in_address);
     if digits && q.len() == 4 {
         any = any.add(col("r", "phone_last4").eq(q));
     }
     Some(any)
+}
+
+/// Search words that are a whole mainland mobile number however it was typed (`138 1234 5678`,
+/// `138-1234-5678`, `+86 138…`, full-width digits), as the 11 digits stored.
+pub fn as_phone(q: &str) -> Option<String> {
+    let digits: String = fold(q).chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    let digits = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")).unwrap_or(&digits);
+    (digits.len() == 11 && digits.starts_with('1') && digits.chars().all(|c| c.is_ascii_digit())).then(|| digits.to_string())
+}
+
+/// A name as the search compares it: folded, without spaces or the dots between the parts of
+/// a name (阿依古丽·买买提, John Smith), so that it is found however the parts were separated.
+pub fn name_key(name: &str) -> String {
+    fold(name).chars().filter(|c| !c.is_whitespace() && !matches!(c, '·' | '・' | '•' | '‧' | '∙' | '⋅' | '.' | '-')).collect()
 }
 
 /// What the search looks in for a household: "building unit room", folded.
@@ -362,7 +375,7 @@ pub async fn fill_search_columns(db: &kernel::db::Db) -> AppResult<u64> {
         }
         let mut tx = db.begin_write().await?;
         for (id, name) in rows {
-            sqlx::query("UPDATE residents SET search_name = $1 WHERE id = $2").bind(fold(&name)).bind(id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE residents SET search_name = $1 WHERE id = $2").bind(name_key(&name)).bind(id).execute(&mut *tx).await?;
             done += 1;
         }
         tx.commit().await?;
@@ -436,6 +449,12 @@ mod search_tests {
         assert_eq!(address_words(&fold("翠微新村3栋\u{3000}２单元")), ["翠微新村", "3栋", "2单元"]);
         assert_eq!(address_words(&fold("李秀英")), ["李秀英"]);
         assert_eq!(fold(" １３８００００５６７８ "), "13800005678");
+        for typed in ["138 0000 5678", "138-0000-5678", "+86 138 0000 5678", "+8613800005678", "１３８００００５６７８"] {
+            assert_eq!(as_phone(typed).as_deref(), Some("13800005678"), "{typed}");
+        }
+        assert_eq!(as_phone("5678"), None);
+        assert_eq!(name_key("阿依古丽·买买提"), name_key("阿依古丽・买买提 "));
+        assert_eq!(name_key("John SMITH"), "johnsmith");
     }
 
     proptest! {

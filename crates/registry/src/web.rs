@@ -245,8 +245,8 @@ async fn residents_page(State(state): State<AppState>, ctx: PageCtx, user: User,
     let rq = ResidentQuery { q: q.q.clone(), tag: q.tag.clone(), building_id, household_id: None, cursor: q.cursor.clone(), limit: Some(50) };
     let filter = rq.filter()?;
     let page = kernel::web::PageQuery { cursor: q.cursor, limit: Some(50) };
+    let rows = service::find_residents(&state, &user, community.id, &filter, page.after()?, 50).await?;
     let scope = service::scope(&state, &user, community.id).await?;
-    let rows = store::residents(&state, community.id, &filter, scope.as_deref(), page.after()?, 50).await?;
     let page = kernel::web::Page::from_rows(rows, 50, |r| r.id);
     let buildings = store::building_options(&state, community.id, scope.as_deref()).await?;
     let can_write = user.can(community.id, &RESIDENTS_WRITE);

@@ -173,6 +173,10 @@ async fn search_ignores_case_and_width_the_same_on_both_engines() {
         assert_eq!(listed(&w.staff.page(&q(words)).await), [lift], "{words}");
     }
     assert_eq!(listed(&w.staff.page(&q("路灯")).await), [other]);
+    // A case number in full-width digits; a case by its building's name.
+    assert_eq!(listed(&w.staff.page(&q(&format!("＃{}", other.to_string().chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect::<String>()))).await), [other]);
+    let in_building = file(&w.resident, json!({"text": "楼道灯不亮", "building_id": w.buildings[1]})).await;
+    assert_eq!(listed(&w.staff.page(&q("翠微新村")).await), [in_building], "by the building's name");
     assert!(listed(&w.staff.page(&q("elevator")).await).is_empty(), "accents are letters of their own");
 
     // Cases filed before the folded text was kept get it from the backfill, once.

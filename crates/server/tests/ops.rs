@@ -680,6 +680,16 @@ async fn api_keys_are_listed_and_revoked_from_the_command_line() {
     assert!(!line.ends_with(" -"), "the list shows when it was revoked: {line}");
     let out = run_cli_output(&["apikey", "revoke", "99999", "--data", data_arg], &[], Key::Configured).await;
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no API key 99999"));
+
+    // The registry's own subcommand: an export with full ID numbers is the owner's alone and
+    // never overwrites a file.
+    let full = root.join("full.csv");
+    let full_arg = full.to_str().unwrap();
+    run_cli(&["export", "residents", full_arg, "--community", DEMO, "--full-id-numbers", "--data", data_arg], &[]).await;
+    #[cfg(unix)]
+    assert_eq!(mode(&full), 0o600, "an export holds names, phones and ID numbers");
+    let out = run_cli_output(&["export", "residents", full_arg, "--community", DEMO, "--data", data_arg], &[], Key::Configured).await;
+    assert!(!out.status.success(), "an existing file is kept");
     server.stop().await;
     let _ = std::fs::remove_dir_all(&root);
 }

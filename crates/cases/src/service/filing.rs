@@ -226,6 +226,7 @@ pub async fn file_with_kept(
     }
     let mut stored: Vec<crate::photos::Stored> = kept.into_iter().map(|p| if new.anonymous { p.without_original() } else { p }).collect();
     stored.extend(crate::photos::store(state, photos, new.anonymous).await?);
+    let building_words = crate::store::building_words(&state.db, place.building_id, new.unit_id).await?;
     let mut tx = state.db.begin_write().await?;
     let row = crate::store::NewCaseRow {
         community_id,
@@ -237,6 +238,7 @@ pub async fn file_with_kept(
         place: &words.place,
         building_id: place.building_id,
         unit_id: new.unit_id,
+        building_words: &building_words,
         point: place.point,
         triage: &t.triage,
         triage_pending: t.pending,

@@ -78,7 +78,8 @@ impl QueueFilter {
         }
         let text = self.text.trim();
         if !text.is_empty() {
-            let number = text.trim_start_matches(['#', '＃']).trim().parse::<i64>().ok().filter(|n| *n > 0);
+            // A case number as typed on any keyboard: `12`, `#12`, `＃１２`.
+            let number = kernel::query::fold(text).trim_start_matches('#').trim().parse::<i64>().ok().filter(|n| *n > 0);
             let mut any = Cond::any().add(contains(col("c", "search_text"), text));
             if let Some(n) = number {
                 any = any.add(col("c", "id").eq(n));
