@@ -594,7 +594,12 @@ impl Filter {
             all = all.add(col("c", "building_id").is_in(grid_buildings.iter().copied()));
         }
         if let Some(m) = self.month.as_deref().filter(|s| !s.is_empty()) {
-            let start = chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| AppError::field("month", "invalid_date"))?;
+            // `YYYY-MM` exactly, as the month picker sends it.
+            let shaped = m.len() == 7 && m.as_bytes()[4] == b'-' && m.chars().enumerate().all(|(i, c)| i == 4 || c.is_ascii_digit());
+            let start = chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+                .ok()
+                .filter(|_| shaped)
+                .ok_or_else(|| AppError::field("month", "invalid_date"))?;
             let end = start.checked_add_months(chrono::Months::new(1)).unwrap_or(start);
             let ms = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or_default() - crate::domain::LOCAL_OFFSET;
             all = all.add(col("c", "created_at").gte(ms(start))).add(col("c", "created_at").lt(ms(end)));

@@ -381,10 +381,12 @@ pub fn manifest() -> Manifest {
         doors: &[
             Door { role: "family", href: "/family", label: "home.door.family", permission: None, rank: 10 },
             Door { role: "family", href: "/cases/new", label: "cases.report", permission: None, rank: 12 },
+            Door { role: "family", href: "/me/cases", label: "cases.mine", permission: None, rank: 13 },
             Door { role: "grid_worker", href: "/console/cases", label: "nav.cases", permission: Some(&crate::domain::CASES_HANDLE), rank: 10 },
             Door { role: "grid_worker", href: "/console/cases/quick", label: "cases.quick", permission: Some(&crate::domain::CASES_HANDLE), rank: 11 },
             Door { role: "staff", href: "/console/cases", label: "nav.cases", permission: Some(&crate::domain::CASES_HANDLE), rank: 10 },
             Door { role: "liaison", href: "/cases/new", label: "cases.report", permission: None, rank: 12 },
+            Door { role: "liaison", href: "/me/cases", label: "cases.mine", permission: None, rank: 13 },
             Door { role: "liaison", href: "/ledger", label: "ledger.title", permission: None, rank: 14 },
             Door { role: "volunteer", href: "/cases/new", label: "cases.report", permission: None, rank: 12 },
             Door { role: "volunteer", href: "/ledger", label: "ledger.title", permission: None, rank: 14 },

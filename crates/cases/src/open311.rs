@@ -306,6 +306,11 @@ async fn requests(
             }
         }
     }
+    if let (Some(from), Some(until)) = (filter.from, filter.until) {
+        if from > until {
+            return error(format, StatusCode::BAD_REQUEST, "start_date is after end_date");
+        }
+    }
     if let Some(code) = q.get("service_code") {
         match Category::parse(code) {
             Some(c) => filter.category = Some(c),

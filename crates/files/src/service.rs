@@ -41,6 +41,18 @@ impl Default for Settings {
 
 impl kernel::config::Section for Settings {
     const NAME: &'static str = "files";
+    fn check(&self) -> Result<(), String> {
+        if self.s3_endpoint.is_empty() {
+            if !self.s3_access_key.is_empty() || !self.s3_secret_key.is_empty() {
+                return Err("s3_access_key is set but s3_endpoint is empty: uploads would stay in the data directory".into());
+            }
+            return Ok(());
+        }
+        if !(self.s3_endpoint.starts_with("http://") || self.s3_endpoint.starts_with("https://")) {
+            return Err(format!("s3_endpoint: {:?} is not an http:// or https:// address", self.s3_endpoint));
+        }
+        Ok(())
+    }
 }
 
 /// The configured store: S3-compatible when `s3_endpoint` is set, else `<data_dir>/blobs`.

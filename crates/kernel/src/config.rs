@@ -87,7 +87,13 @@ const MOVED: &[(&str, &str, &str)] = &[
     ("s3_region", "files", "s3_region"),
     ("s3_access_key", "files", "s3_access_key"),
     ("s3_secret_key", "files", "s3_secret_key"),
+    // Never top-level keys, but where an operator would look for them.
+    ("smtp_url", "notify", "smtp_url"),
+    ("smtp_ca_file", "notify", "smtp_ca_file"),
 ];
+
+/// First words of variables that belong to a section (`LINLI_SMTP_URL` is `LINLI_NOTIFY_SMTP_URL`).
+const SECTION_OF: &[(&str, &str)] = &[("SMS_", "NOTIFY"), ("SMTP_", "NOTIFY"), ("S3_", "FILES")];
 
 /// The error for a setting written where it used to be, saying where it is now.
 fn moved(key: &str, variable: bool) -> Option<ConfigError> {
@@ -142,11 +148,30 @@ impl Config {
         cfg.apply_env(|k| std::env::var(k).ok())?;
         cfg.environment = std::env::vars().filter(|(k, _)| k.starts_with("LINLI_")).collect();
         for var in cfg.environment.keys() {
-            if let Some(e) = var.strip_prefix("LINLI_").and_then(|k| moved(&k.to_ascii_lowercase(), true)) {
+            let Some(key) = var.strip_prefix("LINLI_") else { continue };
+            if let Some(e) = moved(&key.to_ascii_lowercase(), true) {
                 return Err(e);
             }
+            if let Some((_, section)) = SECTION_OF.iter().find(|(start, _)| key.starts_with(start)) {
+                return Err(ConfigError(format!("{var} is read as LINLI_{section}_{key} (the [{}] section)", section.to_ascii_lowercase())));
+            }
         }
+        cfg.check()?;
         Ok(cfg)
+    }
+
+    /// Checks what the types alone do not: a base URL that is one, limits a request can fit in.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let web = |v: &str| v.starts_with("http://") || v.starts_with("https://");
+        if !self.base_url.is_empty() && (!web(&self.base_url) || self.base_url.contains(char::is_whitespace)) {
+            return Err(ConfigError(format!("base_url: {:?} is not an http:// or https:// address", self.base_url)));
+        }
+        for (key, value) in [("body_limit", self.body_limit), ("upload_limit", self.upload_limit)] {
+            if value < 16 * 1024 {
+                return Err(ConfigError(format!("{key}: {value} bytes is too small for a form (at least 16384)")));
+            }
+        }
+        Ok(())
     }
 
     /// Reads a configuration file's text: the platform's keys at the top, each capability's in
@@ -343,5 +368,11 @@ mod tests {
         let err = Config::from_toml("smtp_addr = \"relay:25\"\n").unwrap_err().to_string();
         assert!(err.contains("smtp_url") && err.contains("[notify]"), "{err}");
         assert!(moved("s3_endpoint", true).unwrap().to_string().contains("LINLI_FILES_S3_ENDPOINT"));
+        let err = Config::from_toml("smtp_url = \"smtp://relay:25\"\n").unwrap_err().to_string();
+        assert!(err.contains("[notify]"), "{err}");
+        let bad = Config { base_url: "not a url".into(), ..Config::default() };
+        assert!(bad.check().unwrap_err().to_string().contains("base_url"));
+        let bad = Config { body_limit: 0, ..Config::default() };
+        assert!(bad.check().unwrap_err().to_string().contains("body_limit"));
     }
 }

@@ -104,11 +104,28 @@ impl Default for Settings {
 impl kernel::config::Section for Settings {
     const NAME: &'static str = "notify";
     fn check(&self) -> Result<(), String> {
-        if !self.smtp_url.is_empty() {
-            delivery::mail_transport(self)?;
-            self.smtp_from.parse::<lettre::message::Mailbox>().map_err(|e| format!("smtp_from: {e}"))?;
+        let gateway = self.sms_gateway_url.as_str();
+        let web = (gateway.starts_with("http://") || gateway.starts_with("https://")) && reqwest::Url::parse(gateway).is_ok();
+        if !(gateway.is_empty() || gateway == "log" || web) {
+            return Err(format!("sms_gateway_url: {gateway:?} is not an http:// or https:// address (or `log`, or empty)"));
         }
-        Ok(())
+        self.smtp_from.parse::<lettre::message::Mailbox>().map_err(|e| format!("smtp_from: {:?} is not an e-mail address ({e})", self.smtp_from))?;
+        if self.smtp_url.is_empty() {
+            return Ok(());
+        }
+        let url = reqwest::Url::parse(&self.smtp_url)
+            .map_err(|e| format!("smtp_url: {:?} is not a URL ({e}); write smtp://host:port for a relay, see docs/operations.md", self.smtp_url))?;
+        let tls = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+        match (url.scheme(), tls.as_deref()) {
+            ("smtps", None) | ("smtp", None | Some("required" | "opportunistic")) => {}
+            _ => return Err(format!("smtp_url: use smtp:// (with ?tls=required for STARTTLS) or smtps://, not {:?}", self.smtp_url)),
+        }
+        // A password sent without TLS can be read by anyone on the way.
+        let login = !url.username().is_empty() || url.password().is_some();
+        if login && url.scheme() == "smtp" && tls.as_deref() != Some("required") {
+            return Err("smtp_url: a login needs TLS: add ?tls=required (STARTTLS) or use smtps://".into());
+        }
+        delivery::mail_transport(self).map(|_| ())
     }
 }
 

@@ -10,36 +10,49 @@ use std::path::PathBuf;
 /// `linli import`.
 pub const IMPORT: CliCommand = CliCommand {
     name: "import",
-    command: || Transfer::augment_subcommands(clap::Command::new("import")).about("Import records from a spreadsheet (.xlsx or .csv).").subcommand_required(true),
+    command: || Import::augment_subcommands(clap::Command::new("import")).about("Import records from a spreadsheet (.xlsx or .csv).").subcommand_required(true),
     run: |ctx, args| Box::pin(import(ctx, args)),
 };
 
 /// `linli export`.
 pub const EXPORT: CliCommand = CliCommand {
     name: "export",
-    command: || Transfer::augment_subcommands(clap::Command::new("export")).about("Export records to a spreadsheet (.xlsx or .csv, by the file's extension).").subcommand_required(true),
+    command: || Export::augment_subcommands(clap::Command::new("export")).about("Export records to a spreadsheet (.xlsx or .csv, by the file's extension).").subcommand_required(true),
     run: |ctx, args| Box::pin(export(ctx, args)),
 };
 
-/// What to import or export.
+/// What to import.
 #[derive(Debug, Subcommand)]
-enum Transfer {
+enum Import {
     /// The resident spreadsheet.
     Residents {
-        /// The file.
+        /// The file (.xlsx or .csv).
         file: PathBuf,
         /// Community slug.
         #[arg(long)]
         community: String,
-        /// Export full phone and ID numbers instead of masked ones (export only; written to the
-        /// access log; handle the file with care).
+    },
+}
+
+/// What to export.
+#[derive(Debug, Subcommand)]
+enum Export {
+    /// The resident spreadsheet.
+    Residents {
+        /// The file to write (.xlsx or .csv, by its extension; it must not exist).
+        file: PathBuf,
+        /// Community slug.
+        #[arg(long)]
+        community: String,
+        /// Export full phone and ID numbers instead of masked ones (written to the access log;
+        /// handle the file with care).
         #[arg(long)]
         full_id_numbers: bool,
     },
 }
 
 async fn import(ctx: CommandContext, args: clap::ArgMatches) -> AppResult<()> {
-    let Transfer::Residents { file, community, .. } = Transfer::from_arg_matches(&args).map_err(AppError::internal)?;
+    let Import::Residents { file, community } = Import::from_arg_matches(&args).map_err(AppError::internal)?;
     let bytes = std::fs::read(&file).map_err(|e| AppError::internal(format!("{}: {e}", file.display())))?;
     let state = ctx.state().await?;
     let c = kernel::community::by_slug(&state, &community).await?.ok_or_else(|| AppError::internal(format!("no community {community}")))?;
@@ -55,7 +68,7 @@ async fn import(ctx: CommandContext, args: clap::ArgMatches) -> AppResult<()> {
 }
 
 async fn export(ctx: CommandContext, args: clap::ArgMatches) -> AppResult<()> {
-    let Transfer::Residents { file, community, full_id_numbers } = Transfer::from_arg_matches(&args).map_err(AppError::internal)?;
+    let Export::Residents { file, community, full_id_numbers } = Export::from_arg_matches(&args).map_err(AppError::internal)?;
     let path = file.to_string_lossy().to_string();
     let format = crate::spreadsheet::Format::from_path(&path).ok_or_else(|| AppError::internal("the file name must end in .xlsx or .csv"))?;
     let state = ctx.state().await?;

@@ -278,19 +278,27 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
                 continue;
             }
         }
-        let (household, created) = service::place(&mut tx, now, c.id, &at, Some(&grid)).await?;
-        if created {
-            report.new_buildings.push(at.building.trim().to_string());
-        }
         // Re-import: the same ID number, or else the same name in the same household, is the same person.
-        let existing: Option<i64> = match &id_index {
-            Some(idx) => sqlx::query_scalar("SELECT id FROM residents WHERE community_id = $1 AND id_number_idx = $2")
+        let by_id: Option<(i64, String)> = match &id_index {
+            Some(idx) => sqlx::query_as("SELECT id, name FROM residents WHERE community_id = $1 AND id_number_idx = $2")
                 .bind(c.id)
                 .bind(idx)
                 .fetch_optional(&mut *tx)
                 .await?,
             None => None,
         };
+        // An ID number held by a resident of another name is a mistake in the sheet or in the
+        // registry: the row is refused, never written over that resident.
+        if let Some((_, held_by)) = by_id.as_ref().filter(|(_, name)| name.trim() != input.name.trim()) {
+            let reason = tf(locale, "error.import_id_other_name", &[("name", held_by.clone())]);
+            report.errors.push(RowError { row: row_no, column: header_of("id_number"), reason });
+            continue;
+        }
+        let (household, created) = service::place(&mut tx, now, c.id, &at, Some(&grid)).await?;
+        if created {
+            report.new_buildings.push(at.building.trim().to_string());
+        }
+        let existing: Option<i64> = by_id.map(|(id, _)| id);
         let existing = match existing {
             Some(id) => Some(id),
             None => sqlx::query_scalar("SELECT id FROM residents WHERE community_id = $1 AND household_id = $2 AND name = $3 ORDER BY id LIMIT 1")

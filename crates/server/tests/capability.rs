@@ -142,6 +142,17 @@ async fn a_wrong_setting_stops_the_start_and_says_where() {
     assert!(err.contains("[notify]"), "{err}");
     let err = composed(|c| c.sections = Config::from_toml("[notify]\nsmtp_url = \"mail.example.org:587\"\n").unwrap().sections).await.unwrap_err();
     assert!(err.contains("[notify]") && err.contains("smtp_url"), "a mail server that is not a URL stops the start: {err}");
+    for (section, why) in [
+        ("[notify]\nsms_gateway_url = \"not a url\"\n", "sms_gateway_url"),
+        ("[notify]\nsms_gateway_url = \"ftp://x/y\"\n", "sms_gateway_url"),
+        ("[notify]\nsmtp_url = \"smtp://user:secret@mail.example.org:25\"\n", "login needs TLS"),
+        ("[notify]\nsmtp_url = \"http://mail.example.org\"\n", "smtp_url"),
+        ("[notify]\nsmtp_from = \"not an address\"\n", "smtp_from"),
+        ("[files]\ns3_access_key = \"k\"\n", "s3_endpoint is empty"),
+    ] {
+        let err = composed(|c| c.sections = Config::from_toml(section).unwrap().sections).await.unwrap_err();
+        assert!(err.contains(why), "{section}: {err}");
+    }
     assert!(composed(|_| {}).await.is_ok());
 }
 

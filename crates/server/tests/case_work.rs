@@ -440,6 +440,7 @@ async fn the_ledger_filters_draws_the_plan_and_exports_its_figures() {
     assert_eq!(ids(public.json(&format!("/api/v1/communities/renjia/ledger?building_id={building}&status=open")).await), [light]);
     assert_eq!(public.get("/api/v1/communities/renjia/ledger?status=maybe").await.status(), 422);
     assert_eq!(public.get("/api/v1/communities/renjia/ledger?month=2026-13").await.status(), 422);
+    assert_eq!(public.get("/api/v1/communities/renjia/ledger?month=2026-1").await.status(), 422, "YYYY-MM exactly");
     let plan = public.json("/api/v1/communities/renjia/ledger/plan").await;
     assert_eq!(plan[0]["open_cases"], 1);
     let by_category = public.json("/api/v1/communities/renjia/ledger/figures?by=category").await;

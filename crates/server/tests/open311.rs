@@ -65,6 +65,7 @@ async fn clients_post_with_an_api_key_and_read_requests_back() {
         ("/open311/v2/requests.json?status=maybe", 400),
         ("/open311/v2/requests.json?service_code=unicorns", 400),
         ("/open311/v2/requests.json?start_date=yesterday", 400),
+        ("/open311/v2/requests.json?start_date=2026-06-02T00:00:00Z&end_date=2026-06-01T00:00:00Z", 400),
         ("/open311/v2/requests/999999.json", 404),
         ("/open311/v2/requests/abc.json", 404),
         ("/open311/v2/requests.yaml", 404),

@@ -199,6 +199,19 @@ async fn reimporting_updates_instead_of_duplicating_and_applies_changes() {
     assert_eq!(changed_fields, ["phone", "tags"], "{latest}");
     // The re-import of an unchanged file wrote no history: create + this one update only.
     assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
+
+    // 张建国's ID number on a row with another name (a lower-case x, a typo, someone else's
+    // row): refused by row, and 张建国 stays as he is.
+    let zhang_id = id_number("19500101", 123);
+    let typo = format!("张建业,13800000099,{},翠微新村 9栋,1单元,101,户主,,第一网格,", zhang_id.to_lowercase());
+    let fourth = import_ok(&app, &staff, "花名册-错行.csv", csv(&[typo])).await;
+    assert_eq!((fourth["created"].as_u64(), fourth["updated"].as_u64()), (Some(0), Some(0)), "{fourth}");
+    let error = &fourth["errors"][0];
+    assert!(error["reason"].as_str().unwrap().contains("张建国"), "the row says whose number it is: {fourth}");
+    assert_eq!(fourth["new_buildings"], json!([]), "a refused row creates no building");
+    let list = residents(&staff).await;
+    assert_eq!(by_name(&list, "张建国")["phone"], "138****0021");
+    assert!(list.iter().all(|r| r["name"] != "张建业"));
 }
 
 fn xlsx_upload() -> (Vec<u8>, String) {
