@@ -9,7 +9,6 @@ use kernel::clock::HOUR;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 /// How long a draft is kept.
 pub const TTL_MS: i64 = 24 * HOUR;
@@ -135,20 +134,28 @@ async fn stored_photos(state: &AppState, hash: &str) -> AppResult<Vec<Stored>> {
 
 /// The draft of `key`, if one is kept.
 pub async fn load(state: &AppState, community_id: i64, key: &str) -> AppResult<Option<Draft>> {
-    let row = sqlx::query("SELECT author_tag, fields, photos FROM case_drafts WHERE key_hash = $1 AND expires_at > $2")
+    kernel::row! {
+        /// A draft as stored: its fields encrypted, its photos as JSON.
+        struct Kept {
+            author_tag: String,
+            fields: String,
+            photos: String,
+        }
+    }
+    let row: Option<Kept> = sqlx::query_as("SELECT author_tag, fields, photos FROM case_drafts WHERE key_hash = $1 AND expires_at > $2")
         .bind(key_hash(state, community_id, key))
         .bind(state.now())
         .fetch_optional(&state.db.pool)
         .await?;
     Ok(row.map(|r| Draft {
-        author_tag: r.get(0),
+        author_tag: r.author_tag,
         fields: state
             .cipher
-            .decrypt(r.get::<String, _>(1).as_str())
+            .decrypt(&r.fields)
             .ok()
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default(),
-        photos: serde_json::from_str::<Vec<Stored>>(r.get::<String, _>(2).as_str())
+        photos: serde_json::from_str::<Vec<Stored>>(&r.photos)
             .map(|p| p.len())
             .unwrap_or(0),
     }))

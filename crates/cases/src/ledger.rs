@@ -9,7 +9,6 @@ use kernel::query::{col, Alias, Cond, Expr, Order, Query};
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use triage::{Category, Urgency};
 
 /// A case as the public sees it.
@@ -105,6 +104,20 @@ async fn figure_rows(
     state: &AppState,
     community_id: i64,
 ) -> AppResult<(Vec<FigureRow>, Vec<(i64, Option<i64>, Option<String>)>)> {
+    kernel::row! {
+        /// A case as the figures count it.
+        struct FigureCase {
+            id: i64,
+            created_at: i64,
+            first_response_due: i64,
+            first_response_at: Option<i64>,
+            result_due: i64,
+            resolved_at: Option<i64>,
+            state: String,
+            category: String,
+            building_id: Option<i64>,
+        }
+    }
     // The grid of each building, as the registry has it.
     let grid_of: std::collections::HashMap<i64, (i64, String)> = registry::places::buildings_of(&state.db.pool, community_id)
         .await?
@@ -112,7 +125,7 @@ async fn figure_rows(
         .filter_map(|b| Some((b.id, (b.grid_id?, b.grid_name?))))
         .collect();
     let mut rows = Vec::new();
-    for r in sqlx::query(
+    for r in sqlx::query_as::<_, FigureCase>(
         "SELECT c.id, c.created_at, c.first_response_due, c.first_response_at, c.result_due, c.resolved_at, c.state, c.category, c.building_id \
          FROM cases c WHERE c.community_id = $1",
     )
@@ -120,17 +133,17 @@ async fn figure_rows(
     .fetch_all(&state.db.pool)
     .await?
     {
-        let grid = r.get::<Option<i64>, _>(8).and_then(|b| grid_of.get(&b));
-        let stored: String = r.get(6);
+        let grid = r.building_id.and_then(|b| grid_of.get(&b));
+        let stored = r.state;
         rows.push(FigureRow {
-            id: r.get(0),
-            created: r.get(1),
-            first_due: r.get(2),
-            first_at: r.get(3),
-            result_due: r.get(4),
-            resolved_at: r.get(5),
+            id: r.id,
+            created: r.created_at,
+            first_due: r.first_response_due,
+            first_at: r.first_response_at,
+            result_due: r.result_due,
+            resolved_at: r.resolved_at,
             state: State::parse(&stored).ok_or_else(|| AppError::internal(format!("stored state {stored}")))?,
-            category: r.get(7),
+            category: r.category,
             grid_order: grid.map(|(id, name)| (natural_key(name), *id)),
             grid: grid.map(|(_, name)| name.clone()),
         });
@@ -671,6 +684,26 @@ async fn load_cases(
 
 /// Public cases matching `only`, newest first.
 async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
+    kernel::row! {
+        /// A public case as read.
+        struct Listed {
+            id: i64,
+            category: String,
+            urgency: String,
+            building_id: Option<i64>,
+            state: String,
+            created_at: i64,
+            first_response_at: Option<i64>,
+        }
+    }
+    kernel::row! {
+        /// A state a case moved to, and when.
+        struct Step {
+            case_id: i64,
+            at: i64,
+            state: String,
+        }
+    }
     let mut q = Query::select();
     for column in ["id", "category", "urgency", "building_id", "state", "created_at", "first_response_at"] {
         q.column((Alias::new("c"), Alias::new(column)));
@@ -680,9 +713,9 @@ async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Op
         .order_by((Alias::new("c"), Alias::new("id")), Order::Desc)
         .limit(u64::try_from(limit + 1).unwrap_or(1));
     let (sql, values) = state.db.build(&q);
-    let rows = sqlx::query_with(&sql, values).fetch_all(&state.db.pool).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-    let steps = sqlx::query(&format!(
+    let rows: Vec<Listed> = sqlx::query_as_with(&sql, values).fetch_all(&state.db.pool).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let steps: Vec<Step> = sqlx::query_as(&format!(
         "SELECT case_id, at, state FROM case_events WHERE state IS NOT NULL{} ORDER BY id",
         kernel::db::and_in("case_id", Some(&ids))
     ))
@@ -691,17 +724,16 @@ async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Op
     // Photos go public once staff have responded (and could redact or hide them).
     let responded: Vec<i64> = rows
         .iter()
-        .filter(|r| r.get::<Option<i64>, _>(6).is_some())
-        .map(|r| r.get(0))
+        .filter(|r| r.first_response_at.is_some())
+        .map(|r| r.id)
         .collect();
     let photos = crate::photos::of_cases(state, &responded, true).await?;
-    let building_ids = kernel::db::distinct_ids(rows.iter().filter_map(|r| r.get::<Option<i64>, _>(3)));
+    let building_ids = kernel::db::distinct_ids(rows.iter().filter_map(|r| r.building_id));
     let buildings = registry::places::building_names(&state.db.pool, &building_ids).await?;
     let stored = |what: &str, code: String| AppError::internal(format!("stored {what} {code}"));
     rows.into_iter()
         .map(|r| {
-            let id: i64 = r.get(0);
-            let (category, urgency, st): (String, String, String) = (r.get(1), r.get(2), r.get(4));
+            let id = r.id;
             Ok(PublicCase {
                 photos: photos
                     .iter()
@@ -709,18 +741,15 @@ async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Op
                     .map(|(_, p)| p.clone())
                     .collect(),
                 id,
-                category: Category::parse(&category).ok_or_else(|| stored("category", category.clone()))?,
-                urgency: Urgency::parse(&urgency).ok_or_else(|| stored("urgency", urgency.clone()))?,
-                building: r.get::<Option<i64>, _>(3).and_then(|b| buildings.get(&b).cloned()),
-                state: State::parse(&st).ok_or_else(|| stored("state", st.clone()))?,
-                created_at: r.get(5),
+                category: Category::parse(&r.category).ok_or_else(|| stored("category", r.category.clone()))?,
+                urgency: Urgency::parse(&r.urgency).ok_or_else(|| stored("urgency", r.urgency.clone()))?,
+                building: r.building_id.and_then(|b| buildings.get(&b).cloned()),
+                state: State::parse(&r.state).ok_or_else(|| stored("state", r.state.clone()))?,
+                created_at: r.created_at,
                 steps: steps
                     .iter()
-                    .filter(|e| e.get::<i64, _>(0) == id)
-                    .map(|e| {
-                        let code: String = e.get(2);
-                        State::parse(&code).map(|s| (e.get::<i64, _>(1), s)).ok_or_else(|| stored("step state", code))
-                    })
+                    .filter(|e| e.case_id == id)
+                    .map(|e| State::parse(&e.state).map(|s| (e.at, s)).ok_or_else(|| stored("step state", e.state.clone())))
                     .collect::<AppResult<Vec<_>>>()?,
             })
         })
@@ -809,13 +838,31 @@ pub async fn suggestions(
         Some(u) => registry::places::building_of_unit(&state.db.pool, community_id, u).await?.or(building_id),
         None => building_id,
     };
+    kernel::row! {
+        /// An open case that may be the same problem.
+        struct Candidate {
+            id: i64,
+            unit_id: Option<i64>,
+            author_user_id: Option<i64>,
+            resident_id: Option<i64>,
+            anonymous: i64,
+            text: String,
+        }
+    }
+    kernel::row! {
+        /// Someone following a case.
+        struct Follower {
+            case_id: i64,
+            user_id: i64,
+        }
+    }
     let category = crate::classify::triage(state, text).0.category;
     let building = if building_id.is_some() { " AND c.building_id = $3" } else { "" };
     let sql = format!(
         "SELECT c.id, c.unit_id, c.author_user_id, c.resident_id, c.anonymous, c.text FROM cases c WHERE c.community_id = $1 AND c.category = $2{building} \
          AND c.private = 0 AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred') ORDER BY c.id DESC LIMIT 100"
     );
-    let mut q = sqlx::query(&sql).bind(community_id).bind(category.code());
+    let mut q = sqlx::query_as::<_, Candidate>(&sql).bind(community_id).bind(category.code());
     if let Some(b) = building_id {
         q = q.bind(b);
     }
@@ -825,12 +872,11 @@ pub async fn suggestions(
         Some(u) => registry::people::of_login(&state.db.pool, u).await?.into_iter().map(|r| r.id).collect(),
         None => Vec::new(),
     };
-    let own = |r: &sqlx::any::AnyRow| {
+    let own = |r: &Candidate| {
         reader.is_some()
-            && (r.get::<Option<i64>, _>("author_user_id") == reader
-                || (r.get::<i64, _>("anonymous") == 0 && r.get::<Option<i64>, _>("resident_id").is_some_and(|id| her_residents.contains(&id))))
+            && (r.author_user_id == reader || (r.anonymous == 0 && r.resident_id.is_some_and(|id| her_residents.contains(&id))))
     };
-    let unit_ids = kernel::db::distinct_ids(found.iter().filter_map(|r| r.get::<Option<i64>, _>(1)));
+    let unit_ids = kernel::db::distinct_ids(found.iter().filter_map(|r| r.unit_id));
     let units = registry::places::unit_names(&state.db.pool, &unit_ids).await?;
     // Only cases whose words share something with the report's: the same category in the
     // same building alone is not the same problem.
@@ -838,11 +884,10 @@ pub async fn suggestions(
         .iter()
         .filter(|r| !own(r))
         .filter_map(|r| {
-            let words: String = r.get(5);
-            let (score, shared) = likeness(text, &words);
-            let unit: Option<i64> = r.get(1);
+            let (score, shared) = likeness(text, &r.text);
+            let unit = r.unit_id;
             let same_unit = unit.is_some() && unit == unit_id;
-            (shared >= SHARED_PAIRS).then(|| (r.get(0), unit, unit.and_then(|u| units.get(&u).cloned()), score + if same_unit { 0.25 } else { 0.0 }, public_summary(&words)))
+            (shared >= SHARED_PAIRS).then(|| (r.id, unit, unit.and_then(|u| units.get(&u).cloned()), score + if same_unit { 0.25 } else { 0.0 }, public_summary(&r.text)))
         })
         .collect();
     // Nor those she follows already.
@@ -865,7 +910,7 @@ pub async fn suggestions(
         return Ok(Vec::new());
     }
     let cases = load_public(state, community_id, Cond::all().add(col("c", "id").is_in(ids.iter().copied())), None, 5).await?;
-    let follows = sqlx::query(&format!(
+    let follows: Vec<Follower> = sqlx::query_as(&format!(
         "SELECT case_id, user_id FROM case_followers WHERE 1 = 1{}",
         kernel::db::and_in("case_id", Some(&ids))
     ))
@@ -875,14 +920,14 @@ pub async fn suggestions(
         .into_iter()
         .filter_map(|(id, unit, unit_name, _, summary)| {
             let case = cases.iter().find(|c| c.id == id)?.clone();
-            let of_case = follows.iter().filter(|f| f.get::<i64, _>(0) == id);
+            let of_case = follows.iter().filter(|f| f.case_id == id);
             Some(Similar {
                 case,
                 summary,
                 unit: unit_name,
                 same_unit: unit.is_some() && unit == unit_id,
                 followers: of_case.clone().count() as i64,
-                followed: reader.is_some() && of_case.clone().any(|f| Some(f.get::<i64, _>(1)) == reader),
+                followed: reader.is_some() && of_case.clone().any(|f| Some(f.user_id) == reader),
             })
         })
         .collect())
@@ -947,23 +992,33 @@ pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCas
 /// Follows a case: its progress reaches the follower's inbox. Following one's own report does
 /// nothing: its author hears about it already.
 pub async fn follow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<()> {
+    kernel::row! {
+        /// What following a case depends on.
+        struct Followable {
+            state: String,
+            private: i64,
+            author_user_id: Option<i64>,
+            resident_id: Option<i64>,
+            anonymous: i64,
+        }
+    }
     // Only what the public ledger shows can be followed.
-    let row: Option<(String, i64, Option<i64>, Option<i64>, i64)> =
+    let c: Option<Followable> =
         sqlx::query_as("SELECT c.state, c.private, c.author_user_id, c.resident_id, c.anonymous FROM cases c WHERE c.id = $1")
             .bind(case_id)
             .fetch_optional(&state.db.pool)
             .await?;
-    let row = match row {
-        Some((st, private, author, Some(resident), 0)) => {
-            Some((st, private, author, registry::people::contact(&state.db.pool, resident).await?.and_then(|r| r.user_id)))
-        }
-        Some((st, private, author, _, _)) => Some((st, private, author, None)),
+    let Some(c) = c else { return Err(kernel::AppError::NotFound) };
+    // Its author, or the resident it was filed for, hears about it already.
+    let subject = match c.resident_id.filter(|_| c.anonymous == 0) {
+        Some(resident) => registry::people::contact(&state.db.pool, resident).await?.and_then(|r| r.user_id),
         None => None,
     };
-    match row {
-        Some((_, _, author, subject)) if author == Some(user_id) || subject == Some(user_id) => return Ok(()),
-        Some((st, private, _, _)) if st != "withdrawn" && private == 0 => {}
-        _ => return Err(kernel::AppError::NotFound),
+    if c.author_user_id == Some(user_id) || subject == Some(user_id) {
+        return Ok(());
+    }
+    if c.state == "withdrawn" || c.private != 0 {
+        return Err(kernel::AppError::NotFound);
     }
     let mut tx = state.db.begin_write().await?;
     sqlx::query("INSERT INTO case_followers (case_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (case_id, user_id) DO NOTHING")

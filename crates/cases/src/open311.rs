@@ -13,7 +13,6 @@ use axum::{Form, Router};
 use kernel::i18n::{t, Locale};
 use kernel::AppState;
 use serde::Deserialize;
-use sqlx::Row;
 use std::collections::HashMap;
 use triage::Category;
 
@@ -378,10 +377,18 @@ async fn requests(
             &records,
         );
     }
+    kernel::row! {
+        /// A state a request moved to, and when.
+        struct Step {
+            case_id: i64,
+            at: i64,
+            state: String,
+        }
+    }
     // The `notes` history extension: each request's state changes, oldest first (the state,
     // never staff's words, which may name people or flats).
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let events = match sqlx::query(&format!(
+    let events = match sqlx::query_as::<_, Step>(&format!(
         "SELECT case_id, at, state FROM case_events WHERE state IS NOT NULL{} ORDER BY id",
         kernel::db::and_in("case_id", Some(&ids))
     ))
@@ -402,13 +409,13 @@ async fn requests(
         .map(|id| {
             events
                 .iter()
-                .filter(|e| e.get::<i64, _>(0) == *id)
+                .filter(|e| e.case_id == *id)
                 .map(|e| {
-                    let st: String = e.get(2);
+                    let st = &e.state;
                     vec![
-                        ("datetime", iso(e.get(1))),
+                        ("datetime", iso(e.at)),
                         ("type", "status_change".to_string()),
-                        ("status", open_or_closed(&st).to_string()),
+                        ("status", open_or_closed(st).to_string()),
                         (
                             "summary",
                             t(Locale::ZhCn, &format!("case_state.{st}")).to_string(),
@@ -454,7 +461,16 @@ async fn updates(state: &AppState, format: Format, q: &HashMap<String, String>) 
             }
         }
     }
-    let rows = sqlx::query(
+    kernel::row! {
+        /// A state change of a public request.
+        struct Update {
+            id: i64,
+            case_id: i64,
+            state: String,
+            at: i64,
+        }
+    }
+    let rows = sqlx::query_as::<_, Update>(
         "SELECT e.id, e.case_id, e.state, e.at FROM case_events e JOIN cases c ON c.id = e.case_id \
          WHERE c.community_id = $1 AND e.state IS NOT NULL AND c.state <> 'withdrawn' AND c.private = 0 AND e.at >= $2 AND e.at <= $3 ORDER BY e.id LIMIT 1000",
     )
@@ -473,12 +489,12 @@ async fn updates(state: &AppState, format: Format, q: &HashMap<String, String>) 
     let records: Vec<Record> = rows
         .into_iter()
         .map(|r| {
-            let st: String = r.get(2);
+            let st = r.state;
             vec![
-                ("update_id", r.get::<i64, _>(0).to_string()),
-                ("service_request_id", r.get::<i64, _>(1).to_string()),
+                ("update_id", r.id.to_string()),
+                ("service_request_id", r.case_id.to_string()),
                 ("status", open_or_closed(&st).to_string()),
-                ("updated_datetime", iso(r.get(3))),
+                ("updated_datetime", iso(r.at)),
                 // The state, not staff's note: notes may name people or flats.
                 (
                     "description",

@@ -12,7 +12,6 @@ use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult, FieldError};
 use kernel::state::AppState;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 /// The most photos a case takes at each stage.
 pub const MAX_PHOTOS: usize = 9;
@@ -112,16 +111,6 @@ pub async fn prepare(state: &AppState, uploads: Vec<Upload>) -> AppResult<Vec<Re
         });
     }
     Ok(out)
-}
-
-/// Where a photo's case stands, from a row with its `building_id`, `entered_by` and
-/// `assignee_user_id`.
-fn whereabouts(r: &sqlx::any::AnyRow) -> AppResult<crate::reach::Whereabouts> {
-    Ok(crate::reach::Whereabouts {
-        building: r.try_get("building_id")?,
-        entered_by: r.try_get("entered_by")?,
-        assignee: r.try_get("assignee_user_id")?,
-    })
 }
 
 /// What a resident is told when a photo cannot be used.
@@ -336,8 +325,20 @@ pub async fn of_cases(
     if case_ids.is_empty() {
         return Ok(Vec::new());
     }
+    kernel::row! {
+        /// A photo of a case as stored.
+        struct Listed {
+            case_id: i64,
+            id: i64,
+            stage: String,
+            width: i64,
+            height: i64,
+            hidden: i64,
+            redacted_cells: String,
+        }
+    }
     let hidden = if public { " AND hidden = 0" } else { "" };
-    let rows = sqlx::query(&format!(
+    let rows: Vec<Listed> = sqlx::query_as(&format!(
         "SELECT case_id, id, stage, width, height, hidden, redacted_cells FROM case_photos WHERE 1 = 1{hidden}{} ORDER BY id",
         kernel::db::and_in("case_id", Some(case_ids))
     ))
@@ -346,22 +347,22 @@ pub async fn of_cases(
     Ok(rows
         .into_iter()
         .map(|r| {
-            let id: i64 = r.get(1);
+            let id = r.id;
             (
-                r.get(0),
+                r.case_id,
                 Photo {
                     id,
-                    stage: if r.get::<String, _>(2) == "after" {
+                    stage: if r.stage == "after" {
                         Stage::After
                     } else {
                         Stage::Before
                     },
                     url: format!("/case-photos/{id}/shown"),
                     thumb_url: format!("/case-photos/{id}/thumb"),
-                    width: r.get(3),
-                    height: r.get(4),
-                    hidden: r.get::<i64, _>(5) != 0,
-                    redacted_cells: cells(r.get::<String, _>(6).as_str()),
+                    width: r.width,
+                    height: r.height,
+                    hidden: r.hidden != 0,
+                    redacted_cells: cells(&r.redacted_cells),
                 },
             )
         })
@@ -402,7 +403,28 @@ pub async fn serve(
     photo_id: i64,
     variant: Variant,
 ) -> AppResult<axum::response::Response> {
-    let r = sqlx::query(
+    kernel::row! {
+        /// A photo with what decides who may see it.
+        struct Served {
+            original_blob_id: i64,
+            shown_blob_id: i64,
+            thumb_blob_id: i64,
+            hidden: i64,
+            community_id: i64,
+            author_user_id: Option<i64>,
+            first_response_at: Option<i64>,
+            state: String,
+            follow_token_hash: Option<String>,
+            private: i64,
+            building_id: Option<i64>,
+            entered_by: Option<i64>,
+            assignee_user_id: Option<i64>,
+            case_id: i64,
+            resident_id: Option<i64>,
+            anonymous: i64,
+        }
+    }
+    let r: Served = sqlx::query_as(
         "SELECT p.original_blob_id, p.shown_blob_id, p.thumb_blob_id, p.hidden, c.community_id, c.author_user_id, c.first_response_at, c.state, \
          c.follow_token_hash, c.private, c.building_id, c.entered_by, c.assignee_user_id, p.case_id, c.resident_id, c.anonymous \
          FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.id = $1",
@@ -411,25 +433,26 @@ pub async fn serve(
     .fetch_optional(&state.db.pool)
     .await?
     .ok_or(AppError::NotFound)?;
-    let community_id: i64 = r.get(4);
+    let community_id = r.community_id;
+    let whereabouts = crate::reach::Whereabouts { building: r.building_id, entered_by: r.entered_by, assignee: r.assignee_user_id };
     let staff = match viewer {
-        Some(v) => crate::reach::covers(state, v, community_id, whereabouts(&r)?).await?,
+        Some(v) => crate::reach::covers(state, v, community_id, whereabouts).await?,
         None => false,
     };
     // Its author, or the resident it was filed for (her own case's page shows them too).
-    let subject = match r.get::<Option<i64>, _>(14).filter(|_| r.get::<i64, _>(15) == 0) {
+    let subject = match r.resident_id.filter(|_| r.anonymous == 0) {
         Some(resident) => registry::people::contact(&state.db.pool, resident).await?.and_then(|c| c.user_id),
         None => None,
     };
     let author = viewer
-        .is_some_and(|v| v.user_id.is_some() && (v.user_id == r.get::<Option<i64>, _>(5) || v.user_id == subject))
+        .is_some_and(|v| v.user_id.is_some() && (v.user_id == r.author_user_id || v.user_id == subject))
         || follow_token.is_some_and(|t| {
-            t.len() <= 64 && Some(kernel::crypto::hash_token(t)) == r.get::<Option<String>, _>(8)
+            t.len() <= 64 && Some(kernel::crypto::hash_token(t)) == r.follow_token_hash
         });
-    let public = r.get::<i64, _>(3) == 0
-        && r.get::<Option<i64>, _>(6).is_some()
-        && r.get::<String, _>(7) != "withdrawn"
-        && r.get::<i64, _>(9) == 0;
+    let public = r.hidden == 0
+        && r.first_response_at.is_some()
+        && r.state != "withdrawn"
+        && r.private == 0;
     let mut allowed = match variant {
         Variant::Original => staff,
         _ => staff || author || public,
@@ -437,16 +460,16 @@ pub async fn serve(
     // Family bound to the elder a case is about see its photos as she does.
     if !allowed && variant != Variant::Original {
         if let Some(v) = viewer {
-            allowed = crate::family::reads(state, v, r.get(13)).await?;
+            allowed = crate::family::reads(state, v, r.case_id).await?;
         }
     }
     if !allowed {
         return Err(AppError::NotFound);
     }
     let blob: i64 = match variant {
-        Variant::Original => r.get(0),
-        Variant::Shown => r.get(1),
-        Variant::Thumb => r.get(2),
+        Variant::Original => r.original_blob_id,
+        Variant::Shown => r.shown_blob_id,
+        Variant::Thumb => r.thumb_blob_id,
     };
     // A photo can be redacted, hidden or made private at any time: no cache may keep it.
     files::service::respond(state, blob, "no-cache").await
@@ -472,7 +495,18 @@ pub async fn redact(
     photo_id: i64,
     red: &Redaction,
 ) -> AppResult<Photo> {
-    let r = sqlx::query(
+    kernel::row! {
+        /// A photo with where its case stands.
+        struct Redacted {
+            case_id: i64,
+            community_id: i64,
+            original_blob_id: i64,
+            building_id: Option<i64>,
+            entered_by: Option<i64>,
+            assignee_user_id: Option<i64>,
+        }
+    }
+    let r: Redacted = sqlx::query_as(
         "SELECT p.case_id, c.community_id, p.original_blob_id, c.building_id, c.entered_by, c.assignee_user_id \
          FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.id = $1",
     )
@@ -480,8 +514,9 @@ pub async fn redact(
     .fetch_optional(&state.db.pool)
     .await?
     .ok_or(AppError::NotFound)?;
-    let (case_id, community_id, original): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
-    if !crate::reach::covers(state, p, community_id, whereabouts(&r)?).await? {
+    let (case_id, community_id, original) = (r.case_id, r.community_id, r.original_blob_id);
+    let whereabouts = crate::reach::Whereabouts { building: r.building_id, entered_by: r.entered_by, assignee: r.assignee_user_id };
+    if !crate::reach::covers(state, p, community_id, whereabouts).await? {
         return Err(AppError::NotFound);
     }
     if red.cells.iter().any(|&c| c >= GRID * GRID) {
@@ -568,15 +603,27 @@ pub async fn add(
     stage: Stage,
     uploads: Vec<Upload>,
 ) -> AppResult<Vec<Photo>> {
-    let r = sqlx::query("SELECT community_id, author_user_id, first_response_at, building_id, entered_by, assignee_user_id FROM cases WHERE id = $1")
+    kernel::row! {
+        /// The case photos are added to.
+        struct Added {
+            community_id: i64,
+            author_user_id: Option<i64>,
+            first_response_at: Option<i64>,
+            building_id: Option<i64>,
+            entered_by: Option<i64>,
+            assignee_user_id: Option<i64>,
+        }
+    }
+    let r: Added = sqlx::query_as("SELECT community_id, author_user_id, first_response_at, building_id, entered_by, assignee_user_id FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(&state.db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
-    let community_id: i64 = r.get(0);
-    let responded = r.get::<Option<i64>, _>(2).is_some();
-    let staff = crate::reach::covers(state, p, community_id, whereabouts(&r)?).await?;
-    let author = p.user_id.is_some() && p.user_id == r.get::<Option<i64>, _>(1);
+    let community_id = r.community_id;
+    let responded = r.first_response_at.is_some();
+    let whereabouts = crate::reach::Whereabouts { building: r.building_id, entered_by: r.entered_by, assignee: r.assignee_user_id };
+    let staff = crate::reach::covers(state, p, community_id, whereabouts).await?;
+    let author = p.user_id.is_some() && p.user_id == r.author_user_id;
     if !staff && !(author && stage == Stage::Before) {
         return Err(if author {
             AppError::Forbidden

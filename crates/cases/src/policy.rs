@@ -9,7 +9,6 @@ use kernel::clock::MINUTE;
 use kernel::error::{AppError, AppResult, FieldError};
 use kernel::state::AppState;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use triage::{Category, Urgency};
 
 /// A service level as admins set it.
@@ -181,7 +180,16 @@ pub async fn sla_for(
     urgency: Urgency,
     category: Category,
 ) -> AppResult<Sla> {
-    let rows = sqlx::query(
+    kernel::row! {
+        /// A service level that may apply to a new case.
+        struct Level {
+            category: String,
+            first_response_minutes: i64,
+            result_minutes: i64,
+            working_hours: i64,
+        }
+    }
+    let rows: Vec<Level> = sqlx::query_as(
         "SELECT category, first_response_minutes, result_minutes, working_hours FROM sla_policies \
          WHERE community_id = $1 AND urgency = $2 AND category IN ($3, '')",
     )
@@ -192,12 +200,12 @@ pub async fn sla_for(
     .await?;
     let best = rows
         .iter()
-        .max_by_key(|r| !r.get::<String, _>(0).is_empty());
+        .max_by_key(|r| !r.category.is_empty());
     Ok(match best {
         Some(r) => Sla {
-            first_response_ms: r.get::<i64, _>(1) * MINUTE,
-            result_ms: r.get::<i64, _>(2) * MINUTE,
-            working_hours: r.get::<i64, _>(3) != 0,
+            first_response_ms: r.first_response_minutes * MINUTE,
+            result_ms: r.result_minutes * MINUTE,
+            working_hours: r.working_hours != 0,
         },
         None => default_sla(urgency),
     })
@@ -243,18 +251,28 @@ pub async fn due(
 /// The settings of a community (admins and staff may read them).
 pub async fn settings(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Settings> {
     p.require(community_id, &crate::domain::CASES_HANDLE)?;
-    let sla = sqlx::query("SELECT urgency, category, first_response_minutes, result_minutes, working_hours FROM sla_policies WHERE community_id = $1 ORDER BY id")
+    kernel::row! {
+        /// A service level as stored.
+        struct Level {
+            urgency: String,
+            category: String,
+            first_response_minutes: i64,
+            result_minutes: i64,
+            working_hours: i64,
+        }
+    }
+    let sla = sqlx::query_as::<_, Level>("SELECT urgency, category, first_response_minutes, result_minutes, working_hours FROM sla_policies WHERE community_id = $1 ORDER BY id")
         .bind(community_id)
         .fetch_all(&state.db.pool)
         .await?
         .into_iter()
         .filter_map(|r| {
             Some(SlaPolicy {
-                urgency: Urgency::parse(r.get::<String, _>(0).as_str())?,
-                category: Category::parse(r.get::<String, _>(1).as_str()),
-                first_response_minutes: r.get(2),
-                result_minutes: r.get(3),
-                working_hours: r.get::<i64, _>(4) != 0,
+                urgency: Urgency::parse(&r.urgency)?,
+                category: Category::parse(&r.category),
+                first_response_minutes: r.first_response_minutes,
+                result_minutes: r.result_minutes,
+                working_hours: r.working_hours != 0,
             })
         })
         .collect();
@@ -501,19 +519,27 @@ pub async fn route(
         Some(b) => registry::places::grid_of_building(&state.db.pool, b).await?,
         None => None,
     };
-    let rows = sqlx::query("SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 AND category IN ($2, '') AND grid_id IN ($3, 0)")
+    kernel::row! {
+        /// A route that may apply to a new case.
+        struct RouteRow {
+            category: String,
+            grid_id: i64,
+            user_id: i64,
+        }
+    }
+    let rows: Vec<RouteRow> = sqlx::query_as("SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 AND category IN ($2, '') AND grid_id IN ($3, 0)")
         .bind(community_id)
         .bind(category.code())
         .bind(grid.unwrap_or(0))
         .fetch_all(&state.db.pool)
         .await?;
-    let rank = |r: &sqlx::any::AnyRow| {
-        let specific_category = !r.get::<String, _>(0).is_empty();
-        let specific_grid = r.get::<i64, _>(1) != 0;
+    let rank = |r: &RouteRow| {
+        let specific_category = !r.category.is_empty();
+        let specific_grid = r.grid_id != 0;
         (specific_category as u8) * 2 + specific_grid as u8
     };
     if let Some(r) = rows.iter().max_by_key(|r| rank(r)) {
-        return Ok(Some(r.get(2)));
+        return Ok(Some(r.user_id));
     }
     let Some(grid) = grid else { return Ok(None) };
     registry::places::first_grid_worker(&state.db.pool, grid).await

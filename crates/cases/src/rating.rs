@@ -9,7 +9,6 @@ use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
 use serde::Deserialize;
-use sqlx::Row;
 
 /// How long a rating link works.
 pub const LINK_TTL_MS: i64 = 7 * DAY;
@@ -45,26 +44,35 @@ pub async fn open(state: &AppState, token: &str) -> AppResult<(i64, i64)> {
     if token.len() > 64 {
         return Err(AppError::NotFound);
     }
-    let r = sqlx::query(
+    kernel::row! {
+        /// A rating link as stored.
+        struct Link {
+            id: i64,
+            case_id: i64,
+            expires_at: i64,
+            used_at: Option<i64>,
+        }
+    }
+    let r: Link = sqlx::query_as(
         "SELECT id, case_id, expires_at, used_at FROM case_ratings WHERE token_hash = $1",
     )
     .bind(hash_token(token))
     .fetch_optional(&state.db.pool)
     .await?
     .ok_or(AppError::NotFound)?;
-    if r.get::<Option<i64>, _>(3).is_some() {
+    if r.used_at.is_some() {
         return Err(AppError::Conflict {
             field: "token".into(),
             code: "rating_used",
         });
     }
-    if r.get::<i64, _>(2) < state.now() {
+    if r.expires_at < state.now() {
         return Err(AppError::Conflict {
             field: "token".into(),
             code: "rating_expired",
         });
     }
-    Ok((r.get(0), r.get(1)))
+    Ok((r.id, r.case_id))
 }
 
 /// The open rating of a case (for its anonymous author, who holds the follow link instead).

@@ -14,7 +14,6 @@ use kernel::state::AppState;
 use kernel::web::ClientIp;
 use notify::Channel;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use triage::{Category, Urgency};
 use super::record::{alert, critical_facts, event, parse_urgency};
 
@@ -127,22 +126,32 @@ pub(crate) async fn earlier_filing(
     key: &str,
     text: &str,
 ) -> AppResult<Option<Filed>> {
-    let existing = sqlx::query("SELECT id, urgency, category, text, anonymous FROM cases WHERE community_id = $1 AND idempotency_key = $2")
+    kernel::row! {
+        /// The case filed with a key.
+        struct Earlier {
+            id: i64,
+            urgency: String,
+            category: String,
+            text: String,
+            anonymous: i64,
+        }
+    }
+    let existing: Option<Earlier> = sqlx::query_as("SELECT id, urgency, category, text, anonymous FROM cases WHERE community_id = $1 AND idempotency_key = $2")
         .bind(community_id)
         .bind(stored_key(state, key))
         .fetch_optional(&state.db.pool)
         .await?;
     let Some(r) = existing else { return Ok(None) };
-    if r.get::<String, _>(3) != text {
+    if r.text != text {
         return Err(AppError::field("idempotency_key", "key_reused"));
     }
-    let category = r.get::<String, _>(2);
+    let category = r.category;
     Ok(Some(Filed {
-        id: r.get(0),
-        urgency: parse_urgency(r.get::<String, _>(1).as_str())?,
+        id: r.id,
+        urgency: parse_urgency(&r.urgency)?,
         category: Category::parse(&category)
             .ok_or_else(|| AppError::internal(format!("stored category {category}")))?,
-        follow_token: (r.get::<i64, _>(4) != 0).then(|| follow_token_for(state, community_id, key)),
+        follow_token: (r.anonymous != 0).then(|| follow_token_for(state, community_id, key)),
     }))
 }
 

@@ -6,7 +6,6 @@ use kernel::query::{col, contains, raw, Alias, Cond, Expr, Order, Query};
 use kernel::auth::Principal;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
-use sqlx::Row;
 use triage::Category;
 use super::reading::{CaseView, views};
 
@@ -169,7 +168,18 @@ pub async fn workload(state: &AppState, p: &Principal, community_id: i64) -> App
     };
     let tomorrow = local_midnight_after(now);
     let month_start = midnight(day.with_day(1).unwrap_or(day));
-    let rows = sqlx::query(&format!(
+    kernel::row! {
+        /// An open case's clocks.
+        struct Clocks {
+            state: String,
+            first_response_at: Option<i64>,
+            first_response_due: i64,
+            resolved_at: Option<i64>,
+            result_due: i64,
+            paused_at: Option<i64>,
+        }
+    }
+    let rows: Vec<Clocks> = sqlx::query_as(&format!(
         "SELECT c.state, c.first_response_at, c.first_response_due, c.resolved_at, c.result_due, c.paused_at \
          FROM cases c WHERE c.community_id = $1 AND c.state NOT IN ('closed', 'duplicate', 'not_ours', 'withdrawn'){reach}"
     ))
@@ -182,15 +192,15 @@ pub async fn workload(state: &AppState, p: &Principal, community_id: i64) -> App
     };
     for r in &rows {
         // A paused case runs no clock; a resolved one has met its result clock.
-        let resolved = matches!(r.get::<String, _>(0).as_str(), "resolved" | "verified");
-        if r.get::<Option<i64>, _>(5).is_some() || resolved {
+        let resolved = matches!(r.state.as_str(), "resolved" | "verified");
+        if r.paused_at.is_some() || resolved {
             continue;
         }
         // The clock that runs: the first response until given, then the result.
-        let due = if r.get::<Option<i64>, _>(1).is_none() {
-            r.get::<i64, _>(2)
+        let due = if r.first_response_at.is_none() {
+            r.first_response_due
         } else {
-            r.get::<i64, _>(4)
+            r.result_due
         };
         if due < now {
             w.overdue += 1;

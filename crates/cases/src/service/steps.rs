@@ -522,13 +522,32 @@ pub(crate) async fn merge(
 
 /// Ends a pause, if any: the running clocks move on by the time spent waiting, with new checks.
 pub(crate) async fn settle_pause(tx: &mut WriteTx, now: i64, id: i64) -> AppResult<()> {
-    let row: Option<(Option<i64>, i64, i64, Option<i64>, i64, String)> = sqlx::query_as(
+    kernel::row! {
+        /// A case's pause and the clocks it holds.
+        struct Paused {
+            paused_at: Option<i64>,
+            first_response_due: i64,
+            result_due: i64,
+            first_response_at: Option<i64>,
+            created_at: i64,
+            state: String,
+        }
+    }
+    let row: Option<Paused> = sqlx::query_as(
         "SELECT paused_at, first_response_due, result_due, first_response_at, created_at, state FROM cases WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((Some(paused_at), first_due, result_due, first_at, created, st)) = row else {
+    let Some(Paused {
+        paused_at: Some(paused_at),
+        first_response_due: first_due,
+        result_due,
+        first_response_at: first_at,
+        created_at: created,
+        state: st,
+    }) = row
+    else {
         return Ok(());
     };
     let waited = (now - paused_at).max(0);
@@ -725,7 +744,27 @@ pub async fn reclassify(
         return Err(AppError::field("urgency", "case_move_not_allowed"));
     }
     let reason = kernel::validate::required_multiline("reason", &r.reason, 500)?;
-    let (old_u, old_c, created, first_at, paused_ms, old_first_due, old_result_due): (String, String, i64, Option<i64>, i64, i64, i64) = sqlx::query_as(
+    kernel::row! {
+        /// A case's class and clocks before it is reclassified.
+        struct Before {
+            urgency: String,
+            category: String,
+            created_at: i64,
+            first_response_at: Option<i64>,
+            paused_ms: i64,
+            first_response_due: i64,
+            result_due: i64,
+        }
+    }
+    let Before {
+        urgency: old_u,
+        category: old_c,
+        created_at: created,
+        first_response_at: first_at,
+        paused_ms,
+        first_response_due: old_first_due,
+        result_due: old_result_due,
+    } = sqlx::query_as(
         "SELECT urgency, category, created_at, first_response_at, paused_ms, first_response_due, result_due FROM cases WHERE id = $1",
     )
     .bind(id)
