@@ -266,16 +266,21 @@ pub async fn settings(state: &AppState, p: &Principal, community_id: i64) -> App
         .fetch_all(&state.db.pool)
         .await?
         .into_iter()
-        .filter_map(|r| {
-            Some(SlaPolicy {
-                urgency: Urgency::parse(&r.urgency)?,
-                category: Category::parse(&r.category),
+        .map(|r| {
+            // An empty category is the level for every category; any other must read.
+            let category = match r.category.as_str() {
+                "" => None,
+                code => Some(Category::parse(code).ok_or_else(|| AppError::internal(format!("stored category {code}")))?),
+            };
+            Ok(SlaPolicy {
+                urgency: Urgency::parse(&r.urgency).ok_or_else(|| AppError::internal(format!("stored urgency {}", r.urgency)))?,
+                category,
                 first_response_minutes: r.first_response_minutes,
                 result_minutes: r.result_minutes,
                 working_hours: r.working_hours != 0,
             })
         })
-        .collect();
+        .collect::<AppResult<Vec<_>>>()?;
     let work_hours = sqlx::query_as::<_, (i64, i64, i64)>("SELECT weekday, start_minute, end_minute FROM work_hours WHERE community_id = $1 ORDER BY weekday, start_minute")
         .bind(community_id)
         .fetch_all(&state.db.pool)

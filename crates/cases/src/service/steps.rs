@@ -567,7 +567,8 @@ pub(crate) async fn settle_pause(tx: &mut WriteTx, now: i64, id: i64) -> AppResu
     if first_at.is_none() {
         clocks.push((crate::clocks::Clock::FirstResponse, created, first_due_new));
     }
-    if !State::parse(&st).is_some_and(State::has_result) {
+    let st = State::parse(&st).ok_or_else(|| AppError::internal(format!("stored state {st}")))?;
+    if !st.has_result() {
         clocks.push((crate::clocks::Clock::Result, created, result_due + waited));
     }
     enqueue_clocks(tx, now, id, &clocks).await
