@@ -13,7 +13,6 @@ use kernel::crypto::{IdCardNumber, PhoneNumber};
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
 use serde::Serialize;
-use sqlx::Row;
 
 /// Confirm a binding the elder agreed to in person, or end one, from the console.
 pub const FAMILY_CONFIRM: Permission =
@@ -173,24 +172,42 @@ pub struct Elder {
     pub user_id: Option<i64>,
 }
 
-const LINK_COLUMNS: &str = "f.family_user_id, fu.display_name, fu.phone, f.resident_id, r.name, f.relation, f.status, f.requested_at, \
-     f.confirmed_at, cu.display_name, f.confirmed_how \
+/// The columns of `LinkRow`, and the tables they come from.
+const LINK_COLUMNS: &str = "f.family_user_id, fu.display_name AS family_name, fu.phone AS family_phone, f.resident_id, r.name AS resident_name, \
+     f.relation, f.status, f.requested_at, f.confirmed_at, cu.display_name AS confirmed_by, f.confirmed_how \
      FROM family_links f JOIN users fu ON fu.id = f.family_user_id JOIN residents r ON r.id = f.resident_id \
      LEFT JOIN users cu ON cu.id = f.confirmed_by_user_id";
 
-fn link_from(r: &sqlx::any::AnyRow) -> Link {
+kernel::row! {
+    /// A binding as stored, with both people's names (the columns of `LINK_COLUMNS`).
+    struct LinkRow {
+        family_user_id: i64,
+        family_name: String,
+        family_phone: String,
+        resident_id: i64,
+        resident_name: String,
+        relation: String,
+        status: String,
+        requested_at: Option<i64>,
+        confirmed_at: Option<i64>,
+        confirmed_by: Option<String>,
+        confirmed_how: Option<String>,
+    }
+}
+
+fn link_from(r: LinkRow) -> Link {
     Link {
-        family_user_id: r.get(0),
-        family_name: r.get(1),
-        family_phone: kernel::crypto::mask_phone(&r.get::<String, _>(2)),
-        resident_id: r.get(3),
-        resident_name: r.get(4),
-        relation: r.get(5),
-        status: Status::parse(&r.get::<String, _>(6)),
-        requested_at: r.get(7),
-        confirmed_at: r.get(8),
-        confirmed_by: r.get(9),
-        confirmed_how: r.get::<Option<String>, _>(10).as_deref().and_then(Consent::parse),
+        family_user_id: r.family_user_id,
+        family_name: r.family_name,
+        family_phone: kernel::crypto::mask_phone(&r.family_phone),
+        resident_id: r.resident_id,
+        resident_name: r.resident_name,
+        relation: r.relation,
+        status: Status::parse(&r.status),
+        requested_at: r.requested_at,
+        confirmed_at: r.confirmed_at,
+        confirmed_by: r.confirmed_by,
+        confirmed_how: r.confirmed_how.as_deref().and_then(Consent::parse),
     }
 }
 
@@ -215,29 +232,41 @@ impl Elder {
     }
 }
 
-const ELDER_COLUMNS: &str = "SELECT r.id, r.community_id, r.name, f.relation, r.user_id FROM family_links f JOIN residents r ON r.id = f.resident_id";
+/// The columns of `ElderRow`, and the tables they come from.
+const ELDER_COLUMNS: &str = "SELECT r.id AS resident_id, r.community_id, r.name, f.relation, r.user_id FROM family_links f JOIN residents r ON r.id = f.resident_id";
 
-fn elder_from(r: &sqlx::any::AnyRow) -> Elder {
-    Elder { resident_id: r.get(0), community_id: r.get(1), name: r.get(2), relation: r.get(3), user_id: r.get(4) }
+kernel::row! {
+    /// An elder a family member is bound to, as stored.
+    struct ElderRow {
+        resident_id: i64,
+        community_id: i64,
+        name: String,
+        relation: String,
+        user_id: Option<i64>,
+    }
+}
+
+fn elder_from(r: ElderRow) -> Elder {
+    Elder { resident_id: r.resident_id, community_id: r.community_id, name: r.name, relation: r.relation, user_id: r.user_id }
 }
 
 /// The elders a person is bound to (confirmed bindings only), in the order they were bound.
 pub async fn elders_of(state: &AppState, user_id: i64) -> AppResult<Vec<Elder>> {
-    let rows = sqlx::query(&format!("{ELDER_COLUMNS} WHERE f.family_user_id = $1 AND f.status = 'confirmed' ORDER BY f.confirmed_at, r.id"))
+    let rows: Vec<ElderRow> = sqlx::query_as(&format!("{ELDER_COLUMNS} WHERE f.family_user_id = $1 AND f.status = 'confirmed' ORDER BY f.confirmed_at, r.id"))
         .bind(user_id)
         .fetch_all(&state.db.pool)
         .await?;
-    Ok(rows.iter().map(elder_from).collect())
+    Ok(rows.into_iter().map(elder_from).collect())
 }
 
 /// The elder `resident_id` if `user_id` is bound to her by a confirmed binding; `None` otherwise.
 pub async fn bound(state: &AppState, user_id: i64, resident_id: i64) -> AppResult<Option<Elder>> {
-    let row = sqlx::query(&format!("{ELDER_COLUMNS} WHERE f.family_user_id = $1 AND f.resident_id = $2 AND f.status = 'confirmed'"))
+    let row: Option<ElderRow> = sqlx::query_as(&format!("{ELDER_COLUMNS} WHERE f.family_user_id = $1 AND f.resident_id = $2 AND f.status = 'confirmed'"))
         .bind(user_id)
         .bind(resident_id)
         .fetch_optional(&state.db.pool)
         .await?;
-    Ok(row.as_ref().map(elder_from))
+    Ok(row.map(elder_from))
 }
 
 /// Who a request names: the elder's mobile or ID number.
@@ -269,7 +298,15 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
         Ok(phone) => (state.cipher.blind_index(phone.as_str()), phone.masked()),
         Err(id_number) => (state.cipher.blind_index(id_number.as_str()), id_number.masked()),
     };
-    let found: Vec<(i64, i64, Option<i64>)> = match &elder {
+    kernel::row! {
+        /// A resident registered under the number asked for.
+        struct Found {
+            id: i64,
+            community_id: i64,
+            user_id: Option<i64>,
+        }
+    }
+    let found: Vec<Found> = match &elder {
         Ok(phone) => sqlx::query_as("SELECT id, community_id, user_id FROM residents WHERE phone = $1 ORDER BY id")
             .bind(phone.as_str())
             .fetch_all(&state.db.pool)
@@ -279,6 +316,7 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
             .fetch_all(&state.db.pool)
             .await?,
     };
+    let found: Vec<(i64, i64, Option<i64>)> = found.into_iter().map(|r| (r.id, r.community_id, r.user_id)).collect();
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     // A request that waited its time out makes way for the new one.
@@ -417,7 +455,17 @@ impl Asking {
 /// The family page's asking part for `p`.
 pub async fn asking(state: &AppState, p: &Principal) -> AppResult<Asking> {
     let Some(uid) = p.user_id else { return Ok(Asking { allowed: false, requests: Vec::new() }) };
-    let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+    kernel::row! {
+        /// A request the person made.
+        struct Made {
+            id: i64,
+            target_masked: String,
+            relation: String,
+            status: String,
+            created_at: i64,
+        }
+    }
+    let rows: Vec<Made> = sqlx::query_as(
         "SELECT id, target_masked, relation, status, created_at FROM family_requests WHERE requester_user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 20",
     )
     .bind(uid)
@@ -426,7 +474,7 @@ pub async fn asking(state: &AppState, p: &Principal) -> AppResult<Asking> {
     let now = state.now();
     let requests = rows
         .into_iter()
-        .map(|(id, target, relation, status, created_at)| MyRequest { id, target, relation, created_at, state: request_state(&status, created_at, now) })
+        .map(|r| MyRequest { id: r.id, target: r.target_masked, relation: r.relation, created_at: r.created_at, state: request_state(&r.status, r.created_at, now) })
         .collect();
     Ok(Asking { allowed: may_request(p), requests })
 }
@@ -448,13 +496,20 @@ pub async fn withdraw(state: &AppState, p: &Principal, request_id: i64) -> AppRe
         .await?
         .rows_affected();
     if done > 0 {
-        let asked: Vec<(i64, i64)> = sqlx::query_as(
+        kernel::row! {
+            /// A binding the request asked for, with the elder's community.
+            struct Asked {
+                resident_id: i64,
+                community_id: i64,
+            }
+        }
+        let asked: Vec<Asked> = sqlx::query_as(
             "SELECT f.resident_id, r.community_id FROM family_links f JOIN residents r ON r.id = f.resident_id WHERE f.request_id = $1 AND f.status = 'requested'",
         )
         .bind(request_id)
         .fetch_all(&mut *tx)
         .await?;
-        for (resident, community) in asked {
+        for Asked { resident_id: resident, community_id: community } in asked {
             sqlx::query("UPDATE family_links SET status = 'ended', ended_at = $1, ended_by_user_id = $2 WHERE family_user_id = $2 AND resident_id = $3 AND status = 'requested'")
                 .bind(now)
                 .bind(uid)
@@ -472,12 +527,12 @@ pub async fn withdraw(state: &AppState, p: &Principal, request_id: i64) -> AppRe
 /// Every binding a person is part of, as the family member or as the elder, for their
 /// personal-data download: who, what relation, where it stands and how consent was given.
 pub async fn personal(state: &AppState, user_id: i64) -> AppResult<Vec<serde_json::Value>> {
-    let rows = sqlx::query(&format!("SELECT {LINK_COLUMNS} WHERE f.family_user_id = $1 OR r.user_id = $1 ORDER BY f.created_at"))
+    let rows: Vec<LinkRow> = sqlx::query_as(&format!("SELECT {LINK_COLUMNS} WHERE f.family_user_id = $1 OR r.user_id = $1 ORDER BY f.created_at"))
         .bind(user_id)
         .fetch_all(&state.db.pool)
         .await?;
     Ok(rows
-        .iter()
+        .into_iter()
         .map(link_from)
         .map(|l| {
             let other = if l.family_user_id == user_id { &l.resident_name } else { &l.family_name };
@@ -495,32 +550,40 @@ pub async fn personal(state: &AppState, user_id: i64) -> AppResult<Vec<serde_jso
 
 /// Bindings asked for or held with the resident record of `user_id` (her own 我的 page).
 pub async fn links_of_login(state: &AppState, user_id: i64) -> AppResult<Vec<Link>> {
-    let rows = sqlx::query(&format!("SELECT {LINK_COLUMNS} WHERE r.user_id = $1 AND f.status <> 'ended' ORDER BY f.requested_at, f.family_user_id"))
+    let rows: Vec<LinkRow> = sqlx::query_as(&format!("SELECT {LINK_COLUMNS} WHERE r.user_id = $1 AND f.status <> 'ended' ORDER BY f.requested_at, f.family_user_id"))
         .bind(user_id)
         .fetch_all(&state.db.pool)
         .await?;
-    Ok(rows.iter().map(link_from).collect())
+    Ok(rows.into_iter().map(link_from).collect())
 }
 
 /// Bindings asked for or held with a resident, for staff (permission and grid scope checked).
 pub async fn links_of_resident(state: &AppState, p: &Principal, c: &Community, resident_id: i64) -> AppResult<Vec<Link>> {
     crate::service::resident(state, p, c, resident_id).await?;
-    let rows = sqlx::query(&format!("SELECT {LINK_COLUMNS} WHERE f.resident_id = $1 AND f.status <> 'ended' ORDER BY f.requested_at, f.family_user_id"))
+    let rows: Vec<LinkRow> = sqlx::query_as(&format!("SELECT {LINK_COLUMNS} WHERE f.resident_id = $1 AND f.status <> 'ended' ORDER BY f.requested_at, f.family_user_id"))
         .bind(resident_id)
         .fetch_all(&state.db.pool)
         .await?;
-    Ok(rows.iter().map(link_from).collect())
+    Ok(rows.into_iter().map(link_from).collect())
 }
 
 /// The binding's row as it stands: `(status, community, the elder's login)`.
 async fn load(conn: &mut sqlx::AnyConnection, family_user_id: i64, resident_id: i64) -> AppResult<(Status, i64, Option<i64>)> {
-    let row = sqlx::query("SELECT f.status, r.community_id, r.user_id FROM family_links f JOIN residents r ON r.id = f.resident_id WHERE f.family_user_id = $1 AND f.resident_id = $2")
+    kernel::row! {
+        /// A binding's status, with the elder's community and login.
+        struct Loaded {
+            status: String,
+            community_id: i64,
+            user_id: Option<i64>,
+        }
+    }
+    let row: Loaded = sqlx::query_as("SELECT f.status, r.community_id, r.user_id FROM family_links f JOIN residents r ON r.id = f.resident_id WHERE f.family_user_id = $1 AND f.resident_id = $2")
         .bind(family_user_id)
         .bind(resident_id)
         .fetch_optional(conn)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok((Status::parse(&row.get::<String, _>(0)), row.get(1), row.get(2)))
+    Ok((Status::parse(&row.status), row.community_id, row.user_id))
 }
 
 /// The elder, logged in, agrees to a request made to her.

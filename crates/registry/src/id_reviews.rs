@@ -14,7 +14,6 @@ use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
 use serde::Serialize;
-use sqlx::Row;
 
 /// The access log's purpose for an ID number entered while registered to another resident.
 pub const CLASH_PURPOSE: &str = "id_number_clash";
@@ -115,27 +114,41 @@ pub async fn open_reviews(state: &AppState, p: &Principal, c: &Community, reside
     p.require(c.id, &ID_REVEAL)?;
     let about = if resident_id.is_some() { " AND (v.resident_id = $2 OR v.holder_id = $2)" } else { "" };
     let sql = format!(
-        "SELECT v.id, v.resident_id, r.name, v.holder_id, h.name, v.id_number_masked, COALESCE(u.display_name, k.name, ''), v.created_at \
+        "SELECT v.id, v.resident_id, r.name AS resident_name, v.holder_id, h.name AS holder_name, v.id_number_masked, \
+           COALESCE(u.display_name, k.name, '') AS entered_by, v.created_at \
          FROM id_number_reviews v JOIN residents r ON r.id = v.resident_id LEFT JOIN residents h ON h.id = v.holder_id \
          LEFT JOIN users u ON u.id = v.entered_by_user_id LEFT JOIN api_keys k ON k.id = v.entered_by_api_key_id \
          WHERE v.community_id = $1 AND v.resolved_at IS NULL{about} ORDER BY v.id LIMIT 500"
     );
-    let mut query = sqlx::query(&sql).bind(c.id);
+    kernel::row! {
+        /// An open review with both residents' names and who entered the number.
+        struct Open {
+            id: i64,
+            resident_id: i64,
+            resident_name: String,
+            holder_id: Option<i64>,
+            holder_name: Option<String>,
+            id_number_masked: String,
+            entered_by: String,
+            created_at: i64,
+        }
+    }
+    let mut query = sqlx::query_as::<_, Open>(&sql).bind(c.id);
     if let Some(r) = resident_id {
         query = query.bind(r);
     }
     let rows = query.fetch_all(&state.db.pool).await?;
     Ok(rows
-        .iter()
+        .into_iter()
         .map(|r| IdNumberReview {
-            id: r.get(0),
-            resident_id: r.get(1),
-            resident_name: r.get(2),
-            holder_id: r.get(3),
-            holder_name: r.get(4),
-            id_number: r.get(5),
-            entered_by: r.get(6),
-            entered_at: r.get(7),
+            id: r.id,
+            resident_id: r.resident_id,
+            resident_name: r.resident_name,
+            holder_id: r.holder_id,
+            holder_name: r.holder_name,
+            id_number: r.id_number_masked,
+            entered_by: r.entered_by,
+            entered_at: r.created_at,
         })
         .collect())
 }

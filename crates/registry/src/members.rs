@@ -8,7 +8,6 @@ use kernel::crypto::PhoneNumber;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 /// Grant and revoke roles (administrators only).
 pub const MEMBERS_WRITE: Permission = Permission { name: "registry.members.write", roles: &[Role::Admin] };
@@ -33,28 +32,44 @@ pub struct Member {
 /// The members of a community with a staff-side or liaison role (residents are in the registry).
 pub async fn list(state: &AppState, p: &Principal, c: &Community) -> AppResult<Vec<Member>> {
     p.require(c.id, &MEMBERS_READ)?;
-    let rows = sqlx::query(
-        "SELECT u.id, u.display_name, u.phone, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+    kernel::row! {
+        /// A member's login and role.
+        struct Listed {
+            user_id: i64,
+            display_name: String,
+            phone: String,
+            role: String,
+        }
+    }
+    kernel::row! {
+        /// A grid worker's grid.
+        struct Assigned {
+            user_id: i64,
+            grid_id: i64,
+        }
+    }
+    let rows: Vec<Listed> = sqlx::query_as(
+        "SELECT u.id AS user_id, u.display_name, u.phone, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
          WHERE m.community_id = $1 AND m.role <> 'resident' ORDER BY m.role, u.id",
     )
     .bind(c.id)
     .fetch_all(&state.db.pool)
     .await?;
-    let grids = sqlx::query("SELECT gs.user_id, gs.grid_id FROM grid_staff gs JOIN grids g ON g.id = gs.grid_id WHERE g.community_id = $1")
+    let grids: Vec<Assigned> = sqlx::query_as("SELECT gs.user_id, gs.grid_id FROM grid_staff gs JOIN grids g ON g.id = gs.grid_id WHERE g.community_id = $1")
         .bind(c.id)
         .fetch_all(&state.db.pool)
         .await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            let role = Role::parse(r.get::<String, _>(3).as_str())?;
-            let user_id: i64 = r.get(0);
+            let role = Role::parse(r.role.as_str())?;
+            let user_id = r.user_id;
             let grids = if role == Role::GridWorker {
-                grids.iter().filter(|g| g.get::<i64, _>(0) == user_id).map(|g| g.get::<i64, _>(1)).collect()
+                grids.iter().filter(|g| g.user_id == user_id).map(|g| g.grid_id).collect()
             } else {
                 Vec::new()
             };
-            Some(Member { user_id, display_name: r.get(1), phone: kernel::crypto::mask_phone(&r.get::<String, _>(2)), role, grids })
+            Some(Member { user_id, display_name: r.display_name, phone: kernel::crypto::mask_phone(&r.phone), role, grids })
         })
         .collect())
 }

@@ -8,7 +8,6 @@ use kernel::auth::{Principal, Role};
 use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
-use sqlx::Row;
 
 
 /// Whole phone numbers one person may look up per hour. A search by a whole number tells
@@ -407,24 +406,35 @@ async fn update_held(
 
 /// The stored state of a resident in the audit log's terms.
 pub async fn resident_snapshot(tx: &mut WriteTx, id: i64) -> AppResult<(i64, serde_json::Value)> {
-    let r = sqlx::query("SELECT household_id, name, phone, id_number_masked, relation, notes FROM residents WHERE id = $1")
+    kernel::row! {
+        /// A resident's audited fields as stored.
+        struct Snapshot {
+            household_id: Option<i64>,
+            name: String,
+            phone: String,
+            id_number_masked: Option<String>,
+            relation: String,
+            notes: String,
+        }
+    }
+    let r: Snapshot = sqlx::query_as("SELECT household_id, name, phone, id_number_masked, relation, notes FROM residents WHERE id = $1")
         .bind(id)
         .fetch_one(&mut **tx)
         .await?;
     let tags: Vec<String> = sqlx::query_scalar("SELECT tag FROM resident_tags WHERE resident_id = $1").bind(id).fetch_all(&mut **tx).await?;
     let mut tags: Vec<Tag> = tags.iter().filter_map(|t| Tag::parse(t)).collect();
     tags.sort_by_key(|t| Tag::ALL.iter().position(|x| x == t));
-    let household: Option<i64> = r.get(0);
-    let phone: String = r.get(2);
+    let household = r.household_id;
+    let phone = r.phone;
     Ok((
         household.unwrap_or(0),
         serde_json::json!({
-            "name": r.get::<String, _>(1),
+            "name": r.name,
             "phone": (!phone.is_empty()).then(|| kernel::crypto::mask_phone(&phone)),
-            "id_number": r.get::<Option<String>, _>(3),
-            "relation": r.get::<String, _>(4),
+            "id_number": r.id_number_masked,
+            "relation": r.relation,
             "tags": tags.iter().map(|t| t.code()).collect::<Vec<_>>(),
-            "notes": r.get::<String, _>(5),
+            "notes": r.notes,
             "household_id": household.unwrap_or(0),
         }),
     ))
@@ -535,8 +545,17 @@ pub struct AuditEntry {
 /// The audit trail of one resident.
 pub async fn resident_history(state: &AppState, p: &Principal, c: &Community, id: i64) -> AppResult<Vec<AuditEntry>> {
     resident(state, p, c, id).await?;
-    let rows = sqlx::query(
-        "SELECT a.at, COALESCE(u.display_name, k.name, ''), a.action, a.changes FROM audit_log a \
+    kernel::row! {
+        /// An audit log entry with who made it.
+        struct Logged {
+            at: i64,
+            actor: String,
+            action: String,
+            changes: String,
+        }
+    }
+    let rows: Vec<Logged> = sqlx::query_as(
+        "SELECT a.at, COALESCE(u.display_name, k.name, '') AS actor, a.action, a.changes FROM audit_log a \
          LEFT JOIN users u ON u.id = a.actor_user_id LEFT JOIN api_keys k ON k.id = a.actor_api_key_id \
          WHERE a.entity = 'resident' AND a.entity_id = $1 ORDER BY a.id DESC LIMIT 100",
     )
@@ -546,10 +565,10 @@ pub async fn resident_history(state: &AppState, p: &Principal, c: &Community, id
     Ok(rows
         .into_iter()
         .map(|r| AuditEntry {
-            at: r.get(0),
-            actor: r.get(1),
-            action: r.get(2),
-            changes: serde_json::from_str(r.get::<String, _>(3).as_str()).unwrap_or_default(),
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            changes: serde_json::from_str(r.changes.as_str()).unwrap_or_default(),
         })
         .collect())
 }

@@ -279,7 +279,14 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
             }
         }
         // Re-import: the same ID number, or else the same name in the same household, is the same person.
-        let by_id: Option<(i64, String)> = match &id_index {
+        kernel::row! {
+            /// The resident holding the row's ID number.
+            struct Holder {
+                id: i64,
+                name: String,
+            }
+        }
+        let by_id: Option<Holder> = match &id_index {
             Some(idx) => sqlx::query_as("SELECT id, name FROM residents WHERE community_id = $1 AND id_number_idx = $2")
                 .bind(c.id)
                 .bind(idx)
@@ -287,6 +294,7 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
                 .await?,
             None => None,
         };
+        let by_id: Option<(i64, String)> = by_id.map(|h| (h.id, h.name));
         // An ID number held by a resident of another name is a mistake in the sheet or in the
         // registry: the row is refused, never written over that resident.
         if let Some((_, held_by)) = by_id.as_ref().filter(|(_, name)| name.trim() != input.name.trim()) {
@@ -418,20 +426,31 @@ pub async fn export(state: &AppState, p: &Principal, c: &Community, format: Form
 }
 
 async fn export_details(state: &AppState, id: i64, full: bool) -> AppResult<(String, Option<String>, String, String, String, String)> {
-    use sqlx::Row;
-    let r = sqlx::query(
-        "SELECT r.phone, r.id_number_enc, COALESCE(u.name, ''), COALESCE(h.room, ''), COALESCE(b.name, ''), COALESCE(g.name, '') \
+    kernel::row! {
+        /// A resident's contact and address parts for the export.
+        struct Details {
+            phone: String,
+            id_number_enc: Option<String>,
+            unit_name: String,
+            room: String,
+            building_name: String,
+            grid_name: String,
+        }
+    }
+    let r: Details = sqlx::query_as(
+        "SELECT r.phone, r.id_number_enc, COALESCE(u.name, '') AS unit_name, COALESCE(h.room, '') AS room, \
+           COALESCE(b.name, '') AS building_name, COALESCE(g.name, '') AS grid_name \
          FROM residents r LEFT JOIN households h ON h.id = r.household_id LEFT JOIN units u ON u.id = h.unit_id \
          LEFT JOIN buildings b ON b.id = h.building_id LEFT JOIN grids g ON g.id = b.grid_id WHERE r.id = $1",
     )
     .bind(id)
     .fetch_one(&state.db.pool)
     .await?;
-    let id_number = match (full, r.get::<Option<String>, _>(1)) {
+    let id_number = match (full, r.id_number_enc) {
         (true, Some(enc)) => Some(state.cipher.decrypt(&enc)?),
         _ => None,
     };
-    Ok((r.get(0), id_number, r.get(2), r.get(3), r.get(4), r.get(5)))
+    Ok((r.phone, id_number, r.unit_name, r.room, r.building_name, r.grid_name))
 }
 
 /// Tags as the export writes them, for tests.

@@ -6,7 +6,7 @@ use kernel::query::{col, contains, fold, raw, Alias, Cond, Expr, JoinType, Order
 use kernel::state::AppState;
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 use std::collections::HashMap;
 
 pub use kernel::community::Community;
@@ -114,13 +114,28 @@ pub async fn grids_of(state: &AppState, user_id: i64) -> AppResult<Vec<i64>> {
 
 /// Grids of a community with their workers.
 pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<Grid>> {
-    let rows = sqlx::query(
-        "SELECT g.id, g.name, (SELECT COUNT(*) FROM buildings b WHERE b.grid_id = g.id) FROM grids g WHERE g.community_id = $1 ORDER BY g.id",
+    kernel::row! {
+        /// A grid with how many buildings it has.
+        struct Counted {
+            id: i64,
+            name: String,
+            buildings: i64,
+        }
+    }
+    kernel::row! {
+        /// A grid worker of one of the grids.
+        struct Worker {
+            grid_id: i64,
+            display_name: String,
+        }
+    }
+    let rows: Vec<Counted> = sqlx::query_as(
+        "SELECT g.id, g.name, (SELECT COUNT(*) FROM buildings b WHERE b.grid_id = g.id) AS buildings FROM grids g WHERE g.community_id = $1 ORDER BY g.id",
     )
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?;
-    let workers = sqlx::query(
+    let workers: Vec<Worker> = sqlx::query_as(
         "SELECT gs.grid_id, u.display_name FROM grid_staff gs JOIN users u ON u.id = gs.user_id JOIN grids g ON g.id = gs.grid_id WHERE g.community_id = $1 ORDER BY u.id",
     )
     .bind(community_id)
@@ -128,23 +143,34 @@ pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<Grid>> 
     .await?;
     let mut by_grid: HashMap<i64, Vec<String>> = HashMap::new();
     for w in workers {
-        by_grid.entry(w.get(0)).or_default().push(w.get(1));
+        by_grid.entry(w.grid_id).or_default().push(w.display_name);
     }
     Ok(rows
         .into_iter()
-        .map(|r| {
-            let id: i64 = r.get(0);
-            Grid { id, name: r.get(1), buildings: r.get(2), workers: by_grid.remove(&id).unwrap_or_default() }
-        })
+        .map(|r| Grid { id: r.id, name: r.name, buildings: r.buildings, workers: by_grid.remove(&r.id).unwrap_or_default() })
         .collect())
 }
 
 /// Buildings of a community with household and resident counts.
 pub async fn buildings(state: &AppState, community_id: i64, grids: Option<&[i64]>) -> AppResult<Vec<Building>> {
-    let rows = sqlx::query(
-        "SELECT b.id, b.name, b.estate, b.grid_id, g.name, b.floors, b.has_elevator, \
-           (SELECT COUNT(*) FROM households h WHERE h.building_id = b.id), \
-           (SELECT COUNT(*) FROM residents r JOIN households h ON h.id = r.household_id WHERE h.building_id = b.id) \
+    kernel::row! {
+        /// A building with its grid and counts.
+        struct Counted {
+            id: i64,
+            name: String,
+            estate: String,
+            grid_id: Option<i64>,
+            grid_name: Option<String>,
+            floors: i64,
+            has_elevator: i64,
+            households: i64,
+            residents: i64,
+        }
+    }
+    let rows: Vec<Counted> = sqlx::query_as(
+        "SELECT b.id, b.name, b.estate, b.grid_id, g.name AS grid_name, b.floors, b.has_elevator, \
+           (SELECT COUNT(*) FROM households h WHERE h.building_id = b.id) AS households, \
+           (SELECT COUNT(*) FROM residents r JOIN households h ON h.id = r.household_id WHERE h.building_id = b.id) AS residents \
          FROM buildings b LEFT JOIN grids g ON g.id = b.grid_id WHERE b.community_id = $1 ORDER BY b.id",
     )
     .bind(community_id)
@@ -153,15 +179,15 @@ pub async fn buildings(state: &AppState, community_id: i64, grids: Option<&[i64]
     Ok(rows
         .into_iter()
         .map(|r| Building {
-            id: r.get(0),
-            name: r.get(1),
-            estate: r.get(2),
-            grid_id: r.get(3),
-            grid_name: r.get(4),
-            floors: r.get(5),
-            has_elevator: r.get::<i64, _>(6) != 0,
-            households: r.get(7),
-            residents: r.get(8),
+            id: r.id,
+            name: r.name,
+            estate: r.estate,
+            grid_id: r.grid_id,
+            grid_name: r.grid_name,
+            floors: r.floors,
+            has_elevator: r.has_elevator != 0,
+            households: r.households,
+            residents: r.residents,
         })
         .filter(|b| grids.is_none_or(|g| b.grid_id.is_some_and(|id| g.contains(&id))))
         .collect())
@@ -179,8 +205,15 @@ pub struct BuildingOption {
 /// Building names of a community (within a grid worker's grids), without the counts.
 pub async fn building_options(state: &AppState, community_id: i64, grids: Option<&[i64]>) -> AppResult<Vec<BuildingOption>> {
     let sql = format!("SELECT b.id, b.name FROM buildings b WHERE b.community_id = $1{} ORDER BY b.id", grid_filter_sql(grids, "b"));
-    let rows = sqlx::query(&sql).bind(community_id).fetch_all(&state.db.pool).await?;
-    Ok(rows.into_iter().map(|r| BuildingOption { id: r.get(0), name: r.get(1) }).collect())
+    kernel::row! {
+        /// A building's id and name.
+        struct Named {
+            id: i64,
+            name: String,
+        }
+    }
+    let rows: Vec<Named> = sqlx::query_as(&sql).bind(community_id).fetch_all(&state.db.pool).await?;
+    Ok(rows.into_iter().map(|r| BuildingOption { id: r.id, name: r.name }).collect())
 }
 
 /// Households of a community, optionally in one building, ordered by id.
@@ -194,24 +227,30 @@ pub async fn households(
 ) -> AppResult<Vec<Household>> {
     let building = if building_id.is_some() { " AND h.building_id = $4" } else { "" };
     let sql = format!(
-        "SELECT h.id, h.building_id, b.name, u.name, h.room, (SELECT COUNT(*) FROM residents r WHERE r.household_id = h.id) \
+        "SELECT h.id, h.building_id, b.name AS building_name, u.name AS unit_name, h.room, (SELECT COUNT(*) FROM residents r WHERE r.household_id = h.id) AS members \
          FROM households h JOIN buildings b ON b.id = h.building_id JOIN units u ON u.id = h.unit_id \
          WHERE h.community_id = $1 AND h.id > $2{building}{} ORDER BY h.id LIMIT $3",
         grid_filter_sql(grids, "b")
     );
-    let mut query = sqlx::query(&sql).bind(community_id).bind(after.unwrap_or(0)).bind(limit + 1);
+    kernel::row! {
+        /// A household with its address parts and member count.
+        struct Counted {
+            id: i64,
+            building_id: i64,
+            building_name: String,
+            unit_name: String,
+            room: String,
+            members: i64,
+        }
+    }
+    let mut query = sqlx::query_as::<_, Counted>(&sql).bind(community_id).bind(after.unwrap_or(0)).bind(limit + 1);
     if let Some(b) = building_id {
         query = query.bind(b);
     }
     let rows = query.fetch_all(&state.db.pool).await?;
     Ok(rows
         .into_iter()
-        .map(|r| Household {
-            id: r.get(0),
-            building_id: r.get(1),
-            address: address(&r.get::<String, _>(2), &r.get::<String, _>(3), &r.get::<String, _>(4)),
-            members: r.get(5),
-        })
+        .map(|r| Household { id: r.id, building_id: r.building_id, address: address(&r.building_name, &r.unit_name, &r.room), members: r.members })
         .collect())
 }
 
@@ -233,41 +272,60 @@ pub struct ResidentFilter {
     pub household_id: Option<i64>,
 }
 
-/// The resident columns, tags folded into one text column (index 15) so a list is one query.
+/// The resident columns (those of `ResidentRow`), tags folded into one text column (`tags`) so
+/// a list is one query.
 fn resident_columns(state: &AppState) -> String {
     format!(
         "r.id, r.name, r.gender, r.birth_year, r.phone, r.id_number_masked, r.relation, r.household_id, \
-         h.building_id, b.name, u.name, h.room, r.notes, r.user_id, r.updated_at, \
-         (SELECT {} FROM resident_tags t WHERE t.resident_id = r.id)",
+         h.building_id, b.name AS building_name, u.name AS unit_name, h.room, r.notes, r.user_id, r.updated_at, \
+         (SELECT {} FROM resident_tags t WHERE t.resident_id = r.id) AS tags",
         state.db.list_agg("t.tag")
     )
 }
 const RESIDENT_JOINS: &str = "FROM residents r LEFT JOIN households h ON h.id = r.household_id \
     LEFT JOIN buildings b ON b.id = h.building_id LEFT JOIN units u ON u.id = h.unit_id";
 
-fn resident_from(r: &AnyRow) -> Resident {
-    let phone: String = r.get(4);
-    let mut tags: Vec<Tag> = r.get::<Option<String>, _>(15).unwrap_or_default().split(',').filter_map(Tag::parse).collect();
+kernel::row! {
+    /// A resident as stored, with the address parts and tags (the columns of `resident_columns`).
+    struct ResidentRow {
+        id: i64,
+        name: String,
+        gender: String,
+        birth_year: Option<i64>,
+        phone: String,
+        id_number_masked: Option<String>,
+        relation: String,
+        household_id: Option<i64>,
+        building_id: Option<i64>,
+        building_name: Option<String>,
+        unit_name: Option<String>,
+        room: Option<String>,
+        notes: String,
+        user_id: Option<i64>,
+        updated_at: i64,
+        tags: Option<String>,
+    }
+}
+
+fn resident_from(r: ResidentRow) -> Resident {
+    let phone = r.phone;
+    let mut tags: Vec<Tag> = r.tags.unwrap_or_default().split(',').filter_map(Tag::parse).collect();
     tags.sort_by_key(|t| Tag::ALL.iter().position(|x| x == t));
     Resident {
-        id: r.get(0),
-        name: r.get(1),
-        gender: r.get(2),
-        birth_year: r.get(3),
+        id: r.id,
+        name: r.name,
+        gender: r.gender,
+        birth_year: r.birth_year,
         phone: if phone.is_empty() { phone } else { kernel::crypto::mask_phone(&phone) },
-        id_number: r.get::<Option<String>, _>(5).unwrap_or_default(),
-        relation: r.get(6),
+        id_number: r.id_number_masked.unwrap_or_default(),
+        relation: r.relation,
         tags,
-        household_id: r.get(7),
-        building_id: r.get(8),
-        address: address(
-            &r.get::<Option<String>, _>(9).unwrap_or_default(),
-            &r.get::<Option<String>, _>(10).unwrap_or_default(),
-            &r.get::<Option<String>, _>(11).unwrap_or_default(),
-        ),
-        notes: r.get(12),
-        has_account: r.get::<Option<i64>, _>(13).is_some(),
-        updated_at: r.get(14),
+        household_id: r.household_id,
+        building_id: r.building_id,
+        address: address(&r.building_name.unwrap_or_default(), &r.unit_name.unwrap_or_default(), &r.room.unwrap_or_default()),
+        notes: r.notes,
+        has_account: r.user_id.is_some(),
+        updated_at: r.updated_at,
     }
 }
 
@@ -281,8 +339,8 @@ pub async fn residents(
     limit: i64,
 ) -> AppResult<Vec<Resident>> {
     let (sql, values) = state.db.build(&residents_query(&resident_columns(state), community_id, filter, grids, after, limit));
-    let rows = sqlx::query_with(&sql, values).fetch_all(&state.db.pool).await?;
-    Ok(rows.iter().map(resident_from).collect())
+    let rows = sqlx::query_as_with::<_, ResidentRow, _>(&sql, values).fetch_all(&state.db.pool).await?;
+    Ok(rows.into_iter().map(resident_from).collect())
 }
 
 /// The resident list's query. Only the filters in use become conditions, so each query can
@@ -367,22 +425,38 @@ pub fn search_address(building: &str, unit: &str, room: &str) -> String {
 /// Fills `residents.search_name` and `households.search_address` for rows from before they
 /// were kept, 500 at a time.
 pub async fn fill_search_columns(db: &kernel::db::Db) -> AppResult<u64> {
+    kernel::row! {
+        /// A resident without a search name yet.
+        struct Unnamed {
+            id: i64,
+            name: String,
+        }
+    }
+    kernel::row! {
+        /// A household without a search address yet, with its address parts.
+        struct Unaddressed {
+            id: i64,
+            building_name: Option<String>,
+            unit_name: Option<String>,
+            room: String,
+        }
+    }
     let mut done = 0;
     loop {
-        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM residents WHERE search_name IS NULL ORDER BY id LIMIT 500").fetch_all(&db.pool).await?;
+        let rows: Vec<Unnamed> = sqlx::query_as("SELECT id, name FROM residents WHERE search_name IS NULL ORDER BY id LIMIT 500").fetch_all(&db.pool).await?;
         if rows.is_empty() {
             break;
         }
         let mut tx = db.begin_write().await?;
-        for (id, name) in rows {
+        for Unnamed { id, name } in rows {
             sqlx::query("UPDATE residents SET search_name = $1 WHERE id = $2").bind(name_key(&name)).bind(id).execute(&mut *tx).await?;
             done += 1;
         }
         tx.commit().await?;
     }
     loop {
-        let rows: Vec<(i64, Option<String>, Option<String>, String)> = sqlx::query_as(
-            "SELECT h.id, b.name, u.name, h.room FROM households h LEFT JOIN buildings b ON b.id = h.building_id LEFT JOIN units u ON u.id = h.unit_id \
+        let rows: Vec<Unaddressed> = sqlx::query_as(
+            "SELECT h.id, b.name AS building_name, u.name AS unit_name, h.room FROM households h LEFT JOIN buildings b ON b.id = h.building_id LEFT JOIN units u ON u.id = h.unit_id \
              WHERE h.search_address IS NULL ORDER BY h.id LIMIT 500",
         )
         .fetch_all(&db.pool)
@@ -391,7 +465,7 @@ pub async fn fill_search_columns(db: &kernel::db::Db) -> AppResult<u64> {
             break;
         }
         let mut tx = db.begin_write().await?;
-        for (id, building, unit, room) in rows {
+        for Unaddressed { id, building_name: building, unit_name: unit, room } in rows {
             let address = search_address(building.as_deref().unwrap_or(""), unit.as_deref().unwrap_or(""), &room);
             sqlx::query("UPDATE households SET search_address = $1 WHERE id = $2").bind(address).bind(id).execute(&mut *tx).await?;
             done += 1;
@@ -476,20 +550,33 @@ mod search_tests {
 /// One resident, with the grid of their building (for scope checks).
 pub async fn resident(state: &AppState, community_id: i64, id: i64) -> AppResult<Option<(Resident, Option<i64>)>> {
     let sql = format!("SELECT {}, b.grid_id {RESIDENT_JOINS} WHERE r.community_id = $1 AND r.id = $2", resident_columns(state));
-    let row = sqlx::query(&sql).bind(community_id).bind(id).fetch_optional(&state.db.pool).await?;
-    Ok(row.map(|row| (resident_from(&row), row.get(16))))
+    let row: Option<AnyRow> = sqlx::query(&sql).bind(community_id).bind(id).fetch_optional(&state.db.pool).await?;
+    let Some(row) = row else { return Ok(None) };
+    let grid_id: Option<i64> = row.try_get("grid_id")?;
+    Ok(Some((resident_from(ResidentRow::from_row(&row)?), grid_id)))
 }
 
 /// The resident record linked to a user, with its community: `(resident id, household, community)`.
 pub async fn resident_of_user(state: &AppState, user_id: i64) -> AppResult<Option<(i64, Option<i64>, Community)>> {
-    Ok(sqlx::query(
-        "SELECT r.id, r.household_id, c.id, c.slug, c.name, c.city FROM residents r JOIN communities c ON c.id = r.community_id \
+    kernel::row! {
+        /// A resident record with its community.
+        struct Linked {
+            resident_id: i64,
+            household_id: Option<i64>,
+            community_id: i64,
+            slug: String,
+            name: String,
+            city: String,
+        }
+    }
+    Ok(sqlx::query_as::<_, Linked>(
+        "SELECT r.id AS resident_id, r.household_id, c.id AS community_id, c.slug, c.name, c.city FROM residents r JOIN communities c ON c.id = r.community_id \
          WHERE r.user_id = $1 ORDER BY r.id LIMIT 1",
     )
     .bind(user_id)
     .fetch_optional(&state.db.pool)
     .await?
-    .map(|r| (r.get(0), r.get(1), Community { id: r.get(2), slug: r.get(3), name: r.get(4), city: r.get(5) })))
+    .map(|r| (r.resident_id, r.household_id, Community { id: r.community_id, slug: r.slug, name: r.name, city: r.city })))
 }
 
 /// Headline counts for the console.
@@ -513,31 +600,43 @@ pub struct Counts {
 
 /// Counts for one community.
 pub async fn counts(state: &AppState, community_id: i64) -> AppResult<Counts> {
-    let r = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM residents WHERE community_id = $1), \
-                (SELECT COUNT(*) FROM households WHERE community_id = $1), \
-                (SELECT COUNT(*) FROM buildings WHERE community_id = $1), \
-                (SELECT COUNT(*) FROM grids WHERE community_id = $1), \
-                (SELECT COUNT(*) FROM resident_tags t JOIN residents r ON r.id = t.resident_id WHERE r.community_id = $1 AND t.tag = 'elderly'), \
-                (SELECT COUNT(*) FROM resident_tags t JOIN residents r ON r.id = t.resident_id WHERE r.community_id = $1 AND t.tag = 'living_alone'), \
-                (SELECT COUNT(*) FROM resident_tags t JOIN residents r ON r.id = t.resident_id WHERE r.community_id = $1 AND t.tag = 'renter')",
+    let r: CountsRow = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM residents WHERE community_id = $1) AS residents, \
+                (SELECT COUNT(*) FROM households WHERE community_id = $1) AS households, \
+                (SELECT COUNT(*) FROM buildings WHERE community_id = $1) AS buildings, \
+                (SELECT COUNT(*) FROM grids WHERE community_id = $1) AS grids, \
+                (SELECT COUNT(*) FROM resident_tags t JOIN residents r ON r.id = t.resident_id WHERE r.community_id = $1 AND t.tag = 'elderly') AS elderly, \
+                (SELECT COUNT(*) FROM resident_tags t JOIN residents r ON r.id = t.resident_id WHERE r.community_id = $1 AND t.tag = 'living_alone') AS living_alone, \
+                (SELECT COUNT(*) FROM resident_tags t JOIN residents r ON r.id = t.resident_id WHERE r.community_id = $1 AND t.tag = 'renter') AS renters",
     )
     .bind(community_id)
     .fetch_one(&state.db.pool)
     .await?;
-    Ok(counts_from(&r))
+    Ok(counts_from(r))
 }
 
-/// The figures in the order both count queries select them.
-fn counts_from(r: &sqlx::any::AnyRow) -> Counts {
+kernel::row! {
+    /// The figures as both count queries select them.
+    struct CountsRow {
+        residents: i64,
+        households: i64,
+        buildings: i64,
+        grids: i64,
+        elderly: i64,
+        living_alone: i64,
+        renters: i64,
+    }
+}
+
+fn counts_from(r: CountsRow) -> Counts {
     Counts {
-        residents: r.get(0),
-        households: r.get(1),
-        buildings: r.get(2),
-        grids: r.get(3),
-        elderly: r.get(4),
-        living_alone: r.get(5),
-        renters: r.get(6),
+        residents: r.residents,
+        households: r.households,
+        buildings: r.buildings,
+        grids: r.grids,
+        elderly: r.elderly,
+        living_alone: r.living_alone,
+        renters: r.renters,
     }
 }
 
@@ -548,12 +647,12 @@ pub async fn counts_within(state: &AppState, community_id: i64, buildings: Optio
     let within = |col: &str| kernel::db::and_in(col, Some(buildings));
     let residents = format!("SELECT r.id FROM residents r JOIN households h ON h.id = r.household_id WHERE r.community_id = $1{}", within("h.building_id"));
     let tagged = |tag: &str| format!("(SELECT COUNT(*) FROM resident_tags t WHERE t.tag = '{tag}' AND t.resident_id IN ({residents}))");
-    let r = sqlx::query(&format!(
-        "SELECT (SELECT COUNT(*) FROM ({residents}) x), \
-                (SELECT COUNT(*) FROM households h WHERE h.community_id = $1{}), \
-                (SELECT COUNT(*) FROM buildings b WHERE b.community_id = $1{}), \
-                (SELECT COUNT(DISTINCT b.grid_id) FROM buildings b WHERE b.community_id = $1{}), \
-                {}, {}, {}",
+    let r: CountsRow = sqlx::query_as(&format!(
+        "SELECT (SELECT COUNT(*) FROM ({residents}) x) AS residents, \
+                (SELECT COUNT(*) FROM households h WHERE h.community_id = $1{}) AS households, \
+                (SELECT COUNT(*) FROM buildings b WHERE b.community_id = $1{}) AS buildings, \
+                (SELECT COUNT(DISTINCT b.grid_id) FROM buildings b WHERE b.community_id = $1{}) AS grids, \
+                {} AS elderly, {} AS living_alone, {} AS renters",
         within("h.building_id"),
         within("b.id"),
         within("b.id"),
@@ -564,7 +663,7 @@ pub async fn counts_within(state: &AppState, community_id: i64, buildings: Optio
     .bind(community_id)
     .fetch_one(&state.db.pool)
     .await?;
-    Ok(counts_from(&r))
+    Ok(counts_from(r))
 }
 
 /// One stored encrypted ID number, if any: at start the server checks that its secret key
