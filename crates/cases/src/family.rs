@@ -48,7 +48,7 @@ pub async fn may_file_for(state: &AppState, filer: Option<&Principal>, community
 pub(crate) async fn readers(conn: &mut sqlx::AnyConnection, resident: Option<i64>, author: Option<i64>) -> AppResult<Vec<i64>> {
     let subject = match (resident, author) {
         (Some(r), _) => Some(r),
-        (None, Some(a)) => registry::family::resident_of_login(conn, a).await?,
+        (None, Some(a)) => registry::people::of_login(&mut *conn, a).await?.first().map(|r| r.id),
         (None, None) => None,
     };
     let Some(subject) = subject else { return Ok(Vec::new()) };

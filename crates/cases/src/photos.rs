@@ -256,40 +256,13 @@ pub async fn attach(
             uploaded_by,
             purpose: "case_photo",
         };
-        let original = files::service::insert(
-            tx,
-            now,
-            &NewBlob {
-                key: &p.original.0,
-                kind: p.kind,
-                size: p.original.1,
-                ..base
-            },
-        )
-        .await?;
+        let original = files::service::insert(tx, now, &NewBlob { key: &p.original.0, kind: p.kind, size: p.original.1, ..base }).await?;
         // What may be shown carries no name from the phone (it can hold a date or a person's name).
-        let shown = files::service::insert(
-            tx,
-            now,
-            &NewBlob {
-                key: &p.shown.0,
-                size: p.shown.1,
-                name: "photo.jpg",
-                ..base
-            },
-        )
-        .await?;
-        let thumb = files::service::insert(
-            tx,
-            now,
-            &NewBlob {
-                key: &p.thumb.0,
-                size: p.thumb.1,
-                name: "photo.jpg",
-                ..base
-            },
-        )
-        .await?;
+        fn copy<'a>(base: NewBlob<'a>, (key, size): &'a (String, usize)) -> NewBlob<'a> {
+            NewBlob { key: key.as_str(), size: *size, name: "photo.jpg", ..base }
+        }
+        let shown = files::service::insert(tx, now, &copy(base, &p.shown)).await?;
+        let thumb = files::service::insert(tx, now, &copy(base, &p.thumb)).await?;
         sqlx::query(
             "INSERT INTO case_photos (case_id, stage, original_blob_id, shown_blob_id, thumb_blob_id, width, height, created_at, hidden) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

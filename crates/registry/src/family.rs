@@ -220,10 +220,6 @@ pub async fn family_of(conn: &mut sqlx::AnyConnection, resident_id: i64) -> AppR
         .await?)
 }
 
-/// The resident record of a login, if the community registered it.
-pub async fn resident_of_login(conn: &mut sqlx::AnyConnection, user_id: i64) -> AppResult<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM residents WHERE user_id = $1 ORDER BY id LIMIT 1").bind(user_id).fetch_optional(conn).await?)
-}
 
 impl Elder {
     /// The family member's relation to her, in the reader's words.
