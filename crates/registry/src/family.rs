@@ -72,11 +72,13 @@ impl Status {
             Status::Ended => "ended",
         }
     }
-    fn parse(code: &str) -> Status {
+    /// A stored status; one that does not read is an error, never taken as ended.
+    fn parse(code: &str) -> AppResult<Status> {
         match code {
-            "requested" => Status::Requested,
-            "confirmed" => Status::Confirmed,
-            _ => Status::Ended,
+            "requested" => Ok(Status::Requested),
+            "confirmed" => Ok(Status::Confirmed),
+            "ended" => Ok(Status::Ended),
+            _ => Err(AppError::internal(format!("stored family link status {code}"))),
         }
     }
 }
@@ -195,20 +197,24 @@ kernel::row! {
     }
 }
 
-fn link_from(r: LinkRow) -> Link {
-    Link {
+fn link_from(r: LinkRow) -> AppResult<Link> {
+    let confirmed_how = match r.confirmed_how.as_deref() {
+        None => None,
+        Some(code) => Some(Consent::parse(code).ok_or_else(|| AppError::internal(format!("stored consent {code}")))?),
+    };
+    Ok(Link {
         family_user_id: r.family_user_id,
         family_name: r.family_name,
         family_phone: kernel::crypto::mask_phone(&r.family_phone),
         resident_id: r.resident_id,
         resident_name: r.resident_name,
         relation: r.relation,
-        status: Status::parse(&r.status),
+        status: Status::parse(&r.status)?,
         requested_at: r.requested_at,
         confirmed_at: r.confirmed_at,
         confirmed_by: r.confirmed_by,
-        confirmed_how: r.confirmed_how.as_deref().and_then(Consent::parse),
-    }
+        confirmed_how,
+    })
 }
 
 /// The confirmed family members (user ids) of a resident: who hears about her cases, and
@@ -527,21 +533,21 @@ pub async fn personal(state: &AppState, user_id: i64) -> AppResult<Vec<serde_jso
         .bind(user_id)
         .fetch_all(&state.db.pool)
         .await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(link_from)
         .map(|l| {
+            let l = l?;
             let other = if l.family_user_id == user_id { &l.resident_name } else { &l.family_name };
-            serde_json::json!({
+            Ok(serde_json::json!({
                 "name": other,
                 "relation": l.relation,
                 "status": l.status.code(),
                 "requested_at": l.requested_at,
                 "confirmed_at": l.confirmed_at,
                 "consent": l.confirmed_how.map(Consent::export_code),
-            })
+            }))
         })
-        .collect())
+        .collect()
 }
 
 /// Bindings asked for or held with the resident record of `user_id` (her own 我的 page).
@@ -550,7 +556,7 @@ pub async fn links_of_login(state: &AppState, user_id: i64) -> AppResult<Vec<Lin
         .bind(user_id)
         .fetch_all(&state.db.pool)
         .await?;
-    Ok(rows.into_iter().map(link_from).collect())
+    rows.into_iter().map(link_from).collect()
 }
 
 /// Bindings asked for or held with a resident, for staff (permission and grid scope checked).
@@ -560,7 +566,7 @@ pub async fn links_of_resident(state: &AppState, p: &Principal, c: &Community, r
         .bind(resident_id)
         .fetch_all(&state.db.pool)
         .await?;
-    Ok(rows.into_iter().map(link_from).collect())
+    rows.into_iter().map(link_from).collect()
 }
 
 /// The binding's row as it stands: `(status, community, the elder's login)`.
@@ -579,7 +585,7 @@ async fn load(conn: &mut sqlx::AnyConnection, family_user_id: i64, resident_id: 
         .fetch_optional(conn)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok((Status::parse(&row.status), row.community_id, row.user_id))
+    Ok((Status::parse(&row.status)?, row.community_id, row.user_id))
 }
 
 /// The elder, logged in, agrees to a request made to her.
