@@ -657,11 +657,7 @@ pub async fn admit_photos(state: &AppState, filer: &Principal, photos: usize, re
     if photos == 0 {
         return Ok(());
     }
-    let who = match (filer.user_id, filer.api_key_id) {
-        (Some(id), _) => format!("user:{id}"),
-        (None, Some(key)) => format!("key:{key}"),
-        (None, None) => return Ok(()),
-    };
+    let Some(who) = filer.quota_key() else { return Ok(()) };
     if report {
         kernel::quota::spend(state, &REPORTS_WITH_PHOTOS, &who).await?;
     }

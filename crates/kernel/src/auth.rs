@@ -125,6 +125,15 @@ impl Principal {
             memberships: Vec::new(),
         }
     }
+    /// Whom a per-person budget (`crate::quota`) counts: `user:<id>` or `key:<id>`; `None`
+    /// for the operator at the console.
+    pub fn quota_key(&self) -> Option<String> {
+        match (self.user_id, self.api_key_id) {
+            (Some(id), _) => Some(format!("user:{id}")),
+            (None, Some(key)) => Some(format!("key:{key}")),
+            (None, None) => None,
+        }
+    }
     /// The user id, or Forbidden for an API key acting where a person is required.
     pub fn person(&self) -> AppResult<i64> {
         self.user_id.ok_or(AppError::Forbidden)

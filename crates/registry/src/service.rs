@@ -27,11 +27,7 @@ pub async fn find_residents(
 ) -> AppResult<Vec<Resident>> {
     p.require(community_id, &RESIDENTS_READ)?;
     if filter.q.as_deref().and_then(store::as_phone).is_some() {
-        let who = match (p.user_id, p.api_key_id) {
-            (Some(id), _) => format!("user:{id}"),
-            (None, Some(key)) => format!("key:{key}"),
-            (None, None) => "operator".to_string(),
-        };
+        let who = p.quota_key().unwrap_or_else(|| "operator".to_string());
         kernel::quota::spend(state, &PHONE_SEARCHES, &who).await?;
     }
     let scope = scope(state, p, community_id).await?;
@@ -451,11 +447,7 @@ async fn count_resident_write(state: &AppState, p: &Principal, community_id: i64
     if p.can(community_id, &ID_REVEAL) {
         return Ok(());
     }
-    let actor = match (p.user_id, p.api_key_id) {
-        (Some(u), _) => format!("user:{u}"),
-        (None, Some(k)) => format!("key:{k}"),
-        (None, None) => return Ok(()),
-    };
+    let Some(actor) = p.quota_key() else { return Ok(()) };
     kernel::quota::spend(state, &RESIDENT_WRITES, &actor).await
 }
 
