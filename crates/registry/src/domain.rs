@@ -51,6 +51,11 @@ impl Tag {
         format!("tag.{}", self.code())
     }
 
+    /// Reads a stored code: one that does not read is an error, never dropped.
+    pub fn stored(code: &str) -> kernel::error::AppResult<Tag> {
+        Tag::ALL.into_iter().find(|t| t.code() == code).ok_or_else(|| kernel::error::AppError::internal(format!("stored resident tag {code}")))
+    }
+
     /// Parses a code or one of the words staff write in their spreadsheets.
     pub fn parse(word: &str) -> Option<Tag> {
         let w = word.trim();

@@ -425,16 +425,19 @@ impl MyRequest {
     }
 }
 
-fn request_state(status: &str, created_at: i64, now: i64) -> &'static str {
-    match status {
+/// A request's state as shown: a stored status that does not read is an error, never taken as
+/// expired.
+fn request_state(status: &str, created_at: i64, now: i64) -> AppResult<&'static str> {
+    Ok(match status {
         "pending" if created_at <= now - REQUEST_LIFETIME_MS => "expired",
         "pending" => "pending",
         "confirmed" => "confirmed",
         "declined" => "declined",
         "withdrawn" => "withdrawn",
         "ended" => "ended",
-        _ => "expired",
-    }
+        "expired" => "expired",
+        other => return Err(AppError::internal(format!("stored family request status {other}"))),
+    })
 }
 
 /// What the family page offers a person for asking: whether they may, the relations to choose
@@ -476,8 +479,8 @@ pub async fn asking(state: &AppState, p: &Principal) -> AppResult<Asking> {
     let now = state.now();
     let requests = rows
         .into_iter()
-        .map(|r| MyRequest { id: r.id, target: r.target_masked, relation: r.relation, created_at: r.created_at, state: request_state(&r.status, r.created_at, now) })
-        .collect();
+        .map(|r| Ok(MyRequest { id: r.id, target: r.target_masked, relation: r.relation, created_at: r.created_at, state: request_state(&r.status, r.created_at, now)? }))
+        .collect::<AppResult<_>>()?;
     Ok(Asking { allowed: may_request(p), requests })
 }
 

@@ -61,17 +61,17 @@ pub async fn list(state: &AppState, p: &Principal, c: &Community) -> AppResult<V
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| {
-            let role = Role::parse(r.role.as_str())?;
+        .map(|r| {
+            let role = Role::parse(r.role.as_str()).ok_or_else(|| AppError::internal(format!("stored role {}", r.role)))?;
             let user_id = r.user_id;
             let grids = if role == Role::GridWorker {
                 grids.iter().filter(|g| g.user_id == user_id).map(|g| g.grid_id).collect()
             } else {
                 Vec::new()
             };
-            Some(Member { user_id, display_name: r.display_name, phone: kernel::crypto::mask_phone(&r.phone), role, grids })
+            Ok(Member { user_id, display_name: r.display_name, phone: kernel::crypto::mask_phone(&r.phone), role, grids })
         })
-        .collect())
+        .collect::<AppResult<_>>()?)
 }
 
 /// A role to grant.

@@ -418,7 +418,7 @@ pub async fn resident_snapshot(tx: &mut WriteTx, id: i64) -> AppResult<(i64, ser
         .fetch_one(&mut **tx)
         .await?;
     let tags: Vec<String> = sqlx::query_scalar("SELECT tag FROM resident_tags WHERE resident_id = $1").bind(id).fetch_all(&mut **tx).await?;
-    let mut tags: Vec<Tag> = tags.iter().filter_map(|t| Tag::parse(t)).collect();
+    let mut tags: Vec<Tag> = tags.iter().map(|t| Tag::stored(t)).collect::<AppResult<_>>()?;
     tags.sort_by_key(|t| Tag::ALL.iter().position(|x| x == t));
     let household = r.household_id;
     let phone = r.phone;
@@ -554,15 +554,13 @@ pub async fn resident_history(state: &AppState, p: &Principal, c: &Community, id
     .bind(id)
     .fetch_all(&state.db.pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AuditEntry {
-            at: r.at,
-            actor: r.actor,
-            action: r.action,
-            changes: serde_json::from_str(r.changes.as_str()).unwrap_or_default(),
+    rows.into_iter()
+        .map(|r| {
+            // A trail entry that does not read is an error, never shown as "nothing changed".
+            let changes = serde_json::from_str(r.changes.as_str()).map_err(|e| AppError::internal(format!("audit entry changes: {e}")))?;
+            Ok(AuditEntry { at: r.at, actor: r.actor, action: r.action, changes })
         })
-        .collect())
+        .collect()
 }
 
 /// Creates a building (staff, admins).

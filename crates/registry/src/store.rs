@@ -307,11 +307,12 @@ kernel::row! {
     }
 }
 
-fn resident_from(r: ResidentRow) -> Resident {
+fn resident_from(r: ResidentRow) -> AppResult<Resident> {
     let phone = r.phone;
-    let mut tags: Vec<Tag> = r.tags.unwrap_or_default().split(',').filter_map(Tag::parse).collect();
+    let tags = r.tags.unwrap_or_default();
+    let mut tags: Vec<Tag> = tags.split(',').filter(|t| !t.is_empty()).map(Tag::stored).collect::<AppResult<_>>()?;
     tags.sort_by_key(|t| Tag::ALL.iter().position(|x| x == t));
-    Resident {
+    Ok(Resident {
         id: r.id,
         name: r.name,
         gender: r.gender,
@@ -326,7 +327,7 @@ fn resident_from(r: ResidentRow) -> Resident {
         notes: r.notes,
         has_account: r.user_id.is_some(),
         updated_at: r.updated_at,
-    }
+    })
 }
 
 /// Residents of a community matching `filter`, ordered by id, after the cursor.
@@ -340,7 +341,7 @@ pub async fn residents(
 ) -> AppResult<Vec<Resident>> {
     let (sql, values) = state.db.build(&residents_query(&resident_columns(state), community_id, filter, grids, after, limit));
     let rows = sqlx::query_as_with::<_, ResidentRow, _>(&sql, values).fetch_all(&state.db.pool).await?;
-    Ok(rows.into_iter().map(resident_from).collect())
+    rows.into_iter().map(resident_from).collect()
 }
 
 /// The resident list's query. Only the filters in use become conditions, so each query can
@@ -553,7 +554,7 @@ pub async fn resident(state: &AppState, community_id: i64, id: i64) -> AppResult
     let row: Option<AnyRow> = sqlx::query(&sql).bind(community_id).bind(id).fetch_optional(&state.db.pool).await?;
     let Some(row) = row else { return Ok(None) };
     let grid_id: Option<i64> = row.try_get("grid_id")?;
-    Ok(Some((resident_from(ResidentRow::from_row(&row)?), grid_id)))
+    Ok(Some((resident_from(ResidentRow::from_row(&row)?)?, grid_id)))
 }
 
 /// The resident record linked to a user, with its community: `(resident id, household, community)`.

@@ -310,7 +310,14 @@ impl ResidentPage {
                 serde_json::Value::String(s) if k == "consent" => self.ctx.tr.t(&format!("family.how.{s}")).to_string(),
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Array(items) if k == "tags" => {
-                    let words: Vec<String> = items.iter().filter_map(|t| t.as_str()).filter_map(Tag::parse).map(|t| tag_label(&self.ctx, &t)).collect();
+                    // A code no longer known is shown as written, never dropped from the trail.
+                    let words: Vec<String> = items
+                        .iter()
+                        .map(|t| match t.as_str().and_then(Tag::parse) {
+                            Some(tag) => tag_label(&self.ctx, &tag),
+                            None => t.as_str().map(str::to_string).unwrap_or_else(|| t.to_string()),
+                        })
+                        .collect();
                     if words.is_empty() { self.ctx.tr.t("history.empty").to_string() } else { self.ctx.tr.list(&words) }
                 }
                 other => other.to_string(),

@@ -299,3 +299,22 @@ async fn any_search_words_are_answered_never_a_server_error() {
     assert_eq!(found(&w.staff, " 13800005678 ").await, ["李秀英"], "spaces around a number are ignored");
     w.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_trail_entry_that_does_not_read_is_an_error_not_an_empty_change() {
+    let w = world().await;
+    let res = w.staff.patch_json(&format!("{BASE}/residents/{}", w.chen), &json!({"name": "陈静", "notes": "腿脚不便"})).await;
+    assert_eq!(res.status(), 200);
+    let history = w.staff.json(&format!("{BASE}/residents/{}/history", w.chen)).await;
+    assert!(history[0]["changes"].as_object().is_some_and(|m| !m.is_empty()), "{history}");
+
+    // The trail is written as JSON; a row damaged outside Linli is not shown as "nothing changed".
+    sqlx::query("UPDATE audit_log SET changes = '{not json' WHERE entity = 'resident' AND entity_id = $1 AND action = 'update'")
+        .bind(w.chen)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let res = w.staff.get(&format!("{BASE}/residents/{}/history", w.chen)).await;
+    assert_eq!(res.status(), 500, "a damaged trail is reported, not hidden");
+    w.app.stop().await;
+}
