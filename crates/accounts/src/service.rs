@@ -8,7 +8,6 @@ use kernel::i18n::Locale;
 use kernel::state::AppState;
 use kernel::web::ClientIp;
 use notify::{Channel, Message};
-use sqlx::Row;
 
 /// Password checks one phone number may have from one source within [`WINDOW_MS`].
 pub const CHECKS_PER_SOURCE: i64 = 5;
@@ -118,10 +117,17 @@ async fn take_check(state: &AppState, budgets: &[Budget]) -> AppResult<Taken> {
         }
     };
     sqlx::query(purge).bind(ended).execute(&mut *tx).await?;
+    kernel::row! {
+        /// A budget's window after this check: checks taken and when it started.
+        struct ThrottleWindow {
+            checks: i64,
+            window_start: i64,
+        }
+    }
     let mut taken = Taken { left: i64::MAX, retry_after_s: 0 };
     for b in budgets {
         // Counts up while the window lasts and checks are left; a window that ended starts over.
-        let row = sqlx::query(
+        let row: Option<ThrottleWindow> = sqlx::query_as(
             "INSERT INTO login_throttle (key, checks, window_start) VALUES ($1, 1, $2) \
              ON CONFLICT (key) DO UPDATE SET \
              checks = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.checks + 1 END, \
@@ -140,9 +146,9 @@ async fn take_check(state: &AppState, budgets: &[Budget]) -> AppResult<Taken> {
             // Dropping the transaction rolls back the checks taken from earlier budgets.
             return Err(AppError::TooManyRequests { retry_after_s: seconds_until(start + WINDOW_MS, now) });
         };
-        let left = b.limit - row.get::<i64, _>(0);
+        let left = b.limit - row.checks;
         if left < taken.left {
-            taken = Taken { left, retry_after_s: seconds_until(row.get::<i64, _>(1) + WINDOW_MS, now) };
+            taken = Taken { left, retry_after_s: seconds_until(row.window_start + WINDOW_MS, now) };
         }
     }
     tx.commit().await?;
@@ -174,12 +180,17 @@ pub async fn password_login(state: &AppState, phone: &str, password: &str, sourc
     }
     let budgets = Budget::login(&phone, source);
     let taken = take_check(state, &budgets).await?;
-    let row = sqlx::query("SELECT id, password_hash FROM users WHERE phone = $1")
-        .bind(phone.as_str())
-        .fetch_optional(&state.db.pool)
-        .await?;
+    kernel::row! {
+        /// A login with its password hash (none for SMS-only accounts).
+        struct Credentials {
+            id: i64,
+            password_hash: Option<String>,
+        }
+    }
+    let row: Option<Credentials> =
+        sqlx::query_as("SELECT id, password_hash FROM users WHERE phone = $1").bind(phone.as_str()).fetch_optional(&state.db.pool).await?;
     let (user_id, stored) = match row {
-        Some(r) => (Some(r.get::<i64, _>(0)), r.get::<Option<String>, _>(1)),
+        Some(r) => (Some(r.id), r.password_hash),
         None => (None, None),
     };
     let matched = password_matches(state, password, stored.as_deref()).await?;
@@ -212,10 +223,15 @@ pub async fn request_code(state: &AppState, phone: &str) -> AppResult<()> {
         let oldest = recent.get(CODES_PER_HOUR as usize - 1).copied().unwrap_or(now);
         return Err(AppError::TooManyRequests { retry_after_s: ((oldest + 3_600_000 - now) + 999).max(1000) / 1000 });
     }
-    let user = sqlx::query("SELECT id, locale FROM users WHERE phone = $1")
-        .bind(phone.as_str())
-        .fetch_optional(&state.db.pool)
-        .await?;
+    kernel::row! {
+        /// The login a code goes to, with the language to write it in.
+        struct Recipient {
+            id: i64,
+            locale: String,
+        }
+    }
+    let user: Option<Recipient> =
+        sqlx::query_as("SELECT id, locale FROM users WHERE phone = $1").bind(phone.as_str()).fetch_optional(&state.db.pool).await?;
     let code = random_digits(6);
     let mut tx = state.db.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
@@ -230,14 +246,14 @@ pub async fn request_code(state: &AppState, phone: &str) -> AppResult<()> {
     if let Some(user) = user {
         let msg = Message {
             community_id: None,
-            user_id: Some(user.get(0)),
+            user_id: Some(user.id),
             channel: Channel::Sms,
             to: phone.as_str().to_string(),
             template: "login_code",
             params: vec![("code", code), ("minutes", (CODE_TTL_MS / 60_000).to_string())],
             secret_params: &["code"],
             link: None,
-            locale: Locale::parse(user.get::<String, _>(1).as_str()).unwrap_or_default(),
+            locale: Locale::parse(&user.locale).unwrap_or_default(),
             idempotency_key: format!("login_code:{id}"),
         };
         notify::service::send(&mut tx, now, &msg).await?;
@@ -259,7 +275,14 @@ pub async fn code_login(state: &AppState, phone: &str, code: &str, user_agent: &
     let mut tx = state.db.begin_write().await?;
     // The try is counted before the code is compared, in one statement: parallel guesses at one
     // code cannot get more than CODE_TRIES comparisons between them, on either database.
-    let reserved: Option<(i64, String)> = sqlx::query_as(
+    kernel::row! {
+        /// The newest live code for the number, its try counted.
+        struct ReservedCode {
+            id: i64,
+            code_hash: String,
+        }
+    }
+    let reserved: Option<ReservedCode> = sqlx::query_as(
         "UPDATE login_codes SET attempts = attempts + 1 WHERE id = (SELECT id FROM login_codes WHERE phone = $1 AND used_at IS NULL AND expires_at > $2 \
          ORDER BY id DESC LIMIT 1) AND attempts < $3 RETURNING id, code_hash",
     )
@@ -272,7 +295,7 @@ pub async fn code_login(state: &AppState, phone: &str, code: &str, user_agent: &
         .bind(phone.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-    let matched = reserved.as_ref().filter(|(_, hash)| *hash == hash_token(&format!("{}:{code}", phone.as_str()))).map(|(id, _)| *id);
+    let matched = reserved.filter(|r| r.code_hash == hash_token(&format!("{}:{code}", phone.as_str()))).map(|r| r.id);
     if let (Some(code_id), Some(uid)) = (matched, user_id) {
         // A code logs in once, however many right guesses arrive together.
         let used = sqlx::query("UPDATE login_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL").bind(now).bind(code_id).execute(&mut *tx).await?.rows_affected();

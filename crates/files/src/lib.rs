@@ -40,7 +40,16 @@ pub fn manifest() -> Manifest {
         openapi: || <api::Doc as utoipa::OpenApi>::openapi(),
         personal_data: Some(|state, user_id| {
             Box::pin(async move {
-                let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+                kernel::row! {
+                    /// A file the person uploaded, as their data export lists it.
+                    struct Upload {
+                        original_name: String,
+                        content_type: String,
+                        size: i64,
+                        created_at: i64,
+                    }
+                }
+                let rows: Vec<Upload> = sqlx::query_as(
                     "SELECT original_name, content_type, size, created_at FROM blobs WHERE uploaded_by = $1 ORDER BY id",
                 )
                 .bind(user_id)
@@ -48,7 +57,7 @@ pub fn manifest() -> Manifest {
                 .await?;
                 Ok(serde_json::json!(rows
                     .into_iter()
-                    .map(|(name, ctype, size, at)| serde_json::json!({"name": name, "content_type": ctype, "size": size, "uploaded_at": at}))
+                    .map(|u| serde_json::json!({"name": u.original_name, "content_type": u.content_type, "size": u.size, "uploaded_at": u.created_at}))
                     .collect::<Vec<_>>()))
             })
         }),

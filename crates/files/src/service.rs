@@ -9,7 +9,6 @@ use kernel::auth::Principal;
 use kernel::error::{AppError, AppResult, FieldError};
 use kernel::state::AppState;
 use serde::Serialize;
-use sqlx::Row;
 
 /// The files section of the configuration (`[files]`, `LINLI_FILES_*`).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -177,12 +176,12 @@ pub async fn insert(tx: &mut kernel::db::WriteTx, now: i64, b: &NewBlob<'_>) -> 
 /// Serves a blob by id to a reader a capability has already checked, with `cache_control` (a
 /// capability whose files can be withdrawn or redacted must not let caches keep them).
 pub async fn respond(state: &AppState, blob_id: i64, cache_control: &'static str) -> AppResult<Response> {
-    let row = sqlx::query("SELECT content_key, content_type, original_name FROM blobs WHERE id = $1")
+    let blob: StoredBlob = sqlx::query_as("SELECT content_key, content_type, original_name FROM blobs WHERE id = $1")
         .bind(blob_id)
         .fetch_optional(&state.db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
-    deliver(state, row.get(0), row.get(1), row.get(2), cache_control).await
+    deliver(state, blob, cache_control).await
 }
 
 /// The bytes of a blob, by id.
@@ -208,25 +207,45 @@ pub async fn serve(state: &AppState, viewer: Option<&Principal>, token: &str) ->
     if token.len() > 64 {
         return Err(AppError::NotFound);
     }
-    let row = sqlx::query("SELECT content_key, content_type, original_name, public, uploaded_by FROM blobs WHERE token = $1")
+    kernel::row! {
+        /// A blob with who may see it.
+        struct SharedBlob {
+            content_key: String,
+            content_type: String,
+            original_name: String,
+            public: i64,
+            uploaded_by: Option<i64>,
+        }
+    }
+    let row: SharedBlob = sqlx::query_as("SELECT content_key, content_type, original_name, public, uploaded_by FROM blobs WHERE token = $1")
         .bind(token)
         .fetch_optional(&state.db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
-    let public = row.get::<i64, _>(3) != 0;
-    let uploader: Option<i64> = row.get(4);
-    let allowed = public || viewer.is_some_and(|v| v.superadmin || (v.user_id.is_some() && v.user_id == uploader));
+    let public = row.public != 0;
+    let allowed = public || viewer.is_some_and(|v| v.superadmin || (v.user_id.is_some() && v.user_id == row.uploaded_by));
     if !allowed {
         // Not revealing that a private file exists.
         return Err(AppError::NotFound);
     }
-    deliver(state, row.get(0), row.get(1), row.get(2), if public { "public, max-age=86400" } else { "private, max-age=3600" }).await
+    let blob = StoredBlob { content_key: row.content_key, content_type: row.content_type, original_name: row.original_name };
+    deliver(state, blob, if public { "public, max-age=86400" } else { "private, max-age=3600" }).await
 }
 
-async fn deliver(state: &AppState, key: String, content_type: String, name: String, cache_control: &'static str) -> AppResult<Response> {
-    let bytes = store(state).get(&key).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)?;
-    let kind = Kind::from_mime(&content_type).ok_or_else(|| AppError::internal("stored blob with unknown type"))?;
-    let disposition = format!("inline; filename=\"file.{}\"; filename*=UTF-8''{}", kind.extension(), kernel::web::url_encode(&name));
+kernel::row! {
+    /// What serving a blob needs: where its bytes are, their type and the name to give them.
+    struct StoredBlob {
+        content_key: String,
+        content_type: String,
+        original_name: String,
+    }
+}
+
+async fn deliver(state: &AppState, blob: StoredBlob, cache_control: &'static str) -> AppResult<Response> {
+    let bytes = store(state).get(&blob.content_key).await.map_err(AppError::internal)?.ok_or(AppError::NotFound)?;
+    let kind = Kind::from_mime(&blob.content_type).ok_or_else(|| AppError::internal("stored blob with unknown type"))?;
+    let disposition =
+        format!("inline; filename=\"file.{}\"; filename*=UTF-8''{}", kind.extension(), kernel::web::url_encode(&blob.original_name));
     Ok((
         [
             (header::CONTENT_TYPE, kind.mime().to_string()),

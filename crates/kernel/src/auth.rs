@@ -8,7 +8,6 @@ use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::Serialize;
-use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -245,9 +244,29 @@ pub async fn display_names(state: &AppState, user_ids: &[i64]) -> AppResult<std:
     crate::people::names(&state.db.pool, user_ids).await
 }
 
+crate::row! {
+    /// A login as its principal is built from.
+    struct UserRow {
+        id: i64,
+        display_name: String,
+        phone: String,
+        locale: String,
+        elder_mode: i64,
+        is_superadmin: i64,
+    }
+}
+
+crate::row! {
+    /// One of a login's roles in a community.
+    struct MembershipRow {
+        community_id: i64,
+        role: String,
+    }
+}
+
 /// Loads a user's principal (memberships included).
 pub async fn load_user(state: &AppState, user_id: i64) -> AppResult<Option<Principal>> {
-    let Some(row) = sqlx::query(
+    let Some(user) = sqlx::query_as::<_, UserRow>(
         "SELECT id, display_name, phone, locale, elder_mode, is_superadmin FROM users WHERE id = $1",
     )
     .bind(user_id)
@@ -256,23 +275,21 @@ pub async fn load_user(state: &AppState, user_id: i64) -> AppResult<Option<Princ
     else {
         return Ok(None);
     };
-    let memberships = sqlx::query("SELECT community_id, role FROM memberships WHERE user_id = $1 ORDER BY community_id, role")
+    let memberships = sqlx::query_as::<_, MembershipRow>("SELECT community_id, role FROM memberships WHERE user_id = $1 ORDER BY community_id, role")
         .bind(user_id)
         .fetch_all(&state.db.pool)
         .await?
         .into_iter()
-        .filter_map(|r| {
-            Role::parse(r.get::<String, _>(1).as_str()).map(|role| Membership { community_id: r.get(0), role })
-        })
+        .filter_map(|m| Role::parse(&m.role).map(|role| Membership { community_id: m.community_id, role }))
         .collect();
     Ok(Some(Principal {
-        user_id: Some(row.get(0)),
+        user_id: Some(user.id),
         api_key_id: None,
-        display_name: row.get(1),
-        phone: row.get(2),
-        locale: Locale::parse(row.get::<String, _>(3).as_str()).unwrap_or_default(),
-        elder_mode: row.get::<i64, _>(4) != 0,
-        superadmin: row.get::<i64, _>(5) != 0,
+        display_name: user.display_name,
+        phone: user.phone,
+        locale: Locale::parse(&user.locale).unwrap_or_default(),
+        elder_mode: user.elder_mode != 0,
+        superadmin: user.is_superadmin != 0,
         memberships,
     }))
 }
@@ -298,21 +315,30 @@ async fn principal_for_session(state: &AppState, token: &str) -> AppResult<Optio
 /// lookup by a unique index), not cached: a key revoked by `linli apikey revoke`, from another
 /// process or node, is refused from the next request on.
 pub async fn principal_for_api_key(state: &AppState, token: &str) -> AppResult<Option<Arc<Principal>>> {
-    let row = sqlx::query("SELECT id, name, community_id, role FROM api_keys WHERE token_hash = $1 AND revoked_at IS NULL")
+    crate::row! {
+        /// A key that is not revoked.
+        struct KeyRow {
+            id: i64,
+            name: String,
+            community_id: i64,
+            role: String,
+        }
+    }
+    let key: Option<KeyRow> = sqlx::query_as("SELECT id, name, community_id, role FROM api_keys WHERE token_hash = $1 AND revoked_at IS NULL")
         .bind(hash_token(token))
         .fetch_optional(&state.db.pool)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let role = Role::parse(row.get::<String, _>(3).as_str()).ok_or(AppError::Unauthorized)?;
+    let Some(key) = key else { return Ok(None) };
+    let role = Role::parse(&key.role).ok_or(AppError::Unauthorized)?;
     let p = Arc::new(Principal {
         user_id: None,
-        api_key_id: Some(row.get(0)),
-        display_name: row.get(1),
+        api_key_id: Some(key.id),
+        display_name: key.name,
         phone: String::new(),
         locale: Locale::ZhCn,
         elder_mode: false,
         superadmin: false,
-        memberships: vec![Membership { community_id: row.get(2), role }],
+        memberships: vec![Membership { community_id: key.community_id, role }],
     });
     Ok(Some(p))
 }
@@ -342,34 +368,32 @@ pub async fn create_api_key(
     Ok((id, token))
 }
 
-/// An API key as an operator sees it (never the token).
-#[derive(Debug, Clone, Serialize)]
-pub struct ApiKeySummary {
-    /// Key id.
-    pub id: i64,
-    /// What the key is for.
-    pub name: String,
-    /// Slug of the community the key acts in.
-    pub community: String,
-    /// Role the key acts with.
-    pub role: String,
-    /// When it was created (epoch ms).
-    pub created_at: i64,
-    /// When it was revoked (epoch ms), if it was.
-    pub revoked_at: Option<i64>,
+crate::row! {
+    /// An API key as an operator sees it (never the token).
+    #[derive(Debug, Clone, Serialize)]
+    pub struct ApiKeySummary {
+        /// Key id.
+        pub id: i64,
+        /// What the key is for.
+        pub name: String,
+        /// Slug of the community the key acts in.
+        pub community: String,
+        /// Role the key acts with.
+        pub role: String,
+        /// When it was created (epoch ms).
+        pub created_at: i64,
+        /// When it was revoked (epoch ms), if it was.
+        pub revoked_at: Option<i64>,
+    }
 }
 
 /// Every API key, oldest first.
 pub async fn list_api_keys(state: &AppState) -> AppResult<Vec<ApiKeySummary>> {
-    let rows = sqlx::query(
-        "SELECT k.id, k.name, c.slug, k.role, k.created_at, k.revoked_at FROM api_keys k JOIN communities c ON c.id = k.community_id ORDER BY k.id",
+    Ok(sqlx::query_as(
+        "SELECT k.id, k.name, c.slug AS community, k.role, k.created_at, k.revoked_at FROM api_keys k JOIN communities c ON c.id = k.community_id ORDER BY k.id",
     )
     .fetch_all(&state.db.pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ApiKeySummary { id: r.get(0), name: r.get(1), community: r.get(2), role: r.get(3), created_at: r.get(4), revoked_at: r.get(5) })
-        .collect())
+    .await?)
 }
 
 /// Revokes a key; it is refused from the next request on. `Ok(false)` when no key has that id;

@@ -4,20 +4,21 @@
 use crate::error::AppResult;
 use crate::state::AppState;
 use serde::Serialize;
-use sqlx::Row;
 use std::sync::Arc;
 
-/// A community (社区).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Community {
-    /// Id.
-    pub id: i64,
-    /// URL name, e.g. `nanjing-renjia`.
-    pub slug: String,
-    /// Display name.
-    pub name: String,
-    /// City.
-    pub city: String,
+crate::row! {
+    /// A community (社区).
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct Community {
+        /// Id.
+        pub id: i64,
+        /// URL name, e.g. `nanjing-renjia`.
+        pub slug: String,
+        /// Display name.
+        pub name: String,
+        /// City.
+        pub city: String,
+    }
 }
 
 const CACHE: &str = "kernel.community";
@@ -29,10 +30,6 @@ fn slug_key(slug: &str) -> i64 {
     h.finish() as i64
 }
 
-fn from_row(r: &sqlx::any::AnyRow) -> Community {
-    Community { id: r.get(0), slug: r.get(1), name: r.get(2), city: r.get(3) }
-}
-
 /// Looks a community up by slug.
 pub async fn by_slug(state: &AppState, slug: &str) -> AppResult<Option<Community>> {
     // Every community URL starts with this lookup; communities are created, not edited, so a
@@ -41,11 +38,10 @@ pub async fn by_slug(state: &AppState, slug: &str) -> AppResult<Option<Community
     if let Some(c) = state.db.reads.get::<Community>(CACHE, key).filter(|c| c.slug == slug) {
         return Ok(Some((*c).clone()));
     }
-    let found = sqlx::query("SELECT id, slug, name, city FROM communities WHERE slug = $1")
+    let found: Option<Community> = sqlx::query_as("SELECT id, slug, name, city FROM communities WHERE slug = $1")
         .bind(slug)
         .fetch_optional(&state.db.pool)
-        .await?
-        .map(|r| from_row(&r));
+        .await?;
     if let Some(c) = &found {
         state.db.reads.put(CACHE, key, Arc::new(c.clone()));
     }
@@ -54,8 +50,8 @@ pub async fn by_slug(state: &AppState, slug: &str) -> AppResult<Option<Community
 
 /// Every community, or those with the given ids, in id order.
 pub async fn all(state: &AppState, ids: Option<&[i64]>) -> AppResult<Vec<Community>> {
-    let rows = sqlx::query("SELECT id, slug, name, city FROM communities ORDER BY id").fetch_all(&state.db.pool).await?;
-    Ok(rows.iter().map(from_row).filter(|c| ids.is_none_or(|ids| ids.contains(&c.id))).collect())
+    let rows: Vec<Community> = sqlx::query_as("SELECT id, slug, name, city FROM communities ORDER BY id").fetch_all(&state.db.pool).await?;
+    Ok(rows.into_iter().filter(|c| ids.is_none_or(|ids| ids.contains(&c.id))).collect())
 }
 
 /// The community a request without a slug means: the viewer's first, else the deployment's

@@ -242,13 +242,19 @@ impl Db {
         if sqlx::query("SELECT checksum FROM schema_migrations WHERE 1 = 0").execute(&mut *conn).await.is_err() {
             conn.execute("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT").await?;
         }
-        let applied: Vec<(String, Option<String>)> = sqlx::query_as("SELECT id, checksum FROM schema_migrations")
-            .fetch_all(&mut *conn)
-            .await?;
+        crate::row! {
+            /// A migration this database has applied, with the checksum of its text (none when
+            /// applied before checksums were kept).
+            struct Applied {
+                id: String,
+                checksum: Option<String>,
+            }
+        }
+        let applied: Vec<Applied> = sqlx::query_as("SELECT id, checksum FROM schema_migrations").fetch_all(&mut *conn).await?;
         // An applied migration whose text has changed since would leave this database unlike
         // every other: refuse to start. A schema change is a new migration (docs/architecture.md).
         for m in migrations {
-            let Some((_, stored)) = applied.iter().find(|(id, _)| id == m.id) else { continue };
+            let Some(stored) = applied.iter().find(|a| a.id == m.id).map(|a| &a.checksum) else { continue };
             let now = m.checksum();
             match stored {
                 Some(sum) if *sum != now => {
@@ -263,7 +269,7 @@ impl Db {
                 }
             }
         }
-        let applied: Vec<String> = applied.into_iter().map(|(id, _)| id).collect();
+        let applied: Vec<String> = applied.into_iter().map(|a| a.id).collect();
         let mut count = 0;
         for m in migrations {
             if applied.iter().any(|a| a == m.id) {

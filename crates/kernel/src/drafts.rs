@@ -14,7 +14,6 @@ use crate::state::AppState;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
-use sqlx::Row;
 
 /// Drafts one network address may leave per window: nobody is logged in when a draft is kept,
 /// so without a budget anyone could fill the table.
@@ -108,8 +107,15 @@ pub(crate) async fn keep(state: &AppState, req: Request, keep: Vec<String>, back
 pub async fn take(state: &AppState, headers: &HeaderMap, path: &str) -> AppResult<Option<Draft>> {
     let Some(token) = crate::web::cookie(headers, DRAFT_COOKIE) else { return Ok(None) };
     let key = hash_token(token);
+    crate::row! {
+        /// A kept draft: the form's action and its sealed fields.
+        struct DraftRow {
+            action: String,
+            fields: String,
+        }
+    }
     let mut tx = state.db.begin_write().await?;
-    let row = sqlx::query("SELECT action, fields FROM form_drafts WHERE token_hash = $1 AND back = $2 AND expires_at > $3")
+    let row: Option<DraftRow> = sqlx::query_as("SELECT action, fields FROM form_drafts WHERE token_hash = $1 AND back = $2 AND expires_at > $3")
         .bind(&key)
         .bind(path)
         .bind(state.now())
@@ -120,11 +126,11 @@ pub async fn take(state: &AppState, headers: &HeaderMap, path: &str) -> AppResul
     tx.commit().await?;
     let fields = state
         .cipher
-        .decrypt(row.get::<String, _>(1).as_str())
+        .decrypt(&row.fields)
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default();
-    Ok(Some(Draft { action: row.get(0), fields }))
+    Ok(Some(Draft { action: row.action, fields }))
 }
 
 #[cfg(test)]

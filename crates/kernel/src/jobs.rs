@@ -7,7 +7,6 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use async_trait::async_trait;
 use serde::Serialize;
-use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,12 +88,15 @@ pub async fn enqueue(
     Ok(id)
 }
 
-struct Claimed {
-    id: i64,
-    kind: String,
-    payload: String,
-    attempts: i64,
-    max_attempts: i64,
+crate::row! {
+    /// A job this worker has claimed, with the attempt it is on.
+    struct Claimed {
+        id: i64,
+        kind: String,
+        payload: String,
+        attempts: i64,
+        max_attempts: i64,
+    }
 }
 
 async fn claim(state: &AppState, now: i64) -> AppResult<Option<Claimed>> {
@@ -109,15 +111,9 @@ async fn claim(state: &AppState, now: i64) -> AppResult<Option<Claimed>> {
          RETURNING id, kind, payload, attempts, max_attempts"
     );
     let mut tx = state.db.begin_write().await?;
-    let row = sqlx::query(&sql).bind(now + LEASE_MS).bind(now).fetch_optional(&mut *tx).await?;
+    let claimed: Option<Claimed> = sqlx::query_as(&sql).bind(now + LEASE_MS).bind(now).fetch_optional(&mut *tx).await?;
     tx.commit().await?;
-    Ok(row.map(|r| Claimed {
-        id: r.get(0),
-        kind: r.get(1),
-        payload: r.get(2),
-        attempts: r.get(3),
-        max_attempts: r.get(4),
-    }))
+    Ok(claimed)
 }
 
 /// Delay before the next attempt: 15 s, 30 s, 1 min … capped at one hour.

@@ -31,7 +31,14 @@ pub async fn spend_n(state: &AppState, budget: &Budget, subject: &str, n: i64) -
     let key = crate::crypto::hash_token(&format!("{}:{subject}", budget.name));
     let mut tx = state.db.begin_write().await?;
     sqlx::query("DELETE FROM quotas WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
-    let (used, expires_at): (i64, i64) = sqlx::query_as(
+    crate::row! {
+        /// A subject's window after this spend.
+        struct Window {
+            used: i64,
+            expires_at: i64,
+        }
+    }
+    let window: Window = sqlx::query_as(
         "INSERT INTO quotas (key, expires_at, used) VALUES ($1, $2, $3) \
          ON CONFLICT (key) DO UPDATE SET used = quotas.used + $3 RETURNING used, expires_at",
     )
@@ -41,8 +48,8 @@ pub async fn spend_n(state: &AppState, budget: &Budget, subject: &str, n: i64) -
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    if used > budget.limit {
-        return Err(AppError::TooManyRequests { retry_after_s: ((expires_at - now) + 999) / 1000 });
+    if window.used > budget.limit {
+        return Err(AppError::TooManyRequests { retry_after_s: ((window.expires_at - now) + 999) / 1000 });
     }
     Ok(())
 }

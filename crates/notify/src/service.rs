@@ -248,8 +248,22 @@ pub async fn outbox_by_state(
     if !matches!(st, "pending" | "sent" | "failed" | "dead") {
         return Err(AppError::field("state", "invalid_choice"));
     }
+    kernel::row! {
+        /// An outbox message as stored, its recipient not yet masked.
+        struct OutboxRow {
+            id: i64,
+            channel: String,
+            recipient: String,
+            template: String,
+            state: String,
+            attempts: i64,
+            last_error: Option<String>,
+            created_at: i64,
+            user_id: Option<i64>,
+        }
+    }
     let scope = kernel::db::and_in("community_id", communities);
-    let rows = sqlx::query(&format!(
+    let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
         "SELECT id, channel, recipient, template, state, attempts, last_error, created_at, user_id FROM outbox \
          WHERE state = $1 AND id < $2{scope} ORDER BY id DESC LIMIT $3"
     ))
@@ -260,19 +274,16 @@ pub async fn outbox_by_state(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| {
-            let recipient: String = r.get(2);
-            OutboxEntry {
-                id: r.get(0),
-                channel: r.get(1),
-                recipient: if recipient.contains('@') { mask_email(&recipient) } else { kernel::crypto::mask_phone(&recipient) },
-                user_id: r.get(8),
-                template: r.get(3),
-                state: r.get(4),
-                attempts: r.get(5),
-                last_error: r.get(6),
-                created_at: r.get(7),
-            }
+        .map(|r| OutboxEntry {
+            id: r.id,
+            channel: r.channel,
+            recipient: if r.recipient.contains('@') { mask_email(&r.recipient) } else { kernel::crypto::mask_phone(&r.recipient) },
+            user_id: r.user_id,
+            template: r.template,
+            state: r.state,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            created_at: r.created_at,
         })
         .collect())
 }
@@ -287,26 +298,38 @@ fn mask_email(e: &str) -> String {
 /// Delivers one queued message; called by the job. Already-sent messages are skipped, so a
 /// job that runs twice sends once.
 pub async fn deliver(state: &AppState, outbox_id: i64, last_attempt: bool) -> Result<(), String> {
-    let row = sqlx::query("SELECT channel, recipient, template, params, locale, idempotency_key, state, secret_params FROM outbox WHERE id = $1")
-        .bind(outbox_id)
-        .fetch_optional(&state.db.pool)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("outbox {outbox_id} not found"))?;
-    let st: String = row.get(6);
-    if st == "sent" {
+    kernel::row! {
+        /// A queued message as the job delivers it.
+        struct QueuedRow {
+            channel: String,
+            recipient: String,
+            template: String,
+            params: String,
+            locale: String,
+            idempotency_key: String,
+            state: String,
+            secret_params: String,
+        }
+    }
+    let row: QueuedRow =
+        sqlx::query_as("SELECT channel, recipient, template, params, locale, idempotency_key, state, secret_params FROM outbox WHERE id = $1")
+            .bind(outbox_id)
+            .fetch_optional(&state.db.pool)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("outbox {outbox_id} not found"))?;
+    if row.state == "sent" {
         return Ok(());
     }
-    let channel = Channel::parse(row.get::<String, _>(0).as_str()).ok_or("unknown channel")?;
-    let recipient: String = row.get(1);
-    let template: String = row.get(2);
-    let stored: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(row.get::<String, _>(3).as_str()).map_err(|e| e.to_string())?;
+    let channel = Channel::parse(&row.channel).ok_or("unknown channel")?;
+    let recipient = row.recipient;
+    let template = row.template;
+    let stored: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&row.params).map_err(|e| e.to_string())?;
     let params: Vec<(String, String)> =
         stored.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect();
-    let locale = Locale::parse(row.get::<String, _>(4).as_str()).unwrap_or_default();
-    let key: String = row.get(5);
-    let secret: String = row.get(7);
+    let locale = Locale::parse(&row.locale).unwrap_or_default();
+    let key = row.idempotency_key;
+    let secret = row.secret_params;
     let secret: Vec<&str> = secret.split(',').filter(|s| !s.is_empty()).collect();
     let (title, body) = render(&template, channel, locale, &params);
     let outcome = match channel {
