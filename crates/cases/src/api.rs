@@ -1,5 +1,6 @@
 //! JSON API of the needs express: triage, filing, the staff queue, moving cases, following them.
 
+use crate::domain::CaseId;
 use crate::service::{self, CaseView, Filed, Move, Mover, NewCase};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -147,7 +148,7 @@ async fn queue(
 async fn read(
     State(state): State<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
 ) -> AppResult<Json<CaseView>> {
     Ok(Json(service::read(&state, &user, id).await?))
 }
@@ -160,7 +161,7 @@ async fn read(
 async fn move_case(
     State(state): State<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     ApiJson(m): ApiJson<Move>,
 ) -> AppResult<Json<CaseView>> {
     Ok(Json(
@@ -237,7 +238,7 @@ async fn ledger(
     let rows = crate::ledger::cases(&state, c, &filter, q.after()?, limit).await?;
     Ok(Json(Ledger {
         figures: crate::ledger::figures(&state, c).await?,
-        cases: Page::from_rows(rows, limit, |r| r.id),
+        cases: Page::from_rows(rows, limit, |r| r.id.get()),
     }))
 }
 
@@ -271,7 +272,7 @@ async fn similar(
 async fn follow(
     State(state): State<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
 ) -> AppResult<StatusCode> {
     crate::ledger::follow(&state, user.person()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -283,7 +284,7 @@ async fn follow(
 async fn unfollow(
     State(state): State<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
 ) -> AppResult<StatusCode> {
     crate::ledger::unfollow(&state, user.person()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -306,7 +307,7 @@ struct PhotoQuery {
 async fn add_photos(
     State(state): State<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     ApiQuery(q): ApiQuery<PhotoQuery>,
     multipart: axum::extract::Multipart,
 ) -> AppResult<(StatusCode, Json<Vec<crate::photos::Photo>>)> {
@@ -356,7 +357,7 @@ async fn redact(
 async fn wait(
     State(state): State<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     ApiJson(w): ApiJson<service::Wait>,
 ) -> AppResult<Json<CaseView>> {
     Ok(Json(service::wait(&state, &user, id, &w).await?))
@@ -368,7 +369,7 @@ async fn wait(
 async fn assign(
     State(state): State<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     ApiJson(a): ApiJson<service::Assign>,
 ) -> AppResult<Json<CaseView>> {
     Ok(Json(service::assign(&state, &user, id, &a).await?))
@@ -381,7 +382,7 @@ async fn assign(
 async fn visibility(
     State(state): State<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     ApiJson(v): ApiJson<service::Visibility>,
 ) -> AppResult<Json<CaseView>> {
     Ok(Json(service::set_visibility(&state, &user, id, &v).await?))
@@ -393,7 +394,7 @@ async fn visibility(
 async fn reclassify(
     State(state): State<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     ApiJson(r): ApiJson<service::Reclassify>,
 ) -> AppResult<Json<CaseView>> {
     Ok(Json(service::reclassify(&state, &user, id, &r).await?))

@@ -1,6 +1,7 @@
 //! A case's two clocks (first response, result): their checks, enqueued as jobs in the
 //! transaction that starts or moves a clock (ADR 007).
 
+use crate::domain::CaseId;
 use kernel::db::WriteTx;
 use serde::{Deserialize, Serialize};
 use kernel::error::{AppError, AppResult};
@@ -47,7 +48,7 @@ pub enum Check {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockCheck {
     /// The case.
-    pub case_id: i64,
+    pub case_id: CaseId,
     /// Which clock.
     pub clock: Clock,
     /// Which check.
@@ -77,7 +78,7 @@ impl ClockCheck {
 /// community head) when half the time again has passed. Each check carries the due time it was
 /// made for: when the clock moves (a wait, a new urgency) a new chain starts and the old one
 /// ends at its next check (ADR 007).
-pub(crate) async fn enqueue_clocks(tx: &mut WriteTx, now: i64, id: i64, clocks: &[(Clock, i64, i64)]) -> AppResult<()> {
+pub(crate) async fn enqueue_clocks(tx: &mut WriteTx, now: i64, id: CaseId, clocks: &[(Clock, i64, i64)]) -> AppResult<()> {
     for &(clock, start, due) in clocks {
         enqueue(tx, now, &ClockCheck { case_id: id, clock, stage: Check::Warn, due, start }).await?;
     }
@@ -97,7 +98,7 @@ pub(crate) async fn restart_result_clock(
     state: &AppState,
     tx: &mut WriteTx,
     now: i64,
-    id: i64,
+    id: CaseId,
     community_id: i64,
 ) -> AppResult<()> {
     let (u, c): (String, String) =

@@ -2,6 +2,7 @@
 //! and resolved (some late, a few rated unsatisfied), a handful still open, so that the queue,
 //! the public ledger, its plan and its figures look like a working community's.
 
+use crate::domain::CaseId;
 use crate::domain::{default_sla, State};
 use kernel::clock::{DAY, HOUR, MINUTE};
 use kernel::crypto::{hash_token, random_token};
@@ -128,7 +129,7 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
             _ => None,
         };
         let anonymous = source == "resident";
-        let id: i64 = sqlx::query_scalar(
+        let id: CaseId = sqlx::query_scalar(
             "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
              triage_reasons, state, first_response_due, result_due, first_response_at, resolved_at, closed_at, created_at, updated_at, \
              entered_by, owner_user_id, assignee_user_id, private, search_text) \

@@ -5,6 +5,11 @@ use kernel::clock::{Millis, HOUR, MINUTE};
 use serde::{Deserialize, Serialize};
 use triage::Urgency;
 
+kernel::id! {
+    /// A case's id (its number, 案件编号, is its own text).
+    pub struct CaseId;
+}
+
 /// Where a case came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -2,6 +2,7 @@
 //! in the transaction of the change it reports. Payloads carry ids and codes, never a report's
 //! words or a person's contact: a subscriber that needs more asks this crate's functions.
 
+use crate::domain::CaseId;
 use crate::domain::State;
 use kernel::events::DomainEvent;
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use triage::{Category, Urgency};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseFiled {
     /// The case.
-    pub case_id: i64,
+    pub case_id: CaseId,
     /// Its urgency as filed.
     pub urgency: Urgency,
     /// Its category as filed.
@@ -30,7 +31,7 @@ impl DomainEvent for CaseFiled {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseMoved {
     /// The case.
-    pub case_id: i64,
+    pub case_id: CaseId,
     /// Where it was.
     pub from: State,
     /// Where it is now.
@@ -47,7 +48,7 @@ impl DomainEvent for CaseMoved {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseRated {
     /// The case.
-    pub case_id: i64,
+    pub case_id: CaseId,
     /// Whether the problem was solved.
     pub solved: bool,
     /// How satisfied the filer is.

@@ -2,6 +2,7 @@
 //! are hers (those she filed under her name and those filed for her — never anyone else's,
 //! never an anonymous one), who may report for her and who hears about her cases.
 
+use crate::domain::CaseId;
 use kernel::auth::Principal;
 use kernel::error::AppResult;
 use kernel::state::AppState;
@@ -11,7 +12,7 @@ use registry::family::Elder;
 const SHOWN: i64 = 50;
 
 /// Ids of the named (not anonymous) cases about `elder`: filed by her, or for her.
-pub(crate) async fn case_ids(state: &AppState, elder: &Elder) -> AppResult<Vec<i64>> {
+pub(crate) async fn case_ids(state: &AppState, elder: &Elder) -> AppResult<Vec<CaseId>> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM cases WHERE community_id = $1 AND anonymous = 0 AND (resident_id = $2 OR author_user_id = $3) ORDER BY id DESC LIMIT $4",
     )
@@ -26,7 +27,7 @@ pub(crate) async fn case_ids(state: &AppState, elder: &Elder) -> AppResult<Vec<i
 
 
 /// Whether `p` reads case `case_id` as family of the elder it is about (see [`elder_case`]).
-pub async fn reads(state: &AppState, p: &Principal, case_id: i64) -> AppResult<bool> {
+pub async fn reads(state: &AppState, p: &Principal, case_id: CaseId) -> AppResult<bool> {
     let Some(uid) = p.user_id else { return Ok(false) };
     for elder in registry::family::elders_of(state, uid).await? {
         if case_ids(state, &elder).await?.contains(&case_id) {

@@ -4,6 +4,7 @@
 //! on corrections it was not trained on, it is not worse than the one in use. Each case records
 //! the version of the model that classified it.
 
+use crate::domain::CaseId;
 use kernel::auth::Principal;
 use kernel::db::WriteTx;
 use kernel::state::AppState;
@@ -17,7 +18,7 @@ use triage::{Category, Classifier, Correction, Urgency};
 pub(crate) async fn record_correction(
     tx: &mut WriteTx,
     community_id: i64,
-    case_id: i64,
+    case_id: CaseId,
     text: &str,
     urgency: Urgency,
     category: Category,

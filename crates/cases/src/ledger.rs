@@ -3,6 +3,7 @@
 //! community's work accountable. The report's own words and staff notes stay off it: they may
 //! name people or flats.
 
+use crate::domain::CaseId;
 use crate::domain::State;
 use crate::store::{FACTS, FIRST_PAGE, PLAN};
 use kernel::query::{col, Alias, Cond, Expr, Order, Query};
@@ -15,7 +16,7 @@ use triage::{Category, Urgency};
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PublicCase {
     /// Id.
-    pub id: i64,
+    pub id: CaseId,
     /// Category.
     pub category: Category,
     /// Urgency.
@@ -687,7 +688,7 @@ async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Op
     kernel::row! {
         /// A public case as read.
         struct Listed {
-            id: i64,
+            id: CaseId,
             category: String,
             urgency: String,
             building_id: Option<i64>,
@@ -699,7 +700,7 @@ async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Op
     kernel::row! {
         /// A state a case moved to, and when.
         struct Step {
-            case_id: i64,
+            case_id: CaseId,
             at: i64,
             state: String,
         }
@@ -714,7 +715,7 @@ async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Op
         .limit(u64::try_from(limit + 1).unwrap_or(1));
     let (sql, values) = state.db.build(&q);
     let rows: Vec<Listed> = sqlx::query_as_with(&sql, values).fetch_all(&state.db.pool).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<CaseId> = rows.iter().map(|r| r.id).collect();
     let steps: Vec<Step> = sqlx::query_as(&format!(
         "SELECT case_id, at, state FROM case_events WHERE state IS NOT NULL{} ORDER BY id",
         kernel::db::and_in("case_id", Some(&ids))
@@ -722,7 +723,7 @@ async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Op
     .fetch_all(&state.db.pool)
     .await?;
     // Photos go public once staff have responded (and could redact or hide them).
-    let responded: Vec<i64> = rows
+    let responded: Vec<CaseId> = rows
         .iter()
         .filter(|r| r.first_response_at.is_some())
         .map(|r| r.id)
@@ -841,7 +842,7 @@ pub async fn suggestions(
     kernel::row! {
         /// An open case that may be the same problem.
         struct Candidate {
-            id: i64,
+            id: CaseId,
             unit_id: Option<i64>,
             author_user_id: Option<i64>,
             resident_id: Option<i64>,
@@ -852,7 +853,7 @@ pub async fn suggestions(
     kernel::row! {
         /// Someone following a case.
         struct Follower {
-            case_id: i64,
+            case_id: CaseId,
             user_id: i64,
         }
     }
@@ -880,7 +881,7 @@ pub async fn suggestions(
     let units = registry::places::unit_names(&state.db.pool, &unit_ids).await?;
     // Only cases whose words share something with the report's: the same category in the
     // same building alone is not the same problem.
-    let mut rows: Vec<(i64, Option<i64>, Option<String>, f64, String)> = found
+    let mut rows: Vec<(CaseId, Option<i64>, Option<String>, f64, String)> = found
         .iter()
         .filter(|r| !own(r))
         .filter_map(|r| {
@@ -892,8 +893,8 @@ pub async fn suggestions(
         .collect();
     // Nor those she follows already.
     if let Some(reader) = reader {
-        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-        let followed: Vec<i64> = sqlx::query_scalar(&format!(
+        let ids: Vec<CaseId> = rows.iter().map(|r| r.0).collect();
+        let followed: Vec<CaseId> = sqlx::query_scalar(&format!(
             "SELECT case_id FROM case_followers WHERE user_id = $1{}",
             kernel::db::and_in("case_id", Some(&ids))
         ))
@@ -905,7 +906,7 @@ pub async fn suggestions(
     // The most alike first, then the newest.
     rows.sort_by(|a, b| b.3.total_cmp(&a.3).then(b.0.cmp(&a.0)));
     rows.truncate(5);
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let ids: Vec<CaseId> = rows.iter().map(|r| r.0).collect();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -935,7 +936,7 @@ pub async fn suggestions(
 
 /// One case as the public ledger shows it, with the start of its words (numbers hidden), how
 /// many follow it and whether `reader` does; not found when the public may not see it.
-pub async fn public_case(state: &AppState, id: i64, reader: Option<i64>) -> AppResult<Similar> {
+pub async fn public_case(state: &AppState, id: CaseId, reader: Option<i64>) -> AppResult<Similar> {
     let row: Option<(i64, String, Option<i64>)> = sqlx::query_as(
         "SELECT c.community_id, c.text, c.unit_id FROM cases c WHERE c.id = $1 AND c.private = 0 AND c.state <> 'withdrawn'",
     )
@@ -968,7 +969,7 @@ pub async fn public_case(state: &AppState, id: i64, reader: Option<i64>) -> AppR
 /// The cases a person follows that the public may still see, most recently followed first.
 pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCase>> {
     let her_residents: Vec<i64> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
-    let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
+    let rows: Vec<(CaseId, i64)> = sqlx::query_as(&format!(
         "SELECT c.id, c.community_id FROM case_followers f JOIN cases c ON c.id = f.case_id WHERE f.user_id = $1 \
          AND (c.author_user_id IS NULL OR c.author_user_id <> $1) \
          AND NOT (c.anonymous = 0 AND c.resident_id IS NOT NULL AND {}) ORDER BY f.created_at DESC, c.id DESC LIMIT 100",
@@ -980,7 +981,7 @@ pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCas
     let communities = kernel::db::distinct_ids(rows.iter().map(|r| r.1));
     let mut found = Vec::new();
     for c in communities {
-        let ids: Vec<i64> = rows.iter().filter(|r| r.1 == c).map(|r| r.0).collect();
+        let ids: Vec<CaseId> = rows.iter().filter(|r| r.1 == c).map(|r| r.0).collect();
         found.extend(load_public(state, c, Cond::all().add(col("c", "id").is_in(ids.iter().copied())), None, 100).await?);
     }
     Ok(rows
@@ -991,7 +992,7 @@ pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCas
 
 /// Follows a case: its progress reaches the follower's inbox. Following one's own report does
 /// nothing: its author hears about it already.
-pub async fn follow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<()> {
+pub async fn follow(state: &AppState, user_id: i64, case_id: CaseId) -> AppResult<()> {
     kernel::row! {
         /// What following a case depends on.
         struct Followable {
@@ -1031,7 +1032,7 @@ pub async fn follow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<(
 }
 
 /// Stops following a case (no error when not following it; 404 when there is no such case).
-pub async fn unfollow(state: &AppState, user_id: i64, case_id: i64) -> AppResult<()> {
+pub async fn unfollow(state: &AppState, user_id: i64, case_id: CaseId) -> AppResult<()> {
     let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(&state.db.pool)

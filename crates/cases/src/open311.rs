@@ -3,6 +3,7 @@
 //! categories; requests are cases. Like the public ledger, a request shows its category and
 //! building, not the resident's words.
 
+use crate::domain::CaseId;
 use crate::domain::State;
 use crate::service::{self, NewCase};
 use axum::extract::{Path, Query, State as AxState};
@@ -328,7 +329,7 @@ async fn requests(
     };
 
     // Photos once staff have responded, as on the public ledger.
-    let responded: Vec<i64> = rows.iter().filter(|r| r.first_response_at.is_some()).map(|r| r.id).collect();
+    let responded: Vec<CaseId> = rows.iter().filter(|r| r.first_response_at.is_some()).map(|r| r.id).collect();
     let Ok(photos) = crate::photos::of_cases(state, &responded, true).await else {
         return error(format, StatusCode::INTERNAL_SERVER_ERROR, "database unavailable");
     };
@@ -380,14 +381,14 @@ async fn requests(
     kernel::row! {
         /// A state a request moved to, and when.
         struct Step {
-            case_id: i64,
+            case_id: CaseId,
             at: i64,
             state: String,
         }
     }
     // The `notes` history extension: each request's state changes, oldest first (the state,
     // never staff's words, which may name people or flats).
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<CaseId> = rows.iter().map(|r| r.id).collect();
     let events = match sqlx::query_as::<_, Step>(&format!(
         "SELECT case_id, at, state FROM case_events WHERE state IS NOT NULL{} ORDER BY id",
         kernel::db::and_in("case_id", Some(&ids))
@@ -465,7 +466,7 @@ async fn updates(state: &AppState, format: Format, q: &HashMap<String, String>) 
         /// A state change of a public request.
         struct Update {
             id: i64,
-            case_id: i64,
+            case_id: CaseId,
             state: String,
             at: i64,
         }

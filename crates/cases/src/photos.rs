@@ -4,6 +4,7 @@
 //! thumbnail. Staff can blur parts of a photo or hide it; the public ledger shows a case's
 //! photos once staff have responded to it, never the original.
 
+use crate::domain::CaseId;
 use files::picture::{self, Prepared, GRID};
 use files::service::NewBlob;
 use files::Kind;
@@ -222,7 +223,7 @@ pub async fn store(state: &AppState, photos: &[Ready], anonymous: bool) -> AppRe
 pub async fn attach(
     state: &AppState,
     tx: &mut WriteTx,
-    case_id: i64,
+    case_id: CaseId,
     community_id: i64,
     uploaded_by: Option<i64>,
     stage: Stage,
@@ -292,16 +293,16 @@ fn cells(stored: &str) -> Vec<u32> {
 /// The photos of several cases, by case id. `public` leaves out hidden photos.
 pub async fn of_cases(
     state: &AppState,
-    case_ids: &[i64],
+    case_ids: &[CaseId],
     public: bool,
-) -> AppResult<Vec<(i64, Photo)>> {
+) -> AppResult<Vec<(CaseId, Photo)>> {
     if case_ids.is_empty() {
         return Ok(Vec::new());
     }
     kernel::row! {
         /// A photo of a case as stored.
         struct Listed {
-            case_id: i64,
+            case_id: CaseId,
             id: i64,
             stage: String,
             width: i64,
@@ -392,7 +393,7 @@ pub async fn serve(
             building_id: Option<i64>,
             entered_by: Option<i64>,
             assignee_user_id: Option<i64>,
-            case_id: i64,
+            case_id: CaseId,
             resident_id: Option<i64>,
             anonymous: i64,
         }
@@ -471,7 +472,7 @@ pub async fn redact(
     kernel::row! {
         /// A photo with where its case stands.
         struct Redacted {
-            case_id: i64,
+            case_id: CaseId,
             community_id: i64,
             original_blob_id: i64,
             building_id: Option<i64>,
@@ -572,7 +573,7 @@ pub async fn redact(
 pub async fn add(
     state: &AppState,
     p: &Principal,
-    case_id: i64,
+    case_id: CaseId,
     stage: Stage,
     uploads: Vec<Upload>,
 ) -> AppResult<Vec<Photo>> {

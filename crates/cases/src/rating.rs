@@ -1,6 +1,7 @@
 //! Ratings: when a case is resolved, its author gets a one-tap link that works without a login,
 //! once, for seven days: solved or not, how satisfied, a comment. "Not solved" reopens the case.
 
+use crate::domain::CaseId;
 use crate::domain::Satisfaction;
 use crate::domain::State;
 use kernel::clock::DAY;
@@ -27,7 +28,7 @@ pub struct Rating {
 
 /// Creates the rating link for a case just resolved, inside the resolving transaction.
 /// Returns the token (for the message to the author).
-pub async fn issue(tx: &mut WriteTx, now: i64, case_id: i64) -> AppResult<String> {
+pub async fn issue(tx: &mut WriteTx, now: i64, case_id: CaseId) -> AppResult<String> {
     let token = random_token(18);
     sqlx::query("INSERT INTO case_ratings (case_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)")
         .bind(case_id)
@@ -40,7 +41,7 @@ pub async fn issue(tx: &mut WriteTx, now: i64, case_id: i64) -> AppResult<String
 }
 
 /// The case a rating link is for, if the link is valid now: `(rating id, case id)`.
-pub async fn open(state: &AppState, token: &str) -> AppResult<(i64, i64)> {
+pub async fn open(state: &AppState, token: &str) -> AppResult<(i64, CaseId)> {
     if token.len() > 64 {
         return Err(AppError::NotFound);
     }
@@ -48,7 +49,7 @@ pub async fn open(state: &AppState, token: &str) -> AppResult<(i64, i64)> {
         /// A rating link as stored.
         struct Link {
             id: i64,
-            case_id: i64,
+            case_id: CaseId,
             expires_at: i64,
             used_at: Option<i64>,
         }
@@ -76,7 +77,7 @@ pub async fn open(state: &AppState, token: &str) -> AppResult<(i64, i64)> {
 }
 
 /// The open rating of a case (for its anonymous author, who holds the follow link instead).
-pub async fn open_for_case(state: &AppState, case_id: i64) -> AppResult<Option<i64>> {
+pub async fn open_for_case(state: &AppState, case_id: CaseId) -> AppResult<Option<i64>> {
     Ok(sqlx::query_scalar("SELECT id FROM case_ratings WHERE case_id = $1 AND used_at IS NULL AND expires_at >= $2 ORDER BY id DESC LIMIT 1")
         .bind(case_id)
         .bind(state.now())
@@ -126,7 +127,7 @@ pub async fn submit(state: &AppState, token: &str, rating: &Rating) -> AppResult
 pub async fn record(
     state: &AppState,
     rating_id: i64,
-    case_id: i64,
+    case_id: CaseId,
     rating: &Rating,
 ) -> AppResult<()> {
     let comment = kernel::validate::at_most_multiline("comment", &rating.comment, 500)?;

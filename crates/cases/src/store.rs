@@ -1,5 +1,6 @@
 //! The cases capability's queries: what is read and written in its tables, in one place.
 
+use crate::domain::CaseId;
 use crate::domain::State;
 use triage::Category;
 use kernel::db::Db;
@@ -70,7 +71,7 @@ pub struct PublicRequests {
 
 kernel::row! {
     struct PublicRequestRow {
-        id: i64,
+        id: CaseId,
         state: String,
         category: String,
         created_at: i64,
@@ -87,7 +88,7 @@ kernel::row! {
 #[derive(Debug, Clone)]
 pub struct PublicRequest {
     /// Case id.
-    pub id: i64,
+    pub id: CaseId,
     /// Where it stands.
     pub state: State,
     /// What it is about.
@@ -216,7 +217,7 @@ pub struct NewCaseRow<'a> {
 
 /// Inserts a new case (state `new`) and returns its id; a used idempotency key is the
 /// database's unique violation, for the caller to answer.
-pub async fn insert_case(tx: &mut kernel::db::WriteTx, c: &NewCaseRow<'_>) -> Result<i64, sqlx::Error> {
+pub async fn insert_case(tx: &mut kernel::db::WriteTx, c: &NewCaseRow<'_>) -> Result<CaseId, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO cases (community_id, source, author_user_id, anonymous, follow_token_hash, text, place, building_id, urgency, category, \
          triage_reasons, state, first_response_due, result_due, idempotency_key, created_at, updated_at, unit_id, lat_e6, lng_e6, resident_id, \

@@ -364,7 +364,7 @@ fn prepare_private_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
 
 /// `AND <column> IN (…)` limiting a query to `ids`, or nothing when `ids` is `None` (no limit);
 /// an empty list matches nothing. Ids are integers, so inlining them is safe.
-pub fn and_in(column: &str, ids: Option<&[i64]>) -> String {
+pub fn and_in<T: Copy + Into<i64>>(column: &str, ids: Option<&[T]>) -> String {
     match ids {
         None => String::new(),
         Some(ids) => format!(" AND {}", in_list(column, ids)),
@@ -409,8 +409,8 @@ macro_rules! row {
 }
 
 /// The distinct ids among `ids`, in order: what a batch lookup by id asks for.
-pub fn distinct_ids(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
-    let mut v: Vec<i64> = ids.into_iter().collect();
+pub fn distinct_ids<T: Ord>(ids: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut v: Vec<T> = ids.into_iter().collect();
     v.sort_unstable();
     v.dedup();
     v
@@ -418,10 +418,10 @@ pub fn distinct_ids(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
 
 /// `column IN (…)` for a list of ids, and a condition that is false (never unknown, so it can
 /// be negated) when the list is empty: ids are numbers, so the list is safe to write into the SQL.
-pub fn in_list(column: &str, ids: &[i64]) -> String {
+pub fn in_list<T: Copy + Into<i64>>(column: &str, ids: &[T]) -> String {
     if ids.is_empty() {
         return "1 = 0".to_string();
     }
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let list: Vec<String> = ids.iter().map(|id| (*id).into().to_string()).collect();
     format!("{column} IN ({})", list.join(","))
 }

@@ -13,6 +13,7 @@ pub mod drafts;
 pub mod error;
 pub mod events;
 pub mod i18n;
+pub mod ids;
 pub mod jobs;
 pub mod manifest;
 pub mod metrics;

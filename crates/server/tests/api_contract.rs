@@ -69,6 +69,8 @@ async fn the_openapi_document_is_complete_and_consistent() {
     assert!(doc["info"]["title"].as_str().is_some_and(|t| !t.is_empty()));
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object(), "the error shape is documented");
+    // Typed ids are documented as the integers they are sent as.
+    assert_eq!(doc["components"]["schemas"]["CaseId"]["type"], "integer", "{}", doc["components"]["schemas"]["CaseId"]);
 
     let ops = operations(&doc);
     assert!(ops.len() >= 20, "only {} operations documented", ops.len());

@@ -115,7 +115,7 @@ async fn a_subscriber_hears_each_event_once_and_a_failing_one_is_retried_on_its_
 async fn nothing_is_announced_of_a_change_that_rolled_back() {
     let app = TestApp::start_with_capabilities(vec![example()]).await;
     let mut tx = app.state.db.begin_write().await.unwrap();
-    let moved = CaseMoved { case_id: 1, from: State::New, to: State::Acknowledged, by_staff: true };
+    let moved = CaseMoved { case_id: cases::domain::CaseId::new(1), from: State::New, to: State::Acknowledged, by_staff: true };
     kernel::events::publish(&app.state, &mut tx, app.state.now(), None, &moved).await.unwrap();
     drop(tx);
     app.run_jobs().await;

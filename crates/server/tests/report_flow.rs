@@ -379,7 +379,7 @@ async fn resolved_case(w: &World, client: &Client, body: serde_json::Value) -> s
 /// A fresh rating link for case `id` (the one texted to its author).
 async fn rating_link(w: &World, id: i64) -> String {
     let mut tx = w.app.state.db.begin_write().await.unwrap();
-    let token = cases::rating::issue(&mut tx, w.app.state.now(), id).await.unwrap();
+    let token = cases::rating::issue(&mut tx, w.app.state.now(), cases::domain::CaseId::new(id)).await.unwrap();
     tx.commit().await.unwrap();
     token
 }

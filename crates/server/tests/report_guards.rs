@@ -270,7 +270,7 @@ async fn a_rating_that_does_not_say_solved_or_not_is_refused_and_never_reopens()
     let anon_id = anon["id"].as_i64().unwrap();
     let link_case = resolved(&w, serde_json::json!({"text": "楼下的路灯不亮了"})).await["id"].as_i64().unwrap();
     let mut tx = w.app.state.db.begin_write().await.unwrap();
-    let token = cases::rating::issue(&mut tx, w.app.state.now(), link_case).await.unwrap();
+    let token = cases::rating::issue(&mut tx, w.app.state.now(), cases::domain::CaseId::new(link_case)).await.unwrap();
     tx.commit().await.unwrap();
     let visitor = w.app.client();
     for solved in [None, Some(""), Some("yes"), Some("2"), Some("true")] {

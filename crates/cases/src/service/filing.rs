@@ -2,6 +2,7 @@
 //! then one transaction — deduplicated by an idempotency key; an anonymous case stores no link
 //! to its author, who follows it with a private token.
 
+use crate::domain::CaseId;
 use crate::clocks::{enqueue_clocks, Clock};
 use crate::classify::triage_in;
 use crate::domain::{Source, State, CASES_HANDLE};
@@ -55,7 +56,7 @@ pub struct NewCase {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Filed {
     /// Case id.
-    pub id: i64,
+    pub id: CaseId,
     /// Classified urgency.
     pub urgency: Urgency,
     /// Classified category.
@@ -129,7 +130,7 @@ pub(crate) async fn earlier_filing(
     kernel::row! {
         /// The case filed with a key.
         struct Earlier {
-            id: i64,
+            id: CaseId,
             urgency: String,
             category: String,
             text: String,
@@ -450,7 +451,7 @@ async fn alert_on_filing(
     tx: &mut WriteTx,
     now: i64,
     community_id: i64,
-    id: i64,
+    id: CaseId,
     t: &triage::Triage,
     danger_now: bool,
     place: &Whereabouts,

@@ -1,5 +1,6 @@
 //! The staff queue and the console's workload figures.
 
+use crate::domain::CaseId;
 use crate::domain::{State, CASES_HANDLE};
 use chrono::Datelike;
 use kernel::query::{col, contains, raw, Alias, Cond, Expr, Order, Query};
@@ -125,7 +126,7 @@ pub async fn queue(
         .limit(u64::try_from(limit + 1).unwrap_or(1))
         .offset(u64::try_from(after_rank.unwrap_or(0)).unwrap_or(0));
     let (sql, values) = state.db.build(&q);
-    let ids: Vec<i64> = sqlx::query_scalar_with(&sql, values).fetch_all(&state.db.pool).await?;
+    let ids: Vec<CaseId> = sqlx::query_scalar_with(&sql, values).fetch_all(&state.db.pool).await?;
     views(state, &ids, true).await
 }
 

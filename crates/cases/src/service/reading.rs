@@ -1,6 +1,7 @@
 //! Reading cases: one or many as staff or as the resident see them, the reporter behind a case,
 //! a resident's and a family's cases.
 
+use crate::domain::CaseId;
 use crate::domain::{clock_state_paused, ClockState, State, CASES_HANDLE};
 use crate::photos::Photo;
 use kernel::auth::Principal;
@@ -30,7 +31,7 @@ pub struct Event {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     /// Id.
-    pub id: i64,
+    pub id: CaseId,
     /// Community id.
     pub community_id: i64,
     /// Channel.
@@ -66,7 +67,7 @@ pub struct CaseView {
     /// 0 = with its assignee, 1 = escalated to the staff on duty, 2 = to the community head.
     pub escalation_level: i64,
     /// The case this one was merged into, for a duplicate.
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<CaseId>,
     /// Waiting on the resident since (epoch ms): the clocks are stopped.
     pub paused_since: Option<i64>,
     /// Kept off the public ledger and Open311.
@@ -115,7 +116,7 @@ pub struct Reporter {
 /// How to reach the person case `id` is from: the resident it was filed for, else its author.
 /// `None` for an anonymous case. The whole number is shown only on request (`reveal`), as an
 /// ID number is, and the request stays on the staff timeline.
-pub async fn reporter(state: &AppState, p: &Principal, id: i64, reveal: bool) -> AppResult<Option<Reporter>> {
+pub async fn reporter(state: &AppState, p: &Principal, id: CaseId, reveal: bool) -> AppResult<Option<Reporter>> {
     let case = load_for_staff(state, p, id).await?;
     if case.anonymous {
         return Ok(None);
@@ -183,7 +184,7 @@ pub async fn resident_by_phone(
 }
 
 /// The case as staff (`staff = true`) or its author sees it.
-pub async fn view(state: &AppState, id: i64, staff: bool) -> AppResult<CaseView> {
+pub async fn view(state: &AppState, id: CaseId, staff: bool) -> AppResult<CaseView> {
     views(state, &[id], staff)
         .await?
         .pop()
@@ -203,13 +204,13 @@ pub(crate) const RESIDENT_EVENTS: &[&str] = &[
 ];
 
 /// Several cases, in the order of `ids`, in three queries whatever their number.
-pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<CaseView>> {
+pub async fn views(state: &AppState, ids: &[CaseId], staff: bool) -> AppResult<Vec<CaseView>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     kernel::row! {
         struct ViewRow {
-            id: i64,
+            id: CaseId,
             community_id: i64,
             source: String,
             anonymous: i64,
@@ -234,7 +235,7 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
             assignee_user_id: Option<i64>,
             owner_user_id: Option<i64>,
             escalation_level: i64,
-            parent_case_id: Option<i64>,
+            parent_case_id: Option<CaseId>,
             paused_at: Option<i64>,
             private: i64,
             triage_pending: i64,
@@ -243,7 +244,7 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
     }
     kernel::row! {
         struct EventRow {
-            case_id: i64,
+            case_id: CaseId,
             at: i64,
             kind: String,
             state: Option<String>,
@@ -353,18 +354,18 @@ pub async fn views(state: &AppState, ids: &[i64], staff: bool) -> AppResult<Vec<
 }
 
 /// Checks that `p` may handle case `id`; to anyone else it does not exist.
-pub async fn ensure_within_reach(state: &AppState, p: &Principal, id: i64) -> AppResult<()> {
+pub async fn ensure_within_reach(state: &AppState, p: &Principal, id: CaseId) -> AppResult<()> {
     load_for_staff(state, p, id).await.map(|_| ())
 }
 
 /// A case as staff see it, for someone who may handle it; to anyone else it does not exist.
-pub async fn read_as_staff(state: &AppState, p: &Principal, id: i64) -> AppResult<CaseView> {
+pub async fn read_as_staff(state: &AppState, p: &Principal, id: CaseId) -> AppResult<CaseView> {
     load_for_staff(state, p, id).await?;
     view(state, id, true).await
 }
 
 /// A case for a logged-in reader: staff of its community, or its named author.
-pub async fn read(state: &AppState, p: &Principal, id: i64) -> AppResult<CaseView> {
+pub async fn read(state: &AppState, p: &Principal, id: CaseId) -> AppResult<CaseView> {
     let case = load(state, id).await?;
     if within_reach(state, p, &case).await? {
         return view(state, id, true).await;
@@ -377,13 +378,13 @@ pub async fn read(state: &AppState, p: &Principal, id: i64) -> AppResult<CaseVie
 
 /// Whether `p` filed case `id` under their name, or it was filed for them (and so may rate it
 /// and move it as its author).
-pub async fn is_author(state: &AppState, p: &Principal, id: i64) -> AppResult<bool> {
+pub async fn is_author(state: &AppState, p: &Principal, id: CaseId) -> AppResult<bool> {
     let case = load(state, id).await?;
     speaks_for(state, p, &case).await
 }
 
 /// The case behind an anonymous author's private link.
-pub async fn by_follow_token(state: &AppState, token: &str) -> AppResult<i64> {
+pub async fn by_follow_token(state: &AppState, token: &str) -> AppResult<CaseId> {
     if token.len() > 64 {
         return Err(AppError::NotFound);
     }
@@ -418,7 +419,7 @@ pub async fn promised(state: &AppState, community_id: i64, urgency: Urgency) -> 
 /// each once, newest first.
 pub async fn mine(state: &AppState, user_id: i64) -> AppResult<Vec<CaseView>> {
     let residents: Vec<i64> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
-    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+    let ids: Vec<CaseId> = sqlx::query_scalar(&format!(
         "SELECT c.id FROM cases c WHERE c.author_user_id = $1 OR (c.anonymous = 0 AND {}) ORDER BY c.id DESC LIMIT 100",
         kernel::db::in_list("c.resident_id", &residents)
     ))
@@ -440,7 +441,7 @@ pub async fn elders_with_cases(state: &AppState, p: &Principal) -> AppResult<Vec
 }
 
 /// One case of an elder `p` is bound to, as she sees it; any other case does not exist.
-pub async fn elder_case(state: &AppState, p: &Principal, case_id: i64) -> AppResult<(registry::family::Elder, CaseView)> {
+pub async fn elder_case(state: &AppState, p: &Principal, case_id: CaseId) -> AppResult<(registry::family::Elder, CaseView)> {
     let uid = p.person()?;
     for elder in registry::family::elders_of(state, uid).await? {
         if crate::family::case_ids(state, &elder).await?.contains(&case_id) {

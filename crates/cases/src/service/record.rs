@@ -1,6 +1,7 @@
 //! What the use cases share: loading a case as the workflow needs it, recording what happened
 //! on its timeline, and alerting people.
 
+use crate::domain::CaseId;
 use crate::domain::State;
 use kernel::auth::Principal;
 use kernel::db::WriteTx;
@@ -16,7 +17,7 @@ pub(crate) fn parse_urgency(s: &str) -> AppResult<Urgency> {
 
 pub(crate) async fn event(
     tx: &mut WriteTx,
-    case_id: i64,
+    case_id: CaseId,
     at: i64,
     actor: Option<i64>,
     kind: &str,
@@ -38,7 +39,7 @@ pub(crate) async fn event(
 /// (`text`, and `short` for the SMS), where (`where`: building, unit and the place typed;
 /// `point`: the map point), who to call back (`reporter`: name and masked phone, empty when
 /// anonymous), the minutes left to respond and the link to the staff case page.
-pub(crate) async fn critical_facts(tx: &mut WriteTx, base_url: &str, now: i64, case_id: i64) -> AppResult<Vec<(&'static str, String)>> {
+pub(crate) async fn critical_facts(tx: &mut WriteTx, base_url: &str, now: i64, case_id: CaseId) -> AppResult<Vec<(&'static str, String)>> {
     kernel::row! {
         struct Alerted {
             text: String,
@@ -127,7 +128,7 @@ pub(crate) async fn alert(
     tx: &mut WriteTx,
     now: i64,
     community_id: i64,
-    case_id: i64,
+    case_id: CaseId,
     users: &[i64],
     template: &'static str,
     key: &str,
@@ -193,7 +194,7 @@ pub(crate) struct CaseRow {
     pub(crate) whereabouts: crate::reach::Whereabouts,
 }
 
-pub(crate) async fn load(state: &AppState, id: i64) -> AppResult<CaseRow> {
+pub(crate) async fn load(state: &AppState, id: CaseId) -> AppResult<CaseRow> {
     let r = sqlx::query(
         "SELECT community_id, state, author_user_id, anonymous, resident_id, private, building_id, entered_by, assignee_user_id FROM cases WHERE id = $1",
     )
@@ -238,7 +239,7 @@ pub(crate) async fn within_reach(state: &AppState, p: &Principal, case: &CaseRow
 
 /// A case a staff member of its community acts on (a grid worker: one within their grids); to
 /// anyone else it does not exist.
-pub(crate) async fn load_for_staff(state: &AppState, p: &Principal, id: i64) -> AppResult<CaseRow> {
+pub(crate) async fn load_for_staff(state: &AppState, p: &Principal, id: CaseId) -> AppResult<CaseRow> {
     let case = load(state, id).await?;
     if !within_reach(state, p, &case).await? {
         return Err(AppError::NotFound);

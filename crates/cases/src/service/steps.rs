@@ -1,6 +1,7 @@
 //! Moving a case through the workflow, and the other steps staff take on it: waiting,
 //! visibility, assignment, reclassification.
 
+use crate::domain::CaseId;
 use crate::clocks::{enqueue_clocks, restart_result_clock};
 use crate::domain::State;
 use crate::photos::{Ready, Stage};
@@ -26,7 +27,7 @@ pub struct Move {
     #[serde(default)]
     pub note: String,
     /// For `duplicate`: the case this one is merged into (its followers move there).
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<CaseId>,
 }
 
 /// Who is moving a case.
@@ -42,7 +43,7 @@ pub enum Mover<'a> {
 pub async fn move_case(
     state: &AppState,
     mover: Mover<'_>,
-    id: i64,
+    id: CaseId,
     m: &Move,
     photos: &[Ready],
 ) -> AppResult<CaseView> {
@@ -56,7 +57,7 @@ pub(crate) const SAME_NOTE_WINDOW_MS: i64 = 5 * kernel::clock::MINUTE;
 /// Whether a step with the one-time key `key` was already recorded on case `id` by `actor`.
 pub(crate) async fn step_recorded<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     db: E,
-    id: i64,
+    id: CaseId,
     actor: Option<i64>,
     key: &str,
 ) -> AppResult<bool> {
@@ -76,7 +77,7 @@ pub(crate) async fn step_recorded<'e, E: sqlx::Executor<'e, Database = sqlx::Any
 pub async fn move_case_once(
     state: &AppState,
     mover: Mover<'_>,
-    id: i64,
+    id: CaseId,
     m: &Move,
     photos: &[Ready],
     key: Option<&str>,
@@ -204,7 +205,7 @@ async fn record_move(
     state: &AppState,
     tx: &mut WriteTx,
     now: i64,
-    id: i64,
+    id: CaseId,
     case: &CaseRow,
     role: &MoverRole,
     to: State,
@@ -245,7 +246,7 @@ async fn record_move(
 
 /// A staff step as those who hear of it are told it.
 struct Told<'a> {
-    id: i64,
+    id: CaseId,
     event_id: i64,
     to: State,
     note: &'a str,
@@ -348,7 +349,7 @@ async fn tell_family(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Option
 
 /// Followers (members of the public; never told of a private case) hear of each step in the
 /// inbox, without staff's words.
-async fn tell_followers(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Option<i64>, id: i64, event_id: i64, to: State) -> AppResult<()> {
+async fn tell_followers(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Option<i64>, id: CaseId, event_id: i64, to: State) -> AppResult<()> {
     let followers: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1 ORDER BY user_id").bind(id).fetch_all(&mut **tx).await?;
     let label = kernel::i18n::t(Locale::ZhCn, &format!("case_state.{}", to.code())).to_string();
     for follower in followers.into_iter().filter(|f| Some(*f) != case.author && Some(*f) != subject) {
@@ -375,7 +376,7 @@ async fn tell_followers(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Opt
 /// a few minutes) records nothing new.
 pub(crate) async fn add_note(
     state: &AppState,
-    id: i64,
+    id: CaseId,
     case: &CaseRow,
     actor: Option<i64>,
     note: &str,
@@ -460,10 +461,10 @@ pub(crate) async fn add_note(
 pub(crate) async fn merge_target(
     state: &AppState,
     mover: &Principal,
-    id: i64,
+    id: CaseId,
     community_id: i64,
-    parent_id: Option<i64>,
-) -> AppResult<i64> {
+    parent_id: Option<CaseId>,
+) -> AppResult<CaseId> {
     let parent = parent_id.ok_or_else(|| AppError::field("parent_id", "required"))?;
     let refused = || AppError::field("parent_id", "case_merge_target");
     if parent == id {
@@ -488,8 +489,8 @@ pub(crate) async fn merge_target(
 pub(crate) async fn merge(
     tx: &mut WriteTx,
     now: i64,
-    id: i64,
-    parent: i64,
+    id: CaseId,
+    parent: CaseId,
     author: Option<i64>,
     actor: Option<i64>,
 ) -> AppResult<()> {
@@ -521,7 +522,7 @@ pub(crate) async fn merge(
 }
 
 /// Ends a pause, if any: the running clocks move on by the time spent waiting, with new checks.
-pub(crate) async fn settle_pause(tx: &mut WriteTx, now: i64, id: i64) -> AppResult<()> {
+pub(crate) async fn settle_pause(tx: &mut WriteTx, now: i64, id: CaseId) -> AppResult<()> {
     kernel::row! {
         /// A case's pause and the clocks it holds.
         struct Paused {
@@ -586,7 +587,7 @@ pub struct Wait {
 }
 
 /// Starts or ends a wait on the resident. While waiting, the clocks stand still.
-pub async fn wait(state: &AppState, p: &Principal, id: i64, w: &Wait) -> AppResult<CaseView> {
+pub async fn wait(state: &AppState, p: &Principal, id: CaseId, w: &Wait) -> AppResult<CaseView> {
     let case = load_for_staff(state, p, id).await?;
     let note = kernel::validate::at_most_multiline("note", &w.note, 1000)?;
     if case.state.has_result() {
@@ -636,7 +637,7 @@ pub struct Visibility {
 pub async fn set_visibility(
     state: &AppState,
     p: &Principal,
-    id: i64,
+    id: CaseId,
     v: &Visibility,
 ) -> AppResult<CaseView> {
     let case = load_for_staff(state, p, id).await?;
@@ -679,7 +680,7 @@ pub struct Assign {
 }
 
 /// Reassigns a case. The first owner stays on record as accountable.
-pub async fn assign(state: &AppState, p: &Principal, id: i64, a: &Assign) -> AppResult<CaseView> {
+pub async fn assign(state: &AppState, p: &Principal, id: CaseId, a: &Assign) -> AppResult<CaseView> {
     let case = load_for_staff(state, p, id).await?;
     let note = kernel::validate::at_most_multiline("note", &a.note, 1000)?;
     let handlers = kernel::people::with_roles(&state.db.pool, case.community_id, crate::policy::HANDLERS).await?;
@@ -736,7 +737,7 @@ pub struct Reclassify {
 pub async fn reclassify(
     state: &AppState,
     p: &Principal,
-    id: i64,
+    id: CaseId,
     r: &Reclassify,
 ) -> AppResult<CaseView> {
     let case = load_for_staff(state, p, id).await?;

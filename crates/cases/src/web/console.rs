@@ -1,5 +1,6 @@
 //! Staff pages: the queue, a case with its actions, service levels and the roster.
 
+use crate::domain::CaseId;
 use super::*;
 
 #[derive(Template)]
@@ -352,7 +353,7 @@ pub(super) async fn staff_case_view(
     state: &AppState,
     ctx: PageCtx,
     user: &User,
-    id: i64,
+    id: CaseId,
     error: Option<String>,
     saved: String,
     mut prefill: Prefill,
@@ -392,7 +393,7 @@ pub(super) async fn staff_case_page(
     ctx: PageCtx,
     user: User,
     headers: axum::http::HeaderMap,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     ApiQuery(q): ApiQuery<StaffCaseQuery>,
 ) -> AppResult<Response> {
     // The case is read (and its reach checked) before a draft is taken for it.
@@ -436,7 +437,7 @@ pub(super) async fn staff_case_post(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
     user: User,
-    path: ApiPath<i64>,
+    path: ApiPath<CaseId>,
     ApiQuery(q): ApiQuery<PostTo>,
     req: axum::extract::Request,
 ) -> AppResult<Response> {
@@ -457,7 +458,7 @@ pub(super) async fn staff_call(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     WebForm(_): WebForm<std::collections::HashMap<String, String>>,
 ) -> AppResult<Response> {
     let reporter = service::reporter(&state, &user, id, true).await?;
@@ -472,7 +473,7 @@ pub(super) async fn after_staff_action(
     state: &AppState,
     ctx: PageCtx,
     user: &User,
-    id: i64,
+    id: CaseId,
     part: &str,
     prefill: Prefill,
     result: AppResult<()>,
@@ -502,7 +503,7 @@ pub(super) async fn staff_move(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     req: axum::extract::Request,
 ) -> AppResult<Response> {
     let mut prefill = Prefill::default();
@@ -558,7 +559,7 @@ pub(super) async fn staff_act(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     WebForm(form): WebForm<ActForm>,
 ) -> AppResult<Response> {
     let note_kept = form.note.clone();
@@ -660,7 +661,7 @@ pub(super) async fn staff_redact(
         .filter_map(|v| v.parse().ok())
         .collect();
     let hidden = form.has("hidden");
-    let case_id: i64 = form.get("case").parse().map_err(|_| AppError::NotFound)?;
+    let case_id: CaseId = form.get("case").parse().map_err(|_| AppError::NotFound)?;
     let result = crate::photos::redact(
         &state,
         &user,

@@ -1,6 +1,7 @@
 //! The family page: the elders a person is bound to with their reports and progress, asking
 //! for a new binding, and one of an elder's cases.
 
+use crate::domain::CaseId;
 use super::*;
 use registry::family::Elder;
 
@@ -103,7 +104,7 @@ impl FamilyCasePage {
     }
 }
 
-async fn family_case_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>) -> AppResult<Response> {
+async fn family_case_page(AxState(state): AxState<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<CaseId>) -> AppResult<Response> {
     let (elder, case) = crate::service::elder_case(&state, &user, id).await?;
     Ok(render(&FamilyCasePage { ctx, elder, case }))
 }

@@ -173,7 +173,7 @@ pub(super) async fn ledger_page(
         limit: Some(30),
     };
     let rows = crate::ledger::cases(&state, id, &filter, page.after()?, 30).await?;
-    let page = kernel::web::Page::from_rows(rows, 30, |c| c.id);
+    let page = kernel::web::Page::from_rows(rows, 30, |c| c.id.get());
     let figures = crate::ledger::figures(&state, id).await?;
     let (buildings, grids) = crate::ledger::choices(&state, id).await?.as_ref().clone();
     let plan = lay_out(crate::ledger::plan(&state, id).await?);

@@ -5,6 +5,7 @@
 //! Whatever the form comes back for — open cases like it, a mistake to mend, a lapsed session —
 //! its words and photos are kept with that key ([`crate::draft`]) and never chosen again.
 
+use crate::domain::CaseId;
 use super::*;
 use crate::draft::{self, Fields};
 
@@ -483,7 +484,7 @@ pub(super) async fn submit(
     let reader = viewer.0.as_ref().and_then(|p| p.user_id);
     // The step is shown from the keyed address (the draft holds the form), so Back and reload
     // never send the form again.
-    let step_address = |followed: Option<i64>| {
+    let step_address = |followed: Option<CaseId>| {
         let mut to = format!("{}&step=similar", keyed_address("/cases/new", &as_sent.slug, &key));
         if let Some(id) = followed {
             to.push_str(&format!("&followed={id}"));
@@ -491,7 +492,7 @@ pub(super) async fn submit(
         to
     };
     // Following one of the open cases like it instead: nothing is filed; the form stays as it was.
-    if let Some(follow) = form.get("follow").parse::<i64>().ok().filter(|_| !quick) {
+    if let Some(follow) = form.get("follow").parse::<CaseId>().ok().filter(|_| !quick) {
         let user = viewer.0.as_ref().ok_or(AppError::Unauthorized)?;
         crate::ledger::follow(&state, User(user.clone()).person()?, follow).await?;
         return Ok(see_other(&step_address(Some(follow))));

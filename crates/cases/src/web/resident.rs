@@ -1,5 +1,6 @@
 //! The author's pages: my reports, a case, the private link, moves and the rating.
 
+use crate::domain::CaseId;
 use super::*;
 
 #[derive(Template)]
@@ -109,13 +110,13 @@ pub(super) async fn case_page(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
 ) -> AppResult<Response> {
     Ok(render(&author_view(&state, ctx, &user, id, RateForm::default()).await?))
 }
 
 /// A case as its author (or the resident it was filed for) sees it, with the rating form as sent.
-async fn author_view(state: &AppState, ctx: PageCtx, user: &User, id: i64, rating: RateForm) -> AppResult<CasePage> {
+async fn author_view(state: &AppState, ctx: PageCtx, user: &User, id: CaseId, rating: RateForm) -> AppResult<CasePage> {
     let case = service::read(&state, user, id).await?;
     let author = service::is_author(&state, user, id).await?;
     let rate_url = if author {
@@ -201,7 +202,7 @@ pub(super) fn parse_move(form: &MoveForm) -> AppResult<Move> {
 pub(super) async fn author_move(
     AxState(state): AxState<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     WebForm(form): WebForm<MoveForm>,
 ) -> AppResult<Response> {
     service::move_case(&state, Mover::Person(&user), id, &parse_move(&form)?, &[]).await?;
@@ -373,7 +374,7 @@ pub(super) async fn follow_rate(
 }
 
 /// Records a rating as sent on a page's form.
-async fn recorded(state: &AppState, rating_id: i64, case_id: i64, form: &RateForm) -> AppResult<()> {
+async fn recorded(state: &AppState, rating_id: i64, case_id: CaseId, form: &RateForm) -> AppResult<()> {
     crate::rating::record(state, rating_id, case_id, &parse_rating(form)?).await
 }
 
@@ -382,7 +383,7 @@ pub(super) async fn author_rate(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
     WebForm(form): WebForm<RateForm>,
 ) -> AppResult<Response> {
     if !service::is_author(&state, &user, id).await? {
@@ -406,7 +407,7 @@ pub(super) async fn author_rate(
 pub(super) async fn follow_case(
     AxState(state): AxState<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
 ) -> AppResult<Response> {
     crate::ledger::follow(&state, user.person()?, id).await?;
     Ok(see_other("/me/cases#followed"))
@@ -416,7 +417,7 @@ pub(super) async fn follow_case(
 pub(super) async fn unfollow_case(
     AxState(state): AxState<AppState>,
     user: User,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
 ) -> AppResult<Response> {
     crate::ledger::unfollow(&state, user.person()?, id).await?;
     Ok(see_other("/me/cases#followed"))
@@ -440,7 +441,7 @@ pub(super) async fn public_case_page(
     AxState(state): AxState<AppState>,
     ctx: PageCtx,
     viewer: Viewer,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<CaseId>,
 ) -> AppResult<Response> {
     let reader = viewer.0.as_ref().and_then(|p| p.user_id);
     let c = crate::ledger::public_case(&state, id, reader).await?;
