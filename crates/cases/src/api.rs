@@ -1,5 +1,6 @@
 //! JSON API of the needs express: triage, filing, the staff queue, moving cases, following them.
 
+use registry::BuildingId;
 use crate::domain::CaseId;
 use crate::service::{self, CaseView, Filed, Move, Mover, NewCase};
 use axum::extract::State;
@@ -248,7 +249,7 @@ struct SimilarQuery {
     /// The report being written.
     text: String,
     /// Its building, if chosen.
-    building_id: Option<i64>,
+    building_id: Option<BuildingId>,
 }
 
 /// Open cases like a report being written ("已有人反映 — 关注它?"), as the public ledger shows them.

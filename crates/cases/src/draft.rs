@@ -32,7 +32,7 @@ pub struct Fields {
     pub long: String,
     /// Family reporting for an elder they are bound to: her resident id.
     #[serde(default)]
-    pub for_resident: Option<i64>,
+    pub for_resident: Option<registry::ResidentId>,
 }
 
 impl Fields {

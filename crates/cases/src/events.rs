@@ -2,6 +2,7 @@
 //! in the transaction of the change it reports. Payloads carry ids and codes, never a report's
 //! words or a person's contact: a subscriber that needs more asks this crate's functions.
 
+use registry::ResidentId;
 use crate::domain::CaseId;
 use crate::domain::State;
 use kernel::events::DomainEvent;
@@ -18,7 +19,7 @@ pub struct CaseFiled {
     /// Its category as filed.
     pub category: Category,
     /// The registry resident it is about, if named.
-    pub resident_id: Option<i64>,
+    pub resident_id: Option<ResidentId>,
     /// The login that filed it under a name, if any (none when anonymous).
     pub author_user_id: Option<i64>,
 }

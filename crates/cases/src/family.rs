@@ -2,6 +2,7 @@
 //! are hers (those she filed under her name and those filed for her — never anyone else's,
 //! never an anonymous one), who may report for her and who hears about her cases.
 
+use registry::ResidentId;
 use crate::domain::CaseId;
 use kernel::auth::Principal;
 use kernel::error::AppResult;
@@ -38,7 +39,7 @@ pub async fn reads(state: &AppState, p: &Principal, case_id: CaseId) -> AppResul
 }
 
 /// Whether `filer` may report for resident `resident_id` of `community_id` as her family.
-pub async fn may_file_for(state: &AppState, filer: Option<&Principal>, community_id: i64, resident_id: i64) -> AppResult<bool> {
+pub async fn may_file_for(state: &AppState, filer: Option<&Principal>, community_id: i64, resident_id: ResidentId) -> AppResult<bool> {
     let Some(uid) = filer.and_then(|p| p.user_id) else { return Ok(false) };
     Ok(registry::family::bound(state, uid, resident_id).await?.is_some_and(|e| e.community_id == community_id))
 }
@@ -46,7 +47,7 @@ pub async fn may_file_for(state: &AppState, filer: Option<&Principal>, community
 /// The family who hear about a case besides whoever receives its news directly (the resident it
 /// was filed for, else its author): those bound to that resident or, when the case names none,
 /// to the resident behind its author's login.
-pub(crate) async fn readers(conn: &mut sqlx::AnyConnection, resident: Option<i64>, author: Option<i64>) -> AppResult<Vec<i64>> {
+pub(crate) async fn readers(conn: &mut sqlx::AnyConnection, resident: Option<ResidentId>, author: Option<i64>) -> AppResult<Vec<i64>> {
     let subject = match (resident, author) {
         (Some(r), _) => Some(r),
         (None, Some(a)) => registry::people::of_login(&mut *conn, a).await?.first().map(|r| r.id),

@@ -3,6 +3,7 @@
 //! community's work accountable. The report's own words and staff notes stay off it: they may
 //! name people or flats.
 
+use registry::{BuildingId, GridId, ResidentId, UnitId};
 use crate::domain::CaseId;
 use crate::domain::State;
 use crate::store::{FACTS, FIRST_PAGE, PLAN};
@@ -81,7 +82,7 @@ struct FigureRow {
     category: String,
     grid: Option<String>,
     /// The grid's place in natural order (see [`natural_key`]).
-    grid_order: Option<(u64, i64)>,
+    grid_order: Option<(u64, GridId)>,
 }
 
 /// The facts the figures are computed from.
@@ -116,11 +117,11 @@ async fn figure_rows(
             resolved_at: Option<i64>,
             state: String,
             category: String,
-            building_id: Option<i64>,
+            building_id: Option<BuildingId>,
         }
     }
     // The grid of each building, as the registry has it.
-    let grid_of: std::collections::HashMap<i64, (i64, String)> = registry::places::buildings_of(&state.db.pool, community_id)
+    let grid_of: std::collections::HashMap<BuildingId, (GridId, String)> = registry::places::buildings_of(&state.db.pool, community_id)
         .await?
         .into_iter()
         .filter_map(|b| Some((b.id, (b.grid_id?, b.grid_name?))))
@@ -273,7 +274,7 @@ pub async fn breakdown(state: &AppState, community_id: i64, by: By) -> AppResult
         }
     }
     let now = state.now();
-    let order: std::collections::HashMap<&str, (u64, i64)> = rows
+    let order: std::collections::HashMap<&str, (u64, GridId)> = rows
         .iter()
         .filter_map(|r| Some((r.grid.as_deref()?, r.grid_order?)))
         .collect();
@@ -290,7 +291,7 @@ pub async fn breakdown(state: &AppState, community_id: i64, by: By) -> AppResult
         By::Grid => out.sort_by_key(|g| {
             (
                 g.key.is_empty(),
-                order.get(g.key.as_str()).copied().unwrap_or((u64::MAX, i64::MAX)),
+                order.get(g.key.as_str()).copied().unwrap_or((u64::MAX, GridId::new(i64::MAX))),
             )
         }),
         By::Category => {}
@@ -353,7 +354,7 @@ pub fn natural_key(name: &str) -> u64 {
 }
 
 /// The community's grids as (id, name), in natural order.
-pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<(i64, String)>> {
+pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<(GridId, String)>> {
     Ok(choices(state, community_id).await?.1.clone())
 }
 
@@ -494,7 +495,7 @@ pub fn to_xlsx(
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlanBuilding {
     /// Building id.
-    pub id: i64,
+    pub id: BuildingId,
     /// Name.
     pub name: String,
     /// The compound (小区) it stands in.
@@ -512,7 +513,7 @@ pub async fn plan(state: &AppState, community_id: i64) -> AppResult<Vec<PlanBuil
     if let Some(p) = state.db.reads.get::<Vec<PlanBuilding>>(PLAN, community_id) {
         return Ok(p.as_ref().clone());
     }
-    let open: Vec<(i64, i64)> = sqlx::query_as(
+    let open: Vec<(BuildingId, i64)> = sqlx::query_as(
         "SELECT c.building_id, COUNT(*) FROM cases c WHERE c.community_id = $1 AND c.building_id IS NOT NULL AND c.private = 0 \
          AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred') GROUP BY c.building_id",
     )
@@ -547,11 +548,11 @@ const CHOICES: &str = "cases.ledger_choices";
 pub async fn choices(
     state: &AppState,
     community_id: i64,
-) -> AppResult<std::sync::Arc<(Vec<(i64, String)>, Vec<(i64, String)>)>> {
+) -> AppResult<std::sync::Arc<(Vec<(BuildingId, String)>, Vec<(GridId, String)>)>> {
     if let Some(c) = state.db.reads.get(CHOICES, community_id) {
         return Ok(c);
     }
-    let buildings: Vec<(i64, String)> =
+    let buildings: Vec<(BuildingId, String)> =
         registry::store::building_options(state, community_id, None).await?.into_iter().map(|b| (b.id, b.name)).collect();
     let mut grids = registry::places::grid_names(&state.db.pool, community_id).await?;
     grids.sort_by_key(|(id, name)| (natural_key(name), *id));
@@ -569,9 +570,9 @@ pub struct Filter {
     /// A category code.
     pub category: Option<String>,
     /// A building id.
-    pub building_id: Option<i64>,
+    pub building_id: Option<BuildingId>,
     /// A grid id.
-    pub grid_id: Option<i64>,
+    pub grid_id: Option<GridId>,
     /// A month, `YYYY-MM` (China Standard Time).
     pub month: Option<String>,
 }
@@ -589,7 +590,7 @@ impl Filter {
     /// The filter as a condition on `cases c`; `grid_buildings` are the buildings of the
     /// filter's grid, as the registry has them. An unknown status or category, or a month that
     /// is not `YYYY-MM`, is a field error.
-    fn condition(&self, grid_buildings: &[i64]) -> AppResult<Cond> {
+    fn condition(&self, grid_buildings: &[BuildingId]) -> AppResult<Cond> {
         let mut all = Cond::all();
         match self.status.as_deref().filter(|s| !s.is_empty()) {
             None => {}
@@ -691,7 +692,7 @@ async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Op
             id: CaseId,
             category: String,
             urgency: String,
-            building_id: Option<i64>,
+            building_id: Option<BuildingId>,
             state: String,
             created_at: i64,
             first_response_at: Option<i64>,
@@ -782,7 +783,7 @@ pub async fn similar(
     state: &AppState,
     community_id: i64,
     text: &str,
-    building_id: Option<i64>,
+    building_id: Option<BuildingId>,
 ) -> AppResult<Vec<PublicCase>> {
     Ok(suggestions(state, community_id, text, building_id, None, None)
         .await?
@@ -831,8 +832,8 @@ pub async fn suggestions(
     state: &AppState,
     community_id: i64,
     text: &str,
-    building_id: Option<i64>,
-    unit_id: Option<i64>,
+    building_id: Option<BuildingId>,
+    unit_id: Option<UnitId>,
     reader: Option<i64>,
 ) -> AppResult<Vec<Similar>> {
     let building_id = match unit_id {
@@ -843,9 +844,9 @@ pub async fn suggestions(
         /// An open case that may be the same problem.
         struct Candidate {
             id: CaseId,
-            unit_id: Option<i64>,
+            unit_id: Option<UnitId>,
             author_user_id: Option<i64>,
-            resident_id: Option<i64>,
+            resident_id: Option<ResidentId>,
             anonymous: i64,
             text: String,
         }
@@ -869,7 +870,7 @@ pub async fn suggestions(
     }
     let found = q.fetch_all(&state.db.pool).await?;
     // The reader's own reports (filed by her or for her) are not offered back to her.
-    let her_residents: Vec<i64> = match reader {
+    let her_residents: Vec<ResidentId> = match reader {
         Some(u) => registry::people::of_login(&state.db.pool, u).await?.into_iter().map(|r| r.id).collect(),
         None => Vec::new(),
     };
@@ -881,7 +882,7 @@ pub async fn suggestions(
     let units = registry::places::unit_names(&state.db.pool, &unit_ids).await?;
     // Only cases whose words share something with the report's: the same category in the
     // same building alone is not the same problem.
-    let mut rows: Vec<(CaseId, Option<i64>, Option<String>, f64, String)> = found
+    let mut rows: Vec<(CaseId, Option<UnitId>, Option<String>, f64, String)> = found
         .iter()
         .filter(|r| !own(r))
         .filter_map(|r| {
@@ -937,7 +938,7 @@ pub async fn suggestions(
 /// One case as the public ledger shows it, with the start of its words (numbers hidden), how
 /// many follow it and whether `reader` does; not found when the public may not see it.
 pub async fn public_case(state: &AppState, id: CaseId, reader: Option<i64>) -> AppResult<Similar> {
-    let row: Option<(i64, String, Option<i64>)> = sqlx::query_as(
+    let row: Option<(i64, String, Option<UnitId>)> = sqlx::query_as(
         "SELECT c.community_id, c.text, c.unit_id FROM cases c WHERE c.id = $1 AND c.private = 0 AND c.state <> 'withdrawn'",
     )
     .bind(id)
@@ -968,7 +969,7 @@ pub async fn public_case(state: &AppState, id: CaseId, reader: Option<i64>) -> A
 
 /// The cases a person follows that the public may still see, most recently followed first.
 pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCase>> {
-    let her_residents: Vec<i64> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
+    let her_residents: Vec<ResidentId> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
     let rows: Vec<(CaseId, i64)> = sqlx::query_as(&format!(
         "SELECT c.id, c.community_id FROM case_followers f JOIN cases c ON c.id = f.case_id WHERE f.user_id = $1 \
          AND (c.author_user_id IS NULL OR c.author_user_id <> $1) \
@@ -999,7 +1000,7 @@ pub async fn follow(state: &AppState, user_id: i64, case_id: CaseId) -> AppResul
             state: String,
             private: i64,
             author_user_id: Option<i64>,
-            resident_id: Option<i64>,
+            resident_id: Option<ResidentId>,
             anonymous: i64,
         }
     }

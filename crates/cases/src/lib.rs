@@ -8,6 +8,7 @@ pub mod api;
 mod cli;
 mod demo;
 pub mod domain;
+pub use domain::CaseId;
 pub mod family;
 pub mod draft;
 pub mod events;

@@ -4,6 +4,7 @@
 //! thumbnail. Staff can blur parts of a photo or hide it; the public ledger shows a case's
 //! photos once staff have responded to it, never the original.
 
+use registry::{BuildingId, ResidentId};
 use crate::domain::CaseId;
 use files::picture::{self, Prepared, GRID};
 use files::service::NewBlob;
@@ -390,11 +391,11 @@ pub async fn serve(
             state: String,
             follow_token_hash: Option<String>,
             private: i64,
-            building_id: Option<i64>,
+            building_id: Option<BuildingId>,
             entered_by: Option<i64>,
             assignee_user_id: Option<i64>,
             case_id: CaseId,
-            resident_id: Option<i64>,
+            resident_id: Option<ResidentId>,
             anonymous: i64,
         }
     }
@@ -475,7 +476,7 @@ pub async fn redact(
             case_id: CaseId,
             community_id: i64,
             original_blob_id: i64,
-            building_id: Option<i64>,
+            building_id: Option<BuildingId>,
             entered_by: Option<i64>,
             assignee_user_id: Option<i64>,
         }
@@ -583,7 +584,7 @@ pub async fn add(
             community_id: i64,
             author_user_id: Option<i64>,
             first_response_at: Option<i64>,
-            building_id: Option<i64>,
+            building_id: Option<BuildingId>,
             entered_by: Option<i64>,
             assignee_user_id: Option<i64>,
         }

@@ -3,6 +3,7 @@
 //! each weekday (the second step of the escalation chain), and who gets which cases by
 //! category and grid.
 
+use registry::{BuildingId, GridId};
 use crate::domain::{default_sla, Calendar, Sla, CASES_CONFIGURE};
 use kernel::auth::{Principal, Role};
 use kernel::clock::MINUTE;
@@ -62,7 +63,7 @@ pub struct Route {
     /// The category; none means every category.
     pub category: Option<Category>,
     /// The grid; none means every grid.
-    pub grid_id: Option<i64>,
+    pub grid_id: Option<GridId>,
     /// The user who is assigned.
     pub user_id: i64,
 }
@@ -316,7 +317,8 @@ pub async fn settings(state: &AppState, p: &Principal, community_id: i64) -> App
     .into_iter()
     .map(|(c, g, user_id)| Route {
         category: Category::parse(&c),
-        grid_id: (g != 0).then_some(g),
+        // No grid is stored as 0: the route applies in every grid.
+        grid_id: (g != 0).then_some(GridId::new(g)),
         user_id,
     })
     .collect();
@@ -409,7 +411,7 @@ pub async fn replace(
             ));
         }
     }
-    let grids: Vec<i64> = registry::places::grid_names(&state.db.pool, community_id).await?.into_iter().map(|(id, _)| id).collect();
+    let grids: Vec<GridId> = registry::places::grid_names(&state.db.pool, community_id).await?.into_iter().map(|(id, _)| id).collect();
     for (i, r) in s.routes.iter().enumerate() {
         if !staff.contains(&r.user_id) {
             return Err(AppError::field(
@@ -490,7 +492,7 @@ pub async fn replace(
         sqlx::query("INSERT INTO case_routes (community_id, category, grid_id, user_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
             .bind(community_id)
             .bind(r.category.map(|c| c.code()).unwrap_or(""))
-            .bind(r.grid_id.unwrap_or(0))
+            .bind(r.grid_id.map_or(0, GridId::get))
             .bind(r.user_id)
             .execute(&mut *tx)
             .await?;
@@ -518,9 +520,9 @@ pub async fn route(
     state: &AppState,
     community_id: i64,
     category: Category,
-    building_id: Option<i64>,
+    building_id: Option<BuildingId>,
 ) -> AppResult<Option<i64>> {
-    let grid: Option<i64> = match building_id {
+    let grid: Option<GridId> = match building_id {
         Some(b) => registry::places::grid_of_building(&state.db.pool, b).await?,
         None => None,
     };
@@ -535,7 +537,7 @@ pub async fn route(
     let rows: Vec<RouteRow> = sqlx::query_as("SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 AND category IN ($2, '') AND grid_id IN ($3, 0)")
         .bind(community_id)
         .bind(category.code())
-        .bind(grid.unwrap_or(0))
+        .bind(grid.map_or(0, GridId::get))
         .fetch_all(&state.db.pool)
         .await?;
     let rank = |r: &RouteRow| {

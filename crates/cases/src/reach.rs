@@ -4,6 +4,7 @@
 //! exist: it is answered as not found, in every read, queue, move and photo path.
 
 use crate::domain::CASES_HANDLE;
+use registry::BuildingId;
 use kernel::auth::Principal;
 use kernel::error::AppResult;
 use kernel::state::AppState;
@@ -12,7 +13,7 @@ use kernel::state::AppState;
 #[derive(Debug, Clone)]
 pub struct Reach {
     /// The buildings they are limited to; `None` for every case of the community.
-    buildings: Option<Vec<i64>>,
+    buildings: Option<Vec<BuildingId>>,
     /// The person (not an API key): the cases they entered or hold are theirs wherever they are.
     user: Option<i64>,
 }
@@ -21,7 +22,7 @@ pub struct Reach {
 #[derive(Debug, Clone, Copy)]
 pub struct Whereabouts {
     /// Its building.
-    pub building: Option<i64>,
+    pub building: Option<BuildingId>,
     /// Who entered it on the staff side.
     pub entered_by: Option<i64>,
     /// Who holds it.
@@ -73,7 +74,7 @@ impl Reach {
         let buildings = self.buildings.as_ref()?;
         let mut any = Vec::new();
         if !buildings.is_empty() {
-            let list: Vec<String> = buildings.iter().map(i64::to_string).collect();
+            let list: Vec<String> = buildings.iter().map(BuildingId::to_string).collect();
             any.push(format!("{alias}.building_id IN ({})", list.join(",")));
         }
         if let Some(u) = self.user {
@@ -91,11 +92,11 @@ mod tests {
     #[test]
     fn a_grid_worker_reaches_their_buildings_and_their_own_cases_only() {
         let r = Reach {
-            buildings: Some(vec![3, 4]),
+            buildings: Some(vec![BuildingId::new(3), BuildingId::new(4)]),
             user: Some(7),
         };
-        let at = |building, entered_by, assignee| Whereabouts {
-            building,
+        let at = |building: Option<i64>, entered_by, assignee| Whereabouts {
+            building: building.map(BuildingId::new),
             entered_by,
             assignee,
         };

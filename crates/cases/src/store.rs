@@ -1,5 +1,6 @@
 //! The cases capability's queries: what is read and written in its tables, in one place.
 
+use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::CaseId;
 use crate::domain::State;
 use triage::Category;
@@ -14,7 +15,7 @@ pub fn search_text(text: &str, place: &str, building: &str) -> String {
 }
 
 /// The names of a building and unit, as one text (`翠微新村 3栋 2单元`), for search.
-pub async fn building_words(db: &Db, building_id: Option<i64>, unit_id: Option<i64>) -> AppResult<String> {
+pub async fn building_words(db: &Db, building_id: Option<BuildingId>, unit_id: Option<UnitId>) -> AppResult<String> {
     let buildings = registry::places::building_names(&db.pool, &building_id.into_iter().collect::<Vec<_>>()).await?;
     let units = registry::places::unit_names(&db.pool, &unit_id.into_iter().collect::<Vec<_>>()).await?;
     let words: Vec<&str> = building_id.and_then(|b| buildings.get(&b)).into_iter().chain(unit_id.and_then(|u| units.get(&u))).map(String::as_str).collect();
@@ -26,8 +27,8 @@ kernel::row! {
         id: i64,
         text: String,
         place: String,
-        building_id: Option<i64>,
-        unit_id: Option<i64>,
+        building_id: Option<BuildingId>,
+        unit_id: Option<UnitId>,
     }
 }
 
@@ -77,7 +78,7 @@ kernel::row! {
         created_at: i64,
         updated_at: i64,
         result_due: i64,
-        building_id: Option<i64>,
+        building_id: Option<BuildingId>,
         lat_e6: Option<i64>,
         lng_e6: Option<i64>,
         first_response_at: Option<i64>,
@@ -100,7 +101,7 @@ pub struct PublicRequest {
     /// When its result is due (epoch ms).
     pub result_due: i64,
     /// Its building.
-    pub building_id: Option<i64>,
+    pub building_id: Option<BuildingId>,
     /// Latitude × 10⁶ as the phone gave it.
     pub lat_e6: Option<i64>,
     /// Longitude × 10⁶.
@@ -188,9 +189,9 @@ pub struct NewCaseRow<'a> {
     /// The place as typed.
     pub place: &'a str,
     /// Its building.
-    pub building_id: Option<i64>,
+    pub building_id: Option<BuildingId>,
     /// Its unit.
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     /// The building's and unit's names, for search.
     pub building_words: &'a str,
     /// Latitude and longitude × 10⁶.
@@ -206,7 +207,7 @@ pub struct NewCaseRow<'a> {
     /// Its idempotency key as stored.
     pub idempotency_key: Option<String>,
     /// The registry resident it was filed for.
-    pub resident_id: Option<i64>,
+    pub resident_id: Option<ResidentId>,
     /// The staff member who entered it.
     pub entered_by: Option<i64>,
     /// Its assignee (also its owner).

@@ -12,7 +12,7 @@ pub async fn record_change(
     actor: Option<&Principal>,
     community_id: Option<i64>,
     entity: &str,
-    entity_id: i64,
+    entity_id: impl Into<i64>,
     action: &str,
     changes: &serde_json::Value,
 ) -> AppResult<()> {
@@ -25,7 +25,7 @@ pub async fn record_change(
     .bind(actor.and_then(|a| a.api_key_id))
     .bind(community_id)
     .bind(entity)
-    .bind(entity_id)
+    .bind(entity_id.into())
     .bind(action)
     .bind(changes.to_string())
     .execute(&mut **tx)
@@ -40,7 +40,7 @@ pub async fn record_access(
     actor: &Principal,
     community_id: i64,
     subject: &str,
-    subject_id: i64,
+    subject_id: impl Into<i64>,
     field: &str,
     purpose: &str,
 ) -> AppResult<()> {
@@ -53,7 +53,7 @@ pub async fn record_access(
     .bind(actor.api_key_id)
     .bind(community_id)
     .bind(subject)
-    .bind(subject_id)
+    .bind(subject_id.into())
     .bind(field)
     .bind(purpose)
     .execute(&mut **tx)

@@ -636,10 +636,10 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` fetched rows; `id` gives each row's cursor id.
-    pub fn from_rows(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> i64) -> Self {
+    pub fn from_rows<I: Into<i64>>(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> I) -> Self {
         let next_cursor = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
-            rows.last().map(|r| encode_cursor(id(r)))
+            rows.last().map(|r| encode_cursor(id(r).into()))
         } else {
             None
         };

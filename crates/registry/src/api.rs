@@ -1,5 +1,6 @@
 //! JSON API of the registry.
 
+use crate::{BuildingId, GridId, HouseholdId, ResidentId};
 use crate::domain::{ResidentDraft, Tag};
 use crate::id_reviews::{self, IdNumberReview};
 use crate::members::{self, Grant, Member};
@@ -81,7 +82,7 @@ pub struct NewBuilding {
     /// Name, e.g. `翠微新村 33栋`.
     pub name: String,
     /// Grid id.
-    pub grid_id: Option<i64>,
+    pub grid_id: Option<GridId>,
     /// Floors (0–200).
     #[serde(default)]
     pub floors: i64,
@@ -103,14 +104,14 @@ pub struct Created {
 async fn create_building(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>, ApiJson(b): ApiJson<NewBuilding>) -> AppResult<(StatusCode, Json<Created>)> {
     let c = service::community(&state, &user, &slug).await?;
     let id = service::create_building(&state, &user, &c, &b.name, b.grid_id, b.floors, b.has_elevator).await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok((StatusCode::CREATED, Json(Created { id: id.get() })))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct HouseholdQuery {
     /// Only this building.
-    building_id: Option<i64>,
+    building_id: Option<BuildingId>,
     cursor: Option<String>,
     limit: Option<u32>,
 }
@@ -137,9 +138,9 @@ pub struct ResidentQuery {
     /// Tag code, e.g. `living_alone`.
     pub tag: Option<String>,
     /// Only this building.
-    pub building_id: Option<i64>,
+    pub building_id: Option<BuildingId>,
     /// Only this household.
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
     /// Cursor.
     pub cursor: Option<String>,
     /// Page size.
@@ -193,7 +194,7 @@ async fn create_resident(State(state): State<AppState>, user: User, ApiPath(slug
 /// One resident (masked).
 #[utoipa::path(get, path = "/api/v1/communities/{slug}/residents/{id}", tag = "registry", params(("slug" = String, Path), ("id" = i64, Path)),
     responses((status = 200, body = Resident), (status = 404, body = kernel::web::ErrorBody)))]
-async fn get_resident(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, i64)>) -> AppResult<Json<Resident>> {
+async fn get_resident(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, ResidentId)>) -> AppResult<Json<Resident>> {
     let c = service::community(&state, &user, &slug).await?;
     Ok(Json(service::resident(&state, &user, &c, id).await?))
 }
@@ -201,7 +202,7 @@ async fn get_resident(State(state): State<AppState>, user: User, ApiPath((slug, 
 /// Replaces a resident's details (an empty ID number keeps the stored one).
 #[utoipa::path(patch, path = "/api/v1/communities/{slug}/residents/{id}", tag = "registry", params(("slug" = String, Path), ("id" = i64, Path)), request_body = ResidentDraft,
     responses((status = 200, body = Resident), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
-async fn update_resident(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, i64)>, ApiJson(body): ApiJson<ResidentDraft>) -> AppResult<Json<Resident>> {
+async fn update_resident(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, ResidentId)>, ApiJson(body): ApiJson<ResidentDraft>) -> AppResult<Json<Resident>> {
     let c = service::community(&state, &user, &slug).await?;
     Ok(Json(service::edit_resident(&state, &user, &c, id, body).await?))
 }
@@ -223,7 +224,7 @@ pub struct Revealed {
 /// Shows a full ID number (staff, admins); every call is written to the access log.
 #[utoipa::path(post, path = "/api/v1/communities/{slug}/residents/{id}/reveal-id", tag = "registry", params(("slug" = String, Path), ("id" = i64, Path)), request_body = RevealRequest,
     responses((status = 200, body = Revealed), (status = 403, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
-async fn reveal_id(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, i64)>, ApiJson(body): ApiJson<RevealRequest>) -> AppResult<Json<Revealed>> {
+async fn reveal_id(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, ResidentId)>, ApiJson(body): ApiJson<RevealRequest>) -> AppResult<Json<Revealed>> {
     let c = service::community(&state, &user, &slug).await?;
     Ok(Json(Revealed { id_number: service::reveal_id_number(&state, &user, &c, id, &body.purpose).await? }))
 }
@@ -231,7 +232,7 @@ async fn reveal_id(State(state): State<AppState>, user: User, ApiPath((slug, id)
 /// Who changed this resident, when, and what.
 #[utoipa::path(get, path = "/api/v1/communities/{slug}/residents/{id}/history", tag = "registry", params(("slug" = String, Path), ("id" = i64, Path)),
     responses((status = 200, body = Vec<service::AuditEntry>), (status = 404, body = kernel::web::ErrorBody)))]
-async fn history(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, i64)>) -> AppResult<Json<Vec<service::AuditEntry>>> {
+async fn history(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, ResidentId)>) -> AppResult<Json<Vec<service::AuditEntry>>> {
     let c = service::community(&state, &user, &slug).await?;
     Ok(Json(service::resident_history(&state, &user, &c, id).await?))
 }
@@ -240,7 +241,7 @@ async fn history(State(state): State<AppState>, user: User, ApiPath((slug, id)):
 #[into_params(parameter_in = Query)]
 struct ReviewQuery {
     /// Only those about this resident (as the one the number was entered for, or its holder).
-    resident_id: Option<i64>,
+    resident_id: Option<ResidentId>,
 }
 
 /// ID numbers entered for a resident while registered to another, waiting for staff (staff,
@@ -368,7 +369,7 @@ pub struct NewGrid {
 async fn create_grid(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>, ApiJson(g): ApiJson<NewGrid>) -> AppResult<(StatusCode, Json<Created>)> {
     let c = service::community(&state, &user, &slug).await?;
     let id = members::create_grid(&state, &user, &c, &g.name).await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok((StatusCode::CREATED, Json(Created { id: id.get() })))
 }
 
 /// The grid workers of a grid.
@@ -381,7 +382,7 @@ pub struct GridWorkers {
 /// Replaces the grid workers assigned to a grid (staff, admins).
 #[utoipa::path(put, path = "/api/v1/communities/{slug}/grids/{id}/workers", tag = "registry", params(("slug" = String, Path), ("id" = i64, Path)), request_body = GridWorkers,
     responses((status = 204), (status = 404, body = kernel::web::ErrorBody), (status = 422, body = kernel::web::ErrorBody)))]
-async fn assign_workers(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, i64)>, ApiJson(w): ApiJson<GridWorkers>) -> AppResult<StatusCode> {
+async fn assign_workers(State(state): State<AppState>, user: User, ApiPath((slug, id)): ApiPath<(String, GridId)>, ApiJson(w): ApiJson<GridWorkers>) -> AppResult<StatusCode> {
     let c = service::community(&state, &user, &slug).await?;
     members::assign_workers(&state, &user, &c, id, &w.user_ids).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -5,6 +5,31 @@ use kernel::crypto::{IdCardNumber, PhoneNumber};
 use kernel::error::FieldError;
 use serde::{Deserialize, Serialize};
 
+kernel::id! {
+    /// A registered resident's id.
+    pub struct ResidentId;
+}
+
+kernel::id! {
+    /// A household's id.
+    pub struct HouseholdId;
+}
+
+kernel::id! {
+    /// A building's id.
+    pub struct BuildingId;
+}
+
+kernel::id! {
+    /// A unit's (单元) id, within a building.
+    pub struct UnitId;
+}
+
+kernel::id! {
+    /// A grid's (网格) id.
+    pub struct GridId;
+}
+
 /// A resident tag that decides who gets which care and attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -217,7 +242,7 @@ pub(crate) enum IdStanding {
     /// kept encrypted and masked but not indexed, until staff review it.
     AwaitingReview {
         /// The resident the number is registered to.
-        holder: i64,
+        holder: ResidentId,
     },
 }
 

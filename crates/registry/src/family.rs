@@ -6,6 +6,7 @@
 //! A request answers alike whether or not anyone is registered under the number given, and
 //! requests are rate-limited, so the form tells nobody who lives where.
 
+use crate::ResidentId;
 use crate::store::Community;
 use kernel::audit;
 use kernel::auth::{Permission, Principal, Role};
@@ -127,7 +128,7 @@ pub struct Link {
     /// The family member's phone, masked.
     pub family_phone: String,
     /// The elder's resident id.
-    pub resident_id: i64,
+    pub resident_id: ResidentId,
     /// The elder's name.
     pub resident_name: String,
     /// What the family member is to the elder (儿子, 女儿 …).
@@ -163,7 +164,7 @@ impl Link {
 #[derive(Debug, Clone, Serialize)]
 pub struct Elder {
     /// Resident id.
-    pub resident_id: i64,
+    pub resident_id: ResidentId,
     /// Community.
     pub community_id: i64,
     /// Name.
@@ -186,7 +187,7 @@ kernel::row! {
         family_user_id: i64,
         family_name: String,
         family_phone: String,
-        resident_id: i64,
+        resident_id: ResidentId,
         resident_name: String,
         relation: String,
         status: String,
@@ -219,7 +220,7 @@ fn link_from(r: LinkRow) -> AppResult<Link> {
 
 /// The confirmed family members (user ids) of a resident: who hears about her cases, and
 /// later her alarms. Unconfirmed and ended bindings count for nothing.
-pub async fn family_of(conn: &mut sqlx::AnyConnection, resident_id: i64) -> AppResult<Vec<i64>> {
+pub async fn family_of(conn: &mut sqlx::AnyConnection, resident_id: ResidentId) -> AppResult<Vec<i64>> {
     Ok(sqlx::query_scalar("SELECT family_user_id FROM family_links WHERE resident_id = $1 AND status = 'confirmed' ORDER BY family_user_id")
         .bind(resident_id)
         .fetch_all(conn)
@@ -240,7 +241,7 @@ const ELDER_COLUMNS: &str = "SELECT r.id AS resident_id, r.community_id, r.name,
 kernel::row! {
     /// An elder a family member is bound to, as stored.
     struct ElderRow {
-        resident_id: i64,
+        resident_id: ResidentId,
         community_id: i64,
         name: String,
         relation: String,
@@ -262,7 +263,7 @@ pub async fn elders_of(state: &AppState, user_id: i64) -> AppResult<Vec<Elder>> 
 }
 
 /// The elder `resident_id` if `user_id` is bound to her by a confirmed binding; `None` otherwise.
-pub async fn bound(state: &AppState, user_id: i64, resident_id: i64) -> AppResult<Option<Elder>> {
+pub async fn bound(state: &AppState, user_id: i64, resident_id: ResidentId) -> AppResult<Option<Elder>> {
     let row: Option<ElderRow> = sqlx::query_as(&format!("{ELDER_COLUMNS} WHERE f.family_user_id = $1 AND f.resident_id = $2 AND f.status = 'confirmed'"))
         .bind(user_id)
         .bind(resident_id)
@@ -303,7 +304,7 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
     kernel::row! {
         /// A resident registered under the number asked for.
         struct Found {
-            id: i64,
+            id: ResidentId,
             community_id: i64,
             user_id: Option<i64>,
         }
@@ -318,7 +319,7 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
             .fetch_all(&state.db.pool)
             .await?,
     };
-    let found: Vec<(i64, i64, Option<i64>)> = found.into_iter().map(|r| (r.id, r.community_id, r.user_id)).collect();
+    let found: Vec<(ResidentId, i64, Option<i64>)> = found.into_iter().map(|r| (r.id, r.community_id, r.user_id)).collect();
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     // A request that waited its time out makes way for the new one.
@@ -386,12 +387,12 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
 
 /// The start of every request message's idempotency key for one requester and elder (older
 /// messages end in the instant, newer in the request's id), so an answer settles them all.
-fn message_key(family_user_id: i64, resident_id: i64) -> String {
+fn message_key(family_user_id: i64, resident_id: ResidentId) -> String {
     format!("family_request:{family_user_id}:{resident_id}:")
 }
 
 /// The elder's request messages no longer ask for an answer: they show `outcome` instead.
-async fn settle_messages(tx: &mut kernel::db::WriteTx, family_user_id: i64, resident_id: i64, outcome: &str) -> AppResult<()> {
+async fn settle_messages(tx: &mut kernel::db::WriteTx, family_user_id: i64, resident_id: ResidentId, outcome: &str) -> AppResult<()> {
     notify::service::settle(tx, &message_key(family_user_id, resident_id), outcome).await
 }
 
@@ -504,7 +505,7 @@ pub async fn withdraw(state: &AppState, p: &Principal, request_id: i64) -> AppRe
         kernel::row! {
             /// A binding the request asked for, with the elder's community.
             struct Asked {
-                resident_id: i64,
+                resident_id: ResidentId,
                 community_id: i64,
             }
         }
@@ -563,7 +564,7 @@ pub async fn links_of_login(state: &AppState, user_id: i64) -> AppResult<Vec<Lin
 }
 
 /// Bindings asked for or held with a resident, for staff (permission and grid scope checked).
-pub async fn links_of_resident(state: &AppState, p: &Principal, c: &Community, resident_id: i64) -> AppResult<Vec<Link>> {
+pub async fn links_of_resident(state: &AppState, p: &Principal, c: &Community, resident_id: ResidentId) -> AppResult<Vec<Link>> {
     crate::service::resident(state, p, c, resident_id).await?;
     let rows: Vec<LinkRow> = sqlx::query_as(&format!("SELECT {LINK_COLUMNS} WHERE f.resident_id = $1 AND f.status <> 'ended' ORDER BY f.requested_at, f.family_user_id"))
         .bind(resident_id)
@@ -573,7 +574,7 @@ pub async fn links_of_resident(state: &AppState, p: &Principal, c: &Community, r
 }
 
 /// The binding's row as it stands: `(status, community, the elder's login)`.
-async fn load(conn: &mut sqlx::AnyConnection, family_user_id: i64, resident_id: i64) -> AppResult<(Status, i64, Option<i64>)> {
+async fn load(conn: &mut sqlx::AnyConnection, family_user_id: i64, resident_id: ResidentId) -> AppResult<(Status, i64, Option<i64>)> {
     kernel::row! {
         /// A binding's status, with the elder's community and login.
         struct Loaded {
@@ -592,7 +593,7 @@ async fn load(conn: &mut sqlx::AnyConnection, family_user_id: i64, resident_id: 
 }
 
 /// The elder, logged in, agrees to a request made to her.
-pub async fn confirm_by_elder(state: &AppState, p: &Principal, family_user_id: i64, resident_id: i64) -> AppResult<()> {
+pub async fn confirm_by_elder(state: &AppState, p: &Principal, family_user_id: i64, resident_id: ResidentId) -> AppResult<()> {
     let uid = p.person()?;
     let (status, community, login) = load(&mut *state.db.pool.acquire().await?, family_user_id, resident_id).await?;
     if login != Some(uid) || status != Status::Requested {
@@ -602,7 +603,7 @@ pub async fn confirm_by_elder(state: &AppState, p: &Principal, family_user_id: i
 }
 
 /// Staff confirm a request the elder agreed to in person (permission and grid scope checked).
-pub async fn confirm_in_person(state: &AppState, p: &Principal, c: &Community, family_user_id: i64, resident_id: i64) -> AppResult<()> {
+pub async fn confirm_in_person(state: &AppState, p: &Principal, c: &Community, family_user_id: i64, resident_id: ResidentId) -> AppResult<()> {
     p.require(c.id, &FAMILY_CONFIRM)?;
     crate::service::resident(state, p, c, resident_id).await?;
     let (status, community, _) = load(&mut *state.db.pool.acquire().await?, family_user_id, resident_id).await?;
@@ -612,7 +613,7 @@ pub async fn confirm_in_person(state: &AppState, p: &Principal, c: &Community, f
     confirm(state, p, family_user_id, resident_id, community, Consent::InPerson).await
 }
 
-async fn confirm(state: &AppState, p: &Principal, family_user_id: i64, resident_id: i64, community: i64, how: Consent) -> AppResult<()> {
+async fn confirm(state: &AppState, p: &Principal, family_user_id: i64, resident_id: ResidentId, community: i64, how: Consent) -> AppResult<()> {
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let done = sqlx::query(
@@ -650,7 +651,7 @@ async fn confirm(state: &AppState, p: &Principal, family_user_id: i64, resident_
 
 /// Ends (or declines) a binding: the family member, the elder herself, or staff within reach.
 /// Returns where it stood before (a request declined, a binding ended).
-pub async fn end(state: &AppState, p: &Principal, family_user_id: i64, resident_id: i64) -> AppResult<Status> {
+pub async fn end(state: &AppState, p: &Principal, family_user_id: i64, resident_id: ResidentId) -> AppResult<Status> {
     let uid = p.user_id;
     let (status, community, login) = load(&mut *state.db.pool.acquire().await?, family_user_id, resident_id).await?;
     let side = uid == Some(family_user_id) || (login.is_some() && login == uid);

@@ -5,6 +5,7 @@
 //! are told at once (409). Every clash is written to the access log, as it says whose number
 //! it is.
 
+use crate::ResidentId;
 use crate::domain::{IdStanding, ID_REVEAL};
 use crate::store::Community;
 use kernel::audit;
@@ -28,13 +29,13 @@ pub(crate) async fn standing(
     p: &Principal,
     c: &Community,
     number: Option<&IdCardNumber>,
-    except: Option<i64>,
+    except: Option<ResidentId>,
 ) -> AppResult<(WriteTx, IdStanding)> {
     let Some(n) = number else { return Ok((tx, IdStanding::Registered)) };
-    let holder: Option<i64> = sqlx::query_scalar("SELECT id FROM residents WHERE community_id = $1 AND id_number_idx = $2 AND id <> $3")
+    let holder: Option<ResidentId> = sqlx::query_scalar("SELECT id FROM residents WHERE community_id = $1 AND id_number_idx = $2 AND id <> $3")
         .bind(c.id)
         .bind(state.cipher.blind_index(n.as_str()))
-        .bind(except.unwrap_or(0))
+        .bind(except.map_or(0, ResidentId::get))
         .fetch_optional(&mut *tx)
         .await?;
     let Some(holder) = holder else { return Ok((tx, IdStanding::Registered)) };
@@ -55,7 +56,7 @@ pub(crate) async fn queue(
     state: &AppState,
     p: &Principal,
     community_id: i64,
-    resident_id: i64,
+    resident_id: ResidentId,
     held: IdStanding,
     number: Option<&IdCardNumber>,
 ) -> AppResult<()> {
@@ -94,11 +95,11 @@ pub struct IdNumberReview {
     /// Id.
     pub id: i64,
     /// The resident the number was entered for; it is held on their record, not indexed.
-    pub resident_id: i64,
+    pub resident_id: ResidentId,
     /// Their name.
     pub resident_name: String,
     /// The resident the number is registered to (gone if since deleted).
-    pub holder_id: Option<i64>,
+    pub holder_id: Option<ResidentId>,
     /// Their name.
     pub holder_name: Option<String>,
     /// The number, masked.
@@ -110,7 +111,7 @@ pub struct IdNumberReview {
 }
 
 /// Open reviews of the community, or those about one resident (on either side), oldest first.
-pub async fn open_reviews(state: &AppState, p: &Principal, c: &Community, resident_id: Option<i64>) -> AppResult<Vec<IdNumberReview>> {
+pub async fn open_reviews(state: &AppState, p: &Principal, c: &Community, resident_id: Option<ResidentId>) -> AppResult<Vec<IdNumberReview>> {
     p.require(c.id, &ID_REVEAL)?;
     let about = if resident_id.is_some() { " AND (v.resident_id = $2 OR v.holder_id = $2)" } else { "" };
     let sql = format!(
@@ -124,9 +125,9 @@ pub async fn open_reviews(state: &AppState, p: &Principal, c: &Community, reside
         /// An open review with both residents' names and who entered the number.
         struct Open {
             id: i64,
-            resident_id: i64,
+            resident_id: ResidentId,
             resident_name: String,
-            holder_id: Option<i64>,
+            holder_id: Option<ResidentId>,
             holder_name: Option<String>,
             id_number_masked: String,
             entered_by: String,

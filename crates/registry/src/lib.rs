@@ -5,6 +5,7 @@ pub mod api;
 mod cli;
 pub mod demo;
 pub mod domain;
+pub use domain::{BuildingId, GridId, HouseholdId, ResidentId, UnitId};
 pub mod family;
 pub mod id_reviews;
 pub mod members;

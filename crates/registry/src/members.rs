@@ -1,5 +1,6 @@
 //! Who works in a community: granting and revoking roles, and assigning grid workers to grids.
 
+use crate::GridId;
 use crate::domain::STRUCTURE_WRITE;
 use crate::store::Community;
 use kernel::audit;
@@ -26,7 +27,7 @@ pub struct Member {
     /// Role.
     pub role: Role,
     /// Grids (for grid workers).
-    pub grids: Vec<i64>,
+    pub grids: Vec<GridId>,
 }
 
 /// The members of a community with a staff-side or liaison role (residents are in the registry).
@@ -45,7 +46,7 @@ pub async fn list(state: &AppState, p: &Principal, c: &Community) -> AppResult<V
         /// A grid worker's grid.
         struct Assigned {
             user_id: i64,
-            grid_id: i64,
+            grid_id: GridId,
         }
     }
     let rows: Vec<Listed> = sqlx::query_as(
@@ -137,12 +138,12 @@ pub async fn revoke(state: &AppState, p: &Principal, c: &Community, user_id: i64
 }
 
 /// Creates a grid.
-pub async fn create_grid(state: &AppState, p: &Principal, c: &Community, name: &str) -> AppResult<i64> {
+pub async fn create_grid(state: &AppState, p: &Principal, c: &Community, name: &str) -> AppResult<GridId> {
     p.require(c.id, &STRUCTURE_WRITE)?;
     let name = kernel::validate::required("name", name, 40)?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    let id: i64 = sqlx::query_scalar("INSERT INTO grids (community_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+    let id: GridId = sqlx::query_scalar("INSERT INTO grids (community_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
         .bind(c.id)
         .bind(name)
         .bind(now)
@@ -155,7 +156,7 @@ pub async fn create_grid(state: &AppState, p: &Principal, c: &Community, name: &
 }
 
 /// Replaces the grid workers assigned to a grid; each must hold the grid_worker role here.
-pub async fn assign_workers(state: &AppState, p: &Principal, c: &Community, grid_id: i64, user_ids: &[i64]) -> AppResult<()> {
+pub async fn assign_workers(state: &AppState, p: &Principal, c: &Community, grid_id: GridId, user_ids: &[i64]) -> AppResult<()> {
     p.require(c.id, &STRUCTURE_WRITE)?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM grids WHERE id = $1 AND community_id = $2")
         .bind(grid_id)

@@ -2,6 +2,7 @@
 //! them and which login is theirs. Functions take any executor (the pool, or a transaction's
 //! connection).
 
+use crate::{BuildingId, ResidentId};
 use kernel::error::AppResult;
 use sqlx::{Any, Executor};
 use std::collections::HashMap;
@@ -11,7 +12,7 @@ kernel::row! {
     #[derive(Debug, Clone)]
     pub struct ResidentContact {
         /// Id.
-        pub id: i64,
+        pub id: ResidentId,
         /// Community.
         pub community_id: i64,
         /// Name.
@@ -21,7 +22,7 @@ kernel::row! {
         /// Their login, if they have one.
         pub user_id: Option<i64>,
         /// The building of their household, if placed.
-        pub building_id: Option<i64>,
+        pub building_id: Option<BuildingId>,
     }
 }
 
@@ -29,12 +30,12 @@ const CONTACT: &str = "SELECT r.id, r.community_id, r.name, r.phone, r.user_id, 
                        FROM residents r LEFT JOIN households h ON h.id = r.household_id";
 
 /// One resident.
-pub async fn contact<'c, E: Executor<'c, Database = Any>>(db: E, id: i64) -> AppResult<Option<ResidentContact>> {
+pub async fn contact<'c, E: Executor<'c, Database = Any>>(db: E, id: ResidentId) -> AppResult<Option<ResidentContact>> {
     Ok(sqlx::query_as(&format!("{CONTACT} WHERE r.id = $1")).bind(id).fetch_optional(db).await?)
 }
 
 /// Several residents by id (ids not found are left out).
-pub async fn contacts<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[i64]) -> AppResult<HashMap<i64, ResidentContact>> {
+pub async fn contacts<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[ResidentId]) -> AppResult<HashMap<ResidentId, ResidentContact>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }

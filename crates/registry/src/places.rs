@@ -1,5 +1,6 @@
 //! The registry's places as other capabilities read them: which buildings a person may act on.
 
+use crate::{BuildingId, GridId, UnitId};
 use kernel::auth::Principal;
 use kernel::error::AppResult;
 use kernel::state::AppState;
@@ -7,7 +8,7 @@ use kernel::state::AppState;
 /// The buildings of `community_id` that `p` is limited to: those of their grids for a grid
 /// worker without a wider role, `None` (every building) for everyone else. A person with no
 /// permission in the community is not checked here; callers check permissions first.
-pub async fn buildings_in_reach(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Option<Vec<i64>>> {
+pub async fn buildings_in_reach(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Option<Vec<BuildingId>>> {
     let Some(grids) = crate::service::scope(state, p, community_id).await? else { return Ok(None) };
     if grids.is_empty() {
         return Ok(Some(Vec::new()));
@@ -27,13 +28,13 @@ kernel::row! {
     #[derive(Debug, Clone, PartialEq)]
     pub struct BuildingPlace {
         /// Id.
-        pub id: i64,
+        pub id: BuildingId,
         /// Name, e.g. `翠微新村 3栋`.
         pub name: String,
         /// Estate (小区).
         pub estate: String,
         /// Its grid, if any.
-        pub grid_id: Option<i64>,
+        pub grid_id: Option<GridId>,
         /// The grid's name.
         pub grid_name: Option<String>,
         /// Position on the community plan (0–1000 each way), if placed.
@@ -48,11 +49,11 @@ kernel::row! {
     #[derive(Debug, Clone)]
     pub struct BuildingUnit {
         /// Building id.
-        pub building_id: i64,
+        pub building_id: BuildingId,
         /// Building name.
         pub building_name: String,
         /// Unit id.
-        pub unit_id: Option<i64>,
+        pub unit_id: Option<UnitId>,
         /// Unit name, e.g. `2单元`.
         pub unit_name: Option<String>,
     }
@@ -88,7 +89,7 @@ pub async fn building_units<'c, E: Executor<'c, Database = Any>>(db: E, communit
 }
 
 /// The building of a unit of `community_id`; none when the unit is not the community's.
-pub async fn building_of_unit<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64, unit_id: i64) -> AppResult<Option<i64>> {
+pub async fn building_of_unit<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64, unit_id: UnitId) -> AppResult<Option<BuildingId>> {
     Ok(sqlx::query_scalar("SELECT u.building_id FROM units u JOIN buildings b ON b.id = u.building_id WHERE u.id = $1 AND b.community_id = $2")
         .bind(unit_id)
         .bind(community_id)
@@ -97,7 +98,7 @@ pub async fn building_of_unit<'c, E: Executor<'c, Database = Any>>(db: E, commun
 }
 
 /// Whether a building belongs to `community_id`.
-pub async fn is_building_of<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64, building_id: i64) -> AppResult<bool> {
+pub async fn is_building_of<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64, building_id: BuildingId) -> AppResult<bool> {
     let found: Option<i64> = sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1 AND community_id = $2")
         .bind(building_id)
         .bind(community_id)
@@ -107,40 +108,40 @@ pub async fn is_building_of<'c, E: Executor<'c, Database = Any>>(db: E, communit
 }
 
 /// The grid of a building, if it has one.
-pub async fn grid_of_building<'c, E: Executor<'c, Database = Any>>(db: E, building_id: i64) -> AppResult<Option<i64>> {
+pub async fn grid_of_building<'c, E: Executor<'c, Database = Any>>(db: E, building_id: BuildingId) -> AppResult<Option<GridId>> {
     Ok(sqlx::query_scalar("SELECT grid_id FROM buildings WHERE id = $1").bind(building_id).fetch_optional(db).await?.flatten())
 }
 
 /// The buildings of a grid.
-pub async fn buildings_of_grid<'c, E: Executor<'c, Database = Any>>(db: E, grid_id: i64) -> AppResult<Vec<i64>> {
+pub async fn buildings_of_grid<'c, E: Executor<'c, Database = Any>>(db: E, grid_id: GridId) -> AppResult<Vec<BuildingId>> {
     Ok(sqlx::query_scalar("SELECT id FROM buildings WHERE grid_id = $1 ORDER BY id").bind(grid_id).fetch_all(db).await?)
 }
 
 /// The grids of a community as (id, name), by id.
-pub async fn grid_names<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64) -> AppResult<Vec<(i64, String)>> {
+pub async fn grid_names<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64) -> AppResult<Vec<(GridId, String)>> {
     let rows: Vec<IdName> = sqlx::query_as("SELECT id, name FROM grids WHERE community_id = $1 ORDER BY id").bind(community_id).fetch_all(db).await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+    Ok(rows.into_iter().map(|r| (GridId::new(r.id), r.name)).collect())
 }
 
 /// The grid worker a grid's cases go to first: the one assigned longest ago (lowest user id).
-pub async fn first_grid_worker<'c, E: Executor<'c, Database = Any>>(db: E, grid_id: i64) -> AppResult<Option<i64>> {
+pub async fn first_grid_worker<'c, E: Executor<'c, Database = Any>>(db: E, grid_id: GridId) -> AppResult<Option<i64>> {
     Ok(sqlx::query_scalar("SELECT MIN(user_id) FROM grid_staff WHERE grid_id = $1").bind(grid_id).fetch_one(db).await?)
 }
 
 /// Names of buildings by id (ids not found are left out).
-pub async fn building_names<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+pub async fn building_names<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[BuildingId]) -> AppResult<HashMap<BuildingId, String>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows: Vec<IdName> = sqlx::query_as(&format!("SELECT id, name FROM buildings WHERE {}", kernel::db::in_list("id", ids))).fetch_all(db).await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+    Ok(rows.into_iter().map(|r| (BuildingId::new(r.id), r.name)).collect())
 }
 
 /// Names of units by id (ids not found are left out).
-pub async fn unit_names<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+pub async fn unit_names<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[UnitId]) -> AppResult<HashMap<UnitId, String>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows: Vec<IdName> = sqlx::query_as(&format!("SELECT id, name FROM units WHERE {}", kernel::db::in_list("id", ids))).fetch_all(db).await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+    Ok(rows.into_iter().map(|r| (UnitId::new(r.id), r.name)).collect())
 }

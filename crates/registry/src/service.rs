@@ -1,6 +1,7 @@
 //! Registry use cases: every read and write checks the caller's permission here, and grid
 //! workers only ever see the buildings of their own grids.
 
+use crate::{BuildingId, GridId, HouseholdId, ResidentId, UnitId};
 use crate::domain::{Clearing, IdStanding, ResidentDraft, ResidentInput, Tag, ID_REVEAL, RESIDENTS_READ, RESIDENTS_WRITE, STRUCTURE_WRITE};
 use crate::store::{self, Community, Resident};
 use kernel::audit;
@@ -46,7 +47,7 @@ pub async fn community(state: &AppState, p: &Principal, slug: &str) -> AppResult
 
 /// The grids a caller is limited to: the assigned grids for a grid worker without a wider
 /// role, `None` (no limit beyond the permission check) for everyone else.
-pub async fn scope(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Option<Vec<i64>>> {
+pub async fn scope(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Option<Vec<GridId>>> {
     let wide = p.superadmin || p.has_role(community_id, Role::Staff) || p.has_role(community_id, Role::Admin);
     if wide || !p.has_role(community_id, Role::GridWorker) {
         return Ok(None);
@@ -59,7 +60,7 @@ pub async fn scope(state: &AppState, p: &Principal, community_id: i64) -> AppRes
 }
 
 /// A resident, checked against permission and grid scope.
-pub async fn resident(state: &AppState, p: &Principal, c: &Community, id: i64) -> AppResult<Resident> {
+pub async fn resident(state: &AppState, p: &Principal, c: &Community, id: ResidentId) -> AppResult<Resident> {
     p.require(c.id, &RESIDENTS_READ)?;
     let (r, grid) = store::resident(state, c.id, id).await?.ok_or(AppError::NotFound)?;
     if let Some(grids) = scope(state, p, c.id).await? {
@@ -71,7 +72,7 @@ pub async fn resident(state: &AppState, p: &Principal, c: &Community, id: i64) -
 }
 
 /// The full ID number of a resident; the view is written to the access log.
-pub async fn reveal_id_number(state: &AppState, p: &Principal, c: &Community, id: i64, purpose: &str) -> AppResult<Option<String>> {
+pub async fn reveal_id_number(state: &AppState, p: &Principal, c: &Community, id: ResidentId, purpose: &str) -> AppResult<Option<String>> {
     p.require(c.id, &ID_REVEAL)?;
     resident(state, p, c, id).await?;
     let purpose = kernel::validate::required("purpose", purpose, 100)?;
@@ -113,7 +114,7 @@ impl Placement {
 
 /// Finds or creates the building, unit and household for a placement, inside `tx`.
 /// Returns `(household_id, building_created)`.
-pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement, grid_name: Option<&str>) -> AppResult<(i64, bool)> {
+pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement, grid_name: Option<&str>) -> AppResult<(HouseholdId, bool)> {
     let building = at.building.trim();
     let room = at.room.trim();
     if building.is_empty() {
@@ -123,7 +124,7 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement
         return Err(AppError::field("room", "required"));
     }
     let mut created = false;
-    let building_id: i64 = match sqlx::query_scalar::<_, i64>("SELECT id FROM buildings WHERE community_id = $1 AND name = $2")
+    let building_id: BuildingId = match sqlx::query_scalar::<_, BuildingId>("SELECT id FROM buildings WHERE community_id = $1 AND name = $2")
         .bind(community_id)
         .bind(building)
         .fetch_optional(&mut **tx)
@@ -151,7 +152,7 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement
         }
     };
     let unit = at.unit.trim();
-    let unit_id: i64 = match sqlx::query_scalar::<_, i64>("SELECT id FROM units WHERE building_id = $1 AND name = $2")
+    let unit_id: UnitId = match sqlx::query_scalar::<_, UnitId>("SELECT id FROM units WHERE building_id = $1 AND name = $2")
         .bind(building_id)
         .bind(unit)
         .fetch_optional(&mut **tx)
@@ -164,7 +165,7 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement
             .fetch_one(&mut **tx)
             .await?,
     };
-    let household: i64 = match sqlx::query_scalar::<_, i64>("SELECT id FROM households WHERE unit_id = $1 AND room = $2")
+    let household: HouseholdId = match sqlx::query_scalar::<_, HouseholdId>("SELECT id FROM households WHERE unit_id = $1 AND room = $2")
         .bind(unit_id)
         .bind(room)
         .fetch_optional(&mut **tx)
@@ -187,8 +188,8 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement
 }
 
 /// Finds or creates a grid by name.
-pub async fn ensure_grid(tx: &mut WriteTx, now: i64, community_id: i64, name: &str) -> AppResult<i64> {
-    if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM grids WHERE community_id = $1 AND name = $2")
+pub async fn ensure_grid(tx: &mut WriteTx, now: i64, community_id: i64, name: &str) -> AppResult<GridId> {
+    if let Some(id) = sqlx::query_scalar::<_, GridId>("SELECT id FROM grids WHERE community_id = $1 AND name = $2")
         .bind(community_id)
         .bind(name)
         .fetch_optional(&mut **tx)
@@ -228,7 +229,7 @@ pub fn with_age_tags(state: &AppState, input: &mut ResidentInput) {
     }
 }
 
-async fn write_tags(tx: &mut WriteTx, resident_id: i64, tags: &[Tag]) -> AppResult<()> {
+async fn write_tags(tx: &mut WriteTx, resident_id: ResidentId, tags: &[Tag]) -> AppResult<()> {
     sqlx::query("DELETE FROM resident_tags WHERE resident_id = $1").bind(resident_id).execute(&mut **tx).await?;
     for t in tags {
         sqlx::query("INSERT INTO resident_tags (resident_id, tag) VALUES ($1, $2)").bind(resident_id).bind(t.code()).execute(&mut **tx).await?;
@@ -238,7 +239,7 @@ async fn write_tags(tx: &mut WriteTx, resident_id: i64, tags: &[Tag]) -> AppResu
 
 /// Links the resident to a login on their phone number, creating a password-less account
 /// (SMS-code login) when none exists, and grants the resident role.
-async fn link_account(tx: &mut WriteTx, now: i64, community_id: i64, resident_id: i64, input: &ResidentInput) -> AppResult<()> {
+async fn link_account(tx: &mut WriteTx, now: i64, community_id: i64, resident_id: ResidentId, input: &ResidentInput) -> AppResult<()> {
     let Some(phone) = &input.phone else { return Ok(()) };
     let user_id = match accounts::service::user_by_phone(tx, phone).await? {
         Some(id) => id,
@@ -259,7 +260,7 @@ async fn link_account(tx: &mut WriteTx, now: i64, community_id: i64, resident_id
 }
 
 /// Inserts a resident inside `tx` (no permission check: callers check).
-pub async fn insert_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, household_id: i64, input: ResidentInput) -> AppResult<i64> {
+pub async fn insert_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, household_id: HouseholdId, input: ResidentInput) -> AppResult<ResidentId> {
     insert_held(tx, state, actor, community_id, household_id, input, IdStanding::Registered).await
 }
 
@@ -268,14 +269,14 @@ async fn insert_held(
     state: &AppState,
     actor: Option<&Principal>,
     community_id: i64,
-    household_id: i64,
+    household_id: HouseholdId,
     mut input: ResidentInput,
     standing: IdStanding,
-) -> AppResult<i64> {
+) -> AppResult<ResidentId> {
     with_age_tags(state, &mut input);
     let now = state.now();
     let (gender, birth_year, enc, idx, masked) = stored_fields(state, &input, standing);
-    let id: i64 = sqlx::query_scalar(
+    let id: ResidentId = sqlx::query_scalar(
         "INSERT INTO residents (community_id, household_id, name, gender, birth_year, phone, id_number_enc, id_number_idx, id_number_masked, relation, notes, created_at, updated_at, phone_last4, search_name) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14) RETURNING id",
     )
@@ -299,7 +300,7 @@ async fn insert_held(
     write_tags(tx, id, &input.tags).await?;
     link_account(tx, now, community_id, id, &input).await?;
     tx.forget_after_commit(HOUSEHOLD, None);
-    audit::record_change(tx, now, actor, Some(community_id), "resident", id, "create", &resident_json(&input, household_id)).await?;
+    audit::record_change(tx, now, actor, Some(community_id), "resident", id, "create", &resident_json(&input, Some(household_id))).await?;
     Ok(id)
 }
 
@@ -310,7 +311,7 @@ fn phone_last4(input: &ResidentInput) -> String {
 }
 
 /// What the audit log keeps of a resident: never the ID number itself.
-fn resident_json(input: &ResidentInput, household_id: i64) -> serde_json::Value {
+fn resident_json(input: &ResidentInput, household_id: Option<HouseholdId>) -> serde_json::Value {
     // In display order, as `resident_snapshot` reads them, so an unchanged set is no change.
     let mut tags = input.tags.clone();
     tags.sort_by_key(|t| Tag::ALL.iter().position(|x| x == t));
@@ -328,7 +329,7 @@ fn resident_json(input: &ResidentInput, household_id: i64) -> serde_json::Value 
 /// Updates a resident inside `tx`, recording the difference in the audit log.
 #[allow(clippy::too_many_arguments)]
 /// Empty phone and ID numbers keep the stored ones.
-pub async fn update_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, id: i64, household_id: i64, before: &serde_json::Value, input: ResidentInput) -> AppResult<()> {
+pub async fn update_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, id: ResidentId, household_id: Option<HouseholdId>, before: &serde_json::Value, input: ResidentInput) -> AppResult<()> {
     update_held(tx, state, actor, community_id, id, household_id, before, input, IdStanding::Registered, Clearing::default()).await
 }
 
@@ -338,8 +339,8 @@ async fn update_held(
     state: &AppState,
     actor: Option<&Principal>,
     community_id: i64,
-    id: i64,
-    household_id: i64,
+    id: ResidentId,
+    household_id: Option<HouseholdId>,
     before: &serde_json::Value,
     mut input: ResidentInput,
     standing: IdStanding,
@@ -401,11 +402,12 @@ async fn update_held(
 }
 
 /// The stored state of a resident in the audit log's terms.
-pub async fn resident_snapshot(tx: &mut WriteTx, id: i64) -> AppResult<(i64, serde_json::Value)> {
+/// A resident's household (none once it was removed) and fields as the trail records them.
+pub async fn resident_snapshot(tx: &mut WriteTx, id: ResidentId) -> AppResult<(Option<HouseholdId>, serde_json::Value)> {
     kernel::row! {
         /// A resident's audited fields as stored.
         struct Snapshot {
-            household_id: Option<i64>,
+            household_id: Option<HouseholdId>,
             name: String,
             phone: String,
             id_number_masked: Option<String>,
@@ -423,7 +425,7 @@ pub async fn resident_snapshot(tx: &mut WriteTx, id: i64) -> AppResult<(i64, ser
     let household = r.household_id;
     let phone = r.phone;
     Ok((
-        household.unwrap_or(0),
+        household,
         serde_json::json!({
             "name": r.name,
             "phone": (!phone.is_empty()).then(|| kernel::crypto::mask_phone(&phone)),
@@ -431,7 +433,7 @@ pub async fn resident_snapshot(tx: &mut WriteTx, id: i64) -> AppResult<(i64, ser
             "relation": r.relation,
             "tags": tags.iter().map(|t| t.code()).collect::<Vec<_>>(),
             "notes": r.notes,
-            "household_id": household.unwrap_or(0),
+            "household_id": household,
         }),
     ))
 }
@@ -479,11 +481,11 @@ pub async fn create_resident(state: &AppState, p: &Principal, c: &Community, dra
     resident(state, p, c, id).await
 }
 
-async fn insert_checked(state: &AppState, p: &Principal, c: &Community, input: &ResidentInput, at: &Placement, scope: Option<&[i64]>) -> AppResult<i64> {
+async fn insert_checked(state: &AppState, p: &Principal, c: &Community, input: &ResidentInput, at: &Placement, scope: Option<&[GridId]>) -> AppResult<ResidentId> {
     let mut tx = state.db.begin_write().await?;
     let (household, created) = place(&mut tx, state.now(), c.id, at, None).await?;
     if let Some(grids) = scope {
-        let grid: Option<i64> = sqlx::query_scalar("SELECT b.grid_id FROM households h JOIN buildings b ON b.id = h.building_id WHERE h.id = $1")
+        let grid: Option<GridId> = sqlx::query_scalar("SELECT b.grid_id FROM households h JOIN buildings b ON b.id = h.building_id WHERE h.id = $1")
             .bind(household)
             .fetch_one(&mut *tx)
             .await?;
@@ -499,7 +501,7 @@ async fn insert_checked(state: &AppState, p: &Principal, c: &Community, input: &
 }
 
 /// Changes a resident's details (the household stays).
-pub async fn edit_resident(state: &AppState, p: &Principal, c: &Community, id: i64, draft: ResidentDraft) -> AppResult<Resident> {
+pub async fn edit_resident(state: &AppState, p: &Principal, c: &Community, id: ResidentId, draft: ResidentDraft) -> AppResult<Resident> {
     p.require(c.id, &RESIDENTS_WRITE)?;
     resident(state, p, c, id).await?;
     count_resident_write(state, p, c.id).await?;
@@ -509,7 +511,7 @@ pub async fn edit_resident(state: &AppState, p: &Principal, c: &Community, id: i
     resident(state, p, c, id).await
 }
 
-async fn update_checked(state: &AppState, p: &Principal, c: &Community, id: i64, input: &ResidentInput, clear: Clearing) -> AppResult<()> {
+async fn update_checked(state: &AppState, p: &Principal, c: &Community, id: ResidentId, input: &ResidentInput, clear: Clearing) -> AppResult<()> {
     let mut tx = state.db.begin_write().await?;
     let (household, before) = resident_snapshot(&mut tx, id).await?;
     let (mut tx, held) = crate::id_reviews::standing(tx, state, p, c, input.id_number.as_ref(), Some(id)).await?;
@@ -535,7 +537,7 @@ pub struct AuditEntry {
 }
 
 /// The audit trail of one resident.
-pub async fn resident_history(state: &AppState, p: &Principal, c: &Community, id: i64) -> AppResult<Vec<AuditEntry>> {
+pub async fn resident_history(state: &AppState, p: &Principal, c: &Community, id: ResidentId) -> AppResult<Vec<AuditEntry>> {
     resident(state, p, c, id).await?;
     kernel::row! {
         /// An audit log entry with who made it.
@@ -564,7 +566,7 @@ pub async fn resident_history(state: &AppState, p: &Principal, c: &Community, id
 }
 
 /// Creates a building (staff, admins).
-pub async fn create_building(state: &AppState, p: &Principal, c: &Community, name: &str, grid_id: Option<i64>, floors: i64, has_elevator: bool) -> AppResult<i64> {
+pub async fn create_building(state: &AppState, p: &Principal, c: &Community, name: &str, grid_id: Option<GridId>, floors: i64, has_elevator: bool) -> AppResult<BuildingId> {
     p.require(c.id, &STRUCTURE_WRITE)?;
     let name = kernel::validate::required("name", name, 40)?;
     if !(0..=200).contains(&floors) {
@@ -577,7 +579,7 @@ pub async fn create_building(state: &AppState, p: &Principal, c: &Community, nam
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let estate = name.split_whitespace().next().filter(|e| *e != name).unwrap_or("").to_string();
-    let id: i64 = sqlx::query_scalar(
+    let id: BuildingId = sqlx::query_scalar(
         "INSERT INTO buildings (community_id, grid_id, name, estate, floors, has_elevator, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
     )
     .bind(c.id)

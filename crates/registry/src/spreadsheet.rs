@@ -3,6 +3,7 @@
 //! re-import updates residents instead of duplicating them; every bad row is reported with
 //! its row number and reason while the good rows are kept.
 
+use crate::ResidentId;
 use crate::domain::{ResidentDraft, Tag};
 use crate::service::{self, Placement};
 use crate::domain::{ID_REVEAL, IMPORT_EXPORT};
@@ -282,7 +283,7 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
         kernel::row! {
             /// The resident holding the row's ID number.
             struct Holder {
-                id: i64,
+                id: ResidentId,
                 name: String,
             }
         }
@@ -294,7 +295,7 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
                 .await?,
             None => None,
         };
-        let by_id: Option<(i64, String)> = by_id.map(|h| (h.id, h.name));
+        let by_id: Option<(ResidentId, String)> = by_id.map(|h| (h.id, h.name));
         // An ID number held by a resident of another name is a mistake in the sheet or in the
         // registry: the row is refused, never written over that resident.
         if let Some((_, held_by)) = by_id.as_ref().filter(|(_, name)| name.trim() != input.name.trim()) {
@@ -306,7 +307,7 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
         if created {
             report.new_buildings.push(at.building.trim().to_string());
         }
-        let existing: Option<i64> = by_id.map(|(id, _)| id);
+        let existing: Option<ResidentId> = by_id.map(|(id, _)| id);
         let existing = match existing {
             Some(id) => Some(id),
             None => sqlx::query_scalar("SELECT id FROM residents WHERE community_id = $1 AND household_id = $2 AND name = $3 ORDER BY id LIMIT 1")
@@ -323,7 +324,7 @@ pub async fn import(state: &AppState, p: &Principal, c: &Community, bytes: &[u8]
                     input.phone = kernel::crypto::PhoneNumber::parse(&stored).ok();
                 }
                 let (_, before) = service::resident_snapshot(&mut tx, id).await?;
-                service::update_resident(&mut tx, state, Some(p), c.id, id, household, &before, input).await?;
+                service::update_resident(&mut tx, state, Some(p), c.id, id, Some(household), &before, input).await?;
                 report.updated += 1;
             }
             None => {
@@ -365,7 +366,7 @@ pub async fn export(state: &AppState, p: &Principal, c: &Community, format: Form
         }
     };
     let mut rows: Vec<Vec<String>> = vec![COLUMNS.iter().map(|(_, h, _)| h.to_string()).collect()];
-    let mut exported: Vec<i64> = Vec::new();
+    let mut exported: Vec<ResidentId> = Vec::new();
     let mut after = None;
     loop {
         let page = store::residents(state, c.id, &ResidentFilter::default(), None, after, 1000).await?;
@@ -386,7 +387,7 @@ pub async fn export(state: &AppState, p: &Principal, c: &Community, format: Form
             ]);
             exported.push(r.id);
         }
-        after = page.get(999).map(|r| r.id);
+        after = page.get(999).map(|r| r.id.get());
         if !more {
             break;
         }
@@ -425,7 +426,7 @@ pub async fn export(state: &AppState, p: &Principal, c: &Community, format: Form
     }
 }
 
-async fn export_details(state: &AppState, id: i64, full: bool) -> AppResult<(String, Option<String>, String, String, String, String)> {
+async fn export_details(state: &AppState, id: ResidentId, full: bool) -> AppResult<(String, Option<String>, String, String, String, String)> {
     kernel::row! {
         /// A resident's contact and address parts for the export.
         struct Details {

@@ -1,5 +1,6 @@
 //! Registry queries.
 
+use crate::{BuildingId, GridId, HouseholdId, ResidentId};
 use crate::domain::Tag;
 use kernel::error::AppResult;
 use kernel::query::{col, contains, fold, raw, Alias, Cond, Expr, JoinType, Order, Query, SelectStatement};
@@ -15,7 +16,7 @@ pub use kernel::community::Community;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Grid {
     /// Id.
-    pub id: i64,
+    pub id: GridId,
     /// Name, e.g. `第一网格`.
     pub name: String,
     /// Buildings in the grid.
@@ -28,13 +29,13 @@ pub struct Grid {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Building {
     /// Id.
-    pub id: i64,
+    pub id: BuildingId,
     /// Name, e.g. `翠微新村 3栋`.
     pub name: String,
     /// Estate (小区) it belongs to.
     pub estate: String,
     /// Grid id.
-    pub grid_id: Option<i64>,
+    pub grid_id: Option<GridId>,
     /// Grid name.
     pub grid_name: Option<String>,
     /// Floors.
@@ -51,9 +52,9 @@ pub struct Building {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Household {
     /// Id.
-    pub id: i64,
+    pub id: HouseholdId,
     /// Building id.
-    pub building_id: i64,
+    pub building_id: BuildingId,
     /// `翠微新村 3栋 2单元 301`.
     pub address: String,
     /// Members.
@@ -64,7 +65,7 @@ pub struct Household {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Resident {
     /// Id.
-    pub id: i64,
+    pub id: ResidentId,
     /// Name.
     pub name: String,
     /// `male`, `female` or empty.
@@ -80,9 +81,9 @@ pub struct Resident {
     /// Tags.
     pub tags: Vec<Tag>,
     /// Household id.
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
     /// Building id.
-    pub building_id: Option<i64>,
+    pub building_id: Option<BuildingId>,
     /// Address.
     pub address: String,
     /// Staff notes.
@@ -108,7 +109,7 @@ pub fn address(building: &str, unit: &str, room: &str) -> String {
 }
 
 /// Grid ids a grid worker is assigned to.
-pub async fn grids_of(state: &AppState, user_id: i64) -> AppResult<Vec<i64>> {
+pub async fn grids_of(state: &AppState, user_id: i64) -> AppResult<Vec<GridId>> {
     Ok(sqlx::query_scalar("SELECT grid_id FROM grid_staff WHERE user_id = $1").bind(user_id).fetch_all(&state.db.pool).await?)
 }
 
@@ -117,7 +118,7 @@ pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<Grid>> 
     kernel::row! {
         /// A grid with how many buildings it has.
         struct Counted {
-            id: i64,
+            id: GridId,
             name: String,
             buildings: i64,
         }
@@ -125,7 +126,7 @@ pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<Grid>> 
     kernel::row! {
         /// A grid worker of one of the grids.
         struct Worker {
-            grid_id: i64,
+            grid_id: GridId,
             display_name: String,
         }
     }
@@ -141,7 +142,7 @@ pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<Grid>> 
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?;
-    let mut by_grid: HashMap<i64, Vec<String>> = HashMap::new();
+    let mut by_grid: HashMap<GridId, Vec<String>> = HashMap::new();
     for w in workers {
         by_grid.entry(w.grid_id).or_default().push(w.display_name);
     }
@@ -152,14 +153,14 @@ pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<Grid>> 
 }
 
 /// Buildings of a community with household and resident counts.
-pub async fn buildings(state: &AppState, community_id: i64, grids: Option<&[i64]>) -> AppResult<Vec<Building>> {
+pub async fn buildings(state: &AppState, community_id: i64, grids: Option<&[GridId]>) -> AppResult<Vec<Building>> {
     kernel::row! {
         /// A building with its grid and counts.
         struct Counted {
-            id: i64,
+            id: BuildingId,
             name: String,
             estate: String,
-            grid_id: Option<i64>,
+            grid_id: Option<GridId>,
             grid_name: Option<String>,
             floors: i64,
             has_elevator: i64,
@@ -197,18 +198,18 @@ pub async fn buildings(state: &AppState, community_id: i64, grids: Option<&[i64]
 #[derive(Debug, Clone, Serialize)]
 pub struct BuildingOption {
     /// Id.
-    pub id: i64,
+    pub id: BuildingId,
     /// Name.
     pub name: String,
 }
 
 /// Building names of a community (within a grid worker's grids), without the counts.
-pub async fn building_options(state: &AppState, community_id: i64, grids: Option<&[i64]>) -> AppResult<Vec<BuildingOption>> {
+pub async fn building_options(state: &AppState, community_id: i64, grids: Option<&[GridId]>) -> AppResult<Vec<BuildingOption>> {
     let sql = format!("SELECT b.id, b.name FROM buildings b WHERE b.community_id = $1{} ORDER BY b.id", grid_filter_sql(grids, "b"));
     kernel::row! {
         /// A building's id and name.
         struct Named {
-            id: i64,
+            id: BuildingId,
             name: String,
         }
     }
@@ -220,8 +221,8 @@ pub async fn building_options(state: &AppState, community_id: i64, grids: Option
 pub async fn households(
     state: &AppState,
     community_id: i64,
-    building_id: Option<i64>,
-    grids: Option<&[i64]>,
+    building_id: Option<BuildingId>,
+    grids: Option<&[GridId]>,
     after: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<Household>> {
@@ -235,8 +236,8 @@ pub async fn households(
     kernel::row! {
         /// A household with its address parts and member count.
         struct Counted {
-            id: i64,
-            building_id: i64,
+            id: HouseholdId,
+            building_id: BuildingId,
             building_name: String,
             unit_name: String,
             room: String,
@@ -255,7 +256,7 @@ pub async fn households(
 }
 
 /// `AND <alias>.grid_id IN (…)` for a grid worker's scope; ids are integers, so inlining is safe.
-pub fn grid_filter_sql(grids: Option<&[i64]>, alias: &str) -> String {
+pub fn grid_filter_sql(grids: Option<&[GridId]>, alias: &str) -> String {
     kernel::db::and_in(&format!("{alias}.grid_id"), grids)
 }
 
@@ -267,9 +268,9 @@ pub struct ResidentFilter {
     /// Only this tag.
     pub tag: Option<Tag>,
     /// Only this building.
-    pub building_id: Option<i64>,
+    pub building_id: Option<BuildingId>,
     /// Only this household.
-    pub household_id: Option<i64>,
+    pub household_id: Option<HouseholdId>,
 }
 
 /// The resident columns (those of `ResidentRow`), tags folded into one text column (`tags`) so
@@ -288,15 +289,15 @@ const RESIDENT_JOINS: &str = "FROM residents r LEFT JOIN households h ON h.id = 
 kernel::row! {
     /// A resident as stored, with the address parts and tags (the columns of `resident_columns`).
     struct ResidentRow {
-        id: i64,
+        id: ResidentId,
         name: String,
         gender: String,
         birth_year: Option<i64>,
         phone: String,
         id_number_masked: Option<String>,
         relation: String,
-        household_id: Option<i64>,
-        building_id: Option<i64>,
+        household_id: Option<HouseholdId>,
+        building_id: Option<BuildingId>,
         building_name: Option<String>,
         unit_name: Option<String>,
         room: Option<String>,
@@ -335,7 +336,7 @@ pub async fn residents(
     state: &AppState,
     community_id: i64,
     filter: &ResidentFilter,
-    grids: Option<&[i64]>,
+    grids: Option<&[GridId]>,
     after: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<Resident>> {
@@ -347,7 +348,7 @@ pub async fn residents(
 /// The resident list's query. Only the filters in use become conditions, so each query can
 /// use its index (an `($n = 0 OR col = $n)` condition would make the planner scan the whole
 /// community).
-fn residents_query(columns: &str, community_id: i64, filter: &ResidentFilter, grids: Option<&[i64]>, after: Option<i64>, limit: i64) -> SelectStatement {
+fn residents_query(columns: &str, community_id: i64, filter: &ResidentFilter, grids: Option<&[GridId]>, after: Option<i64>, limit: i64) -> SelectStatement {
     let mut q = Query::select();
     q.expr(raw(columns))
         .from_as(Alias::new("residents"), Alias::new("r"))
@@ -429,14 +430,14 @@ pub async fn fill_search_columns(db: &kernel::db::Db) -> AppResult<u64> {
     kernel::row! {
         /// A resident without a search name yet.
         struct Unnamed {
-            id: i64,
+            id: ResidentId,
             name: String,
         }
     }
     kernel::row! {
         /// A household without a search address yet, with its address parts.
         struct Unaddressed {
-            id: i64,
+            id: HouseholdId,
             building_name: Option<String>,
             unit_name: Option<String>,
             room: String,
@@ -537,8 +538,8 @@ mod search_tests {
         fn any_search_words_give_a_query_with_a_value_for_every_placeholder(q in any::<String>(), extra in prop::sample::select(vec!["３栋", "1单元", "单", "室", "%_\\", "😀", "\u{3000}", "e\u{301}"])) {
             use kernel::query::SqlxBinder;
             let q = format!("{q}{extra}");
-            let filter = ResidentFilter { q: Some(q), tag: Some(Tag::Elderly), building_id: Some(3), household_id: None };
-            let query = residents_query("r.id", 1, &filter, Some(&[1, 2]), Some(5), 30);
+            let filter = ResidentFilter { q: Some(q), tag: Some(Tag::Elderly), building_id: Some(BuildingId::new(3)), household_id: None };
+            let query = residents_query("r.id", 1, &filter, Some(&[GridId::new(1), GridId::new(2)]), Some(5), 30);
             let (sql, values) = query.build_sqlx(kernel::query::PostgresQueryBuilder);
             let highest = (1..=values.0.0.len()).rev().find(|n| sql.contains(&format!("${n}")));
             prop_assert_eq!(highest, Some(values.0.0.len()), "{}", sql);
@@ -549,21 +550,21 @@ mod search_tests {
 }
 
 /// One resident, with the grid of their building (for scope checks).
-pub async fn resident(state: &AppState, community_id: i64, id: i64) -> AppResult<Option<(Resident, Option<i64>)>> {
+pub async fn resident(state: &AppState, community_id: i64, id: ResidentId) -> AppResult<Option<(Resident, Option<GridId>)>> {
     let sql = format!("SELECT {}, b.grid_id {RESIDENT_JOINS} WHERE r.community_id = $1 AND r.id = $2", resident_columns(state));
     let row: Option<AnyRow> = sqlx::query(&sql).bind(community_id).bind(id).fetch_optional(&state.db.pool).await?;
     let Some(row) = row else { return Ok(None) };
-    let grid_id: Option<i64> = row.try_get("grid_id")?;
+    let grid_id: Option<GridId> = row.try_get("grid_id")?;
     Ok(Some((resident_from(ResidentRow::from_row(&row)?)?, grid_id)))
 }
 
 /// The resident record linked to a user, with its community: `(resident id, household, community)`.
-pub async fn resident_of_user(state: &AppState, user_id: i64) -> AppResult<Option<(i64, Option<i64>, Community)>> {
+pub async fn resident_of_user(state: &AppState, user_id: i64) -> AppResult<Option<(ResidentId, Option<HouseholdId>, Community)>> {
     kernel::row! {
         /// A resident record with its community.
         struct Linked {
-            resident_id: i64,
-            household_id: Option<i64>,
+            resident_id: ResidentId,
+            household_id: Option<HouseholdId>,
             community_id: i64,
             slug: String,
             name: String,
@@ -643,7 +644,7 @@ fn counts_from(r: CountsRow) -> Counts {
 
 /// The figures of `counts` over some buildings only (a grid worker's grids): `None` is the whole
 /// community.
-pub async fn counts_within(state: &AppState, community_id: i64, buildings: Option<&[i64]>) -> AppResult<Counts> {
+pub async fn counts_within(state: &AppState, community_id: i64, buildings: Option<&[BuildingId]>) -> AppResult<Counts> {
     let Some(buildings) = buildings else { return counts(state, community_id).await };
     let within = |col: &str| kernel::db::and_in(col, Some(buildings));
     let residents = format!("SELECT r.id FROM residents r JOIN households h ON h.id = r.household_id WHERE r.community_id = $1{}", within("h.building_id"));

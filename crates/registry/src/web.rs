@@ -1,5 +1,6 @@
 //! Pages: my profile and household (resident), and the staff console's registry pages.
 
+use crate::{BuildingId, GridId, ResidentId};
 use crate::api::ResidentQuery;
 use crate::domain::{ResidentDraft, Tag};
 use crate::family;
@@ -132,14 +133,14 @@ async fn withdraw_family_request(State(state): State<AppState>, user: User, ApiP
     Ok(see_other("/family#my-requests"))
 }
 
-async fn elder_confirm_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(i64, i64)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+async fn elder_confirm_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(i64, ResidentId)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
     family::confirm_by_elder(&state, &user, family_user, resident).await?;
     Ok(see_other("/me?done=confirmed#family"))
 }
 
 /// Ends a binding from either side's page: the family member goes back to the family page, the
 /// elder to her own.
-async fn end_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(i64, i64)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+async fn end_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(i64, ResidentId)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
     let was = family::end(&state, &user, family_user, resident).await?;
     Ok(see_other(match (user.user_id == Some(family_user), was) {
         (true, _) => "/family?ended=1",
@@ -148,13 +149,13 @@ async fn end_family(State(state): State<AppState>, user: User, ApiPath((family_u
     }))
 }
 
-async fn staff_confirm_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(i64, i64)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+async fn staff_confirm_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(ResidentId, i64)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
     let community = console_community(&state, &user, q.c.as_deref()).await?;
     family::confirm_in_person(&state, &user, &community, family_user, id).await?;
     Ok(see_other(&format!("/console/residents/{id}?c={}#family", community.slug)))
 }
 
-async fn staff_end_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(i64, i64)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+async fn staff_end_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(ResidentId, i64)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
     let community = console_community(&state, &user, q.c.as_deref()).await?;
     family::end(&state, &user, family_user, id).await?;
     Ok(see_other(&format!("/console/residents/{id}?c={}#family", community.slug)))
@@ -200,7 +201,7 @@ struct ResidentsPage {
     next_cursor: Option<String>,
     q: String,
     tag: String,
-    building_id: i64,
+    building_id: Option<BuildingId>,
     buildings: Vec<BuildingOption>,
     tags: Vec<Tag>,
     can_write: bool,
@@ -216,7 +217,7 @@ impl ResidentsPage {
             self.community.slug,
             urlencode(&self.q),
             self.tag,
-            if self.building_id > 0 { self.building_id.to_string() } else { String::new() }
+            self.building_id.map(|b| b.to_string()).unwrap_or_default()
         )
     }
 }
@@ -240,7 +241,7 @@ async fn residents_page(State(state): State<AppState>, ctx: PageCtx, user: User,
     // An empty select submits `building_id=`; treat it as "all buildings".
     let building_id = match q.building_id.as_deref().filter(|b| !b.is_empty()) {
         None => None,
-        Some(b) => Some(b.parse::<i64>().map_err(|_| AppError::field("building_id", "invalid_choice"))?),
+        Some(b) => Some(b.parse::<BuildingId>().map_err(|_| AppError::field("building_id", "invalid_choice"))?),
     };
     let rq = ResidentQuery { q: q.q.clone(), tag: q.tag.clone(), building_id, household_id: None, cursor: q.cursor.clone(), limit: Some(50) };
     let filter = rq.filter()?;
@@ -257,7 +258,7 @@ async fn residents_page(State(state): State<AppState>, ctx: PageCtx, user: User,
         next_cursor: page.next_cursor,
         q: q.q.unwrap_or_default(),
         tag: filter.tag.map(|t| t.code().to_string()).unwrap_or_default(),
-        building_id: building_id.unwrap_or(0),
+        building_id,
         buildings,
         tags: Tag::ALL.to_vec(),
         can_write,
@@ -338,7 +339,7 @@ impl ResidentPage {
     }
 }
 
-async fn load_resident_page(state: &AppState, ctx: PageCtx, user: &User, slug: Option<&str>, id: i64) -> AppResult<ResidentPage> {
+async fn load_resident_page(state: &AppState, ctx: PageCtx, user: &User, slug: Option<&str>, id: ResidentId) -> AppResult<ResidentPage> {
     let community = console_community(state, user, slug).await?;
     let r = service::resident(state, user, &community, id).await?;
     let history = service::resident_history(state, user, &community, id).await?;
@@ -362,7 +363,7 @@ async fn load_resident_page(state: &AppState, ctx: PageCtx, user: &User, slug: O
     })
 }
 
-async fn resident_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
+async fn resident_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<ResidentId>, ApiQuery(q): ApiQuery<CommunityQuery>) -> AppResult<Response> {
     Ok(render(&load_resident_page(&state, ctx, &user, q.c.as_deref(), id).await?))
 }
 
@@ -371,7 +372,7 @@ struct RevealForm {
     purpose: String,
 }
 
-async fn reveal(State(state): State<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(form): WebForm<RevealForm>) -> AppResult<Response> {
+async fn reveal(State(state): State<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<ResidentId>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(form): WebForm<RevealForm>) -> AppResult<Response> {
     let mut page = load_resident_page(&state, ctx, &user, q.c.as_deref(), id).await?;
     match service::reveal_id_number(&state, &user, &page.community, id, &form.purpose).await {
         Ok(number) => page.revealed = Some(number.unwrap_or_default()),
@@ -426,7 +427,7 @@ fn field_errors(ctx: &PageCtx, e: &AppError) -> Vec<(String, String)> {
     }
 }
 
-async fn edit_resident(State(state): State<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<i64>, ApiQuery(q): ApiQuery<CommunityQuery>, body: String) -> AppResult<Response> {
+async fn edit_resident(State(state): State<AppState>, ctx: PageCtx, user: User, ApiPath(id): ApiPath<ResidentId>, ApiQuery(q): ApiQuery<CommunityQuery>, body: String) -> AppResult<Response> {
     let form: ResidentForm = serde_urlencoded_form(&body)?;
     let community = console_community(&state, &user, q.c.as_deref()).await?;
     let draft = ResidentDraft {
@@ -566,7 +567,7 @@ struct BuildingForm {
 
 async fn create_building(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(form): WebForm<BuildingForm>) -> AppResult<Response> {
     let community = console_community(&state, &user, q.c.as_deref()).await?;
-    let grid_id = form.grid_id.parse::<i64>().ok();
+    let grid_id = form.grid_id.parse::<GridId>().ok();
     let floors = match form.floors.trim() {
         "" => Ok(0),
         f => f.parse::<i64>().map_err(|_| AppError::field("floors", "floors_range")),
@@ -593,7 +594,7 @@ struct HouseholdsPage {
     community: Community,
     households: Vec<Household>,
     buildings: Vec<BuildingOption>,
-    building_id: i64,
+    building_id: Option<BuildingId>,
     next_cursor: Option<String>,
 }
 
@@ -607,13 +608,13 @@ struct HouseholdsQuery {
 async fn households_page(State(state): State<AppState>, ctx: PageCtx, user: User, ApiQuery(q): ApiQuery<HouseholdsQuery>) -> AppResult<Response> {
     let community = console_community(&state, &user, q.c.as_deref()).await?;
     user.require(community.id, &RESIDENTS_READ)?;
-    let building_id = q.building_id.as_deref().filter(|b| !b.is_empty()).map(|b| b.parse::<i64>()).transpose().map_err(|_| AppError::field("building_id", "invalid_choice"))?;
+    let building_id = q.building_id.as_deref().filter(|b| !b.is_empty()).map(|b| b.parse::<BuildingId>()).transpose().map_err(|_| AppError::field("building_id", "invalid_choice"))?;
     let page = kernel::web::PageQuery { cursor: q.cursor, limit: Some(100) };
     let scope = service::scope(&state, &user, community.id).await?;
     let rows = store::households(&state, community.id, building_id, scope.as_deref(), page.after()?, 100).await?;
     let page = kernel::web::Page::from_rows(rows, 100, |h| h.id);
     let buildings = store::building_options(&state, community.id, scope.as_deref()).await?;
-    Ok(render(&HouseholdsPage { ctx, community, households: page.items, buildings, building_id: building_id.unwrap_or(0), next_cursor: page.next_cursor }))
+    Ok(render(&HouseholdsPage { ctx, community, households: page.items, buildings, building_id, next_cursor: page.next_cursor }))
 }
 
 #[derive(Template)]

@@ -1,5 +1,6 @@
 //! Running a clock check when its job comes due (see `crate::clocks`).
 
+use registry::BuildingId;
 use crate::clocks::{Check, Clock, ClockCheck};
 use crate::domain::State;
 use kernel::error::{AppError, AppResult};
@@ -22,7 +23,7 @@ pub async fn check_clock(state: &AppState, check: &ClockCheck) -> AppResult<()> 
             paused_at: Option<i64>,
             assignee_user_id: Option<i64>,
             escalation_level: i64,
-            building_id: Option<i64>,
+            building_id: Option<BuildingId>,
             entered_by: Option<i64>,
         }
     }

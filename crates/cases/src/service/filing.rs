@@ -2,6 +2,7 @@
 //! then one transaction — deduplicated by an idempotency key; an anonymous case stores no link
 //! to its author, who follows it with a private token.
 
+use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::CaseId;
 use crate::clocks::{enqueue_clocks, Clock};
 use crate::classify::triage_in;
@@ -27,9 +28,9 @@ pub struct NewCase {
     #[serde(default)]
     pub place: String,
     /// The building, if known.
-    pub building_id: Option<i64>,
+    pub building_id: Option<BuildingId>,
     /// The unit (entrance) of the building, if known; implies the building.
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     /// A map point: latitude in degrees (WGS-84).
     pub lat: Option<f64>,
     /// A map point: longitude in degrees.
@@ -38,7 +39,7 @@ pub struct NewCase {
     /// if any, then follows the case). Without it a staff-side report is filed as the community's.
     /// Family bound to an elder (a confirmed binding) may name her too: the case is hers, and
     /// they stay its author.
-    pub resident_id: Option<i64>,
+    pub resident_id: Option<ResidentId>,
     /// File without a name: staff never see who filed it.
     #[serde(default)]
     pub anonymous: bool,
@@ -372,7 +373,7 @@ impl Reporting {
 /// Where the problem is: a building of the community (from the unit when one is given) and a
 /// map point, each checked.
 struct Whereabouts {
-    building_id: Option<i64>,
+    building_id: Option<BuildingId>,
     /// Latitude and longitude × 10⁶.
     point: Option<(i64, i64)>,
 }
@@ -432,7 +433,7 @@ struct Plan {
 }
 
 impl Plan {
-    async fn for_case(state: &AppState, community_id: i64, now: i64, t: &triage::Triage, building_id: Option<i64>) -> AppResult<Plan> {
+    async fn for_case(state: &AppState, community_id: i64, now: i64, t: &triage::Triage, building_id: Option<BuildingId>) -> AppResult<Plan> {
         let sla = crate::policy::sla_for(state, community_id, t.urgency, t.category).await?;
         let first_due = crate::policy::due(state, community_id, now, sla.first_response_ms, sla.working_hours).await?;
         let result_due = crate::policy::due(state, community_id, now, sla.result_ms, sla.working_hours).await?;

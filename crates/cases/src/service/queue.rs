@@ -1,5 +1,6 @@
 //! The staff queue and the console's workload figures.
 
+use registry::{BuildingId, GridId};
 use crate::domain::CaseId;
 use crate::domain::{State, CASES_HANDLE};
 use chrono::Datelike;
@@ -18,7 +19,7 @@ pub struct QueueFilter {
     /// One category.
     pub category: Option<Category>,
     /// The cases of one grid's buildings.
-    pub grid_id: Option<i64>,
+    pub grid_id: Option<GridId>,
     /// Only cases tied to no building (their place is not known).
     pub no_building: bool,
     /// The cases of one person.
@@ -39,7 +40,7 @@ pub(crate) const FINISHED: [&str; 4] = ["closed", "duplicate", "not_ours", "with
 impl QueueFilter {
     /// The filter as a condition on `cases c`; `grid_buildings` are the buildings of the
     /// filter's grid, as the registry has them.
-    fn condition(&self, now: i64, grid_buildings: &[i64]) -> Cond {
+    fn condition(&self, now: i64, grid_buildings: &[BuildingId]) -> Cond {
         let mut all = Cond::all();
         match self.state {
             Some(st) => all = all.add(col("c", "state").eq(st.code())),

@@ -1,6 +1,7 @@
 //! Reading cases: one or many as staff or as the resident see them, the reporter behind a case,
 //! a resident's and a family's cases.
 
+use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::CaseId;
 use crate::domain::{clock_state_paused, ClockState, State, CASES_HANDLE};
 use crate::photos::Photo;
@@ -45,11 +46,11 @@ pub struct CaseView {
     /// Where.
     pub place: String,
     /// Building id.
-    pub building_id: Option<i64>,
+    pub building_id: Option<BuildingId>,
     /// Building name.
     pub building: Option<String>,
     /// Unit id.
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     /// Unit name.
     pub unit: Option<String>,
     /// Map point (latitude, longitude), if one was given.
@@ -110,7 +111,7 @@ pub struct Reporter {
     /// The whole number, only once asked for (and recorded on the case's timeline).
     pub phone: Option<String>,
     /// Their registry record, when they are in the registry.
-    pub resident_id: Option<i64>,
+    pub resident_id: Option<ResidentId>,
 }
 
 /// How to reach the person case `id` is from: the resident it was filed for, else its author.
@@ -121,11 +122,11 @@ pub async fn reporter(state: &AppState, p: &Principal, id: CaseId, reveal: bool)
     if case.anonymous {
         return Ok(None);
     }
-    let from_registry: Option<(String, i64)> = match case.resident {
+    let from_registry: Option<(String, ResidentId)> = match case.resident {
         Some(r) => registry::people::contact(&state.db.pool, r).await?.map(|r| (r.phone, r.id)),
         None => None,
     };
-    let from_login: Option<(String, Option<i64>)> = match case.author {
+    let from_login: Option<(String, Option<ResidentId>)> = match case.author {
         Some(a) => {
             let phone = kernel::people::contact(&state.db.pool, a).await?.map(|c| c.phone);
             let resident = registry::people::of_login(&state.db.pool, a).await?.into_iter().find(|r| r.community_id == case.community_id).map(|r| r.id);
@@ -160,14 +161,14 @@ pub async fn resident_by_phone(
     p: &Principal,
     community_id: i64,
     typed: &str,
-) -> AppResult<i64> {
+) -> AppResult<ResidentId> {
     let unknown = || AppError::field("resident_phone", "resident_phone_unknown");
     let phone = kernel::crypto::PhoneNumber::parse(typed)
         .map_err(|code| AppError::field("resident_phone", code))?;
     if !p.can(community_id, &CASES_HANDLE) {
         return Err(unknown());
     }
-    let found: Vec<(i64, Option<i64>)> = registry::people::with_phone(&state.db.pool, community_id, phone.as_str())
+    let found: Vec<(ResidentId, Option<BuildingId>)> = registry::people::with_phone(&state.db.pool, community_id, phone.as_str())
         .await?
         .into_iter()
         .map(|r| (r.id, r.building_id))
@@ -217,9 +218,9 @@ pub async fn views(state: &AppState, ids: &[CaseId], staff: bool) -> AppResult<V
             author_user_id: Option<i64>,
             text: String,
             place: String,
-            building_id: Option<i64>,
-            unit_id: Option<i64>,
-            resident_id: Option<i64>,
+            building_id: Option<BuildingId>,
+            unit_id: Option<UnitId>,
+            resident_id: Option<ResidentId>,
             urgency: String,
             category: String,
             triage_reasons: String,
@@ -269,10 +270,9 @@ pub async fn views(state: &AppState, ids: &[CaseId], staff: bool) -> AppResult<V
     .fetch_all(&state.db.pool)
     .await?;
     let photos = crate::photos::of_cases(state, ids, false).await?;
-    let wanted = |f: fn(&ViewRow) -> Option<i64>| kernel::db::distinct_ids(rows.iter().filter_map(f));
-    let buildings = registry::places::building_names(&state.db.pool, &wanted(|r| r.building_id)).await?;
-    let units = registry::places::unit_names(&state.db.pool, &wanted(|r| r.unit_id)).await?;
-    let residents = registry::people::contacts(&state.db.pool, &wanted(|r| r.resident_id)).await?;
+    let buildings = registry::places::building_names(&state.db.pool, &kernel::db::distinct_ids(rows.iter().filter_map(|r| r.building_id))).await?;
+    let units = registry::places::unit_names(&state.db.pool, &kernel::db::distinct_ids(rows.iter().filter_map(|r| r.unit_id))).await?;
+    let residents = registry::people::contacts(&state.db.pool, &kernel::db::distinct_ids(rows.iter().filter_map(|r| r.resident_id))).await?;
     let people = kernel::db::distinct_ids(rows.iter().flat_map(|r| [r.author_user_id, r.entered_by, r.assignee_user_id, r.owner_user_id]).flatten());
     let names = kernel::people::names(&state.db.pool, &people).await?;
     let name_of = |id: Option<i64>| id.and_then(|u| names.get(&u).cloned());
@@ -418,7 +418,7 @@ pub async fn promised(state: &AppState, community_id: i64, urgency: Urgency) -> 
 /// The cases a person filed under their name or that were filed for them (by family, say),
 /// each once, newest first.
 pub async fn mine(state: &AppState, user_id: i64) -> AppResult<Vec<CaseView>> {
-    let residents: Vec<i64> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
+    let residents: Vec<ResidentId> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
     let ids: Vec<CaseId> = sqlx::query_scalar(&format!(
         "SELECT c.id FROM cases c WHERE c.author_user_id = $1 OR (c.anonymous = 0 AND {}) ORDER BY c.id DESC LIMIT 100",
         kernel::db::in_list("c.resident_id", &residents)

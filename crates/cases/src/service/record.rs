@@ -1,6 +1,7 @@
 //! What the use cases share: loading a case as the workflow needs it, recording what happened
 //! on its timeline, and alerting people.
 
+use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::CaseId;
 use crate::domain::State;
 use kernel::auth::Principal;
@@ -44,9 +45,9 @@ pub(crate) async fn critical_facts(tx: &mut WriteTx, base_url: &str, now: i64, c
         struct Alerted {
             text: String,
             place: String,
-            building_id: Option<i64>,
-            unit_id: Option<i64>,
-            resident_id: Option<i64>,
+            building_id: Option<BuildingId>,
+            unit_id: Option<UnitId>,
+            resident_id: Option<ResidentId>,
             lat_e6: Option<i64>,
             lng_e6: Option<i64>,
             anonymous: i64,
@@ -187,7 +188,7 @@ pub(crate) struct CaseRow {
     pub(crate) author: Option<i64>,
     pub(crate) anonymous: bool,
     /// The registry resident a staff-side report was filed for.
-    pub(crate) resident: Option<i64>,
+    pub(crate) resident: Option<ResidentId>,
     /// Kept off the public ledger.
     pub(crate) private: bool,
     /// Where it stands, for who may handle it.

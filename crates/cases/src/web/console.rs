@@ -17,7 +17,7 @@ pub(super) struct QueuePage {
     filter_query: String,
     /// Whether anything narrows the queue.
     filtered: bool,
-    grids: Vec<(i64, String)>,
+    grids: Vec<(GridId, String)>,
     people: Vec<(i64, String)>,
     me: i64,
 }
@@ -49,7 +49,7 @@ impl QueuePage {
         };
         got == v
     }
-    fn is_id(&self, field: &str, v: &i64) -> bool {
+    fn is_id(&self, field: &str, v: &impl std::fmt::Display) -> bool {
         self.is(field, &v.to_string())
     }
 }

@@ -14,8 +14,8 @@ pub(super) struct LedgerPage {
     filter: crate::ledger::Filter,
     /// The query string of the filter, for the next page's link.
     filter_query: String,
-    buildings: Vec<(i64, String)>,
-    grids: Vec<(i64, String)>,
+    buildings: Vec<(BuildingId, String)>,
+    grids: Vec<(GridId, String)>,
     plan: Vec<Placed>,
     by: crate::ledger::By,
     groups: Vec<crate::ledger::FigureGroup>,
@@ -60,10 +60,10 @@ impl LedgerPage {
     fn is_category(&self, v: &str) -> bool {
         self.filter.category.as_deref() == Some(v)
     }
-    fn is_building(&self, v: &i64) -> bool {
+    fn is_building(&self, v: &BuildingId) -> bool {
         self.filter.building_id == Some(*v)
     }
-    fn is_grid(&self, v: &i64) -> bool {
+    fn is_grid(&self, v: &GridId) -> bool {
         self.filter.grid_id == Some(*v)
     }
     fn categories(&self) -> Vec<&'static str> {

@@ -14,6 +14,7 @@ use report::*;
 use resident::*;
 
 use crate::domain::State;
+use registry::{BuildingId, GridId, ResidentId, UnitId};
 use crate::service::{self, CaseView, Move, Mover, NewCase};
 use askama::Template;
 use axum::extract::State as AxState;
@@ -133,14 +134,14 @@ pub(super) async fn places(state: &AppState, community_id: i64) -> AppResult<Vec
 /// Reads a place choice into (building, unit): none, `b<id>`, `u<id>` or (from an old form) a
 /// bare building id. Anything else is refused rather than read as "no place", which would file
 /// the report without the place its author chose.
-pub(super) fn parse_place(v: &str) -> AppResult<(Option<i64>, Option<i64>)> {
+pub(super) fn parse_place(v: &str) -> AppResult<(Option<BuildingId>, Option<UnitId>)> {
     let v = v.trim();
     let read = |id: &str| id.parse::<i64>().map_err(|_| AppError::field("building_id", "invalid_choice"));
     match v.split_at_checked(1) {
         None => Ok((None, None)),
-        Some(("b", id)) => Ok((Some(read(id)?), None)),
-        Some(("u", id)) => Ok((None, Some(read(id)?))),
-        _ => Ok((Some(read(v)?), None)),
+        Some(("b", id)) => Ok((Some(BuildingId::new(read(id)?)), None)),
+        Some(("u", id)) => Ok((None, Some(UnitId::new(read(id)?)))),
+        _ => Ok((Some(BuildingId::new(read(v)?)), None)),
     }
 }
 

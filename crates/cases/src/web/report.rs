@@ -33,7 +33,7 @@ pub(super) struct NewPage {
     /// Open cases like this one, shown before filing ("已有人反映").
     similar: Vec<crate::ledger::Similar>,
     /// The case just followed from this form.
-    followed: Option<i64>,
+    followed: Option<CaseId>,
     /// The real service levels: (first reply, result) for a report, first reply with danger.
     promise: String,
     /// This form was filed already: where its case is.
@@ -50,7 +50,7 @@ impl NewPage {
             None => self.ctx.tr.t("cases.report").to_string(),
         }
     }
-    fn is_for(&self, resident: &i64) -> bool {
+    fn is_for(&self, resident: &ResidentId) -> bool {
         self.fields.for_resident == Some(*resident)
     }
     /// The error, when it is shown under field `field` rather than above the form.
@@ -158,7 +158,7 @@ pub(super) struct Extras {
     error: Option<String>,
     error_field: String,
     similar: Vec<crate::ledger::Similar>,
-    followed: Option<i64>,
+    followed: Option<CaseId>,
     filed_url: Option<String>,
     relogin: Option<String>,
 }
@@ -211,19 +211,19 @@ pub(super) struct NewQuery {
     /// Show open cases like the kept draft ("已有人反映").
     step: Option<String>,
     /// The case just followed from the step.
-    followed: Option<i64>,
+    followed: Option<CaseId>,
     /// Family reporting for an elder: her resident id, chosen on the family page.
     #[serde(rename = "for")]
-    for_resident: Option<i64>,
+    for_resident: Option<ResidentId>,
 }
 
 /// What the keyed form shows besides the form: the similar step, and a case just followed.
 #[derive(Clone, Copy, Default)]
 struct Step {
     similar: bool,
-    followed: Option<i64>,
+    followed: Option<CaseId>,
     /// The elder chosen on the family page, for a fresh form.
-    for_resident: Option<i64>,
+    for_resident: Option<ResidentId>,
 }
 
 /// A key as the form may carry it: short, plain characters.
