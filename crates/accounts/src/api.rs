@@ -51,7 +51,7 @@ pub struct CodeLogin {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     /// User id.
-    pub id: i64,
+    pub id: kernel::auth::UserId,
     /// Display name.
     pub display_name: String,
     /// Phone, masked.

@@ -1,5 +1,6 @@
 //! Accounts: users, logins by password or SMS code, throttling and lockout, preferences.
 
+use kernel::auth::UserId;
 use kernel::auth::{create_session, Role};
 use kernel::crypto::{hash_password_async, hash_token, random_digits, verify_password_async, PhoneNumber};
 use kernel::db::{Backend, WriteTx};
@@ -37,7 +38,7 @@ pub struct LoggedIn {
     /// Session token (cookie value).
     pub token: String,
     /// User id.
-    pub user_id: i64,
+    pub user_id: UserId,
 }
 
 fn parse_phone(raw: &str) -> AppResult<PhoneNumber> {
@@ -75,7 +76,7 @@ impl Budget {
         ]
     }
 
-    fn password_change(user_id: i64) -> [Budget; 1] {
+    fn password_change(user_id: UserId) -> [Budget; 1] {
         [Budget::new(&format!("change:{user_id}"), CHECKS_PER_CHANGE)]
     }
 }
@@ -183,7 +184,7 @@ pub async fn password_login(state: &AppState, phone: &str, password: &str, sourc
     kernel::row! {
         /// A login with its password hash (none for SMS-only accounts).
         struct Credentials {
-            id: i64,
+            id: UserId,
             password_hash: Option<String>,
         }
     }
@@ -226,7 +227,7 @@ pub async fn request_code(state: &AppState, phone: &str) -> AppResult<()> {
     kernel::row! {
         /// The login a code goes to, with the language to write it in.
         struct Recipient {
-            id: i64,
+            id: UserId,
             locale: String,
         }
     }
@@ -291,7 +292,7 @@ pub async fn code_login(state: &AppState, phone: &str, code: &str, user_agent: &
     .bind(CODE_TRIES)
     .fetch_optional(&mut *tx)
     .await?;
-    let user_id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE phone = $1")
+    let user_id: Option<UserId> = sqlx::query_scalar("SELECT id FROM users WHERE phone = $1")
         .bind(phone.as_str())
         .fetch_optional(&mut *tx)
         .await?;
@@ -325,7 +326,7 @@ pub struct NewUser<'a> {
 }
 
 /// Creates a user inside `tx`; a taken phone number is a 409 on `phone`.
-pub async fn create_user(tx: &mut WriteTx, now: i64, new: &NewUser<'_>) -> AppResult<i64> {
+pub async fn create_user(tx: &mut WriteTx, now: i64, new: &NewUser<'_>) -> AppResult<UserId> {
     let name = kernel::validate::required("display_name", new.display_name, 40)?;
     let hash = match new.password {
         Some(pw) => {
@@ -334,7 +335,7 @@ pub async fn create_user(tx: &mut WriteTx, now: i64, new: &NewUser<'_>) -> AppRe
         }
         None => None,
     };
-    let id: i64 = sqlx::query_scalar(
+    let id: UserId = sqlx::query_scalar(
         "INSERT INTO users (phone, display_name, password_hash, is_superadmin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
     )
     .bind(new.phone.as_str())
@@ -348,12 +349,12 @@ pub async fn create_user(tx: &mut WriteTx, now: i64, new: &NewUser<'_>) -> AppRe
 }
 
 /// Finds a user by phone number.
-pub async fn user_by_phone(tx: &mut WriteTx, phone: &PhoneNumber) -> AppResult<Option<i64>> {
+pub async fn user_by_phone(tx: &mut WriteTx, phone: &PhoneNumber) -> AppResult<Option<UserId>> {
     Ok(sqlx::query_scalar("SELECT id FROM users WHERE phone = $1").bind(phone.as_str()).fetch_optional(&mut **tx).await?)
 }
 
 /// Grants `role` in `community_id` (no-op when already held).
-pub async fn grant(tx: &mut WriteTx, now: i64, user_id: i64, community_id: i64, role: Role) -> AppResult<()> {
+pub async fn grant(tx: &mut WriteTx, now: i64, user_id: UserId, community_id: i64, role: Role) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO memberships (user_id, community_id, role, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, community_id, role) DO NOTHING",
     )
@@ -367,7 +368,7 @@ pub async fn grant(tx: &mut WriteTx, now: i64, user_id: i64, community_id: i64, 
 }
 
 /// Takes `role` in `community_id` away (no-op when not held).
-pub async fn revoke(tx: &mut WriteTx, user_id: i64, community_id: i64, role: Role) -> AppResult<()> {
+pub async fn revoke(tx: &mut WriteTx, user_id: UserId, community_id: i64, role: Role) -> AppResult<()> {
     sqlx::query("DELETE FROM memberships WHERE user_id = $1 AND community_id = $2 AND role = $3")
         .bind(user_id)
         .bind(community_id)
@@ -378,7 +379,7 @@ pub async fn revoke(tx: &mut WriteTx, user_id: i64, community_id: i64, role: Rol
 }
 
 /// Creates (or promotes) a deployment administrator; used by `linli admin create`.
-pub async fn create_admin(state: &AppState, phone: &str, name: &str, password: &str) -> AppResult<i64> {
+pub async fn create_admin(state: &AppState, phone: &str, name: &str, password: &str) -> AppResult<UserId> {
     let phone = parse_phone(phone)?;
     check_password(password)?;
     let hash = hash_password_async(password).await?;
@@ -402,7 +403,7 @@ pub async fn create_admin(state: &AppState, phone: &str, name: &str, password: &
 }
 
 /// Changes a user's language and/or elder mode.
-pub async fn set_preferences(state: &AppState, user_id: i64, locale: Option<Locale>, elder_mode: Option<bool>) -> AppResult<()> {
+pub async fn set_preferences(state: &AppState, user_id: UserId, locale: Option<Locale>, elder_mode: Option<bool>) -> AppResult<()> {
     let mut tx = state.db.begin_write().await?;
     if let Some(l) = locale {
         sqlx::query("UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3").bind(l.tag()).bind(state.now()).bind(user_id).execute(&mut *tx).await?;
@@ -419,7 +420,7 @@ pub async fn set_preferences(state: &AppState, user_id: i64, locale: Option<Loca
 /// its first). Current passwords spend a budget as logins do. The change ends every session of
 /// the user, so whoever is logged in elsewhere is out; the caller starts a new one for the
 /// person who made it.
-pub async fn change_password(state: &AppState, user_id: i64, current: &str, new: &str) -> AppResult<()> {
+pub async fn change_password(state: &AppState, user_id: UserId, current: &str, new: &str) -> AppResult<()> {
     check_password(new)?;
     let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(user_id)

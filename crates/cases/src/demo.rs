@@ -2,6 +2,7 @@
 //! and resolved (some late, a few rated unsatisfied), a handful still open, so that the queue,
 //! the public ledger, its plan and its figures look like a working community's.
 
+use kernel::auth::UserId;
 use registry::BuildingId;
 use crate::domain::CaseId;
 use crate::domain::{default_sla, State};
@@ -64,7 +65,7 @@ const CASES: u64 = 160;
 pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
     let now = state.now();
     let mut rng = Lcg(20_261_128);
-    let mut buildings: Vec<(BuildingId, Option<i64>)> = Vec::new();
+    let mut buildings: Vec<(BuildingId, Option<UserId>)> = Vec::new();
     for b in registry::places::buildings_of(&state.db.pool, ctx.community_id).await? {
         let worker = match b.grid_id {
             Some(g) => registry::places::first_grid_worker(&state.db.pool, g).await?,
@@ -72,7 +73,7 @@ pub async fn seed(state: &AppState, ctx: &DemoContext) -> AppResult<()> {
         };
         buildings.push((b.id, worker));
     }
-    let staff: Option<i64> =
+    let staff: Option<UserId> =
         kernel::people::with_roles(&state.db.pool, ctx.community_id, &[kernel::auth::Role::Staff]).await?.first().map(|(id, _)| *id);
     if buildings.is_empty() {
         return Ok(());

@@ -4,6 +4,7 @@
 //! login because the session lapsed. Photos are read and stored once, and never chosen again.
 //! A draft lives for [`TTL_MS`]; filing the report ends it. The words are kept encrypted.
 
+use kernel::auth::UserId;
 use crate::photos::Stored;
 use kernel::clock::HOUR;
 use kernel::error::{AppError, AppResult};
@@ -72,7 +73,7 @@ pub struct Draft {
 /// Names a logged-in author without saying who they are: the report form carries it, so a
 /// form whose session lapsed still says it was filled by someone logged in, and its draft is
 /// given back only to that person.
-pub fn author_tag(state: &AppState, user_id: i64) -> String {
+pub fn author_tag(state: &AppState, user_id: UserId) -> String {
     state.cipher.sign("report-author", &user_id.to_string())
 }
 
@@ -178,7 +179,7 @@ pub async fn drop_photos(state: &AppState, community_id: i64, key: &str) -> AppR
 
 /// The draft of `key` if `reader` may see it: a logged-in person's own, or a visitor's
 /// (whose key alone is the secret).
-pub async fn readable(state: &AppState, community_id: i64, key: &str, reader: Option<i64>) -> AppResult<Option<Draft>> {
+pub async fn readable(state: &AppState, community_id: i64, key: &str, reader: Option<UserId>) -> AppResult<Option<Draft>> {
     Ok(load(state, community_id, key).await?.filter(|d| {
         d.author_tag.is_empty() || reader.is_some_and(|uid| d.author_tag == author_tag(state, uid))
     }))

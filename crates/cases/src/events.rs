@@ -2,6 +2,7 @@
 //! in the transaction of the change it reports. Payloads carry ids and codes, never a report's
 //! words or a person's contact: a subscriber that needs more asks this crate's functions.
 
+use kernel::auth::UserId;
 use registry::ResidentId;
 use crate::domain::CaseId;
 use crate::domain::State;
@@ -21,7 +22,7 @@ pub struct CaseFiled {
     /// The registry resident it is about, if named.
     pub resident_id: Option<ResidentId>,
     /// The login that filed it under a name, if any (none when anonymous).
-    pub author_user_id: Option<i64>,
+    pub author_user_id: Option<UserId>,
 }
 
 impl DomainEvent for CaseFiled {

@@ -2,6 +2,7 @@
 //! are hers (those she filed under her name and those filed for her — never anyone else's,
 //! never an anonymous one), who may report for her and who hears about her cases.
 
+use kernel::auth::UserId;
 use registry::ResidentId;
 use crate::domain::CaseId;
 use kernel::auth::Principal;
@@ -19,7 +20,7 @@ pub(crate) async fn case_ids(state: &AppState, elder: &Elder) -> AppResult<Vec<C
     )
     .bind(elder.community_id)
     .bind(elder.resident_id)
-    .bind(elder.user_id.unwrap_or(-1))
+    .bind(elder.user_id.map_or(-1, UserId::get))
     .bind(SHOWN)
     .fetch_all(&state.db.pool)
     .await?)
@@ -47,7 +48,7 @@ pub async fn may_file_for(state: &AppState, filer: Option<&Principal>, community
 /// The family who hear about a case besides whoever receives its news directly (the resident it
 /// was filed for, else its author): those bound to that resident or, when the case names none,
 /// to the resident behind its author's login.
-pub(crate) async fn readers(conn: &mut sqlx::AnyConnection, resident: Option<ResidentId>, author: Option<i64>) -> AppResult<Vec<i64>> {
+pub(crate) async fn readers(conn: &mut sqlx::AnyConnection, resident: Option<ResidentId>, author: Option<UserId>) -> AppResult<Vec<UserId>> {
     let subject = match (resident, author) {
         (Some(r), _) => Some(r),
         (None, Some(a)) => registry::people::of_login(&mut *conn, a).await?.first().map(|r| r.id),

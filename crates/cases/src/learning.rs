@@ -4,6 +4,7 @@
 //! on corrections it was not trained on, it is not worse than the one in use. Each case records
 //! the version of the model that classified it.
 
+use kernel::auth::UserId;
 use crate::domain::CaseId;
 use kernel::auth::Principal;
 use kernel::db::WriteTx;
@@ -22,7 +23,7 @@ pub(crate) async fn record_correction(
     text: &str,
     urgency: Urgency,
     category: Category,
-    by: Option<i64>,
+    by: Option<UserId>,
     now: i64,
 ) -> AppResult<()> {
     sqlx::query(
@@ -285,12 +286,12 @@ pub async fn history(state: &AppState, p: &Principal, community_id: i64) -> AppR
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?;
-    let by = kernel::db::distinct_ids(rows.iter().filter_map(|r| r.try_get::<Option<i64>, _>("created_by").ok().flatten()));
+    let by = kernel::db::distinct_ids(rows.iter().filter_map(|r| r.try_get::<Option<UserId>, _>("created_by").ok().flatten()));
     let names = kernel::auth::display_names(state, &by).await?;
     rows.into_iter()
         .map(|r| {
             Ok(ModelRecord {
-                by: r.try_get::<Option<i64>, _>("created_by")?.and_then(|u| names.get(&u).cloned()),
+                by: r.try_get::<Option<UserId>, _>("created_by")?.and_then(|u| names.get(&u).cloned()),
                 version: r.try_get("version")?,
                 active: r.try_get::<i64, _>("active")? != 0,
                 corrections: r.try_get("corrections")?,

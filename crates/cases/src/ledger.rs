@@ -3,6 +3,7 @@
 //! community's work accountable. The report's own words and staff notes stay off it: they may
 //! name people or flats.
 
+use kernel::auth::UserId;
 use registry::{BuildingId, GridId, ResidentId, UnitId};
 use crate::domain::CaseId;
 use crate::domain::State;
@@ -834,7 +835,7 @@ pub async fn suggestions(
     text: &str,
     building_id: Option<BuildingId>,
     unit_id: Option<UnitId>,
-    reader: Option<i64>,
+    reader: Option<UserId>,
 ) -> AppResult<Vec<Similar>> {
     let building_id = match unit_id {
         Some(u) => registry::places::building_of_unit(&state.db.pool, community_id, u).await?.or(building_id),
@@ -845,7 +846,7 @@ pub async fn suggestions(
         struct Candidate {
             id: CaseId,
             unit_id: Option<UnitId>,
-            author_user_id: Option<i64>,
+            author_user_id: Option<UserId>,
             resident_id: Option<ResidentId>,
             anonymous: i64,
             text: String,
@@ -855,7 +856,7 @@ pub async fn suggestions(
         /// Someone following a case.
         struct Follower {
             case_id: CaseId,
-            user_id: i64,
+            user_id: UserId,
         }
     }
     let category = crate::classify::triage(state, text).0.category;
@@ -937,7 +938,7 @@ pub async fn suggestions(
 
 /// One case as the public ledger shows it, with the start of its words (numbers hidden), how
 /// many follow it and whether `reader` does; not found when the public may not see it.
-pub async fn public_case(state: &AppState, id: CaseId, reader: Option<i64>) -> AppResult<Similar> {
+pub async fn public_case(state: &AppState, id: CaseId, reader: Option<UserId>) -> AppResult<Similar> {
     let row: Option<(i64, String, Option<UnitId>)> = sqlx::query_as(
         "SELECT c.community_id, c.text, c.unit_id FROM cases c WHERE c.id = $1 AND c.private = 0 AND c.state <> 'withdrawn'",
     )
@@ -953,7 +954,7 @@ pub async fn public_case(state: &AppState, id: CaseId, reader: Option<i64>) -> A
         .await?
         .pop()
         .ok_or(AppError::NotFound)?;
-    let follows: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1")
+    let follows: Vec<UserId> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1")
         .bind(id)
         .fetch_all(&state.db.pool)
         .await?;
@@ -968,7 +969,7 @@ pub async fn public_case(state: &AppState, id: CaseId, reader: Option<i64>) -> A
 }
 
 /// The cases a person follows that the public may still see, most recently followed first.
-pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCase>> {
+pub async fn followed(state: &AppState, user_id: UserId) -> AppResult<Vec<PublicCase>> {
     let her_residents: Vec<ResidentId> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
     let rows: Vec<(CaseId, i64)> = sqlx::query_as(&format!(
         "SELECT c.id, c.community_id FROM case_followers f JOIN cases c ON c.id = f.case_id WHERE f.user_id = $1 \
@@ -993,13 +994,13 @@ pub async fn followed(state: &AppState, user_id: i64) -> AppResult<Vec<PublicCas
 
 /// Follows a case: its progress reaches the follower's inbox. Following one's own report does
 /// nothing: its author hears about it already.
-pub async fn follow(state: &AppState, user_id: i64, case_id: CaseId) -> AppResult<()> {
+pub async fn follow(state: &AppState, user_id: UserId, case_id: CaseId) -> AppResult<()> {
     kernel::row! {
         /// What following a case depends on.
         struct Followable {
             state: String,
             private: i64,
-            author_user_id: Option<i64>,
+            author_user_id: Option<UserId>,
             resident_id: Option<ResidentId>,
             anonymous: i64,
         }
@@ -1033,7 +1034,7 @@ pub async fn follow(state: &AppState, user_id: i64, case_id: CaseId) -> AppResul
 }
 
 /// Stops following a case (no error when not following it; 404 when there is no such case).
-pub async fn unfollow(state: &AppState, user_id: i64, case_id: CaseId) -> AppResult<()> {
+pub async fn unfollow(state: &AppState, user_id: UserId, case_id: CaseId) -> AppResult<()> {
     let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(&state.db.pool)

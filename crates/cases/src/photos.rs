@@ -4,6 +4,7 @@
 //! thumbnail. Staff can blur parts of a photo or hide it; the public ledger shows a case's
 //! photos once staff have responded to it, never the original.
 
+use kernel::auth::UserId;
 use registry::{BuildingId, ResidentId};
 use crate::domain::CaseId;
 use files::picture::{self, Prepared, GRID};
@@ -226,7 +227,7 @@ pub async fn attach(
     tx: &mut WriteTx,
     case_id: CaseId,
     community_id: i64,
-    uploaded_by: Option<i64>,
+    uploaded_by: Option<UserId>,
     stage: Stage,
     hidden: bool,
     photos: &[Stored],
@@ -386,14 +387,14 @@ pub async fn serve(
             thumb_blob_id: i64,
             hidden: i64,
             community_id: i64,
-            author_user_id: Option<i64>,
+            author_user_id: Option<UserId>,
             first_response_at: Option<i64>,
             state: String,
             follow_token_hash: Option<String>,
             private: i64,
             building_id: Option<BuildingId>,
-            entered_by: Option<i64>,
-            assignee_user_id: Option<i64>,
+            entered_by: Option<UserId>,
+            assignee_user_id: Option<UserId>,
             case_id: CaseId,
             resident_id: Option<ResidentId>,
             anonymous: i64,
@@ -477,8 +478,8 @@ pub async fn redact(
             community_id: i64,
             original_blob_id: i64,
             building_id: Option<BuildingId>,
-            entered_by: Option<i64>,
-            assignee_user_id: Option<i64>,
+            entered_by: Option<UserId>,
+            assignee_user_id: Option<UserId>,
         }
     }
     let r: Redacted = sqlx::query_as(
@@ -582,11 +583,11 @@ pub async fn add(
         /// The case photos are added to.
         struct Added {
             community_id: i64,
-            author_user_id: Option<i64>,
+            author_user_id: Option<UserId>,
             first_response_at: Option<i64>,
             building_id: Option<BuildingId>,
-            entered_by: Option<i64>,
-            assignee_user_id: Option<i64>,
+            entered_by: Option<UserId>,
+            assignee_user_id: Option<UserId>,
         }
     }
     let r: Added = sqlx::query_as("SELECT community_id, author_user_id, first_response_at, building_id, entered_by, assignee_user_id FROM cases WHERE id = $1")

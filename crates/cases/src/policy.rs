@@ -3,6 +3,7 @@
 //! each weekday (the second step of the escalation chain), and who gets which cases by
 //! category and grid.
 
+use kernel::auth::UserId;
 use registry::{BuildingId, GridId};
 use crate::domain::{default_sla, Calendar, Sla, CASES_CONFIGURE};
 use kernel::auth::{Principal, Role};
@@ -54,7 +55,7 @@ pub struct Duty {
     /// 1 = Monday … 7 = Sunday.
     pub weekday: i64,
     /// Staff member's user id.
-    pub user_id: i64,
+    pub user_id: UserId,
 }
 
 /// Who gets new cases of a category in a grid.
@@ -65,7 +66,7 @@ pub struct Route {
     /// The grid; none means every grid.
     pub grid_id: Option<GridId>,
     /// The user who is assigned.
-    pub user_id: i64,
+    pub user_id: UserId,
 }
 
 /// Everything admins set about cases, read and replaced as one document (every list is
@@ -301,14 +302,14 @@ pub async fn settings(state: &AppState, p: &Principal, community_id: i64) -> App
         working: w != 0,
     })
     .collect();
-    let duty_roster = sqlx::query_as::<_, (i64, i64)>("SELECT weekday, user_id FROM duty_roster WHERE community_id = $1 ORDER BY weekday, user_id")
+    let duty_roster = sqlx::query_as::<_, (i64, UserId)>("SELECT weekday, user_id FROM duty_roster WHERE community_id = $1 ORDER BY weekday, user_id")
         .bind(community_id)
         .fetch_all(&state.db.pool)
         .await?
         .into_iter()
         .map(|(weekday, user_id)| Duty { weekday, user_id })
         .collect();
-    let routes = sqlx::query_as::<_, (String, i64, i64)>(
+    let routes = sqlx::query_as::<_, (String, i64, UserId)>(
         "SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 ORDER BY id",
     )
     .bind(community_id)
@@ -402,7 +403,7 @@ pub async fn replace(
         return Err(AppError::Validation(errors));
     }
     // The people named must be on the community's staff side.
-    let staff: Vec<i64> = kernel::people::with_roles(&state.db.pool, community_id, HANDLERS).await?.into_iter().map(|(id, _)| id).collect();
+    let staff: Vec<UserId> = kernel::people::with_roles(&state.db.pool, community_id, HANDLERS).await?.into_iter().map(|(id, _)| id).collect();
     for (i, d) in s.duty_roster.iter().enumerate() {
         if !staff.contains(&d.user_id) {
             return Err(AppError::field(
@@ -521,7 +522,7 @@ pub async fn route(
     community_id: i64,
     category: Category,
     building_id: Option<BuildingId>,
-) -> AppResult<Option<i64>> {
+) -> AppResult<Option<UserId>> {
     let grid: Option<GridId> = match building_id {
         Some(b) => registry::places::grid_of_building(&state.db.pool, b).await?,
         None => None,
@@ -531,7 +532,7 @@ pub async fn route(
         struct RouteRow {
             category: String,
             grid_id: i64,
-            user_id: i64,
+            user_id: UserId,
         }
     }
     let rows: Vec<RouteRow> = sqlx::query_as("SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 AND category IN ($2, '') AND grid_id IN ($3, 0)")
@@ -558,9 +559,9 @@ pub async fn on_duty(
     tx: &mut kernel::db::WriteTx,
     community_id: i64,
     at: i64,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Vec<UserId>> {
     let weekday = crate::domain::local_weekday(at);
-    let ids: Vec<i64> = sqlx::query_scalar(
+    let ids: Vec<UserId> = sqlx::query_scalar(
         "SELECT user_id FROM duty_roster WHERE community_id = $1 AND weekday = $2 ORDER BY user_id",
     )
     .bind(community_id)
@@ -585,7 +586,7 @@ pub async fn on_duty_for(
     community_id: i64,
     at: i64,
     whereabouts: crate::reach::Whereabouts,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Vec<UserId>> {
     let mut told = Vec::new();
     for user in on_duty(tx, community_id, at).await? {
         if let Some(p) = kernel::auth::load_user(state, user).await? {
@@ -601,12 +602,12 @@ pub async fn on_duty_for(
 }
 
 /// Every staff member of the community.
-pub async fn all_staff(tx: &mut kernel::db::WriteTx, community_id: i64) -> AppResult<Vec<i64>> {
+pub async fn all_staff(tx: &mut kernel::db::WriteTx, community_id: i64) -> AppResult<Vec<UserId>> {
     Ok(kernel::people::with_roles(&mut **tx, community_id, &[Role::Staff]).await?.into_iter().map(|(id, _)| id).collect())
 }
 
 /// The community's head: its admins.
-pub async fn heads(tx: &mut kernel::db::WriteTx, community_id: i64) -> AppResult<Vec<i64>> {
+pub async fn heads(tx: &mut kernel::db::WriteTx, community_id: i64) -> AppResult<Vec<UserId>> {
     Ok(kernel::people::with_roles(&mut **tx, community_id, &[Role::Admin]).await?.into_iter().map(|(id, _)| id).collect())
 }
 

@@ -3,6 +3,7 @@
 //! those they entered or that are assigned to them. To anyone else a case out of reach does not
 //! exist: it is answered as not found, in every read, queue, move and photo path.
 
+use kernel::auth::UserId;
 use crate::domain::CASES_HANDLE;
 use registry::BuildingId;
 use kernel::auth::Principal;
@@ -15,7 +16,7 @@ pub struct Reach {
     /// The buildings they are limited to; `None` for every case of the community.
     buildings: Option<Vec<BuildingId>>,
     /// The person (not an API key): the cases they entered or hold are theirs wherever they are.
-    user: Option<i64>,
+    user: Option<UserId>,
 }
 
 /// Where a case stands, as far as reach is concerned.
@@ -24,9 +25,9 @@ pub struct Whereabouts {
     /// Its building.
     pub building: Option<BuildingId>,
     /// Who entered it on the staff side.
-    pub entered_by: Option<i64>,
+    pub entered_by: Option<UserId>,
     /// Who holds it.
-    pub assignee: Option<i64>,
+    pub assignee: Option<UserId>,
 }
 
 /// What `p` may handle in `community_id`, or `None` when they may handle no case there.
@@ -93,12 +94,12 @@ mod tests {
     fn a_grid_worker_reaches_their_buildings_and_their_own_cases_only() {
         let r = Reach {
             buildings: Some(vec![BuildingId::new(3), BuildingId::new(4)]),
-            user: Some(7),
+            user: Some(UserId::new(7)),
         };
-        let at = |building: Option<i64>, entered_by, assignee| Whereabouts {
+        let at = |building: Option<i64>, entered_by: Option<i64>, assignee: Option<i64>| Whereabouts {
             building: building.map(BuildingId::new),
-            entered_by,
-            assignee,
+            entered_by: entered_by.map(UserId::new),
+            assignee: assignee.map(UserId::new),
         };
         assert!(r.covers(at(Some(3), None, None)));
         assert!(!r.covers(at(Some(5), None, None)));
@@ -117,7 +118,7 @@ mod tests {
         assert_eq!(key.sql("c"), " AND 1 = 0");
         let staff = Reach {
             buildings: None,
-            user: Some(1),
+            user: Some(UserId::new(1)),
         };
         assert!(staff.covers(at(None, None, None)));
         assert_eq!(staff.sql("c"), "");

@@ -1,5 +1,6 @@
 //! The cases capability's queries: what is read and written in its tables, in one place.
 
+use kernel::auth::UserId;
 use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::CaseId;
 use crate::domain::State;
@@ -179,7 +180,7 @@ pub struct NewCaseRow<'a> {
     /// How it came in.
     pub source: crate::domain::Source,
     /// The account it follows as its author.
-    pub author_user_id: Option<i64>,
+    pub author_user_id: Option<UserId>,
     /// Whether it names nobody.
     pub anonymous: bool,
     /// The hash of an anonymous case's private link.
@@ -209,9 +210,9 @@ pub struct NewCaseRow<'a> {
     /// The registry resident it was filed for.
     pub resident_id: Option<ResidentId>,
     /// The staff member who entered it.
-    pub entered_by: Option<i64>,
+    pub entered_by: Option<UserId>,
     /// Its assignee (also its owner).
-    pub assignee_user_id: Option<i64>,
+    pub assignee_user_id: Option<UserId>,
     /// Filed at.
     pub created_at: i64,
 }

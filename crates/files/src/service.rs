@@ -146,7 +146,7 @@ pub struct NewBlob<'a> {
     /// Community it belongs to.
     pub community_id: Option<i64>,
     /// Who uploaded it (`None` when that must not be recorded, e.g. for an anonymous report).
-    pub uploaded_by: Option<i64>,
+    pub uploaded_by: Option<kernel::auth::UserId>,
     /// What it is for.
     pub purpose: &'a str,
 }
@@ -214,7 +214,7 @@ pub async fn serve(state: &AppState, viewer: Option<&Principal>, token: &str) ->
             content_type: String,
             original_name: String,
             public: i64,
-            uploaded_by: Option<i64>,
+            uploaded_by: Option<kernel::auth::UserId>,
         }
     }
     let row: SharedBlob = sqlx::query_as("SELECT content_key, content_type, original_name, public, uploaded_by FROM blobs WHERE token = $1")

@@ -12,6 +12,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+crate::id! {
+    /// A login's id (a person's account; a resident record is a `registry` ResidentId).
+    pub struct UserId;
+}
+
 /// A role a person holds in one community.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -91,7 +96,7 @@ pub struct Membership {
 #[derive(Debug, Clone, Serialize)]
 pub struct Principal {
     /// The user, if a person is logged in.
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     /// The API key, if an integration is calling.
     pub api_key_id: Option<i64>,
     /// Name shown in the interface.
@@ -134,7 +139,7 @@ impl Principal {
         }
     }
     /// The user id, or Forbidden for an API key acting where a person is required.
-    pub fn person(&self) -> AppResult<i64> {
+    pub fn person(&self) -> AppResult<UserId> {
         self.user_id.ok_or(AppError::Forbidden)
     }
     /// Whether the principal holds `role` in `community_id`.
@@ -195,13 +200,13 @@ impl SessionCache {
         map.insert(key, (p, Instant::now()));
     }
     /// Forgets every cached session of `user_id` (after logout or a profile change).
-    pub fn invalidate_user(&self, user_id: i64) {
+    pub fn invalidate_user(&self, user_id: UserId) {
         self.entries.lock().expect("session cache").retain(|_, (p, _)| p.user_id != Some(user_id));
     }
 }
 
 /// Creates a session for `user_id` and returns the cookie token.
-pub async fn create_session(state: &AppState, user_id: i64, user_agent: &str) -> AppResult<String> {
+pub async fn create_session(state: &AppState, user_id: UserId, user_agent: &str) -> AppResult<String> {
     let token = random_token(32);
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
@@ -220,7 +225,7 @@ pub async fn create_session(state: &AppState, user_id: i64, user_agent: &str) ->
 /// Ends the session behind `token`.
 pub async fn end_session(state: &AppState, token: &str) -> AppResult<()> {
     let mut tx = state.db.begin_write().await?;
-    let user: Option<i64> = sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
+    let user: Option<UserId> = sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
         .bind(hash_token(token))
         .fetch_optional(&mut *tx)
         .await?;
@@ -233,21 +238,21 @@ pub async fn end_session(state: &AppState, token: &str) -> AppResult<()> {
 
 /// Ends every session of `user_id` inside `tx` (after a password change); the caller forgets
 /// the cached ones with [`SessionCache::invalidate_user`] once `tx` commits.
-pub async fn end_all_sessions(tx: &mut crate::db::WriteTx, user_id: i64) -> AppResult<()> {
+pub async fn end_all_sessions(tx: &mut crate::db::WriteTx, user_id: UserId) -> AppResult<()> {
     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
     Ok(())
 }
 
 /// The display names of users by id (those that exist), for a page that lists who something
 /// went to or came from.
-pub async fn display_names(state: &AppState, user_ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
+pub async fn display_names(state: &AppState, user_ids: &[UserId]) -> AppResult<std::collections::HashMap<UserId, String>> {
     crate::people::names(&state.db.pool, user_ids).await
 }
 
 crate::row! {
     /// A login as its principal is built from.
     struct UserRow {
-        id: i64,
+        id: UserId,
         display_name: String,
         phone: String,
         locale: String,
@@ -265,7 +270,7 @@ crate::row! {
 }
 
 /// Loads a user's principal (memberships included).
-pub async fn load_user(state: &AppState, user_id: i64) -> AppResult<Option<Principal>> {
+pub async fn load_user(state: &AppState, user_id: UserId) -> AppResult<Option<Principal>> {
     let Some(user) = sqlx::query_as::<_, UserRow>(
         "SELECT id, display_name, phone, locale, elder_mode, is_superadmin FROM users WHERE id = $1",
     )
@@ -280,8 +285,9 @@ pub async fn load_user(state: &AppState, user_id: i64) -> AppResult<Option<Princ
         .fetch_all(&state.db.pool)
         .await?
         .into_iter()
-        .filter_map(|m| Role::parse(&m.role).map(|role| Membership { community_id: m.community_id, role }))
-        .collect();
+        // A stored role that does not read is an error, never a role silently dropped.
+        .map(|m| Role::parse(&m.role).map(|role| Membership { community_id: m.community_id, role }).ok_or_else(|| AppError::internal(format!("stored role {}", m.role))))
+        .collect::<AppResult<_>>()?;
     Ok(Some(Principal {
         user_id: Some(user.id),
         api_key_id: None,
@@ -299,7 +305,7 @@ async fn principal_for_session(state: &AppState, token: &str) -> AppResult<Optio
     if let Some(p) = state.sessions.get(&key) {
         return Ok(Some(p));
     }
-    let user_id: Option<i64> = sqlx::query_scalar("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+    let user_id: Option<UserId> = sqlx::query_scalar("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
         .bind(&key)
         .bind(state.now())
         .fetch_optional(&state.db.pool)
@@ -349,7 +355,7 @@ pub async fn create_api_key(
     name: &str,
     community_id: i64,
     role: Role,
-    created_by: Option<i64>,
+    created_by: Option<UserId>,
 ) -> AppResult<(i64, String)> {
     let token = format!("lk_{}", random_token(30));
     let mut tx = state.db.begin_write().await?;

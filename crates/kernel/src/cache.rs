@@ -27,7 +27,8 @@ impl std::fmt::Debug for ReadCache {
 
 impl ReadCache {
     /// The cached value, if fresh and of type `T`.
-    pub fn get<T: Any + Send + Sync>(&self, namespace: &'static str, id: i64) -> Option<Arc<T>> {
+    pub fn get<T: Any + Send + Sync>(&self, namespace: &'static str, id: impl Into<i64>) -> Option<Arc<T>> {
+        let id = id.into();
         let map = self.entries.lock().expect("read cache");
         let (value, at) = map.get(&(namespace, id))?;
         if at.elapsed() >= TTL {
@@ -37,7 +38,8 @@ impl ReadCache {
     }
 
     /// Stores a value.
-    pub fn put<T: Any + Send + Sync>(&self, namespace: &'static str, id: i64, value: Arc<T>) {
+    pub fn put<T: Any + Send + Sync>(&self, namespace: &'static str, id: impl Into<i64>, value: Arc<T>) {
+        let id = id.into();
         let mut map = self.entries.lock().expect("read cache");
         if map.len() >= MAX_ENTRIES {
             map.retain(|_, (_, at)| at.elapsed() < TTL);
@@ -49,8 +51,8 @@ impl ReadCache {
     }
 
     /// Forgets one value.
-    pub fn forget(&self, namespace: &'static str, id: i64) {
-        self.entries.lock().expect("read cache").remove(&(namespace, id));
+    pub fn forget(&self, namespace: &'static str, id: impl Into<i64>) {
+        self.entries.lock().expect("read cache").remove(&(namespace, id.into()));
     }
 
     /// Forgets every value in a namespace.

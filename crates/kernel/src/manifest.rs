@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub type DemoSeed = for<'a> fn(&'a AppState, &'a DemoContext) -> BoxFuture<'a, AppResult<()>>;
 
 /// Collects what a capability holds about one person, for their data download (PIPL).
-pub type PersonalData = for<'a> fn(&'a AppState, i64) -> BoxFuture<'a, AppResult<serde_json::Value>>;
+pub type PersonalData = for<'a> fn(&'a AppState, crate::auth::UserId) -> BoxFuture<'a, AppResult<serde_json::Value>>;
 
 /// A shortcut on the resident home page.
 #[derive(Debug, Clone, Copy)]

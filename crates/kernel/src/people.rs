@@ -3,7 +3,7 @@
 //! `memberships` (docs/architecture.md, "The boundary"). Each takes any executor: the pool, or
 //! a write transaction's connection.
 
-use crate::auth::Role;
+use crate::auth::{Role, UserId};
 use crate::error::AppResult;
 use sqlx::{Any, Executor};
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ crate::row! {
     #[derive(Debug, Clone)]
     pub struct Contact {
         /// User id.
-        pub id: i64,
+        pub id: UserId,
         /// Name as shown.
         pub display_name: String,
         /// Mobile number (the login).
@@ -33,12 +33,12 @@ impl Contact {
 const CONTACT: &str = "SELECT id, display_name, phone, locale FROM users";
 
 /// One login.
-pub async fn contact<'c, E: Executor<'c, Database = Any>>(db: E, id: i64) -> AppResult<Option<Contact>> {
+pub async fn contact<'c, E: Executor<'c, Database = Any>>(db: E, id: UserId) -> AppResult<Option<Contact>> {
     Ok(sqlx::query_as(&format!("{CONTACT} WHERE id = $1")).bind(id).fetch_optional(db).await?)
 }
 
 /// Several logins by id, in id order (ids not found are left out).
-pub async fn contacts<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[i64]) -> AppResult<Vec<Contact>> {
+pub async fn contacts<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[UserId]) -> AppResult<Vec<Contact>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -46,19 +46,19 @@ pub async fn contacts<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[i64]) -
 }
 
 /// Names of logins by id.
-pub async fn names<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+pub async fn names<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[UserId]) -> AppResult<HashMap<UserId, String>> {
     Ok(contacts(db, ids).await?.into_iter().map(|c| (c.id, c.display_name)).collect())
 }
 
 crate::row! {
     struct Member {
-        id: i64,
+        id: UserId,
         display_name: String,
     }
 }
 
 /// The people holding any of `roles` in a community, as (user id, name), by id.
-pub async fn with_roles<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64, roles: &[Role]) -> AppResult<Vec<(i64, String)>> {
+pub async fn with_roles<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64, roles: &[Role]) -> AppResult<Vec<(UserId, String)>> {
     if roles.is_empty() {
         return Ok(Vec::new());
     }

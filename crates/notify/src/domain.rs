@@ -1,5 +1,6 @@
 //! Messages and channels.
 
+use kernel::auth::UserId;
 use serde::{Deserialize, Serialize};
 
 /// How a message reaches a person.
@@ -41,7 +42,7 @@ pub struct Message {
     /// Community the message is about, if any.
     pub community_id: Option<i64>,
     /// The user it is for (required for the inbox).
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     /// Channel.
     pub channel: Channel,
     /// Phone number or e-mail address (empty for the inbox).

@@ -1,6 +1,7 @@
 //! The outbox: every message the platform sends is written here in the caller's transaction,
 //! then delivered by a job with retries. Inbox messages land at once.
 
+use kernel::auth::UserId;
 use crate::domain::{render, scrub, Channel, Message};
 use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
@@ -73,7 +74,7 @@ pub async fn send(tx: &mut WriteTx, now: i64, msg: &Message) -> AppResult<i64> {
             .bind(now)
             .execute(&mut **tx)
             .await?;
-        tx.forget_after_commit(UNREAD, msg.user_id);
+        tx.forget_after_commit(UNREAD, msg.user_id.map(UserId::get));
     } else {
         kernel::jobs::enqueue(tx, DELIVER_JOB, &serde_json::json!({"outbox_id": id}), now, now).await?;
     }
@@ -143,7 +144,7 @@ fn inbox_item(r: sqlx::any::AnyRow) -> InboxItem {
 const INBOX_COLUMNS: &str = "SELECT i.id, i.title, i.body, i.link, i.created_at, i.read_at, i.outcome, o.template FROM inbox i LEFT JOIN outbox o ON o.id = i.outbox_id";
 
 /// A page of a user's inbox, newest first.
-pub async fn inbox(state: &AppState, user_id: i64, after: Option<i64>, limit: i64) -> AppResult<Vec<InboxItem>> {
+pub async fn inbox(state: &AppState, user_id: UserId, after: Option<i64>, limit: i64) -> AppResult<Vec<InboxItem>> {
     let rows = sqlx::query(&format!("{INBOX_COLUMNS} WHERE i.user_id = $1 AND i.id < $2 ORDER BY i.id DESC LIMIT $3"))
         .bind(user_id)
         .bind(after.unwrap_or(i64::MAX))
@@ -154,7 +155,7 @@ pub async fn inbox(state: &AppState, user_id: i64, after: Option<i64>, limit: i6
 }
 
 /// Opens one of the user's messages: it is read from now on. Someone else's is not found.
-pub async fn open(state: &AppState, user_id: i64, id: i64) -> AppResult<InboxItem> {
+pub async fn open(state: &AppState, user_id: UserId, id: i64) -> AppResult<InboxItem> {
     mark_read(state, user_id, Some(id)).await?;
     let row = sqlx::query(&format!("{INBOX_COLUMNS} WHERE i.id = $1 AND i.user_id = $2"))
         .bind(id)
@@ -168,7 +169,7 @@ pub async fn open(state: &AppState, user_id: i64, id: i64) -> AppResult<InboxIte
 const UNREAD: &str = "notify.unread";
 
 /// Unread count for a user (shown on every home page, so cached briefly).
-pub async fn unread_count(state: &AppState, user_id: i64) -> AppResult<i64> {
+pub async fn unread_count(state: &AppState, user_id: UserId) -> AppResult<i64> {
     if let Some(n) = state.db.reads.get::<i64>(UNREAD, user_id) {
         return Ok(*n);
     }
@@ -181,7 +182,7 @@ pub async fn unread_count(state: &AppState, user_id: i64) -> AppResult<i64> {
 }
 
 /// Marks one of the user's messages read (or all when `id` is `None`).
-pub async fn mark_read(state: &AppState, user_id: i64, id: Option<i64>) -> AppResult<()> {
+pub async fn mark_read(state: &AppState, user_id: UserId, id: Option<i64>) -> AppResult<()> {
     let mut tx = state.db.begin_write().await?;
     let done = match id {
         Some(id) => sqlx::query("UPDATE inbox SET read_at = $1 WHERE id = $2 AND user_id = $3 AND read_at IS NULL")
@@ -208,7 +209,7 @@ pub async fn mark_read(state: &AppState, user_id: i64, id: Option<i64>) -> AppRe
             exists.ok_or(AppError::NotFound)?;
         }
     }
-    tx.forget_after_commit(UNREAD, Some(user_id));
+    tx.forget_after_commit(UNREAD, Some(user_id.get()));
     tx.commit().await
 }
 
@@ -223,7 +224,7 @@ pub struct OutboxEntry {
     pub recipient: String,
     /// The user the message went to, when it went to an account (for the page's names).
     #[serde(skip)]
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     /// Template name.
     pub template: String,
     /// `pending`, `sent`, `failed` (will retry) or `dead`.
@@ -259,7 +260,7 @@ pub async fn outbox_by_state(
             attempts: i64,
             last_error: Option<String>,
             created_at: i64,
-            user_id: Option<i64>,
+            user_id: Option<UserId>,
         }
     }
     let scope = kernel::db::and_in("community_id", communities);

@@ -96,7 +96,7 @@ struct OutboxRow {
 impl OutboxRow {
     /// `names`: display names of the users the rows went to. An in-app message is named by its
     /// recipient's name; a text or e-mail by the name and the masked address.
-    fn new(ctx: &PageCtx, e: crate::service::OutboxEntry, names: &std::collections::HashMap<i64, String>) -> Self {
+    fn new(ctx: &PageCtx, e: crate::service::OutboxEntry, names: &std::collections::HashMap<kernel::auth::UserId, String>) -> Self {
         let name = e.user_id.and_then(|id| names.get(&id));
         let recipient = match name {
             Some(n) if e.channel == crate::Channel::Inbox.code() => n.clone(),
@@ -137,7 +137,7 @@ async fn outbox_page(State(state): State<AppState>, ctx: PageCtx, user: User, Ap
     let page = PageQuery { cursor: q.cursor, limit: Some(50) };
     let rows = service::outbox_by_state(&state, &st, scope.as_deref(), page.after()?, 50).await?;
     let page = kernel::web::Page::from_rows(rows, 50, |r| r.id);
-    let mut ids: Vec<i64> = page.items.iter().filter_map(|e| e.user_id).collect();
+    let mut ids: Vec<kernel::auth::UserId> = page.items.iter().filter_map(|e| e.user_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let names = kernel::auth::display_names(&state, &ids).await?;

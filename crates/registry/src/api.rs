@@ -342,14 +342,14 @@ async fn list_members(State(state): State<AppState>, user: User, ApiPath(slug): 
 async fn grant_role(State(state): State<AppState>, user: User, ApiPath(slug): ApiPath<String>, ApiJson(g): ApiJson<Grant>) -> AppResult<(StatusCode, Json<Created>)> {
     let c = service::community(&state, &user, &slug).await?;
     let id = members::grant(&state, &user, &c, &g).await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok((StatusCode::CREATED, Json(Created { id: id.get() })))
 }
 
 /// Revokes a role (administrators).
 #[utoipa::path(delete, path = "/api/v1/communities/{slug}/members/{user_id}/{role}", tag = "registry",
     params(("slug" = String, Path), ("user_id" = i64, Path), ("role" = String, Path)),
     responses((status = 204), (status = 403, body = kernel::web::ErrorBody), (status = 404, body = kernel::web::ErrorBody)))]
-async fn revoke_role(State(state): State<AppState>, user: User, ApiPath((slug, user_id, role)): ApiPath<(String, i64, String)>) -> AppResult<StatusCode> {
+async fn revoke_role(State(state): State<AppState>, user: User, ApiPath((slug, user_id, role)): ApiPath<(String, kernel::auth::UserId, String)>) -> AppResult<StatusCode> {
     let c = service::community(&state, &user, &slug).await?;
     let role = kernel::auth::Role::parse(&role).ok_or(AppError::NotFound)?;
     members::revoke(&state, &user, &c, user_id, role).await?;

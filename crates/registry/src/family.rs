@@ -6,6 +6,7 @@
 //! A request answers alike whether or not anyone is registered under the number given, and
 //! requests are rate-limited, so the form tells nobody who lives where.
 
+use kernel::auth::UserId;
 use crate::ResidentId;
 use crate::store::Community;
 use kernel::audit;
@@ -122,7 +123,7 @@ impl Consent {
 #[derive(Debug, Clone, Serialize)]
 pub struct Link {
     /// The family member's user id.
-    pub family_user_id: i64,
+    pub family_user_id: UserId,
     /// The family member's name.
     pub family_name: String,
     /// The family member's phone, masked.
@@ -172,7 +173,7 @@ pub struct Elder {
     /// The family member's relation to her.
     pub relation: String,
     /// Her own login, if she has one.
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
 }
 
 /// The columns of `LinkRow`, and the tables they come from.
@@ -184,7 +185,7 @@ const LINK_COLUMNS: &str = "f.family_user_id, fu.display_name AS family_name, fu
 kernel::row! {
     /// A binding as stored, with both people's names (the columns of `LINK_COLUMNS`).
     struct LinkRow {
-        family_user_id: i64,
+        family_user_id: UserId,
         family_name: String,
         family_phone: String,
         resident_id: ResidentId,
@@ -220,7 +221,7 @@ fn link_from(r: LinkRow) -> AppResult<Link> {
 
 /// The confirmed family members (user ids) of a resident: who hears about her cases, and
 /// later her alarms. Unconfirmed and ended bindings count for nothing.
-pub async fn family_of(conn: &mut sqlx::AnyConnection, resident_id: ResidentId) -> AppResult<Vec<i64>> {
+pub async fn family_of(conn: &mut sqlx::AnyConnection, resident_id: ResidentId) -> AppResult<Vec<UserId>> {
     Ok(sqlx::query_scalar("SELECT family_user_id FROM family_links WHERE resident_id = $1 AND status = 'confirmed' ORDER BY family_user_id")
         .bind(resident_id)
         .fetch_all(conn)
@@ -245,7 +246,7 @@ kernel::row! {
         community_id: i64,
         name: String,
         relation: String,
-        user_id: Option<i64>,
+        user_id: Option<UserId>,
     }
 }
 
@@ -254,7 +255,7 @@ fn elder_from(r: ElderRow) -> Elder {
 }
 
 /// The elders a person is bound to (confirmed bindings only), in the order they were bound.
-pub async fn elders_of(state: &AppState, user_id: i64) -> AppResult<Vec<Elder>> {
+pub async fn elders_of(state: &AppState, user_id: UserId) -> AppResult<Vec<Elder>> {
     let rows: Vec<ElderRow> = sqlx::query_as(&format!("{ELDER_COLUMNS} WHERE f.family_user_id = $1 AND f.status = 'confirmed' ORDER BY f.confirmed_at, r.id"))
         .bind(user_id)
         .fetch_all(&state.db.pool)
@@ -263,7 +264,7 @@ pub async fn elders_of(state: &AppState, user_id: i64) -> AppResult<Vec<Elder>> 
 }
 
 /// The elder `resident_id` if `user_id` is bound to her by a confirmed binding; `None` otherwise.
-pub async fn bound(state: &AppState, user_id: i64, resident_id: ResidentId) -> AppResult<Option<Elder>> {
+pub async fn bound(state: &AppState, user_id: UserId, resident_id: ResidentId) -> AppResult<Option<Elder>> {
     let row: Option<ElderRow> = sqlx::query_as(&format!("{ELDER_COLUMNS} WHERE f.family_user_id = $1 AND f.resident_id = $2 AND f.status = 'confirmed'"))
         .bind(user_id)
         .bind(resident_id)
@@ -306,7 +307,7 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
         struct Found {
             id: ResidentId,
             community_id: i64,
-            user_id: Option<i64>,
+            user_id: Option<UserId>,
         }
     }
     let found: Vec<Found> = match &elder {
@@ -319,7 +320,7 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
             .fetch_all(&state.db.pool)
             .await?,
     };
-    let found: Vec<(ResidentId, i64, Option<i64>)> = found.into_iter().map(|r| (r.id, r.community_id, r.user_id)).collect();
+    let found: Vec<(ResidentId, i64, Option<UserId>)> = found.into_iter().map(|r| (r.id, r.community_id, r.user_id)).collect();
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     // A request that waited its time out makes way for the new one.
@@ -387,12 +388,12 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
 
 /// The start of every request message's idempotency key for one requester and elder (older
 /// messages end in the instant, newer in the request's id), so an answer settles them all.
-fn message_key(family_user_id: i64, resident_id: ResidentId) -> String {
+fn message_key(family_user_id: UserId, resident_id: ResidentId) -> String {
     format!("family_request:{family_user_id}:{resident_id}:")
 }
 
 /// The elder's request messages no longer ask for an answer: they show `outcome` instead.
-async fn settle_messages(tx: &mut kernel::db::WriteTx, family_user_id: i64, resident_id: ResidentId, outcome: &str) -> AppResult<()> {
+async fn settle_messages(tx: &mut kernel::db::WriteTx, family_user_id: UserId, resident_id: ResidentId, outcome: &str) -> AppResult<()> {
     notify::service::settle(tx, &message_key(family_user_id, resident_id), outcome).await
 }
 
@@ -491,7 +492,7 @@ pub async fn withdraw(state: &AppState, p: &Principal, request_id: i64) -> AppRe
     let uid = p.person()?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    let owner: Option<i64> = sqlx::query_scalar("SELECT requester_user_id FROM family_requests WHERE id = $1").bind(request_id).fetch_optional(&mut *tx).await?;
+    let owner: Option<UserId> = sqlx::query_scalar("SELECT requester_user_id FROM family_requests WHERE id = $1").bind(request_id).fetch_optional(&mut *tx).await?;
     if owner != Some(uid) {
         return Err(AppError::NotFound);
     }
@@ -532,7 +533,7 @@ pub async fn withdraw(state: &AppState, p: &Principal, request_id: i64) -> AppRe
 
 /// Every binding a person is part of, as the family member or as the elder, for their
 /// personal-data download: who, what relation, where it stands and how consent was given.
-pub async fn personal(state: &AppState, user_id: i64) -> AppResult<Vec<serde_json::Value>> {
+pub async fn personal(state: &AppState, user_id: UserId) -> AppResult<Vec<serde_json::Value>> {
     let rows: Vec<LinkRow> = sqlx::query_as(&format!("SELECT {LINK_COLUMNS} WHERE f.family_user_id = $1 OR r.user_id = $1 ORDER BY f.created_at"))
         .bind(user_id)
         .fetch_all(&state.db.pool)
@@ -555,7 +556,7 @@ pub async fn personal(state: &AppState, user_id: i64) -> AppResult<Vec<serde_jso
 }
 
 /// Bindings asked for or held with the resident record of `user_id` (her own 我的 page).
-pub async fn links_of_login(state: &AppState, user_id: i64) -> AppResult<Vec<Link>> {
+pub async fn links_of_login(state: &AppState, user_id: UserId) -> AppResult<Vec<Link>> {
     let rows: Vec<LinkRow> = sqlx::query_as(&format!("SELECT {LINK_COLUMNS} WHERE r.user_id = $1 AND f.status <> 'ended' ORDER BY f.requested_at, f.family_user_id"))
         .bind(user_id)
         .fetch_all(&state.db.pool)
@@ -574,13 +575,13 @@ pub async fn links_of_resident(state: &AppState, p: &Principal, c: &Community, r
 }
 
 /// The binding's row as it stands: `(status, community, the elder's login)`.
-async fn load(conn: &mut sqlx::AnyConnection, family_user_id: i64, resident_id: ResidentId) -> AppResult<(Status, i64, Option<i64>)> {
+async fn load(conn: &mut sqlx::AnyConnection, family_user_id: UserId, resident_id: ResidentId) -> AppResult<(Status, i64, Option<UserId>)> {
     kernel::row! {
         /// A binding's status, with the elder's community and login.
         struct Loaded {
             status: String,
             community_id: i64,
-            user_id: Option<i64>,
+            user_id: Option<UserId>,
         }
     }
     let row: Loaded = sqlx::query_as("SELECT f.status, r.community_id, r.user_id FROM family_links f JOIN residents r ON r.id = f.resident_id WHERE f.family_user_id = $1 AND f.resident_id = $2")
@@ -593,7 +594,7 @@ async fn load(conn: &mut sqlx::AnyConnection, family_user_id: i64, resident_id: 
 }
 
 /// The elder, logged in, agrees to a request made to her.
-pub async fn confirm_by_elder(state: &AppState, p: &Principal, family_user_id: i64, resident_id: ResidentId) -> AppResult<()> {
+pub async fn confirm_by_elder(state: &AppState, p: &Principal, family_user_id: UserId, resident_id: ResidentId) -> AppResult<()> {
     let uid = p.person()?;
     let (status, community, login) = load(&mut *state.db.pool.acquire().await?, family_user_id, resident_id).await?;
     if login != Some(uid) || status != Status::Requested {
@@ -603,7 +604,7 @@ pub async fn confirm_by_elder(state: &AppState, p: &Principal, family_user_id: i
 }
 
 /// Staff confirm a request the elder agreed to in person (permission and grid scope checked).
-pub async fn confirm_in_person(state: &AppState, p: &Principal, c: &Community, family_user_id: i64, resident_id: ResidentId) -> AppResult<()> {
+pub async fn confirm_in_person(state: &AppState, p: &Principal, c: &Community, family_user_id: UserId, resident_id: ResidentId) -> AppResult<()> {
     p.require(c.id, &FAMILY_CONFIRM)?;
     crate::service::resident(state, p, c, resident_id).await?;
     let (status, community, _) = load(&mut *state.db.pool.acquire().await?, family_user_id, resident_id).await?;
@@ -613,7 +614,7 @@ pub async fn confirm_in_person(state: &AppState, p: &Principal, c: &Community, f
     confirm(state, p, family_user_id, resident_id, community, Consent::InPerson).await
 }
 
-async fn confirm(state: &AppState, p: &Principal, family_user_id: i64, resident_id: ResidentId, community: i64, how: Consent) -> AppResult<()> {
+async fn confirm(state: &AppState, p: &Principal, family_user_id: UserId, resident_id: ResidentId, community: i64, how: Consent) -> AppResult<()> {
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let done = sqlx::query(
@@ -651,7 +652,7 @@ async fn confirm(state: &AppState, p: &Principal, family_user_id: i64, resident_
 
 /// Ends (or declines) a binding: the family member, the elder herself, or staff within reach.
 /// Returns where it stood before (a request declined, a binding ended).
-pub async fn end(state: &AppState, p: &Principal, family_user_id: i64, resident_id: ResidentId) -> AppResult<Status> {
+pub async fn end(state: &AppState, p: &Principal, family_user_id: UserId, resident_id: ResidentId) -> AppResult<Status> {
     let uid = p.user_id;
     let (status, community, login) = load(&mut *state.db.pool.acquire().await?, family_user_id, resident_id).await?;
     let side = uid == Some(family_user_id) || (login.is_some() && login == uid);

@@ -1,5 +1,6 @@
 //! Who works in a community: granting and revoking roles, and assigning grid workers to grids.
 
+use kernel::auth::UserId;
 use crate::GridId;
 use crate::domain::STRUCTURE_WRITE;
 use crate::store::Community;
@@ -19,7 +20,7 @@ pub const MEMBERS_READ: Permission = Permission { name: "registry.members.read",
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Member {
     /// User id.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Display name.
     pub display_name: String,
     /// Masked phone.
@@ -36,7 +37,7 @@ pub async fn list(state: &AppState, p: &Principal, c: &Community) -> AppResult<V
     kernel::row! {
         /// A member's login and role.
         struct Listed {
-            user_id: i64,
+            user_id: UserId,
             display_name: String,
             phone: String,
             role: String,
@@ -45,7 +46,7 @@ pub async fn list(state: &AppState, p: &Principal, c: &Community) -> AppResult<V
     kernel::row! {
         /// A grid worker's grid.
         struct Assigned {
-            user_id: i64,
+            user_id: UserId,
             grid_id: GridId,
         }
     }
@@ -87,7 +88,7 @@ pub struct Grant {
 }
 
 /// Grants a role, creating the account when the number is new.
-pub async fn grant(state: &AppState, p: &Principal, c: &Community, g: &Grant) -> AppResult<i64> {
+pub async fn grant(state: &AppState, p: &Principal, c: &Community, g: &Grant) -> AppResult<UserId> {
     p.require(c.id, &MEMBERS_WRITE)?;
     let phone = PhoneNumber::parse(&g.phone).map_err(|code| AppError::field("phone", code))?;
     let now = state.now();
@@ -107,7 +108,7 @@ pub async fn grant(state: &AppState, p: &Principal, c: &Community, g: &Grant) ->
 }
 
 /// Revokes a role (and, for grid workers, their grid assignments in this community).
-pub async fn revoke(state: &AppState, p: &Principal, c: &Community, user_id: i64, role: Role) -> AppResult<()> {
+pub async fn revoke(state: &AppState, p: &Principal, c: &Community, user_id: UserId, role: Role) -> AppResult<()> {
     p.require(c.id, &MEMBERS_WRITE)?;
     if p.user_id == Some(user_id) && role == Role::Admin {
         return Err(AppError::field("role", "cannot_revoke_self"));

@@ -2,6 +2,7 @@
 //! them and which login is theirs. Functions take any executor (the pool, or a transaction's
 //! connection).
 
+use kernel::auth::UserId;
 use crate::{BuildingId, ResidentId};
 use kernel::error::AppResult;
 use sqlx::{Any, Executor};
@@ -20,7 +21,7 @@ kernel::row! {
         /// Phone as kept in the registry (may be empty).
         pub phone: String,
         /// Their login, if they have one.
-        pub user_id: Option<i64>,
+        pub user_id: Option<UserId>,
         /// The building of their household, if placed.
         pub building_id: Option<BuildingId>,
     }
@@ -54,6 +55,6 @@ pub async fn with_phone<'c, E: Executor<'c, Database = Any>>(db: E, community_id
 }
 
 /// The residents a login is (one per community where it is bound to the registry), by id.
-pub async fn of_login<'c, E: Executor<'c, Database = Any>>(db: E, user_id: i64) -> AppResult<Vec<ResidentContact>> {
+pub async fn of_login<'c, E: Executor<'c, Database = Any>>(db: E, user_id: UserId) -> AppResult<Vec<ResidentContact>> {
     Ok(sqlx::query_as(&format!("{CONTACT} WHERE r.user_id = $1 ORDER BY r.id")).bind(user_id).fetch_all(db).await?)
 }

@@ -124,7 +124,7 @@ pub async fn grid_names<'c, E: Executor<'c, Database = Any>>(db: E, community_id
 }
 
 /// The grid worker a grid's cases go to first: the one assigned longest ago (lowest user id).
-pub async fn first_grid_worker<'c, E: Executor<'c, Database = Any>>(db: E, grid_id: GridId) -> AppResult<Option<i64>> {
+pub async fn first_grid_worker<'c, E: Executor<'c, Database = Any>>(db: E, grid_id: GridId) -> AppResult<Option<kernel::auth::UserId>> {
     Ok(sqlx::query_scalar("SELECT MIN(user_id) FROM grid_staff WHERE grid_id = $1").bind(grid_id).fetch_one(db).await?)
 }
 

@@ -1,6 +1,7 @@
 //! Registry use cases: every read and write checks the caller's permission here, and grid
 //! workers only ever see the buildings of their own grids.
 
+use kernel::auth::UserId;
 use crate::{BuildingId, GridId, HouseholdId, ResidentId, UnitId};
 use crate::domain::{Clearing, IdStanding, ResidentDraft, ResidentInput, Tag, ID_REVEAL, RESIDENTS_READ, RESIDENTS_WRITE, STRUCTURE_WRITE};
 use crate::store::{self, Community, Resident};
@@ -612,7 +613,7 @@ pub struct MyHousehold {
 const HOUSEHOLD: &str = "registry.household";
 
 /// The logged-in person's own record and household, if the community has registered them.
-pub async fn my_household(state: &AppState, user_id: i64) -> AppResult<Option<std::sync::Arc<MyHousehold>>> {
+pub async fn my_household(state: &AppState, user_id: UserId) -> AppResult<Option<std::sync::Arc<MyHousehold>>> {
     if let Some(cached) = state.db.reads.get::<MyHousehold>(HOUSEHOLD, user_id) {
         return Ok(Some(cached));
     }

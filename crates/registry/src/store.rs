@@ -1,5 +1,6 @@
 //! Registry queries.
 
+use kernel::auth::UserId;
 use crate::{BuildingId, GridId, HouseholdId, ResidentId};
 use crate::domain::Tag;
 use kernel::error::AppResult;
@@ -109,7 +110,7 @@ pub fn address(building: &str, unit: &str, room: &str) -> String {
 }
 
 /// Grid ids a grid worker is assigned to.
-pub async fn grids_of(state: &AppState, user_id: i64) -> AppResult<Vec<GridId>> {
+pub async fn grids_of(state: &AppState, user_id: UserId) -> AppResult<Vec<GridId>> {
     Ok(sqlx::query_scalar("SELECT grid_id FROM grid_staff WHERE user_id = $1").bind(user_id).fetch_all(&state.db.pool).await?)
 }
 
@@ -302,7 +303,7 @@ kernel::row! {
         unit_name: Option<String>,
         room: Option<String>,
         notes: String,
-        user_id: Option<i64>,
+        user_id: Option<UserId>,
         updated_at: i64,
         tags: Option<String>,
     }
@@ -559,7 +560,7 @@ pub async fn resident(state: &AppState, community_id: i64, id: ResidentId) -> Ap
 }
 
 /// The resident record linked to a user, with its community: `(resident id, household, community)`.
-pub async fn resident_of_user(state: &AppState, user_id: i64) -> AppResult<Option<(ResidentId, Option<HouseholdId>, Community)>> {
+pub async fn resident_of_user(state: &AppState, user_id: UserId) -> AppResult<Option<(ResidentId, Option<HouseholdId>, Community)>> {
     kernel::row! {
         /// A resident record with its community.
         struct Linked {

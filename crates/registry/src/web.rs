@@ -133,14 +133,14 @@ async fn withdraw_family_request(State(state): State<AppState>, user: User, ApiP
     Ok(see_other("/family#my-requests"))
 }
 
-async fn elder_confirm_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(i64, ResidentId)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+async fn elder_confirm_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(kernel::auth::UserId, ResidentId)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
     family::confirm_by_elder(&state, &user, family_user, resident).await?;
     Ok(see_other("/me?done=confirmed#family"))
 }
 
 /// Ends a binding from either side's page: the family member goes back to the family page, the
 /// elder to her own.
-async fn end_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(i64, ResidentId)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+async fn end_family(State(state): State<AppState>, user: User, ApiPath((family_user, resident)): ApiPath<(kernel::auth::UserId, ResidentId)>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
     let was = family::end(&state, &user, family_user, resident).await?;
     Ok(see_other(match (user.user_id == Some(family_user), was) {
         (true, _) => "/family?ended=1",
@@ -149,13 +149,13 @@ async fn end_family(State(state): State<AppState>, user: User, ApiPath((family_u
     }))
 }
 
-async fn staff_confirm_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(ResidentId, i64)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+async fn staff_confirm_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(ResidentId, kernel::auth::UserId)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
     let community = console_community(&state, &user, q.c.as_deref()).await?;
     family::confirm_in_person(&state, &user, &community, family_user, id).await?;
     Ok(see_other(&format!("/console/residents/{id}?c={}#family", community.slug)))
 }
 
-async fn staff_end_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(ResidentId, i64)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
+async fn staff_end_family(State(state): State<AppState>, user: User, ApiPath((id, family_user)): ApiPath<(ResidentId, kernel::auth::UserId)>, ApiQuery(q): ApiQuery<CommunityQuery>, WebForm(_): WebForm<EmptyForm>) -> AppResult<Response> {
     let community = console_community(&state, &user, q.c.as_deref()).await?;
     family::end(&state, &user, family_user, id).await?;
     Ok(see_other(&format!("/console/residents/{id}?c={}#family", community.slug)))

@@ -1,5 +1,6 @@
 //! Composes the capabilities' manifests into one application.
 
+use kernel::auth::UserId;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::response::{IntoResponse, Response};
@@ -272,7 +273,7 @@ async fn openapi_json() -> Response {
 }
 
 /// Personal data held about `user_id`, from every capability (the PIPL download).
-pub async fn personal_data(state: &AppState, user_id: i64) -> AppResult<serde_json::Value> {
+pub async fn personal_data(state: &AppState, user_id: UserId) -> AppResult<serde_json::Value> {
     let mut out = serde_json::Map::new();
     for m in state.manifests.iter() {
         if let Some(collect) = m.personal_data {

@@ -1,5 +1,6 @@
 //! Running a clock check when its job comes due (see `crate::clocks`).
 
+use kernel::auth::UserId;
 use registry::BuildingId;
 use crate::clocks::{Check, Clock, ClockCheck};
 use crate::domain::State;
@@ -21,10 +22,10 @@ pub async fn check_clock(state: &AppState, check: &ClockCheck) -> AppResult<()> 
             first_response_due: i64,
             result_due: i64,
             paused_at: Option<i64>,
-            assignee_user_id: Option<i64>,
+            assignee_user_id: Option<UserId>,
             escalation_level: i64,
             building_id: Option<BuildingId>,
-            entered_by: Option<i64>,
+            entered_by: Option<UserId>,
         }
     }
     let case_id = check.case_id;

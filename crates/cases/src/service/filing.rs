@@ -2,6 +2,7 @@
 //! then one transaction — deduplicated by an idempotency key; an anonymous case stores no link
 //! to its author, who follows it with a private token.
 
+use kernel::auth::UserId;
 use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::CaseId;
 use crate::clocks::{enqueue_clocks, Clock};
@@ -327,9 +328,9 @@ struct Reporting {
     source: Source,
     /// The account the case follows as its author (none when anonymous or staff-entered
     /// without a resident).
-    author: Option<i64>,
+    author: Option<UserId>,
     /// The staff member who entered it for someone.
-    entered_by: Option<i64>,
+    entered_by: Option<UserId>,
 }
 
 impl Reporting {
@@ -429,7 +430,7 @@ async fn triaged(state: &AppState, community_id: i64, text: &str, danger_now: bo
 struct Plan {
     first_due: i64,
     result_due: i64,
-    assignee: Option<i64>,
+    assignee: Option<UserId>,
 }
 
 impl Plan {
@@ -457,7 +458,7 @@ async fn alert_on_filing(
     danger_now: bool,
     place: &Whereabouts,
     who: &Reporting,
-    assignee: Option<i64>,
+    assignee: Option<UserId>,
 ) -> AppResult<()> {
     if let Some(a) = assignee {
         alert(tx, now, community_id, id, &[a], "case_assigned", "filed", &[], Channel::Inbox).await?;

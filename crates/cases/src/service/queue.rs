@@ -1,5 +1,6 @@
 //! The staff queue and the console's workload figures.
 
+use kernel::auth::UserId;
 use registry::{BuildingId, GridId};
 use crate::domain::CaseId;
 use crate::domain::{State, CASES_HANDLE};
@@ -23,7 +24,7 @@ pub struct QueueFilter {
     /// Only cases tied to no building (their place is not known).
     pub no_building: bool,
     /// The cases of one person.
-    pub assignee: Option<i64>,
+    pub assignee: Option<UserId>,
     /// Only cases with a clock past due.
     pub overdue: bool,
     /// Only cases whose running clock falls due later today (as the overview's 今天到期 counts).

@@ -1,6 +1,7 @@
 //! Reading cases: one or many as staff or as the resident see them, the reporter behind a case,
 //! a resident's and a family's cases.
 
+use kernel::auth::UserId;
 use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::CaseId;
 use crate::domain::{clock_state_paused, ClockState, State, CASES_HANDLE};
@@ -60,7 +61,7 @@ pub struct CaseView {
     /// For staff: who entered it (staff or grid worker), by name.
     pub entered_by: Option<String>,
     /// Who is working on it (user id).
-    pub assignee_id: Option<i64>,
+    pub assignee_id: Option<UserId>,
     /// Their name (staff view).
     pub assignee: Option<String>,
     /// Who it was first assigned to: they stay accountable when it moves on (staff view).
@@ -215,7 +216,7 @@ pub async fn views(state: &AppState, ids: &[CaseId], staff: bool) -> AppResult<V
             community_id: i64,
             source: String,
             anonymous: i64,
-            author_user_id: Option<i64>,
+            author_user_id: Option<UserId>,
             text: String,
             place: String,
             building_id: Option<BuildingId>,
@@ -232,9 +233,9 @@ pub async fn views(state: &AppState, ids: &[CaseId], staff: bool) -> AppResult<V
             created_at: i64,
             lat_e6: Option<i64>,
             lng_e6: Option<i64>,
-            entered_by: Option<i64>,
-            assignee_user_id: Option<i64>,
-            owner_user_id: Option<i64>,
+            entered_by: Option<UserId>,
+            assignee_user_id: Option<UserId>,
+            owner_user_id: Option<UserId>,
             escalation_level: i64,
             parent_case_id: Option<CaseId>,
             paused_at: Option<i64>,
@@ -250,7 +251,7 @@ pub async fn views(state: &AppState, ids: &[CaseId], staff: bool) -> AppResult<V
             kind: String,
             state: Option<String>,
             note: String,
-            actor_user_id: Option<i64>,
+            actor_user_id: Option<UserId>,
         }
     }
     let rows: Vec<ViewRow> = sqlx::query_as(&format!(
@@ -275,7 +276,7 @@ pub async fn views(state: &AppState, ids: &[CaseId], staff: bool) -> AppResult<V
     let residents = registry::people::contacts(&state.db.pool, &kernel::db::distinct_ids(rows.iter().filter_map(|r| r.resident_id))).await?;
     let people = kernel::db::distinct_ids(rows.iter().flat_map(|r| [r.author_user_id, r.entered_by, r.assignee_user_id, r.owner_user_id]).flatten());
     let names = kernel::people::names(&state.db.pool, &people).await?;
-    let name_of = |id: Option<i64>| id.and_then(|u| names.get(&u).cloned());
+    let name_of = |id: Option<UserId>| id.and_then(|u| names.get(&u).cloned());
     let now = state.now();
     let mut out = Vec::with_capacity(rows.len());
     for &id in ids {
@@ -417,7 +418,7 @@ pub async fn promised(state: &AppState, community_id: i64, urgency: Urgency) -> 
 
 /// The cases a person filed under their name or that were filed for them (by family, say),
 /// each once, newest first.
-pub async fn mine(state: &AppState, user_id: i64) -> AppResult<Vec<CaseView>> {
+pub async fn mine(state: &AppState, user_id: UserId) -> AppResult<Vec<CaseView>> {
     let residents: Vec<ResidentId> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
     let ids: Vec<CaseId> = sqlx::query_scalar(&format!(
         "SELECT c.id FROM cases c WHERE c.author_user_id = $1 OR (c.anonymous = 0 AND {}) ORDER BY c.id DESC LIMIT 100",

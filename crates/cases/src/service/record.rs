@@ -1,6 +1,7 @@
 //! What the use cases share: loading a case as the workflow needs it, recording what happened
 //! on its timeline, and alerting people.
 
+use kernel::auth::UserId;
 use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::CaseId;
 use crate::domain::State;
@@ -20,7 +21,7 @@ pub(crate) async fn event(
     tx: &mut WriteTx,
     case_id: CaseId,
     at: i64,
-    actor: Option<i64>,
+    actor: Option<UserId>,
     kind: &str,
     state: Option<State>,
     note: &str,
@@ -51,7 +52,7 @@ pub(crate) async fn critical_facts(tx: &mut WriteTx, base_url: &str, now: i64, c
             lat_e6: Option<i64>,
             lng_e6: Option<i64>,
             anonymous: i64,
-            author_user_id: Option<i64>,
+            author_user_id: Option<UserId>,
             first_response_due: i64,
         }
     }
@@ -130,7 +131,7 @@ pub(crate) async fn alert(
     now: i64,
     community_id: i64,
     case_id: CaseId,
-    users: &[i64],
+    users: &[UserId],
     template: &'static str,
     key: &str,
     params: &[(&'static str, String)],
@@ -185,7 +186,7 @@ pub(crate) async fn alert(
 pub(crate) struct CaseRow {
     pub(crate) community_id: i64,
     pub(crate) state: State,
-    pub(crate) author: Option<i64>,
+    pub(crate) author: Option<UserId>,
     pub(crate) anonymous: bool,
     /// The registry resident a staff-side report was filed for.
     pub(crate) resident: Option<ResidentId>,
@@ -222,7 +223,7 @@ pub(crate) async fn load(state: &AppState, id: CaseId) -> AppResult<CaseRow> {
 
 /// The login of the resident a named case was filed for, if she has one: the person it is for,
 /// who follows and rates it as its author does (whoever filed it for her).
-pub(crate) async fn subject_login(state: &AppState, case: &CaseRow) -> AppResult<Option<i64>> {
+pub(crate) async fn subject_login(state: &AppState, case: &CaseRow) -> AppResult<Option<UserId>> {
     let Some(resident) = case.resident.filter(|_| !case.anonymous) else { return Ok(None) };
     Ok(registry::people::contact(&state.db.pool, resident).await?.and_then(|r| r.user_id))
 }

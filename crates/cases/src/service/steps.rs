@@ -1,6 +1,7 @@
 //! Moving a case through the workflow, and the other steps staff take on it: waiting,
 //! visibility, assignment, reclassification.
 
+use kernel::auth::UserId;
 use crate::domain::CaseId;
 use crate::clocks::{enqueue_clocks, restart_result_clock};
 use crate::domain::State;
@@ -58,7 +59,7 @@ pub(crate) const SAME_NOTE_WINDOW_MS: i64 = 5 * kernel::clock::MINUTE;
 pub(crate) async fn step_recorded<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     db: E,
     id: CaseId,
-    actor: Option<i64>,
+    actor: Option<UserId>,
     key: &str,
 ) -> AppResult<bool> {
     let found: Option<i64> = sqlx::query_scalar(
@@ -145,7 +146,7 @@ struct MoverRole {
     /// The states the mover may move it to from where it stands.
     allowed: &'static [State],
     /// Who is recorded as moving it (staff; an author's steps name nobody).
-    actor: Option<i64>,
+    actor: Option<UserId>,
     /// Whether the mover acts as staff.
     by_staff: bool,
 }
@@ -277,11 +278,11 @@ async fn tell_reporter(
     tx: &mut WriteTx,
     now: i64,
     case: &CaseRow,
-    subject: Option<i64>,
+    subject: Option<UserId>,
     told: &Told<'_>,
     rating_token: Option<&str>,
 ) -> AppResult<()> {
-    let reader: Option<(Option<i64>, String, String)> = match (subject.or(case.author), case.resident) {
+    let reader: Option<(Option<UserId>, String, String)> = match (subject.or(case.author), case.resident) {
         (Some(author), _) => kernel::people::contact(&mut **tx, author).await?.map(|c| (Some(c.id), c.phone, c.locale)),
         (None, Some(resident)) => registry::people::contact(&mut **tx, resident)
             .await?
@@ -328,7 +329,7 @@ async fn tell_reporter(
 }
 
 /// Family bound to the resident hear about every step as the reporter does, in the inbox.
-async fn tell_family(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Option<i64>, told: &Told<'_>) -> AppResult<()> {
+async fn tell_family(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Option<UserId>, told: &Told<'_>) -> AppResult<()> {
     for reader in crate::family::readers(tx, case.resident, subject.or(case.author)).await? {
         let msg = Message {
             community_id: Some(told.community_id),
@@ -349,8 +350,8 @@ async fn tell_family(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Option
 
 /// Followers (members of the public; never told of a private case) hear of each step in the
 /// inbox, without staff's words.
-async fn tell_followers(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Option<i64>, id: CaseId, event_id: i64, to: State) -> AppResult<()> {
-    let followers: Vec<i64> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1 ORDER BY user_id").bind(id).fetch_all(&mut **tx).await?;
+async fn tell_followers(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Option<UserId>, id: CaseId, event_id: i64, to: State) -> AppResult<()> {
+    let followers: Vec<UserId> = sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1 ORDER BY user_id").bind(id).fetch_all(&mut **tx).await?;
     let label = kernel::i18n::t(Locale::ZhCn, &format!("case_state.{}", to.code())).to_string();
     for follower in followers.into_iter().filter(|f| Some(*f) != case.author && Some(*f) != subject) {
         let msg = Message {
@@ -378,7 +379,7 @@ pub(crate) async fn add_note(
     state: &AppState,
     id: CaseId,
     case: &CaseRow,
-    actor: Option<i64>,
+    actor: Option<UserId>,
     note: &str,
     key: Option<&str>,
 ) -> AppResult<CaseView> {
@@ -491,15 +492,15 @@ pub(crate) async fn merge(
     now: i64,
     id: CaseId,
     parent: CaseId,
-    author: Option<i64>,
-    actor: Option<i64>,
+    author: Option<UserId>,
+    actor: Option<UserId>,
 ) -> AppResult<()> {
     sqlx::query("UPDATE cases SET parent_case_id = $1 WHERE id = $2")
         .bind(parent)
         .bind(id)
         .execute(&mut **tx)
         .await?;
-    let mut movers: Vec<i64> =
+    let mut movers: Vec<UserId> =
         sqlx::query_scalar("SELECT user_id FROM case_followers WHERE case_id = $1")
             .bind(id)
             .fetch_all(&mut **tx)
@@ -673,7 +674,7 @@ pub async fn set_visibility(
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Assign {
     /// The staff member or grid worker who takes it over.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Why.
     #[serde(default)]
     pub note: String,

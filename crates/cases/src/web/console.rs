@@ -1,5 +1,6 @@
 //! Staff pages: the queue, a case with its actions, service levels and the roster.
 
+use kernel::auth::UserId;
 use crate::domain::CaseId;
 use super::*;
 
@@ -18,8 +19,8 @@ pub(super) struct QueuePage {
     /// Whether anything narrows the queue.
     filtered: bool,
     grids: Vec<(GridId, String)>,
-    people: Vec<(i64, String)>,
-    me: i64,
+    people: Vec<(UserId, String)>,
+    me: Option<UserId>,
 }
 
 impl QueuePage {
@@ -38,7 +39,7 @@ impl QueuePage {
         triage::Category::ALL.iter().map(|c| c.code()).collect()
     }
     fn mine(&self) -> bool {
-        self.q.assignee == "me" || self.q.assignee == self.me.to_string()
+        self.q.assignee == "me" || self.me.is_some_and(|me| self.q.assignee == me.to_string())
     }
     fn is(&self, field: &str, v: &str) -> bool {
         let got = match field {
@@ -85,7 +86,7 @@ pub(super) struct QueueQuery {
 
 impl QueueQuery {
     /// The filter these choices make (unknown values are refused, not ignored).
-    fn filter(&self, me: Option<i64>) -> AppResult<service::QueueFilter> {
+    fn filter(&self, me: Option<UserId>) -> AppResult<service::QueueFilter> {
         fn pick(v: &str) -> Option<&str> {
             Some(v.trim()).filter(|v| !v.is_empty())
         }
@@ -158,7 +159,7 @@ pub(super) async fn queue_page(
     if q.mine.is_some() && q.assignee.is_empty() {
         q.assignee = "me".into();
     }
-    let me = user.user_id.unwrap_or_default();
+    let me = user.user_id;
     let filter = q.filter(user.user_id)?;
     let mut cases = service::queue(&state, &user, id, &filter, Some(offset), 30).await?;
     let filter_query = q.to_query();
@@ -182,7 +183,7 @@ pub(super) async fn queue_page(
 }
 
 /// Staff and grid workers of a community: (user id, name).
-async fn handlers(state: &AppState, community_id: i64) -> AppResult<Vec<(i64, String)>> {
+async fn handlers(state: &AppState, community_id: i64) -> AppResult<Vec<(UserId, String)>> {
     kernel::people::with_roles(&state.db.pool, community_id, crate::policy::HANDLERS).await
 }
 
@@ -194,7 +195,7 @@ pub(super) struct StaffCasePage {
     moves: Vec<State>,
     error: Option<String>,
     /// Staff and grid workers the case can go to: (user id, name).
-    people: Vec<(i64, String)>,
+    people: Vec<(UserId, String)>,
     /// 0..16, the cells of the redaction grid.
     cells: Vec<u32>,
     /// The part of the page just saved, where the notice shows.
@@ -284,7 +285,7 @@ impl StaffCasePage {
             _ => self.ctx.tr.t(&format!("case_event.{}", e.kind)).to_string(),
         }
     }
-    fn is_assignee(&self, id: &i64) -> bool {
+    fn is_assignee(&self, id: &UserId) -> bool {
         self.case.assignee_id == Some(*id)
     }
     fn urgencies(&self) -> [&'static str; 4] {
@@ -681,8 +682,8 @@ pub(super) struct SettingsPage {
     slug: String,
     /// Every urgency's service level as shown in the form.
     levels: Vec<LevelRow>,
-    staff: Vec<(i64, String)>,
-    roster: Vec<(i64, i64)>,
+    staff: Vec<(UserId, String)>,
+    roster: Vec<(i64, UserId)>,
     holidays: String,
     working_days: String,
     /// The weekly working hours: (first weekday, last weekday, [(start, end) minutes]).
@@ -706,7 +707,7 @@ pub(super) struct LevelRow {
 }
 
 impl SettingsPage {
-    fn on_duty(&self, weekday: &i64, user: &i64) -> bool {
+    fn on_duty(&self, weekday: &i64, user: &UserId) -> bool {
         self.roster.contains(&(*weekday, *user))
     }
     fn weekdays(&self) -> [i64; 7] {

@@ -27,7 +27,7 @@ struct FamilyPage {
 impl FamilyPage {
     /// The viewer's user id, for the form that ends one of their bindings.
     fn me(&self) -> i64 {
-        self.ctx.user.as_ref().and_then(|u| u.user_id).unwrap_or(0)
+        self.ctx.user.as_ref().and_then(|u| u.user_id).map_or(0, UserId::get)
     }
     fn report_for(&self, elder: &Elder) -> String {
         kernel::i18n::tf(self.ctx.tr.0, "family.report_for", &[("name", elder.name.clone())])

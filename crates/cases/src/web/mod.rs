@@ -14,6 +14,7 @@ use report::*;
 use resident::*;
 
 use crate::domain::State;
+use kernel::auth::UserId;
 use registry::{BuildingId, GridId, ResidentId, UnitId};
 use crate::service::{self, CaseView, Move, Mover, NewCase};
 use askama::Template;
