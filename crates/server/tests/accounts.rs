@@ -4,13 +4,6 @@ use kernel::auth::Role;
 use kernel::clock::MINUTE;
 use testkit::{FakeSmsGateway, TestApp, PASSWORD};
 
-async fn app_with_sms() -> (TestApp, FakeSmsGateway) {
-    let gw = FakeSmsGateway::start().await;
-    let url = gw.url.clone();
-    let app = TestApp::start_with(|c| c.set_section(&notify::Settings { sms_gateway_url: url, ..Default::default() })).await;
-    (app, gw)
-}
-
 #[tokio::test]
 async fn password_login_sets_a_session_cookie_that_is_httponly() {
     let app = TestApp::start().await;
@@ -72,7 +65,7 @@ async fn five_failures_lock_the_number_for_fifteen_minutes() {
 
 #[tokio::test]
 async fn sms_code_login_goes_through_the_outbox_and_works_once() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let c = app.community("t", "测试社区").await;
     app.user("13800000001", "王芳", c, &[Role::Resident]).await;
     let client = app.client();
@@ -94,7 +87,7 @@ async fn sms_code_login_goes_through_the_outbox_and_works_once() {
 
 #[tokio::test]
 async fn sms_codes_expire_after_five_minutes_and_are_rate_limited() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let c = app.community("t", "测试社区").await;
     app.user("13800000001", "王芳", c, &[Role::Resident]).await;
     let client = app.client();
@@ -111,7 +104,7 @@ async fn sms_codes_expire_after_five_minutes_and_are_rate_limited() {
 
 #[tokio::test]
 async fn unknown_numbers_get_the_same_answer_but_no_text() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let client = app.client();
     assert_eq!(client.post_json("/api/v1/auth/sms-code", &serde_json::json!({"phone": "13800000077"})).await.status(), 202);
     app.run_jobs().await;
@@ -303,9 +296,8 @@ async fn every_failed_login_costs_one_password_check() {
 #[tokio::test]
 async fn a_guesser_locks_only_their_own_source_and_never_the_sms_login() {
     let gw = FakeSmsGateway::start().await;
-    let url = gw.url.clone();
     let app = TestApp::start_with(|c| {
-        c.set_section(&notify::Settings { sms_gateway_url: url, ..Default::default() });
+        gw.wire(c);
         c.client_ip_header = "x-forwarded-for".into();
     })
     .await;
@@ -433,7 +425,7 @@ async fn a_flood_of_unknown_numbers_leaves_no_rows_behind() {
 
 #[tokio::test]
 async fn login_codes_do_not_stay_in_the_outbox() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let c = app.community("t", "测试社区").await;
     app.user("13800000001", "王芳", c, &[Role::Resident]).await;
     assert_eq!(sms_login(&app, &gw, "13800000001").await, 200);

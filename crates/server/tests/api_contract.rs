@@ -276,7 +276,7 @@ async fn malformed_requests_to_every_operation_get_4xx_in_the_error_shape() {
     let mut tx = app.state.db.begin_write().await.unwrap();
     let welcome = notify::Message {
         community_id: Some(c),
-        user_id: Some(admin_id),
+        user_id: Some(kernel::auth::UserId::new(admin_id)),
         channel: notify::Channel::Inbox,
         to: String::new(),
         template: "welcome",

@@ -4,57 +4,45 @@
 //! grid's own worker works. Also: idempotency keys belong to their sender, and an anonymous
 //! report keeps no original photo.
 
-use kernel::auth::Role;
 use serde_json::{json, Value};
 use testkit::{Client, TestApp};
 
+/// An admin, staff, the workers of two grids, the resident who reports (李秀英) and her
+/// neighbour (王强).
 struct World {
-    app: TestApp,
-    admin: Client,
-    staff: Client,
+    base: testkit::World,
     /// Grid worker of the first grid, where the case is.
     own: Client,
     /// Grid worker of the second grid.
     other: Client,
-    resident: Client,
     neighbour: Client,
     own_id: i64,
     other_id: i64,
 }
 
-async fn grid_with_building(admin: &Client, grid: &str, building: &str, worker: i64) -> i64 {
-    let res = admin.post_json("/api/v1/communities/renjia/grids", &json!({"name": grid})).await;
-    assert_eq!(res.status(), 201);
-    let grid = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let res = admin.put_json(&format!("/api/v1/communities/renjia/grids/{grid}/workers"), &json!({"user_ids": [worker]})).await;
-    assert!(res.status().is_success());
-    let res = admin.post_json("/api/v1/communities/renjia/buildings", &json!({"name": building, "grid_id": grid})).await;
-    assert_eq!(res.status(), 201);
-    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
-}
+testkit::extends_world!(World);
 
+/// The world, and a building in each grid: (world, first grid's, second grid's).
 async fn world() -> (World, i64, i64) {
-    let app = TestApp::start().await;
-    let c = app.community("renjia", "南京人家社区").await;
-    app.user("13800000009", "陈主任", c, &[Role::Admin]).await;
-    app.user("13800000001", "周晓梅", c, &[Role::Staff]).await;
-    let own_id = app.user("13800000003", "网格员小刘", c, &[Role::GridWorker]).await;
-    let other_id = app.user("13800000004", "网格员小王", c, &[Role::GridWorker]).await;
-    app.user("13800000006", "李秀英", c, &[Role::Resident]).await;
-    app.user("13800000007", "王强", c, &[Role::Resident]).await;
-    let admin = app.login("13800000009").await;
-    let first = grid_with_building(&admin, "第一网格", "翠微新村3栋", own_id).await;
-    let second = grid_with_building(&admin, "第二网格", "南苑小区6栋", other_id).await;
+    let (own, other) = ("13800000003", "13800000004");
+    let base = testkit::World::build()
+        .admin("13800000009", "陈主任")
+        .staff("13800000001", "周晓梅")
+        .grid_worker(own, "网格员小刘")
+        .grid_worker(other, "网格员小王")
+        .resident("13800000006", "李秀英")
+        .resident("13800000007", "王强")
+        .start()
+        .await;
+    let first = base.building_in(base.grid("第一网格", &[own]).await, "翠微新村3栋").await;
+    let second = base.building_in(base.grid("第二网格", &[other]).await, "南苑小区6栋").await;
     let w = World {
-        staff: app.login("13800000001").await,
-        own: app.login("13800000003").await,
-        other: app.login("13800000004").await,
-        resident: app.login("13800000006").await,
-        neighbour: app.login("13800000007").await,
-        admin,
-        app,
-        own_id,
-        other_id,
+        own: base.client(own).clone(),
+        other: base.client(other).clone(),
+        neighbour: base.client("13800000007").clone(),
+        own_id: base.user_id(own),
+        other_id: base.user_id(other),
+        base,
     };
     (w, first, second)
 }
@@ -86,18 +74,18 @@ async fn stored(app: &TestApp, id: i64) -> (String, String, Option<i64>, i64, Op
 #[tokio::test]
 async fn a_grid_worker_of_another_grid_can_neither_see_nor_touch_a_case() {
     let (w, first, _second) = world().await;
-    let case = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了,晚上下楼看不见", "building_id": first})).await;
+    let case = file(w.resident(), json!({"text": "3栋楼道的声控灯坏了,晚上下楼看不见", "building_id": first})).await;
     let id = case["id"].as_i64().unwrap();
-    assert_eq!(add_photo(&w.resident, id, "before").await.status(), 201);
+    assert_eq!(add_photo(w.resident(), id, "before").await.status(), 201);
     let photo: i64 = sqlx::query_scalar("SELECT id FROM case_photos WHERE case_id = $1").bind(id).fetch_one(&w.app.state.db.pool).await.unwrap();
     // Kept off the ledger, like a care case: the other grid must not be able to publish it.
-    assert_eq!(w.staff.post_json(&format!("/api/v1/cases/{id}/visibility"), &json!({"private": true, "note": "涉及个人"})).await.status(), 200);
+    assert_eq!(w.staff().post_json(&format!("/api/v1/cases/{id}/visibility"), &json!({"private": true, "note": "涉及个人"})).await.status(), 200);
     let before = stored(&w.app, id).await;
     assert_eq!(before.2, Some(w.own_id), "routed to the grid's own worker");
 
     // Reads, by every actor: (path, [staff, own grid, other grid, author, neighbour, nobody]).
     let nobody = w.app.client();
-    let actors = [&w.staff, &w.own, &w.other, &w.resident, &w.neighbour, &nobody];
+    let actors = [w.staff(), &w.own, &w.other, w.resident(), &w.neighbour, &nobody];
     let reads: [(String, [u16; 6]); 5] = [
         (format!("/api/v1/cases/{id}"), [200, 200, 404, 200, 404, 401]),
         (format!("/console/cases/{id}"), [200, 200, 404, 404, 404, 303]),
@@ -113,7 +101,7 @@ async fn a_grid_worker_of_another_grid_can_neither_see_nor_touch_a_case() {
         }
     }
     // The queue: the other grid's worker does not see it, in the API or on the page.
-    assert!(ids(&w.staff.json("/api/v1/communities/renjia/cases").await).contains(&id));
+    assert!(ids(&w.staff().json("/api/v1/communities/renjia/cases").await).contains(&id));
     assert!(ids(&w.own.json("/api/v1/communities/renjia/cases").await).contains(&id));
     assert!(!ids(&w.other.json("/api/v1/communities/renjia/cases").await).contains(&id));
     assert!(!w.other.page("/console/cases?c=renjia").await.contains(&format!("/console/cases/{id}\"")));
@@ -154,7 +142,7 @@ async fn a_grid_worker_of_another_grid_can_neither_see_nor_touch_a_case() {
     assert_eq!(res.status(), 200);
     // Once it is theirs, the other worker may handle it.
     assert_eq!(w.other.get(&format!("/api/v1/cases/{id}")).await.status(), 200);
-    let _ = &w.admin;
+    let _ = w.admin();
     // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
@@ -168,8 +156,8 @@ async fn a_grid_worker_keeps_the_cases_they_entered_anywhere() {
     assert_eq!(w.own.get(&format!("/api/v1/cases/{id}")).await.status(), 200, "the one who entered it follows it");
     assert_eq!(w.other.get(&format!("/api/v1/cases/{id}")).await.status(), 200, "and it is in the second grid");
     // A case without a building belongs to no grid: staff handle it, grid workers do not.
-    let loose = file(&w.resident, json!({"text": "小区后门有人乱倒建筑垃圾"})).await["id"].as_i64().unwrap();
-    assert_eq!(w.staff.get(&format!("/api/v1/cases/{loose}")).await.status(), 200);
+    let loose = file(w.resident(), json!({"text": "小区后门有人乱倒建筑垃圾"})).await["id"].as_i64().unwrap();
+    assert_eq!(w.staff().get(&format!("/api/v1/cases/{loose}")).await.status(), 200);
     let assignee: Option<i64> = sqlx::query_scalar("SELECT assignee_user_id FROM cases WHERE id = $1").bind(loose).fetch_one(&w.app.state.db.pool).await.unwrap();
     if assignee != Some(w.own_id) && assignee != Some(w.other_id) {
         assert_eq!(w.own.get(&format!("/api/v1/cases/{loose}")).await.status(), 404);
@@ -181,18 +169,18 @@ async fn a_grid_worker_keeps_the_cases_they_entered_anywhere() {
 async fn an_idempotency_key_belongs_to_its_sender_and_every_retry_gets_the_first_answer() {
     let (w, first, _) = world().await;
     let body = json!({"text": "3栋楼道的声控灯坏了", "building_id": first, "idempotency_key": "form-7f3a"});
-    let mine = file(&w.resident, body.clone()).await;
+    let mine = file(w.resident(), body.clone()).await;
     // A stranger who sends the same key files their own report and learns nothing of the first.
     let theirs = file(&w.neighbour, json!({"text": "南苑小区的路灯不亮", "idempotency_key": "form-7f3a"})).await;
     assert_ne!(theirs["id"], mine["id"]);
     // The same key with other words from the same sender is not a retry.
-    let res = w.resident.post_json("/api/v1/communities/renjia/cases", &json!({"text": "别的事情", "idempotency_key": "form-7f3a"})).await;
+    let res = w.resident().post_json("/api/v1/communities/renjia/cases", &json!({"text": "别的事情", "idempotency_key": "form-7f3a"})).await;
     assert_eq!(res.status(), 422);
     // Parallel retries of one filing: one case, every caller gets it.
     let key = json!({"text": "小区垃圾桶满了没人清", "idempotency_key": "burst-1"});
     let mut running = Vec::new();
     for _ in 0..40 {
-        let client = w.resident.clone();
+        let client = w.resident().clone();
         let key = key.clone();
         running.push(tokio::spawn(async move {
             let res = client.post_json("/api/v1/communities/renjia/cases", &key).await;
@@ -215,7 +203,7 @@ async fn an_idempotency_key_belongs_to_its_sender_and_every_retry_gets_the_first
     assert!(a["follow_token"].as_str().is_some_and(|t| !t.is_empty()));
     assert_eq!(a["follow_token"], b["follow_token"]);
     // An anonymous filing's key names nobody, even when the filer is logged in.
-    let by_resident = file(&w.resident, json!({"text": "有人在楼道里抽烟", "anonymous": true, "idempotency_key": "anon-while-logged-in"})).await;
+    let by_resident = file(w.resident(), json!({"text": "有人在楼道里抽烟", "anonymous": true, "idempotency_key": "anon-while-logged-in"})).await;
     let by_visitor = file(&visitor, json!({"text": "有人在楼道里抽烟", "anonymous": true, "idempotency_key": "anon-while-logged-in"})).await;
     assert_eq!(by_resident["id"], by_visitor["id"], "the key is in the anonymous scope, not the resident's");
     let stored: String = sqlx::query_scalar("SELECT idempotency_key FROM cases WHERE text = '有人在楼道里抽烟'").fetch_one(&w.app.state.db.pool).await.unwrap();
@@ -247,7 +235,7 @@ async fn an_anonymous_report_keeps_no_original_photo_nor_its_file_name() {
     let res = visitor.http.post(format!("{}/cases/new?_csrf={token}", visitor.base())).multipart(form).send().await.unwrap();
     assert_eq!(res.status(), 303);
     let photo: i64 = sqlx::query_scalar("SELECT id FROM case_photos").fetch_one(&w.app.state.db.pool).await.unwrap();
-    let res = w.staff.get(&format!("/case-photos/{photo}/original")).await;
+    let res = w.staff().get(&format!("/case-photos/{photo}/original")).await;
     assert_eq!(res.status(), 200);
     let disposition = res.headers().get("content-disposition").map(|v| v.to_str().unwrap_or("").to_string()).unwrap_or_default();
     assert!(!disposition.contains("IMG_0001") && !disposition.contains("%E9%BB%84"), "{disposition}");
@@ -273,7 +261,7 @@ async fn visitors_without_an_account_file_a_bounded_number_of_reports_per_addres
     let again = file(&visitor, json!({"text": "小区后门第0次有人乱倒垃圾", "anonymous": true, "idempotency_key": "visitor-0"})).await;
     assert!(again["follow_token"].is_string());
     // Residents who are logged in are not counted, even when they file anonymously.
-    file(&w.resident, json!({"text": "楼道里有人抽烟", "anonymous": true})).await;
+    file(w.resident(), json!({"text": "楼道里有人抽烟", "anonymous": true})).await;
     // The next hour, the address may file again.
     w.app.clock.advance(cases::service::VISITOR_REPORTS.window_ms);
     file(&visitor, json!({"text": "又有人乱倒垃圾", "anonymous": true})).await;
@@ -284,7 +272,7 @@ async fn visitors_without_an_account_file_a_bounded_number_of_reports_per_addres
 #[tokio::test]
 async fn a_duplicate_is_merged_only_into_a_case_within_reach() {
     let (w, first, second) = world().await;
-    let mine = file(&w.resident, json!({"text": "3栋楼道的声控灯坏了", "building_id": first})).await["id"].as_i64().unwrap();
+    let mine = file(w.resident(), json!({"text": "3栋楼道的声控灯坏了", "building_id": first})).await["id"].as_i64().unwrap();
     let theirs = file(&w.neighbour, json!({"text": "6栋楼道的声控灯也坏了", "building_id": second})).await["id"].as_i64().unwrap();
     let res = w.own.post_json(&format!("/api/v1/cases/{mine}/moves"), &json!({"to": "duplicate", "parent_id": theirs})).await;
     assert_eq!(res.status(), 422, "another grid's case is not a target");
@@ -294,6 +282,6 @@ async fn a_duplicate_is_merged_only_into_a_case_within_reach() {
     let followers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_followers WHERE case_id = $1").bind(theirs).fetch_one(&w.app.state.db.pool).await.unwrap();
     assert_eq!(followers, 0);
     // Staff may merge across grids.
-    let res = w.staff.post_json(&format!("/api/v1/cases/{mine}/moves"), &json!({"to": "duplicate", "parent_id": theirs})).await;
+    let res = w.staff().post_json(&format!("/api/v1/cases/{mine}/moves"), &json!({"to": "duplicate", "parent_id": theirs})).await;
     assert_eq!(res.status(), 200);
 }

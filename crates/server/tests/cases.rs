@@ -1,27 +1,10 @@
 //! Cases: filing with triage and clocks, the workflow, escalation, anonymity, idempotency.
 
-use kernel::auth::Role;
 use kernel::clock::{HOUR, MINUTE};
-use testkit::{FakeSmsGateway, TestApp};
-
-struct World {
-    app: TestApp,
-    sms: FakeSmsGateway,
-    staff: testkit::Client,
-    resident: testkit::Client,
-}
+use testkit::World;
 
 async fn world() -> World {
-    let sms = FakeSmsGateway::start().await;
-    let url = sms.url.clone();
-    let app = TestApp::start_with(|c| c.set_section(&notify::Settings { sms_gateway_url: url, ..Default::default() })).await;
-    let c = app.community("renjia", "南京人家社区").await;
-    app.user("13800000001", "周晓梅", c, &[Role::Staff]).await;
-    app.user("13800000006", "李秀英", c, &[Role::Resident]).await;
-    app.user("13800000007", "王强", c, &[Role::Resident]).await;
-    let staff = app.login("13800000001").await;
-    let resident = app.login("13800000006").await;
-    World { app, sms, staff, resident }
+    World::build().sms().staff("13800000001", "周晓梅").resident("13800000006", "李秀英").resident("13800000007", "王强").start().await
 }
 
 async fn file(client: &testkit::Client, body: serde_json::Value) -> serde_json::Value {
@@ -32,13 +15,6 @@ async fn file(client: &testkit::Client, body: serde_json::Value) -> serde_json::
     v
 }
 
-/// A building, registered by staff through the API.
-async fn building(w: &World, name: &str) -> i64 {
-    let res = w.staff.post_json("/api/v1/communities/renjia/buildings", &serde_json::json!({"name": name})).await;
-    assert_eq!(res.status(), 201);
-    res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap()
-}
-
 async fn mv(client: &testkit::Client, id: i64, to: &str, note: &str) -> reqwest::Response {
     client.post_json(&format!("/api/v1/cases/{id}/moves"), &serde_json::json!({"to": to, "note": note})).await
 }
@@ -46,10 +22,10 @@ async fn mv(client: &testkit::Client, id: i64, to: &str, note: &str) -> reqwest:
 #[tokio::test]
 async fn a_case_is_triaged_and_clocked_on_arrival() {
     let w = world().await;
-    let filed = file(&w.resident, serde_json::json!({"text": "3栋楼道的声控灯坏了,晚上下楼看不见", "place": "翠微新村3栋"})).await;
+    let filed = file(w.resident(), serde_json::json!({"text": "3栋楼道的声控灯坏了,晚上下楼看不见", "place": "翠微新村3栋"})).await;
     assert_eq!((filed["urgency"].as_str(), filed["category"].as_str()), (Some("normal"), Some("repair")));
     let id = filed["id"].as_i64().unwrap();
-    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    let case = w.staff().json(&format!("/api/v1/cases/{id}")).await;
     assert_eq!(case["state"], "new");
     assert_eq!(case["author"], "李秀英", "a named case shows its author to staff");
     assert_eq!(case["first_response_due"].as_i64().unwrap() - case["created_at"].as_i64().unwrap(), 2 * HOUR, "seed: first reply within 2 h");
@@ -59,21 +35,21 @@ async fn a_case_is_triaged_and_clocked_on_arrival() {
     let reasons = case["reasons"].as_array().unwrap();
     assert!(!reasons.is_empty() && reasons.iter().all(|r| "3栋楼道的声控灯坏了,晚上下楼看不见".contains(r["phrase"].as_str().unwrap())), "{reasons:?}");
     // The resident sees it among their cases.
-    assert_eq!(w.resident.json("/api/v1/me/cases").await[0]["id"], id);
+    assert_eq!(w.resident().json("/api/v1/me/cases").await[0]["id"], id);
 }
 
 #[tokio::test]
 async fn a_critical_case_texts_the_staff_at_once_and_tops_the_queue() {
     let w = world().await;
-    let normal = file(&w.resident, serde_json::json!({"text": "小区垃圾桶满了没人清"})).await;
-    let critical = file(&w.resident, serde_json::json!({"text": "楼道里一股很浓的煤气味,快来人"})).await;
+    let normal = file(w.resident(), serde_json::json!({"text": "小区垃圾桶满了没人清"})).await;
+    let critical = file(w.resident(), serde_json::json!({"text": "楼道里一股很浓的煤气味,快来人"})).await;
     assert_eq!(critical["urgency"], "critical");
     w.app.run_jobs().await;
-    let texts = w.sms.sent();
+    let texts = w.sms().sent();
     assert_eq!(texts.len(), 1, "one text to the one staff member");
     assert_eq!(texts[0].to, "13800000001");
     assert!(texts[0].text.contains("煤气味"), "{}", texts[0].text);
-    let queue = w.staff.json("/api/v1/communities/renjia/cases").await;
+    let queue = w.staff().json("/api/v1/communities/renjia/cases").await;
     let ids: Vec<i64> = queue["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, [critical["id"].as_i64().unwrap(), normal["id"].as_i64().unwrap()]);
     let case = &queue["items"][0];
@@ -83,32 +59,32 @@ async fn a_critical_case_texts_the_staff_at_once_and_tops_the_queue() {
 #[tokio::test]
 async fn the_workflow_runs_from_first_response_to_closing_and_reopens_when_not_solved() {
     let w = world().await;
-    let id = file(&w.resident, serde_json::json!({"text": "单元门口的路灯不亮了"})).await["id"].as_i64().unwrap();
+    let id = file(w.resident(), serde_json::json!({"text": "单元门口的路灯不亮了"})).await["id"].as_i64().unwrap();
     // Nothing can be resolved before someone has answered the resident.
-    assert_eq!(mv(&w.staff, id, "resolved", "修好了").await.status(), 422);
+    assert_eq!(mv(w.staff(), id, "resolved", "修好了").await.status(), 422);
     // The first response says how the resident was reached and what the plan is.
-    assert_eq!(mv(&w.staff, id, "acknowledged", "").await.status(), 422);
+    assert_eq!(mv(w.staff(), id, "acknowledged", "").await.status(), 422);
     w.app.clock.advance(30 * MINUTE);
-    let res = mv(&w.staff, id, "acknowledged", "已电话联系居民,明天上午电工上门").await;
+    let res = mv(w.staff(), id, "acknowledged", "已电话联系居民,明天上午电工上门").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<serde_json::Value>().await.unwrap()["first_response_clock"], "met");
-    assert_eq!(mv(&w.staff, id, "in_progress", "").await.status(), 200);
-    assert_eq!(mv(&w.staff, id, "resolved", "更换了灯泡").await.status(), 200);
+    assert_eq!(mv(w.staff(), id, "in_progress", "").await.status(), 200);
+    assert_eq!(mv(w.staff(), id, "resolved", "更换了灯泡").await.status(), 200);
     // The resident says it is not solved: the case reopens.
-    let res = mv(&w.resident, id, "in_progress", "还是不亮").await;
+    let res = mv(w.resident(), id, "in_progress", "还是不亮").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<serde_json::Value>().await.unwrap()["state"], "in_progress");
-    assert_eq!(mv(&w.staff, id, "resolved", "更换了线路").await.status(), 200);
-    assert_eq!(mv(&w.staff, id, "verified", "网格员现场核查,已亮").await.status(), 200);
-    let closed = mv(&w.staff, id, "closed", "").await.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(mv(w.staff(), id, "resolved", "更换了线路").await.status(), 200);
+    assert_eq!(mv(w.staff(), id, "verified", "网格员现场核查,已亮").await.status(), 200);
+    let closed = mv(w.staff(), id, "closed", "").await.json::<serde_json::Value>().await.unwrap();
     assert_eq!(closed["state"], "closed");
     assert_eq!(closed["result_clock"], "met");
     let states: Vec<&str> = closed["events"].as_array().unwrap().iter().filter_map(|e| e["state"].as_str()).collect();
     assert_eq!(states, ["new", "acknowledged", "in_progress", "resolved", "in_progress", "resolved", "verified", "closed"]);
     // A closed case is final.
-    assert_eq!(mv(&w.staff, id, "in_progress", "").await.status(), 422);
+    assert_eq!(mv(w.staff(), id, "in_progress", "").await.status(), 422);
     // Every step reached the resident's inbox.
-    let inbox = w.resident.json("/api/v1/me/notifications").await;
+    let inbox = w.resident().json("/api/v1/me/notifications").await;
     assert!(inbox["items"].as_array().unwrap().len() >= 6);
     // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
@@ -117,47 +93,47 @@ async fn the_workflow_runs_from_first_response_to_closing_and_reopens_when_not_s
 #[tokio::test]
 async fn a_missed_clock_warns_then_escalates_and_a_met_one_stays_quiet() {
     let w = world().await;
-    let late = file(&w.resident, serde_json::json!({"text": "楼道堆了很多纸箱"})).await["id"].as_i64().unwrap();
-    let answered = file(&w.resident, serde_json::json!({"text": "小区绿化带杂草太高了"})).await["id"].as_i64().unwrap();
-    assert_eq!(mv(&w.staff, answered, "acknowledged", "已联系,本周修剪").await.status(), 200);
+    let late = file(w.resident(), serde_json::json!({"text": "楼道堆了很多纸箱"})).await["id"].as_i64().unwrap();
+    let answered = file(w.resident(), serde_json::json!({"text": "小区绿化带杂草太高了"})).await["id"].as_i64().unwrap();
+    assert_eq!(mv(w.staff(), answered, "acknowledged", "已联系,本周修剪").await.status(), 200);
     // 1 h 36 min: a fifth of the two hours is left.
     w.app.clock.advance(96 * MINUTE);
     w.app.run_jobs().await;
-    let case = w.staff.json(&format!("/api/v1/cases/{late}")).await;
+    let case = w.staff().json(&format!("/api/v1/cases/{late}")).await;
     assert_eq!(case["first_response_clock"], "at_risk");
     assert!(case["events"].as_array().unwrap().iter().any(|e| e["kind"] == "clock_warning"));
     w.app.clock.advance(25 * MINUTE);
     w.app.run_jobs().await;
-    let case = w.staff.json(&format!("/api/v1/cases/{late}")).await;
+    let case = w.staff().json(&format!("/api/v1/cases/{late}")).await;
     assert_eq!(case["first_response_clock"], "breached");
     assert!(case["events"].as_array().unwrap().iter().any(|e| e["kind"] == "clock_breached" && e["note"] == "first_response"));
-    let inbox = w.staff.json("/api/v1/me/notifications").await;
+    let inbox = w.staff().json("/api/v1/me/notifications").await;
     let titles: Vec<&str> = inbox["items"].as_array().unwrap().iter().map(|m| m["title"].as_str().unwrap()).collect();
     assert!(titles.iter().any(|t| t.contains(&format!("#{late}")) && t.contains("超时")), "{titles:?}");
-    let quiet = w.staff.json(&format!("/api/v1/cases/{answered}")).await;
+    let quiet = w.staff().json(&format!("/api/v1/cases/{answered}")).await;
     assert!(quiet["events"].as_array().unwrap().iter().all(|e| e["kind"] != "clock_breached" && e["kind"] != "clock_warning"));
 }
 
 #[tokio::test]
 async fn anonymous_means_anonymous() {
     let w = world().await;
-    let filed = file(&w.resident, serde_json::json!({"text": "楼下有人长期在楼道里给电动车充电", "anonymous": true})).await;
+    let filed = file(w.resident(), serde_json::json!({"text": "楼下有人长期在楼道里给电动车充电", "anonymous": true})).await;
     let id = filed["id"].as_i64().unwrap();
     let token = filed["follow_token"].as_str().expect("a private link").to_string();
     // Nothing in the database links the case to its author.
     let author: Option<i64> = sqlx::query_scalar("SELECT author_user_id FROM cases WHERE id = $1").bind(id).fetch_one(&w.app.state.db.pool).await.unwrap();
     assert_eq!(author, None);
     // Staff see the case, never who filed it, in the case, the queue or the notifications.
-    let case = w.staff.get(&format!("/api/v1/cases/{id}")).await.text().await.unwrap();
-    let queue = w.staff.get("/api/v1/communities/renjia/cases").await.text().await.unwrap();
-    let inbox = w.staff.get("/api/v1/me/notifications").await.text().await.unwrap();
+    let case = w.staff().get(&format!("/api/v1/cases/{id}")).await.text().await.unwrap();
+    let queue = w.staff().get("/api/v1/communities/renjia/cases").await.text().await.unwrap();
+    let inbox = w.staff().get("/api/v1/me/notifications").await.text().await.unwrap();
     for body in [&case, &queue, &inbox] {
         assert!(!body.contains("李秀英") && !body.contains("13800000006") && !body.contains("138****0006"), "{body}");
     }
     assert!(case.contains("\"anonymous\":true"));
     // Not in the author's named list either, and nobody else can find it by id.
-    assert!(w.resident.json("/api/v1/me/cases").await.as_array().unwrap().is_empty());
-    assert_eq!(w.resident.get(&format!("/api/v1/cases/{id}")).await.status(), 404);
+    assert!(w.resident().json("/api/v1/me/cases").await.as_array().unwrap().is_empty());
+    assert_eq!(w.resident().get(&format!("/api/v1/cases/{id}")).await.status(), 404);
     // The private link follows it and can withdraw it, without a login.
     let visitor = w.app.client();
     assert_eq!(visitor.json(&format!("/api/v1/cases/follow/{token}")).await["id"], id);
@@ -175,8 +151,8 @@ async fn anonymous_means_anonymous() {
 async fn a_resubmitted_form_files_one_case() {
     let w = world().await;
     let body = serde_json::json!({"text": "南苑小区2栋门禁坏了", "idempotency_key": "form-7f3a"});
-    let a = file(&w.resident, body.clone()).await;
-    let b = w.resident.post_json("/api/v1/communities/renjia/cases", &body).await.json::<serde_json::Value>().await.unwrap();
+    let a = file(w.resident(), body.clone()).await;
+    let b = w.resident().post_json("/api/v1/communities/renjia/cases", &body).await.json::<serde_json::Value>().await.unwrap();
     assert_eq!(a["id"], b["id"]);
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&w.app.state.db.pool).await.unwrap();
     assert_eq!(n, 1);
@@ -185,18 +161,18 @@ async fn a_resubmitted_form_files_one_case() {
 #[tokio::test]
 async fn only_staff_handle_cases_and_residents_only_see_their_own() {
     let w = world().await;
-    let id = file(&w.resident, serde_json::json!({"text": "楼上装修太吵了"})).await["id"].as_i64().unwrap();
+    let id = file(w.resident(), serde_json::json!({"text": "楼上装修太吵了"})).await["id"].as_i64().unwrap();
     let other = w.app.login("13800000007").await;
     assert_eq!(other.get(&format!("/api/v1/cases/{id}")).await.status(), 404);
     assert_eq!(other.get("/api/v1/communities/renjia/cases").await.status(), 403);
     assert_eq!(mv(&other, id, "withdrawn", "").await.status(), 404);
     // The author may withdraw, but not make staff moves.
-    assert_eq!(mv(&w.resident, id, "acknowledged", "自己回复").await.status(), 422);
-    assert_eq!(mv(&w.resident, id, "withdrawn", "").await.status(), 200);
+    assert_eq!(mv(w.resident(), id, "acknowledged", "自己回复").await.status(), 422);
+    assert_eq!(mv(w.resident(), id, "withdrawn", "").await.status(), 200);
     // Residents file as residents; other channels are for staff.
-    let res = w.resident.post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "路灯坏了", "source": "window"})).await;
+    let res = w.resident().post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "路灯坏了", "source": "window"})).await;
     assert_eq!(res.status(), 422);
-    let res = w.staff.post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "窗口居民反映:路灯坏了", "source": "window"})).await;
+    let res = w.staff().post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "窗口居民反映:路灯坏了", "source": "window"})).await;
     assert_eq!(res.status(), 201);
 }
 
@@ -209,21 +185,21 @@ fn form_value(html: &str, name: &str) -> String {
 #[tokio::test]
 async fn a_resident_reports_and_follows_a_problem_on_the_pages_without_javascript() {
     let w = world().await;
-    let page = w.resident.page("/cases/new?k=form-1").await;
+    let page = w.resident().page("/cases/new?k=form-1").await;
     assert!(page.contains("反映问题") && page.contains("24 小时内"));
     let key = form_value(&page, "key");
-    let res = w.resident.post_form("/cases/new", &[("text", "楼道灯坏了,晚上下楼看不见"), ("place", "2单元3楼"), ("key", &key), ("c", "")]).await;
+    let res = w.resident().post_form("/cases/new", &[("text", "楼道灯坏了,晚上下楼看不见"), ("place", "2单元3楼"), ("key", &key), ("c", "")]).await;
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with("/cases/"), "{location}");
     // A resubmitted form (a double tap on a slow connection) files nothing new.
-    let again = w.resident.post_form("/cases/new", &[("text", "楼道灯坏了,晚上下楼看不见"), ("key", &key), ("c", "")]).await;
+    let again = w.resident().post_form("/cases/new", &[("text", "楼道灯坏了,晚上下楼看不见"), ("key", &key), ("c", "")]).await;
     assert_eq!(again.headers()["location"], location.as_str());
-    let case = w.resident.page(&location).await;
+    let case = w.resident().page(&location).await;
     assert!(case.contains("待响应") && case.contains("楼道灯坏了"));
-    assert!(w.resident.page("/me/cases").await.contains("楼道灯坏了"));
+    assert!(w.resident().page("/me/cases").await.contains("楼道灯坏了"));
     // An empty report is refused with the form kept.
-    let res = w.resident.post_form("/cases/new", &[("text", " "), ("key", "k2"), ("c", "")]).await;
+    let res = w.resident().post_form("/cases/new", &[("text", " "), ("key", "k2"), ("c", "")]).await;
     assert_eq!(res.status(), 422);
 
     // A visitor without a login files anonymously and gets the private link once.
@@ -244,34 +220,34 @@ async fn a_resident_reports_and_follows_a_problem_on_the_pages_without_javascrip
 #[tokio::test]
 async fn staff_work_the_queue_on_the_console_pages() {
     let w = world().await;
-    let id = file(&w.resident, serde_json::json!({"text": "电梯困人了,里面有老人", "place": "锦绣花园3栋"})).await["id"].as_i64().unwrap();
-    let queue = w.staff.page("/console/cases").await;
+    let id = file(w.resident(), serde_json::json!({"text": "电梯困人了,里面有老人", "place": "锦绣花园3栋"})).await["id"].as_i64().unwrap();
+    let queue = w.staff().page("/console/cases").await;
     assert!(queue.contains("电梯困人了") && queue.contains("紧急"), "critical case listed with its urgency");
-    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    let page = w.staff().page(&format!("/console/cases/{id}")).await;
     assert!(page.contains("李秀英") && page.contains("困人"), "named author and the deciding words");
     // A first response needs a note; the page says so and keeps the case as it was.
-    let res = w.staff.post_form(&format!("/console/cases/{id}/moves"), &[("to", "acknowledged"), ("note", "")]).await;
+    let res = w.staff().post_form(&format!("/console/cases/{id}/moves"), &[("to", "acknowledged"), ("note", "")]).await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("此项必填"));
-    let res = w.staff.post_form(&format!("/console/cases/{id}/moves"), &[("to", "acknowledged"), ("note", "已电话联系,电梯公司10分钟到")]).await;
+    let res = w.staff().post_form(&format!("/console/cases/{id}/moves"), &[("to", "acknowledged"), ("note", "已电话联系,电梯公司10分钟到")]).await;
     assert_eq!(res.status(), 303);
-    let res = w.staff.post_form(&format!("/console/cases/{id}/moves"), &[("to", "resolved"), ("note", "已救出,电梯停用检修")]).await;
+    let res = w.staff().post_form(&format!("/console/cases/{id}/moves"), &[("to", "resolved"), ("note", "已救出,电梯停用检修")]).await;
     assert_eq!(res.status(), 303);
-    let page = w.staff.page(&format!("/console/cases/{id}")).await;
+    let page = w.staff().page(&format!("/console/cases/{id}")).await;
     assert!(page.contains("已办结，待核查") && page.contains("按时"));
     // Residents have no console.
-    assert_eq!(w.resident.get("/console/cases").await.status(), 403);
+    assert_eq!(w.resident().get("/console/cases").await.status(), 403);
     // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
 }
 
 async fn resolve(w: &World, id: i64) {
-    assert_eq!(mv(&w.staff, id, "acknowledged", "已联系").await.status(), 200);
-    assert_eq!(mv(&w.staff, id, "resolved", "已处理").await.status(), 200);
+    assert_eq!(mv(w.staff(), id, "acknowledged", "已联系").await.status(), 200);
+    assert_eq!(mv(w.staff(), id, "resolved", "已处理").await.status(), 200);
 }
 
 fn rating_token(w: &World) -> String {
-    let sms = w.sms.sent();
+    let sms = w.sms().sent();
     let text = &sms.last().expect("a text with the rating link").text;
     text.split("/r/").nth(1).expect("a rating link").chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
@@ -279,7 +255,7 @@ fn rating_token(w: &World) -> String {
 #[tokio::test]
 async fn a_one_tap_rating_link_works_once_without_a_login_and_not_solved_reopens() {
     let w = world().await;
-    let id = file(&w.resident, serde_json::json!({"text": "楼下垃圾桶坏了"})).await["id"].as_i64().unwrap();
+    let id = file(w.resident(), serde_json::json!({"text": "楼下垃圾桶坏了"})).await["id"].as_i64().unwrap();
     resolve(&w, id).await;
     w.app.run_jobs().await;
     let token = rating_token(&w);
@@ -288,7 +264,7 @@ async fn a_one_tap_rating_link_works_once_without_a_login_and_not_solved_reopens
     assert!(page.contains("垃圾桶坏了") && page.contains("基本满意"));
     let res = visitor.post_form(&format!("/r/{token}"), &[("solved", "0"), ("satisfaction", "unsatisfied"), ("comment", "还是坏的")]).await;
     assert_eq!(res.status(), 200);
-    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    let case = w.staff().json(&format!("/api/v1/cases/{id}")).await;
     assert_eq!(case["state"], "in_progress", "not solved reopens the case");
     assert!(case["events"].as_array().unwrap().iter().any(|e| e["kind"] == "rated"));
     // Single use.
@@ -303,7 +279,7 @@ async fn a_one_tap_rating_link_works_once_without_a_login_and_not_solved_reopens
 #[tokio::test]
 async fn rating_links_expire_after_seven_days() {
     let w = world().await;
-    let id = file(&w.resident, serde_json::json!({"text": "单元门口台阶破了"})).await["id"].as_i64().unwrap();
+    let id = file(w.resident(), serde_json::json!({"text": "单元门口台阶破了"})).await["id"].as_i64().unwrap();
     resolve(&w, id).await;
     w.app.run_jobs().await;
     let token = rating_token(&w);
@@ -318,7 +294,7 @@ async fn rating_links_expire_after_seven_days() {
 #[tokio::test]
 async fn an_anonymous_author_rates_on_the_private_page() {
     let w = world().await;
-    let filed = file(&w.resident, serde_json::json!({"text": "楼道里有人乱扔烟头", "anonymous": true})).await;
+    let filed = file(w.resident(), serde_json::json!({"text": "楼道里有人乱扔烟头", "anonymous": true})).await;
     let (id, follow) = (filed["id"].as_i64().unwrap(), filed["follow_token"].as_str().unwrap().to_string());
     resolve(&w, id).await;
     let visitor = w.app.client();
@@ -335,22 +311,22 @@ async fn an_anonymous_author_rates_on_the_private_page() {
 #[tokio::test]
 async fn the_public_ledger_shows_the_figures_and_nothing_private() {
     let w = world().await;
-    let building = building(&w, "翠微新村 3栋").await;
-    let a = file(&w.resident, serde_json::json!({"text": "李秀英家门口302的楼道灯坏了", "building_id": building})).await["id"].as_i64().unwrap();
-    let b = file(&w.resident, serde_json::json!({"text": "小区垃圾桶满了"})).await["id"].as_i64().unwrap();
-    let _c = file(&w.resident, serde_json::json!({"text": "路边杂草太高"})).await["id"].as_i64().unwrap();
+    let building = w.building("翠微新村 3栋").await;
+    let a = file(w.resident(), serde_json::json!({"text": "李秀英家门口302的楼道灯坏了", "building_id": building})).await["id"].as_i64().unwrap();
+    let b = file(w.resident(), serde_json::json!({"text": "小区垃圾桶满了"})).await["id"].as_i64().unwrap();
+    let _c = file(w.resident(), serde_json::json!({"text": "路边杂草太高"})).await["id"].as_i64().unwrap();
     w.app.clock.advance(30 * MINUTE);
-    assert_eq!(mv(&w.staff, a, "acknowledged", "已联系").await.status(), 200);
+    assert_eq!(mv(w.staff(), a, "acknowledged", "已联系").await.status(), 200);
     w.app.clock.advance(30 * MINUTE);
-    assert_eq!(mv(&w.staff, a, "resolved", "已换灯").await.status(), 200);
+    assert_eq!(mv(w.staff(), a, "resolved", "已换灯").await.status(), 200);
     w.app.clock.advance(2 * HOUR);
-    assert_eq!(mv(&w.staff, b, "acknowledged", "已联系").await.status(), 200);
+    assert_eq!(mv(w.staff(), b, "acknowledged", "已联系").await.status(), 200);
     w.app.clock.advance(HOUR);
-    assert_eq!(mv(&w.staff, b, "resolved", "已清运").await.status(), 200);
+    assert_eq!(mv(w.staff(), b, "resolved", "已清运").await.status(), 200);
     w.app.run_jobs().await;
     // Both authors rate through their links: A solved and satisfied, B not solved.
     let links: Vec<String> = w
-        .sms
+        .sms()
         .sent()
         .iter()
         .filter_map(|m| m.text.split("/r/").nth(1).map(|t| t.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()))
@@ -384,8 +360,8 @@ async fn the_public_ledger_shows_the_figures_and_nothing_private() {
 #[tokio::test]
 async fn before_filing_the_resident_sees_the_same_problem_and_can_follow_it() {
     let w = world().await;
-    let building = building(&w, "南苑小区 2栋").await;
-    let first = file(&w.resident, serde_json::json!({"text": "2栋单元门的门禁坏了,刷卡没反应", "building_id": building})).await["id"].as_i64().unwrap();
+    let building = w.building("南苑小区 2栋").await;
+    let first = file(w.resident(), serde_json::json!({"text": "2栋单元门的门禁坏了,刷卡没反应", "building_id": building})).await["id"].as_i64().unwrap();
     // The API finds it for a new report about the same thing in the same building.
     let similar = w.app.client().json(&format!("/api/v1/communities/renjia/cases/similar?text=%E9%97%A8%E7%A6%81%E5%9D%8F%E4%BA%86&building_id={building}")).await;
     assert_eq!(similar[0]["id"], first);
@@ -406,7 +382,7 @@ async fn before_filing_the_resident_sees_the_same_problem_and_can_follow_it() {
     let cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&w.app.state.db.pool).await.unwrap();
     assert_eq!(cases, 1, "following files nothing new");
     // The follower hears about progress.
-    assert_eq!(mv(&w.staff, first, "acknowledged", "已联系门禁公司").await.status(), 200);
+    assert_eq!(mv(w.staff(), first, "acknowledged", "已联系门禁公司").await.status(), 200);
     let inbox = neighbour.json("/api/v1/me/notifications").await;
     assert!(inbox["items"].as_array().unwrap().iter().any(|m| m["title"].as_str().unwrap().contains(&format!("#{first}"))));
     // "Different problem": confirming files it after all.
@@ -419,7 +395,7 @@ async fn before_filing_the_resident_sees_the_same_problem_and_can_follow_it() {
 #[tokio::test]
 async fn rating_links_do_not_stay_in_the_outbox() {
     let w = world().await;
-    let id = file(&w.resident, serde_json::json!({"text": "楼下路灯不亮了"})).await["id"].as_i64().unwrap();
+    let id = file(w.resident(), serde_json::json!({"text": "楼下路灯不亮了"})).await["id"].as_i64().unwrap();
     resolve(&w, id).await;
     w.app.run_jobs().await;
     let token = rating_token(&w);
@@ -429,7 +405,7 @@ async fn rating_links_do_not_stay_in_the_outbox() {
     let stored = format!("{rows:?}");
     assert!(!stored.contains(&token), "{stored}");
     // The author's own inbox keeps the link, and it works.
-    let inbox = w.resident.json("/api/v1/me/notifications").await;
+    let inbox = w.resident().json("/api/v1/me/notifications").await;
     assert!(inbox.to_string().contains(&token));
     assert_eq!(w.app.client().get(&format!("/r/{token}")).await.status(), 200);
 }

@@ -5,13 +5,13 @@
 
 use kernel::auth::Role;
 use serde_json::{json, Value};
-use testkit::{Client, TestApp};
+use testkit::Client;
 
 const BASE: &str = "/api/v1/communities/renjia";
 
+/// Staff (周晓梅), two elders registered in 翠微新村 3栋 with logins, and a son with a login only.
 struct World {
-    app: TestApp,
-    staff: Client,
+    base: testkit::World,
     /// 李秀英, 76, with a login.
     elder: Client,
     elder_resident: i64,
@@ -22,14 +22,7 @@ struct World {
     other_case: i64,
 }
 
-async fn resident(staff: &Client, name: &str, phone: &str, room: &str) -> i64 {
-    let body = json!({"name": name, "phone": phone, "relation": "户主", "building": "翠微新村 3栋", "unit": "1单元", "room": room});
-    let res = staff.post_json(&format!("{BASE}/residents"), &body).await;
-    let status = res.status();
-    let v: Value = res.json().await.unwrap();
-    assert_eq!(status, 201, "{v}");
-    v["id"].as_i64().unwrap()
-}
+testkit::extends_world!(World);
 
 async fn file(client: &Client, body: Value) -> i64 {
     let res = client.post_json(&format!("{BASE}/cases"), &body).await;
@@ -40,21 +33,26 @@ async fn file(client: &Client, body: Value) -> i64 {
 }
 
 async fn world() -> World {
-    let app = TestApp::start().await;
-    let c = app.community("renjia", "南京人家社区").await;
-    app.user("13900000001", "周晓梅", c, &[Role::Staff]).await;
-    app.user("13900000006", "李秀英", c, &[Role::Resident]).await;
-    app.user("13900000009", "陈静", c, &[Role::Resident]).await;
-    // The son lives elsewhere: a login, no role in the community yet.
-    let son_id = app.user("13900000007", "张伟", c, &[]).await;
-    let staff = app.login("13900000001").await;
-    let elder_resident = resident(&staff, "李秀英", "13900000006", "202").await;
-    resident(&staff, "陈静", "13900000009", "203").await;
-    let other = app.login("13900000009").await;
-    let other_case = file(&other, json!({"text": "家里水管漏水，请物业来看看"})).await;
-    let elder = app.login("13900000006").await;
-    let son = app.login("13900000007").await;
-    World { app, staff, elder, elder_resident, son, son_id, other_case }
+    let base = testkit::World::build()
+        .staff("13900000001", "周晓梅")
+        .resident("13900000006", "李秀英")
+        .resident("13900000009", "陈静")
+        // The son lives elsewhere: a login, no role in the community yet.
+        .user("13900000007", "张伟", &[])
+        .start()
+        .await;
+    let home = |name: &str, phone: &str, room: &str| json!({"name": name, "phone": phone, "building": "翠微新村 3栋", "unit": "1单元", "room": room});
+    let elder_resident = base.register(home("李秀英", "13900000006", "202")).await;
+    base.register(home("陈静", "13900000009", "203")).await;
+    let other_case = file(base.client("13900000009"), json!({"text": "家里水管漏水，请物业来看看"})).await;
+    World {
+        elder: base.client("13900000006").clone(),
+        elder_resident,
+        son: base.client("13900000007").clone(),
+        son_id: base.user_id("13900000007"),
+        other_case,
+        base,
+    }
 }
 
 /// Asks for a binding on the family page's form; returns where it goes and the page there.
@@ -134,7 +132,7 @@ async fn once_she_consents_her_son_sees_her_cases_reports_for_her_and_hears_abou
     let mine = w.elder.page("/me").await;
     assert!(mine.contains("本人在线确认"), "how she consented is shown");
     // The console records it: who, when, how.
-    let record = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
+    let record = w.staff().page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
     assert!(record.contains("家属绑定已确认") && record.contains("本人在线确认") && record.contains("张伟"));
 
     // Her reports and their progress, and no one else's.
@@ -142,7 +140,7 @@ async fn once_she_consents_her_son_sees_her_cases_reports_for_her_and_hears_abou
     assert!(family.contains("李秀英") && family.contains("楼道灯坏了"));
     assert!(!family.contains("水管漏水"), "another elder's case is not shown");
     assert_eq!(w.son.get(&format!("/family/cases/{}", w.other_case)).await.status(), 404);
-    let res = w.staff.post_json(&format!("/api/v1/cases/{own}/moves"), &json!({"to": "acknowledged", "note": "已联系物业，明天上午换灯"})).await;
+    let res = w.staff().post_json(&format!("/api/v1/cases/{own}/moves"), &json!({"to": "acknowledged", "note": "已联系物业，明天上午换灯"})).await;
     assert_eq!(res.status(), 200);
     let case = w.son.page(&format!("/family/cases/{own}")).await;
     assert!(case.contains("已联系物业，明天上午换灯"), "the progress she would see");
@@ -168,9 +166,9 @@ async fn once_she_consents_her_son_sees_her_cases_reports_for_her_and_hears_abou
     assert!(!w.son.page("/family").await.contains("楼道灯坏了"));
     assert_eq!(w.son.get(&format!("/family/cases/{own}")).await.status(), 404);
     let before = w.son.json("/api/v1/me/notifications").await["items"].as_array().unwrap().len();
-    w.staff.post_json(&format!("/api/v1/cases/{own}/moves"), &json!({"to": "resolved", "note": "灯已换好"})).await;
+    w.staff().post_json(&format!("/api/v1/cases/{own}/moves"), &json!({"to": "resolved", "note": "灯已换好"})).await;
     assert_eq!(w.son.json("/api/v1/me/notifications").await["items"].as_array().unwrap().len(), before);
-    let record = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
+    let record = w.staff().page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
     assert!(record.contains("家属绑定已解除"));
     // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
@@ -181,19 +179,19 @@ async fn once_she_consents_her_son_sees_her_cases_reports_for_her_and_hears_abou
 async fn staff_confirm_a_binding_she_agreed_to_in_person() {
     let w = world().await;
     ask(&w.son, "13900000006", "child").await;
-    let page = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
+    let page = w.staff().page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
     assert!(page.contains("等待确认") && page.contains("张伟"));
     // A grid worker whose grids do not hold her building can neither confirm nor end it.
-    let c: i64 = sqlx::query_scalar("SELECT id FROM communities WHERE slug = 'renjia'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    let c = w.community_id;
     w.app.user("13900000002", "刘建军", c, &[Role::GridWorker]).await;
     let worker = w.app.login("13900000002").await;
     for step in ["confirm", "end"] {
         let res = worker.post_form(&format!("/console/residents/{}/family/{}/{step}?c=renjia", w.elder_resident, w.son_id), &[]).await;
         assert_eq!(res.status(), 404, "{step} out of the worker's grids");
     }
-    let res = w.staff.post_form(&format!("/console/residents/{}/family/{}/confirm?c=renjia", w.elder_resident, w.son_id), &[]).await;
+    let res = w.staff().post_form(&format!("/console/residents/{}/family/{}/confirm?c=renjia", w.elder_resident, w.son_id), &[]).await;
     assert_eq!(res.status(), 303);
-    let page = w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
+    let page = w.staff().page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await;
     assert!(page.contains("本人到社区当面同意") && page.contains("周晓梅"), "who confirmed and how");
     assert!(w.son.page("/family").await.contains("李秀英"));
     // Both see the binding in their personal data, in words.
@@ -246,7 +244,7 @@ async fn a_report_her_son_files_for_her_is_hers_to_follow_and_rate() {
     assert!(w.son.page("/family").await.contains("门锁坏了"), "he still sees it as her family");
     // News reach her; the rating invitation is hers; he hears as her family.
     for (to, note) in [("acknowledged", "已联系，明天上门"), ("resolved", "门锁已更换")] {
-        let res = w.staff.post_json(&format!("/api/v1/cases/{for_her}/moves"), &json!({"to": to, "note": note})).await;
+        let res = w.staff().post_json(&format!("/api/v1/cases/{for_her}/moves"), &json!({"to": to, "note": note})).await;
         assert_eq!(res.status(), 200);
     }
     let inbox = w.elder.json("/api/v1/me/notifications").await;
@@ -306,7 +304,7 @@ async fn asking_again_while_a_request_waits_changes_nothing_and_tells_her_once()
 #[tokio::test]
 async fn a_business_account_cannot_ask_to_be_family() {
     let w = world().await;
-    let c: i64 = sqlx::query_scalar("SELECT id FROM communities WHERE slug = 'renjia'").fetch_one(&w.app.state.db.pool).await.unwrap();
+    let c = w.community_id;
     w.app.user("13900000005", "马师傅家政", c, &[Role::Merchant]).await;
     let merchant = w.app.login("13900000005").await;
     let page = merchant.page("/family").await;
@@ -407,7 +405,7 @@ async fn an_id_number_ending_in_x_can_be_typed_in_lower_case() {
     // An ID number that ends in X.
     let id = (0..1000).map(|n| kernel::crypto::IdCardNumber::with_check_digit(&format!("32010219560312{n:03}"))).find(|i| i.as_str().ends_with('X')).unwrap();
     let body = json!({"name": "黄金海", "id_number": id.as_str(), "relation": "户主", "building": "翠微新村 3栋", "unit": "1单元", "room": "301"});
-    let res = w.staff.post_json(&format!("{BASE}/residents"), &body).await;
+    let res = w.staff().post_json(&format!("{BASE}/residents"), &body).await;
     assert_eq!(res.status(), 201);
     let huang = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     ask(&w.son, &id.as_str().to_lowercase(), "child").await;
@@ -423,7 +421,7 @@ async fn she_is_told_the_same_about_consent_wherever_she_is_asked_and_her_data_a
     ask(&w.son, "13900000006", "child").await;
     assert!(request_messages(&w.elder).await[0]["body"].as_str().unwrap().contains(consent), "the message says it all");
     assert!(w.elder.page("/me").await.contains(consent), "her page says the same");
-    assert!(w.staff.page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await.contains(consent), "staff tell her the same");
+    assert!(w.staff().page(&format!("/console/residents/{}?c=renjia", w.elder_resident)).await.contains(consent), "staff tell her the same");
     w.elder.post_form(&format!("/me/family/{}/{}/confirm", w.son_id, w.elder_resident), &[]).await;
     let data = w.elder.json("/api/v1/me/data").await;
     assert_eq!(data["registry"]["family"][0]["consent"], "online");

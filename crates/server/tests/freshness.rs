@@ -19,7 +19,7 @@ async fn a_staff_edit_shows_on_the_residents_own_page_at_once() {
     let id = created.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
     // The registration gave 李秀英 an account; give it a password for the test.
     let uid: i64 = sqlx::query_scalar("SELECT id FROM users WHERE phone = '13800000006'").fetch_one(&app.state.db.pool).await.unwrap();
-    accounts::service::change_password(&app.state, uid, "", testkit::PASSWORD).await.unwrap();
+    accounts::service::change_password(&app.state, kernel::auth::UserId::new(uid), "", testkit::PASSWORD).await.unwrap();
     let resident = app.login("13800000006").await;
     assert_eq!(resident.json("/api/v1/me/household").await["me"]["relation"], "户主");
 
@@ -48,7 +48,7 @@ async fn the_unread_badge_follows_new_and_read_messages() {
     let mut tx = app.state.db.begin_write().await.unwrap();
     let msg = notify::Message {
         community_id: Some(c),
-        user_id: Some(uid),
+        user_id: Some(kernel::auth::UserId::new(uid)),
         channel: notify::Channel::Inbox,
         to: String::new(),
         template: "welcome",

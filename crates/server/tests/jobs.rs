@@ -6,14 +6,7 @@ use kernel::i18n::Locale;
 use kernel::jobs::{backoff_ms, DEFAULT_MAX_ATTEMPTS};
 use notify::{Channel, Message};
 use sqlx::Row;
-use testkit::{FakeSmsGateway, TestApp};
-
-async fn app_with_sms() -> (TestApp, FakeSmsGateway) {
-    let gw = FakeSmsGateway::start().await;
-    let url = gw.url.clone();
-    let app = TestApp::start_with(|c| c.set_section(&notify::Settings { sms_gateway_url: url, ..Default::default() })).await;
-    (app, gw)
-}
+use testkit::TestApp;
 
 fn sms(to: &str, key: &str) -> Message {
     Message {
@@ -42,7 +35,7 @@ async fn jobs_total(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn a_job_enqueued_in_a_rolled_back_transaction_never_runs() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     {
         let mut tx = app.state.db.begin_write().await.unwrap();
         notify::service::send(&mut tx, app.state.now(), &sms("13800000001", "rolled-back:1")).await.unwrap();
@@ -79,7 +72,7 @@ async fn a_job_scheduled_in_the_future_waits_for_the_clock() {
 
 #[tokio::test]
 async fn a_future_sms_is_sent_when_its_time_comes() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let now = app.state.now();
     let mut tx = app.state.db.begin_write().await.unwrap();
     // An outbox row whose delivery is scheduled for tomorrow morning (a reminder, say).
@@ -97,7 +90,7 @@ async fn a_future_sms_is_sent_when_its_time_comes() {
 
 #[tokio::test]
 async fn a_job_whose_worker_died_is_taken_over_after_its_lease() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let mut tx = app.state.db.begin_write().await.unwrap();
     notify::service::send(&mut tx, app.state.now(), &sms("13800000001", "orphan:1")).await.unwrap();
     tx.commit().await.unwrap();
@@ -153,7 +146,7 @@ async fn two_nodes_on_one_postgres_run_each_job_exactly_once() {
         return;
     }
     const N: usize = 200;
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let mut tx = app.state.db.begin_write().await.unwrap();
     for i in 0..N {
         notify::service::send(&mut tx, app.state.now(), &sms("13800000001", &format!("race:{i}"))).await.unwrap();

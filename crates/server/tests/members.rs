@@ -33,7 +33,7 @@ async fn an_admin_grants_a_grid_worker_who_then_sees_only_the_assigned_grid() {
     assert_eq!(res.status(), 204);
 
     // Give the worker a password to log in with in this test.
-    accounts::service::change_password(&app.state, worker_id, "", testkit::PASSWORD).await.unwrap();
+    accounts::service::change_password(&app.state, kernel::auth::UserId::new(worker_id), "", testkit::PASSWORD).await.unwrap();
     let worker = app.login("13800000009").await;
     let seen = worker.json(&format!("{base}/residents")).await;
     let names: Vec<&str> = seen["items"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();

@@ -7,14 +7,7 @@ use kernel::i18n::Locale;
 use kernel::jobs::{backoff_ms, DEFAULT_MAX_ATTEMPTS};
 use notify::{Channel, Message};
 use sqlx::Row;
-use testkit::{FakeSmsGateway, FakeSmtp, TestApp};
-
-async fn app_with_sms() -> (TestApp, FakeSmsGateway) {
-    let gw = FakeSmsGateway::start().await;
-    let url = gw.url.clone();
-    let app = TestApp::start_with(|c| c.set_section(&notify::Settings { sms_gateway_url: url, ..Default::default() })).await;
-    (app, gw)
-}
+use testkit::{FakeSmtp, TestApp};
 
 fn message(channel: Channel, to: &str, key: &str) -> Message {
     Message {
@@ -65,7 +58,7 @@ async fn delivery_job(app: &TestApp, outbox_id: i64) -> (String, i64, Option<Str
 
 #[tokio::test]
 async fn a_failing_gateway_is_retried_with_backoff_and_texts_once() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     gw.fail_next(2);
     let id = queue(&app, &message(Channel::Sms, "13800000001", "retry-test:1")).await;
 
@@ -100,7 +93,7 @@ async fn a_failing_gateway_is_retried_with_backoff_and_texts_once() {
 
 #[tokio::test]
 async fn a_gateway_that_keeps_failing_dead_letters_the_message_for_admins_to_see() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let c = app.community("t", "测试社区").await;
     app.user("13800000090", "陈主任", c, &[Role::Admin]).await;
     app.user("13800000006", "李秀英", c, &[Role::Resident]).await;
@@ -170,7 +163,7 @@ async fn a_gateway_that_keeps_failing_dead_letters_the_message_for_admins_to_see
 
 #[tokio::test]
 async fn the_same_idempotency_key_queues_one_message() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let msg = message(Channel::Sms, "13800000001", "once:42");
     let first = queue(&app, &msg).await;
     let second = queue(&app, &msg).await;
@@ -310,7 +303,7 @@ async fn email_through_a_provider_uses_starttls_and_logs_in() {
 /// Sends an inbox message to `user_id` with a unique key.
 async fn notify_inbox(app: &TestApp, user_id: i64, name: &str, key: &str) -> i64 {
     let msg = Message {
-        user_id: Some(user_id),
+        user_id: Some(kernel::auth::UserId::new(user_id)),
         template: "welcome",
         params: vec![("name", name.into())],
         link: Some("/me".into()),
@@ -392,7 +385,7 @@ async fn the_same_key_from_two_transactions_at_once_queues_one_message() {
     if !testkit::on_engine("postgres", "the_same_key_from_two_transactions_at_once_queues_one_message") {
         return;
     }
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let msg = message(Channel::Sms, "13800000001", "double-click:7");
     let now = app.state.now();
     let mut first = app.state.db.begin_write().await.unwrap();
@@ -436,7 +429,7 @@ async fn stored_outbox(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn secrets_leave_the_outbox_once_delivered_or_dead_lettered() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let c = app.community("t", "测试社区").await;
     app.user("13800000090", "陈主任", c, &[Role::Admin]).await;
     let wang = app.user("13800000001", "王芳", c, &[Role::Resident]).await;
@@ -468,7 +461,7 @@ async fn secrets_leave_the_outbox_once_delivered_or_dead_lettered() {
     // An inbox message is delivered as it is queued: its secret and link are never stored,
     // while the person's own inbox has them.
     let msg = Message {
-        user_id: Some(wang),
+        user_id: Some(kernel::auth::UserId::new(wang)),
         template: "case_rate",
         params: vec![("case", "7".into()), ("link", "http://x/r/tok-en_42".into())],
         secret_params: &["link"],
@@ -518,7 +511,7 @@ fn assert_words_only(text: &str, what: &str, chinese: bool) {
 
 #[tokio::test]
 async fn the_outbox_and_the_inbox_show_words_not_codes() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     let c = app.community("t", "测试社区").await;
     app.user("13800000090", "陈主任", c, &[Role::Admin]).await;
     let wang = app.user("13800000001", "王芳", c, &[Role::Resident]).await;
@@ -526,7 +519,7 @@ async fn the_outbox_and_the_inbox_show_words_not_codes() {
     gw.fail_next(usize::MAX / 2);
     let rate = |channel, key: &str| Message {
         community_id: Some(c),
-        user_id: Some(wang),
+        user_id: Some(kernel::auth::UserId::new(wang)),
         template: "case_rate",
         params: vec![("case", "7".into()), ("link", "http://linli.example/r/tok-en_7".into())],
         secret_params: &["link"],
@@ -535,7 +528,7 @@ async fn the_outbox_and_the_inbox_show_words_not_codes() {
     };
     let sms = queue(&app, &rate(Channel::Sms, "words:sms")).await;
     queue(&app, &rate(Channel::Inbox, "words:inbox")).await;
-    queue(&app, &Message { community_id: Some(c), user_id: Some(wang), template: "case_update", params: vec![("case", "7".into()), ("state", "处理中".into())], secret_params: &[], link: Some("/cases/7".into()), ..message(Channel::Inbox, "", "words:update") }).await;
+    queue(&app, &Message { community_id: Some(c), user_id: Some(kernel::auth::UserId::new(wang)), template: "case_update", params: vec![("case", "7".into()), ("state", "处理中".into())], secret_params: &[], link: Some("/cases/7".into()), ..message(Channel::Inbox, "", "words:update") }).await;
     for attempt in 1..=DEFAULT_MAX_ATTEMPTS {
         app.run_jobs().await;
         app.clock.advance(backoff_ms(attempt));
@@ -572,9 +565,9 @@ async fn opening_a_message_marks_it_read_without_javascript() {
     let c = app.community("t", "测试社区").await;
     let wang = app.user("13800000001", "王芳", c, &[Role::Resident]).await;
     let li = app.user("13800000002", "李明", c, &[Role::Resident]).await;
-    let update = queue(&app, &Message { community_id: Some(c), user_id: Some(wang), template: "case_update", params: vec![("case", "7".into()), ("state", "处理中".into())], link: Some("/cases/7".into()), secret_params: &[], ..message(Channel::Inbox, "", "open:1") }).await;
-    let welcome = queue(&app, &Message { user_id: Some(wang), template: "welcome", params: vec![("name", "王芳".into())], secret_params: &[], ..message(Channel::Inbox, "", "open:2") }).await;
-    queue(&app, &Message { user_id: Some(li), template: "welcome", params: vec![("name", "李明".into())], secret_params: &[], ..message(Channel::Inbox, "", "open:3") }).await;
+    let update = queue(&app, &Message { community_id: Some(c), user_id: Some(kernel::auth::UserId::new(wang)), template: "case_update", params: vec![("case", "7".into()), ("state", "处理中".into())], link: Some("/cases/7".into()), secret_params: &[], ..message(Channel::Inbox, "", "open:1") }).await;
+    let welcome = queue(&app, &Message { user_id: Some(kernel::auth::UserId::new(wang)), template: "welcome", params: vec![("name", "王芳".into())], secret_params: &[], ..message(Channel::Inbox, "", "open:2") }).await;
+    queue(&app, &Message { user_id: Some(kernel::auth::UserId::new(li)), template: "welcome", params: vec![("name", "李明".into())], secret_params: &[], ..message(Channel::Inbox, "", "open:3") }).await;
     let client = app.login("13800000001").await;
     let ids: Vec<i64> = client.json("/api/v1/me/notifications").await["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
     let (welcome_id, update_id) = (ids[0], ids[1]);
@@ -658,7 +651,7 @@ async fn the_outbox_names_each_recipient() {
     for (user, to, key, channel) in [(li, "13800005678", "m1", Channel::Inbox), (zhang, "13800001234", "m2", Channel::Inbox), (zhang, "13800001234", "m3", Channel::Sms)] {
         let mut msg = message(channel, to, key);
         msg.community_id = Some(community);
-        msg.user_id = Some(user);
+        msg.user_id = Some(kernel::auth::UserId::new(user));
         queue(&app, &msg).await;
     }
     let admin = app.login("13900000000").await;
@@ -674,7 +667,7 @@ async fn the_outbox_names_each_recipient() {
 
 #[tokio::test]
 async fn delivered_messages_and_finished_jobs_are_purged_after_the_retention_period() {
-    let (app, gw) = app_with_sms().await;
+    let (app, gw) = TestApp::start_with_sms().await;
     queue(&app, &message(Channel::Sms, "13800000001", "kept-for-a-while")).await;
     app.run_jobs().await;
     assert_eq!(gw.sent().len(), 1);

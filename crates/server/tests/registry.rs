@@ -5,17 +5,12 @@
 use kernel::auth::Role;
 use kernel::crypto::IdCardNumber;
 use serde_json::{json, Value};
-use testkit::{Client, TestApp};
+use testkit::{id_number, Client, TestApp};
 
 const SLUG: &str = "renjia";
 const BASE: &str = "/api/v1/communities/renjia";
 const HEADER: &str = "姓名,手机号,身份证号,楼栋,单元,房号,与户主关系,标签,网格,备注";
 const HEADERS: [&str; 10] = ["姓名", "手机号", "身份证号", "楼栋", "单元", "房号", "与户主关系", "标签", "网格", "备注"];
-
-/// A valid ID number of someone born on `birth` (YYYYMMDD), in 南京市玄武区.
-fn id_number(birth: &str, seq: u32) -> String {
-    IdCardNumber::with_check_digit(&format!("320102{birth}{seq:03}")).as_str().to_string()
-}
 
 /// `3201**********1234`: the shape every page and response must show.
 fn masked(full: &str) -> String {

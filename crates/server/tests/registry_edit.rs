@@ -4,44 +4,35 @@
 //! role may open.
 
 use kernel::auth::Role;
-use kernel::crypto::IdCardNumber;
 use serde_json::{json, Value};
-use testkit::{Client, TestApp};
+use testkit::{id_number, Client};
 
 const BASE: &str = "/api/v1/communities/renjia";
 
-fn id_number(birth: &str, seq: u32) -> String {
-    IdCardNumber::with_check_digit(&format!("320102{birth}{seq:03}")).as_str().to_string()
-}
-
 /// A community, its staff member logged in, and two residents in two grids' buildings.
 struct World {
-    app: TestApp,
-    staff: Client,
-    community: i64,
+    base: testkit::World,
     li: i64,
     chen: i64,
 }
 
-async fn resident(staff: &Client, name: &str, phone: &str, id: &str, building: &str, unit: &str, room: &str) -> i64 {
-    let body = json!({"name": name, "phone": phone, "id_number": id, "relation": "户主", "building": building, "unit": unit, "room": room});
-    let res = staff.post_json(&format!("{BASE}/residents"), &body).await;
-    let status = res.status();
-    let v: Value = res.json().await.unwrap();
-    assert_eq!(status, 201, "{v}");
-    v["id"].as_i64().unwrap()
+testkit::extends_world!(World);
+
+/// A head of household entered by staff.
+async fn resident(w: &testkit::World, name: &str, phone: &str, id: &str, building: &str, unit: &str, room: &str) -> i64 {
+    w.register(json!({"name": name, "phone": phone, "id_number": id, "building": building, "unit": unit, "room": room})).await
 }
 
 async fn world() -> World {
-    let app = TestApp::start().await;
-    let community = app.community("renjia", "南京人家社区").await;
-    app.user("13900000001", "周晓梅", community, &[Role::Staff]).await;
-    // 李秀英 has a login already: her record links to it by the phone number.
-    app.user("13800005678", "李秀英", community, &[Role::Resident]).await;
-    let staff = app.login("13900000001").await;
-    let li = resident(&staff, "李秀英", "13800005678", &id_number("19560312", 42), "翠微新村 3栋", "2单元", "301").await;
-    let chen = resident(&staff, "陈静", "13800001234", &id_number("19880808", 46), "金陵花园 1栋", "1单元", "202").await;
-    World { app, staff, community, li, chen }
+    let base = testkit::World::build()
+        .staff("13900000001", "周晓梅")
+        // 李秀英 has a login already: her record links to it by the phone number.
+        .resident("13800005678", "李秀英")
+        .start()
+        .await;
+    let li = resident(&base, "李秀英", "13800005678", &id_number("19560312", 42), "翠微新村 3栋", "2单元", "301").await;
+    let chen = resident(&base, "陈静", "13800001234", &id_number("19880808", 46), "金陵花园 1栋", "1单元", "202").await;
+    World { base, li, chen }
 }
 
 /// The resident as the API shows them (masked).
@@ -52,48 +43,48 @@ async fn shown(staff: &Client, id: i64) -> Value {
 #[tokio::test]
 async fn ticking_a_tag_keeps_the_phone_and_id_number_and_clearing_is_explicit() {
     let w = world().await;
-    let before = shown(&w.staff, w.li).await;
+    let before = shown(w.staff(), w.li).await;
     assert_eq!(before["phone"], "138****5678");
-    let page = w.staff.page(&format!("/console/residents/{}?c=renjia", w.li)).await;
+    let page = w.staff().page(&format!("/console/residents/{}?c=renjia", w.li)).await;
     assert!(page.contains("现为 138****5678"), "the form says what is stored and that empty keeps it");
     assert!(!page.contains("placeholder=\"138****5678\""), "the masked number is no longer a placeholder that submits empty");
 
     // What the browser sends: the untouched masked fields empty, one tag ticked.
     let res = w
-        .staff
+        .staff()
         .post_form(&format!("/console/residents/{}?c=renjia", w.li), &[("name", "李秀英"), ("phone", ""), ("id_number", ""), ("relation", "户主"), ("tag", "low_income"), ("notes", "")])
         .await;
     assert_eq!(res.status(), 200);
-    let after = shown(&w.staff, w.li).await;
+    let after = shown(w.staff(), w.li).await;
     assert_eq!(after["phone"], "138****5678", "the phone stays");
     assert_eq!(after["id_number"], before["id_number"], "the ID number stays");
     assert!(after["tags"].as_array().unwrap().contains(&json!("low_income")));
-    let history = w.staff.json(&format!("{BASE}/residents/{}/history", w.li)).await;
+    let history = w.staff().json(&format!("{BASE}/residents/{}/history", w.li)).await;
     let changed: Vec<&String> = history[0]["changes"].as_object().unwrap().keys().collect();
     assert_eq!(changed, ["tags"], "only the tags changed: {history}");
 
     // The record in words: who, when and what, no empty parts.
-    let page = w.staff.page(&format!("/console/residents/{}?c=renjia", w.li)).await;
+    let page = w.staff().page(&format!("/console/residents/{}?c=renjia", w.li)).await;
     assert!(!page.contains("·  ·") && !page.contains("· · "), "no empty parts joined");
     assert!(page.contains("周晓梅") && page.contains("低保/困难家庭") || page.contains("困难"), "the change names its author and the tag in words");
 
     // The API keeps them too when a script sends only what it changes.
-    let res = w.staff.patch_json(&format!("{BASE}/residents/{}", w.li), &json!({"name": "李秀英", "notes": "每月医保报销"})).await;
+    let res = w.staff().patch_json(&format!("{BASE}/residents/{}", w.li), &json!({"name": "李秀英", "notes": "每月医保报销"})).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(shown(&w.staff, w.li).await["phone"], "138****5678");
+    assert_eq!(shown(w.staff(), w.li).await["phone"], "138****5678");
 
     // Removing is a deliberate tick.
     let res = w
-        .staff
+        .staff()
         .post_form(&format!("/console/residents/{}?c=renjia", w.li), &[("name", "李秀英"), ("phone", ""), ("clear_phone", "1"), ("id_number", ""), ("clear_id_number", "1"), ("relation", "户主")])
         .await;
     assert_eq!(res.status(), 200);
-    let cleared = shown(&w.staff, w.li).await;
+    let cleared = shown(w.staff(), w.li).await;
     assert_eq!(cleared["phone"], "");
     assert_eq!(cleared["id_number"], "");
     // A new number replaces the stored one.
-    w.staff.post_form(&format!("/console/residents/{}?c=renjia", w.li), &[("name", "李秀英"), ("phone", "13900009999"), ("relation", "户主")]).await;
-    assert_eq!(shown(&w.staff, w.li).await["phone"], "139****9999");
+    w.staff().post_form(&format!("/console/residents/{}?c=renjia", w.li), &[("name", "李秀英"), ("phone", "13900009999"), ("relation", "户主")]).await;
+    assert_eq!(shown(w.staff(), w.li).await["phone"], "139****9999");
     w.app.stop().await;
 }
 
@@ -105,21 +96,21 @@ async fn found(client: &Client, q: &str) -> Vec<String> {
 #[tokio::test]
 async fn residents_are_found_by_phone_last_four_digits_and_address_within_the_grid() {
     let w = world().await;
-    assert_eq!(found(&w.staff, "13800005678").await, ["李秀英"]);
-    assert_eq!(found(&w.staff, "5678").await, ["李秀英"]);
-    assert_eq!(found(&w.staff, "1234").await, ["陈静"]);
-    assert_eq!(found(&w.staff, "3栋 301").await, ["李秀英"]);
-    assert_eq!(found(&w.staff, "金陵花园").await, ["陈静"]);
-    assert_eq!(found(&w.staff, "秀英").await, ["李秀英"]);
-    assert!(found(&w.staff, "0000").await.is_empty());
+    assert_eq!(found(w.staff(), "13800005678").await, ["李秀英"]);
+    assert_eq!(found(w.staff(), "5678").await, ["李秀英"]);
+    assert_eq!(found(w.staff(), "1234").await, ["陈静"]);
+    assert_eq!(found(w.staff(), "3栋 301").await, ["李秀英"]);
+    assert_eq!(found(w.staff(), "金陵花园").await, ["陈静"]);
+    assert_eq!(found(w.staff(), "秀英").await, ["李秀英"]);
+    assert!(found(w.staff(), "0000").await.is_empty());
     // The console page searches the same way.
-    let page = w.staff.page("/console/residents?c=renjia&q=5678").await;
+    let page = w.staff().page("/console/residents?c=renjia&q=5678").await;
     assert!(page.contains("李秀英") && !page.contains("陈静"));
 
     // A grid worker of 翠微新村 finds nobody of 金陵花园, whatever they type.
-    let worker = w.app.user("13900000002", "刘建军", w.community, &[Role::GridWorker]).await;
+    let worker = w.app.user("13900000002", "刘建军", w.community_id, &[Role::GridWorker]).await;
     let mut tx = w.app.state.db.begin_write().await.unwrap();
-    let grid: i64 = sqlx::query_scalar("INSERT INTO grids (community_id, name, created_at) VALUES ($1, '第一网格', 0) RETURNING id").bind(w.community).fetch_one(&mut *tx).await.unwrap();
+    let grid: i64 = sqlx::query_scalar("INSERT INTO grids (community_id, name, created_at) VALUES ($1, '第一网格', 0) RETURNING id").bind(w.community_id).fetch_one(&mut *tx).await.unwrap();
     sqlx::query("UPDATE buildings SET grid_id = $1 WHERE name = '翠微新村 3栋'").bind(grid).execute(&mut *tx).await.unwrap();
     sqlx::query("INSERT INTO grid_staff (grid_id, user_id) VALUES ($1, $2)").bind(grid).bind(worker).execute(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
@@ -142,8 +133,8 @@ fn nav_links(page: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_navigation_offers_only_what_a_role_may_open() {
     let w = world().await;
-    w.app.user("13900000002", "刘建军", w.community, &[Role::GridWorker]).await;
-    w.app.user("13900000003", "联络员", w.community, &[Role::Liaison]).await;
+    w.app.user("13900000002", "刘建军", w.community_id, &[Role::GridWorker]).await;
+    w.app.user("13900000003", "联络员", w.community_id, &[Role::Liaison]).await;
     for (phone, import) in [("13900000002", false), ("13900000001", true), ("13900000003", false)] {
         let client = w.app.login(phone).await;
         let links = nav_links(&client.page("/console/buildings").await);
@@ -158,7 +149,7 @@ async fn the_navigation_offers_only_what_a_role_may_open() {
         }
     }
     // Someone with no console page gets no 工作台 link.
-    w.app.user("13900000004", "志愿者", w.community, &[Role::Volunteer]).await;
+    w.app.user("13900000004", "志愿者", w.community_id, &[Role::Volunteer]).await;
     let volunteer = w.app.login("13900000004").await;
     let home = volunteer.page("/").await;
     assert!(!nav_links(&home).contains(&"/console".to_string()));
@@ -179,7 +170,7 @@ async fn every_role_has_a_home_that_says_what_it_can_do_today() {
         ("13900000003", Role::Liaison, "信息联络员"),
         ("13900000002", Role::GridWorker, "本网格"),
     ] {
-        w.app.user(phone, "某人", w.community, &[role]).await;
+        w.app.user(phone, "某人", w.community_id, &[role]).await;
         let client = w.app.login(phone).await;
         let home = client.page("/").await;
         assert!(home.contains(&format!("data-role=\"{}\"", role.code())), "{phone}: {home}");
@@ -231,12 +222,12 @@ async fn asking_for_a_login_code_again_too_soon_says_when() {
 async fn addresses_are_found_typed_with_or_without_spaces_and_in_wide_digits() {
     let w = world().await;
     for q in ["翠微新村 3栋 2单元 301", "3栋2单元301", "3栋 2单元 301", "3栋2单元301室", "３栋", "３栋２单元", "翠微新村3栋", "3栋\u{3000}2单元"] {
-        assert_eq!(found(&w.staff, q).await, ["李秀英"], "{q:?}");
+        assert_eq!(found(w.staff(), q).await, ["李秀英"], "{q:?}");
     }
-    assert_eq!(found(&w.staff, "1栋1单元202").await, ["陈静"]);
-    assert!(found(&w.staff, "3栋1单元").await.is_empty(), "every address part must match");
+    assert_eq!(found(w.staff(), "1栋1单元202").await, ["陈静"]);
+    assert!(found(w.staff(), "3栋1单元").await.is_empty(), "every address part must match");
     // The console's search box answers the same.
-    let page = w.staff.page(&format!("/console/residents?c=renjia&q={}", kernel::web::url_encode("3栋2单元301"))).await;
+    let page = w.staff().page(&format!("/console/residents?c=renjia&q={}", kernel::web::url_encode("3栋2单元301"))).await;
     assert!(page.contains("李秀英") && !page.contains("陈静"));
     w.app.stop().await;
 }
@@ -246,26 +237,26 @@ async fn addresses_are_found_typed_with_or_without_spaces_and_in_wide_digits() {
 #[tokio::test]
 async fn search_ignores_case_and_width_the_same_on_both_engines() {
     let w = world().await;
-    let emile = resident(&w.staff, "Émile Østergård", "13800007777", &id_number("19700101", 47), "Ａ座 Tower", "B单元", "1A").await;
+    let emile = resident(&w, "Émile Østergård", "13800007777", &id_number("19700101", 47), "Ａ座 Tower", "B单元", "1A").await;
     for q in ["émile", "ÉMILE", "østergård", "ØSTERGÅRD", "a座", "Ａ座", "tower", "TOWER b单元", "1a"] {
-        assert_eq!(found(&w.staff, q).await, ["Émile Østergård"], "{q:?}");
+        assert_eq!(found(w.staff(), q).await, ["Émile Østergård"], "{q:?}");
     }
-    assert!(found(&w.staff, "emile").await.is_empty(), "accented letters are letters of their own");
+    assert!(found(w.staff(), "emile").await.is_empty(), "accented letters are letters of their own");
     // An accent typed apart, a full name with its space, an invisible character pasted in.
     for q in ["E\u{301}mile", "émile østergård", "ÉmileØstergård", "é\u{200B}mile"] {
-        assert_eq!(found(&w.staff, q).await, ["Émile Østergård"], "{q:?}");
+        assert_eq!(found(w.staff(), q).await, ["Émile Østergård"], "{q:?}");
     }
-    resident(&w.staff, "阿依古丽·买买提", "13800006666", &id_number("19800101", 48), "Ａ座 Tower", "B单元", "2A").await;
+    resident(&w, "阿依古丽·买买提", "13800006666", &id_number("19800101", 48), "Ａ座 Tower", "B单元", "2A").await;
     for q in ["阿依古丽·买买提", "阿依古丽・买买提", "阿依古丽买买提", "阿依古丽 买买提"] {
-        assert_eq!(found(&w.staff, q).await, ["阿依古丽·买买提"], "{q:?}");
+        assert_eq!(found(w.staff(), q).await, ["阿依古丽·买买提"], "{q:?}");
     }
     // A whole number however it is written.
     for q in ["138 0000 7777", "138-0000-7777", "+86 138 0000 7777", "１３８００００７７７７"] {
-        assert_eq!(found(&w.staff, q).await, ["Émile Østergård"], "{q:?}");
+        assert_eq!(found(w.staff(), q).await, ["Émile Østergård"], "{q:?}");
     }
-    w.staff.post_form(&format!("/console/residents/{emile}?c=renjia"), &[("name", "Zoë Østergård"), ("phone", ""), ("id_number", ""), ("relation", "户主"), ("notes", "")]).await;
-    assert_eq!(found(&w.staff, "ZOË").await, ["Zoë Østergård"]);
-    assert!(found(&w.staff, "émile").await.is_empty());
+    w.staff().post_form(&format!("/console/residents/{emile}?c=renjia"), &[("name", "Zoë Østergård"), ("phone", ""), ("id_number", ""), ("relation", "户主"), ("notes", "")]).await;
+    assert_eq!(found(w.staff(), "ZOË").await, ["Zoë Østergård"]);
+    assert!(found(w.staff(), "émile").await.is_empty());
     w.app.stop().await;
 }
 
@@ -275,14 +266,14 @@ async fn search_ignores_case_and_width_the_same_on_both_engines() {
 async fn whole_phone_numbers_are_looked_up_sixty_an_hour() {
     let w = world().await;
     for n in 0..60 {
-        let res = w.staff.get(&format!("{BASE}/residents?q=139{n:08}")).await;
+        let res = w.staff().get(&format!("{BASE}/residents?q=139{n:08}")).await;
         assert_eq!(res.status(), 200, "search {n}");
     }
-    let res = w.staff.get(&format!("{BASE}/residents?q=13800005678")).await;
+    let res = w.staff().get(&format!("{BASE}/residents?q=13800005678")).await;
     assert_eq!(res.status(), 429, "the 61st within the hour");
-    assert_eq!(found(&w.staff, "5678").await, ["李秀英"], "other searches go on");
+    assert_eq!(found(w.staff(), "5678").await, ["李秀英"], "other searches go on");
     w.app.clock.advance(kernel::clock::HOUR + 1);
-    assert_eq!(found(&w.staff, "13800005678").await, ["李秀英"], "an hour later");
+    assert_eq!(found(w.staff(), "13800005678").await, ["李秀英"], "an hour later");
     w.app.stop().await;
 }
 
@@ -291,21 +282,21 @@ async fn any_search_words_are_answered_never_a_server_error() {
     let w = world().await;
     let long = "栋".repeat(41);
     for q in ["３栋（301）！", "😀👨‍👩‍👧", "e\u{301}\u{302}", "\u{0007}5678", "%_\\", "' OR 1=1 --", "5678 ", " 13800005678 ", long.as_str(), "０００６"] {
-        let res = w.staff.get(&format!("{BASE}/residents?q={}", kernel::web::url_encode(q))).await;
+        let res = w.staff().get(&format!("{BASE}/residents?q={}", kernel::web::url_encode(q))).await;
         assert!(matches!(res.status().as_u16(), 200 | 422), "{q:?}: {}", res.status());
-        let page = w.staff.get(&format!("/console/residents?c=renjia&q={}", kernel::web::url_encode(q))).await;
+        let page = w.staff().get(&format!("/console/residents?c=renjia&q={}", kernel::web::url_encode(q))).await;
         assert!(page.status().as_u16() < 500, "{q:?} on the page: {}", page.status());
     }
-    assert_eq!(found(&w.staff, " 13800005678 ").await, ["李秀英"], "spaces around a number are ignored");
+    assert_eq!(found(w.staff(), " 13800005678 ").await, ["李秀英"], "spaces around a number are ignored");
     w.app.stop().await;
 }
 
 #[tokio::test]
 async fn a_trail_entry_that_does_not_read_is_an_error_not_an_empty_change() {
     let w = world().await;
-    let res = w.staff.patch_json(&format!("{BASE}/residents/{}", w.chen), &json!({"name": "陈静", "notes": "腿脚不便"})).await;
+    let res = w.staff().patch_json(&format!("{BASE}/residents/{}", w.chen), &json!({"name": "陈静", "notes": "腿脚不便"})).await;
     assert_eq!(res.status(), 200);
-    let history = w.staff.json(&format!("{BASE}/residents/{}/history", w.chen)).await;
+    let history = w.staff().json(&format!("{BASE}/residents/{}/history", w.chen)).await;
     assert!(history[0]["changes"].as_object().is_some_and(|m| !m.is_empty()), "{history}");
 
     // The trail is written as JSON; a row damaged outside Linli is not shown as "nothing changed".
@@ -314,7 +305,7 @@ async fn a_trail_entry_that_does_not_read_is_an_error_not_an_empty_change() {
         .execute(&w.app.state.db.pool)
         .await
         .unwrap();
-    let res = w.staff.get(&format!("{BASE}/residents/{}/history", w.chen)).await;
+    let res = w.staff().get(&format!("{BASE}/residents/{}/history", w.chen)).await;
     assert_eq!(res.status(), 500, "a damaged trail is reported, not hidden");
     w.app.stop().await;
 }

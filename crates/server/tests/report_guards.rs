@@ -3,44 +3,26 @@
 //! that must say solved or not, places and photos that are refused with the form kept, the
 //! photo budget, and text without bidi controls.
 
-use kernel::auth::Role;
 use proptest::strategy::{Strategy, ValueTree};
-use testkit::{Client, FakeSmsGateway, TestApp};
+use testkit::Client;
 
+/// Staff on duty (周晓梅) texted through the SMS gateway, the resident who reports (李秀英), a
+/// neighbour (王强), and two buildings.
 struct World {
-    app: TestApp,
-    sms: FakeSmsGateway,
-    staff: Client,
-    resident: Client,
+    base: testkit::World,
     resident_id: i64,
     /// Two buildings, each with a unit: (building, unit).
     a: (i64, i64),
     b: (i64, i64),
 }
 
+testkit::extends_world!(World);
+
 async fn world() -> World {
-    let sms = FakeSmsGateway::start().await;
-    let url = sms.url.clone();
-    let app = TestApp::start_with(|c| c.set_section(&notify::Settings { sms_gateway_url: url, ..Default::default() })).await;
-    let c = app.community("renjia", "南京人家社区").await;
-    app.user("13800000001", "周晓梅", c, &[Role::Staff]).await;
-    let resident_id = app.user("13800000006", "李秀英", c, &[Role::Resident]).await;
-    app.user("13800000007", "王强", c, &[Role::Resident]).await;
-    let staff = app.login("13800000001").await;
-    let resident = app.login("13800000006").await;
-    let mut places = Vec::new();
-    for name in ["翠微新村3栋", "南苑小区6栋"] {
-        let res = staff.post_json("/api/v1/communities/renjia/buildings", &serde_json::json!({"name": name})).await;
-        assert_eq!(res.status(), 201);
-        let b = res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
-        let u: i64 = sqlx::query_scalar("INSERT INTO units (building_id, name) VALUES ($1, '1单元') RETURNING id")
-            .bind(b)
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
-        places.push((b, u));
-    }
-    World { app, sms, staff, resident, resident_id, a: places[0], b: places[1] }
+    let base = testkit::World::build().sms().staff("13800000001", "周晓梅").resident("13800000006", "李秀英").resident("13800000007", "王强").start().await;
+    let a = base.building_with_unit("翠微新村3栋", "1单元").await;
+    let b = base.building_with_unit("南苑小区6栋", "1单元").await;
+    World { resident_id: base.user_id("13800000006"), a, b, base }
 }
 
 
@@ -76,15 +58,15 @@ async fn open_case(w: &World, text: &str, unit: i64) -> i64 {
 #[tokio::test]
 async fn an_emergency_alert_says_where_what_and_whom_to_call_back() {
     let w = world().await;
-    let token = w.resident.csrf().await;
-    let key = fresh_key(&w.resident).await;
+    let token = w.resident().csrf().await;
+    let key = fresh_key(w.resident()).await;
     let unit = format!("u{}", w.a.1);
     let fields = [("key", key.as_str()), ("text", "楼下有人晕倒了，叫不醒，旁边没有家属在，快来人帮忙看看吧"), ("building_id", &unit), ("place", "3栋1单元门口"), ("danger_now", "1")];
-    let res = send(&w.resident, &token, &fields, 0).await;
+    let res = send(w.resident(), &token, &fields, 0).await;
     assert_eq!(res.status(), 303);
     let id = case_of(&res);
     w.app.run_jobs().await;
-    let texts = w.sms.sent();
+    let texts = w.sms().sent();
     assert_eq!(texts.len(), 1, "the one staff member on duty");
     let sms = &texts[0].text;
     for part in [format!("#{id}"), "翠微新村3栋 1单元".into(), "3栋1单元门口".into(), "楼下有人晕倒了".into(), "李秀英 138****0006".into(), format!("/console/cases/{id}")] {
@@ -102,22 +84,22 @@ async fn an_emergency_alert_says_where_what_and_whom_to_call_back() {
     }
     // Anonymous, with only a map point: said so, never a name.
     let res = w
-        .resident
+        .resident()
         .post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "河边有小孩落水了", "anonymous": true, "danger_now": true, "lat": 32.041, "long": 118.784}))
         .await;
     assert_eq!(res.status(), 201);
     w.app.run_jobs().await;
-    let sms = w.sms.sent().last().unwrap().text.clone();
+    let sms = w.sms().sent().last().unwrap().text.clone();
     assert!(sms.contains("匿名") && sms.contains("地图位置 32.04100,118.78400") && !sms.contains("李秀英"), "{sms}");
 }
 
 #[tokio::test]
 async fn a_danger_report_on_a_lapsed_login_keeps_the_numbers_and_is_sent_now_only_when_chosen() {
     let w = world().await;
-    let key = fresh_key(&w.resident).await;
-    let page = w.resident.page(&format!("/cases/new?k={key}")).await;
+    let key = fresh_key(w.resident()).await;
+    let page = w.resident().page(&format!("/cases/new?k={key}")).await;
     let by = page.split("name=\"by\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let session_token = w.resident.csrf().await;
+    let session_token = w.resident().csrf().await;
     let lapsed = w.app.client();
     let unit = format!("u{}", w.a.1);
     let text = "家里煤气味很重，头晕";
@@ -152,7 +134,7 @@ async fn a_danger_report_on_a_lapsed_login_keeps_the_numbers_and_is_sent_now_onl
     let photos: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_photos WHERE case_id = (SELECT MAX(id) FROM cases)").fetch_one(&w.app.state.db.pool).await.unwrap();
     assert_eq!(photos, 1, "the photo kept with the draft goes with it");
     w.app.run_jobs().await;
-    assert!(w.sms.sent().iter().any(|s| s.text.contains("煤气味")), "staff are texted at once");
+    assert!(w.sms().sent().iter().any(|s| s.text.contains("煤气味")), "staff are texted at once");
 }
 
 /// The send-now form of a lapsed page, as `name=value` pairs joined by `&`.
@@ -202,39 +184,39 @@ async fn the_similar_step_offers_what_reads_alike_and_a_follow_can_be_opened_and
     let w = world().await;
     let unrelated = open_case(&w, "健身器材的螺丝掉了，小孩玩很危险", w.b.1).await;
     let related = open_case(&w, "楼道的声控灯坏了，晚上下楼看不见，电话13912345678", w.b.1).await;
-    let token = w.resident.csrf().await;
-    let key = fresh_key(&w.resident).await;
+    let token = w.resident().csrf().await;
+    let key = fresh_key(w.resident()).await;
     let unit = format!("u{}", w.b.1);
     let text = "6栋1单元楼道灯坏了，晚上看不见";
-    let res = send(&w.resident, &token, &[("key", &key), ("text", text), ("building_id", &unit)], 0).await;
+    let res = send(w.resident(), &token, &[("key", &key), ("text", text), ("building_id", &unit)], 0).await;
     assert_eq!(res.status(), 303);
-    let page = w.resident.page(res.headers()["location"].to_str().unwrap()).await;
+    let page = w.resident().page(res.headers()["location"].to_str().unwrap()).await;
     assert!(page.contains(&format!("data-case=\"{related}\"")), "the case that reads alike");
     assert!(!page.contains(&format!("data-case=\"{unrelated}\"")), "not one that only shares the building");
     assert!(page.contains("楼道的声控灯坏了，晚上下楼看不见，电话***********"), "its summary, numbers hidden: {page}");
     assert!(!page.contains("13912345678"));
     // 关注: the page says plainly that her own report is not filed.
-    let res = send(&w.resident, &token, &[("key", &key), ("text", text), ("building_id", &unit), ("confirm", "1"), ("follow", &related.to_string())], 0).await;
-    let page = w.resident.page(res.headers()["location"].to_str().unwrap()).await;
+    let res = send(w.resident(), &token, &[("key", &key), ("text", text), ("building_id", &unit), ("confirm", "1"), ("follow", &related.to_string())], 0).await;
+    let page = w.resident().page(res.headers()["location"].to_str().unwrap()).await;
     assert!(page.contains("您的问题还没有提交；如果不是同一件事，请点提交。"), "{page}");
     // 我关注的: a link to the case's public page, with 取消关注.
-    let mine = w.resident.page("/me/cases").await;
+    let mine = w.resident().page("/me/cases").await;
     assert!(mine.contains(&format!("href=\"/ledger/cases/{related}\"")));
     assert!(mine.contains(&format!("action=\"/cases/{related}/unfollow\"")));
     let public = w.app.client().page(&format!("/ledger/cases/{related}")).await;
     assert!(public.contains("data-testid=\"public-case\"") && !public.contains("13912345678") && !public.contains("王强"));
-    let own_view = w.resident.page(&format!("/ledger/cases/{related}")).await;
+    let own_view = w.resident().page(&format!("/ledger/cases/{related}")).await;
     assert!(own_view.contains(&format!("action=\"/cases/{related}/unfollow\"")), "her follow, undoable there too");
     // Without the token nothing changes; with it, twice, the follow is gone once and stays gone.
-    let bare = w.resident.http.post(format!("{}/cases/{related}/unfollow", w.resident.base())).send().await.unwrap();
+    let bare = w.resident().http.post(format!("{}/cases/{related}/unfollow", w.resident().base())).send().await.unwrap();
     assert_eq!(bare.status(), 400);
-    assert!(w.resident.page("/me/cases").await.contains(&format!("data-case=\"{related}\"")));
+    assert!(w.resident().page("/me/cases").await.contains(&format!("data-case=\"{related}\"")));
     for _ in 0..2 {
-        let res = w.resident.post_form(&format!("/cases/{related}/unfollow"), &[]).await;
+        let res = w.resident().post_form(&format!("/cases/{related}/unfollow"), &[]).await;
         assert_eq!(res.status(), 303);
     }
-    assert!(!w.resident.page("/me/cases").await.contains(&format!("data-case=\"{related}\"")));
-    assert_eq!(w.resident.post_form("/cases/999999/unfollow", &[]).await.status(), 404);
+    assert!(!w.resident().page("/me/cases").await.contains(&format!("data-case=\"{related}\"")));
+    assert_eq!(w.resident().post_form("/cases/999999/unfollow", &[]).await.status(), 404);
 }
 
 /// Adds a photo to case `id` through the API, as its author.
@@ -246,12 +228,12 @@ async fn add_photo(client: &Client, id: i64) -> reqwest::Response {
 
 /// Files `text` as the resident and resolves it; returns the case id.
 async fn resolved(w: &World, body: serde_json::Value) -> serde_json::Value {
-    let res = w.resident.post_json("/api/v1/communities/renjia/cases", &body).await;
+    let res = w.resident().post_json("/api/v1/communities/renjia/cases", &body).await;
     assert_eq!(res.status(), 201);
     let filed = res.json::<serde_json::Value>().await.unwrap();
     let id = filed["id"].as_i64().unwrap();
     for (to, note) in [("acknowledged", "已电话联系，今天下午上门"), ("resolved", "已修好")] {
-        let res = w.staff.post_json(&format!("/api/v1/cases/{id}/moves"), &serde_json::json!({"to": to, "note": note})).await;
+        let res = w.staff().post_json(&format!("/api/v1/cases/{id}/moves"), &serde_json::json!({"to": to, "note": note})).await;
         assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     }
     filed
@@ -279,7 +261,7 @@ async fn a_rating_that_does_not_say_solved_or_not_is_refused_and_never_reopens()
             form.push(("solved", s));
         }
         for (client, path, case) in [
-            (&w.resident, format!("/cases/{id}/rate"), id),
+            (w.resident(), format!("/cases/{id}/rate"), id),
             (&visitor, format!("/r/{token}"), link_case),
             (&visitor, format!("/cases/follow/{follow}/rate"), anon_id),
         ] {
@@ -299,7 +281,7 @@ async fn a_rating_that_does_not_say_solved_or_not_is_refused_and_never_reopens()
     assert!(res.status().is_client_error(), "{}", res.status());
     assert_eq!(state_of(&w, link_case).await, "resolved");
     // A clear answer is kept.
-    assert_eq!(w.resident.post_form(&format!("/cases/{id}/rate"), &[("solved", "0"), ("satisfaction", "unsatisfied")]).await.status(), 303);
+    assert_eq!(w.resident().post_form(&format!("/cases/{id}/rate"), &[("solved", "0"), ("satisfaction", "unsatisfied")]).await.status(), 303);
     assert_eq!(state_of(&w, id).await, "in_progress", "not solved reopens, as chosen");
     // Run the jobs the test started, so that they are checked too.
     w.app.run_jobs().await;
@@ -308,11 +290,11 @@ async fn a_rating_that_does_not_say_solved_or_not_is_refused_and_never_reopens()
 #[tokio::test]
 async fn an_unreadable_place_or_too_many_photos_come_back_on_the_form_as_typed() {
     let w = world().await;
-    let token = w.resident.csrf().await;
+    let token = w.resident().csrf().await;
     let before = cases_count(&w).await;
     for place in ["garbage", "u:99999", "b", "u", "1.5", "b12x"] {
-        let key = fresh_key(&w.resident).await;
-        let res = send(&w.resident, &token, &[("key", &key), ("text", "楼道灯坏了，晚上看不见"), ("building_id", place), ("place", "二楼"), ("confirm", "1")], 0).await;
+        let key = fresh_key(w.resident()).await;
+        let res = send(w.resident(), &token, &[("key", &key), ("text", "楼道灯坏了，晚上看不见"), ("building_id", place), ("place", "二楼"), ("confirm", "1")], 0).await;
         let status = res.status().as_u16();
         let page = res.text().await.unwrap();
         assert_eq!(status, 422, "{place}: {page}");
@@ -321,8 +303,8 @@ async fn an_unreadable_place_or_too_many_photos_come_back_on_the_form_as_typed()
     }
     assert_eq!(cases_count(&w).await, before, "nothing filed without its place");
     // Ten photos: the form again, the words kept, the message under the photos.
-    let key = fresh_key(&w.resident).await;
-    let res = send(&w.resident, &token, &[("key", &key), ("text", "小区东门路面塌了一个坑"), ("confirm", "1"), ("place", "东门")], 10).await;
+    let key = fresh_key(w.resident()).await;
+    let res = send(w.resident(), &token, &[("key", &key), ("text", "小区东门路面塌了一个坑"), ("confirm", "1"), ("place", "东门")], 10).await;
     let status = res.status().as_u16();
     let page = res.text().await.unwrap();
     assert_eq!(status, 422, "{page}");
@@ -335,22 +317,22 @@ async fn an_unreadable_place_or_too_many_photos_come_back_on_the_form_as_typed()
 #[tokio::test]
 async fn a_person_has_a_budget_of_reports_with_photos_and_the_form_keeps_the_words() {
     let w = world().await;
-    let token = w.resident.csrf().await;
+    let token = w.resident().csrf().await;
     let who = format!("user:{}", w.resident_id);
     // Most of the hour's reports with photos spent already.
     kernel::quota::spend_n(&w.app.state, &cases::photos::REPORTS_WITH_PHOTOS, &who, cases::photos::REPORTS_WITH_PHOTOS.limit - 1).await.unwrap();
-    let key = fresh_key(&w.resident).await;
-    let res = send(&w.resident, &token, &[("key", &key), ("text", "垃圾桶满了没人清"), ("confirm", "1")], 1).await;
+    let key = fresh_key(w.resident()).await;
+    let res = send(w.resident(), &token, &[("key", &key), ("text", "垃圾桶满了没人清"), ("confirm", "1")], 1).await;
     assert_eq!(res.status(), 303, "the last one goes through");
-    let key = fresh_key(&w.resident).await;
-    let res = send(&w.resident, &token, &[("key", &key), ("text", "路灯不亮了，很黑"), ("confirm", "1"), ("place", "北门")], 1).await;
+    let key = fresh_key(w.resident()).await;
+    let res = send(w.resident(), &token, &[("key", &key), ("text", "路灯不亮了，很黑"), ("confirm", "1"), ("place", "北门")], 1).await;
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
     let page = res.text().await.unwrap();
     assert!(page.contains("路灯不亮了，很黑") && page.contains("value=\"北门\"") && page.contains("id=\"report-form\""), "the form as typed");
     assert!(page.contains("分钟后再试") || page.contains("请稍后"), "in words: {page}");
     // Without photos a report still goes through.
-    let res = send(&w.resident, &token, &[("key", &key), ("text", "路灯不亮了，很黑"), ("confirm", "1"), ("place", "北门")], 0).await;
+    let res = send(w.resident(), &token, &[("key", &key), ("text", "路灯不亮了，很黑"), ("confirm", "1"), ("place", "北门")], 0).await;
     assert_eq!(res.status(), 303);
     // The photos decoded an hour are counted too, through the API as well.
     let other = w.app.login("13800000007").await;
@@ -367,12 +349,12 @@ async fn a_person_has_a_budget_of_reports_with_photos_and_the_form_keeps_the_wor
 async fn report_text_is_stored_without_bidi_controls() {
     let w = world().await;
     let res = w
-        .resident
+        .resident()
         .post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "楼道灯\u{202e}坏了\u{202c}，\u{2066}302\u{2069}室", "place": "\u{202d}二楼"}))
         .await;
     assert_eq!(res.status(), 201);
     let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
-    let case = w.staff.json(&format!("/api/v1/cases/{id}")).await;
+    let case = w.staff().json(&format!("/api/v1/cases/{id}")).await;
     assert_eq!((case["text"].as_str(), case["place"].as_str()), (Some("楼道灯坏了，302室"), Some("二楼")));
     // Whatever the words: stored without a bidi control, or refused with a field's message.
     let bidi = ['\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'];
@@ -384,7 +366,7 @@ async fn report_text_is_stored_without_bidi_controls() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     for _ in 0..24 {
         let text = words.new_tree(&mut runner).unwrap().current();
-        let res = w.resident.post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": text})).await;
+        let res = w.resident().post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": text})).await;
         match res.status().as_u16() {
             201 => {
                 let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
@@ -403,19 +385,19 @@ async fn report_text_is_stored_without_bidi_controls() {
 async fn a_resident_is_offered_report_and_ledger_in_the_navigation_and_staff_keep_theirs() {
     let w = world().await;
     let nav = |page: String| page.split("<nav class=\"tabs\"").nth(1).unwrap().split("</nav>").next().unwrap().to_string();
-    let resident = nav(w.resident.page("/").await);
+    let resident = nav(w.resident().page("/").await);
     assert!(resident.contains("href=\"/cases/new\"") && resident.contains("反映问题"), "{resident}");
     assert!(resident.contains("href=\"/ledger\"") && resident.contains("问题台账"), "{resident}");
     assert!(resident.contains("href=\"/me\"") && resident.contains("href=\"/me/notifications\""));
-    let staff = nav(w.staff.page("/").await);
+    let staff = nav(w.staff().page("/").await);
     assert!(!staff.contains("href=\"/cases/new\"") && staff.contains("href=\"/console\""), "{staff}");
 }
 
 #[tokio::test]
 async fn the_emergency_numbers_on_the_form_are_call_buttons() {
     let w = world().await;
-    let key = fresh_key(&w.resident).await;
-    let page = w.resident.page(&format!("/cases/new?k={key}")).await;
+    let key = fresh_key(w.resident()).await;
+    let page = w.resident().page(&format!("/cases/new?k={key}")).await;
     for n in ["110", "119", "120"] {
         assert!(page.contains(&format!("<a class=\"call\" href=\"tel:{n}\">")), "{n} as a call button");
     }
@@ -424,28 +406,25 @@ async fn the_emergency_numbers_on_the_form_are_call_buttons() {
 #[tokio::test]
 async fn family_see_an_elders_case_with_its_photos_and_how_its_clocks_ended_as_she_does() {
     let w = world().await;
-    let son_id = w.app.user("13800000008", "张伟", sqlx::query_scalar("SELECT id FROM communities WHERE slug = 'renjia'").fetch_one(&w.app.state.db.pool).await.unwrap(), &[]).await;
-    let body = serde_json::json!({"name": "李秀英", "phone": "13800000006", "relation": "户主", "building": "翠微新村 3栋", "unit": "1单元", "room": "202"});
-    let res = w.staff.post_json("/api/v1/communities/renjia/residents", &body).await;
-    assert_eq!(res.status(), 201);
-    let elder_resident = res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
+    let son_id = w.app.user("13800000008", "张伟", w.community_id, &[]).await;
+    let elder_resident = w.register(serde_json::json!({"name": "李秀英", "phone": "13800000006", "relation": "户主", "building": "翠微新村 3栋", "unit": "1单元", "room": "202"})).await;
     let son = w.app.login("13800000008").await;
     assert_eq!(son.post_form("/me/family/request", &[("elder", "13800000006"), ("relation", "child")]).await.status(), 303);
-    assert_eq!(w.resident.post_form(&format!("/me/family/{son_id}/{elder_resident}/confirm"), &[]).await.status(), 303);
+    assert_eq!(w.resident().post_form(&format!("/me/family/{son_id}/{elder_resident}/confirm"), &[]).await.status(), 303);
     // Her report with a photo, before staff have looked at it (not public yet).
-    let res = w.resident.post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "楼道灯坏了，晚上看不见"})).await;
+    let res = w.resident().post_json("/api/v1/communities/renjia/cases", &serde_json::json!({"text": "楼道灯坏了，晚上看不见"})).await;
     let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
-    assert_eq!(add_photo(&w.resident, id).await.status(), 201);
+    assert_eq!(add_photo(w.resident(), id).await.status(), 201);
     let page = son.page(&format!("/family/cases/{id}")).await;
     let thumb = page.split("data-testid=\"photos\"").nth(1).expect("her photos on his page").split("src=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
     assert_eq!(son.get(&thumb).await.status(), 200, "he may open them");
     assert_eq!(w.app.login("13800000007").await.get(&thumb).await.status(), 404, "nobody else may yet");
     // Resolved in time: both pages say how the clocks ended, in the same words.
     for (to, note) in [("acknowledged", "已电话联系，今天下午上门"), ("resolved", "已修好")] {
-        assert!(w.staff.post_json(&format!("/api/v1/cases/{id}/moves"), &serde_json::json!({"to": to, "note": note})).await.status().is_success());
+        assert!(w.staff().post_json(&format!("/api/v1/cases/{id}/moves"), &serde_json::json!({"to": to, "note": note})).await.status().is_success());
     }
     let facts = |page: String| page.split("<dl class=\"facts\">").nth(1).unwrap().split("</dl>").next().unwrap().to_string();
-    let hers = facts(w.resident.page(&format!("/cases/{id}")).await);
+    let hers = facts(w.resident().page(&format!("/cases/{id}")).await);
     let his = facts(son.page(&format!("/family/cases/{id}")).await);
     assert!(hers.contains("按时") && hers.contains("首次响应") && hers.contains("办结"), "{hers}");
     assert_eq!(hers, his, "the same facts on both pages");

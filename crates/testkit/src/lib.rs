@@ -1,11 +1,14 @@
 //! Test kit: starts the real application on a random port against a fresh database (SQLite
 //! by default, PostgreSQL when `LINLI_TEST_PG_URL` names an admin URL), with a fake clock,
 //! cookie-keeping HTTP clients, and real local servers standing in for the SMS gateway and
-//! the SMTP relay.
+//! the SMTP relay; and [`World`], a community with its people logged in, for tests that start
+//! from one.
 
 mod outside;
+mod world;
 
 pub use outside::{smtp_ca_file, FakeSmsGateway, FakeSmtp};
+pub use world::{id_number, World, WorldBuilder, COMMUNITY_NAME, COMMUNITY_SLUG};
 
 use kernel::auth::Role;
 use kernel::clock::FakeClock;
@@ -30,7 +33,7 @@ pub struct TestApp {
     pub clock: FakeClock,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    running: Option<linli::serve::Running>,
+    running: std::sync::Mutex<Option<linli::serve::Running>>,
     dir: PathBuf,
     leftover_jobs_allowed: std::sync::atomic::AtomicBool,
 }
@@ -117,6 +120,13 @@ impl TestApp {
         Self::start_full(adjust, Vec::new()).await
     }
 
+    /// Starts the app with its text messages going to a [`FakeSmsGateway`] started for it.
+    pub async fn start_with_sms() -> (TestApp, FakeSmsGateway) {
+        let gateway = FakeSmsGateway::start().await;
+        let app = Self::start_with(|c| gateway.wire(c)).await;
+        (app, gateway)
+    }
+
     /// Starts the app with capabilities beyond the platform's own (an example capability that
     /// subscribes to events, say), plugged in as real ones are.
     pub async fn start_with_capabilities(extra: Vec<kernel::manifest::Manifest>) -> TestApp {
@@ -142,7 +152,7 @@ impl TestApp {
         let state = linli::app::build_state_with(config, Arc::new(clock.clone()), extra).await.expect("app state");
         let running = linli::serve::start(state.clone(), "127.0.0.1", 0).await.expect("server starts");
         let base = format!("http://{}", running.addr);
-        TestApp { state, clock, base, running: Some(running), dir, leftover_jobs_allowed: Default::default() }
+        TestApp { state, clock, base, running: std::sync::Mutex::new(Some(running)), dir, leftover_jobs_allowed: Default::default() }
     }
 
     /// Absolute URL of `path`.
@@ -191,7 +201,7 @@ impl TestApp {
             accounts::service::grant(&mut tx, now, id, community_id, *r).await.unwrap();
         }
         tx.commit().await.unwrap();
-        id
+        id.get()
     }
 
     /// A client logged in as `phone` (password [`PASSWORD`]).
@@ -208,9 +218,12 @@ impl TestApp {
         linli::build_state(self.state.config.clone(), Arc::new(self.clock.clone())).await.expect("second node state")
     }
 
-    /// Stops the server (drains requests and the worker) and removes the data directory.
-    pub async fn stop(mut self) {
-        if let Some(r) = self.running.take() {
+    /// Stops the server (drains requests and the worker) and closes the database pool; the data
+    /// directory goes when the app is dropped. Takes `&self` so that an app held in a shared
+    /// [`World`] can be stopped too.
+    pub async fn stop(&self) {
+        let running = self.running.lock().expect("running server").take();
+        if let Some(r) = running {
             r.stop().await;
         }
         self.state.db.pool.close().await;

@@ -65,6 +65,12 @@ impl FakeSmsGateway {
         FakeSmsGateway { url, sent, fail_next, calls, call_keys }
     }
 
+    /// Points the app's text messages at this gateway (the `[notify]` section's
+    /// `sms_gateway_url`, the rest of the section as default).
+    pub fn wire(&self, config: &mut kernel::config::Config) {
+        config.set_section(&notify::Settings { sms_gateway_url: self.url.clone(), ..Default::default() });
+    }
+
     /// Messages accepted so far.
     pub fn sent(&self) -> Vec<Sms> {
         self.sent.lock().unwrap().clone()
