@@ -238,6 +238,7 @@ impl Drop for TestApp {
         let allowed = self.leftover_jobs_allowed.load(std::sync::atomic::Ordering::Relaxed);
         let left = if allowed || std::thread::panicking() { Ok(Vec::new()) } else { leftover_jobs(&self.state.config.database_url, self.state.now()) };
         let _ = std::fs::remove_dir_all(&self.dir);
+        drop_database(&self.state.config.database_url);
         match left {
             Ok(left) if left.is_empty() => {}
             Ok(left) => panic!(
@@ -247,6 +248,28 @@ impl Drop for TestApp {
             Err(e) => panic!("could not check the jobs left behind: {e}"),
         }
     }
+}
+
+/// Drops a test's own PostgreSQL database (made by `fresh_database_url`), as its SQLite
+/// directory is removed: a suite run leaves nothing behind on a long-lived server. Best effort.
+fn drop_database(database_url: &str) {
+    let Ok(admin) = std::env::var("LINLI_TEST_PG_URL") else { return };
+    let Some((_, name)) = database_url.rsplit_once('/') else { return };
+    if admin.is_empty() || !database_url.starts_with("postgres") || !name.starts_with("linli_t_") {
+        return;
+    }
+    let name = name.to_string();
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        rt.block_on(async {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                let _ = sqlx::Executor::execute(&mut conn, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                let _ = conn.close().await;
+            }
+        });
+    })
+    .join();
 }
 
 /// Jobs dead, or due at `now` and not run, described one per line. Read on a connection of its
