@@ -1,7 +1,6 @@
 //! Accounts: users, logins by password or SMS code, throttling and lockout, preferences.
 
-use kernel::auth::UserId;
-use kernel::auth::{create_session, Role};
+use kernel::auth::{Role, UserId, create_session};
 use kernel::crypto::{hash_password_async, hash_token, random_digits, verify_password_async, PhoneNumber};
 use kernel::db::{Backend, WriteTx};
 use kernel::error::{AppError, AppResult, FieldError};

@@ -4,8 +4,7 @@
 
 use kernel::auth::UserId;
 use registry::BuildingId;
-use crate::domain::CaseId;
-use crate::domain::{default_sla, State};
+use crate::domain::{CaseId, State, default_sla};
 use kernel::clock::{DAY, HOUR, MINUTE};
 use kernel::crypto::{hash_token, random_token};
 use kernel::error::AppResult;

@@ -4,8 +4,7 @@
 
 use kernel::auth::UserId;
 use registry::ResidentId;
-use crate::domain::CaseId;
-use crate::domain::State;
+use crate::domain::{CaseId, State};
 use kernel::events::DomainEvent;
 use serde::{Deserialize, Serialize};
 use triage::{Category, Urgency};

@@ -2,10 +2,9 @@
 //! are hers (those she filed under her name and those filed for her — never anyone else's,
 //! never an anonymous one), who may report for her and who hears about her cases.
 
-use kernel::auth::UserId;
+use kernel::auth::{Principal, UserId};
 use registry::ResidentId;
 use crate::domain::CaseId;
-use kernel::auth::Principal;
 use kernel::error::AppResult;
 use kernel::state::AppState;
 use registry::family::Elder;

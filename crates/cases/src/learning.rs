@@ -4,9 +4,8 @@
 //! on corrections it was not trained on, it is not worse than the one in use. Each case records
 //! the version of the model that classified it.
 
-use kernel::auth::UserId;
+use kernel::auth::{Principal, UserId};
 use crate::domain::CaseId;
-use kernel::auth::Principal;
 use kernel::db::WriteTx;
 use kernel::state::AppState;
 use kernel::{AppError, AppResult};

@@ -5,8 +5,7 @@
 
 use kernel::auth::UserId;
 use registry::{BuildingId, GridId, ResidentId, UnitId};
-use crate::domain::CaseId;
-use crate::domain::State;
+use crate::domain::{CaseId, State};
 use crate::store::{FACTS, FIRST_PAGE, PLAN};
 use kernel::query::{col, Alias, Cond, Expr, Order, Query};
 use kernel::error::{AppError, AppResult};

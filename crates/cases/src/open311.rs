@@ -3,8 +3,7 @@
 //! categories; requests are cases. Like the public ledger, a request shows its category and
 //! building, not the resident's words.
 
-use crate::domain::CaseId;
-use crate::domain::State;
+use crate::domain::{CaseId, State};
 use crate::service::{self, NewCase};
 use axum::extract::{Path, Query, State as AxState};
 use axum::http::{header, StatusCode};

@@ -4,13 +4,12 @@
 //! thumbnail. Staff can blur parts of a photo or hide it; the public ledger shows a case's
 //! photos once staff have responded to it, never the original.
 
-use kernel::auth::UserId;
+use kernel::auth::{Principal, UserId};
 use registry::{BuildingId, ResidentId};
 use crate::domain::CaseId;
 use files::picture::{self, Prepared, GRID};
 use files::service::NewBlob;
 use files::Kind;
-use kernel::auth::Principal;
 use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult, FieldError};
 use kernel::state::AppState;

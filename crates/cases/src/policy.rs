@@ -3,10 +3,9 @@
 //! each weekday (the second step of the escalation chain), and who gets which cases by
 //! category and grid.
 
-use kernel::auth::UserId;
+use kernel::auth::{Principal, Role, UserId};
 use registry::{BuildingId, GridId};
 use crate::domain::{default_sla, Calendar, Sla, CASES_CONFIGURE};
-use kernel::auth::{Principal, Role};
 use kernel::clock::MINUTE;
 use kernel::error::{AppError, AppResult, FieldError};
 use kernel::state::AppState;

@@ -1,9 +1,7 @@
 //! Ratings: when a case is resolved, its author gets a one-tap link that works without a login,
 //! once, for seven days: solved or not, how satisfied, a comment. "Not solved" reopens the case.
 
-use crate::domain::CaseId;
-use crate::domain::Satisfaction;
-use crate::domain::State;
+use crate::domain::{CaseId, Satisfaction, State};
 use kernel::clock::DAY;
 use kernel::crypto::{hash_token, random_token};
 use kernel::db::WriteTx;

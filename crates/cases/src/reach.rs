@@ -3,10 +3,9 @@
 //! those they entered or that are assigned to them. To anyone else a case out of reach does not
 //! exist: it is answered as not found, in every read, queue, move and photo path.
 
-use kernel::auth::UserId;
+use kernel::auth::{Principal, UserId};
 use crate::domain::CASES_HANDLE;
 use registry::BuildingId;
-use kernel::auth::Principal;
 use kernel::error::AppResult;
 use kernel::state::AppState;
 

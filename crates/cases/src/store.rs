@@ -2,8 +2,7 @@
 
 use kernel::auth::UserId;
 use registry::{BuildingId, ResidentId, UnitId};
-use crate::domain::CaseId;
-use crate::domain::State;
+use crate::domain::{CaseId, State};
 use triage::Category;
 use kernel::db::Db;
 use kernel::query::{col, Alias, Cond, Order, Query};

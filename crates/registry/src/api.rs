@@ -1,11 +1,10 @@
 //! JSON API of the registry.
 
 use crate::{BuildingId, GridId, HouseholdId, ResidentId};
-use crate::domain::{ResidentDraft, Tag};
+use crate::domain::{RESIDENTS_READ, ResidentDraft, STRUCTURE_READ, Tag};
 use crate::id_reviews::{self, IdNumberReview};
 use crate::members::{self, Grant, Member};
 use crate::service::{self, MyHousehold, Placement};
-use crate::domain::{RESIDENTS_READ, STRUCTURE_READ};
 use crate::spreadsheet::{self, Disclosure, Format, ImportReport};
 use crate::store::{self, Building, Community, Counts, Grid, Household, Resident, ResidentFilter};
 use axum::extract::{Multipart, State};

@@ -6,11 +6,10 @@
 //! A request answers alike whether or not anyone is registered under the number given, and
 //! requests are rate-limited, so the form tells nobody who lives where.
 
-use kernel::auth::UserId;
+use kernel::auth::{Permission, Principal, Role, UserId};
 use crate::ResidentId;
 use crate::store::Community;
 use kernel::audit;
-use kernel::auth::{Permission, Principal, Role};
 use kernel::crypto::{IdCardNumber, PhoneNumber};
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;

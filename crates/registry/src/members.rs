@@ -1,11 +1,10 @@
 //! Who works in a community: granting and revoking roles, and assigning grid workers to grids.
 
-use kernel::auth::UserId;
+use kernel::auth::{Permission, Principal, Role, UserId};
 use crate::GridId;
 use crate::domain::STRUCTURE_WRITE;
 use crate::store::Community;
 use kernel::audit;
-use kernel::auth::{Permission, Principal, Role};
 use kernel::crypto::PhoneNumber;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;

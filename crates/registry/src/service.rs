@@ -1,12 +1,11 @@
 //! Registry use cases: every read and write checks the caller's permission here, and grid
 //! workers only ever see the buildings of their own grids.
 
-use kernel::auth::UserId;
+use kernel::auth::{Principal, Role, UserId};
 use crate::{BuildingId, GridId, HouseholdId, ResidentId, UnitId};
 use crate::domain::{Clearing, IdStanding, ResidentDraft, ResidentInput, Tag, ID_REVEAL, RESIDENTS_READ, RESIDENTS_WRITE, STRUCTURE_WRITE};
 use crate::store::{self, Community, Resident};
 use kernel::audit;
-use kernel::auth::{Principal, Role};
 use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;

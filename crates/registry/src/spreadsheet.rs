@@ -4,9 +4,8 @@
 //! its row number and reason while the good rows are kept.
 
 use crate::ResidentId;
-use crate::domain::{ResidentDraft, Tag};
+use crate::domain::{ID_REVEAL, IMPORT_EXPORT, ResidentDraft, Tag};
 use crate::service::{self, Placement};
-use crate::domain::{ID_REVEAL, IMPORT_EXPORT};
 use crate::store::{self, Community, ResidentFilter};
 use kernel::auth::Principal;
 use kernel::error::{AppError, AppResult};

@@ -1,12 +1,10 @@
 //! Pages: my profile and household (resident), and the staff console's registry pages.
 
-use crate::{BuildingId, GridId, ResidentId};
+use crate::{BuildingId, GridId, ResidentId, family};
 use crate::api::ResidentQuery;
-use crate::domain::{ResidentDraft, Tag};
-use crate::family;
+use crate::domain::{ID_REVEAL, IMPORT_EXPORT, RESIDENTS_READ, RESIDENTS_WRITE, ResidentDraft, STRUCTURE_READ, STRUCTURE_WRITE, Tag};
 use crate::id_reviews::{self, IdNumberReview};
 use crate::service::{self, AuditEntry, MyHousehold, Placement};
-use crate::domain::{ID_REVEAL, IMPORT_EXPORT, RESIDENTS_READ, RESIDENTS_WRITE, STRUCTURE_READ, STRUCTURE_WRITE};
 use crate::spreadsheet::{self, Disclosure, Format, ImportReport};
 use crate::store::{self, Building, BuildingOption, Community, Counts, Grid, Household, Resident};
 use askama::Template;

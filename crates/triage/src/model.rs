@@ -2,9 +2,8 @@
 //! reports. Shared with the build script, which trains the shipped pair.
 
 use crate::corpus::{CATEGORIES, URGENCIES};
-use crate::features;
+use crate::{features, text};
 use crate::linear::{Linear, Options, Sample};
-use crate::text;
 
 /// A pair of models.
 #[derive(Debug, Clone)]

@@ -2,14 +2,12 @@
 //! then one transaction — deduplicated by an idempotency key; an anonymous case stores no link
 //! to its author, who follows it with a private token.
 
-use kernel::auth::UserId;
+use kernel::auth::{Principal, UserId};
 use registry::{BuildingId, ResidentId, UnitId};
-use crate::domain::CaseId;
+use crate::domain::{CASES_HANDLE, CaseId, Source, State};
 use crate::clocks::{enqueue_clocks, Clock};
 use crate::classify::triage_in;
-use crate::domain::{Source, State, CASES_HANDLE};
 use crate::photos::{Ready, Stage};
-use kernel::auth::Principal;
 use kernel::crypto::{hash_token, random_token};
 use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};

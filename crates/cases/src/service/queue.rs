@@ -1,12 +1,10 @@
 //! The staff queue and the console's workload figures.
 
-use kernel::auth::UserId;
+use kernel::auth::{Principal, UserId};
 use registry::{BuildingId, GridId};
-use crate::domain::CaseId;
-use crate::domain::{State, CASES_HANDLE};
+use crate::domain::{CASES_HANDLE, CaseId, State};
 use chrono::Datelike;
 use kernel::query::{col, contains, raw, Alias, Cond, Expr, Order, Query};
-use kernel::auth::Principal;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;
 use triage::Category;

@@ -1,12 +1,10 @@
 //! Reading cases: one or many as staff or as the resident see them, the reporter behind a case,
 //! a resident's and a family's cases.
 
-use kernel::auth::UserId;
+use kernel::auth::{Principal, UserId};
 use registry::{BuildingId, ResidentId, UnitId};
-use crate::domain::CaseId;
-use crate::domain::{clock_state_paused, ClockState, State, CASES_HANDLE};
+use crate::domain::{CASES_HANDLE, CaseId, ClockState, State, clock_state_paused};
 use crate::photos::Photo;
-use kernel::auth::Principal;
 use kernel::crypto::hash_token;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;

@@ -1,11 +1,9 @@
 //! What the use cases share: loading a case as the workflow needs it, recording what happened
 //! on its timeline, and alerting people.
 
-use kernel::auth::UserId;
+use kernel::auth::{Principal, UserId};
 use registry::{BuildingId, ResidentId, UnitId};
-use crate::domain::CaseId;
-use crate::domain::State;
-use kernel::auth::Principal;
+use crate::domain::{CaseId, State};
 use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
 use kernel::state::AppState;

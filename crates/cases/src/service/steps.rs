@@ -1,12 +1,10 @@
 //! Moving a case through the workflow, and the other steps staff take on it: waiting,
 //! visibility, assignment, reclassification.
 
-use kernel::auth::UserId;
-use crate::domain::CaseId;
+use kernel::auth::{Principal, UserId};
+use crate::domain::{CaseId, State};
 use crate::clocks::{enqueue_clocks, restart_result_clock};
-use crate::domain::State;
 use crate::photos::{Ready, Stage};
-use kernel::auth::Principal;
 use kernel::db::WriteTx;
 use kernel::error::{AppError, AppResult};
 use kernel::i18n::Locale;

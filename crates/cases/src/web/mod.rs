@@ -14,7 +14,7 @@ use report::*;
 use resident::*;
 
 use crate::domain::State;
-use kernel::auth::UserId;
+use kernel::auth::{User, UserId, Viewer};
 use registry::{BuildingId, GridId, ResidentId, UnitId};
 use crate::service::{self, CaseView, Move, Mover, NewCase};
 use askama::Template;
@@ -23,7 +23,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use kernel::auth::{User, Viewer};
 use kernel::web::{render, render_status, see_other, ApiPath, ApiQuery, PageCtx, WebForm};
 use kernel::{AppError, AppResult, AppState};
 use serde::Deserialize;
