@@ -37,18 +37,26 @@
     if (form && window.localStorage) {
       var fields = ['key', 'text', 'place', 'building_id', 'resident_phone', 'lat', 'long'];
       var saved = JSON.parse(localStorage.getItem(DRAFT) || 'null');
+      // A draft is its writer's: on a phone shared in a family it is not offered to another
+      // person (or to a visitor), who might send it under their own name.
+      var owner = form.elements.by ? form.elements.by.value : '';
+      if (saved && saved.owner !== owner) { saved = null; }
       // The key stays the page's own (it is in the address, so Back finds the filed report).
       if (saved && form.elements.text && !form.elements.text.value) {
         fields.forEach(function (n) { if (n !== 'key' && form.elements[n] && saved[n] != null) form.elements[n].value = saved[n]; });
       }
       var save = function () {
-        var d = {};
+        var d = { owner: owner };
         fields.forEach(function (n) { if (form.elements[n]) d[n] = form.elements[n].value; });
         localStorage.setItem(DRAFT, JSON.stringify(d));
       };
       form.addEventListener('input', save);
       form.addEventListener('submit', save);
     }
+    // Logging out leaves nothing of what was typed on the phone.
+    Array.prototype.forEach.call(document.querySelectorAll('form[action="/logout"]'), function (f) {
+      f.addEventListener('submit', function () { localStorage.removeItem(DRAFT); });
+    });
   } catch (e) { /* storage unavailable: the form still works */ }
   // "Copy link": the private link of an anonymous report, copied in one tap where the browser
   // allows it (without this the link is plain text to select).

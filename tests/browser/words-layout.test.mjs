@@ -185,7 +185,9 @@ describe('a resident on a phone', () => {
     const buildings = await (await admin.request.get(`${BASE_URL}/api/v1/communities/${SLUG}/buildings?limit=100`)).json();
     const home = buildings.find((b) => b.grid_name === '第一网格');
     assert.ok(home, 'a building of the first grid');
-    for (const text of ['楼道的扶手松了，老人上下楼不安全', '单元门口的台阶缺了一块，雨天容易滑倒']) {
+    // The last one carries a long unbroken run, as a pasted link or a row of 哈 is: the pages
+    // that show it must still not scroll sideways.
+    for (const text of ['楼道的扶手松了，老人上下楼不安全', `单元门口的台阶缺了一块，雨天容易滑倒。照片：https://pan.example/s/${'x'.repeat(240)} ${'哈'.repeat(120)}`]) {
       const filed = await page.request.post(`${BASE_URL}/api/v1/communities/${SLUG}/cases`, { data: { text, building_id: home.id } });
       assert.ok(filed.status() < 300, `filing answered ${filed.status()}: ${await filed.text()}`);
       caseId = (await filed.json()).id;

@@ -1,5 +1,6 @@
 //! Accounts: users, logins by password or SMS code, throttling and lockout, preferences.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Role, UserId, create_session};
 use kernel::crypto::{hash_password_async, hash_token, random_digits, verify_password_async, PhoneNumber};
 use kernel::db::{Backend, WriteTx};
@@ -353,7 +354,7 @@ pub async fn user_by_phone(tx: &mut WriteTx, phone: &PhoneNumber) -> AppResult<O
 }
 
 /// Grants `role` in `community_id` (no-op when already held).
-pub async fn grant(tx: &mut WriteTx, now: i64, user_id: UserId, community_id: i64, role: Role) -> AppResult<()> {
+pub async fn grant(tx: &mut WriteTx, now: i64, user_id: UserId, community_id: CommunityId, role: Role) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO memberships (user_id, community_id, role, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, community_id, role) DO NOTHING",
     )
@@ -367,7 +368,7 @@ pub async fn grant(tx: &mut WriteTx, now: i64, user_id: UserId, community_id: i6
 }
 
 /// Takes `role` in `community_id` away (no-op when not held).
-pub async fn revoke(tx: &mut WriteTx, user_id: UserId, community_id: i64, role: Role) -> AppResult<()> {
+pub async fn revoke(tx: &mut WriteTx, user_id: UserId, community_id: CommunityId, role: Role) -> AppResult<()> {
     sqlx::query("DELETE FROM memberships WHERE user_id = $1 AND community_id = $2 AND role = $3")
         .bind(user_id)
         .bind(community_id)

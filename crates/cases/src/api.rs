@@ -77,7 +77,7 @@ async fn classify(
     }
 }
 
-async fn community_id(state: &AppState, slug: &str) -> AppResult<i64> {
+async fn community_id(state: &AppState, slug: &str) -> AppResult<kernel::community::CommunityId> {
     Ok(kernel::community::by_slug(state, slug)
         .await?
         .ok_or(AppError::NotFound)?

@@ -1,6 +1,7 @@
 //! Classifying a report's text: the community's model when it has retrained one, else the
 //! shipped one, and never a failed filing when the classifier fails.
 
+use kernel::community::CommunityId;
 use kernel::error::AppResult;
 use kernel::state::AppState;
 
@@ -12,7 +13,7 @@ pub fn triage(state: &AppState, text: &str) -> (triage::Triage, bool) {
 
 /// Classifies a report as filing in a community does: with the community's own model when it
 /// has retrained one (`crate::learning`), else the shipped one.
-pub async fn triage_in(state: &AppState, community_id: i64, text: &str) -> AppResult<(triage::Triage, bool)> {
+pub async fn triage_in(state: &AppState, community_id: CommunityId, text: &str) -> AppResult<(triage::Triage, bool)> {
     let classifier = crate::learning::classifier(state, community_id).await?;
     Ok(triage_or_fallback(&state.metrics, text, |t| triage::try_classify_with(&classifier, t)))
 }

@@ -1,6 +1,7 @@
 //! A case's two clocks (first response, result): their checks, enqueued as jobs in the
 //! transaction that starts or moves a clock (ADR 007).
 
+use kernel::community::CommunityId;
 use crate::domain::CaseId;
 use kernel::db::WriteTx;
 use serde::{Deserialize, Serialize};
@@ -99,7 +100,7 @@ pub(crate) async fn restart_result_clock(
     tx: &mut WriteTx,
     now: i64,
     id: CaseId,
-    community_id: i64,
+    community_id: CommunityId,
 ) -> AppResult<()> {
     let (u, c): (String, String) =
         sqlx::query_as("SELECT urgency, category FROM cases WHERE id = $1")

@@ -4,6 +4,7 @@
 //! login because the session lapsed. Photos are read and stored once, and never chosen again.
 //! A draft lives for [`TTL_MS`]; filing the report ends it. The words are kept encrypted.
 
+use kernel::community::CommunityId;
 use kernel::auth::UserId;
 use crate::photos::Stored;
 use kernel::clock::HOUR;
@@ -77,7 +78,7 @@ pub fn author_tag(state: &AppState, user_id: UserId) -> String {
     state.cipher.sign("report-author", &user_id.to_string())
 }
 
-fn key_hash(state: &AppState, community_id: i64, key: &str) -> String {
+fn key_hash(state: &AppState, community_id: CommunityId, key: &str) -> String {
     state.cipher.blind_index(&format!("case-draft:{community_id}:{}", key.trim()))
 }
 
@@ -85,7 +86,7 @@ fn key_hash(state: &AppState, community_id: i64, key: &str) -> String {
 /// how many photos the draft now holds. Photos beyond [`crate::photos::MAX_PHOTOS`] are refused.
 pub async fn keep(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
     key: &str,
     fields: &Fields,
     author_tag: &str,
@@ -134,7 +135,7 @@ async fn stored_photos(state: &AppState, hash: &str) -> AppResult<Vec<Stored>> {
 }
 
 /// The draft of `key`, if one is kept.
-pub async fn load(state: &AppState, community_id: i64, key: &str) -> AppResult<Option<Draft>> {
+pub async fn load(state: &AppState, community_id: CommunityId, key: &str) -> AppResult<Option<Draft>> {
     kernel::row! {
         /// A draft as stored: its fields encrypted, its photos as JSON.
         struct Kept {
@@ -163,12 +164,12 @@ pub async fn load(state: &AppState, community_id: i64, key: &str) -> AppResult<O
 }
 
 /// The photos kept for `key` (none when there is no draft).
-pub async fn photos(state: &AppState, community_id: i64, key: &str) -> AppResult<Vec<Stored>> {
+pub async fn photos(state: &AppState, community_id: CommunityId, key: &str) -> AppResult<Vec<Stored>> {
     stored_photos(state, &key_hash(state, community_id, key)).await
 }
 
 /// Drops the photos kept for `key` (the resident does not want them after all).
-pub async fn drop_photos(state: &AppState, community_id: i64, key: &str) -> AppResult<()> {
+pub async fn drop_photos(state: &AppState, community_id: CommunityId, key: &str) -> AppResult<()> {
     let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE case_drafts SET photos = '[]' WHERE key_hash = $1")
         .bind(key_hash(state, community_id, key))
@@ -179,14 +180,14 @@ pub async fn drop_photos(state: &AppState, community_id: i64, key: &str) -> AppR
 
 /// The draft of `key` if `reader` may see it: a logged-in person's own, or a visitor's
 /// (whose key alone is the secret).
-pub async fn readable(state: &AppState, community_id: i64, key: &str, reader: Option<UserId>) -> AppResult<Option<Draft>> {
+pub async fn readable(state: &AppState, community_id: CommunityId, key: &str, reader: Option<UserId>) -> AppResult<Option<Draft>> {
     Ok(load(state, community_id, key).await?.filter(|d| {
         d.author_tag.is_empty() || reader.is_some_and(|uid| d.author_tag == author_tag(state, uid))
     }))
 }
 
 /// Ends the draft of `key` (the report was filed), in the filing's transaction.
-pub async fn end(tx: &mut kernel::db::WriteTx, state: &AppState, community_id: i64, key: &str) -> AppResult<()> {
+pub async fn end(tx: &mut kernel::db::WriteTx, state: &AppState, community_id: CommunityId, key: &str) -> AppResult<()> {
     sqlx::query("DELETE FROM case_drafts WHERE key_hash = $1")
         .bind(key_hash(state, community_id, key))
         .execute(&mut **tx)

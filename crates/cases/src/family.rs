@@ -2,6 +2,7 @@
 //! are hers (those she filed under her name and those filed for her — never anyone else's,
 //! never an anonymous one), who may report for her and who hears about her cases.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Principal, UserId};
 use registry::ResidentId;
 use crate::domain::CaseId;
@@ -39,7 +40,7 @@ pub async fn reads(state: &AppState, p: &Principal, case_id: CaseId) -> AppResul
 }
 
 /// Whether `filer` may report for resident `resident_id` of `community_id` as her family.
-pub async fn may_file_for(state: &AppState, filer: Option<&Principal>, community_id: i64, resident_id: ResidentId) -> AppResult<bool> {
+pub async fn may_file_for(state: &AppState, filer: Option<&Principal>, community_id: CommunityId, resident_id: ResidentId) -> AppResult<bool> {
     let Some(uid) = filer.and_then(|p| p.user_id) else { return Ok(false) };
     Ok(registry::family::bound(state, uid, resident_id).await?.is_some_and(|e| e.community_id == community_id))
 }

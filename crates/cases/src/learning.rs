@@ -4,6 +4,7 @@
 //! on corrections it was not trained on, it is not worse than the one in use. Each case records
 //! the version of the model that classified it.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Principal, UserId};
 use crate::domain::CaseId;
 use kernel::db::WriteTx;
@@ -17,7 +18,7 @@ use triage::{Category, Classifier, Correction, Urgency};
 /// Keeps a staff correction as a labelled example, in the transaction that corrects the case.
 pub(crate) async fn record_correction(
     tx: &mut WriteTx,
-    community_id: i64,
+    community_id: CommunityId,
     case_id: CaseId,
     text: &str,
     urgency: Urgency,
@@ -42,12 +43,12 @@ pub(crate) async fn record_correction(
 }
 
 /// A community's corrections, oldest first; for a case corrected twice, the last word counts.
-pub async fn corrections(state: &AppState, community_id: i64) -> AppResult<Vec<Correction>> {
+pub async fn corrections(state: &AppState, community_id: CommunityId) -> AppResult<Vec<Correction>> {
     Ok(numbered_corrections(state, community_id).await?.into_iter().map(|(_, c)| c).collect())
 }
 
 /// [`corrections`] with the id of each, which orders them.
-async fn numbered_corrections(state: &AppState, community_id: i64) -> AppResult<Vec<(i64, Correction)>> {
+async fn numbered_corrections(state: &AppState, community_id: CommunityId) -> AppResult<Vec<(i64, Correction)>> {
     let rows = sqlx::query(
         "SELECT t.id, t.text, t.urgency, t.category FROM triage_corrections t \
          WHERE t.community_id = $1 AND t.id = (SELECT MAX(l.id) FROM triage_corrections l WHERE l.case_id = t.case_id) ORDER BY t.id",
@@ -79,7 +80,7 @@ static RETRAINING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 static LOADED: LazyLock<RwLock<HashMap<String, Arc<Classifier>>>> = LazyLock::new(Default::default);
 
 /// The classifier a community uses: its own active model, or the shipped one.
-pub async fn classifier(state: &AppState, community_id: i64) -> AppResult<Arc<Classifier>> {
+pub async fn classifier(state: &AppState, community_id: CommunityId) -> AppResult<Arc<Classifier>> {
     let version: Option<String> =
         sqlx::query_scalar("SELECT version FROM triage_models WHERE community_id = $1 AND active = 1")
             .bind(community_id)
@@ -135,7 +136,7 @@ pub const MIN_CORRECTIONS: usize = 5;
 
 /// Retrains a community's triage on its corrections (`linli triage retrain`, and the button on
 /// the console's triage page), and switches to the new model only when it is not worse.
-pub async fn retrain(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Retrained> {
+pub async fn retrain(state: &AppState, p: &Principal, community_id: CommunityId) -> AppResult<Retrained> {
     p.require(community_id, &crate::domain::CASES_CONFIGURE)?;
     // One retraining at a time in this process; a second press is told it is under way.
     let _running = RETRAINING.try_lock().map_err(|_| AppError::field("corrections", "triage_retrain_running"))?;
@@ -276,7 +277,7 @@ pub struct ModelRecord {
 }
 
 /// A community's retrainings, newest first.
-pub async fn history(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Vec<ModelRecord>> {
+pub async fn history(state: &AppState, p: &Principal, community_id: CommunityId) -> AppResult<Vec<ModelRecord>> {
     p.require(community_id, &crate::domain::CASES_CONFIGURE)?;
     let rows = sqlx::query(
         "SELECT version, active, corrections, held_out, before_urgency, after_urgency, before_category, after_category, created_at, created_by \

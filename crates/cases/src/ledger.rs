@@ -3,6 +3,7 @@
 //! community's work accountable. The report's own words and staff notes stay off it: they may
 //! name people or flats.
 
+use kernel::community::CommunityId;
 use kernel::auth::UserId;
 use registry::{BuildingId, GridId, ResidentId, UnitId};
 use crate::domain::{CaseId, State};
@@ -92,7 +93,7 @@ struct Facts {
 }
 
 
-async fn facts(state: &AppState, community_id: i64) -> AppResult<std::sync::Arc<Facts>> {
+async fn facts(state: &AppState, community_id: CommunityId) -> AppResult<std::sync::Arc<Facts>> {
     if let Some(f) = state.db.reads.get::<Facts>(FACTS, community_id) {
         return Ok(f);
     }
@@ -104,7 +105,7 @@ async fn facts(state: &AppState, community_id: i64) -> AppResult<std::sync::Arc<
 
 async fn figure_rows(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
 ) -> AppResult<(Vec<FigureRow>, Vec<(i64, Option<i64>, Option<String>)>)> {
     kernel::row! {
         /// A case as the figures count it.
@@ -204,7 +205,7 @@ fn compute(
 }
 
 /// The figures of a community, computed from its cases and ratings.
-pub async fn figures(state: &AppState, community_id: i64) -> AppResult<Figures> {
+pub async fn figures(state: &AppState, community_id: CommunityId) -> AppResult<Figures> {
     let f = facts(state, community_id).await?;
     Ok(compute(
         state.now(),
@@ -248,7 +249,7 @@ pub struct FigureGroup {
 }
 
 /// The figures broken down by month, grid or category.
-pub async fn breakdown(state: &AppState, community_id: i64, by: By) -> AppResult<Vec<FigureGroup>> {
+pub async fn breakdown(state: &AppState, community_id: CommunityId, by: By) -> AppResult<Vec<FigureGroup>> {
     let f = facts(state, community_id).await?;
     let (rows, rated) = (&f.rows, &f.rated);
     let key = |r: &FigureRow| match by {
@@ -354,7 +355,7 @@ pub fn natural_key(name: &str) -> u64 {
 }
 
 /// The community's grids as (id, name), in natural order.
-pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<(GridId, String)>> {
+pub async fn grids(state: &AppState, community_id: CommunityId) -> AppResult<Vec<(GridId, String)>> {
     Ok(choices(state, community_id).await?.1.clone())
 }
 
@@ -509,7 +510,7 @@ pub struct PlanBuilding {
 }
 
 /// The community's buildings that have a place on the plan, with their open cases.
-pub async fn plan(state: &AppState, community_id: i64) -> AppResult<Vec<PlanBuilding>> {
+pub async fn plan(state: &AppState, community_id: CommunityId) -> AppResult<Vec<PlanBuilding>> {
     if let Some(p) = state.db.reads.get::<Vec<PlanBuilding>>(PLAN, community_id) {
         return Ok(p.as_ref().clone());
     }
@@ -547,7 +548,7 @@ const CHOICES: &str = "cases.ledger_choices";
 /// cache's TTL (they change rarely, through the registry).
 pub async fn choices(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
 ) -> AppResult<std::sync::Arc<(Vec<(BuildingId, String)>, Vec<(GridId, String)>)>> {
     if let Some(c) = state.db.reads.get(CHOICES, community_id) {
         return Ok(c);
@@ -633,13 +634,13 @@ async fn condition(state: &AppState, filter: &Filter) -> AppResult<Cond> {
 }
 
 /// The cases of a community the public ledger may count: all but those withdrawn.
-fn counted(community_id: i64) -> Cond {
+fn counted(community_id: CommunityId) -> Cond {
     Cond::all().add(col("c", "community_id").eq(community_id)).add(col("c", "state").ne("withdrawn"))
 }
 
 /// How many cases matching `filter` are kept off the list (private: care cases and those staff
 /// marked so) while counted in the figures (ADR 008).
-pub async fn private_count(state: &AppState, community_id: i64, filter: &Filter) -> AppResult<i64> {
+pub async fn private_count(state: &AppState, community_id: CommunityId, filter: &Filter) -> AppResult<i64> {
     let mut q = Query::select();
     q.expr(Expr::cust("COUNT(*)"))
         .from_as(Alias::new("cases"), Alias::new("c"))
@@ -651,14 +652,14 @@ pub async fn private_count(state: &AppState, community_id: i64, filter: &Filter)
 /// A page of the public ledger, newest first.
 pub async fn cases(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
     filter: &Filter,
     before: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<PublicCase>> {
     // The first page as everyone first sees it is cached with the figures.
     let first_page = before.is_none() && filter.is_empty() && limit <= 200;
-    let key = community_id * 1000 + limit;
+    let key = community_id.get() * 1000 + limit;
     if first_page {
         if let Some(page) = state.db.reads.get::<Vec<PublicCase>>(FIRST_PAGE, key) {
             return Ok(page.as_ref().clone());
@@ -676,7 +677,7 @@ pub async fn cases(
 
 async fn load_cases(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
     filter: &Filter,
     before: Option<i64>,
     limit: i64,
@@ -685,7 +686,7 @@ async fn load_cases(
 }
 
 /// Public cases matching `only`, newest first.
-async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
+async fn load_public(state: &AppState, community_id: CommunityId, only: Cond, before: Option<i64>, limit: i64) -> AppResult<Vec<PublicCase>> {
     kernel::row! {
         /// A public case as read.
         struct Listed {
@@ -759,14 +760,14 @@ async fn load_public(state: &AppState, community_id: i64, only: Cond, before: Op
 }
 
 /// An open case like a new report, with what the public may know that tells whether it is the
-/// same problem: its category, building and unit, state, progress, public photos, the start of
-/// its words with every number hidden, and how many people follow it — never its author or
+/// same problem: its category, building and unit, state, progress, public photos, the words it
+/// shares with the new report, and how many people follow it — never its author or
 /// anything of a private case.
 #[derive(Debug, Clone, Serialize)]
 pub struct Similar {
     /// The case as the public ledger shows it.
     pub case: PublicCase,
-    /// The start of its words, numbers hidden (see [`public_summary`]).
+    /// The words it shares with the report being written (see [`shared_words`]); empty on its own page.
     pub summary: String,
     /// Its unit (entrance), if it is tied to one.
     pub unit: Option<String>,
@@ -781,7 +782,7 @@ pub struct Similar {
 /// Open cases like a new report, as the public ledger shows them (see [`suggestions`]).
 pub async fn similar(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
     text: &str,
     building_id: Option<BuildingId>,
 ) -> AppResult<Vec<PublicCase>> {
@@ -792,15 +793,33 @@ pub async fn similar(
         .collect())
 }
 
-/// The start of a report's words as others may read it: its first sentence, at most 30
-/// characters, with every digit hidden (phone numbers, flat numbers).
-pub fn public_summary(text: &str) -> String {
-    let first = text.split(['。', '\n', '！', '？', '!', '?']).map(str::trim).find(|s| !s.is_empty()).unwrap_or_default();
-    let mut out: String = first.chars().take(30).map(|c| if c.is_numeric() { '*' } else { c }).collect();
-    if first.chars().count() > 30 || first.len() < text.trim().len() {
-        out.push('…');
+/// What a report shares with words someone is typing, to tell whether it is the same problem
+/// without showing anything of it they did not write themselves: the runs of its letters (two
+/// or more) that also stand in `typed`, in its order, up to four, numbers hidden. Never a name,
+/// a room or a sentence of someone else's (the ledger's promise).
+pub fn shared_words(typed: &str, other: &str) -> String {
+    // Letters only; anything else breaks a run, so a run never joins across punctuation.
+    let letters = |t: &str| -> Vec<char> { kernel::query::fold(t).chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect() };
+    let (typed, other) = (letters(typed), letters(other));
+    let stands_in_typed = |run: &[char]| typed.windows(run.len()).any(|w| w == run);
+    let mut runs: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i + 1 < other.len() && runs.len() < 4 {
+        let mut end = i;
+        while end < other.len() && other[end] != ' ' && stands_in_typed(&other[i..=end]) {
+            end += 1;
+        }
+        if end - i >= 2 {
+            let run: String = other[i..end].iter().take(12).map(|c| if c.is_numeric() { '*' } else { *c }).collect();
+            if !runs.contains(&run) {
+                runs.push(run);
+            }
+            i = end;
+        } else {
+            i += 1;
+        }
     }
-    out
+    runs.join(" … ")
 }
 
 /// The pairs of neighbouring letters (Chinese characters, digits, letters) of a text.
@@ -830,7 +849,7 @@ const SHARED_PAIRS: usize = 2;
 /// alike — so the resident can follow one instead of filing the same thing again.
 pub async fn suggestions(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
     text: &str,
     building_id: Option<BuildingId>,
     unit_id: Option<UnitId>,
@@ -889,7 +908,7 @@ pub async fn suggestions(
             let (score, shared) = likeness(text, &r.text);
             let unit = r.unit_id;
             let same_unit = unit.is_some() && unit == unit_id;
-            (shared >= SHARED_PAIRS).then(|| (r.id, unit, unit.and_then(|u| units.get(&u).cloned()), score + if same_unit { 0.25 } else { 0.0 }, public_summary(&r.text)))
+            (shared >= SHARED_PAIRS).then(|| (r.id, unit, unit.and_then(|u| units.get(&u).cloned()), score + if same_unit { 0.25 } else { 0.0 }, shared_words(text, &r.text)))
         })
         .collect();
     // Nor those she follows already.
@@ -938,13 +957,13 @@ pub async fn suggestions(
 /// One case as the public ledger shows it, with the start of its words (numbers hidden), how
 /// many follow it and whether `reader` does; not found when the public may not see it.
 pub async fn public_case(state: &AppState, id: CaseId, reader: Option<UserId>) -> AppResult<Similar> {
-    let row: Option<(i64, String, Option<UnitId>)> = sqlx::query_as(
-        "SELECT c.community_id, c.text, c.unit_id FROM cases c WHERE c.id = $1 AND c.private = 0 AND c.state <> 'withdrawn'",
+    let row: Option<(CommunityId, Option<UnitId>)> = sqlx::query_as(
+        "SELECT c.community_id, c.unit_id FROM cases c WHERE c.id = $1 AND c.private = 0 AND c.state <> 'withdrawn'",
     )
     .bind(id)
     .fetch_optional(&state.db.pool)
     .await?;
-    let (community_id, text, unit_id) = row.ok_or(AppError::NotFound)?;
+    let (community_id, unit_id) = row.ok_or(AppError::NotFound)?;
     let unit = match unit_id {
         Some(u) => registry::places::unit_names(&state.db.pool, &[u]).await?.remove(&u),
         None => None,
@@ -959,7 +978,8 @@ pub async fn public_case(state: &AppState, id: CaseId, reader: Option<UserId>) -
         .await?;
     Ok(Similar {
         case,
-        summary: public_summary(&text),
+        // Read without anything typed: nothing of its words.
+        summary: String::new(),
         unit,
         same_unit: false,
         followers: follows.len() as i64,
@@ -970,7 +990,7 @@ pub async fn public_case(state: &AppState, id: CaseId, reader: Option<UserId>) -
 /// The cases a person follows that the public may still see, most recently followed first.
 pub async fn followed(state: &AppState, user_id: UserId) -> AppResult<Vec<PublicCase>> {
     let her_residents: Vec<ResidentId> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
-    let rows: Vec<(CaseId, i64)> = sqlx::query_as(&format!(
+    let rows: Vec<(CaseId, CommunityId)> = sqlx::query_as(&format!(
         "SELECT c.id, c.community_id FROM case_followers f JOIN cases c ON c.id = f.case_id WHERE f.user_id = $1 \
          AND (c.author_user_id IS NULL OR c.author_user_id <> $1) \
          AND NOT (c.anonymous = 0 AND c.resident_id IS NOT NULL AND {}) ORDER BY f.created_at DESC, c.id DESC LIMIT 100",
@@ -1050,6 +1070,28 @@ pub async fn unfollow(state: &AppState, user_id: UserId, case_id: CaseId) -> App
 
 #[cfg(test)]
 mod tests {
+    use super::shared_words;
+
+    #[test]
+    fn a_suggestion_shows_only_the_words_in_common() {
+        let other = "电梯坏了，我是王小明，电话13912345678，住2单元1102";
+        assert_eq!(shared_words("电梯坏了好几天了", other), "电梯坏了");
+        assert_eq!(shared_words("2单元的电梯坏了", other), "电梯坏了 … *单元");
+        assert_eq!(shared_words("路灯不亮", other), "");
+        assert!(!shared_words("王", other).contains('王'), "one letter is not a run");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn shared_words_never_show_a_letter_not_typed(typed in "\\PC{0,60}", other in "\\PC{0,200}") {
+            let shown = shared_words(&typed, &other);
+            let folded = kernel::query::fold(&typed);
+            for c in shown.chars().filter(|c| c.is_alphanumeric() && *c != '*') {
+                proptest::prop_assert!(folded.contains(c), "{} in {:?}", c, shown);
+            }
+        }
+    }
+
     #[test]
     fn medians_and_ratios() {
         assert_eq!(super::median(vec![30, 10, 20]), Some(20));

@@ -151,7 +151,7 @@ fn error(format: Format, status: StatusCode, description: &str) -> Response {
     )
 }
 
-async fn jurisdiction(state: &AppState, id: Option<&str>) -> Result<i64, &'static str> {
+async fn jurisdiction(state: &AppState, id: Option<&str>) -> Result<kernel::community::CommunityId, &'static str> {
     let unavailable = |_| "database unavailable";
     match id.filter(|s| !s.is_empty()) {
         Some(slug) => kernel::community::by_slug(state, slug)

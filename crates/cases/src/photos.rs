@@ -4,6 +4,7 @@
 //! thumbnail. Staff can blur parts of a photo or hide it; the public ledger shows a case's
 //! photos once staff have responded to it, never the original.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Principal, UserId};
 use registry::{BuildingId, ResidentId};
 use crate::domain::CaseId;
@@ -225,7 +226,7 @@ pub async fn attach(
     state: &AppState,
     tx: &mut WriteTx,
     case_id: CaseId,
-    community_id: i64,
+    community_id: CommunityId,
     uploaded_by: Option<UserId>,
     stage: Stage,
     hidden: bool,
@@ -385,7 +386,7 @@ pub async fn serve(
             shown_blob_id: i64,
             thumb_blob_id: i64,
             hidden: i64,
-            community_id: i64,
+            community_id: CommunityId,
             author_user_id: Option<UserId>,
             first_response_at: Option<i64>,
             state: String,
@@ -474,7 +475,7 @@ pub async fn redact(
         /// A photo with where its case stands.
         struct Redacted {
             case_id: CaseId,
-            community_id: i64,
+            community_id: CommunityId,
             original_blob_id: i64,
             building_id: Option<BuildingId>,
             entered_by: Option<UserId>,
@@ -581,7 +582,7 @@ pub async fn add(
     kernel::row! {
         /// The case photos are added to.
         struct Added {
-            community_id: i64,
+            community_id: CommunityId,
             author_user_id: Option<UserId>,
             first_response_at: Option<i64>,
             building_id: Option<BuildingId>,

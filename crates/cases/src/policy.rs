@@ -3,6 +3,7 @@
 //! each weekday (the second step of the escalation chain), and who gets which cases by
 //! category and grid.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Principal, Role, UserId};
 use registry::{BuildingId, GridId};
 use crate::domain::{default_sla, Calendar, Sla, CASES_CONFIGURE};
@@ -177,7 +178,7 @@ pub fn span_display(minutes: i64) -> (i64, SpanUnit) {
 /// urgency, else the default.
 pub async fn sla_for(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
     urgency: Urgency,
     category: Category,
 ) -> AppResult<Sla> {
@@ -213,7 +214,7 @@ pub async fn sla_for(
 }
 
 /// The community's working-hours calendar.
-pub async fn calendar(state: &AppState, community_id: i64) -> AppResult<Calendar> {
+pub async fn calendar(state: &AppState, community_id: CommunityId) -> AppResult<Calendar> {
     let windows: Vec<(i64, i64, i64)> = sqlx::query_as("SELECT weekday, start_minute, end_minute FROM work_hours WHERE community_id = $1 ORDER BY weekday, start_minute")
         .bind(community_id)
         .fetch_all(&state.db.pool)
@@ -238,7 +239,7 @@ pub async fn calendar(state: &AppState, community_id: i64) -> AppResult<Calendar
 /// The due times of a clock of `span` started at `start` under `sla`.
 pub async fn due(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
     start: i64,
     span: i64,
     working_hours: bool,
@@ -250,7 +251,7 @@ pub async fn due(
 }
 
 /// The settings of a community (admins and staff may read them).
-pub async fn settings(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Settings> {
+pub async fn settings(state: &AppState, p: &Principal, community_id: CommunityId) -> AppResult<Settings> {
     p.require(community_id, &crate::domain::CASES_HANDLE)?;
     kernel::row! {
         /// A service level as stored.
@@ -393,7 +394,7 @@ fn check(s: &Settings) -> Vec<FieldError> {
 pub async fn replace(
     state: &AppState,
     p: &Principal,
-    community_id: i64,
+    community_id: CommunityId,
     s: &Settings,
 ) -> AppResult<Settings> {
     p.require(community_id, &CASES_CONFIGURE)?;
@@ -518,7 +519,7 @@ pub async fn replace(
 /// grid, then for any category in its grid, then the grid worker of the building's grid.
 pub async fn route(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
     category: Category,
     building_id: Option<BuildingId>,
 ) -> AppResult<Option<UserId>> {
@@ -556,7 +557,7 @@ pub async fn route(
 /// day, every staff member.
 pub async fn on_duty(
     tx: &mut kernel::db::WriteTx,
-    community_id: i64,
+    community_id: CommunityId,
     at: i64,
 ) -> AppResult<Vec<UserId>> {
     let weekday = crate::domain::local_weekday(at);
@@ -582,7 +583,7 @@ pub const HANDLERS: &[Role] = &[Role::Staff, Role::Admin, Role::GridWorker];
 pub async fn on_duty_for(
     state: &kernel::state::AppState,
     tx: &mut kernel::db::WriteTx,
-    community_id: i64,
+    community_id: CommunityId,
     at: i64,
     whereabouts: crate::reach::Whereabouts,
 ) -> AppResult<Vec<UserId>> {
@@ -601,12 +602,12 @@ pub async fn on_duty_for(
 }
 
 /// Every staff member of the community.
-pub async fn all_staff(tx: &mut kernel::db::WriteTx, community_id: i64) -> AppResult<Vec<UserId>> {
+pub async fn all_staff(tx: &mut kernel::db::WriteTx, community_id: CommunityId) -> AppResult<Vec<UserId>> {
     Ok(kernel::people::with_roles(&mut **tx, community_id, &[Role::Staff]).await?.into_iter().map(|(id, _)| id).collect())
 }
 
 /// The community's head: its admins.
-pub async fn heads(tx: &mut kernel::db::WriteTx, community_id: i64) -> AppResult<Vec<UserId>> {
+pub async fn heads(tx: &mut kernel::db::WriteTx, community_id: CommunityId) -> AppResult<Vec<UserId>> {
     Ok(kernel::people::with_roles(&mut **tx, community_id, &[Role::Admin]).await?.into_iter().map(|(id, _)| id).collect())
 }
 

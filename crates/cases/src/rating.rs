@@ -1,6 +1,7 @@
 //! Ratings: when a case is resolved, its author gets a one-tap link that works without a login,
 //! once, for seven days: solved or not, how satisfied, a comment. "Not solved" reopens the case.
 
+use kernel::community::CommunityId;
 use crate::domain::{CaseId, Satisfaction, State};
 use kernel::clock::DAY;
 use kernel::crypto::{hash_token, random_token};
@@ -153,7 +154,7 @@ pub async fn record(
         .bind(format!("{} {}", rating.satisfaction.code(), note).trim().to_string())
         .execute(&mut *tx)
         .await?;
-    let community_id: i64 = sqlx::query_scalar("SELECT community_id FROM cases WHERE id = $1")
+    let community_id: CommunityId = sqlx::query_scalar("SELECT community_id FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_one(&mut *tx)
         .await?;

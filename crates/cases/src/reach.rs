@@ -3,6 +3,7 @@
 //! those they entered or that are assigned to them. To anyone else a case out of reach does not
 //! exist: it is answered as not found, in every read, queue, move and photo path.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Principal, UserId};
 use crate::domain::CASES_HANDLE;
 use registry::BuildingId;
@@ -30,7 +31,7 @@ pub struct Whereabouts {
 }
 
 /// What `p` may handle in `community_id`, or `None` when they may handle no case there.
-pub async fn of(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Option<Reach>> {
+pub async fn of(state: &AppState, p: &Principal, community_id: CommunityId) -> AppResult<Option<Reach>> {
     if !p.can(community_id, &CASES_HANDLE) {
         return Ok(None);
     }
@@ -45,7 +46,7 @@ pub async fn of(state: &AppState, p: &Principal, community_id: i64) -> AppResult
 pub async fn covers(
     state: &AppState,
     p: &Principal,
-    community_id: i64,
+    community_id: CommunityId,
     w: Whereabouts,
 ) -> AppResult<bool> {
     Ok(of(state, p, community_id)

@@ -1,5 +1,6 @@
 //! The cases capability's queries: what is read and written in its tables, in one place.
 
+use kernel::community::CommunityId;
 use kernel::auth::UserId;
 use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::{CaseId, State};
@@ -112,7 +113,7 @@ pub struct PublicRequest {
 
 /// The public cases of a community matching `filter` (never private or withdrawn ones), newest
 /// first, at most 1,000.
-pub async fn public_requests(db: &Db, community_id: i64, filter: &PublicRequests) -> AppResult<Vec<PublicRequest>> {
+pub async fn public_requests(db: &Db, community_id: CommunityId, filter: &PublicRequests) -> AppResult<Vec<PublicRequest>> {
     let mut only = Cond::all()
         .add(col("c", "community_id").eq(community_id))
         .add(col("c", "state").ne(State::Withdrawn.code()))
@@ -165,9 +166,9 @@ pub(crate) const PLAN: &str = "cases.ledger_plan";
 pub(crate) const FIRST_PAGE: &str = "cases.ledger_first_page";
 
 /// Forgets a community's cached ledger when the transaction that changes its cases commits.
-pub fn forget_ledger(tx: &mut kernel::db::WriteTx, community_id: i64) {
-    tx.forget_after_commit(FACTS, Some(community_id));
-    tx.forget_after_commit(PLAN, Some(community_id));
+pub fn forget_ledger(tx: &mut kernel::db::WriteTx, community_id: CommunityId) {
+    tx.forget_after_commit(FACTS, Some(community_id.get()));
+    tx.forget_after_commit(PLAN, Some(community_id.get()));
     // Keyed by community and page size: forget them all.
     tx.forget_after_commit(FIRST_PAGE, None);
 }
@@ -175,7 +176,7 @@ pub fn forget_ledger(tx: &mut kernel::db::WriteTx, community_id: i64) {
 /// A new case's row, as filing writes it.
 pub struct NewCaseRow<'a> {
     /// Its community.
-    pub community_id: i64,
+    pub community_id: CommunityId,
     /// How it came in.
     pub source: crate::domain::Source,
     /// The account it follows as its author.

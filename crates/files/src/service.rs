@@ -1,6 +1,7 @@
 //! Uploads: checked by their bytes and size, stored once per content, recorded with who
 //! uploaded them, and served with the right type and never as something executable.
 
+use kernel::community::CommunityId;
 use crate::content::{sniff, Kind};
 use crate::store::{content_key, BlobStore, S3Settings};
 use axum::http::header;
@@ -101,7 +102,7 @@ fn clean_name(name: &str) -> String {
 pub async fn save(
     state: &AppState,
     uploader: &Principal,
-    community_id: Option<i64>,
+    community_id: Option<CommunityId>,
     name: &str,
     bytes: &[u8],
     allowed: &[Kind],
@@ -144,7 +145,7 @@ pub struct NewBlob<'a> {
     /// The name it came with.
     pub name: &'a str,
     /// Community it belongs to.
-    pub community_id: Option<i64>,
+    pub community_id: Option<CommunityId>,
     /// Who uploaded it (`None` when that must not be recorded, e.g. for an anonymous report).
     pub uploaded_by: Option<kernel::auth::UserId>,
     /// What it is for.

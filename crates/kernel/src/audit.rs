@@ -1,5 +1,6 @@
 //! Who changed what and when (audit trail), and who saw which sensitive field (access log).
 
+use crate::community::CommunityId;
 use crate::auth::Principal;
 use crate::db::WriteTx;
 use crate::error::AppResult;
@@ -10,7 +11,7 @@ pub async fn record_change(
     tx: &mut WriteTx,
     at: i64,
     actor: Option<&Principal>,
-    community_id: Option<i64>,
+    community_id: Option<CommunityId>,
     entity: &str,
     entity_id: impl Into<i64>,
     action: &str,
@@ -38,7 +39,7 @@ pub async fn record_access(
     tx: &mut WriteTx,
     at: i64,
     actor: &Principal,
-    community_id: i64,
+    community_id: CommunityId,
     subject: &str,
     subject_id: impl Into<i64>,
     field: &str,

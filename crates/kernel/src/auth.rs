@@ -1,6 +1,7 @@
 //! Who is asking: roles, principals, sessions, API keys and the permission check that every
 //! service calls before it reads or changes anything.
 
+use crate::community::CommunityId;
 use crate::crypto::{hash_token, random_token};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Locale;
@@ -87,7 +88,7 @@ pub struct Permission {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Membership {
     /// Community id.
-    pub community_id: i64,
+    pub community_id: CommunityId,
     /// Role held there.
     pub role: Role,
 }
@@ -143,11 +144,11 @@ impl Principal {
         self.user_id.ok_or(AppError::Forbidden)
     }
     /// Whether the principal holds `role` in `community_id`.
-    pub fn has_role(&self, community_id: i64, role: Role) -> bool {
+    pub fn has_role(&self, community_id: CommunityId, role: Role) -> bool {
         self.memberships.iter().any(|m| m.community_id == community_id && m.role == role)
     }
     /// Whether the principal may use `perm` in `community_id`.
-    pub fn can(&self, community_id: i64, perm: &Permission) -> bool {
+    pub fn can(&self, community_id: CommunityId, perm: &Permission) -> bool {
         self.superadmin
             || self
                 .memberships
@@ -155,7 +156,7 @@ impl Principal {
                 .any(|m| m.community_id == community_id && perm.roles.contains(&m.role))
     }
     /// Fails with Forbidden unless [`Principal::can`].
-    pub fn require(&self, community_id: i64, perm: &Permission) -> AppResult<()> {
+    pub fn require(&self, community_id: CommunityId, perm: &Permission) -> AppResult<()> {
         if self.can(community_id, perm) {
             Ok(())
         } else {
@@ -167,8 +168,8 @@ impl Principal {
         self.superadmin || self.memberships.iter().any(|m| m.role.is_staff_side())
     }
     /// Communities where the principal holds any role.
-    pub fn community_ids(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = self.memberships.iter().map(|m| m.community_id).collect();
+    pub fn community_ids(&self) -> Vec<CommunityId> {
+        let mut ids: Vec<CommunityId> = self.memberships.iter().map(|m| m.community_id).collect();
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -264,7 +265,7 @@ crate::row! {
 crate::row! {
     /// One of a login's roles in a community.
     struct MembershipRow {
-        community_id: i64,
+        community_id: CommunityId,
         role: String,
     }
 }
@@ -326,7 +327,7 @@ pub async fn principal_for_api_key(state: &AppState, token: &str) -> AppResult<O
         struct KeyRow {
             id: i64,
             name: String,
-            community_id: i64,
+            community_id: CommunityId,
             role: String,
         }
     }
@@ -353,7 +354,7 @@ pub async fn principal_for_api_key(state: &AppState, token: &str) -> AppResult<O
 pub async fn create_api_key(
     state: &AppState,
     name: &str,
-    community_id: i64,
+    community_id: CommunityId,
     role: Role,
     created_by: Option<UserId>,
 ) -> AppResult<(i64, String)> {

@@ -1,6 +1,11 @@
 //! Communities: the tenancy every capability works within. The kernel owns the table, so the
 //! lookups live here, once.
 
+crate::id! {
+    /// A community's id.
+    pub struct CommunityId;
+}
+
 use crate::error::AppResult;
 use crate::state::AppState;
 use serde::Serialize;
@@ -11,7 +16,7 @@ crate::row! {
     #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
     pub struct Community {
         /// Id.
-        pub id: i64,
+        pub id: CommunityId,
         /// URL name, e.g. `nanjing-renjia`.
         pub slug: String,
         /// Display name.
@@ -49,14 +54,14 @@ pub async fn by_slug(state: &AppState, slug: &str) -> AppResult<Option<Community
 }
 
 /// Every community, or those with the given ids, in id order.
-pub async fn all(state: &AppState, ids: Option<&[i64]>) -> AppResult<Vec<Community>> {
+pub async fn all(state: &AppState, ids: Option<&[CommunityId]>) -> AppResult<Vec<Community>> {
     let rows: Vec<Community> = sqlx::query_as("SELECT id, slug, name, city FROM communities ORDER BY id").fetch_all(&state.db.pool).await?;
     Ok(rows.into_iter().filter(|c| ids.is_none_or(|ids| ids.contains(&c.id))).collect())
 }
 
 /// The community a request without a slug means: the viewer's first, else the deployment's
 /// only one. `None` when that is ambiguous.
-pub async fn default_for(state: &AppState, community_ids: &[i64]) -> AppResult<Option<Community>> {
+pub async fn default_for(state: &AppState, community_ids: &[CommunityId]) -> AppResult<Option<Community>> {
     let all = all(state, None).await?;
     if let Some(first) = community_ids.first() {
         return Ok(all.into_iter().find(|c| c.id == *first));

@@ -165,9 +165,11 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 pub struct IdCardNumber(String);
 
 impl IdCardNumber {
-    /// Validates format, birth date and check digit.
+    /// Validates format, birth date and check digit. Wide digits and a wide Ｘ, as a phone's
+    /// keyboard gives them, are read as typed on a plain keyboard.
     pub fn parse(input: &str) -> Result<Self, &'static str> {
-        let s: String = input.trim().to_ascii_uppercase().chars().filter(|c| !c.is_whitespace()).collect();
+        use unicode_normalization::UnicodeNormalization;
+        let s: String = input.nfkc().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
         // Eighteen bytes of other scripts are not eighteen characters: check before slicing.
         if s.len() != 18 || !s.is_ascii() || !s[..17].bytes().all(|b| b.is_ascii_digit()) {
             return Err("id_number_format");
@@ -302,6 +304,9 @@ mod tests {
             assert_eq!(PhoneNumber::parse(typed).unwrap().as_str(), "13900000006", "{typed}");
         }
         assert!(PhoneNumber::parse("１３９０００").is_err());
+        let typed = IdCardNumber::with_check_digit("32010219560312042");
+        let wide: String = typed.as_str().chars().map(|c| char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap_or(c)).collect();
+        assert_eq!(IdCardNumber::parse(&wide).unwrap(), typed, "{wide}");
         proptest::proptest!(|(typed in "\\PC{0,40}|[0-9０-９ \u{3000}\\-－+＋]{0,30}")| {
             // Whatever is typed: a valid number is eleven ASCII digits, anything else is refused.
             if let Ok(p) = PhoneNumber::parse(&typed) {

@@ -7,6 +7,7 @@
 //! records the delivery, so a delivery retried after a failure or a crash does its work once. A subscriber that fails is retried with backoff and
 //! dead-lettered like any job, without holding up the others (docs/architecture.md).
 
+use crate::community::CommunityId;
 use crate::db::WriteTx;
 use crate::error::{AppError, AppResult};
 use crate::jobs::{JobFailure, JobHandler, JobRun};
@@ -31,7 +32,7 @@ pub struct Event {
     /// Its name.
     pub name: String,
     /// The community it happened in, if any.
-    pub community_id: Option<i64>,
+    pub community_id: Option<CommunityId>,
     /// When (epoch ms).
     pub at: i64,
     payload: String,
@@ -63,7 +64,7 @@ pub struct Subscriber {
 
 /// Announces `event` in the caller's transaction, with a delivery for each subscriber; returns
 /// its id.
-pub async fn publish<E: DomainEvent>(state: &AppState, tx: &mut WriteTx, now: i64, community_id: Option<i64>, event: &E) -> AppResult<i64> {
+pub async fn publish<E: DomainEvent>(state: &AppState, tx: &mut WriteTx, now: i64, community_id: Option<CommunityId>, event: &E) -> AppResult<i64> {
     let payload = serde_json::to_string(event).map_err(AppError::internal)?;
     let id: i64 = sqlx::query_scalar("INSERT INTO domain_events (name, community_id, payload, at) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(E::NAME)
@@ -91,7 +92,7 @@ async fn load(state: &AppState, id: i64) -> AppResult<Option<Event>> {
         struct EventRow {
             id: i64,
             name: String,
-            community_id: Option<i64>,
+            community_id: Option<CommunityId>,
             payload: String,
             at: i64,
         }

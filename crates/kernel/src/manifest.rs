@@ -2,6 +2,7 @@
 //! migrations, OpenAPI paths, demo seed, words, console navigation, home-page links, settings,
 //! command-line subcommands, long-running services and event subscribers.
 
+use crate::community::CommunityId;
 use crate::auth::Permission;
 use crate::db::Migration;
 use crate::error::AppResult;
@@ -128,10 +129,10 @@ pub struct Service {
 }
 
 /// Facts earlier seeds hand to later ones.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DemoContext {
     /// The demo community's id.
-    pub community_id: i64,
+    pub community_id: CommunityId,
     /// The demo community's slug.
     pub community_slug: String,
 }

@@ -3,6 +3,7 @@
 //! `memberships` (docs/architecture.md, "The boundary"). Each takes any executor: the pool, or
 //! a write transaction's connection.
 
+use crate::community::CommunityId;
 use crate::auth::{Role, UserId};
 use crate::error::AppResult;
 use sqlx::{Any, Executor};
@@ -58,7 +59,7 @@ crate::row! {
 }
 
 /// The people holding any of `roles` in a community, as (user id, name), by id.
-pub async fn with_roles<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64, roles: &[Role]) -> AppResult<Vec<(UserId, String)>> {
+pub async fn with_roles<'c, E: Executor<'c, Database = Any>>(db: E, community_id: CommunityId, roles: &[Role]) -> AppResult<Vec<(UserId, String)>> {
     if roles.is_empty() {
         return Ok(Vec::new());
     }

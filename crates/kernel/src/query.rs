@@ -36,10 +36,16 @@ pub fn raw(sql: impl Into<String>) -> SimpleExpr {
 /// ideographic space a space), every letter lower-case (Unicode's rules, not only ASCII's),
 /// invisible format characters (a zero-width space) gone, and runs of white space one space.
 pub fn fold(text: &str) -> String {
+    normal(text).to_lowercase()
+}
+
+/// `text` as it is kept where a name must match however it was typed: Unicode's compatibility
+/// form (full-width digits and letters as ASCII), no invisible characters, runs of spaces as one,
+/// case kept.
+pub fn normal(text: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let normal: String = text.nfkc().collect::<String>().to_lowercase();
-    let visible: String = normal.chars().filter(|c| !is_format(*c)).collect();
-    visible.split_whitespace().collect::<Vec<_>>().join(" ")
+    let normal: String = text.nfkc().filter(|c| !is_format(*c)).collect();
+    normal.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Unicode's invisible format characters (category Cf) that phones and pasted text carry.

@@ -68,11 +68,11 @@ async fn outbox(state: axum::extract::State<AppState>, user: User, ApiQuery(q): 
 
 /// The communities whose outbox the viewer may read: `None` for deployment administrators
 /// (everything), the communities they administer otherwise; Forbidden for everyone else.
-pub(crate) fn outbox_scope(user: &kernel::auth::Principal) -> AppResult<Option<Vec<i64>>> {
+pub(crate) fn outbox_scope(user: &kernel::auth::Principal) -> AppResult<Option<Vec<kernel::community::CommunityId>>> {
     if user.superadmin {
         return Ok(None);
     }
-    let communities: Vec<i64> =
+    let communities: Vec<kernel::community::CommunityId> =
         user.memberships.iter().filter(|m| OUTBOX_READ.roles.contains(&m.role)).map(|m| m.community_id).collect();
     if communities.is_empty() {
         return Err(AppError::Forbidden);

@@ -1,5 +1,6 @@
 //! Messages and channels.
 
+use kernel::community::CommunityId;
 use kernel::auth::UserId;
 use serde::{Deserialize, Serialize};
 
@@ -40,7 +41,7 @@ impl Channel {
 #[derive(Debug, Clone)]
 pub struct Message {
     /// Community the message is about, if any.
-    pub community_id: Option<i64>,
+    pub community_id: Option<CommunityId>,
     /// The user it is for (required for the inbox).
     pub user_id: Option<UserId>,
     /// Channel.

@@ -242,7 +242,7 @@ pub struct OutboxEntry {
 pub async fn outbox_by_state(
     state: &AppState,
     st: &str,
-    communities: Option<&[i64]>,
+    communities: Option<&[kernel::community::CommunityId]>,
     after: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<OutboxEntry>> {

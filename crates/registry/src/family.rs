@@ -6,6 +6,7 @@
 //! A request answers alike whether or not anyone is registered under the number given, and
 //! requests are rate-limited, so the form tells nobody who lives where.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Permission, Principal, Role, UserId};
 use crate::ResidentId;
 use crate::store::Community;
@@ -166,7 +167,7 @@ pub struct Elder {
     /// Resident id.
     pub resident_id: ResidentId,
     /// Community.
-    pub community_id: i64,
+    pub community_id: CommunityId,
     /// Name.
     pub name: String,
     /// The family member's relation to her.
@@ -242,7 +243,7 @@ kernel::row! {
     /// An elder a family member is bound to, as stored.
     struct ElderRow {
         resident_id: ResidentId,
-        community_id: i64,
+        community_id: CommunityId,
         name: String,
         relation: String,
         user_id: Option<UserId>,
@@ -305,7 +306,7 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
         /// A resident registered under the number asked for.
         struct Found {
             id: ResidentId,
-            community_id: i64,
+            community_id: CommunityId,
             user_id: Option<UserId>,
         }
     }
@@ -319,7 +320,7 @@ pub async fn request(state: &AppState, p: &Principal, who: &str, relation: &str)
             .fetch_all(&state.db.pool)
             .await?,
     };
-    let found: Vec<(ResidentId, i64, Option<UserId>)> = found.into_iter().map(|r| (r.id, r.community_id, r.user_id)).collect();
+    let found: Vec<(ResidentId, CommunityId, Option<UserId>)> = found.into_iter().map(|r| (r.id, r.community_id, r.user_id)).collect();
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     // A request that waited its time out makes way for the new one.
@@ -506,7 +507,7 @@ pub async fn withdraw(state: &AppState, p: &Principal, request_id: i64) -> AppRe
             /// A binding the request asked for, with the elder's community.
             struct Asked {
                 resident_id: ResidentId,
-                community_id: i64,
+                community_id: CommunityId,
             }
         }
         let asked: Vec<Asked> = sqlx::query_as(
@@ -574,12 +575,12 @@ pub async fn links_of_resident(state: &AppState, p: &Principal, c: &Community, r
 }
 
 /// The binding's row as it stands: `(status, community, the elder's login)`.
-async fn load(conn: &mut sqlx::AnyConnection, family_user_id: UserId, resident_id: ResidentId) -> AppResult<(Status, i64, Option<UserId>)> {
+async fn load(conn: &mut sqlx::AnyConnection, family_user_id: UserId, resident_id: ResidentId) -> AppResult<(Status, CommunityId, Option<UserId>)> {
     kernel::row! {
         /// A binding's status, with the elder's community and login.
         struct Loaded {
             status: String,
-            community_id: i64,
+            community_id: CommunityId,
             user_id: Option<UserId>,
         }
     }
@@ -613,7 +614,7 @@ pub async fn confirm_in_person(state: &AppState, p: &Principal, c: &Community, f
     confirm(state, p, family_user_id, resident_id, community, Consent::InPerson).await
 }
 
-async fn confirm(state: &AppState, p: &Principal, family_user_id: UserId, resident_id: ResidentId, community: i64, how: Consent) -> AppResult<()> {
+async fn confirm(state: &AppState, p: &Principal, family_user_id: UserId, resident_id: ResidentId, community: CommunityId, how: Consent) -> AppResult<()> {
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let done = sqlx::query(

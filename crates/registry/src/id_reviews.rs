@@ -5,6 +5,7 @@
 //! are told at once (409). Every clash is written to the access log, as it says whose number
 //! it is.
 
+use kernel::community::CommunityId;
 use crate::ResidentId;
 use crate::domain::{IdStanding, ID_REVEAL};
 use crate::store::Community;
@@ -55,7 +56,7 @@ pub(crate) async fn queue(
     tx: &mut WriteTx,
     state: &AppState,
     p: &Principal,
-    community_id: i64,
+    community_id: CommunityId,
     resident_id: ResidentId,
     held: IdStanding,
     number: Option<&IdCardNumber>,

@@ -2,6 +2,7 @@
 //! them and which login is theirs. Functions take any executor (the pool, or a transaction's
 //! connection).
 
+use kernel::community::CommunityId;
 use kernel::auth::UserId;
 use crate::{BuildingId, ResidentId};
 use kernel::error::AppResult;
@@ -15,7 +16,7 @@ kernel::row! {
         /// Id.
         pub id: ResidentId,
         /// Community.
-        pub community_id: i64,
+        pub community_id: CommunityId,
         /// Name.
         pub name: String,
         /// Phone as kept in the registry (may be empty).
@@ -46,7 +47,7 @@ pub async fn contacts<'c, E: Executor<'c, Database = Any>>(db: E, ids: &[Residen
 }
 
 /// The residents of a community registered with a phone number (as stored: digits), by id.
-pub async fn with_phone<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64, phone: &str) -> AppResult<Vec<ResidentContact>> {
+pub async fn with_phone<'c, E: Executor<'c, Database = Any>>(db: E, community_id: CommunityId, phone: &str) -> AppResult<Vec<ResidentContact>> {
     Ok(sqlx::query_as(&format!("{CONTACT} WHERE r.community_id = $1 AND r.phone = $2 ORDER BY r.id"))
         .bind(community_id)
         .bind(phone)

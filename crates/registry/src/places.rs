@@ -1,5 +1,6 @@
 //! The registry's places as other capabilities read them: which buildings a person may act on.
 
+use kernel::community::CommunityId;
 use crate::{BuildingId, GridId, UnitId};
 use kernel::auth::Principal;
 use kernel::error::AppResult;
@@ -8,7 +9,7 @@ use kernel::state::AppState;
 /// The buildings of `community_id` that `p` is limited to: those of their grids for a grid
 /// worker without a wider role, `None` (every building) for everyone else. A person with no
 /// permission in the community is not checked here; callers check permissions first.
-pub async fn buildings_in_reach(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Option<Vec<BuildingId>>> {
+pub async fn buildings_in_reach(state: &AppState, p: &Principal, community_id: CommunityId) -> AppResult<Option<Vec<BuildingId>>> {
     let Some(grids) = crate::service::scope(state, p, community_id).await? else { return Ok(None) };
     if grids.is_empty() {
         return Ok(Some(Vec::new()));
@@ -67,7 +68,7 @@ kernel::row! {
 }
 
 /// The buildings of a community with their grid and plan position, by id.
-pub async fn buildings_of<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64) -> AppResult<Vec<BuildingPlace>> {
+pub async fn buildings_of<'c, E: Executor<'c, Database = Any>>(db: E, community_id: CommunityId) -> AppResult<Vec<BuildingPlace>> {
     Ok(sqlx::query_as(
         "SELECT b.id, b.name, b.estate, b.grid_id, g.name AS grid_name, b.plan_x, b.plan_y \
          FROM buildings b LEFT JOIN grids g ON g.id = b.grid_id WHERE b.community_id = $1 ORDER BY b.id",
@@ -78,7 +79,7 @@ pub async fn buildings_of<'c, E: Executor<'c, Database = Any>>(db: E, community_
 }
 
 /// The buildings of a community with their units, by building then unit.
-pub async fn building_units<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64) -> AppResult<Vec<BuildingUnit>> {
+pub async fn building_units<'c, E: Executor<'c, Database = Any>>(db: E, community_id: CommunityId) -> AppResult<Vec<BuildingUnit>> {
     Ok(sqlx::query_as(
         "SELECT b.id AS building_id, b.name AS building_name, u.id AS unit_id, u.name AS unit_name \
          FROM buildings b LEFT JOIN units u ON u.building_id = b.id WHERE b.community_id = $1 ORDER BY b.id, u.id",
@@ -89,7 +90,7 @@ pub async fn building_units<'c, E: Executor<'c, Database = Any>>(db: E, communit
 }
 
 /// The building of a unit of `community_id`; none when the unit is not the community's.
-pub async fn building_of_unit<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64, unit_id: UnitId) -> AppResult<Option<BuildingId>> {
+pub async fn building_of_unit<'c, E: Executor<'c, Database = Any>>(db: E, community_id: CommunityId, unit_id: UnitId) -> AppResult<Option<BuildingId>> {
     Ok(sqlx::query_scalar("SELECT u.building_id FROM units u JOIN buildings b ON b.id = u.building_id WHERE u.id = $1 AND b.community_id = $2")
         .bind(unit_id)
         .bind(community_id)
@@ -98,7 +99,7 @@ pub async fn building_of_unit<'c, E: Executor<'c, Database = Any>>(db: E, commun
 }
 
 /// Whether a building belongs to `community_id`.
-pub async fn is_building_of<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64, building_id: BuildingId) -> AppResult<bool> {
+pub async fn is_building_of<'c, E: Executor<'c, Database = Any>>(db: E, community_id: CommunityId, building_id: BuildingId) -> AppResult<bool> {
     let found: Option<i64> = sqlx::query_scalar("SELECT id FROM buildings WHERE id = $1 AND community_id = $2")
         .bind(building_id)
         .bind(community_id)
@@ -118,7 +119,7 @@ pub async fn buildings_of_grid<'c, E: Executor<'c, Database = Any>>(db: E, grid_
 }
 
 /// The grids of a community as (id, name), by id.
-pub async fn grid_names<'c, E: Executor<'c, Database = Any>>(db: E, community_id: i64) -> AppResult<Vec<(GridId, String)>> {
+pub async fn grid_names<'c, E: Executor<'c, Database = Any>>(db: E, community_id: CommunityId) -> AppResult<Vec<(GridId, String)>> {
     let rows: Vec<IdName> = sqlx::query_as("SELECT id, name FROM grids WHERE community_id = $1 ORDER BY id").bind(community_id).fetch_all(db).await?;
     Ok(rows.into_iter().map(|r| (GridId::new(r.id), r.name)).collect())
 }

@@ -1,6 +1,7 @@
 //! Registry use cases: every read and write checks the caller's permission here, and grid
 //! workers only ever see the buildings of their own grids.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Principal, Role, UserId};
 use crate::{BuildingId, GridId, HouseholdId, ResidentId, UnitId};
 use crate::domain::{Clearing, IdStanding, ResidentDraft, ResidentInput, Tag, ID_REVEAL, RESIDENTS_READ, RESIDENTS_WRITE, STRUCTURE_WRITE};
@@ -21,7 +22,7 @@ pub const PHONE_SEARCHES: kernel::quota::Budget = kernel::quota::Budget { name: 
 pub async fn find_residents(
     state: &AppState,
     p: &Principal,
-    community_id: i64,
+    community_id: CommunityId,
     filter: &store::ResidentFilter,
     after: Option<i64>,
     limit: i64,
@@ -47,7 +48,7 @@ pub async fn community(state: &AppState, p: &Principal, slug: &str) -> AppResult
 
 /// The grids a caller is limited to: the assigned grids for a grid worker without a wider
 /// role, `None` (no limit beyond the permission check) for everyone else.
-pub async fn scope(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Option<Vec<GridId>>> {
+pub async fn scope(state: &AppState, p: &Principal, community_id: CommunityId) -> AppResult<Option<Vec<GridId>>> {
     let wide = p.superadmin || p.has_role(community_id, Role::Staff) || p.has_role(community_id, Role::Admin);
     if wide || !p.has_role(community_id, Role::GridWorker) {
         return Ok(None);
@@ -114,9 +115,10 @@ impl Placement {
 
 /// Finds or creates the building, unit and household for a placement, inside `tx`.
 /// Returns `(household_id, building_created)`.
-pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement, grid_name: Option<&str>) -> AppResult<(HouseholdId, bool)> {
-    let building = at.building.trim();
-    let room = at.room.trim();
+pub async fn place(tx: &mut WriteTx, now: i64, community_id: CommunityId, at: &Placement, grid_name: Option<&str>) -> AppResult<(HouseholdId, bool)> {
+    // Written as typed on any keyboard: 翠微新村３栋, 翠微新村 3栋 and 翠微新村3栋 are one building.
+    let (building, unit, room) = (kernel::query::normal(&at.building), kernel::query::normal(&at.unit), kernel::query::normal(&at.room));
+    let (building, room) = (building.as_str(), room.as_str());
     if building.is_empty() {
         return Err(AppError::field("building", "required"));
     }
@@ -124,12 +126,7 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement
         return Err(AppError::field("room", "required"));
     }
     let mut created = false;
-    let building_id: BuildingId = match sqlx::query_scalar::<_, BuildingId>("SELECT id FROM buildings WHERE community_id = $1 AND name = $2")
-        .bind(community_id)
-        .bind(building)
-        .fetch_optional(&mut **tx)
-        .await?
-    {
+    let building_id: BuildingId = match same_place(tx, "SELECT id, name FROM buildings WHERE community_id = $1", community_id.get(), building).await?.map(BuildingId::new) {
         Some(id) => id,
         None => {
             created = true;
@@ -151,13 +148,8 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement
             .await?
         }
     };
-    let unit = at.unit.trim();
-    let unit_id: UnitId = match sqlx::query_scalar::<_, UnitId>("SELECT id FROM units WHERE building_id = $1 AND name = $2")
-        .bind(building_id)
-        .bind(unit)
-        .fetch_optional(&mut **tx)
-        .await?
-    {
+    let unit = unit.as_str();
+    let unit_id: UnitId = match same_place(tx, "SELECT id, name FROM units WHERE building_id = $1", building_id.get(), unit).await?.map(UnitId::new) {
         Some(id) => id,
         None => sqlx::query_scalar("INSERT INTO units (building_id, name) VALUES ($1, $2) RETURNING id")
             .bind(building_id)
@@ -165,12 +157,7 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement
             .fetch_one(&mut **tx)
             .await?,
     };
-    let household: HouseholdId = match sqlx::query_scalar::<_, HouseholdId>("SELECT id FROM households WHERE unit_id = $1 AND room = $2")
-        .bind(unit_id)
-        .bind(room)
-        .fetch_optional(&mut **tx)
-        .await?
-    {
+    let household: HouseholdId = match same_place(tx, "SELECT id, room AS name FROM households WHERE unit_id = $1", unit_id.get(), room).await?.map(HouseholdId::new) {
         Some(id) => id,
         None => sqlx::query_scalar(
             "INSERT INTO households (community_id, building_id, unit_id, room, created_at, updated_at, search_address) VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
@@ -187,8 +174,24 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: i64, at: &Placement
     Ok((household, created))
 }
 
+/// The id of the place under `parent` (listed by `sql`, which selects `id, name` with `$1` the
+/// parent) whose name is `name` written any way: the same after folding, spaces ignored.
+async fn same_place(tx: &mut WriteTx, sql: &str, parent: i64, name: &str) -> AppResult<Option<i64>> {
+    kernel::row! {
+        /// A place's id and name.
+        struct Named {
+            id: i64,
+            name: String,
+        }
+    }
+    let key = |s: &str| kernel::query::fold(s).replace(' ', "");
+    let wanted = key(name);
+    let rows: Vec<Named> = sqlx::query_as(sql).bind(parent).fetch_all(&mut **tx).await?;
+    Ok(rows.iter().find(|r| r.name == name).or_else(|| rows.iter().find(|r| key(&r.name) == wanted)).map(|r| r.id))
+}
+
 /// Finds or creates a grid by name.
-pub async fn ensure_grid(tx: &mut WriteTx, now: i64, community_id: i64, name: &str) -> AppResult<GridId> {
+pub async fn ensure_grid(tx: &mut WriteTx, now: i64, community_id: CommunityId, name: &str) -> AppResult<GridId> {
     if let Some(id) = sqlx::query_scalar::<_, GridId>("SELECT id FROM grids WHERE community_id = $1 AND name = $2")
         .bind(community_id)
         .bind(name)
@@ -239,7 +242,7 @@ async fn write_tags(tx: &mut WriteTx, resident_id: ResidentId, tags: &[Tag]) -> 
 
 /// Links the resident to a login on their phone number, creating a password-less account
 /// (SMS-code login) when none exists, and grants the resident role.
-async fn link_account(tx: &mut WriteTx, now: i64, community_id: i64, resident_id: ResidentId, input: &ResidentInput) -> AppResult<()> {
+async fn link_account(tx: &mut WriteTx, now: i64, community_id: CommunityId, resident_id: ResidentId, input: &ResidentInput) -> AppResult<()> {
     let Some(phone) = &input.phone else { return Ok(()) };
     let user_id = match accounts::service::user_by_phone(tx, phone).await? {
         Some(id) => id,
@@ -260,7 +263,7 @@ async fn link_account(tx: &mut WriteTx, now: i64, community_id: i64, resident_id
 }
 
 /// Inserts a resident inside `tx` (no permission check: callers check).
-pub async fn insert_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, household_id: HouseholdId, input: ResidentInput) -> AppResult<ResidentId> {
+pub async fn insert_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: CommunityId, household_id: HouseholdId, input: ResidentInput) -> AppResult<ResidentId> {
     insert_held(tx, state, actor, community_id, household_id, input, IdStanding::Registered).await
 }
 
@@ -268,7 +271,7 @@ async fn insert_held(
     tx: &mut WriteTx,
     state: &AppState,
     actor: Option<&Principal>,
-    community_id: i64,
+    community_id: CommunityId,
     household_id: HouseholdId,
     mut input: ResidentInput,
     standing: IdStanding,
@@ -329,7 +332,7 @@ fn resident_json(input: &ResidentInput, household_id: Option<HouseholdId>) -> se
 /// Updates a resident inside `tx`, recording the difference in the audit log.
 #[allow(clippy::too_many_arguments)]
 /// Empty phone and ID numbers keep the stored ones.
-pub async fn update_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: i64, id: ResidentId, household_id: Option<HouseholdId>, before: &serde_json::Value, input: ResidentInput) -> AppResult<()> {
+pub async fn update_resident(tx: &mut WriteTx, state: &AppState, actor: Option<&Principal>, community_id: CommunityId, id: ResidentId, household_id: Option<HouseholdId>, before: &serde_json::Value, input: ResidentInput) -> AppResult<()> {
     update_held(tx, state, actor, community_id, id, household_id, before, input, IdStanding::Registered, Clearing::default()).await
 }
 
@@ -338,7 +341,7 @@ async fn update_held(
     tx: &mut WriteTx,
     state: &AppState,
     actor: Option<&Principal>,
-    community_id: i64,
+    community_id: CommunityId,
     id: ResidentId,
     household_id: Option<HouseholdId>,
     before: &serde_json::Value,
@@ -445,7 +448,7 @@ pub const RESIDENT_WRITES: kernel::quota::Budget = kernel::quota::Budget { name:
 
 /// Counts one resident write by `p`, or refuses it (429) when the window's quota is used up.
 /// Those who may see ID numbers have nothing to gain from many writes and are not counted.
-async fn count_resident_write(state: &AppState, p: &Principal, community_id: i64) -> AppResult<()> {
+async fn count_resident_write(state: &AppState, p: &Principal, community_id: CommunityId) -> AppResult<()> {
     if p.can(community_id, &ID_REVEAL) {
         return Ok(());
     }
@@ -457,7 +460,7 @@ async fn count_resident_write(state: &AppState, p: &Principal, community_id: i64
 /// number registered by another request between the check and the write) and the writer may
 /// not learn of clashes: the second run sees the number registered and holds it for review,
 /// so the answer is the usual one, not a 409.
-async fn retried<T, F, Fut>(p: &Principal, community_id: i64, mut write: F) -> AppResult<T>
+async fn retried<T, F, Fut>(p: &Principal, community_id: CommunityId, mut write: F) -> AppResult<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = AppResult<T>>,

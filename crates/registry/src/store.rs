@@ -1,5 +1,6 @@
 //! Registry queries.
 
+use kernel::community::CommunityId;
 use kernel::auth::UserId;
 use crate::{BuildingId, GridId, HouseholdId, ResidentId};
 use crate::domain::Tag;
@@ -115,7 +116,7 @@ pub async fn grids_of(state: &AppState, user_id: UserId) -> AppResult<Vec<GridId
 }
 
 /// Grids of a community with their workers.
-pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<Grid>> {
+pub async fn grids(state: &AppState, community_id: CommunityId) -> AppResult<Vec<Grid>> {
     kernel::row! {
         /// A grid with how many buildings it has.
         struct Counted {
@@ -154,7 +155,7 @@ pub async fn grids(state: &AppState, community_id: i64) -> AppResult<Vec<Grid>> 
 }
 
 /// Buildings of a community with household and resident counts.
-pub async fn buildings(state: &AppState, community_id: i64, grids: Option<&[GridId]>) -> AppResult<Vec<Building>> {
+pub async fn buildings(state: &AppState, community_id: CommunityId, grids: Option<&[GridId]>) -> AppResult<Vec<Building>> {
     kernel::row! {
         /// A building with its grid and counts.
         struct Counted {
@@ -205,7 +206,7 @@ pub struct BuildingOption {
 }
 
 /// Building names of a community (within a grid worker's grids), without the counts.
-pub async fn building_options(state: &AppState, community_id: i64, grids: Option<&[GridId]>) -> AppResult<Vec<BuildingOption>> {
+pub async fn building_options(state: &AppState, community_id: CommunityId, grids: Option<&[GridId]>) -> AppResult<Vec<BuildingOption>> {
     let sql = format!("SELECT b.id, b.name FROM buildings b WHERE b.community_id = $1{} ORDER BY b.id", grid_filter_sql(grids, "b"));
     kernel::row! {
         /// A building's id and name.
@@ -221,7 +222,7 @@ pub async fn building_options(state: &AppState, community_id: i64, grids: Option
 /// Households of a community, optionally in one building, ordered by id.
 pub async fn households(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
     building_id: Option<BuildingId>,
     grids: Option<&[GridId]>,
     after: Option<i64>,
@@ -335,7 +336,7 @@ fn resident_from(r: ResidentRow) -> AppResult<Resident> {
 /// Residents of a community matching `filter`, ordered by id, after the cursor.
 pub async fn residents(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
     filter: &ResidentFilter,
     grids: Option<&[GridId]>,
     after: Option<i64>,
@@ -349,7 +350,7 @@ pub async fn residents(
 /// The resident list's query. Only the filters in use become conditions, so each query can
 /// use its index (an `($n = 0 OR col = $n)` condition would make the planner scan the whole
 /// community).
-fn residents_query(columns: &str, community_id: i64, filter: &ResidentFilter, grids: Option<&[GridId]>, after: Option<i64>, limit: i64) -> SelectStatement {
+fn residents_query(columns: &str, community_id: CommunityId, filter: &ResidentFilter, grids: Option<&[GridId]>, after: Option<i64>, limit: i64) -> SelectStatement {
     let mut q = Query::select();
     q.expr(raw(columns))
         .from_as(Alias::new("residents"), Alias::new("r"))
@@ -540,7 +541,7 @@ mod search_tests {
             use kernel::query::SqlxBinder;
             let q = format!("{q}{extra}");
             let filter = ResidentFilter { q: Some(q), tag: Some(Tag::Elderly), building_id: Some(BuildingId::new(3)), household_id: None };
-            let query = residents_query("r.id", 1, &filter, Some(&[GridId::new(1), GridId::new(2)]), Some(5), 30);
+            let query = residents_query("r.id", CommunityId::new(1), &filter, Some(&[GridId::new(1), GridId::new(2)]), Some(5), 30);
             let (sql, values) = query.build_sqlx(kernel::query::PostgresQueryBuilder);
             let highest = (1..=values.0.0.len()).rev().find(|n| sql.contains(&format!("${n}")));
             prop_assert_eq!(highest, Some(values.0.0.len()), "{}", sql);
@@ -551,7 +552,7 @@ mod search_tests {
 }
 
 /// One resident, with the grid of their building (for scope checks).
-pub async fn resident(state: &AppState, community_id: i64, id: ResidentId) -> AppResult<Option<(Resident, Option<GridId>)>> {
+pub async fn resident(state: &AppState, community_id: CommunityId, id: ResidentId) -> AppResult<Option<(Resident, Option<GridId>)>> {
     let sql = format!("SELECT {}, b.grid_id {RESIDENT_JOINS} WHERE r.community_id = $1 AND r.id = $2", resident_columns(state));
     let row: Option<AnyRow> = sqlx::query(&sql).bind(community_id).bind(id).fetch_optional(&state.db.pool).await?;
     let Some(row) = row else { return Ok(None) };
@@ -566,7 +567,7 @@ pub async fn resident_of_user(state: &AppState, user_id: UserId) -> AppResult<Op
         struct Linked {
             resident_id: ResidentId,
             household_id: Option<HouseholdId>,
-            community_id: i64,
+            community_id: CommunityId,
             slug: String,
             name: String,
             city: String,
@@ -602,7 +603,7 @@ pub struct Counts {
 }
 
 /// Counts for one community.
-pub async fn counts(state: &AppState, community_id: i64) -> AppResult<Counts> {
+pub async fn counts(state: &AppState, community_id: CommunityId) -> AppResult<Counts> {
     let r: CountsRow = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM residents WHERE community_id = $1) AS residents, \
                 (SELECT COUNT(*) FROM households WHERE community_id = $1) AS households, \
@@ -645,7 +646,7 @@ fn counts_from(r: CountsRow) -> Counts {
 
 /// The figures of `counts` over some buildings only (a grid worker's grids): `None` is the whole
 /// community.
-pub async fn counts_within(state: &AppState, community_id: i64, buildings: Option<&[BuildingId]>) -> AppResult<Counts> {
+pub async fn counts_within(state: &AppState, community_id: CommunityId, buildings: Option<&[BuildingId]>) -> AppResult<Counts> {
     let Some(buildings) = buildings else { return counts(state, community_id).await };
     let within = |col: &str| kernel::db::and_in(col, Some(buildings));
     let residents = format!("SELECT r.id FROM residents r JOIN households h ON h.id = r.household_id WHERE r.community_id = $1{}", within("h.building_id"));

@@ -13,7 +13,7 @@ pub async fn seed(state: &AppState) -> AppResult<bool> {
         return Ok(false);
     }
     let mut tx = state.db.begin_write().await?;
-    let id: i64 = sqlx::query_scalar("INSERT INTO communities (slug, name, city, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+    let id: kernel::community::CommunityId = sqlx::query_scalar("INSERT INTO communities (slug, name, city, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(SLUG)
         .bind("南京人家社区")
         .bind("南京")

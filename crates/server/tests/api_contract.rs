@@ -275,7 +275,7 @@ async fn malformed_requests_to_every_operation_get_4xx_in_the_error_shape() {
     let resident_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let mut tx = app.state.db.begin_write().await.unwrap();
     let welcome = notify::Message {
-        community_id: Some(c),
+        community_id: Some(kernel::community::CommunityId::new(c)),
         user_id: Some(kernel::auth::UserId::new(admin_id)),
         channel: notify::Channel::Inbox,
         to: String::new(),

@@ -388,6 +388,29 @@ async fn a_duplicate_merges_into_its_parent_and_its_followers_move_with_it() {
 }
 
 #[tokio::test]
+async fn two_cases_merged_into_each_other_at_once_leave_one_open() {
+    let w = world().await;
+    let (a, b) = (w.staff(), w.app.login("13800000002").await);
+    for round in 0..4 {
+        let one = file(w.resident(), serde_json::json!({"text": format!("{round}号楼电梯坏了")})).await["id"].as_i64().unwrap();
+        let two = file(w.resident(), serde_json::json!({"text": format!("{round}号楼电梯又坏了")})).await["id"].as_i64().unwrap();
+        let (x, y) = tokio::join!(
+            mv(a, one, serde_json::json!({"to": "duplicate", "parent_id": two})),
+            mv(&b, two, serde_json::json!({"to": "duplicate", "parent_id": one})),
+        );
+        let (x, y) = (x.status().as_u16(), y.status().as_u16());
+        assert!(!(x == 200 && y == 200), "round {round}: both merges went through");
+        assert!(x == 200 || y == 200, "round {round}: one of them goes through ({x}, {y})");
+        let mut states = Vec::new();
+        for id in [one, two] {
+            states.push(w.staff().json(&format!("/api/v1/cases/{id}")).await["state"].as_str().unwrap().to_string());
+        }
+        assert_eq!(states.iter().filter(|s| *s == "duplicate").count(), 1, "round {round}: {states:?}");
+    }
+    w.app.run_jobs().await;
+}
+
+#[tokio::test]
 async fn staff_override_the_triage_with_a_reason_and_the_clocks_follow() {
     let w = world().await;
     let id = file(w.resident(), serde_json::json!({"text": "楼下有个东西一直响"})).await["id"].as_i64().unwrap();
@@ -447,7 +470,7 @@ async fn the_ledger_filters_draws_the_plan_and_exports_its_figures() {
 #[tokio::test]
 async fn open311_carries_points_photos_and_the_notes_history() {
     let w = world().await;
-    let (_, key) = kernel::auth::create_api_key(&w.app.state, "fixmystreet", w.community_id, Role::Resident, None).await.unwrap();
+    let (_, key) = kernel::auth::create_api_key(&w.app.state, "fixmystreet", kernel::community::CommunityId::new(w.community_id), Role::Resident, None).await.unwrap();
     let public = w.app.client();
     let res = public
         .http

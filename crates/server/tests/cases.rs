@@ -374,9 +374,9 @@ async fn before_filing_the_resident_sees_the_same_problem_and_can_follow_it() {
     assert_eq!(res.status(), 303, "the step is shown from the form's own address");
     let html = neighbour.page(res.headers()["location"].to_str().unwrap()).await;
     assert!(html.contains("已有人反映") && html.contains(&format!("#{first}")), "{html}");
-    // The start of the first report's words, so she can tell it is the same, with its numbers
-    // hidden and never its author's name.
-    assert!(html.contains("*栋单元门的门禁坏了") && !html.contains("2栋单元门") && !html.contains("李秀英"), "{html}");
+    // The words it shares with hers, so she can tell it is the same; nothing else of it, and
+    // never its author's name.
+    assert!(html.contains("与您所写相同：的门禁坏了") && !html.contains("单元门") && !html.contains("刷卡") && !html.contains("李秀英"), "{html}");
     let res = neighbour.post_form(&format!("/cases/{first}/follow"), &[]).await;
     assert_eq!(res.status(), 303);
     let cases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases").fetch_one(&w.app.state.db.pool).await.unwrap();

@@ -47,7 +47,7 @@ async fn the_unread_badge_follows_new_and_read_messages() {
     assert!(!resident.page("/").await.contains("条未读"));
     let mut tx = app.state.db.begin_write().await.unwrap();
     let msg = notify::Message {
-        community_id: Some(c),
+        community_id: Some(kernel::community::CommunityId::new(c)),
         user_id: Some(kernel::auth::UserId::new(uid)),
         channel: notify::Channel::Inbox,
         to: String::new(),

@@ -98,7 +98,7 @@ async fn a_gateway_that_keeps_failing_dead_letters_the_message_for_admins_to_see
     app.user("13800000090", "陈主任", c, &[Role::Admin]).await;
     app.user("13800000006", "李秀英", c, &[Role::Resident]).await;
     gw.fail_next(usize::MAX / 2);
-    let id = queue(&app, &Message { community_id: Some(c), ..message(Channel::Sms, "13800000001", "dead-test:1") }).await;
+    let id = queue(&app, &Message { community_id: Some(kernel::community::CommunityId::new(c)), ..message(Channel::Sms, "13800000001", "dead-test:1") }).await;
 
     for attempt in 1..=DEFAULT_MAX_ATTEMPTS {
         assert_eq!(app.run_jobs().await, 1, "attempt {attempt}");
@@ -434,7 +434,7 @@ async fn secrets_leave_the_outbox_once_delivered_or_dead_lettered() {
     app.user("13800000090", "陈主任", c, &[Role::Admin]).await;
     let wang = app.user("13800000001", "王芳", c, &[Role::Resident]).await;
     let admin = app.login("13800000090").await;
-    let delivered = queue(&app, &Message { community_id: Some(c), ..message(Channel::Sms, "13800000001", "secret:1") }).await;
+    let delivered = queue(&app, &Message { community_id: Some(kernel::community::CommunityId::new(c)), ..message(Channel::Sms, "13800000001", "secret:1") }).await;
     // Waiting to be sent, the code is needed; administrators still never see it.
     assert!(stored_outbox(&app).await.contains("246810"));
     let pending = admin.json("/api/v1/admin/outbox?state=pending").await;
@@ -518,7 +518,7 @@ async fn the_outbox_and_the_inbox_show_words_not_codes() {
     // A rating invitation by text that the gateway keeps refusing, and the same in the inbox.
     gw.fail_next(usize::MAX / 2);
     let rate = |channel, key: &str| Message {
-        community_id: Some(c),
+        community_id: Some(kernel::community::CommunityId::new(c)),
         user_id: Some(kernel::auth::UserId::new(wang)),
         template: "case_rate",
         params: vec![("case", "7".into()), ("link", "http://linli.example/r/tok-en_7".into())],
@@ -528,7 +528,7 @@ async fn the_outbox_and_the_inbox_show_words_not_codes() {
     };
     let sms = queue(&app, &rate(Channel::Sms, "words:sms")).await;
     queue(&app, &rate(Channel::Inbox, "words:inbox")).await;
-    queue(&app, &Message { community_id: Some(c), user_id: Some(kernel::auth::UserId::new(wang)), template: "case_update", params: vec![("case", "7".into()), ("state", "处理中".into())], secret_params: &[], link: Some("/cases/7".into()), ..message(Channel::Inbox, "", "words:update") }).await;
+    queue(&app, &Message { community_id: Some(kernel::community::CommunityId::new(c)), user_id: Some(kernel::auth::UserId::new(wang)), template: "case_update", params: vec![("case", "7".into()), ("state", "处理中".into())], secret_params: &[], link: Some("/cases/7".into()), ..message(Channel::Inbox, "", "words:update") }).await;
     for attempt in 1..=DEFAULT_MAX_ATTEMPTS {
         app.run_jobs().await;
         app.clock.advance(backoff_ms(attempt));
@@ -565,7 +565,7 @@ async fn opening_a_message_marks_it_read_without_javascript() {
     let c = app.community("t", "测试社区").await;
     let wang = app.user("13800000001", "王芳", c, &[Role::Resident]).await;
     let li = app.user("13800000002", "李明", c, &[Role::Resident]).await;
-    let update = queue(&app, &Message { community_id: Some(c), user_id: Some(kernel::auth::UserId::new(wang)), template: "case_update", params: vec![("case", "7".into()), ("state", "处理中".into())], link: Some("/cases/7".into()), secret_params: &[], ..message(Channel::Inbox, "", "open:1") }).await;
+    let update = queue(&app, &Message { community_id: Some(kernel::community::CommunityId::new(c)), user_id: Some(kernel::auth::UserId::new(wang)), template: "case_update", params: vec![("case", "7".into()), ("state", "处理中".into())], link: Some("/cases/7".into()), secret_params: &[], ..message(Channel::Inbox, "", "open:1") }).await;
     let welcome = queue(&app, &Message { user_id: Some(kernel::auth::UserId::new(wang)), template: "welcome", params: vec![("name", "王芳".into())], secret_params: &[], ..message(Channel::Inbox, "", "open:2") }).await;
     queue(&app, &Message { user_id: Some(kernel::auth::UserId::new(li)), template: "welcome", params: vec![("name", "李明".into())], secret_params: &[], ..message(Channel::Inbox, "", "open:3") }).await;
     let client = app.login("13800000001").await;
@@ -650,7 +650,7 @@ async fn the_outbox_names_each_recipient() {
     let zhang = app.user("13800001234", "张伟", community, &[Role::Family]).await;
     for (user, to, key, channel) in [(li, "13800005678", "m1", Channel::Inbox), (zhang, "13800001234", "m2", Channel::Inbox), (zhang, "13800001234", "m3", Channel::Sms)] {
         let mut msg = message(channel, to, key);
-        msg.community_id = Some(community);
+        msg.community_id = Some(kernel::community::CommunityId::new(community));
         msg.user_id = Some(kernel::auth::UserId::new(user));
         queue(&app, &msg).await;
     }

@@ -133,7 +133,7 @@ async fn each_role_can_do_exactly_what_it_should() {
     actors.push(Actor { name: "other_community", client: app.login("13800000109").await, bearer: None });
     actors.push(Actor { name: "anonymous", client: app.client(), bearer: None });
     for (name, role) in [("key:staff", Role::Staff), ("key:grid_worker", Role::GridWorker)] {
-        let (_, token) = kernel::auth::create_api_key(&app.state, name, c, role, None).await.unwrap();
+        let (_, token) = kernel::auth::create_api_key(&app.state, name, kernel::community::CommunityId::new(c), role, None).await.unwrap();
         actors.push(Actor { name, client: app.client(), bearer: Some(token) });
     }
     assert_eq!(actors.iter().map(|a| a.name).collect::<Vec<_>>(), ACTORS);
@@ -209,8 +209,8 @@ async fn each_role_can_do_exactly_what_it_should() {
 async fn a_revoked_key_is_refused_at_once() {
     let app = TestApp::start().await;
     let c = app.community("renjia", "南京人家社区").await;
-    let (id, token) = kernel::auth::create_api_key(&app.state, "区级平台", c, Role::Staff, None).await.unwrap();
-    let (other_id, other_token) = kernel::auth::create_api_key(&app.state, "巡查终端", c, Role::GridWorker, None).await.unwrap();
+    let (id, token) = kernel::auth::create_api_key(&app.state, "区级平台", kernel::community::CommunityId::new(c), Role::Staff, None).await.unwrap();
+    let (other_id, other_token) = kernel::auth::create_api_key(&app.state, "巡查终端", kernel::community::CommunityId::new(c), Role::GridWorker, None).await.unwrap();
     let client = app.client();
     let get = |path: String, token: String| {
         let req = client.http.get(app.url(&path)).bearer_auth(token);

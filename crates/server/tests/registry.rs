@@ -581,7 +581,7 @@ async fn an_integration_key_with_the_grid_worker_role_sees_no_grid() {
     let community: i64 = sqlx::query_scalar("SELECT id FROM communities WHERE slug = 'renjia'").fetch_one(&app.state.db.pool).await.unwrap();
     import_ok(&app, &staff, "花名册.csv", csv(&neighbourhood())).await;
     let zhang = by_name(&residents(&staff).await, "张建国")["id"].as_i64().unwrap();
-    let (_, token) = kernel::auth::create_api_key(&app.state, "巡查终端", community, Role::GridWorker, None).await.unwrap();
+    let (_, token) = kernel::auth::create_api_key(&app.state, "巡查终端", kernel::community::CommunityId::new(community), Role::GridWorker, None).await.unwrap();
     let key = app.client();
     let get = |path: String| key.http.get(app.url(&path)).bearer_auth(&token).send();
     let list: Value = get(format!("{BASE}/residents")).await.unwrap().json().await.unwrap();
@@ -590,7 +590,7 @@ async fn an_integration_key_with_the_grid_worker_role_sees_no_grid() {
     assert_eq!(buildings, json!([]));
     assert_eq!(get(format!("{BASE}/residents/{zhang}")).await.unwrap().status(), 404);
     // A staff key sees the whole community.
-    let (_, staff_token) = kernel::auth::create_api_key(&app.state, "区级平台", community, Role::Staff, None).await.unwrap();
+    let (_, staff_token) = kernel::auth::create_api_key(&app.state, "区级平台", kernel::community::CommunityId::new(community), Role::Staff, None).await.unwrap();
     let list: Value = key.http.get(app.url(&format!("{BASE}/residents"))).bearer_auth(&staff_token).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 6);
 }

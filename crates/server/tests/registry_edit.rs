@@ -309,3 +309,23 @@ async fn a_trail_entry_that_does_not_read_is_an_error_not_an_empty_change() {
     assert_eq!(res.status(), 500, "a damaged trail is reported, not hidden");
     w.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_place_typed_another_way_is_the_same_place() {
+    let w = world().await;
+    let household = |v: &Value| v["household_id"].as_i64().unwrap();
+    let li = shown(w.staff(), w.li).await;
+    // Full-width digits from a phone keyboard, no space, extra spaces: the same household.
+    for (i, (building, unit, room)) in [("翠微新村３栋", "２单元", "３０１"), ("翠微新村3栋", "2单元", "301"), ("  翠微新村   3栋 ", " 2单元", "301 ")].iter().enumerate() {
+        let id = resident(&w, &format!("李秀英家人{i}"), "", "", building, unit, room).await;
+        assert_eq!(household(&shown(w.staff(), id).await), household(&li), "{building}/{unit}/{room}");
+    }
+    let buildings = w.staff().json(&format!("{BASE}/buildings")).await;
+    let names: Vec<&str> = buildings.as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(names.iter().filter(|n| n.contains("翠微新村")).count(), 1, "no new building: {names:?}");
+    // A new building is kept as its name reads, digits as digits.
+    resident(&w, "王芳", "", "", "翠微新村　５栋", "１单元", "１０１").await;
+    let buildings = w.staff().json(&format!("{BASE}/buildings")).await;
+    assert!(buildings.as_array().unwrap().iter().any(|b| b["name"] == "翠微新村 5栋"), "{buildings}");
+    w.app.stop().await;
+}

@@ -201,7 +201,7 @@ async fn metrics_answer_this_machine_or_the_holder_of_the_token() {
 async fn api_keys_open_the_api_and_nothing_else() {
     let app = TestApp::start().await;
     let c = app.community("renjia", "南京人家社区").await;
-    let (_, key) = kernel::auth::create_api_key(&app.state, "区级平台", c, Role::Staff, None).await.unwrap();
+    let (_, key) = kernel::auth::create_api_key(&app.state, "区级平台", kernel::community::CommunityId::new(c), Role::Staff, None).await.unwrap();
     let http = bare_client();
     let with_key = |method: reqwest::Method, path: &str| http.request(method, app.url(path)).bearer_auth(&key);
     assert_eq!(with_key(reqwest::Method::GET, "/api/v1/communities/renjia").send().await.unwrap().status(), 200);

@@ -15,7 +15,7 @@ async fn app() -> (TestApp, i64, String) {
     let app = TestApp::start().await;
     let c = app.community("renjia", "南京人家社区").await;
     app.user("13800000001", "周晓梅", c, &[Role::Staff]).await;
-    let (_, key) = kernel::auth::create_api_key(&app.state, "fixmystreet", c, Role::Resident, None).await.unwrap();
+    let (_, key) = kernel::auth::create_api_key(&app.state, "fixmystreet", kernel::community::CommunityId::new(c), Role::Resident, None).await.unwrap();
     (app, c, key)
 }
 

@@ -198,7 +198,7 @@ impl TestApp {
         let new = accounts::service::NewUser { phone: &phone, display_name: name, password: Some(PASSWORD), superadmin: false };
         let id = accounts::service::create_user(&mut tx, now, &new).await.unwrap();
         for r in roles {
-            accounts::service::grant(&mut tx, now, id, community_id, *r).await.unwrap();
+            accounts::service::grant(&mut tx, now, id, kernel::community::CommunityId::new(community_id), *r).await.unwrap();
         }
         tx.commit().await.unwrap();
         id.get()

@@ -1,5 +1,6 @@
 //! Running a clock check when its job comes due (see `crate::clocks`).
 
+use kernel::community::CommunityId;
 use kernel::auth::UserId;
 use registry::BuildingId;
 use crate::clocks::{Check, Clock, ClockCheck};
@@ -16,7 +17,7 @@ use super::record::{alert, event};
 pub async fn check_clock(state: &AppState, check: &ClockCheck) -> AppResult<()> {
     kernel::row! {
         struct Running {
-            community_id: i64,
+            community_id: CommunityId,
             first_response_at: Option<i64>,
             state: String,
             first_response_due: i64,

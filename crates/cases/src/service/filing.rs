@@ -2,6 +2,7 @@
 //! then one transaction — deduplicated by an idempotency key; an anonymous case stores no link
 //! to its author, who follows it with a private token.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Principal, UserId};
 use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::{CASES_HANDLE, CaseId, Source, State};
@@ -87,7 +88,7 @@ pub(crate) fn stored_key(state: &AppState, scoped: &str) -> String {
 
 /// The private link of an anonymous case filed with an idempotency key: derived from the key,
 /// so a retry of the same filing gets the same link back (the key is the sender's secret).
-pub(crate) fn follow_token_for(state: &AppState, community_id: i64, scoped_key: &str) -> String {
+pub(crate) fn follow_token_for(state: &AppState, community_id: CommunityId, scoped_key: &str) -> String {
     state
         .cipher
         .blind_index(&format!("case-follow:{community_id}:{scoped_key}"))
@@ -98,7 +99,7 @@ pub async fn filed_with_key(
     state: &AppState,
     filer: Option<&Principal>,
     anonymous: bool,
-    community_id: i64,
+    community_id: CommunityId,
     key: &str,
 ) -> AppResult<Option<i64>> {
     Ok(
@@ -112,7 +113,7 @@ pub async fn filed_with_key(
 
 /// The private link of the anonymous report filed with `key`, if there is one: the key is the
 /// sender's secret, from which the link was derived.
-pub async fn anonymous_link(state: &AppState, community_id: i64, key: &str) -> AppResult<Option<String>> {
+pub async fn anonymous_link(state: &AppState, community_id: CommunityId, key: &str) -> AppResult<Option<String>> {
     let scoped = scoped_key(None, true, key.trim());
     Ok(filed_with_key(state, None, true, community_id, key)
         .await?
@@ -123,7 +124,7 @@ pub async fn anonymous_link(state: &AppState, community_id: i64, key: &str) -> A
 /// words is not a retry: it is refused, so the new report is not silently dropped.
 pub(crate) async fn earlier_filing(
     state: &AppState,
-    community_id: i64,
+    community_id: CommunityId,
     key: &str,
     text: &str,
 ) -> AppResult<Option<Filed>> {
@@ -171,7 +172,7 @@ pub async fn admit(
     state: &AppState,
     filer: Option<&Principal>,
     from: &ClientIp,
-    community_id: i64,
+    community_id: CommunityId,
     new: &NewCase,
 ) -> AppResult<()> {
     if filer.is_some() {
@@ -190,15 +191,29 @@ pub async fn admit(
             return Ok(());
         }
     }
-    kernel::quota::spend(state, &VISITOR_REPORTS, &from.0).await
+    match kernel::quota::spend(state, &VISITOR_REPORTS, &from.0).await {
+        // A report of someone in danger is not turned away because others at the same address
+        // (a mobile network's shared address, a building's Wi-Fi) used the hour's budget: it
+        // has a larger budget of its own, so that only a flood is refused.
+        Err(AppError::TooManyRequests { .. }) if new.danger_now => kernel::quota::spend(state, &VISITOR_DANGER_REPORTS, &from.0).await,
+        spent => spent,
+    }
 }
+
+/// Reports of someone in danger one network address may file without an account per hour,
+/// once its [`VISITOR_REPORTS`] are spent.
+pub const VISITOR_DANGER_REPORTS: kernel::quota::Budget = kernel::quota::Budget {
+    name: "visitor_danger_report",
+    limit: 200,
+    window_ms: 3_600_000,
+};
 
 /// Files a case in community `community_id` with its photos. `filer` is `None` for a visitor
 /// who is not logged in (then the case must be anonymous, and [`admit`] must have let it in).
 pub async fn file(
     state: &AppState,
     filer: Option<&Principal>,
-    community_id: i64,
+    community_id: CommunityId,
     new: &NewCase,
     photos: &[Ready],
 ) -> AppResult<Filed> {
@@ -210,7 +225,7 @@ pub async fn file(
 pub async fn file_with_kept(
     state: &AppState,
     filer: Option<&Principal>,
-    community_id: i64,
+    community_id: CommunityId,
     new: &NewCase,
     photos: &[Ready],
     kept: Vec<crate::photos::Stored>,
@@ -332,7 +347,7 @@ struct Reporting {
 }
 
 impl Reporting {
-    async fn of(state: &AppState, filer: Option<&Principal>, community_id: i64, new: &NewCase) -> AppResult<Reporting> {
+    async fn of(state: &AppState, filer: Option<&Principal>, community_id: CommunityId, new: &NewCase) -> AppResult<Reporting> {
         let source = new.source.unwrap_or(Source::Resident);
         let staff_side = filer.is_some_and(|p| p.can(community_id, &CASES_HANDLE));
         if source != Source::Resident && !staff_side {
@@ -378,7 +393,7 @@ struct Whereabouts {
 }
 
 impl Whereabouts {
-    async fn checked(state: &AppState, community_id: i64, new: &NewCase) -> AppResult<Whereabouts> {
+    async fn checked(state: &AppState, community_id: CommunityId, new: &NewCase) -> AppResult<Whereabouts> {
         let mut building_id = new.building_id;
         if let Some(u) = new.unit_id {
             let b = registry::places::building_of_unit(&state.db.pool, community_id, u).await?;
@@ -413,7 +428,7 @@ struct Triaged {
 /// Classifies a report for filing. Unsure answers go to staff to classify, as failures do; so
 /// does a critical answer not sure enough to alert everyone, which the staff on duty are asked
 /// to confirm. A person who says lives are at risk is believed (staff can correct it later).
-async fn triaged(state: &AppState, community_id: i64, text: &str, danger_now: bool) -> AppResult<Triaged> {
+async fn triaged(state: &AppState, community_id: CommunityId, text: &str, danger_now: bool) -> AppResult<Triaged> {
     let (mut t, failed) = triage_in(state, community_id, text).await?;
     let pending = failed || t.to_review || (t.urgency == Urgency::Critical && !t.alerts_everyone() && !danger_now);
     if danger_now && t.urgency != Urgency::Critical {
@@ -432,7 +447,7 @@ struct Plan {
 }
 
 impl Plan {
-    async fn for_case(state: &AppState, community_id: i64, now: i64, t: &triage::Triage, building_id: Option<BuildingId>) -> AppResult<Plan> {
+    async fn for_case(state: &AppState, community_id: CommunityId, now: i64, t: &triage::Triage, building_id: Option<BuildingId>) -> AppResult<Plan> {
         let sla = crate::policy::sla_for(state, community_id, t.urgency, t.category).await?;
         let first_due = crate::policy::due(state, community_id, now, sla.first_response_ms, sla.working_hours).await?;
         let result_due = crate::policy::due(state, community_id, now, sla.result_ms, sla.working_hours).await?;
@@ -450,7 +465,7 @@ async fn alert_on_filing(
     state: &AppState,
     tx: &mut WriteTx,
     now: i64,
-    community_id: i64,
+    community_id: CommunityId,
     id: CaseId,
     t: &triage::Triage,
     danger_now: bool,

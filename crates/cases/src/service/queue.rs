@@ -1,5 +1,6 @@
 //! The staff queue and the console's workload figures.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Principal, UserId};
 use registry::{BuildingId, GridId};
 use crate::domain::{CASES_HANDLE, CaseId, State};
@@ -96,7 +97,7 @@ impl QueueFilter {
 pub async fn queue(
     state: &AppState,
     p: &Principal,
-    community_id: i64,
+    community_id: CommunityId,
     filter: &QueueFilter,
     after_rank: Option<i64>,
     limit: i64,
@@ -154,7 +155,7 @@ pub struct Workload {
 }
 
 /// The console's figures for `p` in `community_id` (none for someone who handles no cases).
-pub async fn workload(state: &AppState, p: &Principal, community_id: i64) -> AppResult<Option<Workload>> {
+pub async fn workload(state: &AppState, p: &Principal, community_id: CommunityId) -> AppResult<Option<Workload>> {
     let Some(reach) = crate::reach::of(state, p, community_id).await? else {
         return Ok(None);
     };

@@ -1,6 +1,7 @@
 //! Reading cases: one or many as staff or as the resident see them, the reporter behind a case,
 //! a resident's and a family's cases.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Principal, UserId};
 use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::{CASES_HANDLE, CaseId, ClockState, State, clock_state_paused};
@@ -33,7 +34,7 @@ pub struct CaseView {
     /// Id.
     pub id: CaseId,
     /// Community id.
-    pub community_id: i64,
+    pub community_id: CommunityId,
     /// Channel.
     pub source: String,
     /// Filed without a name.
@@ -158,7 +159,7 @@ pub async fn reporter(state: &AppState, p: &Principal, id: CaseId, reveal: bool)
 pub async fn resident_by_phone(
     state: &AppState,
     p: &Principal,
-    community_id: i64,
+    community_id: CommunityId,
     typed: &str,
 ) -> AppResult<ResidentId> {
     let unknown = || AppError::field("resident_phone", "resident_phone_unknown");
@@ -211,7 +212,7 @@ pub async fn views(state: &AppState, ids: &[CaseId], staff: bool) -> AppResult<V
     kernel::row! {
         struct ViewRow {
             id: CaseId,
-            community_id: i64,
+            community_id: CommunityId,
             source: String,
             anonymous: i64,
             author_user_id: Option<UserId>,
@@ -396,7 +397,7 @@ pub async fn by_follow_token(state: &AppState, token: &str) -> AppResult<CaseId>
 
 /// The service level a report of `urgency` is promised before it is classified: the
 /// community's policy for that urgency whatever the category, else the default.
-pub async fn promised(state: &AppState, community_id: i64, urgency: Urgency) -> AppResult<crate::domain::Sla> {
+pub async fn promised(state: &AppState, community_id: CommunityId, urgency: Urgency) -> AppResult<crate::domain::Sla> {
     let row: Option<(i64, i64, i64)> = sqlx::query_as(
         "SELECT first_response_minutes, result_minutes, working_hours FROM sla_policies WHERE community_id = $1 AND urgency = $2 AND category = ''",
     )

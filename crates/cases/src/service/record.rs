@@ -1,6 +1,7 @@
 //! What the use cases share: loading a case as the workflow needs it, recording what happened
 //! on its timeline, and alerting people.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Principal, UserId};
 use registry::{BuildingId, ResidentId, UnitId};
 use crate::domain::{CaseId, State};
@@ -127,7 +128,7 @@ pub(crate) async fn critical_facts(tx: &mut WriteTx, base_url: &str, now: i64, c
 pub(crate) async fn alert(
     tx: &mut WriteTx,
     now: i64,
-    community_id: i64,
+    community_id: CommunityId,
     case_id: CaseId,
     users: &[UserId],
     template: &'static str,
@@ -182,7 +183,7 @@ pub(crate) async fn alert(
 }
 
 pub(crate) struct CaseRow {
-    pub(crate) community_id: i64,
+    pub(crate) community_id: CommunityId,
     pub(crate) state: State,
     pub(crate) author: Option<UserId>,
     pub(crate) anonymous: bool,

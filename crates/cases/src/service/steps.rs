@@ -1,6 +1,7 @@
 //! Moving a case through the workflow, and the other steps staff take on it: waiting,
 //! visibility, assignment, reclassification.
 
+use kernel::community::CommunityId;
 use kernel::auth::{Principal, UserId};
 use crate::domain::{CaseId, State};
 use crate::clocks::{enqueue_clocks, restart_result_clock};
@@ -106,6 +107,13 @@ pub async fn move_case_once(
     let subject = subject_login(state, &case).await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
+    // Two cases merged into each other at once would leave both closed as duplicates of the
+    // other. The parent is held open in this transaction, its row and the case's own taken in
+    // id order, so the second of two crossing merges finds its parent a duplicate already.
+    let parent_first = parent.is_some_and(|p| p < id);
+    if let Some(p) = parent.filter(|_| parent_first) {
+        hold_open_parent(&mut tx, p).await?;
+    }
     let Some(event_id) = record_move(state, &mut tx, now, id, &case, &role, m.to, note, key).await? else {
         drop(tx);
         // The same form, sent twice at once, moved it: answered as the first was.
@@ -121,6 +129,9 @@ pub async fn move_case_once(
         crate::photos::attach(state, &mut tx, id, case.community_id, role.actor, Stage::After, false, &photos).await?;
     }
     if let Some(parent) = parent {
+        if !parent_first {
+            hold_open_parent(&mut tx, parent).await?;
+        }
         merge(&mut tx, now, id, parent, case.author, role.actor).await?;
     }
     let rating_token = if m.to == State::Resolved { Some(crate::rating::issue(&mut tx, now, id).await?) } else { None };
@@ -249,7 +260,7 @@ struct Told<'a> {
     event_id: i64,
     to: State,
     note: &'a str,
-    community_id: i64,
+    community_id: CommunityId,
 }
 
 impl Told<'_> {
@@ -461,7 +472,7 @@ pub(crate) async fn merge_target(
     state: &AppState,
     mover: &Principal,
     id: CaseId,
-    community_id: i64,
+    community_id: CommunityId,
     parent_id: Option<CaseId>,
 ) -> AppResult<CaseId> {
     let parent = parent_id.ok_or_else(|| AppError::field("parent_id", "required"))?;
@@ -481,6 +492,20 @@ pub(crate) async fn merge_target(
         return Err(refused());
     }
     Ok(parent)
+}
+
+/// Takes the row of the case a duplicate is merged into, refusing the merge when that case has
+/// been finished (merged elsewhere, closed) since it was checked.
+async fn hold_open_parent(tx: &mut WriteTx, parent: CaseId) -> AppResult<()> {
+    let held = sqlx::query("UPDATE cases SET updated_at = updated_at WHERE id = $1 AND state NOT IN ('closed', 'duplicate', 'not_ours', 'withdrawn')")
+        .bind(parent)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if held == 0 {
+        return Err(AppError::field("parent_id", "case_merge_target"));
+    }
+    Ok(())
 }
 
 /// Merges a duplicate into its parent: the duplicate's followers, and its named author, follow

@@ -1,5 +1,6 @@
 //! Staff pages: the queue, a case with its actions, service levels and the roster.
 
+use kernel::community::CommunityId;
 use kernel::auth::UserId;
 use crate::domain::CaseId;
 use super::*;
@@ -183,7 +184,7 @@ pub(super) async fn queue_page(
 }
 
 /// Staff and grid workers of a community: (user id, name).
-async fn handlers(state: &AppState, community_id: i64) -> AppResult<Vec<(UserId, String)>> {
+async fn handlers(state: &AppState, community_id: CommunityId) -> AppResult<Vec<(UserId, String)>> {
     kernel::people::with_roles(&state.db.pool, community_id, crate::policy::HANDLERS).await
 }
 

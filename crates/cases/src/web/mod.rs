@@ -8,6 +8,7 @@ mod ledger;
 mod report;
 mod resident;
 
+use kernel::community::CommunityId;
 use console::*;
 use ledger::*;
 use report::*;
@@ -107,7 +108,7 @@ pub(crate) struct PlaceChoice {
 }
 
 /// The community's buildings and their units, for a place picker that works without JavaScript.
-pub(super) async fn places(state: &AppState, community_id: i64) -> AppResult<Vec<PlaceChoice>> {
+pub(super) async fn places(state: &AppState, community_id: CommunityId) -> AppResult<Vec<PlaceChoice>> {
     let rows = registry::places::building_units(&state.db.pool, community_id).await?;
     let mut out = Vec::new();
     let mut last = None;

@@ -5,6 +5,7 @@
 //! Whatever the form comes back for — open cases like it, a mistake to mend, a lapsed session —
 //! its words and photos are kept with that key ([`crate::draft`]) and never chosen again.
 
+use kernel::community::CommunityId;
 use crate::domain::CaseId;
 use super::*;
 use crate::draft::{self, Fields};
@@ -112,7 +113,7 @@ pub(super) fn span(ctx: &PageCtx, ms: i64) -> String {
 }
 
 /// The promise on the form, from the community's service levels.
-async fn promise(state: &AppState, ctx: &PageCtx, community_id: i64) -> AppResult<String> {
+async fn promise(state: &AppState, ctx: &PageCtx, community_id: CommunityId) -> AppResult<String> {
     let normal = service::promised(state, community_id, triage::Urgency::Normal).await?;
     let danger = service::promised(state, community_id, triage::Urgency::Critical).await?;
     Ok(kernel::i18n::tf(
@@ -232,7 +233,7 @@ fn usable_key(k: Option<&str>) -> Option<&str> {
 }
 
 /// Where the report filed with this form's key is, for this viewer, if it was filed.
-async fn filed_url(state: &AppState, viewer: Option<&kernel::auth::Principal>, community_id: i64, key: &str, quick: bool) -> AppResult<Option<String>> {
+async fn filed_url(state: &AppState, viewer: Option<&kernel::auth::Principal>, community_id: CommunityId, key: &str, quick: bool) -> AppResult<Option<String>> {
     // Answered as the filing was: with the case's page (or its private link, shown again).
     Ok(match service::filed_with_key(state, viewer, false, community_id, key).await? {
         Some(id) if quick => Some(format!("/console/cases/{id}")),
@@ -433,22 +434,32 @@ pub(super) async fn submit(
     // The photos that came with this sending join the draft at once: whatever happens next,
     // nobody chooses them again. A visitor's photos are admitted (their quota spent) first.
     let mut admitted = false;
+    let mut files = files;
     if !files.is_empty() {
-        if viewer.0.is_none() {
-            if let Err(e) = service::admit(&state, None, &from, community.id, &new).await {
-                return report_error(&state, ctx, &community, as_sent, e).await;
-            }
-            admitted = true;
+        let spent = if viewer.0.is_none() {
+            service::admit(&state, None, &from, community.id, &new).await.map(|()| admitted = true)
         } else if let Some(filer) = viewer.0.as_deref().filter(|_| !lapsed) {
             // Decoding photos is costly: a person has a budget of them an hour.
-            if let Err(e) = crate::photos::admit_photos(&state, filer, files.len(), true).await {
+            crate::photos::admit_photos(&state, filer, files.len(), true).await
+        } else {
+            Ok(())
+        };
+        match spent {
+            Ok(()) => {}
+            // Someone in danger is never turned away over photos: the report goes on without them.
+            Err(AppError::TooManyRequests { .. }) if new.danger_now => files.clear(),
+            Err(e) => {
                 as_sent.photos_kept = draft::photos(&state, community.id, &key).await?.len();
                 return report_error(&state, ctx, &community, as_sent, e).await;
             }
         }
+    }
+    if !files.is_empty() {
         let stored = match crate::photos::prepare(&state, files).await {
             Ok(p) => crate::photos::store(&state, &p, new.anonymous || lapsed).await?,
             Err(e @ AppError::Validation(_)) => return report_error(&state, ctx, &community, as_sent, e).await,
+            // The server busy with others' photos: as above, a report of danger goes on without.
+            Err(AppError::TooManyRequests { .. }) if new.danger_now => Vec::new(),
             Err(e) => return Err(e),
         };
         let tag = if lapsed { &author_tag } else { &own_tag(&state, &viewer, quick) };
