@@ -514,8 +514,15 @@ pub async fn plan(state: &AppState, community_id: CommunityId) -> AppResult<Vec<
     if let Some(p) = state.db.reads.get::<Vec<PlanBuilding>>(PLAN, community_id) {
         return Ok(p.as_ref().clone());
     }
-    let open: Vec<(BuildingId, i64)> = sqlx::query_as(
-        "SELECT c.building_id, COUNT(*) FROM cases c WHERE c.community_id = $1 AND c.building_id IS NOT NULL AND c.private = 0 \
+    kernel::row! {
+        /// A building's open public cases.
+        struct OpenIn {
+            building_id: BuildingId,
+            open_cases: i64,
+        }
+    }
+    let open: Vec<OpenIn> = sqlx::query_as(
+        "SELECT c.building_id, COUNT(*) AS open_cases FROM cases c WHERE c.community_id = $1 AND c.building_id IS NOT NULL AND c.private = 0 \
          AND c.state IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'referred') GROUP BY c.building_id",
     )
     .bind(community_id)
@@ -528,7 +535,7 @@ pub async fn plan(state: &AppState, community_id: CommunityId) -> AppResult<Vec<
             Some(PlanBuilding {
                 x: b.plan_x?,
                 y: b.plan_y?,
-                open_cases: open.iter().find(|(id, _)| *id == b.id).map_or(0, |(_, n)| *n),
+                open_cases: open.iter().find(|o| o.building_id == b.id).map_or(0, |o| o.open_cases),
                 id: b.id,
                 name: b.name,
                 estate: b.estate,
@@ -810,7 +817,7 @@ pub fn shared_words(typed: &str, other: &str) -> String {
             end += 1;
         }
         if end - i >= 2 {
-            let run: String = other[i..end].iter().take(12).map(|c| if c.is_numeric() { '*' } else { *c }).collect();
+            let run: String = other[i..end].iter().take(24).map(|c| if c.is_numeric() { '*' } else { *c }).collect();
             if !runs.contains(&run) {
                 runs.push(run);
             }
@@ -957,13 +964,20 @@ pub async fn suggestions(
 /// One case as the public ledger shows it, with the start of its words (numbers hidden), how
 /// many follow it and whether `reader` does; not found when the public may not see it.
 pub async fn public_case(state: &AppState, id: CaseId, reader: Option<UserId>) -> AppResult<Similar> {
-    let row: Option<(CommunityId, Option<UnitId>)> = sqlx::query_as(
+    kernel::row! {
+        /// Where a public case is.
+        struct Placed {
+            community_id: CommunityId,
+            unit_id: Option<UnitId>,
+        }
+    }
+    let row: Option<Placed> = sqlx::query_as(
         "SELECT c.community_id, c.unit_id FROM cases c WHERE c.id = $1 AND c.private = 0 AND c.state <> 'withdrawn'",
     )
     .bind(id)
     .fetch_optional(&state.db.pool)
     .await?;
-    let (community_id, unit_id) = row.ok_or(AppError::NotFound)?;
+    let Placed { community_id, unit_id } = row.ok_or(AppError::NotFound)?;
     let unit = match unit_id {
         Some(u) => registry::places::unit_names(&state.db.pool, &[u]).await?.remove(&u),
         None => None,
@@ -990,7 +1004,14 @@ pub async fn public_case(state: &AppState, id: CaseId, reader: Option<UserId>) -
 /// The cases a person follows that the public may still see, most recently followed first.
 pub async fn followed(state: &AppState, user_id: UserId) -> AppResult<Vec<PublicCase>> {
     let her_residents: Vec<ResidentId> = registry::people::of_login(&state.db.pool, user_id).await?.into_iter().map(|r| r.id).collect();
-    let rows: Vec<(CaseId, CommunityId)> = sqlx::query_as(&format!(
+    kernel::row! {
+        /// A followed case and its community.
+        struct Followed {
+            id: CaseId,
+            community_id: CommunityId,
+        }
+    }
+    let rows: Vec<Followed> = sqlx::query_as(&format!(
         "SELECT c.id, c.community_id FROM case_followers f JOIN cases c ON c.id = f.case_id WHERE f.user_id = $1 \
          AND (c.author_user_id IS NULL OR c.author_user_id <> $1) \
          AND NOT (c.anonymous = 0 AND c.resident_id IS NOT NULL AND {}) ORDER BY f.created_at DESC, c.id DESC LIMIT 100",
@@ -999,15 +1020,15 @@ pub async fn followed(state: &AppState, user_id: UserId) -> AppResult<Vec<Public
     .bind(user_id)
     .fetch_all(&state.db.pool)
     .await?;
-    let communities = kernel::db::distinct_ids(rows.iter().map(|r| r.1));
+    let communities = kernel::db::distinct_ids(rows.iter().map(|r| r.community_id));
     let mut found = Vec::new();
     for c in communities {
-        let ids: Vec<CaseId> = rows.iter().filter(|r| r.1 == c).map(|r| r.0).collect();
+        let ids: Vec<CaseId> = rows.iter().filter(|r| r.community_id == c).map(|r| r.id).collect();
         found.extend(load_public(state, c, Cond::all().add(col("c", "id").is_in(ids.iter().copied())), None, 100).await?);
     }
     Ok(rows
         .iter()
-        .filter_map(|(id, _)| found.iter().find(|p| p.id == *id).cloned())
+        .filter_map(|r| found.iter().find(|p| p.id == r.id).cloned())
         .collect())
 }
 

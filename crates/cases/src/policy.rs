@@ -213,13 +213,50 @@ pub async fn sla_for(
     })
 }
 
+kernel::row! {
+    /// A span of working hours on a weekday, as stored.
+    struct WindowRow {
+        weekday: i64,
+        start_minute: i64,
+        end_minute: i64,
+    }
+}
+
+kernel::row! {
+    /// A day the calendar makes a working day or a holiday, as stored.
+    struct DayRow {
+        day: String,
+        working: i64,
+    }
+}
+
+kernel::row! {
+    /// Someone on the duty roster on a weekday, as stored.
+    struct DutyRow {
+        weekday: i64,
+        user_id: UserId,
+    }
+}
+
+kernel::row! {
+    /// A routing rule as stored: an empty category and grid 0 mean "any".
+    struct StoredRoute {
+        category: String,
+        grid_id: i64,
+        user_id: UserId,
+    }
+}
+
 /// The community's working-hours calendar.
 pub async fn calendar(state: &AppState, community_id: CommunityId) -> AppResult<Calendar> {
-    let windows: Vec<(i64, i64, i64)> = sqlx::query_as("SELECT weekday, start_minute, end_minute FROM work_hours WHERE community_id = $1 ORDER BY weekday, start_minute")
+    let windows: Vec<(i64, i64, i64)> = sqlx::query_as::<_, WindowRow>("SELECT weekday, start_minute, end_minute FROM work_hours WHERE community_id = $1 ORDER BY weekday, start_minute")
         .bind(community_id)
         .fetch_all(&state.db.pool)
-        .await?;
-    let days: Vec<(String, i64)> =
+        .await?
+        .into_iter()
+        .map(|w| (w.weekday, w.start_minute, w.end_minute))
+        .collect();
+    let days: Vec<DayRow> =
         sqlx::query_as("SELECT day, working FROM calendar_days WHERE community_id = $1")
             .bind(community_id)
             .fetch_all(&state.db.pool)
@@ -232,7 +269,7 @@ pub async fn calendar(state: &AppState, community_id: CommunityId) -> AppResult<
             ..Calendar::default()
         }
     };
-    cal.days = days.into_iter().map(|(d, w)| (d, w != 0)).collect();
+    cal.days = days.into_iter().map(|d| (d.day, d.working != 0)).collect();
     Ok(cal)
 }
 
@@ -283,46 +320,53 @@ pub async fn settings(state: &AppState, p: &Principal, community_id: CommunityId
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
-    let work_hours = sqlx::query_as::<_, (i64, i64, i64)>("SELECT weekday, start_minute, end_minute FROM work_hours WHERE community_id = $1 ORDER BY weekday, start_minute")
+    let work_hours = sqlx::query_as::<_, WindowRow>("SELECT weekday, start_minute, end_minute FROM work_hours WHERE community_id = $1 ORDER BY weekday, start_minute")
         .bind(community_id)
         .fetch_all(&state.db.pool)
         .await?
         .into_iter()
-        .map(|(weekday, start_minute, end_minute)| WorkWindow { weekday, start_minute, end_minute })
+        .map(|w| WorkWindow { weekday: w.weekday, start_minute: w.start_minute, end_minute: w.end_minute })
         .collect();
-    let calendar_days = sqlx::query_as::<_, (String, i64)>(
+    let calendar_days = sqlx::query_as::<_, DayRow>(
         "SELECT day, working FROM calendar_days WHERE community_id = $1 ORDER BY day",
     )
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?
     .into_iter()
-    .map(|(day, w)| CalendarDay {
-        day,
-        working: w != 0,
+    .map(|d| CalendarDay {
+        day: d.day,
+        working: d.working != 0,
     })
     .collect();
-    let duty_roster = sqlx::query_as::<_, (i64, UserId)>("SELECT weekday, user_id FROM duty_roster WHERE community_id = $1 ORDER BY weekday, user_id")
+    let duty_roster = sqlx::query_as::<_, DutyRow>("SELECT weekday, user_id FROM duty_roster WHERE community_id = $1 ORDER BY weekday, user_id")
         .bind(community_id)
         .fetch_all(&state.db.pool)
         .await?
         .into_iter()
-        .map(|(weekday, user_id)| Duty { weekday, user_id })
+        .map(|d| Duty { weekday: d.weekday, user_id: d.user_id })
         .collect();
-    let routes = sqlx::query_as::<_, (String, i64, UserId)>(
+    let routes = sqlx::query_as::<_, StoredRoute>(
         "SELECT category, grid_id, user_id FROM case_routes WHERE community_id = $1 ORDER BY id",
     )
     .bind(community_id)
     .fetch_all(&state.db.pool)
     .await?
     .into_iter()
-    .map(|(c, g, user_id)| Route {
-        category: Category::parse(&c),
-        // No grid is stored as 0: the route applies in every grid.
-        grid_id: (g != 0).then_some(GridId::new(g)),
-        user_id,
+    .map(|r| {
+        Ok(Route {
+            // No category is stored as "": the route applies to every category. Any other code
+            // that does not read is an error, never taken as "every category".
+            category: match r.category.as_str() {
+                "" => None,
+                code => Some(Category::parse(code).ok_or_else(|| AppError::internal(format!("stored route category {code}")))?),
+            },
+            // No grid is stored as 0: the route applies in every grid.
+            grid_id: (r.grid_id != 0).then_some(GridId::new(r.grid_id)),
+            user_id: r.user_id,
+        })
     })
-    .collect();
+    .collect::<AppResult<_>>()?;
     Ok(Settings {
         sla,
         work_hours,

@@ -282,7 +282,15 @@ fn leftover_jobs(database_url: &str, now: i64) -> Result<Vec<String>, String> {
             use sqlx::Connection;
             sqlx::any::install_default_drivers();
             let mut conn = sqlx::AnyConnection::connect(&url).await.map_err(|e| e.to_string())?;
-            let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            kernel::row! {
+                /// A job left behind.
+                struct Left {
+                    kind: String,
+                    state: String,
+                    last_error: Option<String>,
+                }
+            }
+            let rows: Vec<Left> = sqlx::query_as(
                 "SELECT kind, state, last_error FROM jobs WHERE state = 'dead' OR (state IN ('pending', 'running') AND run_at <= $1) ORDER BY id",
             )
             .bind(now)
@@ -290,7 +298,7 @@ fn leftover_jobs(database_url: &str, now: i64) -> Result<Vec<String>, String> {
             .await
             .map_err(|e| e.to_string())?;
             let _ = conn.close().await;
-            Ok(rows.into_iter().map(|(kind, state, error)| format!("  {kind}: {state}{}", error.map(|e| format!(" ({e})")).unwrap_or_default())).collect())
+            Ok(rows.into_iter().map(|r| format!("  {}: {}{}", r.kind, r.state, r.last_error.map(|e| format!(" ({e})")).unwrap_or_default())).collect())
         })
     })
     .join()

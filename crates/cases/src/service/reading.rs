@@ -398,7 +398,15 @@ pub async fn by_follow_token(state: &AppState, token: &str) -> AppResult<CaseId>
 /// The service level a report of `urgency` is promised before it is classified: the
 /// community's policy for that urgency whatever the category, else the default.
 pub async fn promised(state: &AppState, community_id: CommunityId, urgency: Urgency) -> AppResult<crate::domain::Sla> {
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+    kernel::row! {
+        /// A community's service level for an urgency, as stored.
+        struct Level {
+            first_response_minutes: i64,
+            result_minutes: i64,
+            working_hours: i64,
+        }
+    }
+    let row: Option<Level> = sqlx::query_as(
         "SELECT first_response_minutes, result_minutes, working_hours FROM sla_policies WHERE community_id = $1 AND urgency = $2 AND category = ''",
     )
     .bind(community_id)
@@ -406,10 +414,10 @@ pub async fn promised(state: &AppState, community_id: CommunityId, urgency: Urge
     .fetch_optional(&state.db.pool)
     .await?;
     Ok(match row {
-        Some((first, result, working)) => crate::domain::Sla {
-            first_response_ms: first * kernel::clock::MINUTE,
-            result_ms: result * kernel::clock::MINUTE,
-            working_hours: working != 0,
+        Some(level) => crate::domain::Sla {
+            first_response_ms: level.first_response_minutes * kernel::clock::MINUTE,
+            result_ms: level.result_minutes * kernel::clock::MINUTE,
+            working_hours: level.working_hours != 0,
         },
         None => crate::domain::default_sla(urgency),
     })
