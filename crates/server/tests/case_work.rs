@@ -384,7 +384,11 @@ async fn a_duplicate_merges_into_its_parent_and_its_followers_move_with_it() {
     assert_eq!(mv(w.staff(), parent, serde_json::json!({"to": "acknowledged", "note": "已报修"})).await.status(), 200);
     w.app.run_jobs().await;
     let inbox = follower.json("/api/v1/me/notifications").await;
-    assert!(inbox["items"].as_array().unwrap().iter().any(|m| m["title"].as_str().unwrap().contains(&format!("#{parent}"))), "{inbox}");
+    // In words for someone who follows it, not as if they had reported it, with its public page.
+    assert!(
+        inbox["items"].as_array().unwrap().iter().any(|m| m["title"].as_str().unwrap().contains(&format!("您关注的问题 #{parent}")) && m["link"] == format!("/ledger/cases/{parent}")),
+        "{inbox}"
+    );
 }
 
 #[tokio::test]

@@ -368,10 +368,12 @@ async fn tell_followers(tx: &mut WriteTx, now: i64, case: &CaseRow, subject: Opt
             user_id: Some(follower),
             channel: Channel::Inbox,
             to: String::new(),
-            template: "case_update",
+            // A follower did not report it: the words say it is a case they follow, and the link
+            // opens its public page.
+            template: "followed_case_update",
             params: vec![("case", id.to_string()), ("state", label.clone())],
             secret_params: &[],
-            link: Some(format!("/ledger#case-{id}")),
+            link: Some(format!("/ledger/cases/{id}")),
             locale: Locale::ZhCn,
             idempotency_key: format!("case_update:{event_id}:follower:{follower}"),
         };
