@@ -126,7 +126,7 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: CommunityId, at: &P
         return Err(AppError::field("room", "required"));
     }
     let mut created = false;
-    let building_id: BuildingId = match same_place(tx, "SELECT id, name FROM buildings WHERE community_id = $1", community_id.get(), building).await?.map(BuildingId::new) {
+    let building_id: BuildingId = match same_place(tx, "buildings", "community_id", "name", community_id.get(), building).await?.map(BuildingId::new) {
         Some(id) => id,
         None => {
             created = true;
@@ -149,7 +149,7 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: CommunityId, at: &P
         }
     };
     let unit = unit.as_str();
-    let unit_id: UnitId = match same_place(tx, "SELECT id, name FROM units WHERE building_id = $1", building_id.get(), unit).await?.map(UnitId::new) {
+    let unit_id: UnitId = match same_place(tx, "units", "building_id", "name", building_id.get(), unit).await?.map(UnitId::new) {
         Some(id) => id,
         None => sqlx::query_scalar("INSERT INTO units (building_id, name) VALUES ($1, $2) RETURNING id")
             .bind(building_id)
@@ -157,7 +157,7 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: CommunityId, at: &P
             .fetch_one(&mut **tx)
             .await?,
     };
-    let household: HouseholdId = match same_place(tx, "SELECT id, room AS name FROM households WHERE unit_id = $1", unit_id.get(), room).await?.map(HouseholdId::new) {
+    let household: HouseholdId = match same_place(tx, "households", "unit_id", "room", unit_id.get(), room).await?.map(HouseholdId::new) {
         Some(id) => id,
         None => sqlx::query_scalar(
             "INSERT INTO households (community_id, building_id, unit_id, room, created_at, updated_at, search_address) VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
@@ -174,9 +174,20 @@ pub async fn place(tx: &mut WriteTx, now: i64, community_id: CommunityId, at: &P
     Ok((household, created))
 }
 
-/// The id of the place under `parent` (listed by `sql`, which selects `id, name` with `$1` the
-/// parent) whose name is `name` written any way: the same after folding, spaces ignored.
-async fn same_place(tx: &mut WriteTx, sql: &str, parent: i64, name: &str) -> AppResult<Option<i64>> {
+/// The id of the place in `table` under `parent` (its `parent_column`) whose `name_column` is
+/// `name` written any way: the same after folding, spaces ignored. The name as written is looked
+/// up first, by the index, so an import row that names a place as it is stored reads one row;
+/// only a name written otherwise reads the parent's places to compare. Table and column names
+/// are this module's literals.
+async fn same_place(tx: &mut WriteTx, table: &str, parent_column: &str, name_column: &str, parent: i64, name: &str) -> AppResult<Option<i64>> {
+    let exact: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE {parent_column} = $1 AND {name_column} = $2"))
+        .bind(parent)
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if exact.is_some() {
+        return Ok(exact);
+    }
     kernel::row! {
         /// A place's id and name.
         struct Named {
@@ -186,8 +197,8 @@ async fn same_place(tx: &mut WriteTx, sql: &str, parent: i64, name: &str) -> App
     }
     let key = |s: &str| kernel::query::fold(s).replace(' ', "");
     let wanted = key(name);
-    let rows: Vec<Named> = sqlx::query_as(sql).bind(parent).fetch_all(&mut **tx).await?;
-    Ok(rows.iter().find(|r| r.name == name).or_else(|| rows.iter().find(|r| key(&r.name) == wanted)).map(|r| r.id))
+    let rows: Vec<Named> = sqlx::query_as(&format!("SELECT id, {name_column} AS name FROM {table} WHERE {parent_column} = $1")).bind(parent).fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().find(|r| key(&r.name) == wanted).map(|r| r.id))
 }
 
 /// Finds or creates a grid by name.

@@ -499,7 +499,8 @@ pub(crate) async fn merge_target(
 /// Takes the row of the case a duplicate is merged into, refusing the merge when that case has
 /// been finished (merged elsewhere, closed) since it was checked.
 async fn hold_open_parent(tx: &mut WriteTx, parent: CaseId) -> AppResult<()> {
-    let held = sqlx::query("UPDATE cases SET updated_at = updated_at WHERE id = $1 AND state NOT IN ('closed', 'duplicate', 'not_ours', 'withdrawn')")
+    let finished: Vec<String> = super::queue::FINISHED.iter().map(|s| format!("'{s}'")).collect();
+    let held = sqlx::query(&format!("UPDATE cases SET updated_at = updated_at WHERE id = $1 AND state NOT IN ({})", finished.join(", ")))
         .bind(parent)
         .execute(&mut **tx)
         .await?
